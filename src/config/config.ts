@@ -1,0 +1,226 @@
+/**
+ * Server configuration: defaults → YAML file → the proof of concept's `secret/` layout →
+ * `TUNNELPLANE_*` environment → flags, parsed once by one schema. Every problem is reported at
+ * start with the key that caused it; the result is frozen and passed in, never read globally.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { parseOriginCert } from './origin-cert.js';
+
+const port = z.coerce.number().int().min(0).max(65535);
+const positive = z.coerce.number().int().min(1);
+
+export const configSchema = z
+  .object({
+    listen: z.object({ host: z.string().min(1).default('127.0.0.1'), port: port.default(5000) }).prefault({}),
+    tls: z.object({ cert: z.string().min(1), key: z.string().min(1) }).optional(),
+    database: z.object({ url: z.string().min(1).default('sqlite:./data/tunnelplane.db') }).prefault({}),
+    /** 32 bytes, base64: seals tunnel secrets at rest. Or a file holding it. */
+    secretKey: z.string().optional(),
+    secretKeyFile: z.string().optional(),
+    cloudflare: z
+      .object({
+        apiToken: z.string().min(1).optional(),
+        accountId: z.string().regex(/^[0-9a-f]{32}$/, 'must be a 32-character hex account id').optional(),
+        zoneId: z.string().regex(/^[0-9a-f]{32}$/, 'must be a 32-character hex zone id').optional(),
+        zoneName: z.string().min(1).optional(),
+        /** The origin certificate from `cloudflared tunnel login` (accountID, zoneID, apiToken). */
+        cert: z.string().optional(),
+        baseUrl: z.url().optional(),
+        timeoutMs: positive.default(15_000),
+        rateLimit: z.object({ requests: positive.default(1200), windowSeconds: positive.default(300) }).prefault({}),
+        /** DNS batch operations per call: 200 on Free zones, 3,500 on paid ones. */
+        dnsBatchLimit: positive.max(3500).default(200),
+      })
+      .prefault({}),
+    users: z
+      .object({
+        /** `{"user": "password"}` (plaintext is hashed on import) or `{"user": {"password"|"passwordHash", "role"}}`. */
+        file: z.string().optional(),
+        admins: z.array(z.string()).default([]),
+      })
+      .prefault({}),
+    quotas: z.object({ tunnels: z.coerce.number().int().min(0).default(10), routes: z.coerce.number().int().min(0).default(50) }).prefault({}),
+    tunnels: z.object({ defaultConfigMode: z.enum(['local', 'remote']).default('local') }).prefault({}),
+    reconciler: z
+      .object({
+        enabled: z.boolean().default(true),
+        resyncSeconds: z.coerce.number().int().min(0).default(300),
+        concurrency: positive.max(64).default(16),
+        pollMs: positive.default(1000),
+      })
+      .prefault({}),
+    kubernetes: z
+      .object({ kubeconfig: z.string().optional(), namespace: z.string().default('tunnel-control-plane') })
+      .prefault({}),
+    log: z.object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).prefault({}),
+  })
+  .strict();
+
+export type ServerConfig = z.infer<typeof configSchema>;
+
+export class ConfigError extends Error {
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+type Raw = Record<string, unknown>;
+
+/** `TUNNELPLANE_*` variables and where each goes. */
+const ENV: Record<string, string> = {
+  TUNNELPLANE_HOST: 'listen.host',
+  TUNNELPLANE_PORT: 'listen.port',
+  TUNNELPLANE_TLS_CERT: 'tls.cert',
+  TUNNELPLANE_TLS_KEY: 'tls.key',
+  TUNNELPLANE_DATABASE_URL: 'database.url',
+  TUNNELPLANE_SECRET_KEY: 'secretKey',
+  TUNNELPLANE_SECRET_KEY_FILE: 'secretKeyFile',
+  TUNNELPLANE_CLOUDFLARE_API_TOKEN: 'cloudflare.apiToken',
+  TUNNELPLANE_CLOUDFLARE_ACCOUNT_ID: 'cloudflare.accountId',
+  TUNNELPLANE_CLOUDFLARE_ZONE_ID: 'cloudflare.zoneId',
+  TUNNELPLANE_CLOUDFLARE_ZONE: 'cloudflare.zoneName',
+  TUNNELPLANE_CLOUDFLARE_CERT: 'cloudflare.cert',
+  TUNNELPLANE_CLOUDFLARE_BASE_URL: 'cloudflare.baseUrl',
+  TUNNELPLANE_USERS_FILE: 'users.file',
+  TUNNELPLANE_DEFAULT_CONFIG_MODE: 'tunnels.defaultConfigMode',
+  TUNNELPLANE_KUBECONFIG: 'kubernetes.kubeconfig',
+  TUNNELPLANE_NAMESPACE: 'kubernetes.namespace',
+  TUNNELPLANE_LOG_LEVEL: 'log.level',
+};
+
+function setPath(target: Raw, path: string, value: unknown) {
+  const keys = path.split('.');
+  let node = target;
+  for (const k of keys.slice(0, -1)) {
+    if (typeof node[k] !== 'object' || node[k] === null) node[k] = {};
+    node = node[k] as Raw;
+  }
+  node[keys[keys.length - 1]!] = value;
+}
+
+function merge(base: Raw, over: Raw): Raw {
+  const out: Raw = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    if (v === undefined) continue;
+    const b = out[k];
+    out[k] =
+      v && typeof v === 'object' && !Array.isArray(v) && b && typeof b === 'object' && !Array.isArray(b)
+        ? merge(b as Raw, v as Raw)
+        : v;
+  }
+  return out;
+}
+
+/**
+ * Reads the proof of concept's `secret/` folder: users.json and cloudflare.yaml (`zone`, `token`,
+ * `cert`, `dns_suffix`, `kubeconfig`, `namespace`). Paths inside are relative to the folder's
+ * parent, as the proof of concept ran from there.
+ */
+export function readSecretDir(dir: string, problems: string[]): Raw {
+  const out: Raw = {};
+  const base = dirname(resolve(dir));
+  const usersFile = resolve(dir, 'users.json');
+  if (existsSync(usersFile)) setPath(out, 'users.file', usersFile);
+  const cfFile = resolve(dir, 'cloudflare.yaml');
+  if (existsSync(cfFile)) {
+    let doc: Raw;
+    try {
+      doc = (parseYaml(readFileSync(cfFile, 'utf8')) ?? {}) as Raw;
+    } catch (err) {
+      problems.push(`${cfFile}: not valid YAML (${(err as Error).message})`);
+      return out;
+    }
+    const rel = (p: unknown) => (typeof p === 'string' && p ? (isAbsolute(p) ? p : resolve(base, p)) : undefined);
+    if (doc.zone) setPath(out, 'cloudflare.zoneName', String(doc.zone));
+    if (doc.token) setPath(out, 'cloudflare.apiToken', String(doc.token));
+    if (doc.cert) setPath(out, 'cloudflare.cert', rel(doc.cert));
+    if (doc.kubeconfig) setPath(out, 'kubernetes.kubeconfig', rel(doc.kubeconfig));
+    if (doc.namespace) setPath(out, 'kubernetes.namespace', String(doc.namespace));
+    if (doc.dns_suffix && doc.zone && String(doc.dns_suffix) !== String(doc.zone)) {
+      problems.push(`${cfFile}: dns_suffix (${String(doc.dns_suffix)}) must equal zone (${String(doc.zone)}); hostnames are always one label under the zone`);
+    }
+  }
+  return out;
+}
+
+export interface LoadConfigInput {
+  file?: string;
+  secretDir?: string;
+  env?: Record<string, string | undefined>;
+  /** Already-parsed flags, as dotted paths (`listen.port`). */
+  flags?: Record<string, unknown>;
+  /** Base layer under the file (used by `dev`). */
+  defaults?: Raw;
+}
+
+export function loadConfig(input: LoadConfigInput = {}): Readonly<ServerConfig> {
+  const problems: string[] = [];
+  let raw: Raw = input.defaults ?? {};
+  if (input.file) {
+    try {
+      const doc = parseYaml(readFileSync(input.file, 'utf8')) as unknown;
+      if (doc !== null && doc !== undefined && (typeof doc !== 'object' || Array.isArray(doc))) {
+        problems.push(`${input.file}: the top level must be a mapping`);
+      } else raw = merge(raw, (doc ?? {}) as Raw);
+    } catch (err) {
+      problems.push(`${input.file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (err as Error).message}`);
+    }
+  }
+  if (input.secretDir) {
+    if (!existsSync(input.secretDir)) problems.push(`secret directory ${input.secretDir}: not found`);
+    else raw = merge(raw, readSecretDir(input.secretDir, problems));
+  }
+  const envLayer: Raw = {};
+  for (const [name, path] of Object.entries(ENV)) {
+    const v = input.env?.[name];
+    if (v !== undefined && v !== '') setPath(envLayer, path, v);
+  }
+  raw = merge(raw, envLayer);
+  const flagLayer: Raw = {};
+  for (const [path, v] of Object.entries(input.flags ?? {})) if (v !== undefined) setPath(flagLayer, path, v);
+  raw = merge(raw, flagLayer);
+
+  const parsed = configSchema.safeParse(raw);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) problems.push(`${issue.path.join('.') || '(top level)'}: ${issue.message}`);
+    throw new ConfigError(problems);
+  }
+  const config = parsed.data;
+
+  // The origin certificate fills in what is not given explicitly.
+  if (config.cloudflare.cert) {
+    try {
+      const cert = parseOriginCert(readFileSync(config.cloudflare.cert, 'utf8'));
+      config.cloudflare.accountId ??= cert.accountID;
+      config.cloudflare.zoneId ??= cert.zoneID;
+      config.cloudflare.apiToken ??= cert.apiToken;
+    } catch (err) {
+      problems.push(`cloudflare.cert (${config.cloudflare.cert}): ${(err as Error).message}`);
+    }
+  }
+  if (!config.cloudflare.apiToken) problems.push('cloudflare.apiToken: required (or cloudflare.cert, the origin certificate from `cloudflared tunnel login`)');
+  if (!config.cloudflare.zoneName && !config.cloudflare.zoneId) problems.push('cloudflare.zoneName: required (the DNS zone routes live under)');
+  if (config.tls && (!existsSync(config.tls.cert) || !existsSync(config.tls.key))) {
+    problems.push(`tls: certificate ${config.tls.cert} or key ${config.tls.key} not found`);
+  }
+  if (config.users.file && !existsSync(config.users.file)) problems.push(`users.file: ${config.users.file} not found`);
+  if (config.secretKey && Buffer.from(config.secretKey, 'base64').length !== 32) {
+    problems.push('secretKey: must be 32 bytes, base64-encoded (e.g. `openssl rand -base64 32`)');
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return deepFreeze(config);
+}
+
+function deepFreeze<T>(o: T): Readonly<T> {
+  if (o && typeof o === 'object') {
+    for (const v of Object.values(o)) deepFreeze(v);
+    Object.freeze(o);
+  }
+  return o;
+}

@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { accessObjectName, assertRouteName, assertTunnelName, dnsComment, parseDnsComment, randomLabel, routeHostname } from './names.js';
+
+describe('names', () => {
+  it('draws 8 random lowercase letters', () => {
+    const seen = new Set(Array.from({ length: 50 }, () => randomLabel()));
+    for (const l of seen) expect(l).toMatch(/^[a-z]{8}$/);
+    expect(seen.size).toBe(50);
+  });
+
+  it.each(['abcdefgh', 'a', 'my-tunnel', 'a1', 'x'.repeat(24)])('accepts tunnel name %s', (n) => {
+    expect(assertTunnelName(n)).toBe(n);
+  });
+  it.each(['', 'ABC', 'a/b', '..', '%2e%2e', '-a', 'a-', 'a--b', '1abc', 'x'.repeat(25), 'a b', 'é'])('rejects tunnel name %j', (n) => {
+    expect(() => assertTunnelName(n)).toThrow(/invalid/);
+  });
+  it.each(['web', '1db', 'a-b'])('accepts route name %s', (n) => expect(assertRouteName(n)).toBe(n));
+  it.each(['', 'Web', 'a_b', '-a', 'a.b', 'x'.repeat(25)])('rejects route name %j', (n) => {
+    expect(() => assertRouteName(n)).toThrow(/invalid/);
+  });
+
+  it('keeps hostnames one label under the zone and access objects within 63 characters', () => {
+    expect(routeHostname('abc', 'tun', 'Example.COM')).toBe('abc-tun.example.com');
+    const longest = accessObjectName('r'.repeat(24), 't'.repeat(24));
+    expect(longest.length).toBeLessThanOrEqual(63);
+  });
+
+  it('round-trips the DNS ownership comment within the Free plan limit', () => {
+    const c = dnsComment('t'.repeat(24), 'r'.repeat(24));
+    expect(c.length).toBeLessThanOrEqual(100);
+    expect(parseDnsComment(c)).toEqual({ tunnel: 't'.repeat(24), route: 'r'.repeat(24) });
+    expect(parseDnsComment('set by hand')).toBeNull();
+    expect(parseDnsComment(null)).toBeNull();
+  });
+});

@@ -1,0 +1,77 @@
+/**
+ * Names Tunnelplane makes and accepts: tunnel names, route labels, hostnames, and the names
+ * of the objects it owns outside (Cloudflare tunnel names, DNS comments, Kubernetes objects).
+ */
+import { randomInt } from 'node:crypto';
+import { invalid } from './errors.js';
+
+const LETTERS = 'abcdefghijklmnopqrstuvwxyz';
+
+/** `length` random lowercase ASCII letters, from a CSPRNG. */
+export function randomLabel(length = 8): string {
+  let out = '';
+  for (let i = 0; i < length; i++) out += LETTERS[randomInt(LETTERS.length)];
+  return out;
+}
+
+/**
+ * Tunnel and route names are each at most 24 characters so that the Kubernetes objects of a TCP
+ * route, `tunnel-access-<route>-<tunnel>`, always fit in a 63-character DNS label.
+ * Tunnel names: [a-z0-9-], starting with a letter. Route names: [a-z0-9-], starting with a
+ * letter or digit. Neither ends with '-' nor holds '--' (reserved for punycode-like labels).
+ */
+export const MAX_NAME_LENGTH = 24;
+const TUNNEL_NAME = /^[a-z](?:[a-z0-9-]{0,22}[a-z0-9])?$/;
+const ROUTE_NAME = /^[a-z0-9](?:[a-z0-9-]{0,22}[a-z0-9])?$/;
+
+export function assertTunnelName(name: string): string {
+  if (!TUNNEL_NAME.test(name) || name.includes('--')) {
+    throw invalid(
+      'tunnel.invalid_name',
+      `Tunnel name ${JSON.stringify(name.slice(0, 64))} is invalid: use 1-24 lowercase letters, digits or single '-', starting with a letter.`,
+      { name: name.slice(0, 64) },
+    );
+  }
+  return name;
+}
+
+export function assertRouteName(name: string): string {
+  if (!ROUTE_NAME.test(name) || name.includes('--')) {
+    throw invalid(
+      'route.invalid_name',
+      `Route name ${JSON.stringify(name.slice(0, 64))} is invalid: use 1-24 lowercase letters, digits or single '-', not at either end.`,
+      { name: name.slice(0, 64) },
+    );
+  }
+  return name;
+}
+
+/** `<route>-<tunnel>.<zone>`: one label under the zone, so the universal certificate covers it. */
+export function routeHostname(routeName: string, tunnelName: string, zoneName: string): string {
+  const label = `${routeName}-${tunnelName}`;
+  if (label.length > 63) throw invalid('route.invalid_name', `Hostname label ${label} is longer than 63 characters.`);
+  const host = `${label}.${zoneName.toLowerCase()}`;
+  if (host.length > 253) throw invalid('route.invalid_name', `Hostname ${host} is longer than 253 characters.`);
+  return host;
+}
+
+/** Every Cloudflare tunnel we create is named with this prefix: it is our ownership marker. */
+export const CLOUDFLARE_TUNNEL_PREFIX = 'tunnelplane-';
+export const cloudflareTunnelName = (tunnelName: string) => `${CLOUDFLARE_TUNNEL_PREFIX}${tunnelName}`;
+
+/** Our DNS records carry this comment prefix; resync never touches a record without it. */
+export const DNS_COMMENT_PREFIX = 'managed-by:tunnelplane';
+export const dnsComment = (tunnelName: string, routeName: string) =>
+  `${DNS_COMMENT_PREFIX} tunnel=${tunnelName} route=${routeName}`;
+
+/** Parses our DNS comment back into tunnel and route names; null when it is not ours. */
+export function parseDnsComment(comment: string | null | undefined): { tunnel: string; route: string } | null {
+  if (!comment) return null;
+  const m = /^managed-by:tunnelplane tunnel=([a-z0-9-]+) route=([a-z0-9-]+)$/.exec(comment);
+  return m ? { tunnel: m[1]!, route: m[2]! } : null;
+}
+
+export const tunnelCname = (cloudflareTunnelId: string) => `${cloudflareTunnelId}.cfargotunnel.com`;
+
+/** Kubernetes Deployment/Service name of a TCP route's access pods (the proof of concept's). */
+export const accessObjectName = (routeName: string, tunnelName: string) => `tunnel-access-${routeName}-${tunnelName}`;

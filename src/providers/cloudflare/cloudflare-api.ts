@@ -1,0 +1,359 @@
+/**
+ * The Cloudflare adapter: the only code that imports the `cloudflare` SDK. It offers a few
+ * narrow interfaces (tunnels, DNS, account) combined into one, paces every call through the
+ * rate limiter, reports each call to the observer, and translates SDK errors into
+ * `ProviderError` in one place. The SDK's own retries are off: the reconciler retries with
+ * backoff, so a retry never hides a "maybe applied" outcome.
+ */
+import Cloudflare, { APIConnectionError, APIConnectionTimeoutError, APIError } from 'cloudflare';
+import { ProviderError } from '../../domain/errors.js';
+import type { IngressRule } from '../../domain/cloudflared-files.js';
+import type { RateLimiter } from './rate-limiter.js';
+
+export interface CloudflareTunnelInfo {
+  id: string;
+  name: string;
+  status: string;
+}
+
+export interface DnsRecord {
+  id: string;
+  name: string;
+  type: string;
+  content: string;
+  proxied: boolean;
+  comment: string | null;
+}
+
+export interface CnameInput {
+  name: string;
+  content: string;
+  comment: string;
+}
+
+export interface TunnelsApi {
+  createTunnel(name: string, secret: Buffer, configSrc: 'local' | 'cloudflare'): Promise<CloudflareTunnelInfo>;
+  /** The live (not deleted) tunnel with exactly this name, or null. */
+  findTunnel(name: string): Promise<CloudflareTunnelInfo | null>;
+  /** Every live tunnel whose name starts with `prefix`. */
+  listTunnels(prefix: string): Promise<CloudflareTunnelInfo[]>;
+  /** Deletes a tunnel; an unknown or already deleted tunnel counts as done. */
+  deleteTunnel(id: string): Promise<void>;
+  cleanConnections(id: string): Promise<void>;
+  putConfiguration(id: string, ingress: IngressRule[]): Promise<{ version: number }>;
+  getConfiguration(id: string): Promise<{ version: number; ingress: IngressRule[] } | null>;
+}
+
+export interface DnsApi {
+  /** One all-or-nothing batch; returns the created records in the order of `posts`. */
+  batch(ops: { deletes?: string[]; patches?: (CnameInput & { id: string })[]; posts?: CnameInput[] }): Promise<{
+    posts: DnsRecord[];
+  }>;
+  /** Every record whose comment starts with `commentPrefix`. */
+  listByComment(commentPrefix: string): Promise<DnsRecord[]>;
+  /** Every record at exactly this name (any owner). */
+  listByName(name: string): Promise<DnsRecord[]>;
+}
+
+export interface AccountApi {
+  verifyToken(): Promise<void>;
+  /** The zone id and plan of a zone name. */
+  findZone(name: string): Promise<{ id: string; name: string; accountId: string | null } | null>;
+}
+
+export type CloudflareApi = TunnelsApi & DnsApi & AccountApi;
+
+export interface CloudflareCallObserver {
+  call?(endpoint: string, status: number | 'error', ms: number): void;
+  rateLimitWait?(ms: number): void;
+  rateLimited?(retryAfterMs: number): void;
+}
+
+export interface CloudflareApiOptions {
+  apiToken: string;
+  baseUrl?: string;
+  accountId: string;
+  zoneId: string;
+  limiter: RateLimiter;
+  /** Per-call timeout; a hung call counts as a transient failure. */
+  timeoutMs?: number;
+  observer?: CloudflareCallObserver;
+  /** Retry-After beyond this is capped (a real 429 may ask for 300 s). */
+  maxRetryAfterMs?: number;
+}
+
+const ID_SEGMENT = /^(?:[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/i;
+
+/** `POST /accounts/:id/cfd_tunnel` style names for metrics: ids folded so the label set stays small. */
+export function endpointLabel(method: string, url: string): string {
+  const path = new URL(url).pathname.replace(/^.*\/client\/v4/, '');
+  const segments = path.split('/').map((s) => (ID_SEGMENT.test(s) ? ':id' : s));
+  return `${method.toUpperCase()} ${segments.join('/')}`;
+}
+
+function parseRetryAfter(headers: Headers | undefined, cap: number): number | null {
+  if (!headers) return null;
+  const ms = headers.get('retry-after-ms');
+  if (ms && Number.isFinite(Number(ms))) return Math.min(cap, Number(ms));
+  const s = headers.get('retry-after');
+  if (!s) return null;
+  if (Number.isFinite(Number(s))) return Math.min(cap, Number(s) * 1000);
+  const date = Date.parse(s);
+  return Number.isFinite(date) ? Math.min(cap, Math.max(0, date - Date.now())) : null;
+}
+
+/** Turns whatever the SDK threw into a ProviderError, once. */
+export function translateError(err: unknown, what: string, maxRetryAfterMs = 60_000): ProviderError {
+  if (err instanceof ProviderError) return err;
+  if (err instanceof APIConnectionTimeoutError || err instanceof APIConnectionError) {
+    return new ProviderError({ provider: 'cloudflare', kind: 'transient', message: `${what}: ${err.message}`, cause: err });
+  }
+  if (err instanceof APIError) {
+    const status = err.status ?? null;
+    const first = (err.errors as Array<{ code?: number; message?: string }> | undefined)?.[0];
+    const code = first?.code ?? null;
+    const text = first?.message ?? err.message;
+    const message = `${what}: Cloudflare answered ${status ?? 'no status'}${code !== null ? ` (${code})` : ''}: ${text}`;
+    let kind: ProviderError['kind'];
+    if (status === 429) kind = 'rate_limited';
+    else if (status === 404 || code === 81044) kind = 'not_found';
+    else if (status === 409 || code === 81053 || code === 81054 || code === 81057 || code === 1013) kind = 'conflict';
+    else if (status === 401 || status === 403) kind = 'permission';
+    else if (status === null || status === 408 || status >= 500) kind = 'transient';
+    else kind = 'invalid';
+    return new ProviderError({
+      provider: 'cloudflare',
+      kind,
+      message,
+      status,
+      providerCode: code,
+      retryAfterMs: parseRetryAfter(err.headers as Headers | undefined, maxRetryAfterMs),
+      cause: err,
+    });
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  return new ProviderError({ provider: 'cloudflare', kind: 'transient', message: `${what}: ${message}`, cause: err });
+}
+
+interface RawTunnel {
+  id?: string;
+  name?: string;
+  status?: string;
+  deleted_at?: string | null;
+}
+
+interface RawRecord {
+  id?: string;
+  name?: string;
+  type?: string;
+  content?: string;
+  proxied?: boolean;
+  comment?: string | null;
+}
+
+const toTunnel = (t: RawTunnel): CloudflareTunnelInfo => ({ id: t.id ?? '', name: t.name ?? '', status: t.status ?? '' });
+const toRecord = (r: RawRecord): DnsRecord => ({
+  id: r.id ?? '',
+  name: r.name ?? '',
+  type: r.type ?? '',
+  content: r.content ?? '',
+  proxied: r.proxied ?? false,
+  comment: r.comment ?? null,
+});
+
+export function createCloudflareApi(opts: CloudflareApiOptions): CloudflareApi {
+  const { accountId, zoneId, limiter, observer } = opts;
+  const maxRetryAfterMs = opts.maxRetryAfterMs ?? 60_000;
+
+  // Every SDK request passes here: paced, timed, counted.
+  const pacedFetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+    const waited = await limiter.acquire(init?.signal ?? undefined);
+    if (waited > 0) observer?.rateLimitWait?.(waited);
+    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+    const endpoint = endpointLabel(init?.method ?? 'GET', url);
+    const started = performance.now();
+    try {
+      const res = await fetch(input, init);
+      observer?.call?.(endpoint, res.status, performance.now() - started);
+      if (res.status === 429) {
+        const wait = parseRetryAfter(res.headers, maxRetryAfterMs) ?? 1000;
+        limiter.pause(wait);
+        observer?.rateLimited?.(wait);
+      }
+      return res;
+    } catch (err) {
+      observer?.call?.(endpoint, 'error', performance.now() - started);
+      throw err;
+    }
+  };
+
+  const sdk = new Cloudflare({
+    apiToken: opts.apiToken,
+    apiKey: null,
+    apiEmail: null,
+    userServiceKey: null,
+    baseURL: opts.baseUrl,
+    maxRetries: 0,
+    timeout: opts.timeoutMs ?? 15_000,
+    fetch: pacedFetch as typeof fetch,
+  });
+
+  async function guard<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw translateError(err, what, maxRetryAfterMs);
+    }
+  }
+
+  const tunnels = sdk.zeroTrust.tunnels.cloudflared;
+
+  return {
+    createTunnel: (name, secret, configSrc) =>
+      guard(`create tunnel ${name}`, async () =>
+        toTunnel(
+          (await tunnels.create({
+            account_id: accountId,
+            name,
+            config_src: configSrc,
+            tunnel_secret: secret.toString('base64'),
+          })) as RawTunnel,
+        ),
+      ),
+
+    findTunnel: (name) =>
+      guard(`find tunnel ${name}`, async () => {
+        const page = await tunnels.list({ account_id: accountId, name, is_deleted: false, per_page: 50 });
+        const match = (page.result as RawTunnel[]).find((t) => t.name === name && !t.deleted_at);
+        return match ? toTunnel(match) : null;
+      }),
+
+    listTunnels: (prefix) =>
+      guard('list tunnels', async () => {
+        const out: CloudflareTunnelInfo[] = [];
+        for await (const t of tunnels.list({ account_id: accountId, include_prefix: prefix, is_deleted: false, per_page: 1000 })) {
+          const raw = t as RawTunnel;
+          if (raw.name?.startsWith(prefix) && !raw.deleted_at) out.push(toTunnel(raw));
+        }
+        return out;
+      }),
+
+    deleteTunnel: (id) =>
+      guard(`delete tunnel ${id}`, async () => {
+        try {
+          await tunnels.delete(id, { account_id: accountId });
+        } catch (err) {
+          if (err instanceof APIError && err.status === 404) return;
+          throw err;
+        }
+      }),
+
+    cleanConnections: (id) =>
+      guard(`clean connections of tunnel ${id}`, async () => {
+        try {
+          await tunnels.connections.delete(id, { account_id: accountId });
+        } catch (err) {
+          if (err instanceof APIError && err.status === 404) return;
+          throw err;
+        }
+      }),
+
+    putConfiguration: (id, ingress) =>
+      guard(`configure tunnel ${id}`, async () => {
+        const res = await tunnels.configurations.update(id, {
+          account_id: accountId,
+          // The SDK's type wants a hostname on every rule; the catch-all has none (cloudflared omits it).
+          config: { ingress: ingress as Array<{ hostname: string; service: string }> },
+        });
+        return { version: Number((res as { version?: number }).version ?? 0) };
+      }),
+
+    getConfiguration: (id) =>
+      guard(`read configuration of tunnel ${id}`, async () => {
+        try {
+          const res = (await tunnels.configurations.get(id, { account_id: accountId })) as {
+            version?: number;
+            config?: { ingress?: IngressRule[] } | null;
+          };
+          return { version: Number(res.version ?? 0), ingress: res.config?.ingress ?? [] };
+        } catch (err) {
+          if (err instanceof APIError && err.status === 404) return null;
+          throw err;
+        }
+      }),
+
+    batch: (ops) =>
+      guard('DNS batch', async () => {
+        const res = await sdk.dns.records.batch({
+          zone_id: zoneId,
+          ...(ops.deletes?.length ? { deletes: ops.deletes.map((id) => ({ id })) } : {}),
+          ...(ops.patches?.length
+            ? {
+                patches: ops.patches.map((p) => ({
+                  id: p.id,
+                  type: 'CNAME' as const,
+                  name: p.name,
+                  content: p.content,
+                  proxied: true,
+                  ttl: 1 as const,
+                  comment: p.comment,
+                })),
+              }
+            : {}),
+          ...(ops.posts?.length
+            ? {
+                posts: ops.posts.map((p) => ({
+                  type: 'CNAME' as const,
+                  name: p.name,
+                  content: p.content,
+                  proxied: true,
+                  ttl: 1 as const,
+                  comment: p.comment,
+                })),
+              }
+            : {}),
+        });
+        return { posts: ((res as { posts?: RawRecord[] }).posts ?? []).map(toRecord) };
+      }),
+
+    listByComment: (commentPrefix) =>
+      guard('list DNS records', async () => {
+        const out: DnsRecord[] = [];
+        for await (const r of sdk.dns.records.list({
+          zone_id: zoneId,
+          comment: { startswith: commentPrefix },
+          per_page: 5000,
+        })) {
+          out.push(toRecord(r as RawRecord));
+        }
+        return out;
+      }),
+
+    listByName: (name) =>
+      guard(`look up DNS name ${name}`, async () => {
+        const page = await sdk.dns.records.list({ zone_id: zoneId, name: { exact: name }, per_page: 100 });
+        return (page.result as RawRecord[]).map(toRecord);
+      }),
+
+    verifyToken: () =>
+      guard('verify API token', async () => {
+        try {
+          await sdk.user.tokens.verify();
+        } catch (err) {
+          // Account-owned tokens are verified under the account instead.
+          if (err instanceof APIError && (err.status === 401 || err.status === 403 || err.status === 400)) {
+            await sdk.accounts.tokens.verify({ account_id: accountId });
+            return;
+          }
+          throw err;
+        }
+      }),
+
+    findZone: (name) =>
+      guard(`find zone ${name}`, async () => {
+        const page = await sdk.zones.list({ name });
+        const zone = page.result.find((z) => z.name === name);
+        return zone ? { id: zone.id, name: zone.name, accountId: zone.account?.id ?? null } : null;
+      }),
+  };
+}

@@ -1,0 +1,2 @@
+export * from './cloudflare-api.js';
+export * from './rate-limiter.js';

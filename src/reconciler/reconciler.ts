@@ -1,0 +1,564 @@
+/**
+ * The reconciler drives Cloudflare toward the desired state in the store.
+ *
+ * A pass claims dirty tunnels with a lease (so replicas never share one), then, for all of them
+ * together: creates missing Cloudflare tunnels (adopting one that already carries our name),
+ * applies every DNS change in as few batch calls as the plan allows, pushes one configuration
+ * PUT per changed remote tunnel, and finishes deletions (DNS, connections, tunnel, then rows).
+ * Each external effect is recorded as soon as it is known; a call whose outcome is unknown
+ * marks its routes "uncertain", and the next pass looks before it writes again. Failures back
+ * off exponentially with jitter, at least as long as Cloudflare's Retry-After.
+ */
+import { createHash } from 'node:crypto';
+import { ProviderError } from '../domain/errors.js';
+import { cloudflareTunnelName, dnsComment, tunnelCname, DNS_COMMENT_PREFIX, CLOUDFLARE_TUNNEL_PREFIX } from '../domain/names.js';
+import { renderIngress } from '../domain/cloudflared-files.js';
+import type { SecretBox } from '../domain/secret-box.js';
+import type { Store, TunnelRow, RouteRow } from '../store/index.js';
+import type { CloudflareApi, CnameInput, DnsRecord } from '../providers/cloudflare/index.js';
+import { mapLimit } from './map-limit.js';
+
+export interface ReconcilerLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+export interface ReconcilerOptions {
+  /** Identifies this replica in leases. */
+  owner: string;
+  /** Tunnels claimed per pass. */
+  claimLimit: number;
+  leaseMs: number;
+  /** DNS operations per batch call (the zone plan's limit: 200 on Free). */
+  dnsBatchLimit: number;
+  /** Concurrent Cloudflare calls for per-tunnel steps. */
+  concurrency: number;
+  /** How long to gather changes after a wake-up before a pass. */
+  debounceMs: number;
+  /** Poll for work from other replicas this often even without a wake-up. */
+  pollMs: number;
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+  /** Full resync (drift repair, orphan collection) period; 0 disables the timer. */
+  resyncMs: number;
+}
+
+export const defaultReconcilerOptions: Omit<ReconcilerOptions, 'owner'> = {
+  claimLimit: 500,
+  leaseMs: 60_000,
+  dnsBatchLimit: 200,
+  concurrency: 16,
+  debounceMs: 15,
+  pollMs: 1000,
+  backoffBaseMs: 250,
+  backoffMaxMs: 60_000,
+  resyncMs: 5 * 60_000,
+};
+
+export interface ReconcilerHooks {
+  pass?(stats: { tunnels: number; ms: number; failed: number }): void;
+  queueDepth?(n: number): void;
+}
+
+export interface ReconcilerDeps {
+  store: Store;
+  cloudflare: CloudflareApi;
+  secrets: SecretBox;
+  logger: ReconcilerLogger;
+  options: ReconcilerOptions;
+  hooks?: ReconcilerHooks;
+}
+
+/** What a pass concluded about one tunnel. */
+type Outcome = { kind: 'done' } | { kind: 'failed'; error: ProviderError | Error };
+
+interface Work {
+  tunnel: TunnelRow;
+  routes: RouteRow[];
+  outcome: Outcome | null;
+}
+
+const live = (w: Work) => !w.tunnel.deleting;
+const routeLive = (w: Work, r: RouteRow) => !w.tunnel.deleting && !r.deleting;
+
+export function configHash(ingress: unknown): string {
+  return createHash('sha256').update(JSON.stringify(ingress)).digest('hex').slice(0, 32);
+}
+
+export function backoffMs(attempts: number, base: number, max: number, retryAfterMs: number | null, random = Math.random): number {
+  const exp = Math.min(max, base * 2 ** Math.min(attempts, 20));
+  const jittered = exp / 2 + random() * (exp / 2);
+  return Math.max(Math.round(jittered), retryAfterMs ?? 0);
+}
+
+export function createReconciler(deps: ReconcilerDeps) {
+  const { store, cloudflare, logger, options: o } = deps;
+  let running = false;
+  let wake: (() => void) | null = null;
+  let woken = false;
+  let loopDone: Promise<void> = Promise.resolve();
+  let resyncTimer: NodeJS.Timeout | null = null;
+  let passInFlight: Promise<number> | null = null;
+
+  const onDesired = () => {
+    woken = true;
+    wake?.();
+  };
+
+  const fail = (w: Work, error: unknown) => {
+    if (w.outcome?.kind === 'failed') return;
+    w.outcome = { kind: 'failed', error: error instanceof Error ? error : new Error(String(error)) };
+  };
+
+  /** Step 1: every live tunnel has a Cloudflare tunnel; a name conflict means ours exists: adopt it. */
+  async function ensureTunnels(work: Work[]) {
+    const missing = work.filter((w) => !w.tunnel.cf_tunnel_id && !w.outcome);
+    await mapLimit(missing, o.concurrency, async (w) => {
+      const cfName = cloudflareTunnelName(w.tunnel.name);
+      try {
+        if (w.tunnel.deleting) {
+          // A crash may have created it before we recorded the id: look, to delete it too.
+          const found = await cloudflare.findTunnel(cfName);
+          if (found) w.tunnel.cf_tunnel_id = found.id;
+          return;
+        }
+        const secret = deps.secrets.open(w.tunnel.secret_sealed);
+        let id: string;
+        try {
+          id = (await cloudflare.createTunnel(cfName, secret, w.tunnel.config_mode === 'remote' ? 'cloudflare' : 'local')).id;
+        } catch (err) {
+          if (!(err instanceof ProviderError && err.kind === 'conflict')) throw err;
+          const found = await cloudflare.findTunnel(cfName);
+          if (!found) throw err;
+          id = found.id;
+          logger.info({ tunnel: w.tunnel.name, cloudflareId: id }, 'adopted existing Cloudflare tunnel');
+        }
+        await store.work.setCloudflareId(w.tunnel.id, id);
+        w.tunnel.cf_tunnel_id = id;
+      } catch (err) {
+        fail(w, err);
+      }
+    });
+  }
+
+  /**
+   * Step 2: DNS. Routes whose last create or delete may or may not have happened are looked up
+   * first (one listing of our records for the whole zone); then all changes go out in batches.
+   */
+  async function reconcileDns(work: Work[]) {
+    const active = work.filter((w) => !w.outcome && (w.tunnel.cf_tunnel_id || w.tunnel.deleting));
+    const needsLookup = active.some((w) => w.routes.some((r) => r.dns_uncertain));
+    let existing: Map<string, DnsRecord[]> | null = null;
+    if (needsLookup) {
+      try {
+        existing = new Map();
+        for (const rec of await lookupNames(active)) {
+          const list = existing.get(rec.name) ?? [];
+          list.push(rec);
+          existing.set(rec.name, list);
+        }
+      } catch (err) {
+        for (const w of active) if (w.routes.some((r) => r.dns_uncertain)) fail(w, err);
+        return;
+      }
+    }
+
+    interface Op {
+      w: Work;
+      route: RouteRow;
+      kind: 'delete' | 'post' | 'patch';
+      id?: string;
+      record: CnameInput;
+    }
+    const ops: Op[] = [];
+    for (const w of active) {
+      if (w.outcome) continue;
+      for (const r of w.routes) {
+        const wanted: CnameInput | null = w.tunnel.cf_tunnel_id
+          ? { name: r.hostname, content: tunnelCname(w.tunnel.cf_tunnel_id), comment: dnsComment(w.tunnel.name, r.name) }
+          : null;
+        const keep = routeLive(w, r);
+        if (r.dns_uncertain && existing) {
+          const atName = existing.get(r.hostname) ?? [];
+          const ours = atName.find((rec) => rec.comment === dnsComment(w.tunnel.name, r.name));
+          const foreign = atName.find((rec) => rec !== ours);
+          if (!keep) {
+            if (ours) ops.push({ w, route: r, kind: 'delete', id: ours.id, record: wanted ?? { name: r.hostname, content: '', comment: '' } });
+            else {
+              r.dns_record_id = null;
+              r.dns_uncertain = 0;
+              await store.work.setRouteDns(r.id, null, false);
+            }
+            continue;
+          }
+          if (ours && wanted) {
+            if (ours.content !== wanted.content || !ours.proxied || ours.type !== 'CNAME') {
+              ops.push({ w, route: r, kind: 'patch', id: ours.id, record: wanted });
+            } else {
+              r.dns_record_id = ours.id;
+              r.dns_uncertain = 0;
+              await store.work.setRouteDns(r.id, ours.id, false);
+            }
+            continue;
+          }
+          if (foreign) {
+            fail(w, new ProviderError({
+              provider: 'cloudflare',
+              kind: 'invalid',
+              message: `DNS name ${r.hostname} already has a ${foreign.type} record not managed by Tunnelplane; it is left untouched.`,
+            }));
+            break;
+          }
+          if (wanted) ops.push({ w, route: r, kind: 'post', record: wanted });
+          continue;
+        }
+        if (!keep) {
+          if (r.dns_record_id) ops.push({ w, route: r, kind: 'delete', id: r.dns_record_id, record: wanted ?? { name: r.hostname, content: '', comment: '' } });
+        } else if (!r.dns_record_id && wanted) {
+          ops.push({ w, route: r, kind: 'post', record: wanted });
+        }
+      }
+    }
+    // Routes of a tunnel that failed above do not go out.
+    const pending = ops.filter((op) => !op.w.outcome);
+    if (pending.length === 0) return;
+
+    // Record the intent first: if we crash or the answer is lost, the next pass looks first.
+    await store.work.markRoutesUncertain(pending.map((op) => op.route.id));
+    for (const op of pending) op.route.dns_uncertain = 1;
+
+    for (let i = 0; i < pending.length; i += o.dnsBatchLimit) {
+      const chunk = pending.slice(i, i + o.dnsBatchLimit);
+      const deletes = chunk.filter((op) => op.kind === 'delete');
+      const patches = chunk.filter((op) => op.kind === 'patch');
+      const posts = chunk.filter((op) => op.kind === 'post');
+      try {
+        const res = await cloudflare.batch({
+          deletes: deletes.map((op) => op.id!),
+          patches: patches.map((op) => ({ id: op.id!, ...op.record })),
+          posts: posts.map((op) => op.record),
+        });
+        for (const op of deletes) {
+          op.route.dns_record_id = null;
+          op.route.dns_uncertain = 0;
+          await store.work.setRouteDns(op.route.id, null, false);
+        }
+        for (const op of patches) {
+          op.route.dns_record_id = op.id!;
+          op.route.dns_uncertain = 0;
+          await store.work.setRouteDns(op.route.id, op.id!, false);
+        }
+        for (const [j, op] of posts.entries()) {
+          const rec = res.posts[j];
+          if (!rec?.id) {
+            fail(op.w, new Error(`Cloudflare's batch answer has no record for ${op.record.name}`));
+            continue;
+          }
+          op.route.dns_record_id = rec.id;
+          op.route.dns_uncertain = 0;
+          await store.work.setRouteDns(op.route.id, rec.id, false);
+        }
+      } catch (err) {
+        // All-or-nothing on Cloudflare's side, but the answer may have been lost: the routes stay
+        // uncertain and the next pass looks before writing.
+        for (const op of chunk) fail(op.w, err);
+      }
+    }
+  }
+
+  /** Our records at the uncertain names: one zone-wide listing by our comment marker, or per name when few. */
+  async function lookupNames(active: Work[]): Promise<DnsRecord[]> {
+    const names = active.flatMap((w) => w.routes.filter((r) => r.dns_uncertain).map((r) => r.hostname));
+    if (names.length <= 3) {
+      const out: DnsRecord[] = [];
+      for (const name of names) out.push(...(await cloudflare.listByName(name)));
+      return out;
+    }
+    const ours = await cloudflare.listByComment(DNS_COMMENT_PREFIX);
+    const wanted = new Set(names);
+    // A foreign record at one of our names has no marker; list those names individually.
+    const seen = new Set(ours.map((r) => r.name));
+    const out = ours.filter((r) => wanted.has(r.name));
+    for (const name of names) if (!seen.has(name)) out.push(...(await cloudflare.listByName(name)));
+    return out;
+  }
+
+  /** Step 3: one configuration PUT per live remote tunnel whose ingress changed. */
+  async function pushConfigurations(work: Work[]) {
+    const targets = work.filter((w) => !w.outcome && live(w) && w.tunnel.config_mode === 'remote' && w.tunnel.cf_tunnel_id);
+    await mapLimit(targets, o.concurrency, async (w) => {
+      const ingress = renderIngress(w.routes.filter((r) => !r.deleting));
+      const hash = configHash(ingress);
+      if (hash === w.tunnel.config_hash) return;
+      try {
+        const { version } = await cloudflare.putConfiguration(w.tunnel.cf_tunnel_id!, ingress);
+        await store.work.setConfig(w.tunnel.id, hash, version);
+        w.tunnel.config_hash = hash;
+      } catch (err) {
+        fail(w, err);
+      }
+    });
+  }
+
+  /** Step 4: deleted tunnels: connections cleaned, the Cloudflare tunnel deleted, then the rows. */
+  async function finishDeletions(work: Work[]) {
+    const targets = work.filter((w) => !w.outcome && w.tunnel.deleting && w.routes.every((r) => !r.dns_record_id && !r.dns_uncertain));
+    await mapLimit(targets, o.concurrency, async (w) => {
+      try {
+        if (w.tunnel.cf_tunnel_id) {
+          await cloudflare.cleanConnections(w.tunnel.cf_tunnel_id);
+          await cloudflare.deleteTunnel(w.tunnel.cf_tunnel_id);
+        }
+        await store.work.deleteTunnel(w.tunnel);
+        await store.events.append({
+          ownerId: w.tunnel.owner_id,
+          actor: 'reconciler',
+          action: 'tunnel.deleted',
+          target: w.tunnel.name,
+          outcome: 'ok',
+          details: { cloudflareId: w.tunnel.cf_tunnel_id },
+        });
+        w.outcome = { kind: 'done' };
+      } catch (err) {
+        fail(w, err);
+      }
+    });
+  }
+
+  async function record(work: Work[]) {
+    for (const w of work) {
+      if (w.outcome?.kind === 'done') continue; // deleted
+      if (w.outcome?.kind === 'failed') {
+        const err = w.outcome.error;
+        const pe = err instanceof ProviderError ? err : null;
+        const terminal = pe ? !pe.retryable : false;
+        const wait = backoffMs(w.tunnel.attempts, o.backoffBaseMs, o.backoffMaxMs, pe?.retryAfterMs ?? null);
+        await store.work.failed(w.tunnel, err.message, wait, terminal, w.routes.map((r) => r.id));
+        if (w.tunnel.attempts === 0 || terminal) {
+          await store.events.append({
+            ownerId: w.tunnel.owner_id,
+            actor: 'reconciler',
+            action: w.tunnel.deleting ? 'tunnel.delete' : 'tunnel.reconcile',
+            target: w.tunnel.name,
+            outcome: 'error',
+            details: { error: err.message, retryInMs: wait },
+          });
+        }
+        (terminal ? logger.error : logger.warn)(
+          { tunnel: w.tunnel.name, attempts: w.tunnel.attempts + 1, retryInMs: wait, err: err.message },
+          'reconcile failed',
+        );
+        continue;
+      }
+      const gone = w.routes.filter((r) => r.deleting && !r.dns_record_id && !r.dns_uncertain);
+      await store.work.deleteRoutes(gone.map((r) => r.id));
+      const ready = w.routes.filter((r) => !r.deleting && r.dns_record_id).map((r) => r.id);
+      await store.work.converged(w.tunnel, ready);
+      if (w.tunnel.observed_generation === 0) {
+        await store.events.append({
+          ownerId: w.tunnel.owner_id,
+          actor: 'reconciler',
+          action: 'tunnel.ready',
+          target: w.tunnel.name,
+          outcome: 'ok',
+          details: { cloudflareId: w.tunnel.cf_tunnel_id },
+        });
+      }
+    }
+  }
+
+  /** One pass over whatever is claimable now; returns how many tunnels it handled. */
+  async function runPass(): Promise<number> {
+    const claimed = await store.work.claim(o.owner, o.claimLimit, o.leaseMs);
+    if (claimed.length === 0) return 0;
+    const started = performance.now();
+    const routes = await store.tunnels.routesOf(claimed.map((t) => t.id));
+    const work: Work[] = claimed.map((tunnel) => ({ tunnel, routes: routes.get(tunnel.id) ?? [], outcome: null }));
+    try {
+      await ensureTunnels(work);
+      await reconcileDns(work);
+      await pushConfigurations(work);
+      await finishDeletions(work);
+      await record(work);
+    } finally {
+      for (const w of work) if (w.outcome?.kind !== 'done') await store.work.release(w.tunnel.id, o.owner);
+    }
+    const failed = work.filter((w) => w.outcome?.kind === 'failed').length;
+    deps.hooks?.pass?.({ tunnels: work.length, ms: performance.now() - started, failed });
+    return work.length;
+  }
+
+  /** Runs passes until nothing is claimable (tests and `dev` use it to converge on demand). */
+  async function drain(): Promise<void> {
+    while ((await pass()) > 0) {
+      // keep going
+    }
+  }
+
+  function pass(): Promise<number> {
+    if (!passInFlight) {
+      passInFlight = runPass().finally(() => {
+        passInFlight = null;
+      });
+    }
+    return passInFlight;
+  }
+
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      if (woken) return resolve();
+      const timer = setTimeout(() => {
+        wake = null;
+        resolve();
+      }, ms);
+      wake = () => {
+        clearTimeout(timer);
+        wake = null;
+        resolve();
+      };
+    });
+
+  async function loop() {
+    while (running) {
+      woken = false;
+      let handled = 0;
+      try {
+        handled = await pass();
+      } catch (err) {
+        logger.error({ err: (err as Error).message }, 'reconciler pass crashed; retrying');
+        await sleep(o.pollMs);
+        continue;
+      }
+      if (!running) break;
+      if (handled > 0) {
+        await new Promise((r) => setTimeout(r, o.debounceMs));
+        continue;
+      }
+      // Nothing claimable: sleep until woken, the next backoff is due, or the poll interval.
+      let wait = o.pollMs;
+      try {
+        const due = await store.work.nextDue();
+        if (due) wait = Math.max(5, Math.min(wait, Date.parse(due) - Date.now()));
+        const depth = await store.tunnels.count();
+        deps.hooks?.queueDepth?.(depth.dirty);
+      } catch {
+        // the store is unreachable; try again after the poll interval
+      }
+      await sleep(wait);
+      if (woken) await new Promise((r) => setTimeout(r, o.debounceMs));
+    }
+  }
+
+  /**
+   * Full resync: compare Cloudflare with the store. Our DNS records missing or changed come
+   * back; our records and tunnels that match no row are deleted; nothing without our marker is
+   * touched. Runs under a store lease so one replica does it at a time.
+   */
+  async function resync(): Promise<{ requeued: number; orphanRecords: number; orphanTunnels: number }> {
+    const result = { requeued: 0, orphanRecords: 0, orphanTunnels: 0 };
+    if (!(await store.work.tryLease('resync', o.owner, 5 * 60_000))) return result;
+    const [records, cfTunnels, tunnels, routes] = await Promise.all([
+      cloudflare.listByComment(DNS_COMMENT_PREFIX),
+      cloudflare.listTunnels(CLOUDFLARE_TUNNEL_PREFIX),
+      store.work.allTunnels(),
+      store.work.allRoutes(),
+    ]);
+    const tunnelsById = new Map(tunnels.map((t) => [t.id, t]));
+    const tunnelsByCf = new Map(tunnels.filter((t) => t.cf_tunnel_id).map((t) => [t.cf_tunnel_id!, t]));
+    const tunnelsByName = new Set(tunnels.map((t) => cloudflareTunnelName(t.name)));
+    const recordsById = new Map(records.map((r) => [r.id, r]));
+    const routeByHost = new Map(routes.map((r) => [r.hostname, r]));
+    const requeue = new Set<string>();
+
+    // Drift: a live route's record vanished or was changed by hand.
+    for (const r of routes) {
+      const t = tunnelsById.get(r.tunnel_id);
+      if (!t || t.deleting || r.deleting || !r.dns_record_id || !t.cf_tunnel_id) continue;
+      const rec = recordsById.get(r.dns_record_id);
+      const intact =
+        rec && rec.type === 'CNAME' && rec.proxied && rec.content === tunnelCname(t.cf_tunnel_id) && rec.name === r.hostname;
+      if (!intact) {
+        await store.work.setRouteDns(r.id, null, true);
+        requeue.add(t.id);
+      }
+    }
+    // Drift: a tunnel deleted by hand is created again (with the same secret).
+    const liveCf = new Set(cfTunnels.map((t) => t.id));
+    for (const t of tunnels) {
+      if (t.cf_tunnel_id && !t.deleting && !liveCf.has(t.cf_tunnel_id)) {
+        await store.work.setCloudflareId(t.id, null);
+        await store.work.setConfig(t.id, null, null);
+        for (const r of routes.filter((x) => x.tunnel_id === t.id)) await store.work.setRouteDns(r.id, r.dns_record_id, true);
+        requeue.add(t.id);
+        await store.events.append({
+          ownerId: t.owner_id,
+          actor: 'reconciler',
+          action: 'tunnel.recreate',
+          target: t.name,
+          outcome: 'ok',
+          details: { missingCloudflareId: t.cf_tunnel_id },
+        });
+      }
+    }
+    // Drift: a remote configuration edited by hand.
+    for (const t of tunnels) {
+      if (t.deleting || t.config_mode !== 'remote' || !t.cf_tunnel_id || !liveCf.has(t.cf_tunnel_id) || !t.config_hash) continue;
+      const cfg = await cloudflare.getConfiguration(t.cf_tunnel_id);
+      if (!cfg || configHash(cfg.ingress.map((i) => (i.hostname ? { hostname: i.hostname, service: i.service } : { service: i.service }))) !== t.config_hash) {
+        await store.work.setConfig(t.id, null, null);
+        requeue.add(t.id);
+      }
+    }
+    // Orphans: our records whose route is gone.
+    const orphanRecords = records.filter((rec) => {
+      const r = routeByHost.get(rec.name);
+      return !r || (r.dns_record_id !== rec.id && !r.dns_uncertain);
+    });
+    for (let i = 0; i < orphanRecords.length; i += o.dnsBatchLimit) {
+      await cloudflare.batch({ deletes: orphanRecords.slice(i, i + o.dnsBatchLimit).map((r) => r.id) });
+    }
+    result.orphanRecords = orphanRecords.length;
+    // Orphans: our tunnels that no row names.
+    for (const cf of cfTunnels) {
+      if (tunnelsByCf.has(cf.id) || tunnelsByName.has(cf.name)) continue;
+      await cloudflare.cleanConnections(cf.id);
+      await cloudflare.deleteTunnel(cf.id);
+      result.orphanTunnels++;
+    }
+    for (const id of requeue) await store.work.requeue(id);
+    result.requeued = requeue.size;
+    if (result.requeued || result.orphanRecords || result.orphanTunnels) {
+      logger.info(result, 'resync repaired drift');
+      await store.events.append({ ownerId: null, actor: 'reconciler', action: 'resync', target: 'zone', outcome: 'ok', details: result });
+    }
+    return result;
+  }
+
+  return {
+    start() {
+      if (running) return;
+      running = true;
+      store.changes.on('desired', onDesired);
+      loopDone = loop();
+      if (o.resyncMs > 0) {
+        resyncTimer = setInterval(() => {
+          resync().catch((err: Error) => logger.warn({ err: err.message }, 'resync failed; will try again'));
+        }, o.resyncMs);
+        resyncTimer.unref();
+      }
+    },
+    async stop() {
+      running = false;
+      store.changes.off('desired', onDesired);
+      if (resyncTimer) clearInterval(resyncTimer);
+      wake?.();
+      await loopDone;
+    },
+    pass,
+    drain,
+    resync,
+  };
+}
+
+export type Reconciler = ReturnType<typeof createReconciler>;

@@ -1,0 +1,155 @@
+/**
+ * The HTTP server: Fastify with schema-validated routes, one authentication hook, one error
+ * mapper, metrics, and the OpenAPI document. Routes are thin: schema, auth, one service call.
+ */
+import { randomBytes } from 'node:crypto';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { Logger } from 'pino';
+import { AppError } from '../domain/errors.js';
+import type { SecretBox } from '../domain/secret-box.js';
+import type { Store } from '../store/index.js';
+import { createAuthenticator, type Authenticated } from './auth.js';
+import { createTunnelService, type TunnelServiceConfig } from './tunnel-service.js';
+import { createHttpMetrics, type MetricsRegistry } from './metrics.js';
+import { registerV1Routes } from './routes-v1.js';
+import { registerPocRoutes } from './routes-poc.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    auth: Authenticated | null;
+  }
+  interface FastifyContextConfig {
+    /** Reachable without credentials. */
+    public?: boolean;
+    /** Only admins. */
+    admin?: boolean;
+  }
+}
+
+export interface AppDeps {
+  store: Store;
+  secrets: SecretBox;
+  logger: Logger;
+  metrics: MetricsRegistry;
+  config: TunnelServiceConfig & { version: string };
+  /** Extra readiness checks (Cloudflare reachable…); the store is always checked. */
+  readiness?: () => Promise<string | null>;
+  https?: { cert: string | Buffer; key: string | Buffer };
+}
+
+export function errorBody(requestId: string, code: string, message: string, details: Record<string, unknown> = {}) {
+  return { error: { code, message, details, requestId } };
+}
+
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger,
+    disableRequestLogging: true,
+    bodyLimit: 64 * 1024,
+    genReqId: () => `req-${randomBytes(8).toString('hex')}`,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: true, allErrors: true } },
+    ...(deps.https ? { https: deps.https } : {}),
+  }) as unknown as FastifyInstance;
+
+  const auth = createAuthenticator({ store: deps.store });
+  const tunnels = createTunnelService({ store: deps.store, secrets: deps.secrets, config: deps.config });
+  const httpMetrics = createHttpMetrics(deps.metrics);
+
+  app.decorateRequest('auth', null);
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'Tunnelplane API',
+        version: deps.config.version,
+        description: 'Self-hosted control plane for Cloudflare Tunnels. Authenticate with HTTP Basic or a bearer API token.',
+      },
+      components: {
+        securitySchemes: {
+          basic: { type: 'http', scheme: 'basic' },
+          bearer: { type: 'http', scheme: 'bearer' },
+        },
+      },
+      security: [{ basic: [] }, { bearer: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  app.addHook('onRequest', async (req) => {
+    const cfg = req.routeOptions.config;
+    const url = req.routeOptions.url ?? '';
+    if (cfg?.public || url.startsWith('/docs') || url === '/openapi.json' || !req.routeOptions.url) return;
+    req.auth = await auth.authenticate(req.headers.authorization);
+    if (cfg?.admin && req.auth.user.role !== 'admin') {
+      throw new AppError('auth.forbidden', 403, 'This path is for administrators.');
+    }
+  });
+
+  app.addHook('onResponse', async (req, reply) => {
+    httpMetrics.observe(req.method, req.routeOptions.url ?? 'unknown', reply.statusCode, reply.elapsedTime / 1000);
+  });
+
+  app.setErrorHandler(async (err: FastifyError | AppError | Error, req: FastifyRequest, reply: FastifyReply) => {
+    if (err instanceof AppError) {
+      if (err.status === 401) reply.header('www-authenticate', 'Basic realm="tunnelplane", charset="UTF-8"');
+      return reply.status(err.status).send(errorBody(req.id, err.code, err.message, err.details));
+    }
+    const fe = err as FastifyError;
+    if (fe.validation) {
+      const issues = fe.validation.map((v) => ({
+        where: fe.validationContext ?? 'request',
+        path: v.instancePath || (v.params as { missingProperty?: string })?.missingProperty || '',
+        message: v.message ?? 'invalid',
+      }));
+      const first = issues[0];
+      const what = first ? `${first.where}${first.path ? ` ${first.path}` : ''} ${first.message}` : 'invalid request';
+      return reply.status(400).send(errorBody(req.id, 'request.invalid', `Invalid request: ${what}.`, { issues }));
+    }
+    switch (fe.code) {
+      case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+        return reply
+          .status(415)
+          .send(errorBody(req.id, 'request.unsupported_media_type', `Send the body as application/json (got ${req.headers['content-type'] ?? 'nothing'}).`));
+      case 'FST_ERR_CTP_BODY_TOO_LARGE':
+        return reply.status(413).send(errorBody(req.id, 'request.too_large', 'The body is larger than 64 KiB.'));
+      case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      case 'FST_ERR_CTP_INVALID_JSON_BODY':
+        return reply.status(400).send(errorBody(req.id, 'request.invalid', 'The body is not valid JSON.'));
+    }
+    if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
+      return reply.status(fe.statusCode).send(errorBody(req.id, 'request.invalid', fe.message));
+    }
+    req.log.error({ err, reqId: req.id, url: req.url, method: req.method }, 'request failed');
+    return reply.status(500).send(errorBody(req.id, 'internal', 'Internal error; the server log has the details under this requestId.'));
+  });
+
+  app.setNotFoundHandler(async (req, reply) =>
+    reply.status(404).send(errorBody(req.id, 'route.unknown_path', `No such path: ${req.method} ${req.url.split('?')[0]!.slice(0, 200)}.`)),
+  );
+
+  app.get('/healthz', { config: { public: true }, schema: { hide: true } }, async () => ({ status: 'ok' }));
+  app.get('/readyz', { config: { public: true }, schema: { hide: true } }, async (_req, reply) => {
+    try {
+      await deps.store.ping();
+    } catch {
+      return reply.status(503).send({ status: 'unavailable', reason: 'database unreachable' });
+    }
+    const reason = deps.readiness ? await deps.readiness() : null;
+    if (reason) return reply.status(503).send({ status: 'unavailable', reason });
+    return { status: 'ready' };
+  });
+  app.get('/metrics', { config: { public: true }, schema: { hide: true } }, async (_req, reply) => {
+    reply.header('content-type', deps.metrics.registry.contentType);
+    return deps.metrics.registry.metrics();
+  });
+  app.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
+
+  registerV1Routes(app, { tunnels, store: deps.store, config: deps.config });
+  registerPocRoutes(app, { tunnels });
+
+  await app.ready();
+  return app;
+}

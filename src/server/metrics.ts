@@ -1,0 +1,86 @@
+/**
+ * Prometheus metrics: one registry per process, created by the entrypoint and shared by the
+ * HTTP server, the reconciler and the Cloudflare adapter (through hooks), served at /metrics.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export interface MetricsRegistry {
+  registry: Registry;
+  cloudflareCalls: Counter<'endpoint' | 'status'>;
+  cloudflareCallSeconds: Histogram<'endpoint'>;
+  rateLimitWaitSeconds: Counter;
+  rateLimited: Counter;
+  reconcilerQueue: Gauge;
+  reconcilerPasses: Counter<'result'>;
+  reconcilerPassSeconds: Histogram;
+}
+
+export function createMetrics(opts: { defaultMetrics?: boolean } = {}): MetricsRegistry {
+  const registry = new Registry();
+  if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'tunnelplane_' });
+  return {
+    registry,
+    cloudflareCalls: new Counter({
+      name: 'tunnelplane_cloudflare_calls_total',
+      help: 'Cloudflare API calls by endpoint and HTTP status ("error" when no answer came).',
+      labelNames: ['endpoint', 'status'],
+      registers: [registry],
+    }),
+    cloudflareCallSeconds: new Histogram({
+      name: 'tunnelplane_cloudflare_call_seconds',
+      help: 'Cloudflare API call latency.',
+      labelNames: ['endpoint'],
+      buckets: [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 15],
+      registers: [registry],
+    }),
+    rateLimitWaitSeconds: new Counter({
+      name: 'tunnelplane_cloudflare_rate_limit_wait_seconds_total',
+      help: 'Time calls spent waiting for the Cloudflare rate limiter.',
+      registers: [registry],
+    }),
+    rateLimited: new Counter({
+      name: 'tunnelplane_cloudflare_rate_limited_total',
+      help: '429 answers received from Cloudflare.',
+      registers: [registry],
+    }),
+    reconcilerQueue: new Gauge({
+      name: 'tunnelplane_reconciler_queue_depth',
+      help: 'Tunnels whose desired state is not yet observed.',
+      registers: [registry],
+    }),
+    reconcilerPasses: new Counter({
+      name: 'tunnelplane_reconciler_passes_total',
+      help: 'Reconciler passes, by whether any tunnel failed.',
+      labelNames: ['result'],
+      registers: [registry],
+    }),
+    reconcilerPassSeconds: new Histogram({
+      name: 'tunnelplane_reconciler_pass_seconds',
+      help: 'Duration of reconciler passes.',
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [registry],
+    }),
+  };
+}
+
+export function createHttpMetrics(m: MetricsRegistry) {
+  const requests = new Counter({
+    name: 'tunnelplane_http_requests_total',
+    help: 'HTTP requests by method, route and status.',
+    labelNames: ['method', 'route', 'status'],
+    registers: [m.registry],
+  });
+  const duration = new Histogram({
+    name: 'tunnelplane_http_request_seconds',
+    help: 'HTTP request latency by route.',
+    labelNames: ['method', 'route'],
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1, 5, 30],
+    registers: [m.registry],
+  });
+  return {
+    observe(method: string, route: string, status: number, seconds: number) {
+      requests.inc({ method, route, status: String(status) });
+      duration.observe({ method, route }, seconds);
+    },
+  };
+}

@@ -1,0 +1,80 @@
+/**
+ * The proof of concept's API, unchanged for its users and its bash `tunnelctl`: the same paths,
+ * the same success shapes, the same "Missing parameter" answer. These calls always wait for
+ * convergence (up to 30 s), as the original's synchronous calls did.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { RouteRow, TunnelRow } from '../store/index.js';
+import type { Actor, TunnelService } from './tunnel-service.js';
+
+const WAIT_MS = 30_000;
+const params = { type: 'object', required: ['name'], properties: { name: { type: 'string', maxLength: 64 } } } as const;
+const serviceQuery = { type: 'object', properties: { service: { type: 'string', maxLength: 300 } } } as const;
+const actorOf = (req: FastifyRequest): Actor => ({ user: req.auth!.user });
+
+export function registerPocRoutes(app: FastifyInstance, deps: { tunnels: TunnelService }) {
+  const { tunnels } = deps;
+
+  /** `{name, config: {tunnel, ingress}}` as the original answered. */
+  const pocTunnel = (t: TunnelRow, routes: RouteRow[]) => ({
+    name: t.name,
+    config: { tunnel: t.cf_tunnel_id, ingress: tunnels.ingressOf(routes) },
+  });
+
+  const missingService = { message: "Missing parameter: 'service'" };
+
+  app.register(async (poc) => {
+    poc.addHook('onRoute', (opts) => {
+      opts.schema = { ...(opts.schema ?? {}), tags: ['proof of concept'] };
+    });
+
+    poc.get('/', { config: { public: true } }, async (_req, reply) => reply.type('text/html; charset=utf-8').send('Welcome'));
+
+    poc.post('/tunnels', async (req) => {
+      const res = await tunnels.createTunnel(actorOf(req), {}, WAIT_MS);
+      return { result: 'ok', tunnel: pocTunnel(res.tunnel, res.routes) };
+    });
+
+    poc.get('/tunnels', async (req) => {
+      const actor = actorOf(req);
+      const out: ReturnType<typeof pocTunnel>[] = [];
+      for await (const t of tunnels.listAll(actor)) out.push(pocTunnel(t.tunnel, t.routes));
+      return { result: 'ok', tunnels: out };
+    });
+
+    poc.get<{ Params: { name: string } }>('/tunnels/:name/credentials', { schema: { params } }, async (req, reply) =>
+      reply.type('application/json').header('cache-control', 'no-store').send(JSON.stringify(await tunnels.credentials(actorOf(req), req.params.name))),
+    );
+
+    poc.get<{ Params: { name: string } }>('/tunnels/:name/config', { schema: { params } }, async (req, reply) =>
+      reply.type('application/yaml').send(await tunnels.configYaml(actorOf(req), req.params.name)),
+    );
+
+    poc.delete<{ Params: { name: string } }>('/tunnels/:name', { schema: { params } }, async (req) => {
+      const res = await tunnels.deleteTunnel(actorOf(req), req.params.name, WAIT_MS);
+      return { result: res.gone ? 'ok' : 'error', name: req.params.name };
+    });
+
+    poc.post<{ Params: { name: string }; Querystring: { service?: string } }>(
+      '/tunnels/:name/routes',
+      { schema: { params, querystring: serviceQuery } },
+      async (req, reply) => {
+        if (!req.query.service) return reply.status(400).send(missingService);
+        const res = await tunnels.addRoute(actorOf(req), req.params.name, { service: req.query.service }, WAIT_MS);
+        const { tunnel, routes } = await tunnels.withRoutes(res.tunnel);
+        return { result: 'ok', tunnel: pocTunnel(tunnel, routes) };
+      },
+    );
+
+    poc.delete<{ Params: { name: string }; Querystring: { service?: string } }>(
+      '/tunnels/:name/routes',
+      { schema: { params, querystring: serviceQuery } },
+      async (req, reply) => {
+        if (!req.query.service) return reply.status(400).send(missingService);
+        const res = await tunnels.deleteRoutes(actorOf(req), req.params.name, { service: req.query.service }, WAIT_MS);
+        const { tunnel, routes } = await tunnels.withRoutes(res.tunnel);
+        return { result: 'ok', tunnel: pocTunnel(tunnel, routes) };
+      },
+    );
+  });
+}

@@ -1,0 +1,408 @@
+/** API v1 (`/api/v1`): tunnels, routes, tokens, me, events, admin. Thin: schema, auth, one call. */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { notFound } from '../domain/errors.js';
+import { hashApiToken, newApiToken } from '../domain/passwords.js';
+import type { RouteRow, Store, TunnelRow, UserRow } from '../store/index.js';
+import { quotasOf, type Actor, type TunnelService, type TunnelServiceConfig } from './tunnel-service.js';
+
+const phase = { type: 'string', enum: ['pending', 'ready', 'error', 'deleting'] } as const;
+
+const routeSchema = {
+  type: 'object',
+  properties: {
+    name: { type: 'string' },
+    hostname: { type: 'string' },
+    service: { type: 'string' },
+    protocol: { type: 'string' },
+    phase,
+    lastError: { type: 'string', nullable: true },
+    createdAt: { type: 'string' },
+    inCluster: {
+      type: 'object',
+      nullable: true,
+      properties: { address: { type: 'string' }, ready: { type: 'boolean' } },
+    },
+  },
+} as const;
+
+const tunnelSchema = {
+  type: 'object',
+  properties: {
+    name: { type: 'string' },
+    id: { type: 'string', nullable: true },
+    owner: { type: 'string' },
+    configMode: { type: 'string', enum: ['local', 'remote'] },
+    phase,
+    lastError: { type: 'string', nullable: true },
+    generation: { type: 'integer' },
+    observedGeneration: { type: 'integer' },
+    createdAt: { type: 'string' },
+    routes: { type: 'array', items: routeSchema },
+  },
+} as const;
+
+const errorSchema = {
+  type: 'object',
+  properties: {
+    error: {
+      type: 'object',
+      properties: {
+        code: { type: 'string' },
+        message: { type: 'string' },
+        details: { type: 'object', additionalProperties: true },
+        requestId: { type: 'string' },
+      },
+    },
+  },
+} as const;
+
+const errors = { 400: errorSchema, 401: errorSchema, 403: errorSchema, 404: errorSchema, 409: errorSchema };
+const tunnelParams = {
+  type: 'object',
+  required: ['tunnel'],
+  properties: { tunnel: { type: 'string', maxLength: 64 } },
+} as const;
+const waitQuery = {
+  type: 'object',
+  properties: { wait: { type: 'number', minimum: 0, maximum: 120, default: 30 } },
+  additionalProperties: false,
+} as const;
+const pageQuery = {
+  type: 'object',
+  properties: { limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 }, cursor: { type: 'string', maxLength: 200 } },
+  additionalProperties: false,
+} as const;
+
+export function presentRoute(r: RouteRow) {
+  return {
+    name: r.name,
+    hostname: r.hostname,
+    service: r.service,
+    protocol: r.protocol,
+    phase: r.phase,
+    lastError: r.last_error,
+    createdAt: r.created_at,
+    inCluster: null,
+  };
+}
+
+export function presentTunnel(t: TunnelRow, routes: RouteRow[], owner: string) {
+  return {
+    name: t.name,
+    id: t.cf_tunnel_id,
+    owner,
+    configMode: t.config_mode,
+    phase: t.phase,
+    lastError: t.last_error,
+    generation: t.generation,
+    observedGeneration: t.observed_generation,
+    createdAt: t.created_at,
+    routes: routes.map(presentRoute),
+  };
+}
+
+function presentUser(u: UserRow, defaults: TunnelServiceConfig['defaultQuotas'], usage: { tunnels: number; routes: number }) {
+  return { name: u.name, role: u.role, quotas: quotasOf(u, defaults), usage, createdAt: u.created_at };
+}
+
+const actorOf = (req: FastifyRequest): Actor => ({ user: req.auth!.user });
+const waitMs = (q: { wait?: number }) => Math.round((q.wait ?? 30) * 1000);
+
+export function registerV1Routes(app: FastifyInstance, deps: { tunnels: TunnelService; store: Store; config: TunnelServiceConfig }) {
+  const { tunnels, store, config } = deps;
+  const ownerNames = new Map<string, string>();
+  const ownerName = async (id: string) => {
+    let n = ownerNames.get(id);
+    if (!n) {
+      n = (await store.users.byId(id))?.name ?? 'unknown';
+      ownerNames.set(id, n);
+    }
+    return n;
+  };
+
+  async function presentPage(rows: TunnelRow[]) {
+    const routes = await store.tunnels.routesOf(rows.map((t) => t.id));
+    return Promise.all(rows.map(async (t) => presentTunnel(t, routes.get(t.id) ?? [], await ownerName(t.owner_id))));
+  }
+
+  app.register(
+    async (v1) => {
+      v1.get('/me', { schema: { tags: ['me'], summary: 'Who you are, your quotas and usage' } }, async (req) => {
+        const user = req.auth!.user;
+        return { ...presentUser(user, config.defaultQuotas, await store.users.usage(user.id)), authenticatedWith: req.auth!.via };
+      });
+
+      // API tokens
+      v1.post<{ Body: { name: string; expiresInDays?: number } }>(
+        '/tokens',
+        {
+          schema: {
+            tags: ['tokens'],
+            summary: 'Create an API token (the secret is shown once)',
+            body: {
+              type: 'object',
+              required: ['name'],
+              additionalProperties: false,
+              properties: {
+                name: { type: 'string', minLength: 1, maxLength: 100 },
+                expiresInDays: { type: 'integer', minimum: 1, maximum: 3650 },
+              },
+            },
+          },
+        },
+        async (req, reply) => {
+          const secret = newApiToken();
+          const expiresAt = req.body.expiresInDays ? new Date(Date.now() + req.body.expiresInDays * 86_400_000).toISOString() : null;
+          const row = await store.tokens.create({ userId: req.auth!.user.id, name: req.body.name, tokenHash: hashApiToken(secret), expiresAt });
+          await store.events.append({ ownerId: row.user_id, actor: req.auth!.user.name, action: 'token.create', target: row.name, outcome: 'ok', details: { id: row.id } });
+          return reply.status(201).send({ token: presentToken(row), secret });
+        },
+      );
+      v1.get('/tokens', { schema: { tags: ['tokens'] } }, async (req) => ({
+        items: (await store.tokens.listForUser(req.auth!.user.id)).map(presentToken),
+      }));
+      v1.delete<{ Params: { id: string } }>(
+        '/tokens/:id',
+        { schema: { tags: ['tokens'], params: { type: 'object', properties: { id: { type: 'string', maxLength: 64 } } } } },
+        async (req, reply) => {
+          if (!(await store.tokens.remove(req.auth!.user.id, req.params.id))) {
+            throw notFound('token.not_found', 'You have no API token with that id.');
+          }
+          await store.events.append({ ownerId: req.auth!.user.id, actor: req.auth!.user.name, action: 'token.revoke', target: req.params.id, outcome: 'ok' });
+          return reply.status(204).send();
+        },
+      );
+
+      // Tunnels
+      v1.post<{ Body: { name?: string; configMode?: 'local' | 'remote' } | undefined; Querystring: { wait?: number } }>(
+        '/tunnels',
+        {
+          schema: {
+            tags: ['tunnels'],
+            summary: 'Create a tunnel (random name unless given)',
+            querystring: waitQuery,
+            body: {
+              type: 'object',
+              additionalProperties: false,
+              properties: {
+                name: { type: 'string', maxLength: 64 },
+                configMode: { type: 'string', enum: ['local', 'remote'] },
+              },
+            },
+            response: { 201: tunnelSchema, 202: tunnelSchema, ...errors },
+          },
+        },
+        async (req, reply) => {
+          const res = await tunnels.createTunnel(actorOf(req), req.body ?? {}, waitMs(req.query));
+          return reply
+            .status(res.finished ? 201 : 202)
+            .send(presentTunnel(res.tunnel, res.routes, req.auth!.user.name));
+        },
+      );
+      v1.get<{ Querystring: { limit?: number; cursor?: string } }>(
+        '/tunnels',
+        { schema: { tags: ['tunnels'], summary: 'Your tunnels with their routes', querystring: pageQuery } },
+        async (req) => {
+          const page = await store.tunnels.listForOwner(req.auth!.user.id, req.query.limit ?? 50, req.query.cursor);
+          return { items: await presentPage(page.items), nextCursor: page.nextCursor };
+        },
+      );
+      v1.get<{ Params: { tunnel: string } }>(
+        '/tunnels/:tunnel',
+        { schema: { tags: ['tunnels'], params: tunnelParams, response: { 200: tunnelSchema, ...errors } } },
+        async (req) => {
+          const t = await tunnels.ownTunnel(actorOf(req), req.params.tunnel);
+          const { routes } = await tunnels.withRoutes(t);
+          return presentTunnel(t, routes, await ownerName(t.owner_id));
+        },
+      );
+      v1.delete<{ Params: { tunnel: string }; Querystring: { wait?: number } }>(
+        '/tunnels/:tunnel',
+        { schema: { tags: ['tunnels'], summary: 'Delete a tunnel and everything it made', params: tunnelParams, querystring: waitQuery } },
+        async (req, reply) => {
+          const res = await tunnels.deleteTunnel(actorOf(req), req.params.tunnel, waitMs(req.query));
+          if (res.gone) return reply.status(204).send();
+          const c = res.current!;
+          return reply.status(202).send(presentTunnel(c.tunnel, c.routes, await ownerName(c.tunnel.owner_id)));
+        },
+      );
+      v1.get<{ Params: { tunnel: string } }>(
+        '/tunnels/:tunnel/credentials',
+        { schema: { tags: ['tunnels'], summary: 'The cloudflared credentials file', params: tunnelParams } },
+        async (req, reply) => {
+          const creds = await tunnels.credentials(actorOf(req), req.params.tunnel);
+          return reply.header('cache-control', 'no-store').type('application/json').send(JSON.stringify(creds));
+        },
+      );
+      v1.get<{ Params: { tunnel: string } }>(
+        '/tunnels/:tunnel/config',
+        { schema: { tags: ['tunnels'], summary: 'The cloudflared config.yaml', params: tunnelParams } },
+        async (req, reply) => reply.type('application/yaml').send(await tunnels.configYaml(actorOf(req), req.params.tunnel)),
+      );
+      v1.get<{ Params: { tunnel: string } }>(
+        '/tunnels/:tunnel/token',
+        { schema: { tags: ['tunnels'], summary: 'The run token for `cloudflared tunnel run --token`', params: tunnelParams } },
+        async (req, reply) => reply.header('cache-control', 'no-store').send({ token: await tunnels.token(actorOf(req), req.params.tunnel) }),
+      );
+
+      // Routes
+      v1.post<{ Params: { tunnel: string }; Body: { service: string; name?: string }; Querystring: { wait?: number } }>(
+        '/tunnels/:tunnel/routes',
+        {
+          schema: {
+            tags: ['routes'],
+            summary: 'Add a route: a random hostname in the zone pointing at a service behind the tunnel',
+            params: tunnelParams,
+            querystring: waitQuery,
+            body: {
+              type: 'object',
+              required: ['service'],
+              additionalProperties: false,
+              properties: { service: { type: 'string', maxLength: 300 }, name: { type: 'string', maxLength: 64 } },
+            },
+            response: { 201: routeSchema, 202: routeSchema, ...errors },
+          },
+        },
+        async (req, reply) => {
+          const res = await tunnels.addRoute(actorOf(req), req.params.tunnel, req.body, waitMs(req.query));
+          return reply.status(res.finished && res.route.phase === 'ready' ? 201 : 202).send(presentRoute(res.route));
+        },
+      );
+      v1.get<{ Params: { tunnel: string } }>(
+        '/tunnels/:tunnel/routes',
+        { schema: { tags: ['routes'], params: tunnelParams } },
+        async (req) => {
+          const t = await tunnels.ownTunnel(actorOf(req), req.params.tunnel);
+          return { items: (await tunnels.withRoutes(t)).routes.map(presentRoute) };
+        },
+      );
+      v1.get<{ Params: { tunnel: string; route: string } }>(
+        '/tunnels/:tunnel/routes/:route',
+        { schema: { tags: ['routes'], params: { type: 'object', properties: { tunnel: { type: 'string', maxLength: 64 }, route: { type: 'string', maxLength: 300 } } } } },
+        async (req) => {
+          const t = await tunnels.ownTunnel(actorOf(req), req.params.tunnel);
+          const r = (await tunnels.withRoutes(t)).routes.find((x) => x.name === req.params.route || x.hostname === req.params.route);
+          if (!r) throw notFound('route.not_found', `Tunnel ${t.name} has no route ${JSON.stringify(req.params.route.slice(0, 64))}.`);
+          return presentRoute(r);
+        },
+      );
+      v1.delete<{ Params: { tunnel: string; route: string }; Querystring: { wait?: number } }>(
+        '/tunnels/:tunnel/routes/:route',
+        {
+          schema: {
+            tags: ['routes'],
+            params: { type: 'object', properties: { tunnel: { type: 'string', maxLength: 64 }, route: { type: 'string', maxLength: 300 } } },
+            querystring: waitQuery,
+          },
+        },
+        async (req, reply) => {
+          const res = await tunnels.deleteRoutes(actorOf(req), req.params.tunnel, { name: req.params.route }, waitMs(req.query));
+          if (res.pending.length === 0) return reply.status(204).send();
+          return reply.status(202).send(presentRoute(res.pending[0]!));
+        },
+      );
+      v1.delete<{ Params: { tunnel: string }; Querystring: { service: string; wait?: number } }>(
+        '/tunnels/:tunnel/routes',
+        {
+          schema: {
+            tags: ['routes'],
+            summary: 'Delete every route of a service',
+            params: tunnelParams,
+            querystring: {
+              type: 'object',
+              required: ['service'],
+              additionalProperties: false,
+              properties: { service: { type: 'string', maxLength: 300 }, wait: waitQuery.properties.wait },
+            },
+          },
+        },
+        async (req) => {
+          const res = await tunnels.deleteRoutes(actorOf(req), req.params.tunnel, { service: req.query.service }, waitMs(req.query));
+          return { deleted: res.deleted, pending: res.pending.map((r) => r.name) };
+        },
+      );
+
+      // Events
+      v1.get<{ Querystring: { limit?: number; cursor?: string } }>(
+        '/events',
+        { schema: { tags: ['events'], summary: 'Your audit trail (admins see everyone\'s)', querystring: pageQuery } },
+        async (req) => {
+          const user = req.auth!.user;
+          const page = await store.events.list(user.role === 'admin' ? null : user.id, req.query.limit ?? 50, req.query.cursor);
+          return {
+            items: page.items.map((e) => ({
+              id: Number(e.id),
+              at: e.at,
+              actor: e.actor,
+              action: e.action,
+              target: e.target,
+              outcome: e.outcome,
+              details: JSON.parse(e.details) as unknown,
+            })),
+            nextCursor: page.nextCursor,
+          };
+        },
+      );
+
+      // Admin
+      v1.get('/admin/users', { config: { admin: true }, schema: { tags: ['admin'] } }, async () => ({
+        items: await Promise.all((await store.users.list()).map(async (u) => presentUser(u, config.defaultQuotas, await store.users.usage(u.id)))),
+      }));
+      v1.get<{ Querystring: { limit?: number; cursor?: string; owner?: string } }>(
+        '/admin/tunnels',
+        {
+          config: { admin: true },
+          schema: {
+            tags: ['admin'],
+            querystring: { ...pageQuery, properties: { ...pageQuery.properties, owner: { type: 'string', maxLength: 100 } } },
+          },
+        },
+        async (req) => {
+          let ownerId: string | null = null;
+          if (req.query.owner) {
+            const u = await store.users.byName(req.query.owner);
+            if (!u) throw notFound('user.not_found', `No user named ${req.query.owner}.`);
+            ownerId = u.id;
+          }
+          const page = await store.tunnels.listForOwner(ownerId, req.query.limit ?? 50, req.query.cursor);
+          return { items: await presentPage(page.items), nextCursor: page.nextCursor };
+        },
+      );
+      v1.put<{ Params: { user: string }; Body: { tunnels?: number | null; routes?: number | null } }>(
+        '/admin/users/:user/quotas',
+        {
+          config: { admin: true },
+          schema: {
+            tags: ['admin'],
+            params: { type: 'object', properties: { user: { type: 'string', maxLength: 100 } } },
+            body: {
+              type: 'object',
+              additionalProperties: false,
+              properties: {
+                tunnels: { type: 'integer', minimum: 0, maximum: 100000, nullable: true },
+                routes: { type: 'integer', minimum: 0, maximum: 1000000, nullable: true },
+              },
+            },
+          },
+        },
+        async (req) => {
+          const u = await store.users.byName(req.params.user);
+          if (!u) throw notFound('user.not_found', `No user named ${req.params.user}.`);
+          const patch: { quota_tunnels?: number | null; quota_routes?: number | null } = {};
+          if (req.body.tunnels !== undefined) patch.quota_tunnels = req.body.tunnels;
+          if (req.body.routes !== undefined) patch.quota_routes = req.body.routes;
+          await store.users.update(u.id, patch);
+          await store.events.append({ ownerId: u.id, actor: req.auth!.user.name, action: 'user.quotas', target: u.name, outcome: 'ok', details: req.body });
+          const updated = (await store.users.byId(u.id))!;
+          return presentUser(updated, config.defaultQuotas, await store.users.usage(u.id));
+        },
+      );
+    },
+    { prefix: '/api/v1' },
+  );
+}
+
+function presentToken(t: { id: string; name: string; created_at: string; last_used_at: string | null; expires_at: string | null }) {
+  return { id: t.id, name: t.name, createdAt: t.created_at, lastUsedAt: t.last_used_at, expiresAt: t.expires_at };
+}
+

@@ -1,0 +1,222 @@
+/**
+ * Tunnels and routes as users see them: validation, ownership, quotas, desired-state writes,
+ * and the bounded wait for the reconciler. Never calls Cloudflare: it only writes the store.
+ */
+import { randomBytes } from 'node:crypto';
+import { AppError, notFound } from '../domain/errors.js';
+import { assertRouteName, assertTunnelName, randomLabel, routeHostname } from '../domain/names.js';
+import { parseService } from '../domain/service-url.js';
+import { credentialsFile, renderConfigYaml, renderIngress, tunnelToken } from '../domain/cloudflared-files.js';
+import type { SecretBox } from '../domain/secret-box.js';
+import type { Quotas, RouteRow, Store, TunnelRow, UserRow } from '../store/index.js';
+
+export interface Actor {
+  user: UserRow;
+}
+
+export interface TunnelServiceConfig {
+  zoneName: string;
+  accountId: string;
+  defaultQuotas: Quotas;
+  defaultConfigMode: 'local' | 'remote';
+  /** The longest a request may wait for convergence. */
+  maxWaitMs: number;
+}
+
+export interface TunnelWithRoutes {
+  tunnel: TunnelRow;
+  routes: RouteRow[];
+}
+
+export function quotasOf(user: UserRow, defaults: Quotas): Quotas {
+  return { tunnels: user.quota_tunnels ?? defaults.tunnels, routes: user.quota_routes ?? defaults.routes };
+}
+
+export function createTunnelService(deps: { store: Store; secrets: SecretBox; config: TunnelServiceConfig }) {
+  const { store, secrets, config } = deps;
+
+  /** The caller's tunnel by name. Someone else's tunnel does not exist for the caller (404, never 403). */
+  async function ownTunnel(actor: Actor, name: string): Promise<TunnelRow> {
+    const tunnel = /^[a-z0-9-]{1,64}$/.test(name) ? await store.tunnels.byName(name) : undefined;
+    if (!tunnel || (tunnel.owner_id !== actor.user.id && actor.user.role !== 'admin')) {
+      throw notFound('tunnel.not_found', `You have no tunnel named ${JSON.stringify(name.slice(0, 64))}.`, { tunnel: name.slice(0, 64) });
+    }
+    return tunnel;
+  }
+
+  async function withRoutes(tunnel: TunnelRow): Promise<TunnelWithRoutes> {
+    const routes = (await store.tunnels.routesOf([tunnel.id])).get(tunnel.id) ?? [];
+    return { tunnel, routes };
+  }
+
+  /**
+   * Waits until `done` holds for the tunnel's current rows, the tunnel is gone, or the time is
+   * up. Wakes on in-process changes and polls for other replicas' work.
+   */
+  async function waitFor(tunnelId: string, waitMs: number, done: (t: TunnelRow | undefined) => boolean | Promise<boolean>) {
+    const deadline = Date.now() + Math.min(waitMs, config.maxWaitMs);
+    for (;;) {
+      const t = await store.tunnels.byId(tunnelId);
+      if (await done(t)) return true;
+      const left = deadline - Date.now();
+      if (left <= 0) return false;
+      await new Promise<void>((resolve) => {
+        const onChange = (id: string) => {
+          if (id === tunnelId) finish();
+        };
+        const timer = setTimeout(() => finish(), Math.min(left, 250));
+        const finish = () => {
+          clearTimeout(timer);
+          store.changes.off('observed', onChange);
+          resolve();
+        };
+        store.changes.on('observed', onChange);
+      });
+    }
+  }
+
+  const converged = (gen: number) => (t: TunnelRow | undefined) =>
+    !!t && t.observed_generation >= gen && (t.phase === 'ready' || t.phase === 'error');
+
+  return {
+    ownTunnel,
+    withRoutes,
+
+    /** Every tunnel of the caller with its routes, a page at a time. */
+    async *listAll(actor: Actor): AsyncGenerator<TunnelWithRoutes> {
+      let cursor: string | undefined;
+      do {
+        const page = await store.tunnels.listForOwner(actor.user.id, 200, cursor);
+        const routes = await store.tunnels.routesOf(page.items.map((t) => t.id));
+        for (const tunnel of page.items) yield { tunnel, routes: routes.get(tunnel.id) ?? [] };
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor);
+    },
+
+    async createTunnel(actor: Actor, input: { name?: string; configMode?: 'local' | 'remote' }, waitMs: number) {
+      const secret = randomBytes(32);
+      const mode = input.configMode ?? config.defaultConfigMode;
+      let tunnel: TunnelRow | undefined;
+      for (let attempt = 0; !tunnel; attempt++) {
+        const name = input.name !== undefined ? assertTunnelName(input.name) : randomLabel(8);
+        try {
+          tunnel = await store.tunnels.create(
+            { ownerId: actor.user.id, name, configMode: mode, secretSealed: secrets.seal(secret) },
+            quotasOf(actor.user, config.defaultQuotas),
+            actor.user.name,
+          );
+        } catch (err) {
+          // A random name that collides is drawn again; a chosen one is the user's to change.
+          if (!(err instanceof AppError && err.code === 'tunnel.name_taken' && input.name === undefined && attempt < 5)) throw err;
+        }
+      }
+      const finished = waitMs > 0 ? await waitFor(tunnel.id, waitMs, converged(tunnel.generation)) : false;
+      const current = (await store.tunnels.byId(tunnel.id)) ?? tunnel;
+      return { ...(await withRoutes(current)), finished };
+    },
+
+    async deleteTunnel(actor: Actor, name: string, waitMs: number) {
+      const tunnel = await ownTunnel(actor, name);
+      if (!tunnel.deleting) await store.tunnels.markDeleting(tunnel, actor.user.name);
+      const finished = waitMs > 0 ? await waitFor(tunnel.id, waitMs, (t) => !t) : false;
+      const current = await store.tunnels.byId(tunnel.id);
+      return { gone: !current, finished, current: current ? await withRoutes(current) : null };
+    },
+
+    async addRoute(actor: Actor, tunnelName: string, input: { service: string; name?: string }, waitMs: number) {
+      const tunnel = await ownTunnel(actor, tunnelName);
+      if (tunnel.deleting) throw new AppError('tunnel.deleting', 409, `Tunnel ${tunnel.name} is being deleted.`);
+      const service = parseService(input.service);
+      let route: RouteRow | undefined;
+      for (let attempt = 0; !route; attempt++) {
+        const name = input.name !== undefined ? assertRouteName(input.name) : randomLabel(8);
+        try {
+          route = await store.tunnels.addRoute(
+            tunnel,
+            { name, hostname: routeHostname(name, tunnel.name, config.zoneName), service: service.service, protocol: service.protocol },
+            quotasOf(actor.user, config.defaultQuotas),
+            actor.user.name,
+          );
+        } catch (err) {
+          if (!(err instanceof AppError && err.code === 'route.name_taken' && input.name === undefined && attempt < 5)) throw err;
+        }
+      }
+      const routeId = route.id;
+      const finished =
+        waitMs > 0
+          ? await waitFor(tunnel.id, waitMs, async (t) => {
+              if (!t) return true;
+              const [r] = await store.tunnels.routesById([routeId]);
+              return !r || r.phase === 'ready' || r.phase === 'error' || (t.phase === 'error' && t.observed_generation >= t.generation);
+            })
+          : false;
+      const [current] = await store.tunnels.routesById([routeId]);
+      return { tunnel, route: current ?? route, finished };
+    },
+
+    /** Deletes the given routes of a tunnel (by name, or every route of a service). */
+    async deleteRoutes(actor: Actor, tunnelName: string, select: { name?: string; service?: string }, waitMs: number) {
+      const tunnel = await ownTunnel(actor, tunnelName);
+      const { routes } = await withRoutes(tunnel);
+      let chosen: RouteRow[];
+      if (select.name !== undefined) {
+        chosen = routes.filter((r) => r.name === select.name || r.hostname === select.name);
+        if (chosen.length === 0) {
+          throw notFound('route.not_found', `Tunnel ${tunnel.name} has no route named ${JSON.stringify(select.name.slice(0, 64))}.`);
+        }
+      } else {
+        const wanted = parseService(select.service ?? '').service;
+        chosen = routes.filter((r) => r.service === wanted);
+        if (chosen.length === 0) {
+          throw notFound('route.not_found', `Tunnel ${tunnel.name} has no route to ${wanted}.`, { service: wanted });
+        }
+      }
+      await store.tunnels.markRoutesDeleting(tunnel, chosen.filter((r) => !r.deleting), actor.user.name);
+      const ids = chosen.map((r) => r.id);
+      if (waitMs > 0) await waitFor(tunnel.id, waitMs, async () => (await store.tunnels.routesById(ids)).length === 0);
+      const left = await store.tunnels.routesById(ids);
+      const leftNames = new Set(left.map((r) => r.name));
+      return {
+        tunnel,
+        deleted: chosen.filter((r) => !leftNames.has(r.name)).map((r) => r.name),
+        pending: left,
+      };
+    },
+
+    /** The cloudflared credentials file; needs the Cloudflare tunnel to exist. */
+    async credentials(actor: Actor, name: string) {
+      const tunnel = await ready(await ownTunnel(actor, name));
+      return credentialsFile({ accountTag: config.accountId, tunnelId: tunnel.cf_tunnel_id!, secret: secrets.open(tunnel.secret_sealed) });
+    },
+
+    async token(actor: Actor, name: string) {
+      const tunnel = await ready(await ownTunnel(actor, name));
+      return tunnelToken({ accountTag: config.accountId, tunnelId: tunnel.cf_tunnel_id!, secret: secrets.open(tunnel.secret_sealed) });
+    },
+
+    /** The ingress as cloudflared should see it: live routes, newest first, then the catch-all. */
+    ingressOf(routes: RouteRow[]) {
+      return renderIngress(routes.filter((r) => !r.deleting));
+    },
+
+    async configYaml(actor: Actor, name: string) {
+      const tunnel = await ready(await ownTunnel(actor, name));
+      const { routes } = await withRoutes(tunnel);
+      return renderConfigYaml({
+        tunnelId: tunnel.cf_tunnel_id!,
+        credentialsFile: 'credentials.json',
+        ingress: renderIngress(routes.filter((r) => !r.deleting)),
+      });
+    },
+  };
+
+  async function ready(tunnel: TunnelRow): Promise<TunnelRow> {
+    if (tunnel.cf_tunnel_id) return tunnel;
+    throw new AppError('tunnel.not_ready', 409, `Tunnel ${tunnel.name} is still being created in Cloudflare; try again shortly.`, {
+      phase: tunnel.phase,
+      lastError: tunnel.last_error,
+    });
+  }
+}
+
+export type TunnelService = ReturnType<typeof createTunnelService>;

@@ -1,0 +1,102 @@
+/** Schema migrations, in code so the binary carries them; each runs once, in order. */
+import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+
+export type Dialect = 'sqlite' | 'postgres';
+
+const migrations = (dialect: Dialect): Record<string, Migration> => ({
+  '0001_initial': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('users')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('name', 'text', (c) => c.notNull().unique())
+        .addColumn('password_hash', 'text', (c) => c.notNull())
+        .addColumn('role', 'text', (c) => c.notNull())
+        .addColumn('quota_tunnels', 'integer')
+        .addColumn('quota_routes', 'integer')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('api_tokens')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('token_hash', 'text', (c) => c.notNull().unique())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('last_used_at', 'text')
+        .addColumn('expires_at', 'text')
+        .execute();
+      await db.schema.createIndex('api_tokens_user').on('api_tokens').column('user_id').execute();
+      await db.schema
+        .createTable('tunnels')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('owner_id', 'text', (c) => c.notNull().references('users.id'))
+        .addColumn('name', 'text', (c) => c.notNull().unique())
+        .addColumn('config_mode', 'text', (c) => c.notNull())
+        .addColumn('secret_sealed', 'text', (c) => c.notNull())
+        .addColumn('cf_tunnel_id', 'text')
+        .addColumn('generation', 'integer', (c) => c.notNull())
+        .addColumn('observed_generation', 'integer', (c) => c.notNull())
+        .addColumn('phase', 'text', (c) => c.notNull())
+        .addColumn('last_error', 'text')
+        .addColumn('deleting', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('config_hash', 'text')
+        .addColumn('config_version', 'integer')
+        .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('next_attempt_at', 'text')
+        .addColumn('lease_owner', 'text')
+        .addColumn('lease_until', 'text')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('tunnels_owner').on('tunnels').columns(['owner_id', 'created_at', 'id']).execute();
+      await db.schema.createIndex('tunnels_created').on('tunnels').columns(['created_at', 'id']).execute();
+      await db.schema.createIndex('tunnels_cf').on('tunnels').column('cf_tunnel_id').execute();
+      await db.schema
+        .createTable('routes')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('tunnel_id', 'text', (c) => c.notNull().references('tunnels.id').onDelete('cascade'))
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('hostname', 'text', (c) => c.notNull().unique())
+        .addColumn('service', 'text', (c) => c.notNull())
+        .addColumn('protocol', 'text', (c) => c.notNull())
+        .addColumn('phase', 'text', (c) => c.notNull())
+        .addColumn('last_error', 'text')
+        .addColumn('deleting', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('dns_record_id', 'text')
+        .addColumn('dns_uncertain', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addUniqueConstraint('routes_tunnel_name', ['tunnel_id', 'name'])
+        .execute();
+      await db.schema.createIndex('routes_tunnel').on('routes').columns(['tunnel_id', 'created_at']).execute();
+      await db.schema
+        .createTable('events')
+        .addColumn('id', dialect === 'postgres' ? sql`bigint` : 'integer', (c) =>
+          dialect === 'postgres' ? c.primaryKey().generatedAlwaysAsIdentity() : c.primaryKey().autoIncrement(),
+        )
+        .addColumn('at', 'text', (c) => c.notNull())
+        .addColumn('owner_id', 'text')
+        .addColumn('actor', 'text', (c) => c.notNull())
+        .addColumn('action', 'text', (c) => c.notNull())
+        .addColumn('target', 'text', (c) => c.notNull())
+        .addColumn('outcome', 'text', (c) => c.notNull())
+        .addColumn('details', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('events_owner').on('events').columns(['owner_id', 'id']).execute();
+      await db.schema
+        .createTable('leases')
+        .addColumn('name', 'text', (c) => c.primaryKey())
+        .addColumn('owner', 'text', (c) => c.notNull())
+        .addColumn('until', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
+});
+
+export const migrationProvider = (dialect: Dialect): MigrationProvider => ({
+  async getMigrations() {
+    return migrations(dialect);
+  },
+});

@@ -1,0 +1,96 @@
+/**
+ * The database schema as Kysely types. Timestamps are RFC 3339 UTC strings (they sort as text
+ * on both SQLite and PostgreSQL); booleans are 0/1 integers for the same reason.
+ */
+import type { Generated } from 'kysely';
+
+export interface UsersTable {
+  id: string;
+  name: string;
+  password_hash: string;
+  role: 'user' | 'admin';
+  quota_tunnels: number | null;
+  quota_routes: number | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ApiTokensTable {
+  id: string;
+  user_id: string;
+  name: string;
+  token_hash: string;
+  created_at: string;
+  last_used_at: string | null;
+  expires_at: string | null;
+}
+
+export interface TunnelsTable {
+  id: string;
+  owner_id: string;
+  name: string;
+  config_mode: 'local' | 'remote';
+  /** The tunnel secret, sealed with the server key. */
+  secret_sealed: string;
+  /** Cloudflare's tunnel UUID, recorded as soon as Cloudflare answers. */
+  cf_tunnel_id: string | null;
+  generation: number;
+  observed_generation: number;
+  phase: 'pending' | 'ready' | 'error' | 'deleting';
+  last_error: string | null;
+  /** 1 once the user asked for deletion: a finalizer, the row goes when the outside is clean. */
+  deleting: number;
+  /** Hash of the remote configuration last accepted by Cloudflare, to skip identical PUTs. */
+  config_hash: string | null;
+  config_version: number | null;
+  attempts: number;
+  next_attempt_at: string | null;
+  lease_owner: string | null;
+  lease_until: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface RoutesTable {
+  id: string;
+  tunnel_id: string;
+  name: string;
+  hostname: string;
+  service: string;
+  protocol: string;
+  phase: 'pending' | 'ready' | 'error' | 'deleting';
+  last_error: string | null;
+  deleting: number;
+  dns_record_id: string | null;
+  /** 1 when a DNS create may have reached Cloudflare without us seeing the answer. */
+  dns_uncertain: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface EventsTable {
+  id: Generated<number>;
+  at: string;
+  /** The user whose objects the event is about (null for server-wide events). */
+  owner_id: string | null;
+  actor: string;
+  action: string;
+  target: string;
+  outcome: 'ok' | 'error';
+  details: string;
+}
+
+export interface LeasesTable {
+  name: string;
+  owner: string;
+  until: string;
+}
+
+export interface Database {
+  users: UsersTable;
+  api_tokens: ApiTokensTable;
+  tunnels: TunnelsTable;
+  routes: RoutesTable;
+  events: EventsTable;
+  leases: LeasesTable;
+}

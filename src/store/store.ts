@@ -1,0 +1,588 @@
+/**
+ * The repositories over the schema: every read and write the server and the reconciler make.
+ * They meet only here. Writes that belong together run in one transaction; desired-state
+ * changes bump the tunnel's `generation` and wake the reconciler through `changes`.
+ */
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
+import { AppError, conflict, forbidden } from '../domain/errors.js';
+import type { Database } from './schema.js';
+import type { Dialect } from './migrations.js';
+import { openDatabase } from './database.js';
+
+export type UserRow = Selectable<Database['users']>;
+export type TokenRow = Selectable<Database['api_tokens']>;
+export type TunnelRow = Selectable<Database['tunnels']>;
+export type RouteRow = Selectable<Database['routes']>;
+export type EventRow = Selectable<Database['events']>;
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+export interface Quotas {
+  tunnels: number;
+  routes: number;
+}
+
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+export interface NewEvent {
+  ownerId: string | null;
+  actor: string;
+  action: string;
+  target: string;
+  outcome: 'ok' | 'error';
+  details?: Record<string, unknown>;
+}
+
+const now = () => new Date().toISOString();
+const later = (ms: number) => new Date(Date.now() + ms).toISOString();
+
+const encodeCursor = (parts: (string | number)[]) => Buffer.from(JSON.stringify(parts)).toString('base64url');
+function decodeCursor(cursor: string | undefined): (string | number)[] | null {
+  if (!cursor) return null;
+  try {
+    const parts = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
+    if (Array.isArray(parts) && parts.every((p) => typeof p === 'string' || typeof p === 'number')) return parts;
+  } catch {
+    // fall through
+  }
+  throw new AppError('request.invalid', 400, 'The cursor is not one this server handed out.', { field: 'cursor' });
+}
+
+function isUniqueViolation(err: unknown): boolean {
+  const e = err as { code?: string; message?: string };
+  return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || /UNIQUE constraint/.test(e?.message ?? '');
+}
+
+export function createStore(db: Kysely<Database>, dialect: Dialect) {
+  const changes = new EventEmitter();
+  changes.setMaxListeners(0);
+  /** Tells in-process listeners (the reconciler, waiters) that desired or observed state moved. */
+  const changed = (kind: 'desired' | 'observed', tunnelId: string) => changes.emit(kind, tunnelId);
+
+  const lockUser = (trx: Db, userId: string) =>
+    dialect === 'postgres'
+      ? trx.selectFrom('users').select('id').where('id', '=', userId).forUpdate().executeTakeFirst()
+      : Promise.resolve();
+
+  async function appendEvent(trx: Db, e: NewEvent) {
+    await trx
+      .insertInto('events')
+      .values({
+        at: now(),
+        owner_id: e.ownerId,
+        actor: e.actor,
+        action: e.action,
+        target: e.target,
+        outcome: e.outcome,
+        details: JSON.stringify(e.details ?? {}),
+      })
+      .execute();
+  }
+
+  const users = {
+    byId: (id: string) => db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst(),
+    byName: (name: string) => db.selectFrom('users').selectAll().where('name', '=', name).executeTakeFirst(),
+    list: () => db.selectFrom('users').selectAll().orderBy('name').execute(),
+    async create(u: { name: string; passwordHash: string; role: 'user' | 'admin' }): Promise<UserRow> {
+      const row = {
+        id: randomUUID(),
+        name: u.name,
+        password_hash: u.passwordHash,
+        role: u.role,
+        quota_tunnels: null,
+        quota_routes: null,
+        created_at: now(),
+        updated_at: now(),
+      };
+      try {
+        await db.insertInto('users').values(row).execute();
+      } catch (err) {
+        if (isUniqueViolation(err)) throw conflict('user.name_taken', `A user named ${u.name} already exists.`);
+        throw err;
+      }
+      return row;
+    },
+    async update(id: string, patch: Partial<Pick<UserRow, 'password_hash' | 'role' | 'quota_tunnels' | 'quota_routes'>>) {
+      await db.updateTable('users').set({ ...patch, updated_at: now() }).where('id', '=', id).execute();
+    },
+    async remove(id: string) {
+      const owned = await db.selectFrom('tunnels').select(db.fn.countAll<number>().as('n')).where('owner_id', '=', id).executeTakeFirstOrThrow();
+      if (Number(owned.n) > 0) {
+        throw conflict('user.has_tunnels', 'The user still owns tunnels; delete them first.', { tunnels: Number(owned.n) });
+      }
+      await db.deleteFrom('users').where('id', '=', id).execute();
+    },
+    /** Tunnels (not being deleted) and routes (not being deleted) the user owns. */
+    async usage(id: string): Promise<Quotas> {
+      const t = await db
+        .selectFrom('tunnels')
+        .select(db.fn.countAll<number>().as('n'))
+        .where('owner_id', '=', id)
+        .where('deleting', '=', 0)
+        .executeTakeFirstOrThrow();
+      const r = await db
+        .selectFrom('routes')
+        .innerJoin('tunnels', 'tunnels.id', 'routes.tunnel_id')
+        .select(db.fn.countAll<number>().as('n'))
+        .where('tunnels.owner_id', '=', id)
+        .where('routes.deleting', '=', 0)
+        .executeTakeFirstOrThrow();
+      return { tunnels: Number(t.n), routes: Number(r.n) };
+    },
+  };
+
+  const tokens = {
+    async create(t: { userId: string; name: string; tokenHash: string; expiresAt: string | null }): Promise<TokenRow> {
+      const row: TokenRow = {
+        id: randomUUID(),
+        user_id: t.userId,
+        name: t.name,
+        token_hash: t.tokenHash,
+        created_at: now(),
+        last_used_at: null,
+        expires_at: t.expiresAt,
+      };
+      await db.insertInto('api_tokens').values(row).execute();
+      return row;
+    },
+    byHash: (hash: string) => db.selectFrom('api_tokens').selectAll().where('token_hash', '=', hash).executeTakeFirst(),
+    listForUser: (userId: string) =>
+      db.selectFrom('api_tokens').selectAll().where('user_id', '=', userId).orderBy('created_at').execute(),
+    async remove(userId: string, id: string): Promise<boolean> {
+      const res = await db.deleteFrom('api_tokens').where('id', '=', id).where('user_id', '=', userId).executeTakeFirst();
+      return Number(res.numDeletedRows) > 0;
+    },
+    async touch(id: string, at: string) {
+      await db.updateTable('api_tokens').set({ last_used_at: at }).where('id', '=', id).execute();
+    },
+  };
+
+  /** Routes of the given tunnels, newest first within each tunnel (the ingress order). */
+  async function routesOf(tunnelIds: string[], trx: Db = db): Promise<Map<string, RouteRow[]>> {
+    const out = new Map<string, RouteRow[]>(tunnelIds.map((id) => [id, []]));
+    for (let i = 0; i < tunnelIds.length; i += 500) {
+      const chunk = tunnelIds.slice(i, i + 500);
+      if (chunk.length === 0) continue;
+      const rows = await trx
+        .selectFrom('routes')
+        .selectAll()
+        .where('tunnel_id', 'in', chunk)
+        .orderBy('created_at', 'desc')
+        .orderBy('id', 'desc')
+        .execute();
+      for (const r of rows) out.get(r.tunnel_id)!.push(r);
+    }
+    return out;
+  }
+
+  async function bumpTunnel(trx: Db, tunnelId: string) {
+    await trx
+      .updateTable('tunnels')
+      .set({
+        generation: sql`generation + 1`,
+        attempts: 0,
+        next_attempt_at: null,
+        updated_at: now(),
+      })
+      .where('id', '=', tunnelId)
+      .execute();
+  }
+
+  const tunnels = {
+    routesOf,
+    byName: (name: string) => db.selectFrom('tunnels').selectAll().where('name', '=', name).executeTakeFirst(),
+    byId: (id: string) => db.selectFrom('tunnels').selectAll().where('id', '=', id).executeTakeFirst(),
+
+    async create(
+      t: { ownerId: string; name: string; configMode: 'local' | 'remote'; secretSealed: string },
+      quota: Quotas,
+      actor: string,
+    ): Promise<TunnelRow> {
+      const row: TunnelRow = {
+        id: randomUUID(),
+        owner_id: t.ownerId,
+        name: t.name,
+        config_mode: t.configMode,
+        secret_sealed: t.secretSealed,
+        cf_tunnel_id: null,
+        generation: 1,
+        observed_generation: 0,
+        phase: 'pending',
+        last_error: null,
+        deleting: 0,
+        config_hash: null,
+        config_version: null,
+        attempts: 0,
+        next_attempt_at: null,
+        lease_owner: null,
+        lease_until: null,
+        created_at: now(),
+        updated_at: now(),
+      };
+      try {
+        await db.transaction().execute(async (trx) => {
+          await lockUser(trx, t.ownerId);
+          const used = await trx
+            .selectFrom('tunnels')
+            .select(trx.fn.countAll<number>().as('n'))
+            .where('owner_id', '=', t.ownerId)
+            .where('deleting', '=', 0)
+            .executeTakeFirstOrThrow();
+          if (Number(used.n) >= quota.tunnels) {
+            throw forbidden('quota.exceeded', `You have reached your quota of ${quota.tunnels} tunnels.`, {
+              resource: 'tunnels',
+              limit: quota.tunnels,
+              used: Number(used.n),
+            });
+          }
+          await trx.insertInto('tunnels').values(row).execute();
+          await appendEvent(trx, {
+            ownerId: t.ownerId,
+            actor,
+            action: 'tunnel.create',
+            target: t.name,
+            outcome: 'ok',
+            details: { configMode: t.configMode },
+          });
+        });
+      } catch (err) {
+        if (isUniqueViolation(err)) throw conflict('tunnel.name_taken', `A tunnel named ${t.name} already exists.`);
+        throw err;
+      }
+      changed('desired', row.id);
+      return row;
+    },
+
+    async listForOwner(ownerId: string | null, limit: number, cursor?: string): Promise<Page<TunnelRow>> {
+      const after = decodeCursor(cursor);
+      let q = db.selectFrom('tunnels').selectAll();
+      if (ownerId) q = q.where('owner_id', '=', ownerId);
+      if (after) {
+        const [createdAt, id] = after as [string, string];
+        q = q.where((eb) =>
+          eb.or([eb('created_at', '>', createdAt), eb.and([eb('created_at', '=', createdAt), eb('id', '>', id)])]),
+        );
+      }
+      const rows = await q.orderBy('created_at').orderBy('id').limit(limit + 1).execute();
+      const items = rows.slice(0, limit);
+      const last = items[items.length - 1];
+      return { items, nextCursor: rows.length > limit && last ? encodeCursor([last.created_at, last.id]) : null };
+    },
+
+    async markDeleting(tunnel: TunnelRow, actor: string) {
+      await db.transaction().execute(async (trx) => {
+        await trx
+          .updateTable('tunnels')
+          .set({ deleting: 1, phase: 'deleting', last_error: null })
+          .where('id', '=', tunnel.id)
+          .execute();
+        await trx.updateTable('routes').set({ deleting: 1, phase: 'deleting', updated_at: now() }).where('tunnel_id', '=', tunnel.id).execute();
+        await bumpTunnel(trx, tunnel.id);
+        await appendEvent(trx, { ownerId: tunnel.owner_id, actor, action: 'tunnel.delete', target: tunnel.name, outcome: 'ok' });
+      });
+      changed('desired', tunnel.id);
+    },
+
+    async addRoute(
+      tunnel: TunnelRow,
+      r: { name: string; hostname: string; service: string; protocol: string },
+      quota: Quotas,
+      actor: string,
+    ): Promise<RouteRow> {
+      const row: RouteRow = {
+        id: randomUUID(),
+        tunnel_id: tunnel.id,
+        name: r.name,
+        hostname: r.hostname,
+        service: r.service,
+        protocol: r.protocol,
+        phase: 'pending',
+        last_error: null,
+        deleting: 0,
+        dns_record_id: null,
+        dns_uncertain: 0,
+        created_at: now(),
+        updated_at: now(),
+      };
+      try {
+        await db.transaction().execute(async (trx) => {
+          await lockUser(trx, tunnel.owner_id);
+          const current = await trx.selectFrom('tunnels').select(['deleting']).where('id', '=', tunnel.id).executeTakeFirst();
+          if (!current || current.deleting) {
+            throw conflict('tunnel.deleting', `Tunnel ${tunnel.name} is being deleted.`);
+          }
+          const used = await trx
+            .selectFrom('routes')
+            .innerJoin('tunnels', 'tunnels.id', 'routes.tunnel_id')
+            .select(trx.fn.countAll<number>().as('n'))
+            .where('tunnels.owner_id', '=', tunnel.owner_id)
+            .where('routes.deleting', '=', 0)
+            .executeTakeFirstOrThrow();
+          if (Number(used.n) >= quota.routes) {
+            throw forbidden('quota.exceeded', `You have reached your quota of ${quota.routes} routes.`, {
+              resource: 'routes',
+              limit: quota.routes,
+              used: Number(used.n),
+            });
+          }
+          await trx.insertInto('routes').values(row).execute();
+          await bumpTunnel(trx, tunnel.id);
+          await appendEvent(trx, {
+            ownerId: tunnel.owner_id,
+            actor,
+            action: 'route.create',
+            target: `${tunnel.name}/${r.name}`,
+            outcome: 'ok',
+            details: { hostname: r.hostname, service: r.service },
+          });
+        });
+      } catch (err) {
+        if (isUniqueViolation(err)) {
+          throw conflict('route.name_taken', `Tunnel ${tunnel.name} already has a route named ${r.name}.`);
+        }
+        throw err;
+      }
+      changed('desired', tunnel.id);
+      return row;
+    },
+
+    async markRoutesDeleting(tunnel: TunnelRow, routes: RouteRow[], actor: string) {
+      if (routes.length === 0) return;
+      await db.transaction().execute(async (trx) => {
+        await trx
+          .updateTable('routes')
+          .set({ deleting: 1, phase: 'deleting', updated_at: now() })
+          .where('id', 'in', routes.map((r) => r.id))
+          .execute();
+        await bumpTunnel(trx, tunnel.id);
+        for (const r of routes) {
+          await appendEvent(trx, {
+            ownerId: tunnel.owner_id,
+            actor,
+            action: 'route.delete',
+            target: `${tunnel.name}/${r.name}`,
+            outcome: 'ok',
+            details: { hostname: r.hostname, service: r.service },
+          });
+        }
+      });
+      changed('desired', tunnel.id);
+    },
+
+    /** Route rows by id (for waiting); missing ids are gone. */
+    routesById: (ids: string[]) =>
+      ids.length === 0 ? Promise.resolve([]) : db.selectFrom('routes').selectAll().where('id', 'in', ids).execute(),
+
+    async count(): Promise<{ tunnels: number; routes: number; dirty: number }> {
+      const t = await db
+        .selectFrom('tunnels')
+        .select([
+          db.fn.countAll<number>().as('n'),
+          sql<number>`sum(case when generation > observed_generation or deleting = 1 then 1 else 0 end)`.as('dirty'),
+        ])
+        .executeTakeFirstOrThrow();
+      const r = await db.selectFrom('routes').select(db.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+      return { tunnels: Number(t.n), routes: Number(r.n), dirty: Number(t.dirty ?? 0) };
+    },
+  };
+
+  /** What the reconciler reads and records. */
+  const work = {
+    /**
+     * Claims up to `limit` tunnels whose desired state moved past what was observed, or that are
+     * being deleted, and whose backoff has passed, with a lease so no other replica takes them.
+     */
+    async claim(owner: string, limit: number, leaseMs: number): Promise<TunnelRow[]> {
+      const at = now();
+      const candidates = db
+        .selectFrom('tunnels')
+        .select('id')
+        .where((eb) => eb.or([eb('generation', '>', eb.ref('observed_generation')), eb('deleting', '=', 1)]))
+        .where((eb) => eb.or([eb('next_attempt_at', 'is', null), eb('next_attempt_at', '<=', at)]))
+        .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', at)]))
+        .orderBy('updated_at')
+        .limit(limit);
+      const locked = dialect === 'postgres' ? candidates.forUpdate().skipLocked() : candidates;
+      return db
+        .updateTable('tunnels')
+        .set({ lease_owner: owner, lease_until: later(leaseMs) })
+        .where('id', 'in', locked)
+        .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', at)]))
+        .returningAll()
+        .execute();
+    },
+    /** When the earliest backed-off tunnel becomes due (to sleep until then), or null. */
+    async nextDue(): Promise<string | null> {
+      const row = await db
+        .selectFrom('tunnels')
+        .select((eb) => eb.fn.min('next_attempt_at').as('due'))
+        .where((eb) => eb.or([eb('generation', '>', eb.ref('observed_generation')), eb('deleting', '=', 1)]))
+        .executeTakeFirst();
+      return (row?.due as string | null | undefined) ?? null;
+    },
+    async release(tunnelId: string, owner: string) {
+      await db
+        .updateTable('tunnels')
+        .set({ lease_owner: null, lease_until: null })
+        .where('id', '=', tunnelId)
+        .where('lease_owner', '=', owner)
+        .execute();
+    },
+    async extend(tunnelIds: string[], owner: string, leaseMs: number) {
+      if (tunnelIds.length === 0) return;
+      await db
+        .updateTable('tunnels')
+        .set({ lease_until: later(leaseMs) })
+        .where('id', 'in', tunnelIds)
+        .where('lease_owner', '=', owner)
+        .execute();
+    },
+    async setCloudflareId(tunnelId: string, cfTunnelId: string | null) {
+      await db.updateTable('tunnels').set({ cf_tunnel_id: cfTunnelId, updated_at: now() }).where('id', '=', tunnelId).execute();
+    },
+    async setRouteDns(routeId: string, recordId: string | null, uncertain: boolean) {
+      await db
+        .updateTable('routes')
+        .set({ dns_record_id: recordId, dns_uncertain: uncertain ? 1 : 0, updated_at: now() })
+        .where('id', '=', routeId)
+        .execute();
+    },
+    async markRoutesUncertain(routeIds: string[]) {
+      if (routeIds.length === 0) return;
+      await db.updateTable('routes').set({ dns_uncertain: 1 }).where('id', 'in', routeIds).execute();
+    },
+    async setConfig(tunnelId: string, hash: string | null, version: number | null) {
+      await db.updateTable('tunnels').set({ config_hash: hash, config_version: version }).where('id', '=', tunnelId).execute();
+    },
+    async deleteRoutes(routeIds: string[]) {
+      if (routeIds.length === 0) return;
+      await db.deleteFrom('routes').where('id', 'in', routeIds).execute();
+    },
+    /** The finalizer's last step: the row goes only once its external objects are gone. */
+    async deleteTunnel(tunnel: TunnelRow) {
+      await db.transaction().execute(async (trx) => {
+        await trx.deleteFrom('routes').where('tunnel_id', '=', tunnel.id).execute();
+        await trx.deleteFrom('tunnels').where('id', '=', tunnel.id).execute();
+      });
+      changed('observed', tunnel.id);
+    },
+    /** Records a converged pass: routes ready, the generation seen, the backoff cleared. */
+    async converged(tunnel: TunnelRow, readyRouteIds: string[]) {
+      await db.transaction().execute(async (trx) => {
+        if (readyRouteIds.length > 0) {
+          await trx
+            .updateTable('routes')
+            .set({ phase: 'ready', last_error: null, updated_at: now() })
+            .where('id', 'in', readyRouteIds)
+            .where('deleting', '=', 0)
+            .execute();
+        }
+        await trx
+          .updateTable('tunnels')
+          .set({
+            observed_generation: tunnel.generation,
+            phase: tunnel.deleting ? 'deleting' : 'ready',
+            last_error: null,
+            attempts: 0,
+            next_attempt_at: null,
+            updated_at: now(),
+          })
+          .where('id', '=', tunnel.id)
+          .execute();
+      });
+      changed('observed', tunnel.id);
+    },
+    /** Records a failed pass and when to try again; terminal errors set phase `error`. */
+    async failed(tunnel: TunnelRow, error: string, retryInMs: number, terminal: boolean, routeIds: string[] = []) {
+      await db.transaction().execute(async (trx) => {
+        await trx
+          .updateTable('tunnels')
+          .set({
+            phase: tunnel.deleting ? 'deleting' : terminal ? 'error' : tunnel.phase === 'ready' ? 'pending' : tunnel.phase,
+            last_error: error.slice(0, 1000),
+            attempts: sql`attempts + 1`,
+            next_attempt_at: later(retryInMs),
+            updated_at: now(),
+          })
+          .where('id', '=', tunnel.id)
+          .execute();
+        if (routeIds.length > 0) {
+          await trx
+            .updateTable('routes')
+            .set({ last_error: error.slice(0, 1000), phase: terminal ? 'error' : 'pending' })
+            .where('id', 'in', routeIds)
+            .where('deleting', '=', 0)
+            .execute();
+        }
+      });
+      changed('observed', tunnel.id);
+    },
+    /** Everything, for resync: compared against what Cloudflare holds. */
+    allTunnels: () => db.selectFrom('tunnels').selectAll().execute(),
+    allRoutes: () => db.selectFrom('routes').selectAll().execute(),
+    /** Marks a tunnel dirty again (resync found drift). */
+    async requeue(tunnelId: string) {
+      await bumpTunnel(db, tunnelId);
+      changed('desired', tunnelId);
+    },
+    async tryLease(name: string, owner: string, ms: number): Promise<boolean> {
+      const at = now();
+      const until = later(ms);
+      const res = await db
+        .insertInto('leases')
+        .values({ name, owner, until })
+        .onConflict((oc) =>
+          oc
+            .column('name')
+            .doUpdateSet({ owner, until })
+            .where((eb) => eb.or([eb('leases.until', '<', at), eb('leases.owner', '=', owner)])),
+        )
+        .executeTakeFirst();
+      return Number(res.numInsertedOrUpdatedRows ?? 0) > 0;
+    },
+  };
+
+  const events = {
+    append: (e: NewEvent) => appendEvent(db, e),
+    async list(ownerId: string | null, limit: number, cursor?: string): Promise<Page<EventRow>> {
+      const before = decodeCursor(cursor);
+      let q = db.selectFrom('events').selectAll();
+      if (ownerId) q = q.where('owner_id', '=', ownerId);
+      if (before) q = q.where('id', '<', Number(before[0]));
+      const rows = await q.orderBy('id', 'desc').limit(limit + 1).execute();
+      const items = rows.slice(0, limit);
+      const last = items[items.length - 1];
+      return { items, nextCursor: rows.length > limit && last ? encodeCursor([Number(last.id)]) : null };
+    },
+  };
+
+  return {
+    dialect,
+    db,
+    changes,
+    users,
+    tokens,
+    tunnels,
+    work,
+    events,
+    /** Cheap liveness query for /readyz. */
+    async ping() {
+      await sql`select 1`.execute(db);
+    },
+  };
+}
+
+export type Store = ReturnType<typeof createStore>;
+
+/** Opens, migrates and wraps a database in one step: what entrypoints and tests use. */
+export async function connectStore(url: string, opts: { migrate?: boolean; poolSize?: number } = {}) {
+  const opened = openDatabase(url, opts);
+  if (opts.migrate !== false) await opened.migrate();
+  const store = createStore(opened.db, opened.dialect);
+  return { store, migrate: opened.migrate, close: opened.close };
+}

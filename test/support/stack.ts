@@ -1,0 +1,134 @@
+/**
+ * The full stack for end-to-end tests: the Cloudflare emulator on port 0, a temporary database
+ * (SQLite, or PostgreSQL when asked), the runtime (server + reconciler) exactly as `serve`
+ * builds it, and small helpers to call the API as a given user.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { pino } from 'pino';
+import { loadConfig } from '../../src/config/index.js';
+import { hashPassword } from '../../src/domain/passwords.js';
+import { startCloudflareEmulator, type StartedCloudflareEmulator } from '../../src/emulators/cloudflare/index.js';
+import { createRuntime, type Runtime } from '../../src/main/runtime.js';
+
+export interface Stack {
+  cf: StartedCloudflareEmulator;
+  runtime: Runtime;
+  url: string;
+  dir: string;
+  as(user: string, password?: string): Api;
+  stop(): Promise<void>;
+  /** Restart the server (not the emulator) on the same database, like a process restart. */
+  restart(): Promise<void>;
+}
+
+export interface ApiResponse<T = any> {
+  status: number;
+  headers: Headers;
+  body: T;
+  text: string;
+}
+
+export interface Api {
+  request<T = any>(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<ApiResponse<T>>;
+  get<T = any>(path: string): Promise<ApiResponse<T>>;
+  post<T = any>(path: string, body?: unknown): Promise<ApiResponse<T>>;
+  del<T = any>(path: string): Promise<ApiResponse<T>>;
+}
+
+export const PASSWORDS: Record<string, string> = {
+  user1: 'user1password',
+  user2: 'user2password',
+  admin: 'adminpassword',
+};
+
+export async function startStack(
+  opts: { database?: string; configMode?: 'local' | 'remote'; resyncSeconds?: number; timeoutMs?: number; cf?: StartedCloudflareEmulator } = {},
+): Promise<Stack> {
+  const cf = opts.cf ?? (await startCloudflareEmulator({ port: 0, zoneName: 'example.com', retryAfterSeconds: 1 }));
+  const dir = mkdtempSync(join(tmpdir(), 'tunnelplane-test-'));
+  const secretKey = randomBytes(32).toString('base64');
+  const build = async () => {
+    const config = loadConfig({
+      env: {},
+      defaults: {
+        listen: { host: '127.0.0.1', port: 0 },
+        database: { url: opts.database ?? `sqlite:${join(dir, 'db.sqlite')}` },
+        secretKey,
+        cloudflare: { apiToken: cf.token, accountId: cf.accountId, zoneName: cf.zoneName, baseUrl: cf.url, timeoutMs: opts.timeoutMs ?? 2000 },
+        tunnels: { defaultConfigMode: opts.configMode ?? 'local' },
+        reconciler: { resyncSeconds: opts.resyncSeconds ?? 0, pollMs: 200 },
+        log: { level: 'silent' },
+      },
+    });
+    const runtime = await createRuntime(config, { logger: pino({ level: 'silent' }) });
+    for (const [name, password] of Object.entries(PASSWORDS)) {
+      if (!(await runtime.store.users.byName(name))) {
+        await runtime.store.users.create({ name, passwordHash: await hashPassword(password), role: name === 'admin' ? 'admin' : 'user' });
+      }
+    }
+    const url = await runtime.listen();
+    return { runtime, url };
+  };
+  let { runtime, url } = await build();
+  const stack: Stack = {
+    cf,
+    get runtime() {
+      return runtime;
+    },
+    get url() {
+      return url;
+    },
+    dir,
+    as: (user, password) => api(() => url, { authorization: `Basic ${Buffer.from(`${user}:${password ?? PASSWORDS[user] ?? ''}`).toString('base64')}` }),
+    async stop() {
+      await runtime.close();
+      if (!opts.cf) await cf.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+    async restart() {
+      await runtime.close();
+      ({ runtime, url } = await build());
+    },
+  } as Stack;
+  return stack;
+}
+
+export function api(base: () => string, auth: Record<string, string>): Api {
+  const request = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
+    const init: RequestInit = { method, headers: { ...auth, ...headers } };
+    if (body !== undefined) {
+      init.body = typeof body === 'string' ? body : JSON.stringify(body);
+      if (!headers['content-type']) (init.headers as Record<string, string>)['content-type'] = 'application/json';
+    }
+    const res = await fetch(base() + path, init);
+    const text = await res.text();
+    let parsed: unknown = text;
+    if ((res.headers.get('content-type') ?? '').includes('json') && text) parsed = JSON.parse(text);
+    return { status: res.status, headers: res.headers, body: parsed as any, text };
+  };
+  return {
+    request,
+    get: (p) => request('GET', p),
+    post: (p, b) => request('POST', p, b),
+    del: (p) => request('DELETE', p),
+  };
+}
+
+/** Polls `fn` until it returns a truthy value or the time is up. */
+export async function eventually<T>(fn: () => Promise<T> | T, timeoutMs = 15_000, stepMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`condition not met in ${timeoutMs} ms${last ? `: ${(last as Error).message}` : ''}`);
+    await new Promise((r) => setTimeout(r, stepMs));
+  }
+}
