@@ -1,0 +1,160 @@
+/**
+ * One store suite, run on SQLite and (when TUNNELPLANE_TEST_POSTGRES_URL is set, as in CI) on
+ * PostgreSQL: quotas, uniqueness, cursors, generations, leases and the claim protocol.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectStore, type Store } from './index.js';
+
+const pgUrl = process.env.TUNNELPLANE_TEST_POSTGRES_URL;
+const backends: Array<[string, () => string]> = [['sqlite', () => `sqlite:${join(mkdtempSync(join(tmpdir(), 'tp-store-')), 'db.sqlite')}`]];
+if (pgUrl) backends.push(['postgres', () => pgUrl]);
+
+if (process.env.CI && !pgUrl) {
+  it('runs the store suite on PostgreSQL in CI', () => {
+    expect.fail('TUNNELPLANE_TEST_POSTGRES_URL is not set: .ci/run must start PostgreSQL');
+  });
+}
+
+describe.each(backends)('store on %s', (_name, url) => {
+  let store: Store;
+  let close: () => Promise<void>;
+  const quota = { tunnels: 2, routes: 3 };
+  const uniq = () => randomUUID().slice(0, 8);
+
+  beforeAll(async () => {
+    const opened = await connectStore(url());
+    store = opened.store;
+    close = opened.close;
+    if (store.dialect === 'postgres') {
+      // Each run starts clean on the shared CI database.
+      await sql`truncate events, routes, tunnels, api_tokens, users, leases restart identity cascade`.execute(store.db);
+    }
+  });
+  afterAll(async () => close?.());
+
+  const newUser = (name = `u${uniq()}`) => store.users.create({ name, passwordHash: 'x', role: 'user' });
+  const newTunnel = (ownerId: string, name = `t${uniq()}`) =>
+    store.tunnels.create({ ownerId, name, configMode: 'local', secretSealed: 'sealed' }, quota, 'test');
+
+  it('migrates idempotently', async () => {
+    const again = await connectStore(url());
+    expect(await again.migrate()).toEqual([]);
+    await again.close();
+  });
+
+  it('enforces unique user and tunnel names with stable codes', async () => {
+    const u = await newUser('same-name');
+    await expect(newUser('same-name')).rejects.toMatchObject({ code: 'user.name_taken' });
+    await newTunnel(u.id, 'dup');
+    await expect(newTunnel(u.id, 'dup')).rejects.toMatchObject({ code: 'tunnel.name_taken', status: 409 });
+  });
+
+  it('enforces tunnel and route quotas, counting only live objects', async () => {
+    const u = await newUser();
+    const a = await newTunnel(u.id);
+    await newTunnel(u.id);
+    await expect(newTunnel(u.id)).rejects.toMatchObject({ code: 'quota.exceeded', details: { resource: 'tunnels', limit: 2, used: 2 } });
+    await store.tunnels.markDeleting(a, 'test');
+    await newTunnel(u.id);
+
+    const u2 = await newUser();
+    const t = await newTunnel(u2.id);
+    for (let i = 0; i < 3; i++) await store.tunnels.addRoute(t, { name: `r${i}`, hostname: `r${i}-${t.name}.z`, service: 's', protocol: 'http' }, quota, 'test');
+    await expect(store.tunnels.addRoute(t, { name: 'r9', hostname: `r9-${t.name}.z`, service: 's', protocol: 'http' }, quota, 'test')).rejects.toMatchObject({
+      code: 'quota.exceeded',
+    });
+    await expect(store.tunnels.addRoute(t, { name: 'r0', hostname: `x-${t.name}.z`, service: 's', protocol: 'http' }, { tunnels: 9, routes: 9 }, 'test')).rejects.toMatchObject({
+      code: 'route.name_taken',
+    });
+    expect(await store.users.usage(u2.id)).toEqual({ tunnels: 1, routes: 3 });
+  });
+
+  it('bumps the generation on every desired change and refuses routes on a deleting tunnel', async () => {
+    const u = await newUser();
+    const t = await newTunnel(u.id);
+    expect(t.generation).toBe(1);
+    const r = await store.tunnels.addRoute(t, { name: 'a', hostname: `a-${t.name}.z`, service: 's', protocol: 'http' }, quota, 'test');
+    expect((await store.tunnels.byId(t.id))!.generation).toBe(2);
+    await store.tunnels.markRoutesDeleting(t, [r], 'test');
+    expect((await store.tunnels.byId(t.id))!.generation).toBe(3);
+    await store.tunnels.markDeleting(t, 'test');
+    await expect(store.tunnels.addRoute(t, { name: 'b', hostname: `b-${t.name}.z`, service: 's', protocol: 'http' }, quota, 'test')).rejects.toMatchObject({
+      code: 'tunnel.deleting',
+    });
+  });
+
+  it('pages tunnels with an opaque cursor and rejects a forged one', async () => {
+    const u = await newUser();
+    const big = { tunnels: 10, routes: 10 };
+    const names: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const t = await store.tunnels.create({ ownerId: u.id, name: `p${uniq()}`, configMode: 'local', secretSealed: 's' }, big, 'test');
+      names.push(t.name);
+    }
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await store.tunnels.listForOwner(u.id, 2, cursor);
+      expect(page.items.length).toBeLessThanOrEqual(2);
+      seen.push(...page.items.map((t) => t.name));
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    expect(seen.sort()).toEqual(names.sort());
+    await expect(store.tunnels.listForOwner(u.id, 2, 'forged!')).rejects.toMatchObject({ code: 'request.invalid' });
+  });
+
+  it('claims dirty tunnels once, with a lease, and releases them', async () => {
+    const u = await newUser();
+    const t = await newTunnel(u.id);
+    const first = await store.work.claim('replica-a', 1000, 60_000);
+    expect(first.map((x) => x.id)).toContain(t.id);
+    const second = await store.work.claim('replica-b', 1000, 60_000);
+    expect(second.map((x) => x.id)).not.toContain(t.id);
+    await store.work.converged(first.find((x) => x.id === t.id)!, []);
+    await store.work.release(t.id, 'replica-a');
+    const third = await store.work.claim('replica-b', 1000, 60_000);
+    expect(third.map((x) => x.id)).not.toContain(t.id);
+    const row = (await store.tunnels.byId(t.id))!;
+    expect(row.observed_generation).toBe(row.generation);
+    expect(row.phase).toBe('ready');
+    for (const x of [...first, ...third]) await store.work.release(x.id, x.lease_owner!);
+  });
+
+  it('takes over an expired lease, and backs off failed tunnels', async () => {
+    const u = await newUser();
+    const t = await newTunnel(u.id);
+    const a = await store.work.claim('replica-a', 1000, 1);
+    expect(a.map((x) => x.id)).toContain(t.id);
+    await new Promise((r) => setTimeout(r, 10));
+    const b = await store.work.claim('replica-b', 1000, 60_000);
+    const mine = b.find((x) => x.id === t.id)!;
+    expect(mine).toBeTruthy();
+    await store.work.failed(mine, 'boom', 60_000, false);
+    await store.work.release(t.id, 'replica-b');
+    const c = await store.work.claim('replica-c', 1000, 60_000);
+    expect(c.map((x) => x.id)).not.toContain(t.id);
+    expect((await store.tunnels.byId(t.id))!.last_error).toBe('boom');
+    for (const x of [...a, ...b, ...c]) await store.work.release(x.id, x.lease_owner!);
+  });
+
+  it('grants a named lease to one owner at a time', async () => {
+    expect(await store.work.tryLease('resync-test', 'a', 60_000)).toBe(true);
+    expect(await store.work.tryLease('resync-test', 'b', 60_000)).toBe(false);
+    expect(await store.work.tryLease('resync-test', 'a', 60_000)).toBe(true);
+  });
+
+  it('keeps an audit trail per owner, newest first, paged', async () => {
+    const u = await newUser();
+    await newTunnel(u.id);
+    await store.events.append({ ownerId: u.id, actor: 'x', action: 'a.b', target: 't', outcome: 'ok' });
+    const page = await store.events.list(u.id, 1);
+    expect(page.items[0]!.action).toBe('a.b');
+    const next = await store.events.list(u.id, 10, page.nextCursor!);
+    expect(next.items.map((e) => e.action)).toContain('tunnel.create');
+  });
+});
