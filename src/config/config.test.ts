@@ -1,0 +1,63 @@
+import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, formatOriginCert, loadConfig, parseOriginCert } from './index.js';
+
+const dir = () => mkdtempSync(join(tmpdir(), 'tp-config-'));
+const account = 'a'.repeat(32);
+const zone = 'b'.repeat(32);
+
+describe('configuration', () => {
+  it('layers defaults, file, environment and flags', () => {
+    const d = dir();
+    const file = join(d, 'c.yaml');
+    writeFileSync(file, 'listen: {port: 6000}\ncloudflare: {apiToken: from-file, zoneName: example.com, accountId: ' + account + '}\nquotas: {tunnels: 3}\n');
+    const c = loadConfig({ file, env: { TUNNELPLANE_CLOUDFLARE_API_TOKEN: 'from-env', TUNNELPLANE_PORT: '7000' }, flags: { 'listen.port': '8000' } });
+    expect(c.cloudflare.apiToken).toBe('from-env');
+    expect(c.listen.port).toBe(8000);
+    expect(c.quotas).toEqual({ tunnels: 3, routes: 50 });
+    expect(c.database.url).toBe('sqlite:./data/tunnelplane.db');
+    expect(Object.isFrozen(c.cloudflare)).toBe(true);
+  });
+
+  it('reports every problem with its key', () => {
+    const d = dir();
+    const file = join(d, 'c.yaml');
+    writeFileSync(file, 'listen: {port: 99999}\nquotas: {tunnels: -1}\nbogus: 1\ncloudflare: {accountId: nothex}\n');
+    try {
+      loadConfig({ file, env: {} });
+      expect.fail('accepted');
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      const text = (err as ConfigError).problems.join('\n');
+      expect(text).toMatch(/listen\.port/);
+      expect(text).toMatch(/quotas\.tunnels/);
+      expect(text).toMatch(/bogus|Unrecognized/);
+      expect(text).toMatch(/cloudflare\.accountId/);
+    }
+  });
+
+  it('accepts the proof of concept secret/ layout and takes account, zone and token from cert.pem', () => {
+    const d = dir();
+    mkdirSync(join(d, 'secret'));
+    writeFileSync(join(d, 'secret', 'users.json'), '{"user1":"user1password"}');
+    writeFileSync(join(d, 'secret', 'cloudflared-cert.pem'), formatOriginCert({ zoneID: zone, accountID: account, apiToken: 'cert-token' }));
+    writeFileSync(
+      join(d, 'secret', 'cloudflare.yaml'),
+      'zone: example.com\ncert: secret/cloudflared-cert.pem\ndns_suffix: example.com\nkubeconfig: secret/kubeconfig\nnamespace: tunnel-control-plane\n',
+    );
+    const c = loadConfig({ secretDir: join(d, 'secret'), env: {} });
+    expect(c.cloudflare).toMatchObject({ zoneName: 'example.com', accountId: account, zoneId: zone, apiToken: 'cert-token' });
+    expect(c.users.file).toBe(join(d, 'secret', 'users.json'));
+    expect(c.kubernetes).toEqual({ kubeconfig: join(d, 'secret', 'kubeconfig'), namespace: 'tunnel-control-plane' });
+  });
+
+  it('parses origin certificates like cloudflared, with its error messages', () => {
+    const pem = formatOriginCert({ zoneID: zone, accountID: account, apiToken: 't' });
+    expect(parseOriginCert('-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n' + pem)).toEqual({ zoneID: zone, accountID: account, apiToken: 't' });
+    expect(() => parseOriginCert(pem + pem)).toThrow('found multiple tokens in the certificate');
+    expect(() => parseOriginCert('-----BEGIN FOO-----\nAA\n-----END FOO-----')).toThrow('unknown block FOO in the certificate');
+    expect(() => parseOriginCert('')).toThrow('missing token in the certificate');
+  });
+});
