@@ -49,6 +49,10 @@ export const configSchema = z
         enabled: z.boolean().default(true),
         resyncSeconds: z.coerce.number().int().min(0).default(300),
         concurrency: positive.max(64).default(16),
+        /** A replica's claim on a tunnel; a crashed replica's work is taken over after this. */
+        leaseSeconds: positive.default(15),
+        /** Longest wait between retries of a failing tunnel (exponential backoff with jitter up to this). */
+        backoffMaxSeconds: positive.default(60),
         pollMs: positive.default(1000),
       })
       .prefault({}),
@@ -92,6 +96,10 @@ const ENV: Record<string, string> = {
   TUNNELPLANE_KUBECONFIG: 'kubernetes.kubeconfig',
   TUNNELPLANE_NAMESPACE: 'kubernetes.namespace',
   TUNNELPLANE_LOG_LEVEL: 'log.level',
+  TUNNELPLANE_CLOUDFLARE_TIMEOUT_MS: 'cloudflare.timeoutMs',
+  TUNNELPLANE_RESYNC_SECONDS: 'reconciler.resyncSeconds',
+  TUNNELPLANE_LEASE_SECONDS: 'reconciler.leaseSeconds',
+  TUNNELPLANE_BACKOFF_MAX_SECONDS: 'reconciler.backoffMaxSeconds',
 };
 
 function setPath(target: Raw, path: string, value: unknown) {

@@ -6,7 +6,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { randomBytes } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
 import { hostname } from 'node:os';
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import type { ServerConfig } from '../config/index.js';
 import { createSecretBox } from '../domain/secret-box.js';
@@ -41,7 +41,7 @@ export function createLogger(level: string, destination?: NodeJS.WritableStream)
         censor: '[redacted]',
       },
     },
-    (destination ?? process.stderr) as pino.DestinationStream,
+    (destination ?? process.stderr) as DestinationStream,
   );
 }
 
@@ -141,7 +141,7 @@ export async function createRuntime(config: ServerConfig, opts: { logger?: Logge
       throw new Error(`Cloudflare rejected the API token: ${err.message}`);
     });
     let zoneId = config.cloudflare.zoneId;
-    let zoneName = config.cloudflare.zoneName;
+    const zoneName = config.cloudflare.zoneName;
     let accountId = config.cloudflare.accountId;
     if (zoneName) {
       const zone = await probe.findZone(zoneName);
@@ -166,6 +166,8 @@ export async function createRuntime(config: ServerConfig, opts: { logger?: Logge
             concurrency: config.reconciler.concurrency,
             dnsBatchLimit: config.cloudflare.dnsBatchLimit,
             pollMs: config.reconciler.pollMs,
+            leaseMs: config.reconciler.leaseSeconds * 1000,
+            backoffMaxMs: config.reconciler.backoffMaxSeconds * 1000,
             resyncMs: config.reconciler.resyncSeconds * 1000,
           },
           hooks: {

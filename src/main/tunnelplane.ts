@@ -8,11 +8,10 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config/index.js';
-import { hashPassword, } from '../domain/passwords.js';
+import { hashPassword } from '../domain/passwords.js';
 import { randomLabel } from '../domain/names.js';
 import { connectStore } from '../store/index.js';
 import { startCloudflareEmulator } from '../emulators/cloudflare/index.js';
-import { runCloudflareEmulatorCommand } from '../emulators/cloudflare/cli.js';
 import { createLogger, createRuntime, VERSION, type Runtime } from './runtime.js';
 
 const USAGE = `tunnelplane ${VERSION}: self-hosted control plane for Cloudflare Tunnels
@@ -289,6 +288,7 @@ async function main(argv: string[]): Promise<number> {
     case 'emulate': {
       const [which, ...args] = rest;
       if (which === 'cloudflare') {
+        const { runCloudflareEmulatorCommand } = await import('../emulators/cloudflare/cli.js');
         await runCloudflareEmulatorCommand(args);
         return 0;
       }

@@ -46,7 +46,7 @@ export interface ReconcilerOptions {
 
 export const defaultReconcilerOptions: Omit<ReconcilerOptions, 'owner'> = {
   claimLimit: 500,
-  leaseMs: 60_000,
+  leaseMs: 15_000,
   dnsBatchLimit: 200,
   concurrency: 16,
   debounceMs: 15,
@@ -375,6 +375,10 @@ export function createReconciler(deps: ReconcilerDeps) {
     const started = performance.now();
     const routes = await store.tunnels.routesOf(claimed.map((t) => t.id));
     const work: Work[] = claimed.map((tunnel) => ({ tunnel, routes: routes.get(tunnel.id) ?? [], outcome: null }));
+    // Keep the claim alive while the pass runs (rate-limit waits can be long).
+    const keepAlive = setInterval(() => {
+      store.work.extend(claimed.map((t) => t.id), o.owner, o.leaseMs).catch(() => undefined);
+    }, Math.max(50, o.leaseMs / 3));
     try {
       await ensureTunnels(work);
       await reconcileDns(work);
@@ -382,6 +386,7 @@ export function createReconciler(deps: ReconcilerDeps) {
       await finishDeletions(work);
       await record(work);
     } finally {
+      clearInterval(keepAlive);
       for (const w of work) if (w.outcome?.kind !== 'done') await store.work.release(w.tunnel.id, o.owner);
     }
     const failed = work.filter((w) => w.outcome?.kind === 'failed').length;
@@ -455,8 +460,8 @@ export function createReconciler(deps: ReconcilerDeps) {
    * back; our records and tunnels that match no row are deleted; nothing without our marker is
    * touched. Runs under a store lease so one replica does it at a time.
    */
-  async function resync(): Promise<{ requeued: number; orphanRecords: number; orphanTunnels: number }> {
-    const result = { requeued: 0, orphanRecords: 0, orphanTunnels: 0 };
+  async function resync(): Promise<{ requeued: number; orphanRecords: number; orphanTunnels: number; failed: number }> {
+    const result = { requeued: 0, orphanRecords: 0, orphanTunnels: 0, failed: 0 };
     if (!(await store.work.tryLease('resync', o.owner, 5 * 60_000))) return result;
     const [records, cfTunnels, tunnels, routes] = await Promise.all([
       cloudflare.listByComment(DNS_COMMENT_PREFIX),
@@ -510,25 +515,36 @@ export function createReconciler(deps: ReconcilerDeps) {
         requeue.add(t.id);
       }
     }
-    // Orphans: our records whose route is gone.
+    // Orphans: our records whose route is gone. A failure here is retried at the next resync.
     const orphanRecords = records.filter((rec) => {
       const r = routeByHost.get(rec.name);
       return !r || (r.dns_record_id !== rec.id && !r.dns_uncertain);
     });
     for (let i = 0; i < orphanRecords.length; i += o.dnsBatchLimit) {
-      await cloudflare.batch({ deletes: orphanRecords.slice(i, i + o.dnsBatchLimit).map((r) => r.id) });
+      const chunk = orphanRecords.slice(i, i + o.dnsBatchLimit);
+      try {
+        await cloudflare.batch({ deletes: chunk.map((r) => r.id) });
+        result.orphanRecords += chunk.length;
+      } catch (err) {
+        result.failed++;
+        logger.warn({ err: (err as Error).message, records: chunk.length }, 'could not delete orphan DNS records');
+      }
     }
-    result.orphanRecords = orphanRecords.length;
     // Orphans: our tunnels that no row names.
     for (const cf of cfTunnels) {
       if (tunnelsByCf.has(cf.id) || tunnelsByName.has(cf.name)) continue;
-      await cloudflare.cleanConnections(cf.id);
-      await cloudflare.deleteTunnel(cf.id);
-      result.orphanTunnels++;
+      try {
+        await cloudflare.cleanConnections(cf.id);
+        await cloudflare.deleteTunnel(cf.id);
+        result.orphanTunnels++;
+      } catch (err) {
+        result.failed++;
+        logger.warn({ err: (err as Error).message, tunnel: cf.name }, 'could not delete orphan tunnel');
+      }
     }
     for (const id of requeue) await store.work.requeue(id);
     result.requeued = requeue.size;
-    if (result.requeued || result.orphanRecords || result.orphanTunnels) {
+    if (result.requeued || result.orphanRecords || result.orphanTunnels || result.failed) {
       logger.info(result, 'resync repaired drift');
       await store.events.append({ ownerId: null, actor: 'reconciler', action: 'resync', target: 'zone', outcome: 'ok', details: result });
     }

@@ -3,7 +3,7 @@
  * mapper, metrics, and the OpenAPI document. Routes are thin: schema, auth, one service call.
  */
 import { randomBytes } from 'node:crypto';
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Logger } from 'pino';
@@ -46,7 +46,8 @@ export function errorBody(requestId: string, code: string, message: string, deta
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.logger,
-    disableRequestLogging: true,
+    // Request lines would repeat what /metrics counts; errors are logged once, in the error handler.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 64 * 1024,
     genReqId: () => `req-${randomBytes(8).toString('hex')}`,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: true, allErrors: true } },

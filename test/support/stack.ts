@@ -59,7 +59,7 @@ export async function startStack(
         secretKey,
         cloudflare: { apiToken: cf.token, accountId: cf.accountId, zoneName: cf.zoneName, baseUrl: cf.url, timeoutMs: opts.timeoutMs ?? 2000 },
         tunnels: { defaultConfigMode: opts.configMode ?? 'local' },
-        reconciler: { resyncSeconds: opts.resyncSeconds ?? 0, pollMs: 200 },
+        reconciler: { resyncSeconds: opts.resyncSeconds ?? 0, pollMs: 200, backoffMaxSeconds: 4 },
         log: { level: 'silent' },
       },
     });
