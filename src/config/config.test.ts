@@ -50,7 +50,7 @@ describe('configuration', () => {
     const c = loadConfig({ secretDir: join(d, 'secret'), env: {} });
     expect(c.cloudflare).toMatchObject({ zoneName: 'example.com', accountId: account, zoneId: zone, apiToken: 'cert-token' });
     expect(c.users.file).toBe(join(d, 'secret', 'users.json'));
-    expect(c.kubernetes).toEqual({ kubeconfig: join(d, 'secret', 'kubeconfig'), namespace: 'tunnel-control-plane' });
+    expect(c.kubernetes).toMatchObject({ kubeconfig: join(d, 'secret', 'kubeconfig'), namespace: 'tunnel-control-plane' });
   });
 
   it('parses origin certificates like cloudflared, with its error messages', () => {

@@ -57,7 +57,21 @@ export const configSchema = z
       })
       .prefault({}),
     kubernetes: z
-      .object({ kubeconfig: z.string().optional(), namespace: z.string().default('tunnel-control-plane') })
+      .object({
+        /** A kubeconfig file (the proof of concept's `kubeconfig`); or `inCluster: true`. Neither: no access pods. */
+        kubeconfig: z.string().optional(),
+        inCluster: z.boolean().default(false),
+        namespace: z
+          .string()
+          .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a Kubernetes namespace name')
+          .max(63)
+          .default('tunnel-control-plane'),
+        /** The official image, pinned (≥ 2025.7.0: numeric USER, so runAsNonRoot holds). */
+        image: z.string().min(1).default('cloudflare/cloudflared:2026.8.2'),
+        replicas: z.coerce.number().int().min(1).max(10).default(1),
+        /** The port access pods listen on and their Service exposes (the proof of concept's 10000). */
+        port: z.coerce.number().int().min(1024).max(65535).default(10000),
+      })
       .prefault({}),
     log: z.object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).prefault({}),
   })

@@ -14,6 +14,7 @@ import { hashPassword, verifyPassword } from '../domain/passwords.js';
 import { connectStore, type Store } from '../store/index.js';
 import { createCloudflareApi, createRateLimiter, type CloudflareApi } from '../providers/cloudflare/index.js';
 import { createReconciler, defaultReconcilerOptions, type Reconciler } from '../reconciler/index.js';
+import { createKubernetesApi, type KubernetesApi } from '../providers/kubernetes/index.js';
 import { buildApp } from '../server/app.js';
 import { createMetrics } from '../server/metrics.js';
 
@@ -154,11 +155,20 @@ export async function createRuntime(config: ServerConfig, opts: { logger?: Logge
     if (!accountId) throw new Error('cloudflare.accountId is required (or a cert.pem holding it)');
     const cloudflare = createCloudflareApi({ ...base, accountId, zoneId });
 
+    const k8s = config.kubernetes;
+    const kubernetes: KubernetesApi | null =
+      k8s.kubeconfig || k8s.inCluster
+        ? createKubernetesApi({ namespace: k8s.namespace, ...(k8s.kubeconfig ? { kubeconfigPath: k8s.kubeconfig } : {}) })
+        : null;
+    if (!kubernetes) logger.info({}, 'no kubeconfig: TCP routes are protected by Access but get no in-cluster access pods');
+
     const reconciler = config.reconciler.enabled
       ? createReconciler({
           store,
           cloudflare,
           secrets,
+          kubernetes,
+          tcpAccess: { image: k8s.image, replicas: k8s.replicas, port: k8s.port },
           logger: logger.child({ component: 'reconciler' }),
           options: {
             ...defaultReconcilerOptions,
@@ -193,6 +203,7 @@ export async function createRuntime(config: ServerConfig, opts: { logger?: Logge
         defaultQuotas: config.quotas,
         defaultConfigMode: config.tunnels.defaultConfigMode,
         maxWaitMs: 120_000,
+        inCluster: kubernetes ? { namespace: k8s.namespace, port: k8s.port } : null,
       },
       ...(tls ? { https: tls } : {}),
     });

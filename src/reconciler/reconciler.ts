@@ -17,6 +17,9 @@ import type { SecretBox } from '../domain/secret-box.js';
 import type { Store, TunnelRow, RouteRow } from '../store/index.js';
 import type { CloudflareApi, CnameInput, DnsRecord } from '../providers/cloudflare/index.js';
 import { mapLimit } from './map-limit.js';
+import { fail, live, routeLive, type Work } from './work.js';
+import { createTcpAccess, type TcpAccessSettings } from './tcp-access.js';
+import type { KubernetesApi } from '../providers/kubernetes/index.js';
 
 export interface ReconcilerLogger {
   info(obj: object, msg: string): void;
@@ -68,19 +71,11 @@ export interface ReconcilerDeps {
   logger: ReconcilerLogger;
   options: ReconcilerOptions;
   hooks?: ReconcilerHooks;
+  /** Where TCP routes' access pods run; without it TCP routes are protected but not deployed. */
+  kubernetes?: KubernetesApi | null;
+  tcpAccess?: TcpAccessSettings;
 }
 
-/** What a pass concluded about one tunnel. */
-type Outcome = { kind: 'done' } | { kind: 'failed'; error: ProviderError | Error };
-
-interface Work {
-  tunnel: TunnelRow;
-  routes: RouteRow[];
-  outcome: Outcome | null;
-}
-
-const live = (w: Work) => !w.tunnel.deleting;
-const routeLive = (w: Work, r: RouteRow) => !w.tunnel.deleting && !r.deleting;
 
 export function configHash(ingress: unknown): string {
   return createHash('sha256').update(JSON.stringify(ingress)).digest('hex').slice(0, 32);
@@ -106,10 +101,15 @@ export function createReconciler(deps: ReconcilerDeps) {
     wake?.();
   };
 
-  const fail = (w: Work, error: unknown) => {
-    if (w.outcome?.kind === 'failed') return;
-    w.outcome = { kind: 'failed', error: error instanceof Error ? error : new Error(String(error)) };
-  };
+  const tcp = createTcpAccess({
+    store,
+    cloudflare,
+    secrets: deps.secrets,
+    kubernetes: deps.kubernetes ?? null,
+    settings: deps.tcpAccess ?? { image: 'cloudflare/cloudflared:2025.11.1', replicas: 1, port: 10000 },
+    concurrency: o.concurrency,
+    logger,
+  });
 
   /** Step 1: every live tunnel has a Cloudflare tunnel; a name conflict means ours exists: adopt it. */
   async function ensureTunnels(work: Work[]) {
@@ -210,12 +210,12 @@ export function createReconciler(deps: ReconcilerDeps) {
             }));
             break;
           }
-          if (wanted) ops.push({ w, route: r, kind: 'post', record: wanted });
+          if (wanted && tcp.accessReady(r)) ops.push({ w, route: r, kind: 'post', record: wanted });
           continue;
         }
         if (!keep) {
           if (r.dns_record_id) ops.push({ w, route: r, kind: 'delete', id: r.dns_record_id, record: wanted ?? { name: r.hostname, content: '', comment: '' } });
-        } else if (!r.dns_record_id && wanted) {
+        } else if (!r.dns_record_id && wanted && tcp.accessReady(r)) {
           ops.push({ w, route: r, kind: 'post', record: wanted });
         }
       }
@@ -303,7 +303,9 @@ export function createReconciler(deps: ReconcilerDeps) {
 
   /** Step 4: deleted tunnels: connections cleaned, the Cloudflare tunnel deleted, then the rows. */
   async function finishDeletions(work: Work[]) {
-    const targets = work.filter((w) => !w.outcome && w.tunnel.deleting && w.routes.every((r) => !r.dns_record_id && !r.dns_uncertain));
+    const targets = work.filter(
+      (w) => !w.outcome && w.tunnel.deleting && w.routes.every((r) => !r.dns_record_id && !r.dns_uncertain && tcp.accessGone(r)),
+    );
     await mapLimit(targets, o.concurrency, async (w) => {
       try {
         if (w.tunnel.cf_tunnel_id) {
@@ -351,9 +353,9 @@ export function createReconciler(deps: ReconcilerDeps) {
         );
         continue;
       }
-      const gone = w.routes.filter((r) => r.deleting && !r.dns_record_id && !r.dns_uncertain);
+      const gone = w.routes.filter((r) => r.deleting && !r.dns_record_id && !r.dns_uncertain && tcp.accessGone(r));
       await store.work.deleteRoutes(gone.map((r) => r.id));
-      const ready = w.routes.filter((r) => !r.deleting && r.dns_record_id).map((r) => r.id);
+      const ready = w.routes.filter((r) => !r.deleting && r.dns_record_id && tcp.routeReady(r)).map((r) => r.id);
       await store.work.converged(w.tunnel, ready);
       if (w.tunnel.observed_generation === 0) {
         await store.events.append({
@@ -381,8 +383,12 @@ export function createReconciler(deps: ReconcilerDeps) {
     }, Math.max(50, o.leaseMs / 3));
     try {
       await ensureTunnels(work);
+      await tcp.removeKubernetes(work);
+      await tcp.ensureAccess(work);
       await reconcileDns(work);
       await pushConfigurations(work);
+      await tcp.applyKubernetes(work);
+      await tcp.removeAccess(work);
       await finishDeletions(work);
       await record(work);
     } finally {
@@ -443,6 +449,7 @@ export function createReconciler(deps: ReconcilerDeps) {
       // Nothing claimable: sleep until woken, the next backoff is due, or the poll interval.
       let wait = o.pollMs;
       try {
+        await tcp.refreshReadiness();
         const due = await store.work.nextDue();
         if (due) wait = Math.max(5, Math.min(wait, Date.parse(due) - Date.now()));
         const depth = await store.tunnels.count();
@@ -460,8 +467,8 @@ export function createReconciler(deps: ReconcilerDeps) {
    * back; our records and tunnels that match no row are deleted; nothing without our marker is
    * touched. Runs under a store lease so one replica does it at a time.
    */
-  async function resync(): Promise<{ requeued: number; orphanRecords: number; orphanTunnels: number; failed: number }> {
-    const result = { requeued: 0, orphanRecords: 0, orphanTunnels: 0, failed: 0 };
+  async function resync() {
+    const result = { requeued: 0, orphanRecords: 0, orphanTunnels: 0, orphanAccess: 0, orphanKubernetes: 0, failed: 0 };
     if (!(await store.work.tryLease('resync', o.owner, 5 * 60_000))) return result;
     const [records, cfTunnels, tunnels, routes] = await Promise.all([
       cloudflare.listByComment(DNS_COMMENT_PREFIX),
@@ -542,6 +549,11 @@ export function createReconciler(deps: ReconcilerDeps) {
         logger.warn({ err: (err as Error).message, tunnel: cf.name }, 'could not delete orphan tunnel');
       }
     }
+    const tcpResult = await tcp.resync(tunnels, routes);
+    for (const id of tcpResult.requeue) requeue.add(id);
+    result.orphanAccess = tcpResult.orphanAccess;
+    result.orphanKubernetes = tcpResult.orphanKubernetes;
+    result.failed += tcpResult.failed;
     for (const id of requeue) await store.work.requeue(id);
     result.requeued = requeue.size;
     if (result.requeued || result.orphanRecords || result.orphanTunnels || result.failed) {
@@ -574,6 +586,7 @@ export function createReconciler(deps: ReconcilerDeps) {
     pass,
     drain,
     resync,
+    refreshReadiness: () => tcp.refreshReadiness(true),
   };
 }
 

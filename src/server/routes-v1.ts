@@ -1,6 +1,7 @@
 /** API v1 (`/api/v1`): tunnels, routes, tokens, me, events, admin. Thin: schema, auth, one call. */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { notFound } from '../domain/errors.js';
+import { inClusterAddress } from '../domain/access-objects.js';
 import { hashApiToken, newApiToken } from '../domain/passwords.js';
 import type { RouteRow, Store, TunnelRow, UserRow } from '../store/index.js';
 import { quotasOf, type Actor, type TunnelService, type TunnelServiceConfig } from './tunnel-service.js';
@@ -17,10 +18,11 @@ const routeSchema = {
     phase,
     lastError: { type: 'string', nullable: true },
     createdAt: { type: 'string' },
+    protectedBy: { type: 'string', nullable: true },
     inCluster: {
       type: 'object',
       nullable: true,
-      properties: { address: { type: 'string' }, ready: { type: 'boolean' } },
+      properties: { address: { type: 'string' }, ready: { type: 'boolean' }, reason: { type: 'string', nullable: true } },
     },
   },
 } as const;
@@ -73,7 +75,10 @@ const pageQuery = {
   additionalProperties: false,
 } as const;
 
-export function presentRoute(r: RouteRow) {
+export type InCluster = TunnelServiceConfig['inCluster'];
+const TCP_LIKE = new Set(['tcp', 'ssh', 'rdp', 'smb']);
+
+export function presentRoute(r: RouteRow, tunnelName: string, inCluster: InCluster) {
   return {
     name: r.name,
     hostname: r.hostname,
@@ -82,11 +87,19 @@ export function presentRoute(r: RouteRow) {
     phase: r.phase,
     lastError: r.last_error,
     createdAt: r.created_at,
-    inCluster: null,
+    protectedBy: r.access_app_id ? 'access' : null,
+    inCluster:
+      inCluster && TCP_LIKE.has(r.protocol)
+        ? {
+            address: inClusterAddress(r.name, tunnelName, inCluster.namespace, inCluster.port),
+            ready: r.k8s_ready === 1,
+            reason: r.k8s_ready === 1 ? null : r.k8s_reason,
+          }
+        : null,
   };
 }
 
-export function presentTunnel(t: TunnelRow, routes: RouteRow[], owner: string) {
+export function presentTunnel(t: TunnelRow, routes: RouteRow[], owner: string, inCluster: InCluster) {
   return {
     name: t.name,
     id: t.cf_tunnel_id,
@@ -97,7 +110,7 @@ export function presentTunnel(t: TunnelRow, routes: RouteRow[], owner: string) {
     generation: t.generation,
     observedGeneration: t.observed_generation,
     createdAt: t.created_at,
-    routes: routes.map(presentRoute),
+    routes: routes.map((r) => presentRoute(r, t.name, inCluster)),
   };
 }
 
@@ -122,7 +135,7 @@ export function registerV1Routes(app: FastifyInstance, deps: { tunnels: TunnelSe
 
   async function presentPage(rows: TunnelRow[]) {
     const routes = await store.tunnels.routesOf(rows.map((t) => t.id));
-    return Promise.all(rows.map(async (t) => presentTunnel(t, routes.get(t.id) ?? [], await ownerName(t.owner_id))));
+    return Promise.all(rows.map(async (t) => presentTunnel(t, routes.get(t.id) ?? [], await ownerName(t.owner_id), config.inCluster)));
   }
 
   app.register(
@@ -196,7 +209,7 @@ export function registerV1Routes(app: FastifyInstance, deps: { tunnels: TunnelSe
           const res = await tunnels.createTunnel(actorOf(req), req.body ?? {}, waitMs(req.query));
           return reply
             .status(res.finished ? 201 : 202)
-            .send(presentTunnel(res.tunnel, res.routes, req.auth!.user.name));
+            .send(presentTunnel(res.tunnel, res.routes, req.auth!.user.name, config.inCluster));
         },
       );
       v1.get<{ Querystring: { limit?: number; cursor?: string } }>(
@@ -213,7 +226,7 @@ export function registerV1Routes(app: FastifyInstance, deps: { tunnels: TunnelSe
         async (req) => {
           const t = await tunnels.ownTunnel(actorOf(req), req.params.tunnel);
           const { routes } = await tunnels.withRoutes(t);
-          return presentTunnel(t, routes, await ownerName(t.owner_id));
+          return presentTunnel(t, routes, await ownerName(t.owner_id), config.inCluster);
         },
       );
       v1.delete<{ Params: { tunnel: string }; Querystring: { wait?: number } }>(
@@ -223,7 +236,7 @@ export function registerV1Routes(app: FastifyInstance, deps: { tunnels: TunnelSe
           const res = await tunnels.deleteTunnel(actorOf(req), req.params.tunnel, waitMs(req.query));
           if (res.gone) return reply.status(204).send();
           const c = res.current!;
-          return reply.status(202).send(presentTunnel(c.tunnel, c.routes, await ownerName(c.tunnel.owner_id)));
+          return reply.status(202).send(presentTunnel(c.tunnel, c.routes, await ownerName(c.tunnel.owner_id), config.inCluster));
         },
       );
       v1.get<{ Params: { tunnel: string } }>(
@@ -265,7 +278,7 @@ export function registerV1Routes(app: FastifyInstance, deps: { tunnels: TunnelSe
         },
         async (req, reply) => {
           const res = await tunnels.addRoute(actorOf(req), req.params.tunnel, req.body, waitMs(req.query));
-          return reply.status(res.finished && res.route.phase === 'ready' ? 201 : 202).send(presentRoute(res.route));
+          return reply.status(res.finished && res.route.phase === 'ready' ? 201 : 202).send(presentRoute(res.route, res.tunnel.name, config.inCluster));
         },
       );
       v1.get<{ Params: { tunnel: string } }>(
@@ -273,7 +286,7 @@ export function registerV1Routes(app: FastifyInstance, deps: { tunnels: TunnelSe
         { schema: { tags: ['routes'], params: tunnelParams } },
         async (req) => {
           const t = await tunnels.ownTunnel(actorOf(req), req.params.tunnel);
-          return { items: (await tunnels.withRoutes(t)).routes.map(presentRoute) };
+          return { items: (await tunnels.withRoutes(t)).routes.map((r) => presentRoute(r, t.name, config.inCluster)) };
         },
       );
       v1.get<{ Params: { tunnel: string; route: string } }>(
@@ -283,7 +296,7 @@ export function registerV1Routes(app: FastifyInstance, deps: { tunnels: TunnelSe
           const t = await tunnels.ownTunnel(actorOf(req), req.params.tunnel);
           const r = (await tunnels.withRoutes(t)).routes.find((x) => x.name === req.params.route || x.hostname === req.params.route);
           if (!r) throw notFound('route.not_found', `Tunnel ${t.name} has no route ${JSON.stringify(req.params.route.slice(0, 64))}.`);
-          return presentRoute(r);
+          return presentRoute(r, t.name, config.inCluster);
         },
       );
       v1.delete<{ Params: { tunnel: string; route: string }; Querystring: { wait?: number } }>(
@@ -298,7 +311,7 @@ export function registerV1Routes(app: FastifyInstance, deps: { tunnels: TunnelSe
         async (req, reply) => {
           const res = await tunnels.deleteRoutes(actorOf(req), req.params.tunnel, { name: req.params.route }, waitMs(req.query));
           if (res.pending.length === 0) return reply.status(204).send();
-          return reply.status(202).send(presentRoute(res.pending[0]!));
+          return reply.status(202).send(presentRoute(res.pending[0]!, res.tunnel.name, config.inCluster));
         },
       );
       v1.delete<{ Params: { tunnel: string }; Querystring: { service: string; wait?: number } }>(
@@ -366,6 +379,21 @@ export function registerV1Routes(app: FastifyInstance, deps: { tunnels: TunnelSe
           }
           const page = await store.tunnels.listForOwner(ownerId, req.query.limit ?? 50, req.query.cursor);
           return { items: await presentPage(page.items), nextCursor: page.nextCursor };
+        },
+      );
+      v1.post<{ Params: { tunnel: string; route: string } }>(
+        '/admin/tunnels/:tunnel/routes/:route/rotate-token',
+        {
+          config: { admin: true },
+          schema: {
+            tags: ['admin'],
+            summary: 'Rotate a TCP route\'s Access service token; the access pods roll onto the new one',
+            params: { type: 'object', properties: { tunnel: { type: 'string', maxLength: 64 }, route: { type: 'string', maxLength: 300 } } },
+          },
+        },
+        async (req, reply) => {
+          const r = await tunnels.rotateToken(actorOf(req), req.params.tunnel, req.params.route);
+          return reply.status(202).send({ route: r.name, rotation: 'requested' });
         },
       );
       v1.put<{ Params: { user: string }; Body: { tunnels?: number | null; routes?: number | null } }>(

@@ -21,6 +21,8 @@ export interface TunnelServiceConfig {
   defaultConfigMode: 'local' | 'remote';
   /** The longest a request may wait for convergence. */
   maxWaitMs: number;
+  /** Where TCP routes are reachable in the cluster; null without Kubernetes. */
+  inCluster: { namespace: string; port: number } | null;
 }
 
 export interface TunnelWithRoutes {
@@ -187,6 +189,19 @@ export function createTunnelService(deps: { store: Store; secrets: SecretBox; co
     async credentials(actor: Actor, name: string) {
       const tunnel = await ready(await ownTunnel(actor, name));
       return credentialsFile({ accountTag: config.accountId, tunnelId: tunnel.cf_tunnel_id!, secret: secrets.open(tunnel.secret_sealed) });
+    },
+
+    /** Admins: rotate a TCP route's service token (the access pods roll onto the new one). */
+    async rotateToken(actor: Actor, tunnelName: string, routeName: string) {
+      const tunnel = await ownTunnel(actor, tunnelName);
+      const { routes } = await withRoutes(tunnel);
+      const route = routes.find((r) => r.name === routeName || r.hostname === routeName);
+      if (!route || route.deleting) throw notFound('route.not_found', `Tunnel ${tunnel.name} has no route ${JSON.stringify(routeName.slice(0, 64))}.`);
+      if (!route.service_token_id) {
+        throw new AppError('route.no_service_token', 409, `Route ${route.name} has no service token (only TCP-like routes do, once provisioned).`);
+      }
+      await store.tunnels.requestRotation(tunnel, route, actor.user.name);
+      return route;
     },
 
     async token(actor: Actor, name: string) {

@@ -93,6 +93,24 @@ const migrations = (dialect: Dialect): Record<string, Migration> => ({
         .execute();
     },
   },
+  '0002_tcp_access': {
+    async up(db: Kysely<unknown>) {
+      const columns: Array<[string, 'text' | 'integer']> = [
+        ['access_app_id', 'text'],
+        ['access_aud', 'text'],
+        ['access_policy_id', 'text'],
+        ['service_token_id', 'text'],
+        ['service_token_client_id', 'text'],
+        ['service_token_sealed', 'text'],
+        ['k8s_hash', 'text'],
+        ['k8s_reason', 'text'],
+      ];
+      for (const [name, type] of columns) await db.schema.alterTable('routes').addColumn(name, type).execute();
+      for (const name of ['token_version', 'access_uncertain', 'rotate_requested', 'k8s_ready']) {
+        await db.schema.alterTable('routes').addColumn(name, 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      }
+    },
+  },
 });
 
 export const migrationProvider = (dialect: Dialect): MigrationProvider => ({

@@ -64,6 +64,24 @@ export interface RoutesTable {
   dns_record_id: string | null;
   /** 1 when a DNS create may have reached Cloudflare without us seeing the answer. */
   dns_uncertain: number;
+  /** Cloudflare Access protection of TCP-like routes: app, policy and the route's service token. */
+  access_app_id: string | null;
+  access_aud: string | null;
+  access_policy_id: string | null;
+  service_token_id: string | null;
+  service_token_client_id: string | null;
+  /** The service token's client secret, sealed with the server key. */
+  service_token_sealed: string | null;
+  /** Bumped at each rotation; rolls the access pods. */
+  token_version: number;
+  /** 1 when an Access create may have happened without us seeing the answer. */
+  access_uncertain: number;
+  /** 1 when an admin asked to rotate the service token. */
+  rotate_requested: number;
+  /** Hash of the Kubernetes objects last applied, to skip identical applies. */
+  k8s_hash: string | null;
+  k8s_ready: number;
+  k8s_reason: string | null;
   created_at: string;
   updated_at: string;
 }

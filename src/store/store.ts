@@ -306,6 +306,18 @@ export function createStore(db: Kysely<Database>, dialect: Dialect) {
         deleting: 0,
         dns_record_id: null,
         dns_uncertain: 0,
+        access_app_id: null,
+        access_aud: null,
+        access_policy_id: null,
+        service_token_id: null,
+        service_token_client_id: null,
+        service_token_sealed: null,
+        token_version: 0,
+        access_uncertain: 0,
+        rotate_requested: 0,
+        k8s_hash: null,
+        k8s_ready: 0,
+        k8s_reason: null,
         created_at: now(),
         updated_at: now(),
       };
@@ -370,6 +382,15 @@ export function createStore(db: Kysely<Database>, dialect: Dialect) {
             details: { hostname: r.hostname, service: r.service },
           });
         }
+      });
+      changed('desired', tunnel.id);
+    },
+
+    async requestRotation(tunnel: TunnelRow, route: RouteRow, actor: string) {
+      await db.transaction().execute(async (trx) => {
+        await trx.updateTable('routes').set({ rotate_requested: 1, updated_at: now() }).where('id', '=', route.id).execute();
+        await bumpTunnel(trx, tunnel.id);
+        await appendEvent(trx, { ownerId: tunnel.owner_id, actor, action: 'route.rotate_token', target: `${tunnel.name}/${route.name}`, outcome: 'ok' });
       });
       changed('desired', tunnel.id);
     },
@@ -451,6 +472,29 @@ export function createStore(db: Kysely<Database>, dialect: Dialect) {
         .set({ dns_record_id: recordId, dns_uncertain: uncertain ? 1 : 0, updated_at: now() })
         .where('id', '=', routeId)
         .execute();
+    },
+    /** Records what the reconciler learned about a route's Access and Kubernetes objects. */
+    async patchRoute(
+      routeId: string,
+      patch: Partial<
+        Pick<
+          RouteRow,
+          | 'access_app_id'
+          | 'access_aud'
+          | 'access_policy_id'
+          | 'service_token_id'
+          | 'service_token_client_id'
+          | 'service_token_sealed'
+          | 'token_version'
+          | 'access_uncertain'
+          | 'rotate_requested'
+          | 'k8s_hash'
+          | 'k8s_ready'
+          | 'k8s_reason'
+        >
+      >,
+    ) {
+      await db.updateTable('routes').set({ ...patch, updated_at: now() }).where('id', '=', routeId).execute();
     },
     async markRoutesUncertain(routeIds: string[]) {
       if (routeIds.length === 0) return;

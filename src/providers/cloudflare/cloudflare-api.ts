@@ -61,7 +61,35 @@ export interface AccountApi {
   findZone(name: string): Promise<{ id: string; name: string; accountId: string | null } | null>;
 }
 
-export type CloudflareApi = TunnelsApi & DnsApi & AccountApi;
+export interface ServiceToken {
+  id: string;
+  name: string;
+  clientId: string;
+  /** Only from create and rotate. */
+  clientSecret: string | null;
+}
+
+export interface AccessApp {
+  id: string;
+  name: string;
+  domain: string;
+  aud: string;
+}
+
+export interface AccessApi {
+  createServiceToken(name: string): Promise<ServiceToken>;
+  rotateServiceToken(id: string): Promise<ServiceToken>;
+  listServiceTokens(namePrefix: string): Promise<ServiceToken[]>;
+  deleteServiceToken(id: string): Promise<void>;
+  createAccessApp(name: string, domain: string): Promise<AccessApp>;
+  listAccessApps(namePrefix: string): Promise<AccessApp[]>;
+  deleteAccessApp(id: string): Promise<void>;
+  /** A Service Auth (`non_identity`) policy on the app admitting exactly this service token. */
+  createServiceAuthPolicy(appId: string, name: string, serviceTokenId: string): Promise<{ id: string }>;
+  listAppPolicies(appId: string): Promise<Array<{ id: string; name: string }>>;
+}
+
+export type CloudflareApi = TunnelsApi & DnsApi & AccountApi & AccessApi;
 
 export interface CloudflareCallObserver {
   call?(endpoint: string, status: number | 'error', ms: number): void;
@@ -160,6 +188,16 @@ const toRecord = (r: RawRecord): DnsRecord => ({
   proxied: r.proxied ?? false,
   comment: r.comment ?? null,
 });
+
+function toServiceToken(raw: unknown): ServiceToken {
+  const t = raw as { id?: string; name?: string; client_id?: string; client_secret?: string };
+  return { id: t.id ?? '', name: t.name ?? '', clientId: t.client_id ?? '', clientSecret: t.client_secret ?? null };
+}
+
+function toAccessApp(raw: unknown): AccessApp {
+  const a = raw as { id?: string; name?: string; domain?: string; aud?: string };
+  return { id: a.id ?? '', name: a.name ?? '', domain: a.domain ?? '', aud: a.aud ?? '' };
+}
 
 export function createCloudflareApi(opts: CloudflareApiOptions): CloudflareApi {
   const { accountId, zoneId, limiter, observer } = opts;
@@ -333,6 +371,92 @@ export function createCloudflareApi(opts: CloudflareApiOptions): CloudflareApi {
       guard(`look up DNS name ${name}`, async () => {
         const page = await sdk.dns.records.list({ zone_id: zoneId, name: { exact: name }, per_page: 100 });
         return (page.result as RawRecord[]).map(toRecord);
+      }),
+
+    createServiceToken: (name) =>
+      guard(`create service token ${name}`, async () =>
+        toServiceToken(await sdk.zeroTrust.access.serviceTokens.create({ account_id: accountId, name, duration: '8760h' })),
+      ),
+
+    rotateServiceToken: (id) =>
+      guard(`rotate service token ${id}`, async () =>
+        toServiceToken(await sdk.zeroTrust.access.serviceTokens.rotate(id, { account_id: accountId })),
+      ),
+
+    listServiceTokens: (namePrefix) =>
+      guard('list service tokens', async () => {
+        const out: ServiceToken[] = [];
+        for await (const t of sdk.zeroTrust.access.serviceTokens.list({ account_id: accountId })) {
+          const token = toServiceToken(t);
+          if (token.name.startsWith(namePrefix)) out.push(token);
+        }
+        return out;
+      }),
+
+    deleteServiceToken: (id) =>
+      guard(`delete service token ${id}`, async () => {
+        try {
+          await sdk.zeroTrust.access.serviceTokens.delete(id, { account_id: accountId });
+        } catch (err) {
+          if (err instanceof APIError && err.status === 404) return;
+          throw err;
+        }
+      }),
+
+    createAccessApp: (name, domain) =>
+      guard(`create Access application for ${domain}`, async () =>
+        toAccessApp(
+          await sdk.zeroTrust.access.applications.create({
+            account_id: accountId,
+            type: 'self_hosted',
+            name,
+            domain,
+            session_duration: '24h',
+            app_launcher_visible: false,
+          } as Parameters<typeof sdk.zeroTrust.access.applications.create>[0]),
+        ),
+      ),
+
+    listAccessApps: (namePrefix) =>
+      guard('list Access applications', async () => {
+        const out: AccessApp[] = [];
+        for await (const a of sdk.zeroTrust.access.applications.list({ account_id: accountId })) {
+          const app = toAccessApp(a);
+          if (app.name.startsWith(namePrefix)) out.push(app);
+        }
+        return out;
+      }),
+
+    deleteAccessApp: (id) =>
+      guard(`delete Access application ${id}`, async () => {
+        try {
+          await sdk.zeroTrust.access.applications.delete(id, { account_id: accountId });
+        } catch (err) {
+          if (err instanceof APIError && err.status === 404) return;
+          throw err;
+        }
+      }),
+
+    createServiceAuthPolicy: (appId, name, serviceTokenId) =>
+      guard(`create Access policy on ${appId}`, async () => {
+        const res = (await sdk.zeroTrust.access.applications.policies.create(appId, {
+          account_id: accountId,
+          name,
+          decision: 'non_identity',
+          include: [{ service_token: { token_id: serviceTokenId } }],
+          precedence: 1,
+        } as Parameters<typeof sdk.zeroTrust.access.applications.policies.create>[1])) as { id?: string };
+        return { id: res.id ?? '' };
+      }),
+
+    listAppPolicies: (appId) =>
+      guard(`list Access policies of ${appId}`, async () => {
+        const out: Array<{ id: string; name: string }> = [];
+        for await (const p of sdk.zeroTrust.access.applications.policies.list(appId, { account_id: accountId })) {
+          const raw = p as { id?: string; name?: string };
+          out.push({ id: raw.id ?? '', name: raw.name ?? '' });
+        }
+        return out;
       }),
 
     verifyToken: () =>
