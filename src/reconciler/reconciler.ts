@@ -470,12 +470,12 @@ export function createReconciler(deps: ReconcilerDeps) {
   async function resync() {
     const result = { requeued: 0, orphanRecords: 0, orphanTunnels: 0, orphanAccess: 0, orphanKubernetes: 0, failed: 0 };
     if (!(await store.work.tryLease('resync', o.owner, 5 * 60_000))) return result;
-    const [records, cfTunnels, tunnels, routes] = await Promise.all([
-      cloudflare.listByComment(DNS_COMMENT_PREFIX),
-      cloudflare.listTunnels(CLOUDFLARE_TUNNEL_PREFIX),
-      store.work.allTunnels(),
-      store.work.allRoutes(),
-    ]);
+    // Outside first, then the store: every external object we see was created after its row,
+    // so a row created meanwhile is in the snapshot and nothing live looks orphaned.
+    const records = await cloudflare.listByComment(DNS_COMMENT_PREFIX);
+    const cfTunnels = await cloudflare.listTunnels(CLOUDFLARE_TUNNEL_PREFIX);
+    const tunnels = await store.work.allTunnels();
+    const routes = await store.work.allRoutes();
     const tunnelsById = new Map(tunnels.map((t) => [t.id, t]));
     const tunnelsByCf = new Map(tunnels.filter((t) => t.cf_tunnel_id).map((t) => [t.cf_tunnel_id!, t]));
     const tunnelsByName = new Set(tunnels.map((t) => cloudflareTunnelName(t.name)));
@@ -549,7 +549,7 @@ export function createReconciler(deps: ReconcilerDeps) {
         logger.warn({ err: (err as Error).message, tunnel: cf.name }, 'could not delete orphan tunnel');
       }
     }
-    const tcpResult = await tcp.resync(tunnels, routes);
+    const tcpResult = await tcp.resync();
     for (const id of tcpResult.requeue) requeue.add(id);
     result.orphanAccess = tcpResult.orphanAccess;
     result.orphanKubernetes = tcpResult.orphanKubernetes;

@@ -17,7 +17,7 @@ import { createHash } from 'node:crypto';
 import { accessObjectName } from '../domain/names.js';
 import { LABEL_ROUTE, LABEL_TUNNEL, MANAGED_BY, renderAccessObjects } from '../domain/access-objects.js';
 import type { SecretBox } from '../domain/secret-box.js';
-import type { RouteRow, Store, TunnelRow } from '../store/index.js';
+import type { RouteRow, Store } from '../store/index.js';
 import type { CloudflareApi } from '../providers/cloudflare/index.js';
 import type { KubernetesApi } from '../providers/kubernetes/index.js';
 import { mapLimit } from './map-limit.js';
@@ -228,13 +228,27 @@ export function createTcpAccess(deps: {
      * Drift and orphans: Access objects or Kubernetes objects of live routes that vanished are
      * recreated; ours that no live route names are deleted. Unmarked objects are never touched.
      */
-    async resync(tunnels: TunnelRow[], routes: RouteRow[]) {
+    async resync() {
       const out = { requeue: new Set<string>(), orphanAccess: 0, orphanKubernetes: 0, failed: 0 };
+      // Outside first, then the store (see the reconciler's resync).
+      let apps: Awaited<ReturnType<CloudflareApi['listAccessApps']>> = [];
+      let tokens: Awaited<ReturnType<CloudflareApi['listServiceTokens']>> = [];
+      let objects: Awaited<ReturnType<KubernetesApi['listManaged']>> | null = null;
+      try {
+        apps = await cloudflare.listAccessApps(ACCESS_PREFIX);
+        tokens = await cloudflare.listServiceTokens(ACCESS_PREFIX);
+        if (kubernetes) objects = await kubernetes.listManaged(SELECTOR);
+      } catch (err) {
+        out.failed++;
+        deps.logger.warn({ err: (err as Error).message }, 'Access/Kubernetes resync could not list; will try again');
+        return out;
+      }
+      const tunnels = await store.work.allTunnels();
+      const routes = await store.work.allRoutes();
       const tunnelById = new Map(tunnels.map((t) => [t.id, t]));
       const liveTcp = routes.filter((r) => isTcpLike(r) && !r.deleting && !tunnelById.get(r.tunnel_id)?.deleting);
       const allNames = new Set(routes.map((r) => accessName(tunnelById.get(r.tunnel_id)?.name ?? '', r.name)));
       try {
-        const [apps, tokens] = [await cloudflare.listAccessApps(ACCESS_PREFIX), await cloudflare.listServiceTokens(ACCESS_PREFIX)];
         const appIds = new Set(apps.map((a) => a.id));
         const tokenIds = new Set(tokens.map((t) => t.id));
         for (const r of liveTcp) {
@@ -267,9 +281,8 @@ export function createTcpAccess(deps: {
         out.failed++;
         deps.logger.warn({ err: (err as Error).message }, 'Access resync failed; will try again');
       }
-      if (kubernetes) {
+      if (kubernetes && objects) {
         try {
-          const objects = await kubernetes.listManaged(SELECTOR);
           const wanted = new Set(liveTcp.map((r) => accessObjectName(r.name, tunnelById.get(r.tunnel_id)!.name)));
           for (const o of objects) {
             const owned = o.labels[LABEL_ROUTE] && o.labels[LABEL_TUNNEL] && wanted.has(accessObjectName(o.labels[LABEL_ROUTE], o.labels[LABEL_TUNNEL]));

@@ -3,7 +3,7 @@
  * (SQLite, or PostgreSQL when asked), the runtime (server + reconciler) exactly as `serve`
  * builds it, and small helpers to call the API as a given user.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -45,11 +45,24 @@ export const PASSWORDS: Record<string, string> = {
 };
 
 export async function startStack(
-  opts: { database?: string; configMode?: 'local' | 'remote'; resyncSeconds?: number; timeoutMs?: number; cf?: StartedCloudflareEmulator } = {},
+  opts: {
+    database?: string;
+    configMode?: 'local' | 'remote';
+    resyncSeconds?: number;
+    timeoutMs?: number;
+    cf?: StartedCloudflareEmulator;
+    /** A kubeconfig (text) for TCP routes' access pods, and the namespace they go to. */
+    kubernetes?: { kubeconfig: string; namespace: string };
+  } = {},
 ): Promise<Stack> {
   const cf = opts.cf ?? (await startCloudflareEmulator({ port: 0, zoneName: 'example.com', retryAfterSeconds: 1 }));
   const dir = mkdtempSync(join(tmpdir(), 'tunnelplane-test-'));
   const secretKey = randomBytes(32).toString('base64');
+  let kubeconfigPath: string | undefined;
+  if (opts.kubernetes) {
+    kubeconfigPath = join(dir, 'kubeconfig');
+    writeFileSync(kubeconfigPath, opts.kubernetes.kubeconfig, { mode: 0o600 });
+  }
   const build = async () => {
     const config = loadConfig({
       env: {},
@@ -61,6 +74,7 @@ export async function startStack(
         tunnels: { defaultConfigMode: opts.configMode ?? 'local' },
         reconciler: { resyncSeconds: opts.resyncSeconds ?? 0, pollMs: 200, backoffMaxSeconds: 4 },
         log: { level: 'silent' },
+        ...(opts.kubernetes ? { kubernetes: { kubeconfig: kubeconfigPath, namespace: opts.kubernetes.namespace } } : {}),
       },
     });
     const runtime = await createRuntime(config, { logger: pino({ level: 'silent' }) });
