@@ -19,6 +19,7 @@ import type { CloudflareApi, CnameInput, DnsRecord } from '../providers/cloudfla
 import { mapLimit } from './map-limit.js';
 import { fail, live, routeLive, type Work } from './work.js';
 import { createTcpAccess, type TcpAccessSettings } from './tcp-access.js';
+import { createFirewall } from './firewall.js';
 import type { KubernetesApi } from '../providers/kubernetes/index.js';
 
 export interface ReconcilerLogger {
@@ -101,6 +102,7 @@ export function createReconciler(deps: ReconcilerDeps) {
     wake?.();
   };
 
+  const firewall = createFirewall({ store, cloudflare, owner: o.owner });
   const tcp = createTcpAccess({
     store,
     cloudflare,
@@ -385,7 +387,9 @@ export function createReconciler(deps: ReconcilerDeps) {
       await ensureTunnels(work);
       await tcp.removeKubernetes(work);
       await tcp.ensureAccess(work);
+      await firewall.sync(work);
       await reconcileDns(work);
+      await firewall.sync(work);
       await pushConfigurations(work);
       await tcp.applyKubernetes(work);
       await tcp.removeAccess(work);
@@ -468,7 +472,7 @@ export function createReconciler(deps: ReconcilerDeps) {
    * touched. Runs under a store lease so one replica does it at a time.
    */
   async function resync() {
-    const result = { requeued: 0, orphanRecords: 0, orphanTunnels: 0, orphanAccess: 0, orphanKubernetes: 0, failed: 0 };
+    const result = { requeued: 0, orphanRecords: 0, orphanTunnels: 0, orphanAccess: 0, orphanKubernetes: 0, firewallRepaired: false, failed: 0 };
     if (!(await store.work.tryLease('resync', o.owner, 5 * 60_000))) return result;
     // Outside first, then the store: every external object we see was created after its row,
     // so a row created meanwhile is in the snapshot and nothing live looks orphaned.
@@ -549,6 +553,12 @@ export function createReconciler(deps: ReconcilerDeps) {
         logger.warn({ err: (err as Error).message, tunnel: cf.name }, 'could not delete orphan tunnel');
       }
     }
+    try {
+      if (await firewall.resync()) result.firewallRepaired = true;
+    } catch (err) {
+      result.failed++;
+      logger.warn({ err: (err as Error).message }, 'firewall resync failed; will try again');
+    }
     const tcpResult = await tcp.resync();
     for (const id of tcpResult.requeue) requeue.add(id);
     result.orphanAccess = tcpResult.orphanAccess;
@@ -556,7 +566,7 @@ export function createReconciler(deps: ReconcilerDeps) {
     result.failed += tcpResult.failed;
     for (const id of requeue) await store.work.requeue(id);
     result.requeued = requeue.size;
-    if (result.requeued || result.orphanRecords || result.orphanTunnels || result.failed) {
+    if (result.requeued || result.orphanRecords || result.orphanTunnels || result.orphanAccess || result.orphanKubernetes || result.firewallRepaired || result.failed) {
       logger.info(result, 'resync repaired drift');
       await store.events.append({ ownerId: null, actor: 'reconciler', action: 'resync', target: 'zone', outcome: 'ok', details: result });
     }

@@ -19,6 +19,7 @@ const routeSchema = {
     lastError: { type: 'string', nullable: true },
     createdAt: { type: 'string' },
     protectedBy: { type: 'string', nullable: true },
+    allowIps: { type: 'array', nullable: true, items: { type: 'string' } },
     inCluster: {
       type: 'object',
       nullable: true,
@@ -87,7 +88,8 @@ export function presentRoute(r: RouteRow, tunnelName: string, inCluster: InClust
     phase: r.phase,
     lastError: r.last_error,
     createdAt: r.created_at,
-    protectedBy: r.access_app_id ? 'access' : null,
+    protectedBy: r.access_app_id ? 'access' : r.allow_ips ? 'allow-list' : null,
+    allowIps: r.allow_ips ? (JSON.parse(r.allow_ips) as string[]) : null,
     inCluster:
       inCluster && TCP_LIKE.has(r.protocol)
         ? {
@@ -259,7 +261,7 @@ export function registerV1Routes(app: FastifyInstance, deps: { tunnels: TunnelSe
       );
 
       // Routes
-      v1.post<{ Params: { tunnel: string }; Body: { service: string; name?: string }; Querystring: { wait?: number } }>(
+      v1.post<{ Params: { tunnel: string }; Body: { service: string; name?: string; allowIps?: string[] }; Querystring: { wait?: number } }>(
         '/tunnels/:tunnel/routes',
         {
           schema: {
@@ -271,7 +273,11 @@ export function registerV1Routes(app: FastifyInstance, deps: { tunnels: TunnelSe
               type: 'object',
               required: ['service'],
               additionalProperties: false,
-              properties: { service: { type: 'string', maxLength: 300 }, name: { type: 'string', maxLength: 64 } },
+              properties: {
+                service: { type: 'string', maxLength: 300 },
+                name: { type: 'string', maxLength: 64 },
+                allowIps: { type: 'array', maxItems: 50, items: { type: 'string', maxLength: 64 } },
+              },
             },
             response: { 201: routeSchema, 202: routeSchema, ...errors },
           },

@@ -111,6 +111,16 @@ const migrations = (dialect: Dialect): Record<string, Migration> => ({
       }
     },
   },
+  '0003_allow_lists': {
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable('routes').addColumn('allow_ips', 'text').execute();
+      await db.schema
+        .createTable('settings')
+        .addColumn('name', 'text', (c) => c.primaryKey())
+        .addColumn('value', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
 });
 
 export const migrationProvider = (dialect: Dialect): MigrationProvider => ({

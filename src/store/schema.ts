@@ -82,6 +82,8 @@ export interface RoutesTable {
   k8s_hash: string | null;
   k8s_ready: number;
   k8s_reason: string | null;
+  /** Source-IP allow-list (JSON array of addresses/CIDRs), enforced by a WAF rule; null = open. */
+  allow_ips: string | null;
   created_at: string;
   updated_at: string;
 }
@@ -104,6 +106,12 @@ export interface LeasesTable {
   until: string;
 }
 
+/** Small server-wide values (e.g. the hash of the firewall rules last applied). */
+export interface SettingsTable {
+  name: string;
+  value: string;
+}
+
 export interface Database {
   users: UsersTable;
   api_tokens: ApiTokensTable;
@@ -111,4 +119,5 @@ export interface Database {
   routes: RoutesTable;
   events: EventsTable;
   leases: LeasesTable;
+  settings: SettingsTable;
 }

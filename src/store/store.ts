@@ -290,7 +290,7 @@ export function createStore(db: Kysely<Database>, dialect: Dialect) {
 
     async addRoute(
       tunnel: TunnelRow,
-      r: { name: string; hostname: string; service: string; protocol: string },
+      r: { name: string; hostname: string; service: string; protocol: string; allowIps?: string[] | null },
       quota: Quotas,
       actor: string,
     ): Promise<RouteRow> {
@@ -318,6 +318,7 @@ export function createStore(db: Kysely<Database>, dialect: Dialect) {
         k8s_hash: null,
         k8s_ready: 0,
         k8s_reason: null,
+        allow_ips: r.allowIps ? JSON.stringify(r.allowIps) : null,
         created_at: now(),
         updated_at: now(),
       };
@@ -574,6 +575,29 @@ export function createStore(db: Kysely<Database>, dialect: Dialect) {
       await bumpTunnel(db, tunnelId);
       changed('desired', tunnelId);
     },
+    async getSetting(name: string): Promise<string | null> {
+      const row = await db.selectFrom('settings').select('value').where('name', '=', name).executeTakeFirst();
+      return row?.value ?? null;
+    },
+    async setSetting(name: string, value: string | null) {
+      if (value === null) {
+        await db.deleteFrom('settings').where('name', '=', name).execute();
+        return;
+      }
+      await db
+        .insertInto('settings')
+        .values({ name, value })
+        .onConflict((oc) => oc.column('name').doUpdateSet({ value }))
+        .execute();
+    },
+    /** Routes carrying an allow-list (few; read whole for the zone's firewall rules). */
+    allowListedRoutes: () =>
+      db
+        .selectFrom('routes')
+        .innerJoin('tunnels', 'tunnels.id', 'routes.tunnel_id')
+        .select(['routes.id', 'routes.hostname', 'routes.allow_ips', 'routes.deleting', 'routes.dns_record_id', 'routes.dns_uncertain', 'tunnels.deleting as tunnel_deleting'])
+        .where('routes.allow_ips', 'is not', null)
+        .execute(),
     async tryLease(name: string, owner: string, ms: number): Promise<boolean> {
       const at = now();
       const until = later(ms);

@@ -89,7 +89,25 @@ export interface AccessApi {
   listAppPolicies(appId: string): Promise<Array<{ id: string; name: string }>>;
 }
 
-export type CloudflareApi = TunnelsApi & DnsApi & AccountApi & AccessApi;
+export interface FirewallRule {
+  id?: string;
+  ref: string;
+  description: string;
+  expression: string;
+  action: 'block';
+}
+
+/** The zone's `http_request_firewall_custom` phase: only rules we made (by `ref`) are ever changed. */
+export interface FirewallApi {
+  getFirewallEntrypoint(): Promise<{ id: string; rules: FirewallRule[] } | null>;
+  /** Creates the entrypoint (only when it does not exist yet) with these rules. */
+  createFirewallEntrypoint(rules: FirewallRule[]): Promise<void>;
+  createFirewallRule(rulesetId: string, rule: FirewallRule): Promise<void>;
+  updateFirewallRule(rulesetId: string, ruleId: string, rule: FirewallRule): Promise<void>;
+  deleteFirewallRule(rulesetId: string, ruleId: string): Promise<void>;
+}
+
+export type CloudflareApi = TunnelsApi & DnsApi & AccountApi & AccessApi & FirewallApi;
 
 export interface CloudflareCallObserver {
   call?(endpoint: string, status: number | 'error', ms: number): void;
@@ -457,6 +475,72 @@ export function createCloudflareApi(opts: CloudflareApiOptions): CloudflareApi {
           out.push({ id: raw.id ?? '', name: raw.name ?? '' });
         }
         return out;
+      }),
+
+    getFirewallEntrypoint: () =>
+      guard('read the custom firewall rules', async () => {
+        try {
+          const res = (await sdk.rulesets.phases.get('http_request_firewall_custom', { zone_id: zoneId })) as {
+            id?: string;
+            rules?: Array<{ id?: string; ref?: string; description?: string; expression?: string; action?: string }>;
+          };
+          return {
+            id: res.id ?? '',
+            rules: (res.rules ?? []).map((r) => ({
+              id: r.id ?? '',
+              ref: r.ref ?? '',
+              description: r.description ?? '',
+              expression: r.expression ?? '',
+              action: 'block' as const,
+            })),
+          };
+        } catch (err) {
+          if (err instanceof APIError && err.status === 404) return null;
+          throw err;
+        }
+      }),
+
+    createFirewallEntrypoint: (rules) =>
+      guard('create the custom firewall ruleset', async () => {
+        await sdk.rulesets.phases.update('http_request_firewall_custom', {
+          zone_id: zoneId,
+          rules: rules.map((r) => ({ ref: r.ref, description: r.description, expression: r.expression, action: r.action, enabled: true })),
+        } as Parameters<typeof sdk.rulesets.phases.update>[1]);
+      }),
+
+    createFirewallRule: (rulesetId, rule) =>
+      guard(`create firewall rule ${rule.ref}`, async () => {
+        await sdk.rulesets.rules.create(rulesetId, {
+          zone_id: zoneId,
+          ref: rule.ref,
+          description: rule.description,
+          expression: rule.expression,
+          action: rule.action,
+          enabled: true,
+        } as Parameters<typeof sdk.rulesets.rules.create>[1]);
+      }),
+
+    updateFirewallRule: (rulesetId, ruleId, rule) =>
+      guard(`update firewall rule ${rule.ref}`, async () => {
+        await sdk.rulesets.rules.edit(ruleId, {
+          zone_id: zoneId,
+          ruleset_id: rulesetId,
+          ref: rule.ref,
+          description: rule.description,
+          expression: rule.expression,
+          action: rule.action,
+          enabled: true,
+        } as Parameters<typeof sdk.rulesets.rules.edit>[1]);
+      }),
+
+    deleteFirewallRule: (rulesetId, ruleId) =>
+      guard(`delete firewall rule ${ruleId}`, async () => {
+        try {
+          await sdk.rulesets.rules.delete(ruleId, { zone_id: zoneId, ruleset_id: rulesetId });
+        } catch (err) {
+          if (err instanceof APIError && err.status === 404) return;
+          throw err;
+        }
       }),
 
     verifyToken: () =>

@@ -1,0 +1,72 @@
+/**
+ * Source-IP allow-lists for HTTP routes (the proof of concept's "other consideration"),
+ * enforced by Cloudflare WAF custom rules. Free zones have 5 custom rules, so every route's
+ * allow-list is folded into as few rules as the expression length allows: a request is blocked
+ * when its host is one of ours and its source address is not in that host's list.
+ */
+import { isIP } from 'node:net';
+import { invalid } from './errors.js';
+
+export const MAX_ALLOW_ENTRIES = 50;
+/** Cloudflare caps a rule expression at 4,096 characters. */
+export const MAX_EXPRESSION_LENGTH = 4096;
+export const FIREWALL_REF_PREFIX = 'tunnelplane-allowlist-';
+
+/** Validates and normalises addresses and CIDR ranges (IPv4 /0–32, IPv6 /0–128). */
+export function parseAllowList(items: readonly string[]): string[] {
+  if (items.length > MAX_ALLOW_ENTRIES) {
+    throw invalid('route.invalid_allow_list', `An allow-list holds at most ${MAX_ALLOW_ENTRIES} entries.`, { entries: items.length });
+  }
+  const out = new Set<string>();
+  for (const raw of items) {
+    const item = String(raw).trim().toLowerCase();
+    const [addr, prefix, extra] = item.split('/');
+    const family = isIP(addr ?? '');
+    const max = family === 4 ? 32 : 128;
+    const ok =
+      family !== 0 &&
+      extra === undefined &&
+      (prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= max));
+    if (!ok) {
+      throw invalid('route.invalid_allow_list', `${JSON.stringify(String(raw).slice(0, 60))} is not an IP address or CIDR range (e.g. 203.0.113.0/24).`, {
+        entry: String(raw).slice(0, 60),
+      });
+    }
+    out.add(item);
+  }
+  if (out.size === 0) throw invalid('route.invalid_allow_list', 'An allow-list needs at least one address or range.');
+  return [...out].sort();
+}
+
+export interface FirewallRuleSpec {
+  ref: string;
+  description: string;
+  expression: string;
+  action: 'block';
+}
+
+/** The rules blocking every listed host for sources outside its list; deterministic for equal input. */
+export function renderFirewallRules(entries: ReadonlyArray<{ hostname: string; allow: readonly string[] }>, maxLength = MAX_EXPRESSION_LENGTH): FirewallRuleSpec[] {
+  const terms = [...entries]
+    .sort((a, b) => a.hostname.localeCompare(b.hostname))
+    .map((e) => `(http.host eq "${e.hostname}" and not ip.src in {${[...e.allow].sort().join(' ')}})`);
+  const groups: string[][] = [];
+  let current: string[] = [];
+  let length = 0;
+  for (const term of terms) {
+    if (current.length > 0 && length + 4 + term.length > maxLength) {
+      groups.push(current);
+      current = [];
+      length = 0;
+    }
+    current.push(term);
+    length += (current.length > 1 ? 4 : 0) + term.length;
+  }
+  if (current.length > 0) groups.push(current);
+  return groups.map((g, i) => ({
+    ref: `${FIREWALL_REF_PREFIX}${i + 1}`,
+    description: 'Tunnelplane: source-IP allow-lists of its routes (managed: edits are reverted)',
+    expression: g.join(' or '),
+    action: 'block' as const,
+  }));
+}
