@@ -14,7 +14,7 @@ import { ProviderError } from '../domain/errors.js';
 import { cloudflareTunnelName, dnsComment, tunnelCname, DNS_COMMENT_PREFIX, CLOUDFLARE_TUNNEL_PREFIX } from '../domain/names.js';
 import { renderIngress } from '../domain/cloudflared-files.js';
 import type { SecretBox } from '../domain/secret-box.js';
-import type { Store, TunnelRow, RouteRow } from '../store/index.js';
+import type { Store, RouteRow } from '../store/index.js';
 import type { CloudflareApi, CnameInput, DnsRecord } from '../providers/cloudflare/index.js';
 import { mapLimit } from './map-limit.js';
 import { fail, live, routeLive, type Work } from './work.js';
