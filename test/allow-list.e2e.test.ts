@@ -62,3 +62,35 @@ describe('allow-lists', () => {
     expect(firewallRules().map((r) => r.ref)).toEqual(['theirs']);
   });
 });
+
+describe('Access for people on an HTTP route', () => {
+  it('puts an Access application with an allow policy for the given emails and domains in front of the route', async () => {
+    const u = stack.as('user1');
+    const t = (await u.post('/api/v1/tunnels', {})).body.name;
+    const r = await u.post(`/api/v1/tunnels/${t}/routes`, {
+      service: 'http://localhost:3000',
+      access: { emails: ['Alice@Example.org'], emailDomains: ['corp.example'] },
+    });
+    expect(r.status).toBe(201);
+    expect(r.body.protectedBy).toBe('access');
+    expect(r.body.access).toEqual({ emails: ['alice@example.org'], emailDomains: ['corp.example'] });
+    const s = stack.cf.control.state() as any;
+    const app = s.accessApps.find((a: any) => a.fields.domain === r.body.hostname);
+    expect(app.fields.type).toBe('self_hosted');
+    const policy = s.accessPolicies.find((p: any) => p.appId === app.id);
+    expect(policy.fields.decision).toBe('allow');
+    expect(policy.fields.include).toEqual([{ email: { email: 'alice@example.org' } }, { email_domain: { domain: 'corp.example' } }]);
+    expect(s.serviceTokens.filter((x: any) => x.name.startsWith('tunnelplane-'))).toEqual([]);
+
+    const tcp = await u.post(`/api/v1/tunnels/${t}/routes`, { service: 'tcp://h:1', access: { emails: ['a@b.co'] } });
+    expect(tcp.status).toBe(400);
+    expect(tcp.body.error.code).toBe('route.invalid_access');
+    const bad = await u.post(`/api/v1/tunnels/${t}/routes`, { service: 'http://h:1', access: { emails: ['nope'] } });
+    expect(bad.body.error.code).toBe('route.invalid_access');
+
+    expect((await u.del(`/api/v1/tunnels/${t}`)).status).toBe(204);
+    const after = stack.cf.control.state() as any;
+    expect(after.accessApps.filter((a: any) => a.fields.domain === r.body.hostname)).toEqual([]);
+    expect(after.accessPolicies.filter((p: any) => p.appId === app.id)).toEqual([]);
+  });
+});

@@ -70,3 +70,23 @@ export function renderFirewallRules(entries: ReadonlyArray<{ hostname: string; a
     action: 'block' as const,
   }));
 }
+
+const EMAIL = /^[^\s@]{1,64}@[a-z0-9.-]{1,253}\.[a-z]{2,}$/i;
+const DOMAIN = /^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,}$/i;
+
+/**
+ * Cloudflare Access for people on an HTTP route: who may sign in (emails and/or email domains).
+ * TCP-like routes are always protected by a service token instead.
+ */
+export function parseAccessRule(input: { emails?: string[]; emailDomains?: string[] }, tcpLike: boolean): { emails: string[]; emailDomains: string[] } {
+  if (tcpLike) {
+    throw invalid('route.invalid_access', 'TCP routes are always protected by a service token; `access` is for HTTP routes.');
+  }
+  const emails = [...new Set((input.emails ?? []).map((e) => e.trim().toLowerCase()))];
+  const emailDomains = [...new Set((input.emailDomains ?? []).map((d) => d.trim().toLowerCase()))];
+  const bad = [...emails.filter((e) => !EMAIL.test(e)), ...emailDomains.filter((d) => !DOMAIN.test(d))];
+  if (bad.length > 0) throw invalid('route.invalid_access', `Not an email or domain: ${bad.slice(0, 3).join(', ')}.`, { entries: bad.slice(0, 10) });
+  if (emails.length + emailDomains.length === 0) throw invalid('route.invalid_access', 'Access needs at least one email or email domain.');
+  if (emails.length + emailDomains.length > 50) throw invalid('route.invalid_access', 'Access rules hold at most 50 emails and domains.');
+  return { emails: emails.sort(), emailDomains: emailDomains.sort() };
+}

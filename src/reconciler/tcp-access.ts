@@ -31,12 +31,24 @@ export interface TcpAccessSettings {
 
 const TCP_LIKE = new Set(['tcp', 'ssh', 'rdp', 'smb']);
 export const isTcpLike = (r: Pick<RouteRow, 'protocol'>) => TCP_LIKE.has(r.protocol);
+/** TCP-like routes always; HTTP routes when their owner asked for Access (people by email). */
+export const needsAccess = (r: Pick<RouteRow, 'protocol' | 'access_rule'>) => isTcpLike(r) || !!r.access_rule;
 
 /** Name of a route's service token and Access application: our ownership marker. */
 export const ACCESS_PREFIX = 'tunnelplane-';
 export const accessName = (tunnelName: string, routeName: string) => `${ACCESS_PREFIX}${tunnelName}-${routeName}`;
 const POLICY_NAME = 'tunnelplane service token';
+const PEOPLE_POLICY_NAME = 'tunnelplane allowed people';
+const policyName = (r: RouteRow) => (isTcpLike(r) ? POLICY_NAME : PEOPLE_POLICY_NAME);
 const SELECTOR = `app.kubernetes.io/managed-by=${MANAGED_BY}`;
+
+function peopleRules(r: RouteRow) {
+  const rule = JSON.parse(r.access_rule ?? '{}') as { emails?: string[]; emailDomains?: string[] };
+  return [
+    ...(rule.emails ?? []).map((email) => ({ email: { email } })),
+    ...(rule.emailDomains ?? []).map((domain) => ({ email_domain: { domain } })),
+  ];
+}
 
 export function createTcpAccess(deps: {
   store: Store;
@@ -58,7 +70,7 @@ export function createTcpAccess(deps: {
   /** Our Access objects of one route, found by name (after an unseen create). */
   async function adopt(w: Work, r: RouteRow) {
     const name = accessName(w.tunnel.name, r.name);
-    if (!r.service_token_id) {
+    if (!r.service_token_id && isTcpLike(r)) {
       const token = (await cloudflare.listServiceTokens(name)).find((t) => t.name === name);
       if (token) {
         // Its secret was never seen: rotate to learn one.
@@ -76,7 +88,7 @@ export function createTcpAccess(deps: {
       if (app) await patch(r, { access_app_id: app.id, access_aud: app.aud });
     }
     if (r.access_app_id && !r.access_policy_id) {
-      const policy = (await cloudflare.listAppPolicies(r.access_app_id)).find((p) => p.name === POLICY_NAME);
+      const policy = (await cloudflare.listAppPolicies(r.access_app_id)).find((p) => p.name === policyName(r));
       if (policy) await patch(r, { access_policy_id: policy.id });
     }
   }
@@ -103,21 +115,22 @@ export function createTcpAccess(deps: {
 
   return {
     /** True when a route may go public: non-TCP routes always, TCP ones once Access protects them. */
-    accessReady: (r: RouteRow) => !isTcpLike(r) || (!!r.access_policy_id && !r.access_uncertain),
+    accessReady: (r: RouteRow) => !needsAccess(r) || (!!r.access_policy_id && !r.access_uncertain),
     /** True when nothing of the route's Access objects is left (or might be). */
     accessGone: (r: RouteRow) => !r.access_app_id && !r.service_token_id && !r.access_uncertain,
     /** A TCP route is ready once protected and (with a cluster) its objects are applied. */
-    routeReady: (r: RouteRow) => !isTcpLike(r) || (!!r.access_policy_id && (!kubernetes || !!r.k8s_hash)),
+    routeReady: (r: RouteRow) => !needsAccess(r) || (!!r.access_policy_id && (!isTcpLike(r) || !kubernetes || !!r.k8s_hash)),
 
     async ensureAccess(work: Work[]) {
-      const targets = work.flatMap((w) => (w.outcome || !w.tunnel.cf_tunnel_id ? [] : w.routes.filter((r) => routeLive(w, r) && isTcpLike(r)).map((r) => ({ w, r }))));
+      const targets = work.flatMap((w) => (w.outcome || !w.tunnel.cf_tunnel_id ? [] : w.routes.filter((r) => routeLive(w, r) && needsAccess(r)).map((r) => ({ w, r }))));
       await mapLimit(targets, deps.concurrency, async ({ w, r }) => {
         try {
           if (r.access_uncertain) await adopt(w, r);
-          const missing = !r.service_token_id || !r.access_app_id || !r.access_policy_id;
+          const tcp = isTcpLike(r);
+          const missing = (tcp && !r.service_token_id) || !r.access_app_id || !r.access_policy_id;
           if (missing && !r.access_uncertain) await patch(r, { access_uncertain: 1 });
           const name = accessName(w.tunnel.name, r.name);
-          if (!r.service_token_id) {
+          if (tcp && !r.service_token_id) {
             const token = await cloudflare.createServiceToken(name);
             await patch(r, {
               service_token_id: token.id,
@@ -125,8 +138,8 @@ export function createTcpAccess(deps: {
               service_token_sealed: secrets.seal(Buffer.from(token.clientSecret ?? '')),
               token_version: r.token_version + 1,
             });
-          } else if (r.rotate_requested) {
-            const rotated = await cloudflare.rotateServiceToken(r.service_token_id);
+          } else if (tcp && r.rotate_requested) {
+            const rotated = await cloudflare.rotateServiceToken(r.service_token_id!);
             await patch(r, {
               service_token_client_id: rotated.clientId || r.service_token_client_id,
               service_token_sealed: secrets.seal(Buffer.from(rotated.clientSecret ?? '')),
@@ -140,7 +153,9 @@ export function createTcpAccess(deps: {
             await patch(r, { access_app_id: app.id, access_aud: app.aud });
           }
           if (!r.access_policy_id) {
-            const policy = await cloudflare.createServiceAuthPolicy(r.access_app_id!, POLICY_NAME, r.service_token_id!);
+            const policy = tcp
+              ? await cloudflare.createAppPolicy(r.access_app_id!, POLICY_NAME, 'non_identity', [{ service_token: { token_id: r.service_token_id! } }])
+              : await cloudflare.createAppPolicy(r.access_app_id!, PEOPLE_POLICY_NAME, 'allow', peopleRules(r));
             await patch(r, { access_policy_id: policy.id });
           }
           if (r.access_uncertain) await patch(r, { access_uncertain: 0 });
@@ -246,12 +261,13 @@ export function createTcpAccess(deps: {
       const tunnels = await store.work.allTunnels();
       const routes = await store.work.allRoutes();
       const tunnelById = new Map(tunnels.map((t) => [t.id, t]));
-      const liveTcp = routes.filter((r) => isTcpLike(r) && !r.deleting && !tunnelById.get(r.tunnel_id)?.deleting);
+      const liveAccess = routes.filter((r) => needsAccess(r) && !r.deleting && !tunnelById.get(r.tunnel_id)?.deleting);
+      const liveTcp = liveAccess.filter(isTcpLike);
       const allNames = new Set(routes.map((r) => accessName(tunnelById.get(r.tunnel_id)?.name ?? '', r.name)));
       try {
         const appIds = new Set(apps.map((a) => a.id));
         const tokenIds = new Set(tokens.map((t) => t.id));
-        for (const r of liveTcp) {
+        for (const r of liveAccess) {
           const lostApp = r.access_app_id && !appIds.has(r.access_app_id);
           const lostToken = r.service_token_id && !tokenIds.has(r.service_token_id);
           if (!lostApp && !lostToken) continue;

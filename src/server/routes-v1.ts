@@ -20,6 +20,11 @@ const routeSchema = {
     createdAt: { type: 'string' },
     protectedBy: { type: 'string', nullable: true },
     allowIps: { type: 'array', nullable: true, items: { type: 'string' } },
+    access: {
+      type: 'object',
+      nullable: true,
+      properties: { emails: { type: 'array', items: { type: 'string' } }, emailDomains: { type: 'array', items: { type: 'string' } } },
+    },
     inCluster: {
       type: 'object',
       nullable: true,
@@ -90,6 +95,7 @@ export function presentRoute(r: RouteRow, tunnelName: string, inCluster: InClust
     createdAt: r.created_at,
     protectedBy: r.access_app_id ? 'access' : r.allow_ips ? 'allow-list' : null,
     allowIps: r.allow_ips ? (JSON.parse(r.allow_ips) as string[]) : null,
+    access: r.access_rule ? (JSON.parse(r.access_rule) as { emails: string[]; emailDomains: string[] }) : null,
     inCluster:
       inCluster && TCP_LIKE.has(r.protocol)
         ? {
@@ -261,7 +267,11 @@ export function registerV1Routes(app: FastifyInstance, deps: { tunnels: TunnelSe
       );
 
       // Routes
-      v1.post<{ Params: { tunnel: string }; Body: { service: string; name?: string; allowIps?: string[] }; Querystring: { wait?: number } }>(
+      v1.post<{
+        Params: { tunnel: string };
+        Body: { service: string; name?: string; allowIps?: string[]; access?: { emails?: string[]; emailDomains?: string[] } };
+        Querystring: { wait?: number };
+      }>(
         '/tunnels/:tunnel/routes',
         {
           schema: {
@@ -277,6 +287,14 @@ export function registerV1Routes(app: FastifyInstance, deps: { tunnels: TunnelSe
                 service: { type: 'string', maxLength: 300 },
                 name: { type: 'string', maxLength: 64 },
                 allowIps: { type: 'array', maxItems: 50, items: { type: 'string', maxLength: 64 } },
+                access: {
+                  type: 'object',
+                  additionalProperties: false,
+                  properties: {
+                    emails: { type: 'array', maxItems: 50, items: { type: 'string', maxLength: 320 } },
+                    emailDomains: { type: 'array', maxItems: 50, items: { type: 'string', maxLength: 253 } },
+                  },
+                },
               },
             },
             response: { 201: routeSchema, 202: routeSchema, ...errors },

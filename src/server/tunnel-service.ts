@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { AppError, notFound } from '../domain/errors.js';
 import { assertRouteName, assertTunnelName, randomLabel, routeHostname } from '../domain/names.js';
 import { parseService } from '../domain/service-url.js';
-import { parseAllowList } from '../domain/allow-list.js';
+import { parseAccessRule, parseAllowList } from '../domain/allow-list.js';
 import { credentialsFile, renderConfigYaml, renderIngress, tunnelToken } from '../domain/cloudflared-files.js';
 import type { SecretBox } from '../domain/secret-box.js';
 import type { Quotas, RouteRow, Store, TunnelRow, UserRow } from '../store/index.js';
@@ -126,18 +126,24 @@ export function createTunnelService(deps: { store: Store; secrets: SecretBox; co
       return { gone: !current, finished, current: current ? await withRoutes(current) : null };
     },
 
-    async addRoute(actor: Actor, tunnelName: string, input: { service: string; name?: string; allowIps?: string[] }, waitMs: number) {
+    async addRoute(
+      actor: Actor,
+      tunnelName: string,
+      input: { service: string; name?: string; allowIps?: string[]; access?: { emails?: string[]; emailDomains?: string[] } },
+      waitMs: number,
+    ) {
       const tunnel = await ownTunnel(actor, tunnelName);
       if (tunnel.deleting) throw new AppError('tunnel.deleting', 409, `Tunnel ${tunnel.name} is being deleted.`);
       const service = parseService(input.service);
       const allowIps = input.allowIps ? parseAllowList(input.allowIps) : null;
+      const access = input.access ? parseAccessRule(input.access, service.tcpLike) : null;
       let route: RouteRow | undefined;
       for (let attempt = 0; !route; attempt++) {
         const name = input.name !== undefined ? assertRouteName(input.name) : randomLabel(8);
         try {
           route = await store.tunnels.addRoute(
             tunnel,
-            { name, hostname: routeHostname(name, tunnel.name, config.zoneName), service: service.service, protocol: service.protocol, allowIps },
+            { name, hostname: routeHostname(name, tunnel.name, config.zoneName), service: service.service, protocol: service.protocol, allowIps, access },
             quotasOf(actor.user, config.defaultQuotas),
             actor.user.name,
           );

@@ -114,6 +114,7 @@ const migrations = (dialect: Dialect): Record<string, Migration> => ({
   '0003_allow_lists': {
     async up(db: Kysely<unknown>) {
       await db.schema.alterTable('routes').addColumn('allow_ips', 'text').execute();
+      await db.schema.alterTable('routes').addColumn('access_rule', 'text').execute();
       await db.schema
         .createTable('settings')
         .addColumn('name', 'text', (c) => c.primaryKey())

@@ -82,6 +82,8 @@ export interface RoutesTable {
   k8s_hash: string | null;
   k8s_ready: number;
   k8s_reason: string | null;
+  /** Cloudflare Access for people on an HTTP route: JSON `{emails, emailDomains}`; null = none. */
+  access_rule: string | null;
   /** Source-IP allow-list (JSON array of addresses/CIDRs), enforced by a WAF rule; null = open. */
   allow_ips: string | null;
   created_at: string;

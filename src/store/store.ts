@@ -290,7 +290,14 @@ export function createStore(db: Kysely<Database>, dialect: Dialect) {
 
     async addRoute(
       tunnel: TunnelRow,
-      r: { name: string; hostname: string; service: string; protocol: string; allowIps?: string[] | null },
+      r: {
+        name: string;
+        hostname: string;
+        service: string;
+        protocol: string;
+        allowIps?: string[] | null;
+        access?: { emails: string[]; emailDomains: string[] } | null;
+      },
       quota: Quotas,
       actor: string,
     ): Promise<RouteRow> {
@@ -319,6 +326,7 @@ export function createStore(db: Kysely<Database>, dialect: Dialect) {
         k8s_ready: 0,
         k8s_reason: null,
         allow_ips: r.allowIps ? JSON.stringify(r.allowIps) : null,
+        access_rule: r.access ? JSON.stringify(r.access) : null,
         created_at: now(),
         updated_at: now(),
       };

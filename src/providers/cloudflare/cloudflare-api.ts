@@ -76,6 +76,11 @@ export interface AccessApp {
   aud: string;
 }
 
+export type AccessInclude =
+  | { service_token: { token_id: string } }
+  | { email: { email: string } }
+  | { email_domain: { domain: string } };
+
 export interface AccessApi {
   createServiceToken(name: string): Promise<ServiceToken>;
   rotateServiceToken(id: string): Promise<ServiceToken>;
@@ -84,8 +89,11 @@ export interface AccessApi {
   createAccessApp(name: string, domain: string): Promise<AccessApp>;
   listAccessApps(namePrefix: string): Promise<AccessApp[]>;
   deleteAccessApp(id: string): Promise<void>;
-  /** A Service Auth (`non_identity`) policy on the app admitting exactly this service token. */
-  createServiceAuthPolicy(appId: string, name: string, serviceTokenId: string): Promise<{ id: string }>;
+  /**
+   * An app-scoped policy: `non_identity` (Service Auth) with `{service_token: {token_id}}` for a
+   * route's service token, or `allow` with email / email-domain rules for people.
+   */
+  createAppPolicy(appId: string, name: string, decision: 'non_identity' | 'allow', include: AccessInclude[]): Promise<{ id: string }>;
   listAppPolicies(appId: string): Promise<Array<{ id: string; name: string }>>;
 }
 
@@ -455,13 +463,13 @@ export function createCloudflareApi(opts: CloudflareApiOptions): CloudflareApi {
         }
       }),
 
-    createServiceAuthPolicy: (appId, name, serviceTokenId) =>
+    createAppPolicy: (appId, name, decision, include) =>
       guard(`create Access policy on ${appId}`, async () => {
         const res = (await sdk.zeroTrust.access.applications.policies.create(appId, {
           account_id: accountId,
           name,
-          decision: 'non_identity',
-          include: [{ service_token: { token_id: serviceTokenId } }],
+          decision,
+          include,
           precedence: 1,
         } as Parameters<typeof sdk.zeroTrust.access.applications.policies.create>[1])) as { id?: string };
         return { id: res.id ?? '' };
