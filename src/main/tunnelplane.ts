@@ -216,9 +216,9 @@ async function readPassword(fromStdin: boolean): Promise<{ password: string; gen
 }
 
 async function user(argv: string[]) {
-  const [verb, name, ...rest] = argv;
-  const { values } = parseArgs({
-    args: rest,
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
     options: {
       admin: { type: 'boolean', default: false },
       'password-stdin': { type: 'boolean', default: false },
@@ -227,6 +227,8 @@ async function user(argv: string[]) {
     },
     strict: true,
   });
+  const [verb, name, extra] = positionals;
+  if (extra !== undefined) throw new UsageError(`unexpected argument ${JSON.stringify(extra)}`);
   const url = loadConfigLoose(values.config, values.database);
   const { store, close } = await connectStore(url);
   try {

@@ -1,0 +1,145 @@
+/**
+ * The server's command line as operators use it: `serve` from the proof of concept's secret/
+ * folder (users.json, cloudflare.yaml, cert.pem), `dev --json`, `migrate`, `user …`, and clear
+ * one-line failures for bad configuration.
+ */
+import { spawn, execFile } from 'node:child_process';
+import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startCloudflareEmulator, type StartedCloudflareEmulator } from '../src/emulators/cloudflare/index.js';
+import { formatOriginCert } from '../src/config/index.js';
+import { api } from './support/stack.js';
+
+const run = promisify(execFile);
+const bin = 'bin/tunnelplane.js';
+let cf: StartedCloudflareEmulator;
+const env = (extra: Record<string, string>) => ({ PATH: process.env.PATH!, HOME: process.env.HOME!, ...extra });
+
+/** Spawns the binary and resolves with the first stdout line or log line matching `ready`. */
+function start(args: string[], opts: { cwd?: string; env: Record<string, string>; ready: (line: string) => string | null }) {
+  const proc = spawn(process.execPath, [join(process.cwd(), bin), ...args], { cwd: opts.cwd ?? process.cwd(), env: opts.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const done = new Promise<string>((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`not ready: ${out.slice(-2000)}`)), 20_000);
+    const onData = (d: Buffer) => {
+      out += d.toString();
+      for (const line of out.split('\n')) {
+        const hit = opts.ready(line);
+        if (hit) {
+          clearTimeout(timer);
+          resolve(hit);
+        }
+      }
+    };
+    proc.stdout.on('data', onData);
+    proc.stderr.on('data', onData);
+    proc.on('exit', (code) => reject(new Error(`exited ${code}: ${out.slice(-2000)}`)));
+  });
+  return { proc, done };
+}
+
+beforeAll(async () => {
+  cf = await startCloudflareEmulator({ port: 0, zoneName: 'example.com' });
+});
+afterAll(async () => cf?.close());
+
+describe('tunnelplane serve with the proof of concept secret/ layout', () => {
+  it('reads users.json, cloudflare.yaml and cert.pem, and serves the PoC API', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tp-poc-'));
+    mkdirSync(join(dir, 'secret'));
+    writeFileSync(join(dir, 'secret', 'users.json'), JSON.stringify({ alice: 'alice-password' }));
+    writeFileSync(join(dir, 'secret', 'cloudflared-cert.pem'), formatOriginCert({ zoneID: cf.zoneId, accountID: cf.accountId, apiToken: cf.token }));
+    writeFileSync(
+      join(dir, 'secret', 'cloudflare.yaml'),
+      'zone: example.com\ncert: secret/cloudflared-cert.pem\ndns_suffix: example.com\nnamespace: tunnel-control-plane\n',
+    );
+    const { proc, done } = start(['serve', '--port', '0'], {
+      cwd: dir,
+      env: env({ TUNNELPLANE_CLOUDFLARE_BASE_URL: cf.url, TUNNELPLANE_RESYNC_SECONDS: '0' }),
+      ready: (l) => (l.includes('tunnelplane is serving') ? (JSON.parse(l) as { url: string }).url : null),
+    });
+    try {
+      const url = await done;
+      const u = api(() => url, { authorization: `Basic ${Buffer.from('alice:alice-password').toString('base64')}` });
+      const created = await u.post('/tunnels');
+      expect(created.body.result).toBe('ok');
+      const creds = await u.get(`/tunnels/${created.body.tunnel.name}/credentials`);
+      expect(creds.body.AccountTag).toBe(cf.accountId);
+      expect((await u.request('GET', '/tunnels', undefined, { authorization: `Basic ${Buffer.from('alice:wrong').toString('base64')}` })).status).toBe(401);
+    } finally {
+      proc.kill('SIGTERM');
+    }
+  });
+
+  it('refuses to start with every configuration problem listed, in one clear message', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tp-bad-'));
+    writeFileSync(join(dir, 'bad.yaml'), 'listen: {port: 70000}\ncloudflare: {accountId: xyz}\n');
+    const err = await run(process.execPath, [join(process.cwd(), bin), 'serve', '--config', join(dir, 'bad.yaml')], { cwd: dir, env: env({}) }).catch((e) => e);
+    expect(err.code).toBe(1);
+    expect(err.stderr).toMatch(/Invalid configuration/);
+    expect(err.stderr).toMatch(/listen\.port/);
+    expect(err.stderr).toMatch(/cloudflare\.accountId/);
+    expect(err.stderr).not.toMatch(/at .*\.ts:\d+/);
+  });
+
+  it('stops with one line when Cloudflare rejects the token', async () => {
+    const err = await run(process.execPath, [join(process.cwd(), bin), 'serve', '--port', '0', '--database', 'sqlite::memory:'], {
+      env: env({
+        TUNNELPLANE_CLOUDFLARE_BASE_URL: cf.url,
+        TUNNELPLANE_CLOUDFLARE_API_TOKEN: 'wrong-token',
+        TUNNELPLANE_CLOUDFLARE_ZONE: 'example.com',
+        TUNNELPLANE_SECRET_KEY: Buffer.alloc(32, 1).toString('base64'),
+      }),
+    }).catch((e) => e);
+    expect(err.code).toBe(1);
+    expect(err.stderr).toMatch(/Cloudflare rejected the API token/);
+  });
+});
+
+describe('tunnelplane dev, migrate and user', () => {
+  it('dev --json prints one line with the control plane, users and emulator', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tp-dev-'));
+    const { proc, done } = start(['dev', '--port', '0', '--json', '--data-dir', dir], {
+      env: env({}),
+      ready: (l) => (l.startsWith('{"controlPlane"') ? l : null),
+    });
+    try {
+      const info = JSON.parse(await done);
+      expect(info.controlPlane).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      expect(info.users.map((x: any) => x.name)).toEqual(expect.arrayContaining(['user1', 'user2']));
+      expect(Object.keys(info.cloudflare).sort()).toEqual(['accountId', 'token', 'url', 'zoneId', 'zoneName']);
+      const u = api(() => info.controlPlane, { authorization: `Basic ${Buffer.from('user1:user1password').toString('base64')}` });
+      expect((await u.post('/api/v1/tunnels', {})).status).toBe(201);
+    } finally {
+      proc.kill('SIGTERM');
+    }
+  });
+
+  it('migrates and manages users from the command line', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tp-users-'));
+    const db = ['--database', `sqlite:${join(dir, 'db.sqlite')}`];
+    const cli = (args: string[], input?: string) => {
+      const p = run(process.execPath, [join(process.cwd(), bin), ...args], { env: env({}) });
+      if (input !== undefined) {
+        p.child.stdin!.end(input);
+      }
+      return p;
+    };
+    expect((await cli(['migrate', ...db])).stdout).toMatch(/applied: 0001_initial/);
+    expect((await cli(['migrate', ...db])).stdout).toMatch(/up to date/);
+    const added = await cli(['user', 'add', 'bob', ...db]);
+    expect(added.stdout).toMatch(/^created bob; password: [a-z]{20}\n$/);
+    expect((await cli(['user', 'add', 'carol', '--admin', '--password-stdin', ...db], 'carol-password\n')).stdout).toBe('created carol\n');
+    expect((await cli(['user', 'list', ...db])).stdout).toMatch(/bob\tuser\t.*\ncarol\tadmin\t/);
+    expect((await cli(['user', 'passwd', 'bob', '--password-stdin', ...db], 'new-password\n')).stdout).toBe('password of bob changed\n');
+    const dup = await cli(['user', 'add', 'bob', ...db]).catch((e) => e);
+    expect(dup.code).toBe(1);
+    expect(dup.stderr).toMatch(/already exists/);
+    const missing = await cli(['user', 'remove', ...db]).catch((e) => e);
+    expect(missing.code).toBe(2);
+    expect((await cli(['user', 'remove', 'bob', ...db])).stdout).toBe('removed bob\n');
+  });
+});
