@@ -4,6 +4,7 @@
  * one-line failures for bad configuration.
  */
 import { spawn, execFile } from 'node:child_process';
+import https from 'node:https';
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -141,5 +142,37 @@ describe('tunnelplane dev, migrate and user', () => {
     const missing = await cli(['user', 'remove', ...db]).catch((e) => e);
     expect(missing.code).toBe(2);
     expect((await cli(['user', 'remove', 'bob', ...db])).stdout).toBe('removed bob\n');
+  });
+});
+
+describe('TLS', () => {
+  it('serves HTTPS when given a certificate and key', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tp-tls-'));
+    await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=localhost', '-days', '1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')]);
+    const { proc, done } = start(['serve', '--port', '0', '--database', `sqlite:${join(dir, 'db.sqlite')}`], {
+      env: env({
+        TUNNELPLANE_CLOUDFLARE_BASE_URL: cf.url,
+        TUNNELPLANE_CLOUDFLARE_API_TOKEN: cf.token,
+        TUNNELPLANE_CLOUDFLARE_ZONE: cf.zoneName,
+        TUNNELPLANE_TLS_CERT: join(dir, 'cert.pem'),
+        TUNNELPLANE_TLS_KEY: join(dir, 'key.pem'),
+        TUNNELPLANE_RESYNC_SECONDS: '0',
+      }),
+      ready: (l) => (l.includes('tunnelplane is serving') ? (JSON.parse(l) as { url: string }).url : null),
+    });
+    try {
+      const url = await done;
+      expect(url).toMatch(/^https:\/\//);
+      const body = await new Promise<string>((resolve, reject) => {
+        https.get(`${url}/healthz`, { rejectUnauthorized: false }, (res) => {
+          let data = '';
+          res.on('data', (c) => (data += c));
+          res.on('end', () => resolve(data));
+        }).on('error', reject);
+      });
+      expect(JSON.parse(body)).toEqual({ status: 'ok' });
+    } finally {
+      proc.kill('SIGTERM');
+    }
   });
 });
