@@ -112,6 +112,7 @@ describe('tunnelplane dev, migrate and user', () => {
       expect(info.controlPlane).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
       expect(info.users.map((x: any) => x.name)).toEqual(expect.arrayContaining(['user1', 'user2']));
       expect(Object.keys(info.cloudflare).sort()).toEqual(['accountId', 'token', 'url', 'zoneId', 'zoneName']);
+      expect(info.kubernetes).toMatchObject({ namespace: 'tunnel-control-plane', url: expect.stringMatching(/^https?:\/\//), token: expect.any(String) });
       const u = api(() => info.controlPlane, { authorization: `Basic ${Buffer.from('user1:user1password').toString('base64')}` });
       expect((await u.post('/api/v1/tunnels', {})).status).toBe(201);
     } finally {

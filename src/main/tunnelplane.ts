@@ -3,7 +3,7 @@
  * builds the config, and hands over to the runtime; every failure is one clear line and a
  * non-zero exit, never a stack trace.
  */
-import { mkdtempSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -12,6 +12,7 @@ import { hashPassword } from '../domain/passwords.js';
 import { randomLabel } from '../domain/names.js';
 import { connectStore } from '../store/index.js';
 import { startCloudflareEmulator } from '../emulators/cloudflare/index.js';
+import { startKubernetesEmulator } from '../emulators/kubernetes/index.js';
 import { createLogger, createRuntime, VERSION, type Runtime } from './runtime.js';
 
 const USAGE = `tunnelplane ${VERSION}: self-hosted control plane for Cloudflare Tunnels
@@ -111,6 +112,9 @@ async function dev(argv: string[]) {
   mkdirSync(dataDir, { recursive: true });
 
   const emulator = await startCloudflareEmulator({ port: 0, zoneName: 'example.com', statePath: join(dataDir, 'cloudflare-state.json') });
+  const kube = await startKubernetesEmulator({ port: 0, namespaces: ['tunnel-control-plane'] });
+  const kubeconfig = join(dataDir, 'kubeconfig');
+  writeFileSync(kubeconfig, kube.kubeconfig(), { mode: 0o600 });
   const logger = createLogger(values['log-level']!);
   let runtime: Runtime;
   try {
@@ -129,6 +133,7 @@ async function dev(argv: string[]) {
         },
         tunnels: { defaultConfigMode: 'local' },
         reconciler: { resyncSeconds: 60 },
+        kubernetes: { kubeconfig, namespace: kube.namespace },
         log: { level: values['log-level'] },
       },
     });
@@ -140,6 +145,7 @@ async function dev(argv: string[]) {
     }
   } catch (err) {
     await emulator.close();
+    await kube.close();
     throw err;
   }
   const url = (await runtime.listen()).replace('127.0.0.1', values.host === '127.0.0.1' ? '127.0.0.1' : values.host!);
@@ -153,6 +159,7 @@ async function dev(argv: string[]) {
       zoneId: emulator.zoneId,
       zoneName: emulator.zoneName,
     },
+    kubernetes: { url: kube.url, token: kube.token, namespace: kube.namespace },
     dataDir,
   };
   if (values.json) {
@@ -163,6 +170,7 @@ async function dev(argv: string[]) {
       [
         `Tunnelplane ${VERSION} (dev) is serving on ${url}`,
         `  data: ${dataDir} (SQLite); Cloudflare: in-process emulator at ${emulator.url} (zone ${emulator.zoneName})`,
+        `  Kubernetes: in-process emulator at ${kube.url} (namespace ${kube.namespace}; kubeconfig ${kubeconfig})`,
         `  users: ${DEMO_USERS.map((u) => `${u.name}/${u.password}`).join(', ')}`,
         `  API docs: ${url}/docs`,
         '',
@@ -183,6 +191,7 @@ async function dev(argv: string[]) {
   onSignals(async () => {
     await runtime.close();
     await emulator.close();
+    await kube.close();
   });
 }
 
@@ -242,7 +251,8 @@ async function user(argv: string[]) {
       case 'add': {
         if (!/^[A-Za-z0-9._@-]{1,64}$/.test(name)) throw new UsageError(`user name ${JSON.stringify(name)} is invalid: use 1-64 of A-Z a-z 0-9 . _ @ -`);
         const { password, generated } = await readPassword(values['password-stdin']!);
-        await store.users.create({ name, passwordHash: await hashPassword(password), role: values.admin ? 'admin' : 'user' });
+        const created = await store.users.create({ name, passwordHash: await hashPassword(password), role: values.admin ? 'admin' : 'user' });
+        await store.events.append({ ownerId: created.id, actor: 'cli', action: 'user.add', target: name, outcome: 'ok', details: { role: created.role } });
         process.stdout.write(generated ? `created ${name}; password: ${password}\n` : `created ${name}\n`);
         return;
       }
@@ -250,12 +260,14 @@ async function user(argv: string[]) {
         if (!existing) throw new UsageError(`no user named ${name}`);
         const { password, generated } = await readPassword(values['password-stdin']!);
         await store.users.update(existing.id, { password_hash: await hashPassword(password) });
+        await store.events.append({ ownerId: existing.id, actor: 'cli', action: 'user.passwd', target: name, outcome: 'ok' });
         process.stdout.write(generated ? `password of ${name}: ${password}\n` : `password of ${name} changed\n`);
         return;
       }
       case 'remove': {
         if (!existing) throw new UsageError(`no user named ${name}`);
         await store.users.remove(existing.id);
+        await store.events.append({ ownerId: null, actor: 'cli', action: 'user.remove', target: name, outcome: 'ok' });
         process.stdout.write(`removed ${name}\n`);
         return;
       }
