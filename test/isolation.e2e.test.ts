@@ -121,6 +121,9 @@ describe('bad input', () => {
     const doc = (await fetch(`${stack.url}/openapi.json`).then((r) => r.json())) as any;
     expect(doc.openapi).toMatch(/^3\./);
     expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/api/v1/tunnels', '/api/v1/tunnels/{tunnel}/routes']));
+    const docs = await fetch(`${stack.url}/docs/`);
+    expect(docs.status).toBe(200);
+    expect(await docs.text()).toContain('swagger');
     expect((await fetch(`${stack.url}/healthz`)).status).toBe(200);
     expect((await fetch(`${stack.url}/readyz`)).status).toBe(200);
     const metrics = await fetch(`${stack.url}/metrics`).then((r) => r.text());
