@@ -38,8 +38,13 @@ export interface ReconcilerOptions {
   dnsBatchLimit: number;
   /** Concurrent Cloudflare calls for per-tunnel steps. */
   concurrency: number;
-  /** How long to gather changes after a wake-up before a pass. */
+  /**
+   * Changes are gathered before a pass: it starts once no change came for `debounceMs`, or
+   * `maxDebounceMs` after the first one, so a burst of route changes costs one DNS batch and one
+   * configuration PUT per tunnel instead of one per change.
+   */
   debounceMs: number;
+  maxDebounceMs: number;
   /** Poll for work from other replicas this often even without a wake-up. */
   pollMs: number;
   backoffBaseMs: number;
@@ -53,7 +58,8 @@ export const defaultReconcilerOptions: Omit<ReconcilerOptions, 'owner'> = {
   leaseMs: 15_000,
   dnsBatchLimit: 200,
   concurrency: 16,
-  debounceMs: 15,
+  debounceMs: 150,
+  maxDebounceMs: 2000,
   pollMs: 1000,
   backoffBaseMs: 250,
   backoffMaxMs: 60_000,
@@ -97,7 +103,9 @@ export function createReconciler(deps: ReconcilerDeps) {
   let resyncTimer: NodeJS.Timeout | null = null;
   let passInFlight: Promise<number> | null = null;
 
+  let lastDesiredAt = 0;
   const onDesired = () => {
+    lastDesiredAt = Date.now();
     woken = true;
     wake?.();
   };
@@ -434,6 +442,18 @@ export function createReconciler(deps: ReconcilerDeps) {
       };
     });
 
+  /** Waits for a quiet moment in the stream of desired-state changes (bounded). */
+  async function settle() {
+    const started = Date.now();
+    for (;;) {
+      const now = Date.now();
+      const quietFor = now - lastDesiredAt;
+      const left = o.maxDebounceMs - (now - started);
+      if (quietFor >= o.debounceMs || left <= 0 || !running) return;
+      await new Promise((r) => setTimeout(r, Math.max(1, Math.min(o.debounceMs - quietFor, left))));
+    }
+  }
+
   async function loop() {
     while (running) {
       woken = false;
@@ -447,7 +467,7 @@ export function createReconciler(deps: ReconcilerDeps) {
       }
       if (!running) break;
       if (handled > 0) {
-        await new Promise((r) => setTimeout(r, o.debounceMs));
+        await settle();
         continue;
       }
       // Nothing claimable: sleep until woken, the next backoff is due, or the poll interval.
@@ -462,7 +482,7 @@ export function createReconciler(deps: ReconcilerDeps) {
         // the store is unreachable; try again after the poll interval
       }
       await sleep(wait);
-      if (woken) await new Promise((r) => setTimeout(r, o.debounceMs));
+      if (woken) await settle();
     }
   }
 
