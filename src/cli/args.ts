@@ -1,0 +1,118 @@
+/**
+ * tunnelctl's command-line parser: one table of flags, flags anywhere on the line (before or
+ * after the verb), `--flag value`, `--flag=value`, `-o json`, `-ojson`, `--no-wait`, and `--`
+ * to end flags. Whether a flag suits the command is checked later, against the command table.
+ */
+import { UsageError } from './errors.js';
+
+export interface FlagSpec {
+  name: string;
+  short?: string;
+  /** The value's placeholder in help; absent for a boolean flag. */
+  value?: string;
+  /** `--no-<name>` sets it false. */
+  negatable?: boolean;
+  help: string;
+}
+
+export const GLOBAL_FLAGS: FlagSpec[] = [
+  { name: 'server', value: 'URL', help: 'control plane, host[:port] or URL (overrides CONTROL_PLANE)' },
+  {
+    name: 'token',
+    value: 'TOKEN',
+    help: 'API token (overrides TUNNELCTL_TOKEN, USERPASS and the saved login)',
+  },
+  {
+    name: 'output',
+    short: 'o',
+    value: 'FORMAT',
+    help: 'table (default), json or yaml; name on list commands',
+  },
+  {
+    name: 'wait',
+    negatable: true,
+    help: 'wait for provisioning to finish (default; --no-wait returns at once)',
+  },
+  { name: 'timeout', value: 'SECONDS', help: 'how long --wait waits (default 60)' },
+  { name: 'help', short: 'h', help: 'show help' },
+  { name: 'version', help: "print tunnelctl's version" },
+];
+
+/** Flags only some commands take; the command table says which. */
+export const COMMAND_FLAGS: FlagSpec[] = [
+  { name: 'name', value: 'NAME', help: 'the name to give (tunnel name, route label, token name)' },
+  {
+    name: 'mode',
+    value: 'local|remote',
+    help: 'local: cloudflared reads config.yaml; remote: config pushed by Cloudflare',
+  },
+  { name: 'user', value: 'USER', help: 'user name to log in as (password prompted, or --password-stdin)' },
+  { name: 'password-stdin', help: 'read the password from stdin' },
+  { name: 'expires-in-days', value: 'DAYS', help: 'token lifetime (default: no expiry)' },
+  { name: 'local', help: 'forget the saved token without revoking it on the server' },
+  { name: 'print', help: 'print the cloudflared command instead of running it' },
+  { name: 'show-token', help: 'with --print: show the tunnel token instead of <redacted>' },
+];
+
+export const ALL_FLAGS: FlagSpec[] = [...GLOBAL_FLAGS, ...COMMAND_FLAGS];
+
+export interface ParsedArgs {
+  positionals: string[];
+  /** By long name: the string value, or true/false for boolean flags. */
+  flags: Map<string, string | boolean>;
+}
+
+export function parseArgv(argv: string[], specs: FlagSpec[] = ALL_FLAGS): ParsedArgs {
+  const byLong = new Map(specs.map((s) => [s.name, s]));
+  const byShort = new Map(specs.filter((s) => s.short).map((s) => [s.short as string, s]));
+  const positionals: string[] = [];
+  const flags = new Map<string, string | boolean>();
+
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (arg === '--') {
+      positionals.push(...argv.slice(i + 1));
+      break;
+    }
+    if (arg === '-' || !arg.startsWith('-')) {
+      positionals.push(arg);
+      continue;
+    }
+    let spec: FlagSpec | undefined;
+    let inline: string | undefined;
+    let shown = arg;
+    if (arg.startsWith('--')) {
+      const eq = arg.indexOf('=');
+      const name = eq === -1 ? arg.slice(2) : arg.slice(2, eq);
+      shown = `--${name}`;
+      if (eq !== -1) inline = arg.slice(eq + 1);
+      spec = byLong.get(name);
+      if (!spec && name.startsWith('no-')) {
+        const negated = byLong.get(name.slice(3));
+        if (negated?.negatable) {
+          if (inline !== undefined) throw new UsageError(`Flag ${shown} takes no value`);
+          flags.set(negated.name, false);
+          continue;
+        }
+      }
+    } else {
+      shown = arg.slice(0, 2);
+      spec = byShort.get(arg.slice(1, 2));
+      if (arg.length > 2) inline = arg[2] === '=' ? arg.slice(3) : arg.slice(2);
+    }
+    if (!spec) throw new UsageError(`Unknown flag: ${shown}`);
+    if (spec.value === undefined) {
+      if (inline !== undefined) throw new UsageError(`Flag ${shown} takes no value`);
+      flags.set(spec.name, true);
+      continue;
+    }
+    if (inline === undefined) {
+      const next = argv[i + 1];
+      if (next === undefined) throw new UsageError(`Flag ${shown} needs a value (${spec.value})`);
+      inline = next;
+      i++;
+    }
+    flags.set(spec.name, inline);
+  }
+  return { positionals, flags };
+}

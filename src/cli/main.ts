@@ -1,0 +1,127 @@
+/**
+ * `tunnelctl`: parses the command line, finds the command in the table, runs it, and turns
+ * every failure into one line on stderr and an exit status (0 success, 1 failure, 2 usage).
+ * Never exits the process and never reads process.env: everything comes through `io`.
+ */
+import { TunnelplaneApiError, TunnelplaneConnectionError } from '../client/index.js';
+import { GLOBAL_FLAGS, parseArgv } from './args.js';
+import { COMMANDS, GROUPS, subcommands, type Command } from './commands.js';
+import { createContext, type Ctx, type Io } from './context.js';
+import { CliError, UsageError } from './errors.js';
+import { explain } from './explain.js';
+import { commandHelp, helpText, readVersion, usageText } from './help.js';
+import { FORMATS, type Format } from './output.js';
+
+export type { Io } from './context.js';
+
+const DEFAULT_TIMEOUT_SECONDS = 60;
+const MAX_TIMEOUT_SECONDS = 24 * 3600;
+
+export async function runTunnelctl(argv: string[], io: Io): Promise<number> {
+  let ctx: Ctx | null = null;
+  try {
+    const { positionals, flags } = parseArgv(argv);
+    const words = positionals.length === 0 ? ['list'] : positionals;
+
+    if (flags.get('help') === true || words[0] === 'help') {
+      const topic = words[0] === 'help' ? words.slice(1) : positionals;
+      io.stdout.write(topic.length === 0 ? helpText() : commandHelp(topic));
+      return 0;
+    }
+
+    const { command, args } =
+      flags.get('version') === true && positionals.length === 0
+        ? { command: COMMANDS.find((c) => c.path[0] === 'version') as Command, args: [] }
+        : findCommand(words);
+    const allowed = new Set([...GLOBAL_FLAGS.map((f) => f.name), ...command.flags]);
+    for (const name of flags.keys()) {
+      if (!allowed.has(name))
+        throw new UsageError(`Flag --${name} does not apply to ${command.path.join(' ')}`, command.path);
+    }
+    const required = command.params.filter((p) => !p.optional);
+    if (args.length < required.length) {
+      throw new UsageError(`Missing parameter: ${required[args.length]?.name}`, command.path);
+    }
+    if (args.length > command.params.length) {
+      throw new UsageError(`Unexpected argument: ${args[command.params.length]}`, command.path);
+    }
+
+    const format = (flags.get('output') ?? 'table') as Format;
+    if (!FORMATS.includes(format)) {
+      const allowedFormats = command.names ? 'table, json, yaml or name' : 'table, json or yaml';
+      throw new UsageError(`-o must be ${allowedFormats}, not ${JSON.stringify(format)}`, command.path);
+    }
+    if (format === 'name' && !command.names) {
+      throw new UsageError(`-o name only applies to list commands`, command.path);
+    }
+    const rawTimeout = flags.get('timeout');
+    let timeoutSeconds = DEFAULT_TIMEOUT_SECONDS;
+    if (typeof rawTimeout === 'string') {
+      timeoutSeconds = Number(rawTimeout);
+      if (!/^\d+$/.test(rawTimeout) || timeoutSeconds < 1 || timeoutSeconds > MAX_TIMEOUT_SECONDS) {
+        throw new UsageError(
+          `--timeout must be a whole number of seconds from 1 to ${MAX_TIMEOUT_SECONDS}`,
+          command.path,
+        );
+      }
+    }
+
+    ctx = createContext({
+      io,
+      flags,
+      format,
+      wait: flags.get('wait') !== false,
+      timeoutSeconds,
+      version: readVersion(),
+    });
+    return await command.run(ctx, args);
+  } catch (err) {
+    return report(err, io, ctx);
+  }
+}
+
+function findCommand(words: string[]): { command: Command; args: string[] } {
+  const [verb, sub] = words as [string, string | undefined];
+  if (GROUPS.includes(verb)) {
+    const names = subcommands(verb).map((c) => c.path[1]);
+    if (sub === undefined)
+      throw new UsageError(`Missing subcommand: tunnelctl ${verb} ${names.join('|')}`, [verb]);
+    const command = COMMANDS.find((c) => c.path[0] === verb && c.path[1] === sub);
+    if (!command) throw new UsageError(`Unknown command: ${verb} ${sub} (use ${names.join(', ')})`, [verb]);
+    return { command, args: words.slice(2) };
+  }
+  const command = COMMANDS.find((c) => c.path.length === 1 && c.path[0] === verb);
+  if (!command) throw new UsageError(`Unknown command: ${verb}`);
+  return { command, args: words.slice(1) };
+}
+
+async function report(err: unknown, io: Io, ctx: Ctx | null): Promise<number> {
+  const write = (line: string) => io.stderr.write(`${line}\n`);
+  if (err instanceof UsageError) {
+    write(err.message);
+    write('');
+    io.stderr.write(err.command.length > 0 ? safeHelp(err.command) : usageText());
+    return err.exitCode;
+  }
+  if (err instanceof CliError) {
+    write(`error: ${err.message}`);
+    return err.exitCode;
+  }
+  if ((err instanceof TunnelplaneApiError || err instanceof TunnelplaneConnectionError) && ctx) {
+    write(`error: ${await explain(err, ctx)}`);
+    return 1;
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  write(`error: ${message}`);
+  if ((io.env as Record<string, string | undefined>).TUNNELCTL_DEBUG && err instanceof Error && err.stack)
+    write(err.stack);
+  return 1;
+}
+
+function safeHelp(words: string[]): string {
+  try {
+    return commandHelp(words);
+  } catch {
+    return usageText();
+  }
+}

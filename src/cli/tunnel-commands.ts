@@ -1,0 +1,138 @@
+/**
+ * Tunnel verbs: the proof of concept's `list`, `create`, `credentials`, `config`, `delete TUNNEL`
+ * and the structured `tunnel create|list|get|delete` and `token`. All speak API v1.
+ */
+import { parse as parseYaml } from 'yaml';
+import type { ConfigMode, Tunnel } from '../client/index.js';
+import type { Ctx } from './context.js';
+import { converge, orGone, type ConvergeSpec } from './converge.js';
+import { UsageError } from './errors.js';
+import { renderData, tunnelDetails, tunnelsTable, tunnelsWithRoutesTable } from './output.js';
+
+/** `list` (the default verb): every tunnel with its routes. */
+export async function listTunnelsWithRoutes(ctx: Ctx): Promise<number> {
+  const { client } = await ctx.session();
+  const tunnels = await client.tunnels.listAll();
+  if (ctx.format === 'name') ctx.out(tunnels.map((t) => `${t.name}\n`).join(''));
+  else if (ctx.format !== 'table') ctx.data(tunnels);
+  else if (tunnels.length === 0) ctx.note('No tunnels yet; create one with: tunnelctl create');
+  else ctx.out(tunnelsWithRoutesTable(tunnels));
+  return 0;
+}
+
+/** `tunnel list`: one row per tunnel. */
+export async function listTunnels(ctx: Ctx): Promise<number> {
+  const { client } = await ctx.session();
+  const tunnels = await client.tunnels.listAll();
+  if (ctx.format === 'name') ctx.out(tunnels.map((t) => `${t.name}\n`).join(''));
+  else if (ctx.format !== 'table') ctx.data(tunnels);
+  else if (tunnels.length === 0) ctx.note('No tunnels yet; create one with: tunnelctl create');
+  else ctx.out(tunnelsTable(tunnels));
+  return 0;
+}
+
+export async function createTunnel(ctx: Ctx): Promise<number> {
+  const { client } = await ctx.session();
+  const mode = ctx.flag('mode');
+  if (mode !== undefined && mode !== 'local' && mode !== 'remote') {
+    throw new UsageError(`--mode must be local or remote, not ${JSON.stringify(mode)}`, ['tunnel', 'create']);
+  }
+  const name = ctx.flag('name');
+  const input = {
+    ...(name !== undefined && { name }),
+    ...(mode !== undefined && { configMode: mode as ConfigMode }),
+  };
+  let created: Tunnel | null = null;
+  const spec: ConvergeSpec<Tunnel> = {
+    label: name ? `Creating tunnel ${name}` : 'Creating tunnel',
+    what: `tunnel ${name ?? ''}`,
+    check: `tunnelctl tunnel get ${name ?? ''}`,
+    goal: 'ready',
+    start: async (wait) => {
+      const res = await client.tunnels.create(input, { wait });
+      created = res.value;
+      // The server picks the name when none was given: messages from here on carry it.
+      spec.what = `tunnel ${res.value.name}`;
+      spec.check = `tunnelctl tunnel get ${res.value.name}`;
+      return res;
+    },
+    poll: () => orGone(() => client.tunnels.get((created as Tunnel).name)),
+  };
+  const tunnel = await converge(ctx, spec);
+  const result = tunnel ?? (created as Tunnel | null);
+  if (!result) return 0;
+  printTunnel(ctx, result);
+  if (result.phase === 'ready') {
+    ctx.note(
+      result.configMode === 'remote'
+        ? `Next: tunnelctl create ${result.name} http://localhost:8000, then tunnelctl run ${result.name}`
+        : `Next: tunnelctl credentials ${result.name} > credentials.json`,
+    );
+  }
+  return 0;
+}
+
+export async function getTunnel(ctx: Ctx, name: string): Promise<number> {
+  const { client } = await ctx.session();
+  ctx.subject.tunnel = name;
+  printTunnel(ctx, await client.tunnels.get(name));
+  return 0;
+}
+
+function printTunnel(ctx: Ctx, tunnel: Tunnel): void {
+  if (ctx.format === 'table') ctx.out(tunnelDetails(tunnel));
+  else ctx.data(tunnel);
+}
+
+export async function deleteTunnel(ctx: Ctx, name: string): Promise<number> {
+  const { client } = await ctx.session();
+  ctx.subject.tunnel = name;
+  const left = await converge<Tunnel>(ctx, {
+    label: `Deleting tunnel ${name}`,
+    what: `tunnel ${name}`,
+    check: `tunnelctl tunnel get ${name}`,
+    goal: 'gone',
+    start: (wait) => client.tunnels.delete(name, { wait }),
+    poll: () => orGone(() => client.tunnels.get(name)),
+  });
+  const status = left ? 'deleting' : 'deleted';
+  if (ctx.format === 'table')
+    ctx.out(`tunnel ${name} ${status === 'deleted' ? 'deleted' : 'is being deleted'}\n`);
+  else ctx.data({ tunnel: name, status });
+  return 0;
+}
+
+/** The raw credentials file (stdout only, so `> credentials.json` works). */
+export async function credentials(ctx: Ctx, name: string): Promise<number> {
+  const { client } = await ctx.session();
+  ctx.subject.tunnel = name;
+  const body = await client.tunnels.credentials(name);
+  if (ctx.format === 'yaml') ctx.out(renderData(JSON.parse(body), 'yaml'));
+  else raw(ctx, body);
+  return 0;
+}
+
+/** The raw config.yaml (stdout only, so `> config.yaml` works). */
+export async function config(ctx: Ctx, name: string): Promise<number> {
+  const { client } = await ctx.session();
+  ctx.subject.tunnel = name;
+  const body = await client.tunnels.config(name);
+  if (ctx.format === 'json') ctx.out(renderData(parseYaml(body), 'json'));
+  else raw(ctx, body);
+  return 0;
+}
+
+/** `token TUNNEL`: the run token for `cloudflared tunnel run --token`. */
+export async function runToken(ctx: Ctx, name: string): Promise<number> {
+  const { client } = await ctx.session();
+  ctx.subject.tunnel = name;
+  const token = await client.tunnels.token(name);
+  if (ctx.format === 'table') ctx.out(`${token}\n`);
+  else ctx.data({ token });
+  return 0;
+}
+
+/** Byte for byte; on a terminal only, a final newline so the prompt starts on its own line. */
+function raw(ctx: Ctx, body: string): void {
+  ctx.out(ctx.io.stdout.isTTY && !body.endsWith('\n') ? `${body}\n` : body);
+}
