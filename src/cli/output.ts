@@ -63,8 +63,15 @@ export function tunnelsTable(tunnels: Tunnel[]): string {
 
 export function routesTable(routes: Route[]): string {
   return renderTable(
-    ['NAME', 'HOSTNAME', 'SERVICE', 'PHASE', 'IN-CLUSTER'],
-    routes.map((r) => [r.name, r.hostname, r.service, r.phase, r.inCluster ? r.inCluster.address : '-']),
+    ['NAME', 'HOSTNAME', 'SERVICE', 'PHASE', 'PROTECTED', 'IN-CLUSTER'],
+    routes.map((r) => [
+      r.name,
+      r.hostname,
+      r.service,
+      r.phase,
+      r.protectedBy ?? '-',
+      r.inCluster ? `${r.inCluster.address} (${r.inCluster.ready ? 'ready' : 'not ready'})` : '-',
+    ]),
   );
 }
 

@@ -14,6 +14,14 @@ export async function addRoute(ctx: Ctx, tunnel: string, service: string): Promi
   const { client } = await ctx.session();
   ctx.subject.tunnel = tunnel;
   const name = ctx.flag('name');
+  const list = (flag: string) => {
+    const v = ctx.flag(flag);
+    return v === undefined ? undefined : v.split(',').map((x) => x.trim()).filter(Boolean);
+  };
+  const allowIps = list('allow-ips');
+  const emails = list('access-emails');
+  const emailDomains = list('access-domains');
+  const access = emails || emailDomains ? { ...(emails && { emails }), ...(emailDomains && { emailDomains }) } : undefined;
   let created: Route | null = null;
   const spec: ConvergeSpec<Route> = {
     label: `Adding a route to ${service} on tunnel ${tunnel}`,
@@ -23,7 +31,7 @@ export async function addRoute(ctx: Ctx, tunnel: string, service: string): Promi
     start: async (wait) => {
       const res = await client.routes.create(
         tunnel,
-        { service, ...(name !== undefined && { name }) },
+        { service, ...(name !== undefined && { name }), ...(allowIps && { allowIps }), ...(access && { access }) },
         { wait },
       );
       created = res.value;

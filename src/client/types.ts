@@ -23,7 +23,17 @@ export interface Route {
   lastError: string | null;
   createdAt: string;
   /** TCP-like routes only: where cloud services reach the user's endpoint inside the cluster. */
-  inCluster: { address: string; ready: boolean } | null;
+  inCluster: { address: string; ready: boolean; reason?: string | null } | null;
+  /** `access` (Cloudflare Access), `allow-list` (source IPs) or null (open). */
+  protectedBy?: 'access' | 'allow-list' | null;
+  allowIps?: string[] | null;
+  access?: RouteAccess | null;
+}
+
+/** Cloudflare Access for people on an HTTP route. */
+export interface RouteAccess {
+  emails?: string[];
+  emailDomains?: string[];
 }
 
 export interface Tunnel {
@@ -108,6 +118,10 @@ export interface CreateTunnelInput {
 export interface CreateRouteInput {
   service: string;
   name?: string;
+  /** Only these source addresses/CIDR ranges may reach the hostname. */
+  allowIps?: string[];
+  /** HTTP routes: people allowed through Cloudflare Access. */
+  access?: RouteAccess;
 }
 
 export interface CreateTokenInput {

@@ -5,7 +5,7 @@
  * Skipped until the server's entrypoint exists.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
@@ -17,7 +17,7 @@ interface DevInfo {
   cloudflare: Record<string, unknown>;
 }
 
-describe.skipIf(!existsSync(join(ROOT, 'src/main/tunnelplane.ts')))(
+describe(
   'tunnelctl against tunnelplane dev',
   () => {
     let server: ChildProcessWithoutNullStreams;
@@ -154,6 +154,29 @@ describe.skipIf(!existsSync(join(ROOT, 'src/main/tunnelplane.ts')))(
       expect((await tunnelctl(['route', 'delete', name, 'app'], { env })).code).toBe(0);
       const del = await tunnelctl(['delete', name], { env });
       expect(del).toMatchObject({ code: 0, stdout: `tunnel ${name} deleted\n` });
+    });
+
+    it('adds protected routes and shows where TCP routes are reachable in the cluster', async () => {
+      const name = JSON.parse((await tunnelctl(['tunnel', 'create', '-o', 'json'], { env })).stdout).name as string;
+      const tcp = await tunnelctl(['route', 'add', name, 'tcp://192.168.1.10:10000', '--name', 'db', '-o', 'json'], { env });
+      expect(tcp.code, tcp.stderr).toBe(0);
+      const route = JSON.parse(tcp.stdout);
+      expect(route.protectedBy).toBe('access');
+      expect(route.inCluster.address).toBe(`tunnel-access-db-${name}.tunnel-control-plane.svc.cluster.local:10000`);
+      const table = await tunnelctl(['route', 'list', name], { env });
+      expect(table.stdout).toMatch(/PROTECTED\s+IN-CLUSTER/);
+      expect(table.stdout).toContain(`tunnel-access-db-${name}.tunnel-control-plane.svc.cluster.local:10000`);
+
+      const web = await tunnelctl(
+        ['route', 'add', name, 'http://localhost:8080', '--allow-ips', '203.0.113.0/24, 198.51.100.7', '--access-emails', 'a@example.org', '-o', 'json'],
+        { env },
+      );
+      expect(web.code, web.stderr).toBe(0);
+      expect(JSON.parse(web.stdout)).toMatchObject({ allowIps: ['198.51.100.7', '203.0.113.0/24'], access: { emails: ['a@example.org'] } });
+      const bad = await tunnelctl(['route', 'add', name, 'http://localhost:1', '--allow-ips', 'nope'], { env });
+      expect(bad.code).toBe(1);
+      expect(bad.stderr).toContain('route.invalid_allow_list');
+      expect((await tunnelctl(['delete', name], { env })).code).toBe(0);
     });
 
     it('local run --print writes 0600 files', async () => {

@@ -85,7 +85,7 @@ describe('tunnel', () => {
     const r = await tunnelctl(['tunnel', 'get', 'gamma'], { env });
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(new RegExp(`^ID: +${t.id}$`, 'm'));
-    expect(r.stdout).toMatch(/^ {2}NAME\s+HOSTNAME\s+SERVICE\s+PHASE\s+IN-CLUSTER$/m);
+    expect(r.stdout).toMatch(/^ {2}NAME\s+HOSTNAME\s+SERVICE\s+PHASE\s+PROTECTED\s+IN-CLUSTER$/m);
     expect(r.stdout).toContain(`tunnel-access-${t.routes[0]!.name}-gamma:10000`);
     const y = parseYaml((await tunnelctl(['tunnel', 'get', 'gamma', '-o', 'yaml'], { env })).stdout);
     expect(y).toMatchObject({ name: 'gamma', id: t.id, routes: [{ service: 'tcp://10.0.0.5:5432' }] });
@@ -107,10 +107,10 @@ describe('route', () => {
     const r = await tunnelctl(['route', 'add', 'web', 'http://localhost:8000', '--name', 'app'], { env });
     expect(r.code).toBe(0);
     const lines = r.stdout.trimEnd().split('\n');
-    expect(lines[0]).toMatch(/^NAME\s+HOSTNAME\s+SERVICE\s+PHASE\s+IN-CLUSTER$/);
+    expect(lines[0]).toMatch(/^NAME\s+HOSTNAME\s+SERVICE\s+PHASE\s+PROTECTED\s+IN-CLUSTER$/);
     expect(lines[1]).toMatch(
       new RegExp(
-        `^app\\s+app-web\\.${fake.zone.replace(/\./g, '\\.')}\\s+http://localhost:8000\\s+ready\\s+-$`,
+        `^app\\s+app-web\\.${fake.zone.replace(/\./g, '\\.')}\\s+http://localhost:8000\\s+ready\\s+-\\s+-$`,
       ),
     );
     expect(r.stderr).toContain('locally configured');
