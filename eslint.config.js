@@ -24,17 +24,23 @@ const sdkOwners = {
   '@kubernetes/client-node': 'providers/kubernetes',
 };
 
-function boundaryBlock(layer) {
+/** The rule for files under `dir` (a layer, or one provider inside `providers`). */
+function boundaryBlock(layer, dir = layer) {
   const forbidden = layers.filter((l) => l !== layer && !allowed[layer].includes(l));
   const patterns = forbidden.map((l) => ({
     group: [`**/${l}/*`, `**/${l}`, `../${l}/**`],
     message: `src/${layer} may not import src/${l} (see docs/architecture.md).`,
   }));
+  // Providers stay separate from each other.
+  if (layer === 'providers') {
+    const other = dir.endsWith('cloudflare') ? 'kubernetes' : 'cloudflare';
+    patterns.push({ group: [`**/${other}/*`, `../${other}/**`], message: 'providers do not import each other.' });
+  }
   const paths = Object.entries(sdkOwners)
-    .filter(([, owner]) => !owner.startsWith(layer))
+    .filter(([, owner]) => !(`providers/${dir.split('/')[1] ?? ''}` === owner))
     .map(([name, owner]) => ({ name, message: `only src/${owner} imports ${name}.` }));
   return {
-    files: [`src/${layer}/**/*.ts`],
+    files: [`src/${dir}/**/*.ts`],
     ignores: ['src/**/*.test.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns, paths }] },
   };
@@ -51,14 +57,7 @@ export default tseslint.config(
   },
   // Tests read JSON answers; typing every one of them would say nothing the assertions don't.
   { files: ['test/**/*.ts', 'src/**/*.test.ts', 'bench/**/*.ts'], rules: { '@typescript-eslint/no-explicit-any': 'off' } },
-  ...layers.filter((l) => l !== 'main').map(boundaryBlock),
-  // providers/cloudflare and providers/kubernetes do not import each other.
-  {
-    files: ['src/providers/cloudflare/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['**/kubernetes/*'], message: 'providers stay separate.' }], paths: [{ name: '@kubernetes/client-node', message: 'only src/providers/kubernetes imports it.' }] }] },
-  },
-  {
-    files: ['src/providers/kubernetes/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['**/cloudflare/*'], message: 'providers stay separate.' }], paths: [{ name: 'cloudflare', message: 'only src/providers/cloudflare imports it.' }] }] },
-  },
+  ...layers.filter((l) => l !== 'main' && l !== 'providers').map((l) => boundaryBlock(l)),
+  boundaryBlock('providers', 'providers/cloudflare'),
+  boundaryBlock('providers', 'providers/kubernetes'),
 );

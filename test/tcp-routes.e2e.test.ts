@@ -113,7 +113,7 @@ describe('a tcp route', () => {
 
   it('repairs drift and collects orphans in the cluster and in Access, never touching unlabelled objects', async () => {
     const name = `tunnel-access-${route.name}-${tunnel}`;
-    k8s.control.deleteObject({ kind: 'Deployment', namespace: NS, name });
+    k8s.control.deleteObject('Deployment', NS, name);
     const app = access().apps.find((x: any) => x.fields.domain === route.hostname);
     await cfHand(cf).call('DELETE', `/accounts/${cf.accountId}/access/apps/${app.id}`);
     const orphan = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'tunnel-access-zz-gone', namespace: NS, labels: { 'app.kubernetes.io/managed-by': 'tunnelplane', 'tunnelplane.io/route': 'zz', 'tunnelplane.io/tunnel': 'gone' } }, spec: { ports: [{ port: 10000 }] } };

@@ -17,12 +17,14 @@ export function randomLabel(length = 8): string {
 /**
  * Tunnel and route names are each at most 24 characters so that the Kubernetes objects of a TCP
  * route, `tunnel-access-<route>-<tunnel>`, always fit in a 63-character DNS label.
- * Tunnel names: [a-z0-9-], starting with a letter. Route names: [a-z0-9-], starting with a
- * letter or digit. Neither ends with '-' nor holds '--' (reserved for punycode-like labels).
+ * Tunnel names: [a-z0-9-], starting with a letter, not ending with '-' nor holding '--'
+ * (reserved for punycode-like labels). Route names: [a-z0-9] only.
  */
 export const MAX_NAME_LENGTH = 24;
 const TUNNEL_NAME = /^[a-z](?:[a-z0-9-]{0,22}[a-z0-9])?$/;
-const ROUTE_NAME = /^[a-z0-9](?:[a-z0-9-]{0,22}[a-z0-9])?$/;
+// No '-' in route names: `<route>-<tunnel>` then splits one way only, so no route of one
+// tunnel can take the hostname of another tunnel's route.
+const ROUTE_NAME = /^[a-z0-9]{1,24}$/;
 
 export function assertTunnelName(name: string): string {
   if (!TUNNEL_NAME.test(name) || name.includes('--')) {
@@ -39,7 +41,7 @@ export function assertRouteName(name: string): string {
   if (!ROUTE_NAME.test(name) || name.includes('--')) {
     throw invalid(
       'route.invalid_name',
-      `Route name ${JSON.stringify(name.slice(0, 64))} is invalid: use 1-24 lowercase letters, digits or single '-', not at either end.`,
+      `Route name ${JSON.stringify(name.slice(0, 64))} is invalid: use 1-24 lowercase letters or digits.`,
       { name: name.slice(0, 64) },
     );
   }

@@ -69,7 +69,7 @@ export function parseService(raw: string): Service {
   const host = m[2]!.toLowerCase();
   const portText = m[3];
   const rest = m[4]!;
-  if (!(scheme in URL_SCHEMES)) {
+  if (!Object.hasOwn(URL_SCHEMES, scheme)) {
     throw reject(raw, 'scheme', `${input} uses the unsupported scheme "${scheme}": use http, https, tcp, ssh, rdp, smb, unix, unix+tls, http_status or hello_world.`);
   }
   if (rest.startsWith('/') || rest.startsWith('?') || rest.startsWith('#')) {

@@ -357,10 +357,9 @@ export function createReconciler(deps: ReconcilerDeps) {
             details: { error: err.message, retryInMs: wait },
           });
         }
-        (terminal ? logger.error : logger.warn)(
-          { tunnel: w.tunnel.name, attempts: w.tunnel.attempts + 1, retryInMs: wait, err: err.message },
-          'reconcile failed',
-        );
+        const entry = { tunnel: w.tunnel.name, attempts: w.tunnel.attempts + 1, retryInMs: wait, err: err.message };
+        if (terminal) logger.error(entry, 'reconcile failed');
+        else logger.warn(entry, 'reconcile failed');
         continue;
       }
       const gone = w.routes.filter((r) => r.deleting && !r.dns_record_id && !r.dns_uncertain && tcp.accessGone(r));

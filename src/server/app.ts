@@ -59,6 +59,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const httpMetrics = createHttpMetrics(deps.metrics);
 
   app.decorateRequest('auth', null);
+  // JSON only: a text body is refused with 415, not parsed and then refused by the schema.
+  app.removeContentTypeParser('text/plain');
 
   await app.register(swagger, {
     openapi: {

@@ -40,7 +40,7 @@ export function createTunnelService(deps: { store: Store; secrets: SecretBox; co
 
   /** The caller's tunnel by name. Someone else's tunnel does not exist for the caller (404, never 403). */
   async function ownTunnel(actor: Actor, name: string): Promise<TunnelRow> {
-    const tunnel = /^[a-z0-9-]{1,64}$/.test(name) ? await store.tunnels.byName(name) : undefined;
+    const tunnel = await store.tunnels.byName(assertTunnelName(name));
     if (!tunnel || (tunnel.owner_id !== actor.user.id && actor.user.role !== 'admin')) {
       throw notFound('tunnel.not_found', `You have no tunnel named ${JSON.stringify(name.slice(0, 64))}.`, { tunnel: name.slice(0, 64) });
     }

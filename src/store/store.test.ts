@@ -32,7 +32,7 @@ describe.each(backends)('store on %s', (_name, url) => {
     close = opened.close;
     if (store.dialect === 'postgres') {
       // Each run starts clean on the shared CI database.
-      await sql`truncate events, routes, tunnels, api_tokens, users, leases restart identity cascade`.execute(store.db);
+      await sql`truncate events, routes, tunnels, api_tokens, users, leases, settings restart identity cascade`.execute(store.db);
     }
   });
   afterAll(async () => close?.());
@@ -106,6 +106,10 @@ describe.each(backends)('store on %s', (_name, url) => {
     } while (cursor);
     expect(seen.sort()).toEqual(names.sort());
     await expect(store.tunnels.listForOwner(u.id, 2, 'forged!')).rejects.toMatchObject({ code: 'request.invalid' });
+    for (const bad of [['a'], [1e999], [1.5], [-3]]) {
+      const cursor = Buffer.from(JSON.stringify(bad)).toString('base64url');
+      await expect(store.events.list(u.id, 2, cursor)).rejects.toMatchObject({ code: 'request.invalid' });
+    }
   });
 
   it('claims dirty tunnels once, with a lease, and releases them', async () => {

@@ -364,7 +364,9 @@ export function createStore(db: Kysely<Database>, dialect: Dialect) {
         });
       } catch (err) {
         if (isUniqueViolation(err)) {
-          throw conflict('route.name_taken', `Tunnel ${tunnel.name} already has a route named ${r.name}.`);
+          const sameName = await db.selectFrom('routes').select('id').where('tunnel_id', '=', tunnel.id).where('name', '=', r.name).executeTakeFirst();
+          if (sameName) throw conflict('route.name_taken', `Tunnel ${tunnel.name} already has a route named ${r.name}.`);
+          throw conflict('route.hostname_taken', `The hostname ${r.hostname} is taken; choose another route name.`);
         }
         throw err;
       }
@@ -539,7 +541,8 @@ export function createStore(db: Kysely<Database>, dialect: Dialect) {
           .updateTable('tunnels')
           .set({
             observed_generation: tunnel.generation,
-            phase: tunnel.deleting ? 'deleting' : 'ready',
+            // The user may have asked for deletion while the pass ran: the row decides.
+            phase: sql<TunnelRow['phase']>`case when deleting = 1 then 'deleting' else 'ready' end`,
             last_error: null,
             attempts: 0,
             next_attempt_at: null,
@@ -556,7 +559,7 @@ export function createStore(db: Kysely<Database>, dialect: Dialect) {
         await trx
           .updateTable('tunnels')
           .set({
-            phase: tunnel.deleting ? 'deleting' : terminal ? 'error' : tunnel.phase === 'ready' ? 'pending' : tunnel.phase,
+            phase: sql<TunnelRow['phase']>`case when deleting = 1 then 'deleting' else ${terminal ? 'error' : 'pending'} end`,
             last_error: error.slice(0, 1000),
             attempts: sql`attempts + 1`,
             next_attempt_at: later(retryInMs),
@@ -629,7 +632,13 @@ export function createStore(db: Kysely<Database>, dialect: Dialect) {
       const before = decodeCursor(cursor);
       let q = db.selectFrom('events').selectAll();
       if (ownerId) q = q.where('owner_id', '=', ownerId);
-      if (before) q = q.where('id', '<', Number(before[0]));
+      if (before) {
+        const id = before[0];
+        if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 1) {
+          throw new AppError('request.invalid', 400, 'The cursor is not one this server handed out.', { field: 'cursor' });
+        }
+        q = q.where('id', '<', id);
+      }
       const rows = await q.orderBy('id', 'desc').limit(limit + 1).execute();
       const items = rows.slice(0, limit);
       const last = items[items.length - 1];
