@@ -37,7 +37,7 @@ describe('allow-lists', () => {
     expect(open.body.allowIps).toBeNull();
 
     let rules = firewallRules();
-    expect(rules.map((r) => r.ref)).toEqual(['theirs', 'tunnelplane-allowlist-1']);
+    expect(rules.map((r) => r.ref)).toEqual(['theirs', 'tunnelplane-test-allowlist-1']);
     const ours = rules[1]!;
     expect(ours.action).toBe('block');
     expect(ours.expression).toContain(`(http.host eq "${a.body.hostname}" and not ip.src in {198.51.100.7 203.0.113.0/24})`);
@@ -53,11 +53,11 @@ describe('allow-lists', () => {
     await hand.call('PATCH', `/zones/${stack.cf.zoneId}/rulesets/${rulesetId}/rules/${ours.id}`, { action: 'block', expression: '(ip.src eq 192.0.2.99)', ref: ours.ref });
     await stack.runtime.reconciler!.resync();
     rules = firewallRules();
-    expect(rules.find((r) => r.ref === 'tunnelplane-allowlist-1')!.expression).toBe(ours.expression);
+    expect(rules.find((r) => r.ref === 'tunnelplane-test-allowlist-1')!.expression).toBe(ours.expression);
     expect(rules.find((r) => r.ref === 'theirs')!.expression).toBe('(ip.src eq 192.0.2.1)');
 
     expect((await u.del(`/api/v1/tunnels/${t}/routes/${a.body.name}`)).status).toBe(204);
-    expect(firewallRules().find((r) => r.ref === 'tunnelplane-allowlist-1')!.expression).not.toContain(a.body.hostname);
+    expect(firewallRules().find((r) => r.ref === 'tunnelplane-test-allowlist-1')!.expression).not.toContain(a.body.hostname);
     expect((await u.del(`/api/v1/tunnels/${t}`)).status).toBe(204);
     expect(firewallRules().map((r) => r.ref)).toEqual(['theirs']);
   });

@@ -38,6 +38,7 @@ async function startServer(): Promise<string> {
       TUNNELPLANE_BACKOFF_MAX_SECONDS: '4',
       TUNNELPLANE_RESYNC_SECONDS: '0',
       TUNNELPLANE_LOG_LEVEL: 'info',
+      TUNNELPLANE_INSTANCE: 'crash',
     },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -102,7 +103,7 @@ describe('SIGKILL mid-way', () => {
     const after = cfView(cf);
     const ids = new Map<string, string>();
     for (const t of tunnels) ids.set(t, (await u.get(`/api/v1/tunnels/${t}`)).body.id);
-    expect(after.tunnels.map((t) => t.name).sort()).toEqual(tunnels.map((t) => `tunnelplane-${t}`).sort());
+    expect(after.tunnels.map((t) => t.name).sort()).toEqual(tunnels.map((t) => `tunnelplane-crash-${t}`).sort());
     expect(after.records.map((r) => `${r.name} ${r.content}`).sort()).toEqual(
       routes.map((r) => `${r.hostname} ${ids.get(r.tunnel)}.cfargotunnel.com`).sort(),
     );

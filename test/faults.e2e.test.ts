@@ -41,7 +41,7 @@ async function exactState(expected: Array<{ name: string; routes: Array<{ hostna
     const api = (await u.get(`/api/v1/tunnels/${t.name}`)).body;
     ids.set(t.name, api.id);
   }
-  expect(cf.tunnels.map((t) => t.name).sort()).toEqual(expected.map((t) => `tunnelplane-${t.name}`).sort());
+  expect(cf.tunnels.map((t) => t.name).sort()).toEqual(expected.map((t) => `tunnelplane-test-${t.name}`).sort());
   const wantRecords = expected.flatMap((t) => t.routes.map((r) => `${r.hostname} -> ${ids.get(t.name)}.cfargotunnel.com`)).sort();
   expect(cf.records.map((r) => `${r.name} -> ${r.content}`).sort()).toEqual(wantRecords);
   for (const t of expected) {
@@ -107,9 +107,18 @@ describe('faults on every kind of call', () => {
       name: 'zzzzzzzz-gone.example.com',
       content: 'x.cfargotunnel.com',
       proxied: true,
-      comment: 'managed-by:tunnelplane tunnel=gone route=zzzzzzzz',
+      comment: 'managed-by:tunnelplane/test tunnel=gone route=zzzzzzzz',
     });
-    const orphanTunnel = await hand.createTunnel('tunnelplane-leftover');
+    const orphanTunnel = await hand.createTunnel('tunnelplane-test-leftover');
+    // Another installation's objects in the same account and zone: never ours to collect.
+    const otherInstall = await hand.createTunnel('tunnelplane-prod-keepme');
+    const otherRecord = await hand.createRecord({
+      type: 'CNAME',
+      name: 'keepme-prod.example.com',
+      content: `${otherInstall.id}.cfargotunnel.com`,
+      proxied: true,
+      comment: 'managed-by:tunnelplane/prod tunnel=prod route=keepme',
+    });
     const foreignTunnel = await hand.createTunnel('someone-elses');
     const remote = cf.tunnels[0]!;
     await hand.putConfig(remote.id, [{ service: 'http_status:503' }]);
@@ -126,6 +135,10 @@ describe('faults on every kind of call', () => {
     expect(after.records.find((r) => r.id === orphan.id)).toBeUndefined();
     expect(after.tunnels.find((t) => t.id === orphanTunnel.id)).toBeUndefined();
     expect(after.tunnels.find((t) => t.id === foreignTunnel.id)).toBeTruthy();
+    expect(after.tunnels.find((t) => t.id === otherInstall.id)).toBeTruthy();
+    expect(after.records.find((r) => r.id === otherRecord.id)).toBeTruthy();
+    await hand.deleteRecord(otherRecord.id);
+    await hand.deleteTunnel(otherInstall.id);
     expect(after.tunnels.find((t) => t.id === remote.id)!.ingress!.length).toBeGreaterThan(1);
     await hand.deleteRecord(foreign.id);
     await hand.deleteTunnel(foreignTunnel.id);

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { startStack, type Stack } from './support/stack.js';
 import { cfView } from './support/cloudflare-view.js';
+import { cfHand } from './support/cloudflare-hand.js';
 import { decodeTunnelToken } from '../src/domain/cloudflared-files.js';
 
 let stack: Stack;
@@ -30,7 +31,7 @@ describe('API v1 story (local mode)', () => {
     let cf = cfView(stack.cf);
     const cfTunnel = cf.tunnels.find((x) => x.id === t.id)!;
     expect(cfTunnel).toBeTruthy();
-    expect(cfTunnel.name).toBe(`tunnelplane-${t.name}`);
+    expect(cfTunnel.name).toBe(`tunnelplane-test-${t.name}`);
 
     const list = await u.get('/api/v1/tunnels');
     expect(list.status).toBe(200);
@@ -53,7 +54,7 @@ describe('API v1 story (local mode)', () => {
       const rec = cf.records.find((r) => r.name === host)!;
       expect(rec).toMatchObject({ type: 'CNAME', content: `${t.id}.cfargotunnel.com`, proxied: true });
       expect(rec.comment!.length).toBeLessThanOrEqual(100);
-      expect(rec.comment).toContain('managed-by:tunnelplane');
+      expect(rec.comment).toBe(`managed-by:tunnelplane/test tunnel=${t.name} route=${host.split('-')[0]}`);
     }
 
     const config = await u.get(`/api/v1/tunnels/${t.name}/config`);
@@ -79,6 +80,11 @@ describe('API v1 story (local mode)', () => {
     cf = cfView(stack.cf);
     expect(cf.tunnels).toEqual([]);
     expect(cf.records).toEqual([]);
+    // The tcp route's Access application and service token went with it.
+    const access = stack.cf.control.state() as any;
+    expect(access.accessApps).toEqual([]);
+    expect(access.accessPolicies).toEqual([]);
+    expect(access.serviceTokens).toEqual([]);
     expect((await u.get(`/api/v1/tunnels/${t.name}`)).status).toBe(404);
 
     const events = await u.get('/api/v1/events');
@@ -135,8 +141,12 @@ describe('the proof of concept API', () => {
     expect(list.body).toEqual({ result: 'ok', tunnels: [{ name, config: { tunnel: id, ingress: [{ service: 'http_status:404' }] } }] });
 
     const creds = await u.get(`/tunnels/${name}/credentials`);
-    expect(creds.body.TunnelID).toBe(id);
-    expect(creds.body.AccountTag).toBe(stack.cf.accountId);
+    expect(creds.body).toEqual({
+      AccountTag: stack.cf.accountId,
+      TunnelSecret: cfView(stack.cf).tunnels.find((t) => t.id === id)!.secret,
+      TunnelID: id,
+      Endpoint: '',
+    });
 
     const missing = await u.post(`/tunnels/${name}/routes`);
     expect(missing.status).toBe(400);
@@ -147,6 +157,9 @@ describe('the proof of concept API', () => {
     const r2 = await u.post(`/tunnels/${name}/routes?service=${encodeURIComponent('tcp://192.168.1.10:10000')}`);
     const ingress = r2.body.tunnel.config.ingress;
     expect(ingress).toHaveLength(3);
+    for (const rule of ingress.slice(0, 2)) {
+      expect(cfView(stack.cf).records.find((r) => r.name === rule.hostname)).toMatchObject({ content: `${id}.cfargotunnel.com`, proxied: true });
+    }
     expect(ingress[0].service).toBe('tcp://192.168.1.10:10000');
     expect(ingress[1].service).toBe('http://localhost:8000');
     expect(ingress[2]).toEqual({ service: 'http_status:404' });
@@ -172,5 +185,38 @@ describe('the proof of concept API', () => {
     const bad = await stack.as('user1', 'wrong').get('/tunnels');
     expect(bad.status).toBe(401);
     expect(bad.body.error.code).toBe('auth.invalid');
+  });
+});
+
+describe('a hostname taken by a record Tunnelplane does not own', () => {
+  it('fails that route alone, leaves the record untouched, and lets every other route go live', async () => {
+    const u = stack.as('user1');
+    const other = stack.as('user2');
+    const t = (await u.post('/api/v1/tunnels', {})).body.name;
+    const t2 = (await other.post('/api/v1/tunnels', {})).body.name;
+    const foreign = await cfHand(stack.cf).createRecord({ type: 'A', name: `api-${t}.example.com`, content: '192.0.2.10', proxied: false, comment: 'hand-made' });
+
+    const [taken, fine, elsewhere] = await Promise.all([
+      u.post(`/api/v1/tunnels/${t}/routes?wait=10`, { service: 'http://localhost:1', name: 'api' }),
+      u.post(`/api/v1/tunnels/${t}/routes?wait=10`, { service: 'http://localhost:2', name: 'web' }),
+      other.post(`/api/v1/tunnels/${t2}/routes?wait=10`, { service: 'http://localhost:3', name: 'app' }),
+    ]);
+    expect(fine.status).toBe(201);
+    expect(elsewhere.status).toBe(201);
+    expect(taken.status).toBe(202);
+    const route = (await u.get(`/api/v1/tunnels/${t}/routes/api`)).body;
+    expect(route.phase).toBe('error');
+    expect(route.lastError).toMatch(/not managed by Tunnelplane/);
+    expect(cfView(stack.cf).records.find((r) => r.id === foreign.id)).toMatchObject({ type: 'A', content: '192.0.2.10', comment: 'hand-made' });
+    expect((await u.get(`/api/v1/tunnels/${t}`)).body.phase).toBe('ready');
+
+    // Once the record is gone, resync retries and the route goes live.
+    await cfHand(stack.cf).deleteRecord(foreign.id);
+    await stack.runtime.reconciler!.resync();
+    await stack.runtime.reconciler!.drain();
+    expect((await u.get(`/api/v1/tunnels/${t}/routes/api`)).body.phase).toBe('ready');
+    await u.del(`/api/v1/tunnels/${t}`);
+    await other.del(`/api/v1/tunnels/${t2}`);
+    expect(cfView(stack.cf).records).toEqual([]);
   });
 });

@@ -65,7 +65,7 @@ describe('a tcp route', () => {
     const app = a.apps.find((x: any) => x.fields.domain === route.hostname);
     expect(app).toBeTruthy();
     expect(app.fields.type).toBe('self_hosted');
-    const token = a.tokens.find((t: any) => t.name === `tunnelplane-${tunnel}-${route.name}`);
+    const token = a.tokens.find((t: any) => t.name === `tunnelplane-test-${tunnel}-${route.name}`);
     expect(token).toBeTruthy();
     const policy = a.policies.find((p: any) => p.appId === app.id);
     expect(policy.fields.decision).toBe('non_identity');
@@ -93,7 +93,7 @@ describe('a tcp route', () => {
     writeFileSync(kubeconfig, k8s.kubeconfig());
     const env = { ...process.env, KUBECONFIG: kubeconfig };
     const name = `tunnel-access-${route.name}-${tunnel}`;
-    const { stdout } = await run('kubectl', ['get', 'deployments,services', '-n', NS, '-l', 'app.kubernetes.io/managed-by=tunnelplane', '-o', 'name', '--cache-dir', join(dir, 'cache')], { env });
+    const { stdout } = await run('kubectl', ['get', 'deployments,services', '-n', NS, '-l', 'app.kubernetes.io/managed-by=tunnelplane,tunnelplane.io/instance=test', '-o', 'name', '--cache-dir', join(dir, 'cache')], { env });
     expect(stdout.split('\n').filter(Boolean).sort()).toEqual([`deployment.apps/${name}`, `service/${name}`]);
     const svc = JSON.parse((await run('kubectl', ['get', 'service', name, '-n', NS, '-o', 'json', '--cache-dir', join(dir, 'cache')], { env })).stdout);
     expect(svc.metadata.labels['tunnelplane.io/tunnel']).toBe(tunnel);
@@ -106,7 +106,7 @@ describe('a tcp route', () => {
     expect((await stack.as('user1').post(`/api/v1/admin/tunnels/${tunnel}/routes/${route.name}/rotate-token`)).status).toBe(403);
     expect((await stack.as('admin').post(`/api/v1/admin/tunnels/${tunnel}/routes/${route.name}/rotate-token`)).status).toBe(202);
     await eventually(() => objects(name).find((o) => o.kind === 'Secret').data['client-secret'] !== before, 10_000, 50);
-    const token = access().tokens.find((t: any) => t.name === `tunnelplane-${tunnel}-${route.name}`);
+    const token = access().tokens.find((t: any) => t.name === `tunnelplane-test-${tunnel}-${route.name}`);
     expect(Buffer.from(objects(name).find((o) => o.kind === 'Secret').data['client-secret'], 'base64').toString()).toBe(token.clientSecret);
     expect(objects(name).find((o) => o.kind === 'Deployment').spec.template.metadata.annotations['tunnelplane.io/token-version']).not.toBe(version);
   });
@@ -116,11 +116,11 @@ describe('a tcp route', () => {
     k8s.control.deleteObject('Deployment', NS, name);
     const app = access().apps.find((x: any) => x.fields.domain === route.hostname);
     await cfHand(cf).call('DELETE', `/accounts/${cf.accountId}/access/apps/${app.id}`);
-    const orphan = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'tunnel-access-zz-gone', namespace: NS, labels: { 'app.kubernetes.io/managed-by': 'tunnelplane', 'tunnelplane.io/route': 'zz', 'tunnelplane.io/tunnel': 'gone' } }, spec: { ports: [{ port: 10000 }] } };
+    const orphan = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'tunnel-access-zz-gone', namespace: NS, labels: { 'app.kubernetes.io/managed-by': 'tunnelplane', 'tunnelplane.io/instance': 'test', 'tunnelplane.io/route': 'zz', 'tunnelplane.io/tunnel': 'gone' } }, spec: { ports: [{ port: 10000 }] } };
     const foreign = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'someone-elses', namespace: NS, labels: { app: 'db' } }, spec: { ports: [{ port: 5432 }] } };
     k8s.control.putObject(orphan);
     k8s.control.putObject(foreign);
-    await cfHand(cf).call('POST', `/accounts/${cf.accountId}/access/apps`, { type: 'self_hosted', domain: 'gone.example.com', name: 'tunnelplane-gone-zz' });
+    await cfHand(cf).call('POST', `/accounts/${cf.accountId}/access/apps`, { type: 'self_hosted', domain: 'gone.example.com', name: 'tunnelplane-test-gone-zz' });
 
     const result = await stack.runtime.reconciler!.resync();
     expect(result.orphanKubernetes).toBe(1);
@@ -131,7 +131,7 @@ describe('a tcp route', () => {
     expect(objects('someone-elses')).toHaveLength(1);
     const apps = access().apps;
     expect(apps.find((x: any) => x.fields.domain === route.hostname)).toBeTruthy();
-    expect(apps.find((x: any) => x.fields.name === 'tunnelplane-gone-zz')).toBeUndefined();
+    expect(apps.find((x: any) => x.fields.name === 'tunnelplane-test-gone-zz')).toBeUndefined();
   });
 
   it('deleting the route removes every object it made; so does deleting the tunnel', async () => {

@@ -14,6 +14,12 @@ const positive = z.coerce.number().int().min(1);
 
 export const configSchema = z
   .object({
+    /**
+     * This installation's id in the markers on everything it makes (1-12 of a-z 0-9). Default:
+     * the first 8 hex of the zone id. Installations sharing a Cloudflare account or a namespace
+     * must differ. Changing it makes earlier objects foreign (never collected).
+     */
+    instance: z.string().regex(/^[a-z0-9]{1,12}$/, 'must be 1-12 lowercase letters or digits').optional(),
     listen: z.object({ host: z.string().min(1).default('127.0.0.1'), port: port.default(5000) }).prefault({}),
     tls: z.object({ cert: z.string().min(1), key: z.string().min(1) }).optional(),
     database: z.object({ url: z.string().min(1).default('sqlite:./data/tunnelplane.db') }).prefault({}),
@@ -92,6 +98,7 @@ type Raw = Record<string, unknown>;
 
 /** `TUNNELPLANE_*` variables and where each goes. */
 const ENV: Record<string, string> = {
+  TUNNELPLANE_INSTANCE: 'instance',
   TUNNELPLANE_HOST: 'listen.host',
   TUNNELPLANE_PORT: 'listen.port',
   TUNNELPLANE_TLS_CERT: 'tls.cert',

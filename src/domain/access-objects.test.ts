@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { renderAccessObjects, inClusterAddress } from './access-objects.js';
+import { ownership } from './ownership.js';
 
 const input = {
   namespace: 'tunnel-control-plane',
@@ -11,6 +12,7 @@ const input = {
   replicas: 1,
   port: 10000,
   tokenVersion: '1',
+  ownerLabels: ownership('abcdef12').kubernetesLabels,
 };
 const [secret, deployment, service] = renderAccessObjects(input, { clientId: 'id.access', clientSecret: 'shh' }) as any[];
 

@@ -7,7 +7,6 @@
  */
 import { accessObjectName } from './names.js';
 
-export const MANAGED_BY = 'tunnelplane';
 export const LABEL_ROUTE = 'tunnelplane.io/route';
 export const LABEL_TUNNEL = 'tunnelplane.io/tunnel';
 export const LABEL_OWNER = 'tunnelplane.io/owner';
@@ -25,6 +24,8 @@ export interface AccessObjectsInput {
   port: number;
   /** Changes when the service token rotates, so the pods roll and pick up the new secret. */
   tokenVersion: string;
+  /** The installation's ownership labels (see ownership.ts). */
+  ownerLabels: Readonly<Record<string, string>>;
 }
 
 export interface KubeObject {
@@ -34,14 +35,14 @@ export interface KubeObject {
   [key: string]: unknown;
 }
 
-export function accessLabels(i: Pick<AccessObjectsInput, 'routeName' | 'tunnelName' | 'ownerId'>): Record<string, string> {
+export function accessLabels(i: Pick<AccessObjectsInput, 'routeName' | 'tunnelName' | 'ownerId' | 'ownerLabels'>): Record<string, string> {
   const name = accessObjectName(i.routeName, i.tunnelName);
   return {
     'app.kubernetes.io/name': 'cloudflared-access',
     'app.kubernetes.io/instance': name,
     'app.kubernetes.io/component': 'tcp-access',
     'app.kubernetes.io/part-of': 'tunnelplane',
-    'app.kubernetes.io/managed-by': MANAGED_BY,
+    ...i.ownerLabels,
     deployment: name,
     [LABEL_ROUTE]: i.routeName,
     [LABEL_TUNNEL]: i.tunnelName,

@@ -18,7 +18,7 @@ describe('allow-lists', () => {
       { hostname: 'b.example.com', allow: ['10.0.0.0/8'] },
       { hostname: 'a.example.com', allow: ['203.0.113.7', '198.51.100.0/24'] },
     ];
-    expect(renderFirewallRules(entries)).toEqual([
+    expect(renderFirewallRules(entries, 'tunnelplane-allowlist-')).toEqual([
       {
         ref: 'tunnelplane-allowlist-1',
         description: expect.any(String),
@@ -28,10 +28,10 @@ describe('allow-lists', () => {
       },
     ]);
     const many = Array.from({ length: 100 }, (_, i) => ({ hostname: `host${i}.example.com`, allow: ['10.0.0.0/8'] }));
-    const rules = renderFirewallRules(many);
+    const rules = renderFirewallRules(many, 'tunnelplane-allowlist-');
     expect(rules.length).toBeGreaterThan(1);
     for (const r of rules) expect(r.expression.length).toBeLessThanOrEqual(4096);
     expect(rules.map((r) => r.ref)).toEqual(rules.map((_, i) => `tunnelplane-allowlist-${i + 1}`));
-    expect(renderFirewallRules([])).toEqual([]);
+    expect(renderFirewallRules([], 'p-')).toEqual([]);
   });
 });

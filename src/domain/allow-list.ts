@@ -10,7 +10,6 @@ import { invalid } from './errors.js';
 export const MAX_ALLOW_ENTRIES = 50;
 /** Cloudflare caps a rule expression at 4,096 characters. */
 export const MAX_EXPRESSION_LENGTH = 4096;
-export const FIREWALL_REF_PREFIX = 'tunnelplane-allowlist-';
 
 /** Validates and normalises addresses and CIDR ranges (IPv4 /0–32, IPv6 /0–128). */
 export function parseAllowList(items: readonly string[]): string[] {
@@ -46,7 +45,11 @@ export interface FirewallRuleSpec {
 }
 
 /** The rules blocking every listed host for sources outside its list; deterministic for equal input. */
-export function renderFirewallRules(entries: ReadonlyArray<{ hostname: string; allow: readonly string[] }>, maxLength = MAX_EXPRESSION_LENGTH): FirewallRuleSpec[] {
+export function renderFirewallRules(
+  entries: ReadonlyArray<{ hostname: string; allow: readonly string[] }>,
+  refPrefix: string,
+  maxLength = MAX_EXPRESSION_LENGTH,
+): FirewallRuleSpec[] {
   const terms = [...entries]
     .sort((a, b) => a.hostname.localeCompare(b.hostname))
     .map((e) => `(http.host eq "${e.hostname}" and not ip.src in {${[...e.allow].sort().join(' ')}})`);
@@ -64,7 +67,7 @@ export function renderFirewallRules(entries: ReadonlyArray<{ hostname: string; a
   }
   if (current.length > 0) groups.push(current);
   return groups.map((g, i) => ({
-    ref: `${FIREWALL_REF_PREFIX}${i + 1}`,
+    ref: `${refPrefix}${i + 1}`,
     description: 'Tunnelplane: source-IP allow-lists of its routes (managed: edits are reverted)',
     expression: g.join(' or '),
     action: 'block' as const,

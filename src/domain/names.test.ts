@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { accessObjectName, assertRouteName, assertTunnelName, dnsComment, parseDnsComment, randomLabel, routeHostname } from './names.js';
+import { accessObjectName, assertRouteName, assertTunnelName, randomLabel, routeHostname } from './names.js';
+import { ownership } from './ownership.js';
 
 describe('names', () => {
   it('draws 8 random lowercase letters', () => {
@@ -25,11 +26,16 @@ describe('names', () => {
     expect(longest.length).toBeLessThanOrEqual(63);
   });
 
-  it('round-trips the DNS ownership comment within the Free plan limit', () => {
-    const c = dnsComment('t'.repeat(24), 'r'.repeat(24));
+  it('round-trips the DNS ownership comment within the Free plan limit, per installation', () => {
+    const o = ownership('x'.repeat(12));
+    const c = o.dnsComment('t'.repeat(24), 'r'.repeat(24));
     expect(c.length).toBeLessThanOrEqual(100);
-    expect(parseDnsComment(c)).toEqual({ tunnel: 't'.repeat(24), route: 'r'.repeat(24) });
-    expect(parseDnsComment('set by hand')).toBeNull();
-    expect(parseDnsComment(null)).toBeNull();
+    expect(o.parseDnsComment(c)).toEqual({ tunnel: 't'.repeat(24), route: 'r'.repeat(24) });
+    expect(o.parseDnsComment('set by hand')).toBeNull();
+    expect(o.parseDnsComment(null)).toBeNull();
+    expect(ownership('other').parseDnsComment(c)).toBeNull();
+    expect(ownership('abc').tunnelName('t')).toBe('tunnelplane-abc-t');
+    expect(ownership('abc').tunnelPrefix).not.toBe(ownership('abcd').tunnelPrefix.slice(0, ownership('abc').tunnelPrefix.length + 1));
+    expect(() => ownership('Bad-Id')).toThrow(/instance/);
   });
 });

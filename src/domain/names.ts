@@ -57,22 +57,6 @@ export function routeHostname(routeName: string, tunnelName: string, zoneName: s
   return host;
 }
 
-/** Every Cloudflare tunnel we create is named with this prefix: it is our ownership marker. */
-export const CLOUDFLARE_TUNNEL_PREFIX = 'tunnelplane-';
-export const cloudflareTunnelName = (tunnelName: string) => `${CLOUDFLARE_TUNNEL_PREFIX}${tunnelName}`;
-
-/** Our DNS records carry this comment prefix; resync never touches a record without it. */
-export const DNS_COMMENT_PREFIX = 'managed-by:tunnelplane';
-export const dnsComment = (tunnelName: string, routeName: string) =>
-  `${DNS_COMMENT_PREFIX} tunnel=${tunnelName} route=${routeName}`;
-
-/** Parses our DNS comment back into tunnel and route names; null when it is not ours. */
-export function parseDnsComment(comment: string | null | undefined): { tunnel: string; route: string } | null {
-  if (!comment) return null;
-  const m = /^managed-by:tunnelplane tunnel=([a-z0-9-]+) route=([a-z0-9-]+)$/.exec(comment);
-  return m ? { tunnel: m[1]!, route: m[2]! } : null;
-}
-
 export const tunnelCname = (cloudflareTunnelId: string) => `${cloudflareTunnelId}.cfargotunnel.com`;
 
 /** Kubernetes Deployment/Service name of a TCP route's access pods (the proof of concept's). */

@@ -10,6 +10,7 @@ import { pino, type DestinationStream, type Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import type { ServerConfig } from '../config/index.js';
 import { createSecretBox } from '../domain/secret-box.js';
+import { ownership } from '../domain/ownership.js';
 import { hashPassword, verifyPassword } from '../domain/passwords.js';
 import { connectStore, type Store } from '../store/index.js';
 import { createCloudflareApi, createRateLimiter, type CloudflareApi } from '../providers/cloudflare/index.js';
@@ -168,6 +169,7 @@ export async function createRuntime(config: ServerConfig, opts: { logger?: Logge
           cloudflare,
           secrets,
           kubernetes,
+          ownership: ownership(config.instance ?? zoneId.slice(0, 8)),
           tcpAccess: { image: k8s.image, replicas: k8s.replicas, port: k8s.port },
           logger: logger.child({ component: 'reconciler' }),
           options: {

@@ -1,12 +1,13 @@
 /**
- * The zone's source-IP allow-lists as WAF custom rules (refs `tunnelplane-allowlist-N`). Every
+ * The zone's source-IP allow-lists as WAF custom rules (refs `tunnelplane-<id>-allowlist-N`). Every
  * allow-listed route's host is folded into as few rules as fit; only rules with our ref are
  * created, edited or deleted. A route is covered from before its DNS record exists until after
  * it is gone, so it is never reachable from outside its list. The hash of the last applied
  * rules skips identical writes; a lease keeps replicas from editing the rules at once.
  */
 import { createHash } from 'node:crypto';
-import { FIREWALL_REF_PREFIX, renderFirewallRules, type FirewallRuleSpec } from '../domain/allow-list.js';
+import { renderFirewallRules, type FirewallRuleSpec } from '../domain/allow-list.js';
+import type { Ownership } from '../domain/ownership.js';
 import { ProviderError } from '../domain/errors.js';
 import type { Store } from '../store/index.js';
 import type { CloudflareApi } from '../providers/cloudflare/index.js';
@@ -14,13 +15,17 @@ import { fail, type Work } from './work.js';
 
 const HASH_KEY = 'firewall_hash';
 
-export function createFirewall(deps: { store: Store; cloudflare: CloudflareApi; owner: string }) {
+export function createFirewall(deps: { store: Store; cloudflare: CloudflareApi; owner: string; ownership: Ownership }) {
   const { store, cloudflare } = deps;
+  const refPrefix = deps.ownership.firewallRefPrefix;
 
   async function desired(): Promise<FirewallRuleSpec[]> {
     const rows = await store.work.allowListedRoutes();
     const covered = rows.filter((r) => (!r.deleting && !r.tunnel_deleting) || r.dns_record_id || r.dns_uncertain);
-    return renderFirewallRules(covered.map((r) => ({ hostname: r.hostname, allow: JSON.parse(r.allow_ips!) as string[] })));
+    return renderFirewallRules(
+      covered.map((r) => ({ hostname: r.hostname, allow: JSON.parse(r.allow_ips!) as string[] })),
+      refPrefix,
+    );
   }
 
   /** Brings our rules to the desired set; returns whether anything was written. */
@@ -32,7 +37,7 @@ export function createFirewall(deps: { store: Store; cloudflare: CloudflareApi; 
       return true;
     }
     let wrote = false;
-    const ours = new Map(entry.rules.filter((r) => r.ref.startsWith(FIREWALL_REF_PREFIX)).map((r) => [r.ref, r]));
+    const ours = new Map(entry.rules.filter((r) => r.ref.startsWith(refPrefix)).map((r) => [r.ref, r]));
     for (const rule of rules) {
       const current = ours.get(rule.ref);
       ours.delete(rule.ref);

@@ -11,7 +11,8 @@
  */
 import { createHash } from 'node:crypto';
 import { ProviderError } from '../domain/errors.js';
-import { cloudflareTunnelName, dnsComment, tunnelCname, DNS_COMMENT_PREFIX, CLOUDFLARE_TUNNEL_PREFIX } from '../domain/names.js';
+import { tunnelCname } from '../domain/names.js';
+import type { Ownership } from '../domain/ownership.js';
 import { renderIngress } from '../domain/cloudflared-files.js';
 import type { SecretBox } from '../domain/secret-box.js';
 import type { Store, RouteRow } from '../store/index.js';
@@ -81,6 +82,8 @@ export interface ReconcilerDeps {
   /** Where TCP routes' access pods run; without it TCP routes are protected but not deployed. */
   kubernetes?: KubernetesApi | null;
   tcpAccess?: TcpAccessSettings;
+  /** This installation's markers on what it makes. */
+  ownership: Ownership;
 }
 
 
@@ -96,6 +99,7 @@ export function backoffMs(attempts: number, base: number, max: number, retryAfte
 
 export function createReconciler(deps: ReconcilerDeps) {
   const { store, cloudflare, logger, options: o } = deps;
+  const { tunnelName: cloudflareTunnelName, dnsComment, dnsCommentPrefix, tunnelPrefix } = deps.ownership;
   let running = false;
   let wake: (() => void) | null = null;
   let woken = false;
@@ -110,7 +114,7 @@ export function createReconciler(deps: ReconcilerDeps) {
     wake?.();
   };
 
-  const firewall = createFirewall({ store, cloudflare, owner: o.owner });
+  const firewall = createFirewall({ store, cloudflare, owner: o.owner, ownership: deps.ownership });
   const tcp = createTcpAccess({
     store,
     cloudflare,
@@ -118,6 +122,7 @@ export function createReconciler(deps: ReconcilerDeps) {
     kubernetes: deps.kubernetes ?? null,
     settings: deps.tcpAccess ?? { image: 'cloudflare/cloudflared:2025.11.1', replicas: 1, port: 10000 },
     concurrency: o.concurrency,
+    ownership: deps.ownership,
     logger,
   });
 
@@ -213,12 +218,14 @@ export function createReconciler(deps: ReconcilerDeps) {
             continue;
           }
           if (foreign) {
-            fail(w, new ProviderError({
-              provider: 'cloudflare',
-              kind: 'invalid',
-              message: `DNS name ${r.hostname} already has a ${foreign.type} record not managed by Tunnelplane; it is left untouched.`,
-            }));
-            break;
+            // Someone else's record holds the name: this route cannot go live, the others can.
+            const message = `DNS name ${r.hostname} already has a ${foreign.type} record not managed by Tunnelplane; it is left untouched. Delete it or choose another route name.`;
+            if (r.phase !== 'error' || r.last_error !== message) {
+              await store.work.routeError(r.id, message);
+              r.phase = 'error';
+              r.last_error = message;
+            }
+            continue;
           }
           if (wanted && tcp.accessReady(r)) ops.push({ w, route: r, kind: 'post', record: wanted });
           continue;
@@ -271,8 +278,13 @@ export function createReconciler(deps: ReconcilerDeps) {
         }
       } catch (err) {
         // All-or-nothing on Cloudflare's side, but the answer may have been lost: the routes stay
-        // uncertain and the next pass looks before writing.
-        for (const op of chunk) fail(op.w, err);
+        // uncertain and the next pass looks before writing. A conflict (one name taken by a
+        // foreign record) is found by that look and confined to its route, so it is retried soon
+        // rather than failing every tunnel of the batch for good.
+        const e = err instanceof ProviderError && err.kind === 'conflict'
+          ? new ProviderError({ provider: 'cloudflare', kind: 'transient', message: err.message, status: err.status, providerCode: err.providerCode, cause: err })
+          : err;
+        for (const op of chunk) fail(op.w, e);
       }
     }
   }
@@ -285,7 +297,7 @@ export function createReconciler(deps: ReconcilerDeps) {
       for (const name of names) out.push(...(await cloudflare.listByName(name)));
       return out;
     }
-    const ours = await cloudflare.listByComment(DNS_COMMENT_PREFIX);
+    const ours = await cloudflare.listByComment(dnsCommentPrefix);
     const wanted = new Set(names);
     // A foreign record at one of our names has no marker; list those names individually.
     const seen = new Set(ours.map((r) => r.name));
@@ -364,7 +376,7 @@ export function createReconciler(deps: ReconcilerDeps) {
       }
       const gone = w.routes.filter((r) => r.deleting && !r.dns_record_id && !r.dns_uncertain && tcp.accessGone(r));
       await store.work.deleteRoutes(gone.map((r) => r.id));
-      const ready = w.routes.filter((r) => !r.deleting && r.dns_record_id && tcp.routeReady(r)).map((r) => r.id);
+      const ready = w.routes.filter((r) => !r.deleting && r.dns_record_id && !r.dns_uncertain && tcp.routeReady(r)).map((r) => r.id);
       await store.work.converged(w.tunnel, ready);
       if (w.tunnel.observed_generation === 0) {
         await store.events.append({
@@ -495,8 +507,8 @@ export function createReconciler(deps: ReconcilerDeps) {
     if (!(await store.work.tryLease('resync', o.owner, 5 * 60_000))) return result;
     // Outside first, then the store: every external object we see was created after its row,
     // so a row created meanwhile is in the snapshot and nothing live looks orphaned.
-    const records = await cloudflare.listByComment(DNS_COMMENT_PREFIX);
-    const cfTunnels = await cloudflare.listTunnels(CLOUDFLARE_TUNNEL_PREFIX);
+    const records = await cloudflare.listByComment(dnsCommentPrefix);
+    const cfTunnels = await cloudflare.listTunnels(tunnelPrefix);
     const tunnels = await store.work.allTunnels();
     const routes = await store.work.allRoutes();
     const tunnelsById = new Map(tunnels.map((t) => [t.id, t]));
@@ -506,6 +518,8 @@ export function createReconciler(deps: ReconcilerDeps) {
     const routeByHost = new Map(routes.map((r) => [r.hostname, r]));
     const requeue = new Set<string>();
 
+    // Routes stuck on a foreign record: look again (the record may be gone now).
+    for (const r of routes) if (r.phase === 'error' && r.dns_uncertain && !r.deleting) requeue.add(r.tunnel_id);
     // Drift: a live route's record vanished or was changed by hand.
     for (const r of routes) {
       const t = tunnelsById.get(r.tunnel_id);

@@ -15,7 +15,8 @@
  */
 import { createHash } from 'node:crypto';
 import { accessObjectName } from '../domain/names.js';
-import { LABEL_ROUTE, LABEL_TUNNEL, MANAGED_BY, renderAccessObjects } from '../domain/access-objects.js';
+import { LABEL_ROUTE, LABEL_TUNNEL, renderAccessObjects } from '../domain/access-objects.js';
+import type { Ownership } from '../domain/ownership.js';
 import type { SecretBox } from '../domain/secret-box.js';
 import type { RouteRow, Store } from '../store/index.js';
 import type { CloudflareApi } from '../providers/cloudflare/index.js';
@@ -34,13 +35,9 @@ export const isTcpLike = (r: Pick<RouteRow, 'protocol'>) => TCP_LIKE.has(r.proto
 /** TCP-like routes always; HTTP routes when their owner asked for Access (people by email). */
 export const needsAccess = (r: Pick<RouteRow, 'protocol' | 'access_rule'>) => isTcpLike(r) || !!r.access_rule;
 
-/** Name of a route's service token and Access application: our ownership marker. */
-export const ACCESS_PREFIX = 'tunnelplane-';
-export const accessName = (tunnelName: string, routeName: string) => `${ACCESS_PREFIX}${tunnelName}-${routeName}`;
 const POLICY_NAME = 'tunnelplane service token';
 const PEOPLE_POLICY_NAME = 'tunnelplane allowed people';
 const policyName = (r: RouteRow) => (isTcpLike(r) ? POLICY_NAME : PEOPLE_POLICY_NAME);
-const SELECTOR = `app.kubernetes.io/managed-by=${MANAGED_BY}`;
 
 function peopleRules(r: RouteRow) {
   const rule = JSON.parse(r.access_rule ?? '{}') as { emails?: string[]; emailDomains?: string[] };
@@ -57,9 +54,11 @@ export function createTcpAccess(deps: {
   kubernetes: KubernetesApi | null;
   settings: TcpAccessSettings;
   concurrency: number;
+  ownership: Ownership;
   logger: { warn(obj: object, msg: string): void; info(obj: object, msg: string): void };
 }) {
   const { store, cloudflare, secrets, kubernetes, settings } = deps;
+  const { accessName, accessPrefix, kubernetesSelector: SELECTOR } = deps.ownership;
   let lastReadiness = 0;
 
   const patch = async (r: RouteRow, p: Parameters<Store['work']['patchRoute']>[1]) => {
@@ -208,6 +207,7 @@ export function createTcpAccess(deps: {
               replicas: settings.replicas,
               port: settings.port,
               tokenVersion: String(r.token_version),
+              ownerLabels: deps.ownership.kubernetesLabels,
             },
             { clientId: r.service_token_client_id ?? '', clientSecret: secrets.open(r.service_token_sealed!).toString('utf8') },
           );
@@ -250,8 +250,8 @@ export function createTcpAccess(deps: {
       let tokens: Awaited<ReturnType<CloudflareApi['listServiceTokens']>> = [];
       let objects: Awaited<ReturnType<KubernetesApi['listManaged']>> | null = null;
       try {
-        apps = await cloudflare.listAccessApps(ACCESS_PREFIX);
-        tokens = await cloudflare.listServiceTokens(ACCESS_PREFIX);
+        apps = await cloudflare.listAccessApps(accessPrefix);
+        tokens = await cloudflare.listServiceTokens(accessPrefix);
         if (kubernetes) objects = await kubernetes.listManaged(SELECTOR);
       } catch (err) {
         out.failed++;

@@ -507,6 +507,12 @@ export function createStore(db: Kysely<Database>, dialect: Dialect) {
     ) {
       await db.updateTable('routes').set({ ...patch, updated_at: now() }).where('id', '=', routeId).execute();
     },
+    /** A route that cannot converge for a reason of its own; its tunnel goes on. */
+    async routeError(routeId: string, message: string) {
+      await db.updateTable('routes').set({ phase: 'error', last_error: message.slice(0, 1000), updated_at: now() }).where('id', '=', routeId).execute();
+      const row = await db.selectFrom('routes').select('tunnel_id').where('id', '=', routeId).executeTakeFirst();
+      if (row) changed('observed', row.tunnel_id);
+    },
     async markRoutesUncertain(routeIds: string[]) {
       if (routeIds.length === 0) return;
       await db.updateTable('routes').set({ dns_uncertain: 1 }).where('id', 'in', routeIds).execute();

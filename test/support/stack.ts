@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { pino } from 'pino';
+import { destination, pino } from 'pino';
 import { loadConfig } from '../../src/config/index.js';
 import { hashPassword } from '../../src/domain/passwords.js';
 import { startCloudflareEmulator, type StartedCloudflareEmulator } from '../../src/emulators/cloudflare/index.js';
@@ -67,6 +67,7 @@ export async function startStack(
     const config = loadConfig({
       env: {},
       defaults: {
+        instance: 'test',
         listen: { host: '127.0.0.1', port: 0 },
         database: { url: opts.database ?? `sqlite:${join(dir, 'db.sqlite')}` },
         secretKey,
@@ -77,7 +78,8 @@ export async function startStack(
         ...(opts.kubernetes ? { kubernetes: { kubeconfig: kubeconfigPath, namespace: opts.kubernetes.namespace } } : {}),
       },
     });
-    const runtime = await createRuntime(config, { logger: pino({ level: 'silent' }) });
+    // A real logger (into /dev/null): the warn and error paths run as in production.
+    const runtime = await createRuntime(config, { logger: pino({ level: 'warn' }, destination('/dev/null')) });
     for (const [name, password] of Object.entries(PASSWORDS)) {
       if (!(await runtime.store.users.byName(name))) {
         await runtime.store.users.create({ name, passwordHash: await hashPassword(password), role: name === 'admin' ? 'admin' : 'user' });
