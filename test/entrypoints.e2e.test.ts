@@ -177,3 +177,38 @@ describe('TLS', () => {
     }
   });
 });
+
+describe('shutdown', () => {
+  it('answers waiting requests and exits promptly on SIGTERM', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tp-term-'));
+    writeFileSync(join(dir, 'users.json'), JSON.stringify({ alice: 'alice-password' }));
+    const fault = cf.control.addFault({ method: 'POST', path: '/accounts/*/cfd_tunnel', times: 1000, action: { type: 'error', status: 503, code: 10001, message: 'down' } });
+    const { proc, done } = start(['serve', '--port', '0', '--database', `sqlite:${join(dir, 'db.sqlite')}`], {
+      env: env({
+        TUNNELPLANE_CLOUDFLARE_BASE_URL: cf.url,
+        TUNNELPLANE_CLOUDFLARE_API_TOKEN: cf.token,
+        TUNNELPLANE_CLOUDFLARE_ZONE: cf.zoneName,
+        TUNNELPLANE_USERS_FILE: join(dir, 'users.json'),
+        TUNNELPLANE_RESYNC_SECONDS: '0',
+      }),
+      ready: (l) => (l.includes('tunnelplane is serving') ? (JSON.parse(l) as { url: string }).url : null),
+    });
+    try {
+      const url = await done;
+      const u = api(() => url, { authorization: `Basic ${Buffer.from('alice:alice-password').toString('base64')}` });
+      const waiting = u.post('/api/v1/tunnels?wait=60', {});
+      await new Promise((r) => setTimeout(r, 500));
+      const started = Date.now();
+      const exited = new Promise<number | null>((r) => proc.once('exit', r));
+      proc.kill('SIGTERM');
+      const res = await waiting;
+      expect(res.status).toBe(202);
+      expect(res.body.phase).toBe('pending');
+      expect(await exited).toBe(0);
+      expect(Date.now() - started).toBeLessThan(10_000);
+    } finally {
+      cf.control.removeFault(fault);
+      if (proc.exitCode === null) proc.kill('SIGKILL');
+    }
+  });
+});

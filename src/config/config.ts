@@ -226,7 +226,7 @@ export function loadConfig(input: LoadConfigInput = {}): Readonly<ServerConfig> 
   if (config.cloudflare.cert) {
     try {
       const cert = parseOriginCert(readFileSync(config.cloudflare.cert, 'utf8'));
-      config.cloudflare.accountId ??= cert.accountID;
+      if (cert.accountID) config.cloudflare.accountId ??= cert.accountID;
       config.cloudflare.zoneId ??= cert.zoneID;
       config.cloudflare.apiToken ??= cert.apiToken;
     } catch (err) {

@@ -6,7 +6,8 @@
 
 export interface OriginCert {
   zoneID: string;
-  accountID: string;
+  /** Absent in some older certificates: the zone's account is used then. */
+  accountID?: string;
   apiToken: string;
   endpoint?: string;
 }
@@ -24,7 +25,7 @@ export function parseOriginCert(pem: string): OriginCert {
     if (!json.zoneID || !json.apiToken) throw new Error('missing token in the certificate');
     found = {
       zoneID: json.zoneID,
-      accountID: json.accountID ?? '',
+      ...(json.accountID ? { accountID: json.accountID } : {}),
       apiToken: json.apiToken,
       ...(json.endpoint ? { endpoint: json.endpoint.toLowerCase() } : {}),
     };

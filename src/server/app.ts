@@ -98,6 +98,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.setErrorHandler(async (err: FastifyError | AppError | Error, req: FastifyRequest, reply: FastifyReply) => {
     if (err instanceof AppError) {
       if (err.status === 401) reply.header('www-authenticate', 'Basic realm="tunnelplane", charset="UTF-8"');
+      if (err.status === 503 || err.status === 429) reply.header('retry-after', String(err.details.retryAfterSeconds ?? 1));
       return reply.status(err.status).send(errorBody(req.id, err.code, err.message, err.details));
     }
     const fe = err as FastifyError;
@@ -149,6 +150,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return deps.metrics.registry.metrics();
   });
   app.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
+
+  // On close, requests waiting for convergence answer at once instead of holding the exit.
+  app.addHook('preClose', async () => tunnels.shutdown());
 
   registerV1Routes(app, { tunnels, store: deps.store, config: deps.config });
   registerPocRoutes(app, { tunnels });

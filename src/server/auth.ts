@@ -3,6 +3,9 @@
  * scrypt is slow on purpose, so a verified user:password pair is remembered under an HMAC
  * keyed with a per-process secret (the cache never holds a password), bounded in size, and
  * valid only while the user's stored hash is unchanged: a password change invalidates it.
+ * Failed pairs are remembered briefly too, and at most a few scrypt runs happen at once (the
+ * rest queue, and past the queue get 503): wrong credentials cannot eat the CPU that
+ * authenticated users need.
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import { AppError } from '../domain/errors.js';
@@ -18,8 +21,42 @@ export interface Authenticated {
 const required = () => new AppError('auth.required', 401, 'Authentication required: send HTTP Basic credentials (USERPASS) or a bearer API token.');
 const rejected = () => new AppError('auth.invalid', 401, 'Invalid credentials: check USERPASS (user:password) or the API token.');
 
-export function createAuthenticator(deps: { store: Store; cacheSize?: number; touchEveryMs?: number }) {
+export function createAuthenticator(deps: {
+  store: Store;
+  cacheSize?: number;
+  touchEveryMs?: number;
+  /** scrypt runs at once; more wait in a queue of `maxQueued`, beyond which 503. */
+  maxHashing?: number;
+  maxQueued?: number;
+  /** How long a failed user:password pair is answered 401 without hashing again. */
+  failureMemoryMs?: number;
+}) {
   const { store } = deps;
+  const maxHashing = deps.maxHashing ?? 2;
+  const maxQueued = deps.maxQueued ?? 64;
+  const failureMemoryMs = deps.failureMemoryMs ?? 10_000;
+  let hashing = 0;
+  const queue: Array<() => void> = [];
+  const failed = new Map<string, number>();
+
+  /** Runs a password check within the hashing budget. */
+  async function budgeted<T>(fn: () => Promise<T>): Promise<T> {
+    if (hashing >= maxHashing) {
+      if (queue.length >= maxQueued) {
+        throw new AppError('auth.busy', 503, 'Too many sign-ins at once; retry in a second (or use an API token).', { retryAfterSeconds: 1 });
+      }
+      await new Promise<void>((resolve) => queue.push(resolve));
+    } else {
+      hashing++;
+    }
+    try {
+      return await fn();
+    } finally {
+      const next = queue.shift();
+      if (next) next();
+      else hashing--;
+    }
+  }
   const cacheSize = deps.cacheSize ?? 10_000;
   const touchEveryMs = deps.touchEveryMs ?? 60_000;
   const key = randomBytes(32);
@@ -49,10 +86,17 @@ export function createAuthenticator(deps: { store: Store; cacheSize?: number; to
       }
       verified.delete(mac);
     }
+    const failedAt = failed.get(mac);
+    if (failedAt !== undefined && Date.now() - failedAt < failureMemoryMs) throw rejected();
     const user = await store.users.byName(name);
     // Hash even for unknown users so timing does not reveal which names exist.
-    const ok = await verifyPassword(password, user?.password_hash ?? DUMMY_HASH);
-    if (!user || !ok) throw rejected();
+    const ok = await budgeted(() => verifyPassword(password, user?.password_hash ?? DUMMY_HASH));
+    if (!user || !ok) {
+      failed.set(mac, Date.now());
+      if (failed.size > cacheSize) failed.delete(failed.keys().next().value!);
+      throw rejected();
+    }
+    failed.delete(mac);
     verified.set(mac, { userId: user.id, passwordHash: user.password_hash });
     if (verified.size > cacheSize) verified.delete(verified.keys().next().value!);
     return { user, via: 'basic' };

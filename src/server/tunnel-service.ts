@@ -37,6 +37,7 @@ export function quotasOf(user: UserRow, defaults: Quotas): Quotas {
 
 export function createTunnelService(deps: { store: Store; secrets: SecretBox; config: TunnelServiceConfig }) {
   const { store, secrets, config } = deps;
+  let closing = false;
 
   /** The caller's tunnel by name. Someone else's tunnel does not exist for the caller (404, never 403). */
   async function ownTunnel(actor: Actor, name: string): Promise<TunnelRow> {
@@ -62,10 +63,11 @@ export function createTunnelService(deps: { store: Store; secrets: SecretBox; co
       const t = await store.tunnels.byId(tunnelId);
       if (await done(t)) return true;
       const left = deadline - Date.now();
-      if (left <= 0) return false;
+      // Shutting down: answer now with the current state (202) rather than hold the exit.
+      if (left <= 0 || closing) return false;
       await new Promise<void>((resolve) => {
         const onChange = (id: string) => {
-          if (id === tunnelId) finish();
+          if (id === tunnelId || id === '*') finish();
         };
         const timer = setTimeout(() => finish(), Math.min(left, 250));
         const finish = () => {
@@ -84,6 +86,12 @@ export function createTunnelService(deps: { store: Store; secrets: SecretBox; co
   return {
     ownTunnel,
     withRoutes,
+
+    /** Ends every wait at once (server shutdown): callers get the current state. */
+    shutdown() {
+      closing = true;
+      store.changes.emit('observed', '*');
+    },
 
     /** Every tunnel of the caller with its routes, a page at a time. */
     async *listAll(actor: Actor): AsyncGenerator<TunnelWithRoutes> {

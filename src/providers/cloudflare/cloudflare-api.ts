@@ -227,12 +227,17 @@ function toAccessApp(raw: unknown): AccessApp {
 
 export function createCloudflareApi(opts: CloudflareApiOptions): CloudflareApi {
   const { accountId, zoneId, limiter, observer } = opts;
-  const maxRetryAfterMs = opts.maxRetryAfterMs ?? 60_000;
+  // A real 429 blocks the token for the rest of Cloudflare's 5-minute window.
+  const maxRetryAfterMs = opts.maxRetryAfterMs ?? 300_000;
 
   // Every SDK request passes here: paced, timed, counted.
+  const timeoutMs = opts.timeoutMs ?? 15_000;
   const pacedFetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
     const waited = await limiter.acquire(init?.signal ?? undefined);
     if (waited > 0) observer?.rateLimitWait?.(waited);
+    // The call's own timeout starts now, after any wait for the limiter (the SDK's started before).
+    const timeout = AbortSignal.timeout(timeoutMs);
+    init = { ...init, signal: init?.signal ? AbortSignal.any([init.signal, timeout]) : timeout };
     const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
     const endpoint = endpointLabel(init?.method ?? 'GET', url);
     const started = performance.now();
@@ -258,7 +263,8 @@ export function createCloudflareApi(opts: CloudflareApiOptions): CloudflareApi {
     userServiceKey: null,
     baseURL: opts.baseUrl,
     maxRetries: 0,
-    timeout: opts.timeoutMs ?? 15_000,
+    // Our fetch enforces the per-call timeout after the rate-limit wait; this one only backs it up.
+    timeout: 3_600_000,
     fetch: pacedFetch as typeof fetch,
   });
 
