@@ -77,6 +77,8 @@ describe('isolation', () => {
     const refused = await stack.as('user2').post('/api/v1/tunnels', {});
     expect(refused.status).toBe(403);
     expect(refused.body.error).toMatchObject({ code: 'quota.exceeded', details: { resource: 'tunnels', limit: 0 } });
+    const audit = (await stack.as('user2').get('/api/v1/events')).body.items;
+    expect(audit[0]).toMatchObject({ actor: 'user2', action: 'POST /api/v1/tunnels', outcome: 'error', details: { status: 403, code: 'quota.exceeded' } });
     await stack.as('admin').request('PUT', '/api/v1/admin/users/user2/quotas', { tunnels: null });
   });
 

@@ -35,6 +35,8 @@ describe('configuration', () => {
       expect(text).toMatch(/quotas\.tunnels/);
       expect(text).toMatch(/bogus|Unrecognized/);
       expect(text).toMatch(/cloudflare\.accountId/);
+      expect(text).toMatch(/cloudflare\.apiToken: required/);
+      expect(text).toMatch(/cloudflare\.zoneName: required/);
     }
   });
 

@@ -8,6 +8,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { parseOriginCert } from './origin-cert.js';
+import { DEFAULT_CLOUDFLARED_IMAGE } from '../domain/access-objects.js';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const positive = z.coerce.number().int().min(1);
@@ -72,8 +73,7 @@ export const configSchema = z
           .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a Kubernetes namespace name')
           .max(63)
           .default('tunnel-control-plane'),
-        /** The official image, pinned (≥ 2025.7.0: numeric USER, so runAsNonRoot holds). */
-        image: z.string().min(1).default('cloudflare/cloudflared:2026.8.2'),
+        image: z.string().min(1).default(DEFAULT_CLOUDFLARED_IMAGE),
         replicas: z.coerce.number().int().min(1).max(10).default(1),
         /** The port access pods listen on and their Service exposes (the proof of concept's 10000). */
         port: z.coerce.number().int().min(1024).max(65535).default(10000),
@@ -218,7 +218,14 @@ export function loadConfig(input: LoadConfigInput = {}): Readonly<ServerConfig> 
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) problems.push(`${issue.path.join('.') || '(top level)'}: ${issue.message}`);
-    throw new ConfigError(problems);
+    // The checks below need a parsed config; report what the raw values already show too.
+    const cf = (raw.cloudflare ?? {}) as Raw;
+    if (!cf.apiToken && !cf.cert) problems.push('cloudflare.apiToken: required (or cloudflare.cert, the origin certificate from `cloudflared tunnel login`)');
+    if (!cf.zoneName && !cf.zoneId) problems.push('cloudflare.zoneName: required (the DNS zone routes live under)');
+    if (typeof raw.secretKey === 'string' && Buffer.from(raw.secretKey, 'base64').length !== 32) {
+      problems.push('secretKey: must be 32 bytes, base64-encoded (e.g. `openssl rand -base64 32`)');
+    }
+    throw new ConfigError([...new Set(problems)]);
   }
   const config = parsed.data;
 

@@ -7,6 +7,8 @@
  */
 import { accessObjectName } from './names.js';
 
+/** The official image, pinned (≥ 2025.7.0: numeric USER, so runAsNonRoot holds). */
+export const DEFAULT_CLOUDFLARED_IMAGE = 'cloudflare/cloudflared:2026.8.2';
 export const LABEL_ROUTE = 'tunnelplane.io/route';
 export const LABEL_TUNNEL = 'tunnelplane.io/tunnel';
 export const LABEL_OWNER = 'tunnelplane.io/owner';

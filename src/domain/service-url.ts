@@ -26,7 +26,10 @@ const URL_SCHEMES: Record<string, number | null> = {
   smb: 445,
 };
 
-const TCP_LIKE = new Set<Protocol>(['tcp', 'ssh', 'rdp', 'smb']);
+const TCP_LIKE = new Set<string>(['tcp', 'ssh', 'rdp', 'smb']);
+
+/** TCP-like protocols are reached through `cloudflared access tcp` and always protected by Access. */
+export const isTcpLikeProtocol = (protocol: string) => TCP_LIKE.has(protocol);
 
 // scheme://host[:port] and nothing after it. Host: a DNS name, IPv4, or a bracketed IPv6.
 const URL_FORM = /^([a-z][a-z0-9+.-]*):\/\/(\[[0-9a-f:.]+\]|[a-z0-9_](?:[a-z0-9_.-]*[a-z0-9_])?)(?::(\d{1,5}))?(.*)$/i;

@@ -237,8 +237,8 @@ export async function createRuntime(config: ServerConfig, opts: { logger?: Logge
       async close() {
         if (closed) return;
         closed = true;
-        await reconciler?.stop();
         await app.close();
+        await reconciler?.stop();
         await closeStore();
       },
     };

@@ -13,6 +13,7 @@ import { createHash } from 'node:crypto';
 import { ProviderError } from '../domain/errors.js';
 import { tunnelCname } from '../domain/names.js';
 import type { Ownership } from '../domain/ownership.js';
+import { DEFAULT_CLOUDFLARED_IMAGE } from '../domain/access-objects.js';
 import { renderIngress } from '../domain/cloudflared-files.js';
 import type { SecretBox } from '../domain/secret-box.js';
 import type { Store, RouteRow } from '../store/index.js';
@@ -120,7 +121,7 @@ export function createReconciler(deps: ReconcilerDeps) {
     cloudflare,
     secrets: deps.secrets,
     kubernetes: deps.kubernetes ?? null,
-    settings: deps.tcpAccess ?? { image: 'cloudflare/cloudflared:2025.11.1', replicas: 1, port: 10000 },
+    settings: deps.tcpAccess ?? { image: DEFAULT_CLOUDFLARED_IMAGE, replicas: 1, port: 10000 },
     concurrency: o.concurrency,
     ownership: deps.ownership,
     logger,
@@ -420,6 +421,7 @@ export function createReconciler(deps: ReconcilerDeps) {
     }
     const failed = work.filter((w) => w.outcome?.kind === 'failed').length;
     deps.hooks?.pass?.({ tunnels: work.length, ms: performance.now() - started, failed });
+    if (deps.hooks?.queueDepth) deps.hooks.queueDepth((await store.tunnels.count()).dirty);
     return work.length;
   }
 

@@ -17,6 +17,7 @@ import { createHash } from 'node:crypto';
 import { accessObjectName } from '../domain/names.js';
 import { LABEL_ROUTE, LABEL_TUNNEL, renderAccessObjects } from '../domain/access-objects.js';
 import type { Ownership } from '../domain/ownership.js';
+import { isTcpLikeProtocol } from '../domain/service-url.js';
 import type { SecretBox } from '../domain/secret-box.js';
 import type { RouteRow, Store } from '../store/index.js';
 import type { CloudflareApi } from '../providers/cloudflare/index.js';
@@ -30,8 +31,7 @@ export interface TcpAccessSettings {
   port: number;
 }
 
-const TCP_LIKE = new Set(['tcp', 'ssh', 'rdp', 'smb']);
-export const isTcpLike = (r: Pick<RouteRow, 'protocol'>) => TCP_LIKE.has(r.protocol);
+export const isTcpLike = (r: Pick<RouteRow, 'protocol'>) => isTcpLikeProtocol(r.protocol);
 /** TCP-like routes always; HTTP routes when their owner asked for Access (people by email). */
 export const needsAccess = (r: Pick<RouteRow, 'protocol' | 'access_rule'>) => isTcpLike(r) || !!r.access_rule;
 

@@ -19,6 +19,8 @@ import { registerPocRoutes } from './routes-poc.js';
 declare module 'fastify' {
   interface FastifyRequest {
     auth: Authenticated | null;
+    /** The error code answered, for the audit trail of refused mutations. */
+    errorCode: string | null;
   }
   interface FastifyContextConfig {
     /** Reachable without credentials. */
@@ -59,6 +61,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const httpMetrics = createHttpMetrics(deps.metrics);
 
   app.decorateRequest('auth', null);
+  app.decorateRequest('errorCode', null);
   // JSON only: a text body is refused with 415, not parsed and then refused by the schema.
   app.removeContentTypeParser('text/plain');
 
@@ -93,9 +96,23 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   app.addHook('onResponse', async (req, reply) => {
     httpMetrics.observe(req.method, req.routeOptions.url ?? 'unknown', reply.statusCode, reply.elapsedTime / 1000);
+    // Refused mutations are part of the audit trail too (accepted ones are recorded with their write).
+    if (req.auth && req.method !== 'GET' && req.method !== 'HEAD' && reply.statusCode >= 400) {
+      await deps.store.events
+        .append({
+          ownerId: req.auth.user.id,
+          actor: req.auth.user.name,
+          action: `${req.method} ${req.routeOptions.url ?? 'unknown'}`,
+          target: req.url.split('?')[0]!.slice(0, 200),
+          outcome: 'error',
+          details: { status: reply.statusCode, code: req.errorCode, requestId: req.id },
+        })
+        .catch((err: Error) => req.log.warn({ err: err.message }, 'could not record an audit event'));
+    }
   });
 
   app.setErrorHandler(async (err: FastifyError | AppError | Error, req: FastifyRequest, reply: FastifyReply) => {
+    req.errorCode = err instanceof AppError ? err.code : (err as FastifyError).validation ? 'request.invalid' : ((err as FastifyError).code ?? 'internal');
     if (err instanceof AppError) {
       if (err.status === 401) reply.header('www-authenticate', 'Basic realm="tunnelplane", charset="UTF-8"');
       if (err.status === 503 || err.status === 429) reply.header('retry-after', String(err.details.retryAfterSeconds ?? 1));

@@ -2,6 +2,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { notFound } from '../domain/errors.js';
 import { inClusterAddress } from '../domain/access-objects.js';
+import { isTcpLikeProtocol } from '../domain/service-url.js';
 import { hashApiToken, newApiToken } from '../domain/passwords.js';
 import type { RouteRow, Store, TunnelRow, UserRow } from '../store/index.js';
 import { quotasOf, type Actor, type TunnelService, type TunnelServiceConfig } from './tunnel-service.js';
@@ -82,7 +83,6 @@ const pageQuery = {
 } as const;
 
 export type InCluster = TunnelServiceConfig['inCluster'];
-const TCP_LIKE = new Set(['tcp', 'ssh', 'rdp', 'smb']);
 
 export function presentRoute(r: RouteRow, tunnelName: string, inCluster: InCluster) {
   return {
@@ -97,7 +97,7 @@ export function presentRoute(r: RouteRow, tunnelName: string, inCluster: InClust
     allowIps: r.allow_ips ? (JSON.parse(r.allow_ips) as string[]) : null,
     access: r.access_rule ? (JSON.parse(r.access_rule) as { emails: string[]; emailDomains: string[] }) : null,
     inCluster:
-      inCluster && TCP_LIKE.has(r.protocol)
+      inCluster && isTcpLikeProtocol(r.protocol)
         ? {
             address: inClusterAddress(r.name, tunnelName, inCluster.namespace, inCluster.port),
             ready: r.k8s_ready === 1,
