@@ -13,7 +13,12 @@ describe('configuration', () => {
     const d = dir();
     const file = join(d, 'c.yaml');
     writeFileSync(file, 'listen: {port: 6000}\ncloudflare: {apiToken: from-file, zoneName: example.com, accountId: ' + account + '}\nquotas: {tunnels: 3}\n');
-    const c = loadConfig({ file, env: { TUNNELPLANE_CLOUDFLARE_API_TOKEN: 'from-env', TUNNELPLANE_PORT: '7000' }, flags: { 'listen.port': '8000' } });
+    const c = loadConfig({
+      file,
+      env: { TUNNELPLANE_CLOUDFLARE_API_TOKEN: 'from-env', TUNNELPLANE_PORT: '7000', TUNNELPLANE_KUBERNETES_IN_CLUSTER: 'true' },
+      flags: { 'listen.port': '8000' },
+    });
+    expect(c.kubernetes.inCluster).toBe(true);
     expect(c.cloudflare.apiToken).toBe('from-env');
     expect(c.listen.port).toBe(8000);
     expect(c.quotas).toEqual({ tunnels: 3, routes: 50 });

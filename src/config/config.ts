@@ -12,6 +12,8 @@ import { DEFAULT_CLOUDFLARED_IMAGE } from '../domain/access-objects.js';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const positive = z.coerce.number().int().min(1);
+/** Booleans from YAML, or from the environment as `true`/`false`. */
+const flag = z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean());
 
 export const configSchema = z
   .object({
@@ -53,7 +55,7 @@ export const configSchema = z
     tunnels: z.object({ defaultConfigMode: z.enum(['local', 'remote']).default('local') }).prefault({}),
     reconciler: z
       .object({
-        enabled: z.boolean().default(true),
+        enabled: flag.default(true),
         resyncSeconds: z.coerce.number().int().min(0).default(300),
         concurrency: positive.max(64).default(16),
         /** A replica's claim on a tunnel; a crashed replica's work is taken over after this. */
@@ -67,7 +69,7 @@ export const configSchema = z
       .object({
         /** A kubeconfig file (the proof of concept's `kubeconfig`); or `inCluster: true`. Neither: no access pods. */
         kubeconfig: z.string().optional(),
-        inCluster: z.boolean().default(false),
+        inCluster: flag.default(false),
         namespace: z
           .string()
           .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a Kubernetes namespace name')
@@ -116,6 +118,9 @@ const ENV: Record<string, string> = {
   TUNNELPLANE_DEFAULT_CONFIG_MODE: 'tunnels.defaultConfigMode',
   TUNNELPLANE_KUBECONFIG: 'kubernetes.kubeconfig',
   TUNNELPLANE_NAMESPACE: 'kubernetes.namespace',
+  TUNNELPLANE_KUBERNETES_IN_CLUSTER: 'kubernetes.inCluster',
+  TUNNELPLANE_CLOUDFLARE_RATE_LIMIT_REQUESTS: 'cloudflare.rateLimit.requests',
+  TUNNELPLANE_RECONCILER_ENABLED: 'reconciler.enabled',
   TUNNELPLANE_LOG_LEVEL: 'log.level',
   TUNNELPLANE_CLOUDFLARE_TIMEOUT_MS: 'cloudflare.timeoutMs',
   TUNNELPLANE_RESYNC_SECONDS: 'reconciler.resyncSeconds',
