@@ -39,11 +39,11 @@ export interface TunnelsTable {
   phase: 'pending' | 'ready' | 'error' | 'deleting';
   last_error: string | null;
   /** 1 once the user asked for deletion: a finalizer, the row goes when the outside is clean. */
-  deleting: number;
+  deleting: Generated<number>;
   /** Hash of the remote configuration last accepted by Cloudflare, to skip identical PUTs. */
   config_hash: string | null;
   config_version: number | null;
-  attempts: number;
+  attempts: Generated<number>;
   next_attempt_at: string | null;
   lease_owner: string | null;
   lease_until: string | null;
@@ -60,10 +60,10 @@ export interface RoutesTable {
   protocol: string;
   phase: 'pending' | 'ready' | 'error' | 'deleting';
   last_error: string | null;
-  deleting: number;
+  deleting: Generated<number>;
   dns_record_id: string | null;
   /** 1 when a DNS create may have reached Cloudflare without us seeing the answer. */
-  dns_uncertain: number;
+  dns_uncertain: Generated<number>;
   /** Cloudflare Access protection of TCP-like routes: app, policy and the route's service token. */
   access_app_id: string | null;
   access_aud: string | null;
@@ -73,14 +73,14 @@ export interface RoutesTable {
   /** The service token's client secret, sealed with the server key. */
   service_token_sealed: string | null;
   /** Bumped at each rotation; rolls the access pods. */
-  token_version: number;
+  token_version: Generated<number>;
   /** 1 when an Access create may have happened without us seeing the answer. */
-  access_uncertain: number;
+  access_uncertain: Generated<number>;
   /** 1 when an admin asked to rotate the service token. */
-  rotate_requested: number;
+  rotate_requested: Generated<number>;
   /** Hash of the Kubernetes objects last applied, to skip identical applies. */
   k8s_hash: string | null;
-  k8s_ready: number;
+  k8s_ready: Generated<number>;
   k8s_reason: string | null;
   /** Cloudflare Access for people on an HTTP route: JSON `{emails, emailDomains}`; null = none. */
   access_rule: string | null;

@@ -69,6 +69,36 @@ export function createStore(db: Kysely<Database>, dialect: Dialect) {
       ? trx.selectFrom('users').select('id').where('id', '=', userId).forUpdate().executeTakeFirst()
       : Promise.resolve();
 
+  /** Live (not being deleted) tunnels and routes a user owns: what quotas count. */
+  const countTunnels = async (trx: Db, ownerId: string) =>
+    Number(
+      (
+        await trx
+          .selectFrom('tunnels')
+          .select(trx.fn.countAll<number>().as('n'))
+          .where('owner_id', '=', ownerId)
+          .where('deleting', '=', 0)
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
+  const countRoutes = async (trx: Db, ownerId: string) =>
+    Number(
+      (
+        await trx
+          .selectFrom('routes')
+          .innerJoin('tunnels', 'tunnels.id', 'routes.tunnel_id')
+          .select(trx.fn.countAll<number>().as('n'))
+          .where('tunnels.owner_id', '=', ownerId)
+          .where('routes.deleting', '=', 0)
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
+  function checkQuota(resource: 'tunnels' | 'routes', used: number, limit: number) {
+    if (used >= limit) {
+      throw forbidden('quota.exceeded', `You have reached your quota of ${limit} ${resource}.`, { resource, limit, used });
+    }
+  }
+
   async function appendEvent(trx: Db, e: NewEvent) {
     await trx
       .insertInto('events')
@@ -119,20 +149,7 @@ export function createStore(db: Kysely<Database>, dialect: Dialect) {
     },
     /** Tunnels (not being deleted) and routes (not being deleted) the user owns. */
     async usage(id: string): Promise<Quotas> {
-      const t = await db
-        .selectFrom('tunnels')
-        .select(db.fn.countAll<number>().as('n'))
-        .where('owner_id', '=', id)
-        .where('deleting', '=', 0)
-        .executeTakeFirstOrThrow();
-      const r = await db
-        .selectFrom('routes')
-        .innerJoin('tunnels', 'tunnels.id', 'routes.tunnel_id')
-        .select(db.fn.countAll<number>().as('n'))
-        .where('tunnels.owner_id', '=', id)
-        .where('routes.deleting', '=', 0)
-        .executeTakeFirstOrThrow();
-      return { tunnels: Number(t.n), routes: Number(r.n) };
+      return { tunnels: await countTunnels(db, id), routes: await countRoutes(db, id) };
     },
   };
 
@@ -227,19 +244,7 @@ export function createStore(db: Kysely<Database>, dialect: Dialect) {
       try {
         await db.transaction().execute(async (trx) => {
           await lockUser(trx, t.ownerId);
-          const used = await trx
-            .selectFrom('tunnels')
-            .select(trx.fn.countAll<number>().as('n'))
-            .where('owner_id', '=', t.ownerId)
-            .where('deleting', '=', 0)
-            .executeTakeFirstOrThrow();
-          if (Number(used.n) >= quota.tunnels) {
-            throw forbidden('quota.exceeded', `You have reached your quota of ${quota.tunnels} tunnels.`, {
-              resource: 'tunnels',
-              limit: quota.tunnels,
-              used: Number(used.n),
-            });
-          }
+          checkQuota('tunnels', await countTunnels(trx, t.ownerId), quota.tunnels);
           await trx.insertInto('tunnels').values(row).execute();
           await appendEvent(trx, {
             ownerId: t.ownerId,
@@ -337,20 +342,7 @@ export function createStore(db: Kysely<Database>, dialect: Dialect) {
           if (!current || current.deleting) {
             throw conflict('tunnel.deleting', `Tunnel ${tunnel.name} is being deleted.`);
           }
-          const used = await trx
-            .selectFrom('routes')
-            .innerJoin('tunnels', 'tunnels.id', 'routes.tunnel_id')
-            .select(trx.fn.countAll<number>().as('n'))
-            .where('tunnels.owner_id', '=', tunnel.owner_id)
-            .where('routes.deleting', '=', 0)
-            .executeTakeFirstOrThrow();
-          if (Number(used.n) >= quota.routes) {
-            throw forbidden('quota.exceeded', `You have reached your quota of ${quota.routes} routes.`, {
-              resource: 'routes',
-              limit: quota.routes,
-              used: Number(used.n),
-            });
-          }
+          checkQuota('routes', await countRoutes(trx, tunnel.owner_id), quota.routes);
           await trx.insertInto('routes').values(row).execute();
           await bumpTunnel(trx, tunnel.id);
           await appendEvent(trx, {

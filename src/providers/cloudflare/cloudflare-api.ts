@@ -215,6 +215,26 @@ const toRecord = (r: RawRecord): DnsRecord => ({
   comment: r.comment ?? null,
 });
 
+/** Deleting what is already gone is done. */
+async function ignoreNotFound(fn: () => Promise<unknown>): Promise<void> {
+  try {
+    await fn();
+  } catch (err) {
+    if (err instanceof APIError && err.status === 404) return;
+    throw err;
+  }
+}
+
+/** Every item of a paginated list whose name starts with `prefix`. */
+async function collectNamed<T extends { name: string }>(items: AsyncIterable<unknown>, map: (raw: unknown) => T, prefix: string): Promise<T[]> {
+  const out: T[] = [];
+  for await (const raw of items) {
+    const item = map(raw);
+    if (item.name.startsWith(prefix)) out.push(item);
+  }
+  return out;
+}
+
 function toServiceToken(raw: unknown): ServiceToken {
   const t = raw as { id?: string; name?: string; client_id?: string; client_secret?: string };
   return { id: t.id ?? '', name: t.name ?? '', clientId: t.client_id ?? '', clientSecret: t.client_secret ?? null };
@@ -310,22 +330,12 @@ export function createCloudflareApi(opts: CloudflareApiOptions): CloudflareApi {
 
     deleteTunnel: (id) =>
       guard(`delete tunnel ${id}`, async () => {
-        try {
-          await tunnels.delete(id, { account_id: accountId });
-        } catch (err) {
-          if (err instanceof APIError && err.status === 404) return;
-          throw err;
-        }
+        await ignoreNotFound(() => tunnels.delete(id, { account_id: accountId }));
       }),
 
     cleanConnections: (id) =>
       guard(`clean connections of tunnel ${id}`, async () => {
-        try {
-          await tunnels.connections.delete(id, { account_id: accountId });
-        } catch (err) {
-          if (err instanceof APIError && err.status === 404) return;
-          throw err;
-        }
+        await ignoreNotFound(() => tunnels.connections.delete(id, { account_id: accountId }));
       }),
 
     putConfiguration: (id, ingress) =>
@@ -416,23 +426,13 @@ export function createCloudflareApi(opts: CloudflareApiOptions): CloudflareApi {
       ),
 
     listServiceTokens: (namePrefix) =>
-      guard('list service tokens', async () => {
-        const out: ServiceToken[] = [];
-        for await (const t of sdk.zeroTrust.access.serviceTokens.list({ account_id: accountId })) {
-          const token = toServiceToken(t);
-          if (token.name.startsWith(namePrefix)) out.push(token);
-        }
-        return out;
-      }),
+      guard('list service tokens', () =>
+        collectNamed(sdk.zeroTrust.access.serviceTokens.list({ account_id: accountId }), toServiceToken, namePrefix),
+      ),
 
     deleteServiceToken: (id) =>
       guard(`delete service token ${id}`, async () => {
-        try {
-          await sdk.zeroTrust.access.serviceTokens.delete(id, { account_id: accountId });
-        } catch (err) {
-          if (err instanceof APIError && err.status === 404) return;
-          throw err;
-        }
+        await ignoreNotFound(() => sdk.zeroTrust.access.serviceTokens.delete(id, { account_id: accountId }));
       }),
 
     createAccessApp: (name, domain) =>
@@ -450,23 +450,13 @@ export function createCloudflareApi(opts: CloudflareApiOptions): CloudflareApi {
       ),
 
     listAccessApps: (namePrefix) =>
-      guard('list Access applications', async () => {
-        const out: AccessApp[] = [];
-        for await (const a of sdk.zeroTrust.access.applications.list({ account_id: accountId })) {
-          const app = toAccessApp(a);
-          if (app.name.startsWith(namePrefix)) out.push(app);
-        }
-        return out;
-      }),
+      guard('list Access applications', () =>
+        collectNamed(sdk.zeroTrust.access.applications.list({ account_id: accountId }), toAccessApp, namePrefix),
+      ),
 
     deleteAccessApp: (id) =>
       guard(`delete Access application ${id}`, async () => {
-        try {
-          await sdk.zeroTrust.access.applications.delete(id, { account_id: accountId });
-        } catch (err) {
-          if (err instanceof APIError && err.status === 404) return;
-          throw err;
-        }
+        await ignoreNotFound(() => sdk.zeroTrust.access.applications.delete(id, { account_id: accountId }));
       }),
 
     createAppPolicy: (appId, name, decision, include) =>
@@ -549,12 +539,7 @@ export function createCloudflareApi(opts: CloudflareApiOptions): CloudflareApi {
 
     deleteFirewallRule: (rulesetId, ruleId) =>
       guard(`delete firewall rule ${ruleId}`, async () => {
-        try {
-          await sdk.rulesets.rules.delete(ruleId, { zone_id: zoneId, ruleset_id: rulesetId });
-        } catch (err) {
-          if (err instanceof APIError && err.status === 404) return;
-          throw err;
-        }
+        await ignoreNotFound(() => sdk.rulesets.rules.delete(ruleId, { zone_id: zoneId, ruleset_id: rulesetId }));
       }),
 
     verifyToken: () =>
