@@ -36,7 +36,7 @@ const objects = (name?: string) =>
   (k8s.control.objects({ namespace: NS }) as any[]).filter((o) => !name || o.metadata.name === name);
 
 beforeAll(async () => {
-  k8s = await startKubernetesEmulator({ port: 0, namespaces: [NS], readyDelayMs: 100 });
+  k8s = await startKubernetesEmulator({ port: 0, namespaces: [NS], readyDelayMs: 100, tls: true });
   cf = await startCloudflareEmulator({ port: 0, zoneName: 'example.com' });
   const token = k8s.control.addToken({ namespace: NS, role });
   stack = await startStack({ cf, configMode: 'remote', kubernetes: { kubeconfig: k8s.kubeconfig({ token }), namespace: NS } });
@@ -97,6 +97,26 @@ describe('a tcp route', () => {
     expect(stdout.split('\n').filter(Boolean).sort()).toEqual([`deployment.apps/${name}`, `service/${name}`]);
     const svc = JSON.parse((await run('kubectl', ['get', 'service', name, '-n', NS, '-o', 'json', '--cache-dir', join(dir, 'cache')], { env })).stdout);
     expect(svc.metadata.labels['tunnelplane.io/tunnel']).toBe(tunnel);
+  });
+
+  it('reports the access pods failing, and recovering', async () => {
+    const u = stack.as('user1');
+    const name = `tunnel-access-${route.name}-${tunnel}`;
+    k8s.control.setPodsFailing(NS, name, true, { reason: 'CrashLoopBackOff', message: 'cloudflared exited' });
+    let r: any;
+    // The emulated rollout updates the Deployment's status after its delay.
+    await eventually(async () => {
+      await stack.runtime.reconciler!.refreshReadiness();
+      r = (await u.get(`/api/v1/tunnels/${tunnel}/routes/${route.name}`)).body;
+      return r.inCluster.ready === false;
+    }, 10_000, 100);
+    expect(r.inCluster.reason).toMatch(/minimum availability|cloudflared exited|CrashLoopBackOff/);
+    k8s.control.setPodsFailing(NS, name, false);
+    await eventually(async () => {
+      await stack.runtime.reconciler!.refreshReadiness();
+      r = (await u.get(`/api/v1/tunnels/${tunnel}/routes/${route.name}`)).body;
+      return r.inCluster.ready === true;
+    }, 10_000, 100);
   });
 
   it('rolls the pods onto a rotated token', async () => {

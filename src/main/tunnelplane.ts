@@ -112,7 +112,8 @@ async function dev(argv: string[]) {
   mkdirSync(dataDir, { recursive: true });
 
   const emulator = await startCloudflareEmulator({ port: 0, zoneName: 'example.com', statePath: join(dataDir, 'cloudflare-state.json') });
-  const kube = await startKubernetesEmulator({ port: 0, namespaces: ['tunnel-control-plane'] });
+  // TLS: kubectl sends its token only over HTTPS, and operators will point kubectl at it.
+  const kube = await startKubernetesEmulator({ port: 0, namespaces: ['tunnel-control-plane'], tls: true });
   const kubeconfig = join(dataDir, 'kubeconfig');
   writeFileSync(kubeconfig, kube.kubeconfig(), { mode: 0o600 });
   const logger = createLogger(values['log-level']!);
