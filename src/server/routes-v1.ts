@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { notFound } from '../domain/errors.js';
 import { inClusterAddress } from '../domain/access-objects.js';
 import { isTcpLikeProtocol } from '../domain/service-url.js';
-import { hashApiToken, newApiToken } from '../domain/passwords.js';
+import { createAccountService } from './account-service.js';
 import type { RouteRow, Store, TunnelRow, UserRow } from '../store/index.js';
 import { quotasOf, type Actor, type TunnelService, type TunnelServiceConfig } from './tunnel-service.js';
 
@@ -131,6 +131,7 @@ const waitMs = (q: { wait?: number }) => Math.round((q.wait ?? 30) * 1000);
 
 export function registerV1Routes(app: FastifyInstance, deps: { tunnels: TunnelService; store: Store; config: TunnelServiceConfig }) {
   const { tunnels, store, config } = deps;
+  const accounts = createAccountService({ store });
   const ownerNames = new Map<string, string>();
   const ownerName = async (id: string) => {
     let n = ownerNames.get(id);
@@ -172,24 +173,18 @@ export function registerV1Routes(app: FastifyInstance, deps: { tunnels: TunnelSe
           },
         },
         async (req, reply) => {
-          const secret = newApiToken();
-          const expiresAt = req.body.expiresInDays ? new Date(Date.now() + req.body.expiresInDays * 86_400_000).toISOString() : null;
-          const row = await store.tokens.create({ userId: req.auth!.user.id, name: req.body.name, tokenHash: hashApiToken(secret), expiresAt });
-          await store.events.append({ ownerId: row.user_id, actor: req.auth!.user.name, action: 'token.create', target: row.name, outcome: 'ok', details: { id: row.id } });
+          const { row, secret } = await accounts.createToken(actorOf(req), req.body);
           return reply.status(201).send({ token: presentToken(row), secret });
         },
       );
       v1.get('/tokens', { schema: { tags: ['tokens'] } }, async (req) => ({
-        items: (await store.tokens.listForUser(req.auth!.user.id)).map(presentToken),
+        items: (await accounts.listTokens(actorOf(req))).map(presentToken),
       }));
       v1.delete<{ Params: { id: string } }>(
         '/tokens/:id',
         { schema: { tags: ['tokens'], params: { type: 'object', properties: { id: { type: 'string', maxLength: 64 } } } } },
         async (req, reply) => {
-          if (!(await store.tokens.remove(req.auth!.user.id, req.params.id))) {
-            throw notFound('token.not_found', 'You have no API token with that id.');
-          }
-          await store.events.append({ ownerId: req.auth!.user.id, actor: req.auth!.user.name, action: 'token.revoke', target: req.params.id, outcome: 'ok' });
+          await accounts.revokeToken(actorOf(req), req.params.id);
           return reply.status(204).send();
         },
       );
@@ -438,15 +433,8 @@ export function registerV1Routes(app: FastifyInstance, deps: { tunnels: TunnelSe
           },
         },
         async (req) => {
-          const u = await store.users.byName(req.params.user);
-          if (!u) throw notFound('user.not_found', `No user named ${req.params.user}.`);
-          const patch: { quota_tunnels?: number | null; quota_routes?: number | null } = {};
-          if (req.body.tunnels !== undefined) patch.quota_tunnels = req.body.tunnels;
-          if (req.body.routes !== undefined) patch.quota_routes = req.body.routes;
-          await store.users.update(u.id, patch);
-          await store.events.append({ ownerId: u.id, actor: req.auth!.user.name, action: 'user.quotas', target: u.name, outcome: 'ok', details: req.body });
-          const updated = (await store.users.byId(u.id))!;
-          return presentUser(updated, config.defaultQuotas, await store.users.usage(u.id));
+          const updated = await accounts.setQuotas(actorOf(req), req.params.user, req.body);
+          return presentUser(updated, config.defaultQuotas, await store.users.usage(updated.id));
         },
       );
     },
