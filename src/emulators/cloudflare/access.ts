@@ -2,10 +2,12 @@
 // policies, app-scoped policies and service tokens. Invariants: a service token's
 // `client_secret` appears only in the create and rotate responses; an application's
 // policies are returned embedded, in precedence order; a reusable policy still linked to
-// an application cannot be deleted; deleting an application deletes its app-scoped policies.
+// an application cannot be deleted; deleting an application deletes its app-scoped policies;
+// an application links reusable policies and its own app-scoped ones, never another's;
+// durations are Go durations that fit Go's time.Duration.
 import { apiErrors } from './errors.js';
 import { hex64, hexId, timestamp, uuid } from './ids.js';
-import { bodyObject, isObject, pageRequest, paginate, type JsonObject } from './input.js';
+import { bodyObject, isObject, pageRequest, paginate, type JsonObject, type PageLimits } from './input.js';
 import { route, type Route, type RouteContext } from './router.js';
 import type { AccessAppRow, AccessPolicyRow, ServiceTokenRow, Store } from './state.js';
 
@@ -24,7 +26,11 @@ const APP_TYPES = new Set([
 ]);
 const DOMAIN_TYPES = new Set(['self_hosted', 'ssh', 'vnc', 'rdp', 'bookmark']);
 const DECISIONS = new Set(['allow', 'deny', 'non_identity', 'bypass']);
+/** Access lists: default 25 (UNVERIFIED), at most 1000. */
+const ACCESS_PAGES: PageLimits = { defaultPerPage: 25, maxPerPage: 1000 };
 const GO_DURATION = /^(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))+$/;
+/** Go's time.Duration is an int64 of nanoseconds: at most 2562047h47m16.854775807s. */
+const MAX_DURATION_MS = 9_223_372_036_854.775807;
 
 const invalid = apiErrors.accessInvalid;
 
@@ -42,6 +48,9 @@ function checkDuration(value: unknown, field: string, allowForever = false): str
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'string' || !(GO_DURATION.test(value) || (allowForever && value === 'forever'))) {
     throw invalid(`${field} must be a duration such as "24h"${allowForever ? ' or "forever"' : ''}`);
+  }
+  if (value !== 'forever' && goDurationMs(value) > MAX_DURATION_MS) {
+    throw invalid(`${field} "${value}" is out of range: a duration can be at most 2562047h47m16.854775807s`);
   }
   return value;
 }
@@ -165,12 +174,16 @@ function renderApp(store: Store, app: AccessAppRow): Record<string, unknown> {
 
 interface AppInput {
   fields: Record<string, unknown>;
-  /** Existing reusable policy ids, or inline policy bodies to create as app-scoped policies. */
+  /** Ids of existing policies to link, or inline policy bodies to create as app-scoped policies. */
   policies: Array<{ policyId?: string; inline?: Record<string, unknown>; precedence: number }>;
 }
 
-function readApp(store: Store, accountId: string, body: JsonObject): AppInput {
-  const { policies, id: _id, aud: _aud, created_at: _c, updated_at: _u, ...rest } = body;
+/**
+ * Reads a create (`appId` undefined) or PUT body. `policies` may name reusable policies of
+ * the account and, on PUT, the application's own app-scoped policies (as GET returns them).
+ */
+function readApp(store: Store, accountId: string, body: JsonObject, appId?: string): AppInput {
+  const { policies, id: _id, uid: _uid, aud: _aud, created_at: _c, updated_at: _u, ...rest } = body;
   const type = rest.type;
   if (typeof type !== 'string' || !APP_TYPES.has(type))
     throw invalid('type must be a valid application type, e.g. self_hosted');
@@ -186,9 +199,13 @@ function readApp(store: Store, accountId: string, body: JsonObject): AppInput {
       typeof item === 'string' ? item : isObject(item) && typeof item.id === 'string' ? item.id : undefined;
     if (id !== undefined) {
       const policy = store.state.accessPolicies.find(
-        (p) => p.id === id && p.accountId === accountId && p.appId === null,
+        (p) => p.id === id && p.accountId === accountId && (p.appId === null || p.appId === appId),
       );
-      if (!policy) throw invalid(`policies[${i}]: reusable policy ${id} does not exist`);
+      if (!policy) {
+        throw invalid(
+          `policies[${i}]: policy ${id} is neither a reusable policy nor one of this application's policies`,
+        );
+      }
       return { policyId: id, precedence };
     }
     if (!isObject(item)) throw invalid(`policies[${i}] must be a policy id or a policy object`);
@@ -277,7 +294,7 @@ export function accessRoutes(store: Store): Route[] {
     // Applications.
     route('GET', `${base}/apps`, 'access', (ctx) => {
       const apps = store.state.accessApps.filter((a) => a.accountId === account(ctx));
-      const page = paginate(apps, pageRequest(ctx.query, 25, 1000));
+      const page = paginate(apps, pageRequest(ctx.query, ACCESS_PAGES));
       return { ...page, result: page.result.map((a) => renderApp(store, a)) };
     }),
     route('POST', `${base}/apps`, 'access', (ctx) => {
@@ -299,7 +316,7 @@ export function accessRoutes(store: Store): Route[] {
     route('GET', `${base}/apps/:app`, 'access', (ctx) => ({ result: renderApp(store, findApp(ctx)) })),
     route('PUT', `${base}/apps/:app`, 'access', (ctx) => {
       const app = findApp(ctx);
-      const input = readApp(store, account(ctx), body(ctx));
+      const input = readApp(store, account(ctx), body(ctx), app.id);
       const now = timestamp();
       const keep = new Set(input.policies.flatMap((l) => (l.policyId ? [l.policyId] : [])));
       for (const link of app.policies) {
@@ -325,7 +342,7 @@ export function accessRoutes(store: Store): Route[] {
         const policy = store.state.accessPolicies.find((p) => p.id === link.policyId);
         return policy ? [renderPolicy(store, policy, link.precedence)] : [];
       });
-      return paginate(linked, pageRequest(ctx.query, 25, 1000));
+      return paginate(linked, pageRequest(ctx.query, ACCESS_PAGES));
     }),
     route('POST', `${base}/apps/:app/policies`, 'access', (ctx) => {
       const app = findApp(ctx);
@@ -378,7 +395,7 @@ export function accessRoutes(store: Store): Route[] {
       const policies = store.state.accessPolicies.filter(
         (p) => p.accountId === account(ctx) && p.appId === null,
       );
-      const page = paginate(policies, pageRequest(ctx.query, 25, 1000));
+      const page = paginate(policies, pageRequest(ctx.query, ACCESS_PAGES));
       return { ...page, result: page.result.map((p) => renderPolicy(store, p)) };
     }),
     route('POST', `${base}/policies`, 'access', (ctx) => {
@@ -422,7 +439,7 @@ export function accessRoutes(store: Store): Route[] {
           (!name || t.name === name) &&
           (!search || t.name.toLowerCase().includes(search) || t.clientId.includes(search)),
       );
-      const page = paginate(tokens, pageRequest(ctx.query, 25, 1000));
+      const page = paginate(tokens, pageRequest(ctx.query, ACCESS_PAGES));
       return { ...page, result: page.result.map((t) => renderServiceToken(t)) };
     }),
     route('POST', `${base}/service_tokens`, 'access', (ctx) => {

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseCloudflareEmulatorArgs } from './cli.js';
+import { hostWarning, parseCloudflareEmulatorArgs } from './cli.js';
 import { startCloudflareEmulator } from './index.js';
 
 const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
@@ -57,6 +57,19 @@ describe('argument parsing', () => {
     ).toThrow(
       /--port must be a port number[\s\S]*--plan must be free or pro[\s\S]*unknown argument "--bogus"[\s\S]*--state needs a value[\s\S]*usage:/,
     );
+  });
+});
+
+describe('exposure warning', () => {
+  it('warns when the control API is reachable beyond loopback', () => {
+    for (const host of ['127.0.0.1', '127.1.2.3', 'localhost', '::1', '[::1]', '::ffff:127.0.0.1']) {
+      expect(hostWarning(host), host).toBeNull();
+    }
+    for (const host of ['0.0.0.0', '::', '192.168.1.10', 'emulator.internal', '']) {
+      expect(hostWarning(host), host).toMatch(
+        /^warning: listening on .* — \/__emulator\/ is unauthenticated and hands out the API token/,
+      );
+    }
   });
 });
 

@@ -1,6 +1,8 @@
 // `tunnelplane emulate cloudflare [--port N] [--host H] [--token T] [--zone NAME]
 // [--plan free|pro] [--state FILE] [--json]`: serves the emulator until SIGINT/SIGTERM and
-// prints where it is and how to authenticate (one JSON line with --json).
+// prints where it is and how to authenticate (one JSON line with --json). Warns on stderr
+// when --host is not a loopback address: /__emulator/ has no authentication.
+import { isIP } from 'node:net';
 import { startCloudflareEmulator, type CloudflareEmulatorOptions } from './index.js';
 import { isPlan } from './plans.js';
 
@@ -8,7 +10,8 @@ const USAGE = `usage: tunnelplane emulate cloudflare [--port N] [--host H] [--to
                                     [--plan free|pro] [--state FILE] [--json]
 
 Serves an emulated Cloudflare API (default http://127.0.0.1:8787/client/v4) until
-interrupted. Control operations for tests live under /__emulator/.`;
+interrupted. Control operations for tests live under /__emulator/; they need no
+authentication and reveal the API token, so keep --host on a loopback address.`;
 
 interface CliOptions {
   emulator: CloudflareEmulatorOptions;
@@ -76,6 +79,20 @@ export function parseCloudflareEmulatorArgs(argv: readonly string[]): CliOptions
   return { emulator, json, help };
 }
 
+/** The stderr warning for `host`, or null when it is a loopback address. */
+export function hostWarning(host: string): string | null {
+  const bare = host.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  const mapped = bare.replace(/^::ffff:/, '');
+  const loopback =
+    bare === 'localhost' || bare === '::1' || (isIP(mapped) === 4 && mapped.startsWith('127.'));
+  if (loopback) return null;
+  return (
+    `warning: listening on ${host} — /__emulator/ is unauthenticated and hands out the API token ` +
+    '(GET /__emulator/info, /__emulator/state); anyone who can reach this address can read and ' +
+    'change everything. Use a loopback address (127.0.0.1) unless that is intended.'
+  );
+}
+
 /** Runs the emulator in the foreground; resolves after SIGINT/SIGTERM once it has closed. */
 export async function runCloudflareEmulatorCommand(argv: string[]): Promise<void> {
   const options = parseCloudflareEmulatorArgs(argv);
@@ -83,6 +100,8 @@ export async function runCloudflareEmulatorCommand(argv: string[]): Promise<void
     process.stdout.write(`${USAGE}\n`);
     return;
   }
+  const warning = hostWarning(options.emulator.host ?? '127.0.0.1');
+  if (warning) process.stderr.write(`${warning}\n`);
   const emulator = await startCloudflareEmulator(options.emulator);
   const { url, accountId, zoneId, zoneName, token, origin } = emulator;
   if (options.json) {

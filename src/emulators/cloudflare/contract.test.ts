@@ -192,6 +192,66 @@ describe('identity, tokens and zones', () => {
   });
 });
 
+describe('pagination parameters', () => {
+  const get = (path: string) =>
+    fetch(`${emu.url}${path}`, { headers: { authorization: `Bearer ${emu.token}` } });
+
+  it('rejects per_page and page outside their ranges with 400 6008 (chain 11000)', async () => {
+    const bad: Array<[string, string]> = [
+      [`/accounts/${account}/cfd_tunnel?per_page=0`, 'per_page variable must be a number between 1 and 1000'],
+      [
+        `/accounts/${account}/cfd_tunnel?per_page=1001`,
+        'per_page variable must be a number between 1 and 1000',
+      ],
+      [
+        `/accounts/${account}/cfd_tunnel?per_page=2.5`,
+        'per_page variable must be a number between 1 and 1000',
+      ],
+      [`/zones/${zone}/dns_records?per_page=0`, 'per_page variable must be a number between 1 and 5000000'],
+      [`/zones/${zone}/dns_records?per_page=-3`, 'per_page variable must be a number between 1 and 5000000'],
+      ['/zones?per_page=4', 'per_page variable must be a number between 5 and 50'],
+      [
+        `/accounts/${account}/access/apps?per_page=abc`,
+        'per_page variable must be a number between 1 and 1000',
+      ],
+      [`/accounts/${account}/cfd_tunnel?page=0`, 'page variable must be a number between 1 and 2147483648'],
+      [
+        `/zones/${zone}/dns_records?page=2147483649`,
+        'page variable must be a number between 1 and 2147483648',
+      ],
+      [
+        `/accounts/${account}/access/service_tokens?page=x`,
+        'page variable must be a number between 1 and 2147483648',
+      ],
+      [
+        `/accounts/${account}/access/policies?page=1e3`,
+        'page variable must be a number between 1 and 2147483648',
+      ],
+    ];
+    for (const [path, reason] of bad) {
+      const res = await get(path);
+      expect(res.status, path).toBe(400);
+      expect(((await res.json()) as { errors: unknown[] }).errors, path).toEqual([
+        {
+          code: 6008,
+          message: 'Invalid request parameters',
+          error_chain: [{ code: 11000, message: reason }],
+        },
+      ]);
+    }
+    const last = await get(`/zones/${zone}/dns_records?page=2147483648&per_page=5000000`);
+    expect(last.status).toBe(200);
+    expect(await last.json()).toMatchObject({
+      result: [],
+      result_info: { page: 2147483648, per_page: 5000000, count: 0, total_count: 0 },
+    });
+    await failure(
+      () => cf.zeroTrust.tunnels.cloudflared.list({ account_id: account, per_page: 0 }).then((p) => p.result),
+      BadRequestError,
+    );
+  });
+});
+
 describe('tunnels', () => {
   const tunnels = () => cf.zeroTrust.tunnels.cloudflared;
 
@@ -288,6 +348,7 @@ describe('tunnels', () => {
 
   it('filters lists: is_deleted (omitted = all), name, uuid, prefixes, status and times', async () => {
     const before = new Date().toISOString();
+    await new Promise((r) => setTimeout(r, 2)); // created_at strictly after `before` (ms precision)
     const keep = await tunnels().create({ account_id: account, name: 'vpc1-keep' });
     const gone = await tunnels().create({ account_id: account, name: 'vpc1-gone' });
     const other = await tunnels().create({ account_id: account, name: 'other' });
@@ -301,6 +362,8 @@ describe('tunnels', () => {
     expect(await names({ is_deleted: true })).toEqual(['vpc1-gone']);
     expect(await names({ is_deleted: false })).toEqual(['other', 'vpc1-keep']);
     expect(await names({ name: 'vpc1-keep' })).toEqual(['vpc1-keep']);
+    expect(await names({ name: 'vpc1-kee' })).toEqual([]); // exact, not a prefix
+    expect(await names({ name: 'vpc1' })).toEqual([]);
     expect(await names({ uuid: keep.id })).toEqual(['vpc1-keep']);
     expect(await names({ include_prefix: 'vpc1-' })).toEqual(['vpc1-gone', 'vpc1-keep']);
     expect(await names({ exclude_prefix: 'vpc1-' })).toEqual(['other']);
@@ -328,13 +391,23 @@ describe('tunnels', () => {
     const past = await tunnels().list({ account_id: account, per_page: 5, page: 9 });
     expect(past.result).toEqual([]);
     expect(past.result_info).toMatchObject({ page: 9, per_page: 5, count: 0, total_count: 23 });
+    const big = await tunnels().list({ account_id: account, per_page: 1000 });
+    expect(big.result).toHaveLength(23);
+    expect(big.result_info).toMatchObject({ page: 1, per_page: 1000, count: 23, total_count: 23 });
+    const defaults = await tunnels().list({ account_id: account });
+    expect(defaults.result_info).toMatchObject({ per_page: 20, count: 20 });
   });
 
   it('replaces the remote configuration, bumping version, and validates ingress like cloudflared', async () => {
     const t = await tunnels().create({ account_id: account, name: 'cfg', config_src: 'cloudflare' });
     const id = t.id ?? '';
     const empty = await tunnels().configurations.get(id, { account_id: account });
-    expect(empty).toMatchObject({ tunnel_id: id, version: 0, config: null });
+    expect(empty).toMatchObject({ tunnel_id: id, version: 0, config: null, source: 'cloudflare' });
+    const local = await tunnels().create({ account_id: account, name: 'cfg-local' });
+    expect(await tunnels().configurations.get(local.id ?? '', { account_id: account })).toMatchObject({
+      version: 0,
+      source: 'local',
+    });
     const v1 = await tunnels().configurations.update(id, {
       account_id: account,
       config: {
@@ -378,7 +451,30 @@ describe('tunnels', () => {
       BadRequestError,
     );
     expect(path.message).toContain("ingress rules don't support proxying to a different path");
-    expect((await tunnels().configurations.get(id, { account_id: account })).version).toBe(2);
+    const re2 = await tunnels().configurations.update(id, {
+      account_id: account,
+      config: {
+        ingress: [
+          { hostname: 'a.example.com', path: '(?i)^/api/(?P<v>v[12])/', service: 'http://x:1' },
+          catchAll,
+        ],
+      },
+    });
+    expect(re2.version).toBe(3);
+    const badRegex = await failure(
+      () =>
+        tunnels().configurations.update(id, {
+          account_id: account,
+          config: {
+            ingress: [{ hostname: 'a.example.com', path: '[z-a]', service: 'http://x:1' }, catchAll],
+          },
+        }),
+      BadRequestError,
+    );
+    expect(badRegex.message).toBe(
+      'Bad Configuration: Validation failed: Rule #1 has an invalid regex: error parsing regexp: invalid character class range: `z-a`',
+    );
+    expect((await tunnels().configurations.get(id, { account_id: account })).version).toBe(3);
   });
 
   it('moves status inactive → healthy → degraded/down with simulated connectors; live tunnels cannot be deleted', async () => {
@@ -518,6 +614,79 @@ describe('DNS records', () => {
     );
   });
 
+  it('compares record content like DNS does: TXT case-sensitive, hostnames not, IPv6 canonically', async () => {
+    await records().create({ zone_id: zone, type: 'TXT', name: 'txt', content: 'Hello', ttl: 1 });
+    const lower = await records().create({
+      zone_id: zone,
+      type: 'TXT',
+      name: 'txt',
+      content: 'hello',
+      ttl: 1,
+    });
+    expect(lower.content).toBe('hello');
+    expect(
+      (
+        await failure(
+          () => records().create({ zone_id: zone, type: 'TXT', name: 'TXT', content: 'Hello', ttl: 1 }),
+          BadRequestError,
+        )
+      ).code,
+    ).toBe(81057);
+    await records().create({
+      zone_id: zone,
+      type: 'MX',
+      name: 'mx',
+      content: 'mail.example.net',
+      priority: 10,
+      ttl: 1,
+    });
+    expect(
+      (
+        await failure(
+          () =>
+            records().create({
+              zone_id: zone,
+              type: 'MX',
+              name: 'mx',
+              content: 'MAIL.Example.NET.',
+              priority: 10,
+              ttl: 1,
+            }),
+          BadRequestError,
+        )
+      ).code,
+    ).toBe(81057);
+    await records().create({ zone_id: zone, type: 'AAAA', name: 'v6', content: '2001:db8::1', ttl: 1 });
+    for (const same of ['2001:0db8:0:0::1', '2001:DB8:0000:0000:0000:0000:0000:0001']) {
+      const dup = await failure(
+        () => records().create({ zone_id: zone, type: 'AAAA', name: 'v6', content: same, ttl: 1 }),
+        BadRequestError,
+      );
+      expect(dup.code, same).toBe(81057);
+    }
+    await records().create({ zone_id: zone, type: 'AAAA', name: 'v6', content: '2001:db8::2', ttl: 1 });
+  });
+
+  it('takes TTL 1 (auto) or 60–86400, and rejects comments with line breaks', async () => {
+    const create = (name: string, extra: Record<string, unknown>) =>
+      records().create({ zone_id: zone, type: 'A', name, content: '192.0.2.1', ttl: 1, ...extra } as never);
+    for (const ttl of [0, 2, 59, 86401, 60.5]) {
+      const bad = await failure(() => create(`ttl${ttl}`.replace('.', '-'), { ttl }), BadRequestError);
+      expect(bad.code, String(ttl)).toBe(9021);
+    }
+    for (const ttl of [1, 60, 86400]) expect((await create(`ok${ttl}`, { ttl })).ttl).toBe(ttl);
+    for (const comment of ['a\nb', 'a\rb', 'trailing\n']) {
+      const bad = await failure(() => create('c', { comment }), BadRequestError);
+      expect(bad.message, JSON.stringify(comment)).toBe('Comment must not contain newlines.');
+    }
+    const r = await create('c', { comment: 'one line' });
+    await failure(
+      () => records().edit(r.id, { zone_id: zone, comment: 'two\nlines' } as never),
+      BadRequestError,
+    );
+    expect((await records().get(r.id, { zone_id: zone })).comment).toBe('one line');
+  });
+
   it('overwrites with PUT, merges with PATCH and deletes', async () => {
     const r = await records().create({
       zone_id: zone,
@@ -546,6 +715,10 @@ describe('DNS records', () => {
     });
     expect(patched).toMatchObject({ content: 'b.example.net', proxied: true, comment: 'c2', ttl: 1 });
     expect(patched.comment_modified_on).toBeTruthy();
+    const untouched = await records().edit(r.id, { zone_id: zone, content: 'c.example.net' } as never);
+    expect(untouched).toMatchObject({ content: 'c.example.net', proxied: true, comment: 'c2', ttl: 1 });
+    expect(untouched.comment_modified_on).toBe(patched.comment_modified_on);
+    expect((await records().get(r.id, { zone_id: zone })).comment).toBe('c2');
     expect(await records().delete(r.id, { zone_id: zone })).toEqual({ id: r.id });
     await failure(() => records().delete(r.id, { zone_id: zone }), NotFoundError);
   });
@@ -634,6 +807,44 @@ describe('DNS records', () => {
     expect(emu.control.state().dnsRecords).toEqual(before);
   });
 
+  it('runs patches before puts on the same record', async () => {
+    const r = await records().create({ zone_id: zone, type: 'A', name: 'pp', content: '192.0.2.1', ttl: 1 });
+    const result = await records().batch({
+      zone_id: zone,
+      puts: [{ id: r.id, type: 'A', name: 'pp', content: '192.0.2.3', ttl: 120 }],
+      patches: [{ id: r.id, content: '192.0.2.2', comment: 'patched' } as never],
+    });
+    // The patch saw the original record; the put then replaced everything, comment included.
+    expect(result.patches?.[0]).toMatchObject({ id: r.id, content: '192.0.2.2', comment: 'patched', ttl: 1 });
+    expect(result.puts?.[0]).toMatchObject({ id: r.id, content: '192.0.2.3', comment: null, ttl: 120 });
+    expect(await records().get(r.id, { zone_id: zone })).toMatchObject({
+      content: '192.0.2.3',
+      comment: null,
+    });
+  });
+
+  it('runs deletes → patches → puts → posts, each step depending on the one before', async () => {
+    const d = await records().create({ zone_id: zone, type: 'A', name: 'x', content: '192.0.2.1', ttl: 1 });
+    const p = await records().create({ zone_id: zone, type: 'A', name: 'y', content: '192.0.2.2', ttl: 1 });
+    const result = await records().batch({
+      zone_id: zone,
+      // Each list would fail (81057, identical record) if it ran before the one listed above it.
+      posts: [{ type: 'A', name: 'x', content: '192.0.2.1', ttl: 1 }],
+      puts: [{ id: p.id, type: 'A', name: 'x', content: '192.0.2.5', ttl: 1 }],
+      patches: [{ id: p.id, name: 'x.example.com', content: '192.0.2.1' } as never],
+      deletes: [{ id: d.id }],
+    });
+    expect(result.deletes?.map((r) => r.id)).toEqual([d.id]);
+    expect(result.patches?.[0]).toMatchObject({ id: p.id, name: 'x.example.com', content: '192.0.2.1' });
+    expect(result.puts?.[0]).toMatchObject({ id: p.id, name: 'x.example.com', content: '192.0.2.5' });
+    const posted = result.posts?.[0];
+    expect(posted).toMatchObject({ name: 'x.example.com', content: '192.0.2.1' });
+    const state = emu.control
+      .state()
+      .dnsRecords.map((r) => `${r.id === posted?.id ? 'new' : r.id} ${r.name} ${r.content}`);
+    expect(state.sort()).toEqual([`${p.id} x.example.com 192.0.2.5`, 'new x.example.com 192.0.2.1'].sort());
+  });
+
   it('enforces the Free plan: 100-char comments, no tags, 200 batch operations, 200 records', async () => {
     await failure(
       () =>
@@ -678,12 +889,38 @@ describe('DNS records', () => {
       BadRequestError,
     );
     expect(tooMany.message).toContain('200');
-    await records().batch({ zone_id: zone, posts: Array.from({ length: 199 }, (_, i) => post(i)) });
+    const mixed = await failure(
+      () =>
+        records().batch({
+          zone_id: zone,
+          deletes: [{ id: '1'.repeat(32) }],
+          posts: Array.from({ length: 200 }, (_, i) => post(i)),
+        }),
+      BadRequestError,
+    );
+    expect(mixed.code).toBe(81064); // 201 operations in all: refused before any runs
+    await records().delete(
+      (await records().list({ zone_id: zone, name: { exact: 'c.example.com' } })).result[0]?.id ?? '',
+      { zone_id: zone },
+    );
+    const exactly = await records().batch({
+      zone_id: zone,
+      posts: Array.from({ length: 200 }, (_, i) => post(i)),
+    });
+    expect(exactly.posts).toHaveLength(200);
     const quota = await failure(
       () => records().create({ zone_id: zone, type: 'A', name: 'last', content: '192.0.2.1', ttl: 1 }),
       BadRequestError,
     );
     expect(quota.code).toBe(81045);
+  });
+
+  it('counts comment length in Unicode code points', async () => {
+    const create = (name: string, comment: string) =>
+      records().create({ zone_id: zone, type: 'A', name, content: '192.0.2.1', ttl: 1, comment });
+    expect((await create('emoji', '😀'.repeat(100))).comment).toBe('😀'.repeat(100)); // 200 UTF-16 units
+    const long = await failure(() => create('emoji2', '😀'.repeat(101)), BadRequestError);
+    expect(long.message).toBe('Comment is too long (maximum 100 characters).');
   });
 
   it('allows 500-char comments, tags and 3500-operation batches on Pro', async () => {
@@ -720,6 +957,53 @@ describe('DNS records', () => {
       ttl: 1 as const,
     }));
     expect((await records().batch({ zone_id: pro.id, posts })).posts).toHaveLength(250);
+  });
+
+  it('filters by name.contains, content.contains/endswith, proxied=false, tags, tag_match=any, and orders', async () => {
+    const pro = emu.control.addZone('filters.example', 'pro');
+    const mk = (name: string, type: string, content: string, extra: Record<string, unknown> = {}) =>
+      records().create({ zone_id: pro.id, type, name, content, ttl: 1, ...extra } as never);
+    await mk('alpha', 'A', '192.0.2.10', { ttl: 300, tags: ['env:prod', 'team:a'] });
+    await mk('beta', 'A', '192.0.2.20', { proxied: true, tags: ['env:dev'] });
+    await mk('gamma', 'CNAME', 'origin.example.net', { ttl: 120, tags: ['team:b'] });
+    await mk('delta-alpha', 'TXT', 'v=spf1 -all', { ttl: 3600 });
+    const names = async (params: Record<string, unknown>) =>
+      (await records().list({ zone_id: pro.id, ...params } as never)).result.map((r) => r.name.split('.')[0]);
+
+    expect((await names({ name: { contains: 'ALPHA' } })).sort()).toEqual(['alpha', 'delta-alpha']);
+    expect(await names({ content: { contains: '.2.2' } })).toEqual(['beta']);
+    expect(await names({ content: { endswith: '.NET' } })).toEqual(['gamma']);
+    expect((await names({ proxied: false })).sort()).toEqual(['alpha', 'delta-alpha', 'gamma']);
+    expect(await names({ proxied: true })).toEqual(['beta']);
+    expect((await names({ tag: { present: 'team' } })).sort()).toEqual(['alpha', 'gamma']);
+    expect((await names({ tag: { absent: 'env' } })).sort()).toEqual(['delta-alpha', 'gamma']);
+    expect(
+      (await names({ tag: { exact: 'env:dev', startswith: 'team:b' }, tag_match: 'any' } as never)).sort(),
+    ).toEqual(['beta', 'gamma']);
+    expect(
+      await names({ tag: { exact: 'env:dev', startswith: 'team:b' }, tag_match: 'all' } as never),
+    ).toEqual([]);
+
+    expect(await names({ order: 'ttl', direction: 'desc' })).toEqual([
+      'delta-alpha',
+      'alpha',
+      'gamma',
+      'beta',
+    ]);
+    expect(await names({ order: 'ttl' })).toEqual(['beta', 'gamma', 'alpha', 'delta-alpha']);
+    expect(await names({ order: 'content', direction: 'desc' })).toEqual([
+      'delta-alpha',
+      'gamma',
+      'beta',
+      'alpha',
+    ]);
+    expect(await names({ order: 'proxied', direction: 'desc' })).toEqual([
+      'beta',
+      'alpha',
+      'delta-alpha',
+      'gamma',
+    ]);
+    expect(await names({ order: 'proxied' })).toEqual(['alpha', 'delta-alpha', 'gamma', 'beta']);
   });
 });
 
@@ -772,6 +1056,7 @@ describe('rulesets (http_request_firewall_custom)', () => {
       zone_id: zone,
     })) as RulesetResult;
     expect(afterDelete.rules.map((r) => r.id)).toEqual([created.rules[0]?.id]);
+    expect((afterDelete.rules[0] as { ref?: string }).ref).toBe(created.rules[0]?.id); // ref defaults to the id
     expect(afterDelete.version).toBe('4');
 
     const fetched = (await cf.rulesets.phases.get(phase, { zone_id: zone })) as RulesetResult;
@@ -784,6 +1069,27 @@ describe('rulesets (http_request_firewall_custom)', () => {
       () => cf.rulesets.rules.delete('9'.repeat(32), { ruleset_id: created.id, zone_id: zone }),
       NotFoundError,
     );
+  });
+
+  it("keeps a rule's ref through PATCH", async () => {
+    const rs = (await cf.rulesets.phases.update(phase, {
+      zone_id: zone,
+      rules: [{ action: 'block', expression: 'http.host eq "r.example.com"', ref: 'tp-owner-1' }],
+    })) as RulesetResult;
+    const ruleId = rs.rules[0]?.id ?? '';
+    const edited = (await cf.rulesets.rules.edit(ruleId, {
+      ruleset_id: rs.id,
+      zone_id: zone,
+      action: 'managed_challenge',
+      expression: 'http.host eq "s.example.com"',
+    })) as RulesetResult;
+    expect(edited.rules[0]).toMatchObject({ id: ruleId, ref: 'tp-owner-1', action: 'managed_challenge' });
+    const again = (await cf.rulesets.rules.edit(ruleId, {
+      ruleset_id: rs.id,
+      zone_id: zone,
+      enabled: false,
+    } as never)) as RulesetResult;
+    expect(again.rules[0]).toMatchObject({ ref: 'tp-owner-1', enabled: false, action: 'managed_challenge' });
   });
 
   it('enforces 5 custom rules on Free and 20 on Pro, and rejects bad rules', async () => {
@@ -941,6 +1247,98 @@ describe('Access', () => {
     expect((await access().policies.list({ account_id: account })).result).toHaveLength(1);
     await access().policies.delete(reusable.id ?? '', { account_id: account });
     await failure(() => access().policies.get(reusable.id ?? '', { account_id: account }), NotFoundError);
+  });
+
+  it("answers 400, not 500, for service-token durations beyond Go's time.Duration", async () => {
+    for (const duration of ['99999999999h', '2562048h', '9223372037s']) {
+      const created = await failure(
+        () => access().serviceTokens.create({ account_id: account, name: 'huge', duration }),
+        BadRequestError,
+      );
+      expect(created.code, duration).toBe(12130);
+      expect(created.message).toContain('out of range');
+    }
+    const max = await access().serviceTokens.create({
+      account_id: account,
+      name: 'max',
+      duration: '2562047h',
+    });
+    const expires = (max as { expires_at?: string }).expires_at ?? '';
+    expect(Date.parse(expires)).toBeGreaterThan(Date.now() + 290 * 365 * 86_400_000);
+    const id = max.id ?? '';
+    const updated = await failure(
+      () => access().serviceTokens.update(id, { account_id: account, duration: '99999999999h' } as never),
+      BadRequestError,
+    );
+    expect(updated.message).toContain('out of range');
+    expect((await access().serviceTokens.get(id, { account_id: account })).duration).toBe('2562047h');
+    await failure(
+      () =>
+        access().applications.create({
+          account_id: account,
+          type: 'self_hosted',
+          domain: 'long.example.com',
+          session_duration: '99999999999h',
+        }),
+      BadRequestError,
+    );
+  });
+
+  it('takes an application back with PUT with its own app-scoped policy ids', async () => {
+    const app = (await access().applications.create({
+      account_id: account,
+      type: 'self_hosted',
+      domain: 'round.example.com',
+      policies: [{ name: 'inline', decision: 'allow', include: [{ everyone: {} }] } as never],
+    })) as { id: string; policies: Array<{ id: string; precedence: number }> };
+    const scopedId = app.policies[0]?.id ?? '';
+    expect(scopedId).toMatch(/^[0-9a-f-]{36}$/);
+    const fetched = (await access().applications.get(app.id, { account_id: account })) as Record<
+      string,
+      unknown
+    >;
+    const replaced = (await access().applications.update(app.id, {
+      ...fetched,
+      account_id: account,
+    } as never)) as { policies: Array<{ id: string; name: string; precedence: number }> };
+    expect(replaced.policies).toEqual([
+      expect.objectContaining({ id: scopedId, name: 'inline', precedence: 1 }),
+    ]);
+    const byId = (await access().applications.update(app.id, {
+      account_id: account,
+      type: 'self_hosted',
+      domain: 'round.example.com',
+      policies: [scopedId],
+    })) as { policies: Array<{ id: string }> };
+    expect(byId.policies.map((p) => p.id)).toEqual([scopedId]);
+    expect(emu.control.state().accessPolicies.map((p) => p.id)).toEqual([scopedId]);
+
+    const other = (await access().applications.create({
+      account_id: account,
+      type: 'self_hosted',
+      domain: 'other.example.com',
+    })) as { id: string };
+    const foreign = await failure(
+      () =>
+        access().applications.update(other.id, {
+          account_id: account,
+          type: 'self_hosted',
+          domain: 'other.example.com',
+          policies: [scopedId],
+        }),
+      BadRequestError,
+    );
+    expect(foreign.message).toContain(scopedId);
+    await failure(
+      () =>
+        access().applications.create({
+          account_id: account,
+          type: 'self_hosted',
+          domain: 'third.example.com',
+          policies: [scopedId],
+        }),
+      BadRequestError,
+    );
   });
 
   it('validates applications and policies', async () => {

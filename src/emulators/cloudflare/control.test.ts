@@ -279,6 +279,14 @@ describe('request log, stats and reset', () => {
       'GET (unmatched)': 1,
     });
     expect(stats.byStatus).toEqual({ '200': 2, '409': 1, '400': 1 });
+    expect(emu.control.requests({ status: 409 }).map((r) => [r.method, r.route])).toEqual([
+      ['POST', '/accounts/:account/cfd_tunnel'],
+    ]);
+    expect(emu.control.requests({ status: 400 }).map((r) => r.path)).toEqual(['/nope']);
+    expect(emu.control.requests({ status: 200 })).toHaveLength(2);
+    expect(emu.control.requests({ status: 500 })).toEqual([]);
+    const overHttp = (await control('GET', '/requests?status=409')).json as Array<{ status: number }>;
+    expect(overHttp.map((r) => r.status)).toEqual([409]);
     expect(stats).toMatchObject({ total: 4, rateLimited: 0, faultsInjected: 0 });
     emu.control.resetStats();
     expect(emu.control.stats().total).toBe(0);
@@ -307,11 +315,71 @@ describe('request log, stats and reset', () => {
 
   it('rejects bad control input', () => {
     expect(() => emu.control.addFault({ action: { type: 'explode' } as never })).toThrow(/action.type/);
+    for (const status of [99, 100, 101, 199, 600, 200.5]) {
+      expect(() => emu.control.addFault({ action: { type: 'error', status } }), String(status)).toThrow(
+        /status must be an HTTP status from 200 to 599/,
+      );
+    }
+    expect(emu.control.faults()).toEqual([]);
+    expect(emu.control.addFault({ action: { type: 'error', status: 200 } })).toMatch(/^fault-/);
+    expect(emu.control.addFault({ action: { type: 'error', status: 599 } })).toMatch(/^fault-/);
     expect(() => emu.control.setRateLimit({ requests: 0, windowSeconds: 1 })).toThrow(/positive/);
     expect(() => emu.control.attachConnector('00000000-0000-4000-8000-000000000000')).toThrow(
       /unknown tunnel/,
     );
     expect(() => emu.control.addZone('not a zone')).toThrow(/invalid zone name/);
+  });
+
+  it('caps simulated connections per connector at 16', async () => {
+    const t = await client().zeroTrust.tunnels.cloudflared.create({ account_id: emu.accountId, name: 'cap' });
+    const id = t.id ?? '';
+    for (const connections of [0, 17, 1e9, 2.5]) {
+      expect(() => emu.control.attachConnector(id, { connections }), String(connections)).toThrow(
+        /connections must be an integer from 1 to 16/,
+      );
+    }
+    expect((await control('POST', `/tunnels/${id}/connectors`, { connections: 100000 })).status).toBe(400);
+    emu.control.attachConnector(id, { connections: 16 });
+    expect(emu.control.state().tunnels[0]?.connectors[0]?.conns).toHaveLength(16);
+  });
+});
+
+describe('request size', () => {
+  const post = (body: string) =>
+    fetch(`${emu.url}/zones/${emu.zoneId}/dns_records`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${emu.token}`, 'content-type': 'application/json' },
+      body,
+    });
+  const padded = (bytes: number) => {
+    const head = '{"type":"TXT","name":"big","ttl":1,"content":"';
+    return `${head}${'x'.repeat(bytes - head.length - 2)}"}`;
+  };
+
+  it('answers 413 to bodies over 1 MiB and keeps them out of the log', async () => {
+    const limit = 1024 * 1024;
+    const atLimit = await post(padded(limit));
+    expect(atLimit.status).toBe(400); // read and validated (TXT content too long), not refused for size
+    const over = await post(padded(limit + 1));
+    expect(over.status).toBe(413);
+    expect(over.headers.get('content-type')).toBe('application/json');
+    expect(await over.json()).toEqual({
+      success: false,
+      errors: [{ code: 10013, message: 'Request body too large: the limit is 1048576 bytes' }],
+      messages: [],
+      result: null,
+    });
+    expect(emu.control.state().dnsRecords).toEqual([]);
+    const [, logged] = emu.control.requests();
+    expect(logged).toMatchObject({ status: 413, route: '/zones/:zone/dns_records' });
+    expect(logged?.body).toBe('[request body of 1048577 bytes not kept]');
+    expect(emu.control.stats().byStatus['413']).toBe(1);
+  });
+
+  it('refuses oversized control bodies too', async () => {
+    const res = await control('POST', '/faults', { action: { type: 'hang' }, pad: 'x'.repeat(1024 * 1024) });
+    expect(res.status).toBe(413);
+    expect(emu.control.faults()).toEqual([]);
   });
 });
 
@@ -373,6 +441,7 @@ describe('control over HTTP (/__emulator/)', () => {
 
     expect((await control('PUT', '/latency', { ms: 0 })).status).toBe(200);
     expect((await control('PUT', '/rate-limit', { requests: 100, windowSeconds: 10 })).status).toBe(200);
+    expect((await control('POST', '/faults', { action: { type: 'error', status: 100 } })).status).toBe(400);
     await client().zones.list();
     const requests = await control(
       'GET',
@@ -391,6 +460,38 @@ describe('control over HTTP (/__emulator/)', () => {
     expect(emu.control.state().tunnels).toEqual([]);
     expect((await control('GET', '/nothing')).status).toBe(404);
     expect(emu.control.requests()).toEqual([]); // control calls are never logged
+  });
+
+  it('PUT /rate-limit takes effect at once (a 429 past the new budget)', async () => {
+    expect((await control('PUT', '/rate-limit', { requests: 2, windowSeconds: 60 })).status).toBe(200);
+    const call = () =>
+      fetch(`${emu.url}/user/tokens/verify`, { headers: { authorization: `Bearer ${emu.token}` } });
+    const first = await call();
+    expect(first.headers.get('ratelimit-policy')).toBe('"burst";q=2;w=60');
+    expect(first.headers.get('ratelimit')).toBe('"default";r=1;t=60');
+    expect((await call()).status).toBe(200);
+    const limited = await call();
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get('retry-after')).toBe('1'); // capped by retryAfterSeconds: 1
+    expect((await control('PUT', '/rate-limit', { requests: 0, windowSeconds: 60 })).status).toBe(400);
+    expect((await control('PUT', '/rate-limit', { requests: 5, windowSeconds: 60 })).status).toBe(200);
+    expect((await call()).status).toBe(200); // new limit, windows restarted
+  });
+
+  it('PUT /latency takes effect at once (every Cloudflare call is delayed)', async () => {
+    const call = async () => {
+      const started = performance.now();
+      const res = await fetch(`${emu.url}/user/tokens/verify`, {
+        headers: { authorization: `Bearer ${emu.token}` },
+      });
+      expect(res.status).toBe(200);
+      return performance.now() - started;
+    };
+    expect((await control('PUT', '/latency', { ms: 150 })).status).toBe(200);
+    expect(await call()).toBeGreaterThanOrEqual(140);
+    expect((await control('PUT', '/latency', { ms: -1 })).status).toBe(400);
+    expect((await control('PUT', '/latency', { ms: 0 })).status).toBe(200);
+    expect(await call()).toBeLessThan(100);
   });
 
   it('can make SDK clients fail fast on 409 when asked (x-should-retry: false)', async () => {

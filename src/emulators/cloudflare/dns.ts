@@ -1,6 +1,7 @@
 // DNS record endpoints (`/zones/:zone/dns_records…`, reference §3). Invariants: names are
 // stored fully qualified in Punycode; a CNAME never shares a name with an A/AAAA/CNAME
-// (81053/81054) and no two records are identical (81057); proxied records have TTL 1;
+// (81053/81054) and no two records are identical (81057: names and hostname contents
+// compare case-insensitively, TXT content exactly, AAAA by address); proxied records have TTL 1;
 // comment length, tags, batch size and record quota follow the zone's plan; a batch runs
 // deletes → patches → puts → posts on a copy and is committed only if every step succeeds.
 import { isIPv4, isIPv6 } from 'node:net';
@@ -144,7 +145,7 @@ function validateRecord(input: RecordFields, zone: ZoneRow, limits: PlanLimits):
   }
   if (input.comment !== null) {
     if (/[\r\n]/.test(input.comment)) throw invalid.commentNewline();
-    if (input.comment.length > limits.commentMaxLength) throw invalid.comment(limits.commentMaxLength);
+    if ([...input.comment].length > limits.commentMaxLength) throw invalid.comment(limits.commentMaxLength);
   }
   if (input.tags.length > 0) {
     if (!limits.tags) throw invalid.tagsUnavailable();
@@ -163,6 +164,24 @@ function validateRecord(input: RecordFields, zone: ZoneRow, limits: PlanLimits):
   };
 }
 
+/** IPv6 in its canonical text form (lower case, zeros compressed), e.g. `2001:db8::1`. */
+function canonicalIPv6(address: string): string {
+  try {
+    return new URL(`http://[${address}]/`).hostname.slice(1, -1);
+  } catch {
+    return address.toLowerCase();
+  }
+}
+
+/**
+ * The form in which two contents of `type` are the same record: hostnames (already
+ * normalised to lower-case Punycode) as stored, AAAA as the canonical address, and TXT
+ * and everything else exactly as sent (TXT content is case-sensitive).
+ */
+function contentKey(type: string, content: string): string {
+  return type === 'AAAA' ? canonicalIPv6(content) : content;
+}
+
 function checkConflicts(
   records: readonly DnsRecordRow[],
   zoneId: string,
@@ -170,11 +189,10 @@ function checkConflicts(
   selfId?: string,
 ): void {
   const sameName = records.filter((r) => r.zoneId === zoneId && r.id !== selfId && r.name === candidate.name);
+  const key = contentKey(candidate.type, candidate.content);
   const identical = sameName.some(
     (r) =>
-      r.type === candidate.type &&
-      r.content.toLowerCase() === candidate.content.toLowerCase() &&
-      r.priority === candidate.priority,
+      r.type === candidate.type && contentKey(r.type, r.content) === key && r.priority === candidate.priority,
   );
   if (identical) throw apiErrors.dnsDuplicate();
   if (candidate.type === 'CNAME' && sameName.some((r) => PROXIABLE.has(r.type)))
@@ -384,7 +402,9 @@ function listRecords(store: Store, zone: ZoneRow, q: URLSearchParams) {
       if (ka !== kb) return (ka < kb ? -1 : 1) * direction;
       return a.name.localeCompare(b.name) || a.createdOn.localeCompare(b.createdOn);
     });
-  const page = paginate(matches, pageRequest(q, 100, 5_000_000), { totalPages: true });
+  const page = paginate(matches, pageRequest(q, { defaultPerPage: 100, maxPerPage: 5_000_000 }), {
+    totalPages: true,
+  });
   return { ...page, result: page.result.map(renderRecord) };
 }
 

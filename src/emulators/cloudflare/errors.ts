@@ -79,6 +79,16 @@ export const apiErrors = {
   invalidToken: () => fail(401, 1000, 'Invalid API Token'),
   /** seen: code 6007 for a body that is not JSON. */
   malformedJson: () => fail(400, 6007, 'Malformed JSON in request body'),
+  /**
+   * seen (on the billing endpoint's per_page, 2017): 6008 with an 11000 chain naming the
+   * parameter; used here for every page/per_page out of range.
+   */
+  badPageParameter: (message: string) =>
+    new CloudflareApiError(400, [
+      { code: 6008, message: 'Invalid request parameters', error_chain: [{ code: 11000, message }] },
+    ]),
+  /** UNVERIFIED: the emulator's own limit on request bodies. */
+  bodyTooLarge: (limit: number) => fail(413, 10013, `Request body too large: the limit is ${limit} bytes`),
   /** Code 971 and text as the brief gives them; the code is UNVERIFIED. */
   rateLimited: () => fail(429, 971, 'Please wait and consider throttling your request speed'),
 

@@ -102,9 +102,10 @@ function validate(input: FaultRuleInput): void {
     throw new ControlError(`fault action.type must be one of ${types.join(', ')}`);
   if (
     action.type === 'error' &&
-    !(Number.isInteger(action.status) && action.status >= 100 && action.status <= 599)
+    !(Number.isInteger(action.status) && action.status >= 200 && action.status <= 599)
   ) {
-    throw new ControlError('fault action.status must be an HTTP status');
+    // 1xx are interim responses node cannot send as a final answer.
+    throw new ControlError('fault action.status must be an HTTP status from 200 to 599');
   }
   if (action.type === 'latency' && !(action.ms >= 0)) throw new ControlError('fault action.ms must be >= 0');
   if (input.probability !== undefined && !(input.probability >= 0 && input.probability <= 1)) {

@@ -129,10 +129,35 @@ const cases: Array<[string, unknown, string | null]> = [
     'invalid HTTP status code: strconv.Atoi: parsing "abc": invalid syntax',
   ],
   ['http_status out of range', cfg({ service: 'http_status:99' }), 'invalid HTTP status code: 99'],
+  ['http_status with a sign and leading zeros (Atoi accepts)', cfg({ service: 'http_status:+0404' }), null],
+  ['negative http_status', cfg({ service: 'http_status:-5' }), 'invalid HTTP status code: -5'],
+  [
+    'http_status beyond int64',
+    cfg({ service: 'http_status:99999999999999999999' }),
+    'invalid HTTP status code: strconv.Atoi: parsing "99999999999999999999": value out of range',
+  ],
+  [
+    'http_status at int64 max (in range for Atoi, printed exactly)',
+    cfg({ service: 'http_status:9223372036854775807' }),
+    'invalid HTTP status code: 9223372036854775807',
+  ],
   [
     'invalid path regex',
     cfg({ hostname: 'a.example.com', path: '(abc', service: 'http://localhost:1' }, catchAll),
     'Rule #1 has an invalid regex: error parsing regexp: missing closing ): `(abc`',
+  ],
+  [
+    'RE2 flag group in a path',
+    cfg(
+      { hostname: 'a.example.com', path: '(?i)^/API/(?P<v>v[12])/', service: 'http://localhost:1' },
+      catchAll,
+    ),
+    null,
+  ],
+  [
+    'repeat count over 1000',
+    cfg({ hostname: 'a.example.com', path: '^/a{1001}', service: 'http://localhost:1' }, catchAll),
+    'Rule #1 has an invalid regex: error parsing regexp: invalid repeat count: `{1001}`',
   ],
   [
     'lookahead is not RE2',
@@ -201,10 +226,85 @@ describe('RE2 compile errors', () => {
     ['^/api/(v1|v2)/', null],
     ['a)', 'error parsing regexp: unexpected ): `a)`'],
     ['[abc', 'error parsing regexp: missing closing ]: `[abc`'],
+    ['x[abc', 'error parsing regexp: missing closing ]: `[abc`'],
+    ['(abc', 'error parsing regexp: missing closing ): `(abc`'],
     ['*abc', 'error parsing regexp: missing argument to repetition operator: `*`'],
     ['a**', 'error parsing regexp: invalid nested repetition operator: `**`'],
     ['(a)\\1', 'error parsing regexp: invalid escape sequence: `\\1`'],
   ])('%s', (pattern, expected) => {
     expect(compileRe2(pattern)).toBe(expected);
+  });
+
+  it.each([
+    '(?i)abc',
+    '(?i:abc)',
+    '(?s).*',
+    '(?m)^x$',
+    '(?U)a+',
+    '(?P<n>x)',
+    '(?<n>x)',
+    '(?i-s:a.)b',
+    '(?:a|b)+?',
+    '\\Qa.b*\\E+',
+    '[[:alpha:]_-]+',
+    '[^[:^digit:]]',
+    '\\pL\\p{Greek}\\PN\\p{^Han}',
+    '[\\p{Lu}\\d]',
+    '\\x{41}\\x41\\101\\0\\12',
+    '\\A/x\\z',
+    '\\bword\\B',
+    '^*',
+    '\\b+',
+    '()*',
+    'a{2}b{1,}c{0,1000}',
+    'a{,5}',
+    'a{01}',
+    '[]a]',
+    '[a-]',
+    '\\_\\-\\/',
+    '(a{10}){100}',
+  ])('accepts the valid RE2 expression %s', (pattern) => {
+    expect(compileRe2(pattern)).toBeNull();
+  });
+
+  it.each([
+    ['a{1001}', 'invalid repeat count: `{1001}`'],
+    ['a{2,1}', 'invalid repeat count: `{2,1}`'],
+    ['a{1,1001}', 'invalid repeat count: `{1,1001}`'],
+    ['a{99999999999}', 'invalid repeat count: `{99999999999}`'],
+    ['(a{100}){100}', 'invalid repeat count: `{100}`'],
+    ['[z-a]', 'invalid character class range: `z-a`'],
+    ['x[0-9z-a]', 'invalid character class range: `z-a`'],
+    ['[[:foo:]]', 'invalid character class range: `[:foo:]`'],
+    ['\\p{Foo}', 'invalid character class range: `\\p{Foo}`'],
+    ['\\p{Greek', 'invalid character class range: `\\p{Greek`'],
+    ['x{2}{3}', 'invalid nested repetition operator: `{2}{3}`'],
+    ['a*?+', 'invalid nested repetition operator: `*?+`'],
+    ['\\C', 'invalid escape sequence: `\\C`'],
+    ['a\\Z', 'invalid escape sequence: `\\Z`'],
+    ['\\u0041', 'invalid escape sequence: `\\u`'],
+    ['\\cA', 'invalid escape sequence: `\\c`'],
+    ['\\8', 'invalid escape sequence: `\\8`'],
+    ['\\xZZ', 'invalid escape sequence: `\\xZZ`'],
+    ['[\\q]', 'invalid escape sequence: `\\q`'],
+    ['ab\\', 'trailing backslash at end of expression: ``'],
+    ['(?z)', 'invalid or unsupported Perl syntax: `(?z`'],
+    ['(?i-)', 'invalid or unsupported Perl syntax: `(?i-)`'],
+    ['(?<=x)', 'invalid named capture: `(?<=x)`'],
+    ['(?P<1-x>a)', 'invalid named capture: `(?P<1-x>`'],
+    ['(?P<n>', 'missing closing ): `(?P<n>`'],
+    ['(?i)*', 'missing argument to repetition operator: `*`'],
+    ['a|*', 'missing argument to repetition operator: `*`'],
+    ['(+)', 'missing argument to repetition operator: `+`'],
+    ['a)(', 'unexpected ): `a)(`'],
+  ])('rejects %s like Go', (pattern, reason) => {
+    expect(compileRe2(pattern)).toBe(`error parsing regexp: ${reason}`);
+  });
+
+  it('rejects groups nested more than 1000 deep', () => {
+    const deep = `${'('.repeat(1000)}a${')'.repeat(1000)}`;
+    expect(compileRe2(deep)).toBe(`error parsing regexp: expression nests too deeply: \`${deep}\``);
+    expect(compileRe2(`${'('.repeat(999)}a${')'.repeat(999)}`)).toBeNull();
+    expect(compileRe2(`${'(?:'.repeat(2000)}a${')'.repeat(2000)}`)).toBeNull(); // non-capturing groups add no depth
   });
 });

@@ -1,9 +1,13 @@
 // cloudflared's ingress validation (ingress/ingress.go `validateIngress`, reference
 // §5.5), which the API runs on `PUT …/configurations`. Checks run in cloudflared's order
 // and return its exact messages; the caller prefixes them with "Bad Configuration:
-// Validation failed: ". Go's url.Parse, net.SplitHostPort and RE2 are re-implemented only
-// as far as these checks need; RE2 error texts are approximated for the common cases.
+// Validation failed: ". Go's url.Parse, net.SplitHostPort and strconv.Atoi are
+// re-implemented only as far as these checks need; path regexes go through the port of
+// Go's regexp parser in re2-syntax.ts.
 import { isObject, type JsonObject } from './input.js';
+import { compileRe2 } from './re2-syntax.js';
+
+export { compileRe2 };
 
 const errNoIngressRules = "The config file doesn't contain any ingress rules";
 const errLastRuleNotCatchAll =
@@ -11,6 +15,7 @@ const errLastRuleNotCatchAll =
 const errBadWildcard =
   'Hostname patterns can have at most one wildcard character ("*") and it can only be used for subdomains, e.g. "*.example.com"';
 const errHostnameContainsPort = 'Hostname cannot contain a port';
+const INT64_MAX = 9223372036854775807n;
 
 /** JSON field types of cloudflared's OriginRequestConfig (durations are integer seconds). */
 const originRequestTypes: Record<string, 'duration' | 'int' | 'bool' | 'string' | 'object' | 'array'> = {
@@ -83,8 +88,10 @@ function validateService(service: string, originRequest: JsonObject, bastionMode
     const raw = service.slice('http_status:'.length);
     if (!/^[+-]?\d+$/.test(raw))
       return `invalid HTTP status code: strconv.Atoi: parsing ${goQuote(raw)}: invalid syntax`;
-    const code = Number(raw);
-    if (code < 100 || code > 999) return `invalid HTTP status code: ${code}`;
+    const code = BigInt(raw); // Go's int is 64-bit
+    if (code > INT64_MAX || code < -INT64_MAX - 1n)
+      return `invalid HTTP status code: strconv.Atoi: parsing ${goQuote(raw)}: value out of range`;
+    if (code < 100n || code > 999n) return `invalid HTTP status code: ${code}`;
     return null;
   }
   if (service === 'hello_world' || service === 'hello-world') return null;
@@ -326,32 +333,4 @@ function isCidr(prefix: string): boolean {
     return address.split('.').every((part) => Number(part) <= 255) && Number(bits) <= 32;
   }
   return address.includes(':') && /^[0-9a-fA-F:.]+$/.test(address) && Number(bits) <= 128;
-}
-
-// --- RE2 compile errors, approximated from JavaScript's parser -------------------------
-
-/** Returns Go's `error parsing regexp: …` text, or null when the pattern compiles. */
-export function compileRe2(pattern: string): string | null {
-  const fail = (code: string, expr: string) => `error parsing regexp: ${code}: \`${expr}\``;
-  const perl = /\(\?(?:=|!|<=|<!)/.exec(pattern);
-  if (perl) return fail('invalid or unsupported Perl syntax', perl[0]);
-  const backref = /\\[1-9]/.exec(pattern);
-  if (backref) return fail('invalid escape sequence', backref[0]);
-  try {
-    new RegExp(pattern);
-    return null;
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    if (/Unterminated group/i.test(message)) return fail('missing closing )', pattern);
-    if (/Unmatched '\)'/i.test(message)) return fail('unexpected )', pattern);
-    if (/Unterminated character class/i.test(message))
-      return fail('missing closing ]', pattern.slice(pattern.lastIndexOf('[')));
-    if (/Nothing to repeat/i.test(message)) {
-      const nested = /[*+?][*+]/.exec(pattern);
-      if (nested) return fail('invalid nested repetition operator', nested[0]);
-      const op = /(?:^|[(|])([*+?]|\{\d+(?:,\d*)?\})/.exec(pattern);
-      return fail('missing argument to repetition operator', op?.[1] ?? pattern);
-    }
-    return fail('invalid regexp', pattern);
-  }
 }

@@ -1,6 +1,8 @@
-// Reading request input the way Cloudflare does: page/per_page pagination that returns
-// `result: []` past the last page (the SDK's stop signal), `true`/`false` query booleans,
-// and small typed readers for JSON bodies that report the offending field.
+// Reading request input the way Cloudflare does: page/per_page pagination that rejects
+// out-of-range values (400 6008) and returns `result: []` past the last page (the SDK's stop
+// signal), `true`/`false` query booleans, and small typed readers for JSON bodies that
+// report the offending field.
+import { apiErrors } from './errors.js';
 import type { HandlerResult } from './router.js';
 
 export interface PageRequest {
@@ -8,11 +10,43 @@ export interface PageRequest {
   perPage: number;
 }
 
-/** Reads `page` and `per_page`, clamping to [1, maxPerPage]. */
-export function pageRequest(query: URLSearchParams, defaultPerPage: number, maxPerPage: number): PageRequest {
-  const page = Math.max(1, Math.floor(Number(query.get('page') ?? '1')) || 1);
-  const requested = Math.floor(Number(query.get('per_page') ?? String(defaultPerPage))) || defaultPerPage;
-  return { page, perPage: Math.min(Math.max(1, requested), maxPerPage) };
+/** The largest `page` accepted (2^31). */
+export const MAX_PAGE = 2 ** 31;
+
+/** Per-endpoint `per_page` default and bounds (Cloudflare's OpenAPI description where it has them). */
+export interface PageLimits {
+  defaultPerPage: number;
+  maxPerPage: number;
+  /** Default 1. */
+  minPerPage?: number;
+}
+
+function integerParam(
+  query: URLSearchParams,
+  key: string,
+  min: number,
+  max: number,
+  fallback: number,
+): number {
+  const raw = query.get(key);
+  if (raw === null) return fallback;
+  const value = /^\d{1,16}$/.test(raw) ? Number(raw) : NaN;
+  if (!(value >= min && value <= max)) {
+    throw apiErrors.badPageParameter(`${key} variable must be a number between ${min} and ${max}`);
+  }
+  return value;
+}
+
+/** Reads `page` (1..2^31) and `per_page` (the endpoint's bounds); anything else is a 400. */
+export function pageRequest(query: URLSearchParams, limits: PageLimits): PageRequest {
+  const perPage = integerParam(
+    query,
+    'per_page',
+    limits.minPerPage ?? 1,
+    limits.maxPerPage,
+    limits.defaultPerPage,
+  );
+  return { page: integerParam(query, 'page', 1, MAX_PAGE, 1), perPage };
 }
 
 /** One page of `items` with Cloudflare's `result_info`. */

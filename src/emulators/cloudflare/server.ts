@@ -1,8 +1,9 @@
 // HTTP plumbing for the Cloudflare paths under /client/v4. Each call goes through, in order:
 // global latency → rate limit (429) → fault rules → route (7003) → authentication and
-// scope (9106/6003/10000) → JSON body (6007) → handler → envelope. Every call is logged and
-// counted. Responses are always `application/json`, and errors are never 2xx. Paths under
-// /__emulator/ go to the control handler instead, unauthenticated and unlogged.
+// scope (9106/6003/10000) → body size (413 over 1 MiB) and JSON (6007) → handler →
+// envelope. Every call is logged and counted; an oversized body is never kept. Responses are
+// always `application/json`, and errors are never 2xx. Paths under /__emulator/ go to the
+// control handler instead, unauthenticated and unlogged (bodies capped at 1 MiB too).
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { authenticate, authorize, bearerToken } from './auth.js';
@@ -15,6 +16,8 @@ import type { Store } from './state.js';
 
 export const API_PREFIX = '/client/v4';
 export const CONTROL_PREFIX = '/__emulator';
+/** Request bodies above this many bytes are refused with 413 and never kept. */
+export const MAX_BODY_BYTES = 1024 * 1024;
 
 /** Knobs the control API changes at run time. */
 export interface ServerSettings {
@@ -126,11 +129,13 @@ export function createRequestHandler(deps: ServerDeps): RequestListener {
     url: URL,
     match: RouteMatch | undefined,
     raw: string,
+    bytes: number,
   ): Reply {
     try {
       if (!match) throw apiErrors.noRoute(path);
       const token = authenticate(store, req.headers, match.route.template.endsWith('/tokens/verify'));
       authorize(store, token, match.route, match.params, path);
+      if (bytes > MAX_BODY_BYTES) throw apiErrors.bodyTooLarge(MAX_BODY_BYTES);
       let body: unknown;
       if (raw.trim() !== '') {
         try {
@@ -162,9 +167,21 @@ export function createRequestHandler(deps: ServerDeps): RequestListener {
     }
   }
 
-  async function handle(req: IncomingMessage, res: ServerResponse, raw: string): Promise<void> {
+  /** `raw` is the body text, or '' when its `bytes` exceed MAX_BODY_BYTES (then it was not kept). */
+  async function handle(
+    req: IncomingMessage,
+    res: ServerResponse,
+    raw: string,
+    bytes: number,
+  ): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://emulator.invalid');
     if (url.pathname === CONTROL_PREFIX || url.pathname.startsWith(`${CONTROL_PREFIX}/`)) {
+      if (bytes > MAX_BODY_BYTES) {
+        sendJson(res, 413, {
+          error: { message: `request body too large: the limit is ${MAX_BODY_BYTES} bytes` },
+        });
+        return;
+      }
       deps.control(req, res, url, raw);
       return;
     }
@@ -181,7 +198,7 @@ export function createRequestHandler(deps: ServerDeps): RequestListener {
         path,
         route: match?.route.template ?? null,
         query: queryObject(url.searchParams),
-        body: bodyForLog(raw),
+        body: bytes > MAX_BODY_BYTES ? `[request body of ${bytes} bytes not kept]` : bodyForLog(raw),
         status,
         durationMs: Date.now() - arrived,
         retryCount: Number.isFinite(retryHeader) ? retryHeader : 0,
@@ -231,7 +248,7 @@ export function createRequestHandler(deps: ServerDeps): RequestListener {
         break;
     }
 
-    const reply = dispatch(req, method, path, url, match, raw);
+    const reply = dispatch(req, method, path, url, match, raw, bytes);
     if (terminal?.action.type === 'drop-after-write') {
       req.socket.destroy();
       finish(reply.status, 'dropped-after-write', terminal.ruleId);
@@ -243,10 +260,16 @@ export function createRequestHandler(deps: ServerDeps): RequestListener {
 
   return (req, res) => {
     const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    let bytes = 0;
+    req.on('data', (chunk: Buffer) => {
+      bytes += chunk.length;
+      if (bytes <= MAX_BODY_BYTES) chunks.push(chunk);
+      else chunks.length = 0; // read to the end, keep nothing
+    });
     req.on('error', () => req.socket.destroy());
     req.on('end', () => {
-      handle(req, res, Buffer.concat(chunks).toString('utf8')).catch((error: unknown) => {
+      const raw = bytes > MAX_BODY_BYTES ? '' : Buffer.concat(chunks).toString('utf8');
+      handle(req, res, raw, bytes).catch((error: unknown) => {
         console.error('cloudflare emulator: request failed', error);
         if (!res.headersSent)
           sendJson(res, 500, {

@@ -17,7 +17,7 @@ export type TunnelStatus = 'inactive' | 'degraded' | 'healthy' | 'down';
 export interface AttachConnectorOptions {
   /** Connector (client) id; default a random UUID. */
   connectorId?: string;
-  /** Connections the connector opens (cloudflared opens 4); fewer than 4 in total means `degraded`. */
+  /** Connections the connector opens, 1–16 (cloudflared opens 4); fewer than 4 in total means `degraded`. */
   connections?: number;
   /** cloudflared version reported; default `2026.8.2`. */
   version?: string;
@@ -31,6 +31,8 @@ export interface AttachConnectorOptions {
 
 const DEFAULT_COLOS = ['ams01', 'fra07', 'ams08', 'fra10'];
 const HEALTHY_CONNECTIONS = 4;
+/** Cap on simulated connections per connector (cloudflared opens 4; `--ha-connections` rarely more). */
+const MAX_CONNECTIONS = 16;
 
 // --- Rendering ----------------------------------------------------------------------------
 
@@ -206,7 +208,7 @@ function listTunnels(store: Store, ctx: RouteContext) {
     }
     return true;
   });
-  const page = paginate(matches, pageRequest(q, 20, 1000));
+  const page = paginate(matches, pageRequest(q, { defaultPerPage: 20, maxPerPage: 1000 }));
   return { ...page, result: page.result.map(renderTunnel) };
 }
 
@@ -358,7 +360,9 @@ export function attachConnector(store: Store, tunnelId: string, opts: AttachConn
   if (tunnel.connectors.some((c) => c.id === id))
     throw new ControlError(`connector ${id} is already attached`, 409);
   const count = opts.connections ?? HEALTHY_CONNECTIONS;
-  if (!Number.isInteger(count) || count < 1) throw new ControlError('connections must be a positive integer');
+  if (!Number.isInteger(count) || count < 1 || count > MAX_CONNECTIONS) {
+    throw new ControlError(`connections must be an integer from 1 to ${MAX_CONNECTIONS}`);
+  }
   const colos = opts.colos?.length ? opts.colos : DEFAULT_COLOS;
   const now = timestamp();
   const wasConnected = activeConnections(tunnel) > 0;

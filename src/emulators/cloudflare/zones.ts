@@ -78,7 +78,9 @@ function listZones(store: Store, ctx: RouteContext) {
   });
   const direction = q.get('direction') === 'desc' ? -1 : 1;
   matches.sort((a, b) => a.name.localeCompare(b.name) * direction);
-  const page = paginate(matches, pageRequest(q, 20, 50), { totalPages: true });
+  const page = paginate(matches, pageRequest(q, { defaultPerPage: 20, minPerPage: 5, maxPerPage: 50 }), {
+    totalPages: true,
+  });
   return { ...page, result: page.result.map((z) => renderZone(store, z)) };
 }
 
