@@ -4,7 +4,7 @@ import { notFound } from '../domain/errors.js';
 import { inClusterAddress } from '../domain/access-objects.js';
 import { isTcpLikeProtocol } from '../domain/service-url.js';
 import { createAccountService } from './account-service.js';
-import type { RouteRow, Store, TunnelRow, UserRow } from '../store/index.js';
+import type { RouteView, Store, TunnelRow, UserRow } from '../store/index.js';
 import { quotasOf, type Actor, type TunnelService, type TunnelServiceConfig } from './tunnel-service.js';
 
 const phase = { type: 'string', enum: ['pending', 'ready', 'error', 'deleting'] } as const;
@@ -84,7 +84,7 @@ const pageQuery = {
 
 export type InCluster = TunnelServiceConfig['inCluster'];
 
-export function presentRoute(r: RouteRow, tunnelName: string, inCluster: InCluster) {
+export function presentRoute(r: RouteView, tunnelName: string, inCluster: InCluster) {
   return {
     name: r.name,
     hostname: r.hostname,
@@ -107,7 +107,7 @@ export function presentRoute(r: RouteRow, tunnelName: string, inCluster: InClust
   };
 }
 
-export function presentTunnel(t: TunnelRow, routes: RouteRow[], owner: string, inCluster: InCluster) {
+export function presentTunnel(t: TunnelRow, routes: RouteView[], owner: string, inCluster: InCluster) {
   return {
     name: t.name,
     id: t.cf_tunnel_id,
@@ -143,7 +143,7 @@ export function registerV1Routes(app: FastifyInstance, deps: { tunnels: TunnelSe
   };
 
   async function presentPage(rows: TunnelRow[]) {
-    const routes = await store.tunnels.routesOf(rows.map((t) => t.id));
+    const routes = await store.tunnels.routeViewsOf(rows.map((t) => t.id));
     return Promise.all(rows.map(async (t) => presentTunnel(t, routes.get(t.id) ?? [], await ownerName(t.owner_id), config.inCluster)));
   }
 

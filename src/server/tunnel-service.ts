@@ -9,7 +9,7 @@ import { parseService } from '../domain/service-url.js';
 import { parseAccessRule, parseAllowList } from '../domain/allow-list.js';
 import { credentialsFile, renderConfigYaml, renderIngress, tunnelToken } from '../domain/cloudflared-files.js';
 import type { SecretBox } from '../domain/secret-box.js';
-import type { Quotas, RouteRow, Store, TunnelRow, UserRow } from '../store/index.js';
+import type { Quotas, RouteView, Store, TunnelRow, UserRow } from '../store/index.js';
 
 export interface Actor {
   user: UserRow;
@@ -28,7 +28,7 @@ export interface TunnelServiceConfig {
 
 export interface TunnelWithRoutes {
   tunnel: TunnelRow;
-  routes: RouteRow[];
+  routes: RouteView[];
 }
 
 export function quotasOf(user: UserRow, defaults: Quotas): Quotas {
@@ -49,7 +49,7 @@ export function createTunnelService(deps: { store: Store; secrets: SecretBox; co
   }
 
   async function withRoutes(tunnel: TunnelRow): Promise<TunnelWithRoutes> {
-    const routes = (await store.tunnels.routesOf([tunnel.id])).get(tunnel.id) ?? [];
+    const routes = (await store.tunnels.routeViewsOf([tunnel.id])).get(tunnel.id) ?? [];
     return { tunnel, routes };
   }
 
@@ -98,7 +98,7 @@ export function createTunnelService(deps: { store: Store; secrets: SecretBox; co
       let cursor: string | undefined;
       do {
         const page = await store.tunnels.listForOwner(actor.user.id, 200, cursor);
-        const routes = await store.tunnels.routesOf(page.items.map((t) => t.id));
+        const routes = await store.tunnels.routeViewsOf(page.items.map((t) => t.id));
         for (const tunnel of page.items) yield { tunnel, routes: routes.get(tunnel.id) ?? [] };
         cursor = page.nextCursor ?? undefined;
       } while (cursor);
@@ -145,7 +145,7 @@ export function createTunnelService(deps: { store: Store; secrets: SecretBox; co
       const service = parseService(input.service);
       const allowIps = input.allowIps ? parseAllowList(input.allowIps) : null;
       const access = input.access ? parseAccessRule(input.access, service.tcpLike) : null;
-      let route: RouteRow | undefined;
+      let route: RouteView | undefined;
       for (let attempt = 0; !route; attempt++) {
         const name = input.name !== undefined ? assertRouteName(input.name) : randomLabel(8);
         try {
@@ -176,7 +176,7 @@ export function createTunnelService(deps: { store: Store; secrets: SecretBox; co
     async deleteRoutes(actor: Actor, tunnelName: string, select: { name?: string; service?: string }, waitMs: number) {
       const tunnel = await ownTunnel(actor, tunnelName);
       const { routes } = await withRoutes(tunnel);
-      let chosen: RouteRow[];
+      let chosen: RouteView[];
       if (select.name !== undefined) {
         chosen = routes.filter((r) => r.name === select.name || r.hostname === select.name);
         if (chosen.length === 0) {
@@ -226,7 +226,7 @@ export function createTunnelService(deps: { store: Store; secrets: SecretBox; co
     },
 
     /** The ingress as cloudflared should see it: live routes, newest first, then the catch-all. */
-    ingressOf(routes: RouteRow[]) {
+    ingressOf(routes: RouteView[]) {
       return renderIngress(routes.filter((r) => !r.deleting));
     },
 
