@@ -217,7 +217,14 @@ export function registerV1Routes(app: FastifyInstance, deps: { tunnels: TunnelSe
       );
       v1.get<{ Querystring: { limit?: number; cursor?: string } }>(
         '/tunnels',
-        { schema: { tags: ['tunnels'], summary: 'Your tunnels with their routes', querystring: pageQuery } },
+        {
+          schema: {
+            tags: ['tunnels'],
+            summary: 'Your tunnels with their routes',
+            querystring: pageQuery,
+            response: { 200: { type: 'object', properties: { items: { type: 'array', items: tunnelSchema }, nextCursor: { type: 'string', nullable: true } } } },
+          },
+        },
         async (req) => {
           const page = await store.tunnels.listForOwner(req.auth!.user.id, req.query.limit ?? 50, req.query.cursor);
           return { items: await presentPage(page.items), nextCursor: page.nextCursor };
