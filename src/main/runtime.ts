@@ -15,7 +15,7 @@ import { hashPassword, verifyPassword } from '../domain/passwords.js';
 import { connectStore, type Store } from '../store/index.js';
 import { createCloudflareApi, createRateLimiter, type CloudflareApi } from '../providers/cloudflare/index.js';
 import { createReconciler, defaultReconcilerOptions, type Reconciler } from '../reconciler/index.js';
-import { createKubernetesApi, type KubernetesApi } from '../providers/kubernetes/index.js';
+import type { KubernetesApi } from '../providers/kubernetes/index.js';
 import { buildApp } from '../server/app.js';
 import { createMetrics } from '../server/metrics.js';
 
@@ -157,9 +157,13 @@ export async function createRuntime(config: ServerConfig, opts: { logger?: Logge
     const cloudflare = createCloudflareApi({ ...base, accountId, zoneId });
 
     const k8s = config.kubernetes;
+    // The Kubernetes client is large: loaded only when a cluster is configured.
     const kubernetes: KubernetesApi | null =
       k8s.kubeconfig || k8s.inCluster
-        ? createKubernetesApi({ namespace: k8s.namespace, ...(k8s.kubeconfig ? { kubeconfigPath: k8s.kubeconfig } : {}) })
+        ? (await import('../providers/kubernetes/index.js')).createKubernetesApi({
+            namespace: k8s.namespace,
+            ...(k8s.kubeconfig ? { kubeconfigPath: k8s.kubeconfig } : {}),
+          })
         : null;
     if (!kubernetes) logger.info({}, 'no kubeconfig: TCP routes are protected by Access but get no in-cluster access pods');
 

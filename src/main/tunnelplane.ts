@@ -11,8 +11,6 @@ import { ConfigError, loadConfig } from '../config/index.js';
 import { hashPassword } from '../domain/passwords.js';
 import { randomLabel } from '../domain/names.js';
 import { connectStore } from '../store/index.js';
-import { startCloudflareEmulator } from '../emulators/cloudflare/index.js';
-import { startKubernetesEmulator } from '../emulators/kubernetes/index.js';
 import { createLogger, createRuntime, VERSION, type Runtime } from './runtime.js';
 
 const USAGE = `tunnelplane ${VERSION}: self-hosted control plane for Cloudflare Tunnels
@@ -111,6 +109,9 @@ async function dev(argv: string[]) {
   const dataDir = values['data-dir'] ? resolve(values['data-dir']) : mkdtempSync(join(tmpdir(), 'tunnelplane-dev-'));
   mkdirSync(dataDir, { recursive: true });
 
+  // The emulators are loaded for `dev` only, not by `serve`.
+  const { startCloudflareEmulator } = await import('../emulators/cloudflare/index.js');
+  const { startKubernetesEmulator } = await import('../emulators/kubernetes/index.js');
   const emulator = await startCloudflareEmulator({ port: 0, zoneName: 'example.com', statePath: join(dataDir, 'cloudflare-state.json') });
   // TLS: kubectl sends its token only over HTTPS, and operators will point kubectl at it.
   const kube = await startKubernetesEmulator({ port: 0, namespaces: ['tunnel-control-plane'], tls: true });

@@ -311,7 +311,10 @@ export function createReconciler(deps: ReconcilerDeps) {
   async function pushConfigurations(work: Work[]) {
     const targets = work.filter((w) => !w.outcome && live(w) && w.tunnel.config_mode === 'remote' && w.tunnel.cf_tunnel_id);
     await mapLimit(targets, o.concurrency, async (w) => {
-      const ingress = renderIngress(w.routes.filter((r) => !r.deleting));
+      const liveRoutes = w.routes.filter((r) => !r.deleting);
+      // A new tunnel without routes needs no configuration yet: there is nothing to route or remove.
+      if (liveRoutes.length === 0 && w.tunnel.config_version === null) return;
+      const ingress = renderIngress(liveRoutes);
       const hash = configHash(ingress);
       if (hash === w.tunnel.config_hash) return;
       try {

@@ -14,9 +14,11 @@ export interface RateLimiter {
   inWindow(): number;
 }
 
-export function createRateLimiter(opts: { requests: number; windowSeconds: number; now?: () => number }): RateLimiter {
+export function createRateLimiter(opts: { requests: number; windowSeconds: number; now?: () => number; marginMs?: number }): RateLimiter {
   const now = opts.now ?? Date.now;
-  const windowMs = opts.windowSeconds * 1000;
+  // A call counts where Cloudflare receives it, a little after we send it: widen the window by a
+  // margin so a call leaving just as ours slides never lands in Cloudflare's previous window.
+  const windowMs = opts.windowSeconds * 1000 + (opts.marginMs ?? 2000);
   const budget = Math.max(1, Math.floor(opts.requests));
   // Start times of the calls in the window, oldest first (a ring would do; the window is small).
   const stamps: number[] = [];
