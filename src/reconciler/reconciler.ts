@@ -53,6 +53,8 @@ export interface ReconcilerOptions {
   backoffMaxMs: number;
   /** Full resync (drift repair, orphan collection) period; 0 disables the timer. */
   resyncMs: number;
+  /** Remote configurations read back per resync (each is one Cloudflare call). */
+  resyncConfigChecks: number;
 }
 
 export const defaultReconcilerOptions: Omit<ReconcilerOptions, 'owner'> = {
@@ -66,7 +68,19 @@ export const defaultReconcilerOptions: Omit<ReconcilerOptions, 'owner'> = {
   backoffBaseMs: 250,
   backoffMaxMs: 60_000,
   resyncMs: 5 * 60_000,
+  resyncConfigChecks: 50,
 };
+
+/** Up to `n` items chosen at random (all of them when there are few). */
+function sample<T>(items: T[], n: number): T[] {
+  if (items.length <= n) return items;
+  const pool = [...items];
+  for (let i = 0; i < n; i++) {
+    const j = i + Math.floor(Math.random() * (pool.length - i));
+    [pool[i], pool[j]] = [pool[j]!, pool[i]!];
+  }
+  return pool.slice(0, n);
+}
 
 export interface ReconcilerHooks {
   pass?(stats: { tunnels: number; ms: number; failed: number }): void;
@@ -555,10 +569,11 @@ export function createReconciler(deps: ReconcilerDeps) {
         });
       }
     }
-    // Drift: a remote configuration edited by hand.
-    for (const t of tunnels) {
-      if (t.deleting || t.config_mode !== 'remote' || !t.cf_tunnel_id || !liveCf.has(t.cf_tunnel_id) || !t.config_hash) continue;
-      const cfg = await cloudflare.getConfiguration(t.cf_tunnel_id);
+    // Drift: a remote configuration edited by hand. Reading one costs a call per tunnel, so each
+    // resync checks a random sample within its budget; over a few resyncs every tunnel is seen.
+    const remote = tunnels.filter((t) => !t.deleting && t.config_mode === 'remote' && t.cf_tunnel_id && liveCf.has(t.cf_tunnel_id) && t.config_hash);
+    for (const t of sample(remote, o.resyncConfigChecks)) {
+      const cfg = await cloudflare.getConfiguration(t.cf_tunnel_id!);
       if (!cfg || configHash(cfg.ingress.map((i) => (i.hostname ? { hostname: i.hostname, service: i.service } : { service: i.service }))) !== t.config_hash) {
         await store.work.setConfig(t.id, null, null);
         requeue.add(t.id);

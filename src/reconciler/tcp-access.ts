@@ -97,14 +97,11 @@ export function createTcpAccess(deps: {
     if (!kubernetes) return;
     if (!force && Date.now() - lastReadiness < 2000) return;
     lastReadiness = Date.now();
-    const routes = (await store.work.allRoutes()).filter((r) => isTcpLike(r) && !r.deleting && r.k8s_hash && r.k8s_hash !== 'removed');
+    const routes = await store.work.appliedAccessRoutes();
     if (routes.length === 0) return;
     const status = await kubernetes.deploymentReadiness(SELECTOR);
-    const tunnels = new Map((await store.work.allTunnels()).map((t) => [t.id, t]));
     for (const r of routes) {
-      const t = tunnels.get(r.tunnel_id);
-      if (!t) continue;
-      const s = status.get(accessObjectName(r.name, t.name));
+      const s = status.get(accessObjectName(r.name, r.tunnel_name));
       const ready = s?.ready ? 1 : 0;
       const reason = s ? s.reason : 'deployment missing';
       if (ready !== r.k8s_ready || reason !== r.k8s_reason) await store.work.patchRoute(r.id, { k8s_ready: ready, k8s_reason: reason });

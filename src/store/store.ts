@@ -609,8 +609,42 @@ export function createStore(db: Kysely<Database>, dialect: Dialect) {
       changed('observed', tunnel.id);
     },
     /** Everything, for resync: compared against what Cloudflare holds. */
-    allTunnels: () => db.selectFrom('tunnels').selectAll().execute(),
-    allRoutes: () => db.selectFrom('routes').selectAll().execute(),
+    /** What resync compares with the outside: only the columns it needs, for every row. */
+    allTunnels: () =>
+      db
+        .selectFrom('tunnels')
+        .select(['id', 'owner_id', 'name', 'cf_tunnel_id', 'deleting', 'config_mode', 'config_hash'])
+        .execute(),
+    allRoutes: () =>
+      db
+        .selectFrom('routes')
+        .select([
+          'id',
+          'tunnel_id',
+          'name',
+          'hostname',
+          'protocol',
+          'phase',
+          'deleting',
+          'dns_record_id',
+          'dns_uncertain',
+          'access_app_id',
+          'service_token_id',
+          'access_rule',
+          'k8s_hash',
+        ])
+        .execute(),
+    /** Live TCP routes whose access pods were applied: the ones readiness is read for. */
+    appliedAccessRoutes: () =>
+      db
+        .selectFrom('routes')
+        .innerJoin('tunnels', 'tunnels.id', 'routes.tunnel_id')
+        .select(['routes.id', 'routes.name', 'routes.k8s_ready', 'routes.k8s_reason', 'tunnels.name as tunnel_name'])
+        .where('routes.protocol', 'in', ['tcp', 'ssh', 'rdp', 'smb'])
+        .where('routes.deleting', '=', 0)
+        .where('routes.k8s_hash', 'is not', null)
+        .where('routes.k8s_hash', '!=', 'removed')
+        .execute(),
     /** Marks a tunnel dirty again (resync found drift). */
     async requeue(tunnelId: string) {
       await bumpTunnel(db, tunnelId);
