@@ -575,7 +575,8 @@ export function createReconciler(deps: ReconcilerDeps) {
     for (const t of sample(remote, o.resyncConfigChecks)) {
       const cfg = await cloudflare.getConfiguration(t.cf_tunnel_id!);
       if (!cfg || configHash(cfg.ingress.map((i) => (i.hostname ? { hostname: i.hostname, service: i.service } : { service: i.service }))) !== t.config_hash) {
-        await store.work.setConfig(t.id, null, null);
+        // Keep a version so the next pass pushes ours back even when the tunnel has no routes.
+        await store.work.setConfig(t.id, null, cfg?.version ?? 0);
         requeue.add(t.id);
       }
     }
