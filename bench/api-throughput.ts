@@ -1,0 +1,163 @@
+/**
+ * API throughput: the server (in this process, reconciler disabled) over a large data set in
+ * SQLite, loaded by autocannon running in a child process (bench/load-worker.ts) so that the
+ * server has a core of its own. Two read paths — `GET /api/v1/tunnels` (first page) and the
+ * proof of concept's `GET /tunnels/{name}/config` — each with HTTP Basic and with bearer
+ * tokens, every request for a random user (and, for the config, a random tunnel of theirs).
+ * With a profile folder, each of the four runs is CPU-profiled (the server's process, through
+ * the inspector) into its own .cpuprofile.
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import { join } from 'node:path';
+import { datasetSizes, seedDataset, type Dataset } from './dataset.js';
+import type { LoadInput, LoadResult, LoadTarget } from './load-worker.js';
+import { note, printTable, round } from './report.js';
+import { api, basicAuth, pool, REPO_DIR, startBenchStack, type BenchStack } from './stack.js';
+
+export const apiLoad = {
+  connections: 10,
+  quick: { durationSeconds: 5, warmupSeconds: 2 },
+  full: { durationSeconds: 15, warmupSeconds: 3 },
+};
+
+export type Combination = 'list-basic' | 'list-bearer' | 'config-basic' | 'config-bearer';
+
+export interface ApiThroughputResult {
+  size: 'quick' | 'full';
+  users: number;
+  tunnels: number;
+  routes: number;
+  connections: number;
+  durationSeconds: number;
+  /** Worst of the four combinations (the figure the target applies to). */
+  requestsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  combinations: Record<Combination, LoadResult & { paths: string }>;
+  seedSeconds: number;
+  /** Creating one API token per user through the API, which also signs each user in once (one scrypt each). */
+  tokensSeconds: number;
+  loadGenerator: string;
+}
+
+/** Runs bench/load-worker.ts in a child process and returns its result. */
+export async function runLoad(input: LoadInput, dir: string, name: string): Promise<LoadResult> {
+  const file = join(dir, `load-${name}.json`);
+  writeFileSync(file, JSON.stringify(input));
+  const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_DIR, 'bench', 'load-worker.ts'), file], {
+    cwd: REPO_DIR,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const code = await new Promise<number | null>((r) => child.once('exit', r));
+  const line = out.trim().split('\n').pop() ?? '';
+  if (code !== 0 || !line.startsWith('{')) throw new Error(`load worker failed (${code}): ${err.slice(-2000)}`);
+  return JSON.parse(line) as LoadResult;
+}
+
+/** One API token per user, created through `POST /api/v1/tokens` with the user's Basic credentials. */
+export async function createTokens(url: string, dataset: Dataset): Promise<Map<string, string>> {
+  const tokens = new Map<string, string>();
+  // The server runs at most two scrypt checks at once; more would only queue.
+  await pool(dataset.users.length, 2, async (i) => {
+    const user = dataset.users[i]!;
+    const res = await api(url, basicAuth(user.name)).request('POST', '/api/v1/tokens', { name: 'bench' });
+    if (res.status !== 201) throw new Error(`POST /api/v1/tokens for ${user.name}: ${res.status} ${JSON.stringify(res.body)}`);
+    tokens.set(user.name, res.body.secret as string);
+  });
+  return tokens;
+}
+
+export function loadTargets(dataset: Dataset, tokens: Map<string, string>): Record<Combination, LoadTarget[]> {
+  const list = (auth: (u: string) => string) => dataset.users.map((u) => ({ path: '/api/v1/tunnels', authorization: auth(u.name) }));
+  const config = (auth: (u: string) => string) =>
+    dataset.users.flatMap((u) => u.tunnels.map((t) => ({ path: `/tunnels/${t.name}/config`, authorization: auth(u.name) })));
+  const bearer = (u: string) => `Bearer ${tokens.get(u)!}`;
+  return {
+    'list-basic': list(basicAuth),
+    'list-bearer': list(bearer),
+    'config-basic': config(basicAuth),
+    'config-bearer': config(bearer),
+  };
+}
+
+/** Profiles this process (where the server runs) while `fn` runs; writes DIR/api-NAME.cpuprofile. */
+async function profiled<T>(dir: string | undefined, name: string, fn: () => Promise<T>): Promise<T> {
+  if (!dir) return fn();
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  try {
+    return await fn();
+  } finally {
+    const { profile } = await session.post('Profiler.stop');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, `api-${name}.cpuprofile`), JSON.stringify(profile));
+    session.disconnect();
+  }
+}
+
+export async function apiThroughputBenchmark(opts: { full: boolean; cpuProfileDir?: string }): Promise<ApiThroughputResult> {
+  const size = opts.full ? datasetSizes.full : datasetSizes.quick;
+  const load = opts.full ? apiLoad.full : apiLoad.quick;
+  note(`\nAPI throughput: ${size.users} users, ${size.tunnels} tunnels, ${size.routes} routes in SQLite; autocannon in a child process, ${apiLoad.connections} connections, ${load.durationSeconds} s per path…`);
+  const stack: BenchStack = await startBenchStack({ reconciler: false });
+  try {
+    const dataset = await seedDataset(stack.runtime.store, { size, secretKey: stack.secretKey, zoneName: stack.runtime.zoneName });
+    note(`seeded in ${round(dataset.seconds, 1)} s; creating ${size.users} API tokens through the API (signs each user in once)…`);
+    const tokensStarted = performance.now();
+    const tokens = await createTokens(stack.url, dataset);
+    const tokensSeconds = (performance.now() - tokensStarted) / 1000;
+    const targets = loadTargets(dataset, tokens);
+
+    const combinations = {} as ApiThroughputResult['combinations'];
+    for (const name of Object.keys(targets) as Combination[]) {
+      const res = await profiled(opts.cpuProfileDir, name, () =>
+        runLoad(
+          { url: stack.url, connections: apiLoad.connections, durationSeconds: load.durationSeconds, warmupSeconds: load.warmupSeconds, targets: targets[name] },
+          stack.dir,
+          name,
+        ),
+      );
+      if (res.non2xx > 0 || res.errors > 0) note(`warning: ${name}: ${res.non2xx} non-2xx answers, ${res.errors} errors`);
+      combinations[name] = { ...res, paths: `${targets[name].length} distinct` };
+    }
+    const rows = Object.entries(combinations).map(([name, r]) => ({
+      combination: name,
+      'req/s': round(r.requestsPerSecond, 0),
+      'p50 ms': r.p50Ms,
+      'p90 ms': r.p90Ms,
+      'p99 ms': r.p99Ms,
+      'max ms': r.maxMs,
+      requests: r.requests,
+      'non-2xx': r.non2xx,
+      errors: r.errors,
+      targets: r.paths,
+    }));
+    printTable(`API throughput (${size.users} users / ${size.tunnels} tunnels / ${size.routes} routes, ${apiLoad.connections} connections)`, rows);
+    note(`tokens created (and each user's password checked once) in ${round(tokensSeconds, 1)} s`);
+    const all = Object.values(combinations);
+    const worst = all.reduce((a, b) => (b.requestsPerSecond < a.requestsPerSecond ? b : a));
+    return {
+      size: opts.full ? 'full' : 'quick',
+      ...size,
+      connections: apiLoad.connections,
+      durationSeconds: load.durationSeconds,
+      requestsPerSecond: round(worst.requestsPerSecond, 0),
+      p50Ms: Math.max(...all.map((r) => r.p50Ms)),
+      p99Ms: Math.max(...all.map((r) => r.p99Ms)),
+      combinations,
+      seedSeconds: round(dataset.seconds, 1),
+      tokensSeconds: round(tokensSeconds, 1),
+      loadGenerator: 'autocannon in a child process (bench/load-worker.ts); server in the benchmark process',
+    };
+  } finally {
+    await stack.stop();
+  }
+}
