@@ -35,7 +35,7 @@ export interface ApiThroughputResult {
   requestsPerSecond: number;
   p50Ms: number;
   p99Ms: number;
-  combinations: Record<Combination, LoadResult & { paths: string }>;
+  combinations: Record<Combination, LoadResult & { paths: string; serverCpuUsPerRequest: number }>;
   seedSeconds: number;
   /** Creating one API token per user through the API, which also signs each user in once (one scrypt each). */
   tokensSeconds: number;
@@ -118,6 +118,9 @@ export async function apiThroughputBenchmark(opts: { full: boolean; cpuProfileDi
 
     const combinations = {} as ApiThroughputResult['combinations'];
     for (const name of Object.keys(targets) as Combination[]) {
+      // The server's CPU time per request: unlike requests/s, it does not depend on what else
+      // the machine is doing, so runs on a busy machine stay comparable.
+      const cpuBefore = process.cpuUsage();
       const res = await profiled(opts.cpuProfileDir, name, () =>
         runLoad(
           { url: stack.url, connections: apiLoad.connections, durationSeconds: load.durationSeconds, warmupSeconds: load.warmupSeconds, targets: targets[name] },
@@ -125,8 +128,10 @@ export async function apiThroughputBenchmark(opts: { full: boolean; cpuProfileDi
           name,
         ),
       );
+      const cpu = process.cpuUsage(cpuBefore);
       if (res.non2xx > 0 || res.errors > 0) note(`warning: ${name}: ${res.non2xx} non-2xx answers, ${res.errors} errors`);
-      combinations[name] = { ...res, paths: `${targets[name].length} distinct` };
+      const serverCpuUsPerRequest = round((cpu.user + cpu.system) / Math.max(1, res.requests + res.warmupRequests), 0);
+      combinations[name] = { ...res, paths: `${targets[name].length} distinct`, serverCpuUsPerRequest };
     }
     const rows = Object.entries(combinations).map(([name, r]) => ({
       combination: name,
@@ -138,6 +143,7 @@ export async function apiThroughputBenchmark(opts: { full: boolean; cpuProfileDi
       requests: r.requests,
       'non-2xx': r.non2xx,
       errors: r.errors,
+      'server CPU µs/req': r.serverCpuUsPerRequest,
       targets: r.paths,
     }));
     printTable(`API throughput (${size.users} users / ${size.tunnels} tunnels / ${size.routes} routes, ${apiLoad.connections} connections)`, rows);

@@ -34,6 +34,8 @@ export interface LoadResult {
   errors: number;
   timeouts: number;
   bytesPerSecond: number;
+  /** Requests of the warm-up run (not in the figures above; they count in the server's CPU time). */
+  warmupRequests: number;
 }
 
 async function run(input: LoadInput, durationSeconds: number): Promise<autocannon.Result> {
@@ -60,7 +62,7 @@ if (!file) {
   process.exit(2);
 }
 const input = JSON.parse(readFileSync(file, 'utf8')) as LoadInput;
-if (input.warmupSeconds > 0) await run(input, input.warmupSeconds);
+const warmup = input.warmupSeconds > 0 ? await run(input, input.warmupSeconds) : null;
 const r = await run(input, input.durationSeconds);
 const result: LoadResult = {
   requests: r.requests.total,
@@ -73,5 +75,6 @@ const result: LoadResult = {
   errors: r.errors,
   timeouts: r.timeouts,
   bytesPerSecond: r.throughput.average,
+  warmupRequests: warmup?.requests.total ?? 0,
 };
 process.stdout.write(JSON.stringify(result) + '\n');

@@ -52,6 +52,12 @@ export const configSchema = z
       })
       .prefault({}),
     quotas: z.object({ tunnels: z.coerce.number().int().min(0).default(10), routes: z.coerce.number().int().min(0).default(50) }).prefault({}),
+    api: z
+      .object({
+        /** Memory for rendered tunnel views (JSON, config.yaml), kept per tunnel until its routes change; 0 turns it off. */
+        responseCacheMiB: z.coerce.number().min(0).max(4096).default(32),
+      })
+      .prefault({}),
     tunnels: z.object({ defaultConfigMode: z.enum(['local', 'remote']).default('local') }).prefault({}),
     reconciler: z
       .object({
@@ -122,6 +128,7 @@ const ENV: Record<string, string> = {
   TUNNELPLANE_CLOUDFLARE_RATE_LIMIT_REQUESTS: 'cloudflare.rateLimit.requests',
   TUNNELPLANE_RECONCILER_ENABLED: 'reconciler.enabled',
   TUNNELPLANE_LOG_LEVEL: 'log.level',
+  TUNNELPLANE_API_RESPONSE_CACHE_MIB: 'api.responseCacheMiB',
   TUNNELPLANE_CLOUDFLARE_TIMEOUT_MS: 'cloudflare.timeoutMs',
   TUNNELPLANE_RESYNC_SECONDS: 'reconciler.resyncSeconds',
   TUNNELPLANE_LEASE_SECONDS: 'reconciler.leaseSeconds',

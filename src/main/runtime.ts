@@ -210,6 +210,7 @@ export async function createRuntime(config: ServerConfig, opts: { logger?: Logge
         defaultConfigMode: config.tunnels.defaultConfigMode,
         maxWaitMs: 120_000,
         inCluster: kubernetes ? { namespace: k8s.namespace, port: k8s.port } : null,
+        viewCacheBytes: config.api.responseCacheMiB * 1024 * 1024,
       },
       ...(tls ? { https: tls } : {}),
     });

@@ -59,6 +59,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const auth = createAuthenticator({ store: deps.store });
   const tunnels = createTunnelService({ store: deps.store, secrets: deps.secrets, config: deps.config });
   const httpMetrics = createHttpMetrics(deps.metrics);
+  httpMetrics.viewCache(tunnels.views.stats);
 
   app.decorateRequest('auth', null);
   app.decorateRequest('errorCode', null);

@@ -82,5 +82,30 @@ export function createHttpMetrics(m: MetricsRegistry) {
       requests.inc({ method, route, status: String(status) });
       duration.observe({ method, route }, seconds);
     },
+    /** Exposes the rendered-view cache's figures, read at each scrape. */
+    viewCache(stats: () => { hits: number; misses: number; bytes: number }) {
+      const reported = { hit: 0, miss: 0 };
+      new Counter({
+        name: 'tunnelplane_view_cache_lookups_total',
+        help: 'Lookups in the cache of rendered tunnel views (API JSON, config.yaml), by result.',
+        labelNames: ['result'],
+        registers: [m.registry],
+        collect() {
+          const s = stats();
+          this.inc({ result: 'hit' }, s.hits - reported.hit);
+          this.inc({ result: 'miss' }, s.misses - reported.miss);
+          reported.hit = s.hits;
+          reported.miss = s.misses;
+        },
+      });
+      new Gauge({
+        name: 'tunnelplane_view_cache_bytes',
+        help: 'Approximate size of the cache of rendered tunnel views.',
+        registers: [m.registry],
+        collect() {
+          this.set(stats().bytes);
+        },
+      });
+    },
   };
 }

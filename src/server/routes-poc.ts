@@ -4,7 +4,7 @@
  * convergence (up to 30 s), as the original's synchronous calls did.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { RouteView, TunnelRow } from '../store/index.js';
+import type { RouteView, TunnelView } from '../store/index.js';
 import type { Actor, TunnelService } from './tunnel-service.js';
 
 const WAIT_MS = 30_000;
@@ -16,7 +16,7 @@ export function registerPocRoutes(app: FastifyInstance, deps: { tunnels: TunnelS
   const { tunnels } = deps;
 
   /** `{name, config: {tunnel, ingress}}` as the original answered. */
-  const pocTunnel = (t: TunnelRow, routes: RouteView[]) => ({
+  const pocTunnel = (t: TunnelView, routes: RouteView[]) => ({
     name: t.name,
     config: { tunnel: t.cf_tunnel_id, ingress: tunnels.ingressOf(routes) },
   });

@@ -1,54 +1,11 @@
 /** API v1 (`/api/v1`): tunnels, routes, tokens, me, events, admin. Thin: schema, auth, one call. */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { LRUCache } from 'lru-cache';
 import { notFound } from '../domain/errors.js';
-import { inClusterAddress } from '../domain/access-objects.js';
-import { isTcpLikeProtocol } from '../domain/service-url.js';
 import { createAccountService } from './account-service.js';
-import type { RouteView, Store, TunnelRow, UserRow } from '../store/index.js';
+import type { Page, Store, TunnelView, UserRow } from '../store/index.js';
+import { presentRoute, presentTunnel, routeSchema, tunnelSchema } from './presenters.js';
 import { quotasOf, type Actor, type TunnelService, type TunnelServiceConfig } from './tunnel-service.js';
-
-const phase = { type: 'string', enum: ['pending', 'ready', 'error', 'deleting'] } as const;
-
-const routeSchema = {
-  type: 'object',
-  properties: {
-    name: { type: 'string' },
-    hostname: { type: 'string' },
-    service: { type: 'string' },
-    protocol: { type: 'string' },
-    phase,
-    lastError: { type: 'string', nullable: true },
-    createdAt: { type: 'string' },
-    protectedBy: { type: 'string', nullable: true },
-    allowIps: { type: 'array', nullable: true, items: { type: 'string' } },
-    access: {
-      type: 'object',
-      nullable: true,
-      properties: { emails: { type: 'array', items: { type: 'string' } }, emailDomains: { type: 'array', items: { type: 'string' } } },
-    },
-    inCluster: {
-      type: 'object',
-      nullable: true,
-      properties: { address: { type: 'string' }, ready: { type: 'boolean' }, reason: { type: 'string', nullable: true } },
-    },
-  },
-} as const;
-
-const tunnelSchema = {
-  type: 'object',
-  properties: {
-    name: { type: 'string' },
-    id: { type: 'string', nullable: true },
-    owner: { type: 'string' },
-    configMode: { type: 'string', enum: ['local', 'remote'] },
-    phase,
-    lastError: { type: 'string', nullable: true },
-    generation: { type: 'integer' },
-    observedGeneration: { type: 'integer' },
-    createdAt: { type: 'string' },
-    routes: { type: 'array', items: routeSchema },
-  },
-} as const;
 
 const errorSchema = {
   type: 'object',
@@ -82,46 +39,6 @@ const pageQuery = {
   additionalProperties: false,
 } as const;
 
-export type InCluster = TunnelServiceConfig['inCluster'];
-
-export function presentRoute(r: RouteView, tunnelName: string, inCluster: InCluster) {
-  return {
-    name: r.name,
-    hostname: r.hostname,
-    service: r.service,
-    protocol: r.protocol,
-    phase: r.phase,
-    lastError: r.last_error,
-    createdAt: r.created_at,
-    protectedBy: r.access_app_id ? 'access' : r.allow_ips ? 'allow-list' : null,
-    allowIps: r.allow_ips ? (JSON.parse(r.allow_ips) as string[]) : null,
-    access: r.access_rule ? (JSON.parse(r.access_rule) as { emails: string[]; emailDomains: string[] }) : null,
-    inCluster:
-      inCluster && isTcpLikeProtocol(r.protocol)
-        ? {
-            address: inClusterAddress(r.name, tunnelName, inCluster.namespace, inCluster.port),
-            ready: r.k8s_ready === 1,
-            reason: r.k8s_ready === 1 ? null : r.k8s_reason,
-          }
-        : null,
-  };
-}
-
-export function presentTunnel(t: TunnelRow, routes: RouteView[], owner: string, inCluster: InCluster) {
-  return {
-    name: t.name,
-    id: t.cf_tunnel_id,
-    owner,
-    configMode: t.config_mode,
-    phase: t.phase,
-    lastError: t.last_error,
-    generation: t.generation,
-    observedGeneration: t.observed_generation,
-    createdAt: t.created_at,
-    routes: routes.map((r) => presentRoute(r, t.name, inCluster)),
-  };
-}
-
 function presentUser(u: UserRow, defaults: TunnelServiceConfig['defaultQuotas'], usage: { tunnels: number; routes: number }) {
   return { name: u.name, role: u.role, quotas: quotasOf(u, defaults), usage, createdAt: u.created_at };
 }
@@ -132,7 +49,8 @@ const waitMs = (q: { wait?: number }) => Math.round((q.wait ?? 30) * 1000);
 export function registerV1Routes(app: FastifyInstance, deps: { tunnels: TunnelService; store: Store; config: TunnelServiceConfig }) {
   const { tunnels, store, config } = deps;
   const accounts = createAccountService({ store });
-  const ownerNames = new Map<string, string>();
+  // User names never change, so an owner's name can be remembered (bounded: admins list everyone's).
+  const ownerNames = new LRUCache<string, string>({ max: 10_000 });
   const ownerName = async (id: string) => {
     let n = ownerNames.get(id);
     if (!n) {
@@ -142,9 +60,17 @@ export function registerV1Routes(app: FastifyInstance, deps: { tunnels: TunnelSe
     return n;
   };
 
-  async function presentPage(rows: TunnelRow[]) {
-    const routes = await store.tunnels.routeViewsOf(rows.map((t) => t.id));
-    return Promise.all(rows.map(async (t) => presentTunnel(t, routes.get(t.id) ?? [], await ownerName(t.owner_id), config.inCluster)));
+  async function ownerNamesOf(req: FastifyRequest, rows: TunnelView[]) {
+    const me = req.auth!.user;
+    const names = new Map([[me.id, me.name]]);
+    for (const t of rows) if (!names.has(t.owner_id)) names.set(t.owner_id, await ownerName(t.owner_id));
+    return names;
+  }
+
+  /** A page of tunnels as JSON text, from the rendered-view cache (the schema's document, pre-serialised). */
+  async function sendPage(reply: FastifyReply, req: FastifyRequest, page: Page<TunnelView>) {
+    const json = await tunnels.views.pageJson(page.items, await ownerNamesOf(req, page.items), page.nextCursor);
+    return reply.type('application/json; charset=utf-8').send(json);
   }
 
   app.register(
@@ -225,18 +151,15 @@ export function registerV1Routes(app: FastifyInstance, deps: { tunnels: TunnelSe
             response: { 200: { type: 'object', properties: { items: { type: 'array', items: tunnelSchema }, nextCursor: { type: 'string', nullable: true } } } },
           },
         },
-        async (req) => {
-          const page = await store.tunnels.listForOwner(req.auth!.user.id, req.query.limit ?? 50, req.query.cursor);
-          return { items: await presentPage(page.items), nextCursor: page.nextCursor };
-        },
+        async (req, reply) => sendPage(reply, req, await store.tunnels.listForOwner(req.auth!.user.id, req.query.limit ?? 50, req.query.cursor)),
       );
       v1.get<{ Params: { tunnel: string } }>(
         '/tunnels/:tunnel',
         { schema: { tags: ['tunnels'], params: tunnelParams, response: { 200: tunnelSchema, ...errors } } },
-        async (req) => {
+        async (req, reply) => {
           const t = await tunnels.ownTunnel(actorOf(req), req.params.tunnel);
-          const { routes } = await tunnels.withRoutes(t);
-          return presentTunnel(t, routes, await ownerName(t.owner_id), config.inCluster);
+          const names = await ownerNamesOf(req, [t]);
+          return reply.type('application/json; charset=utf-8').send(await tunnels.views.tunnelJson(t, names.get(t.owner_id)!));
         },
       );
       v1.delete<{ Params: { tunnel: string }; Querystring: { wait?: number } }>(
@@ -396,15 +319,14 @@ export function registerV1Routes(app: FastifyInstance, deps: { tunnels: TunnelSe
             querystring: { ...pageQuery, properties: { ...pageQuery.properties, owner: { type: 'string', maxLength: 100 } } },
           },
         },
-        async (req) => {
+        async (req, reply) => {
           let ownerId: string | null = null;
           if (req.query.owner) {
             const u = await store.users.byName(req.query.owner);
             if (!u) throw notFound('user.not_found', `No user named ${req.query.owner}.`);
             ownerId = u.id;
           }
-          const page = await store.tunnels.listForOwner(ownerId, req.query.limit ?? 50, req.query.cursor);
-          return { items: await presentPage(page.items), nextCursor: page.nextCursor };
+          return sendPage(reply, req, await store.tunnels.listForOwner(ownerId, req.query.limit ?? 50, req.query.cursor));
         },
       );
       v1.post<{ Params: { tunnel: string; route: string } }>(

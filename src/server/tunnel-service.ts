@@ -7,9 +7,10 @@ import { AppError, notFound } from '../domain/errors.js';
 import { assertRouteName, assertTunnelName, randomLabel, routeHostname } from '../domain/names.js';
 import { parseService } from '../domain/service-url.js';
 import { parseAccessRule, parseAllowList } from '../domain/allow-list.js';
-import { credentialsFile, renderConfigYaml, renderIngress, tunnelToken } from '../domain/cloudflared-files.js';
+import { credentialsFile, renderIngress, tunnelToken } from '../domain/cloudflared-files.js';
 import type { SecretBox } from '../domain/secret-box.js';
-import type { Quotas, RouteView, Store, TunnelRow, UserRow } from '../store/index.js';
+import type { Quotas, RouteView, Store, TunnelRow, TunnelView, UserRow } from '../store/index.js';
+import { createTunnelViews } from './tunnel-views.js';
 
 export interface Actor {
   user: UserRow;
@@ -24,10 +25,12 @@ export interface TunnelServiceConfig {
   maxWaitMs: number;
   /** Where TCP routes are reachable in the cluster; null without Kubernetes. */
   inCluster: { namespace: string; port: number } | null;
+  /** The budget of rendered views kept in memory (0: none); see tunnel-views.ts. */
+  viewCacheBytes: number;
 }
 
-export interface TunnelWithRoutes {
-  tunnel: TunnelRow;
+export interface TunnelWithRoutes<T extends TunnelView = TunnelRow> {
+  tunnel: T;
   routes: RouteView[];
 }
 
@@ -37,6 +40,7 @@ export function quotasOf(user: UserRow, defaults: Quotas): Quotas {
 
 export function createTunnelService(deps: { store: Store; secrets: SecretBox; config: TunnelServiceConfig }) {
   const { store, secrets, config } = deps;
+  const views = createTunnelViews({ store, inCluster: config.inCluster, maxBytes: config.viewCacheBytes });
   let closing = false;
 
   /** The caller's tunnel by name. Someone else's tunnel does not exist for the caller (404, never 403). */
@@ -86,6 +90,7 @@ export function createTunnelService(deps: { store: Store; secrets: SecretBox; co
   return {
     ownTunnel,
     withRoutes,
+    views,
 
     /** Ends every wait at once (server shutdown): callers get the current state. */
     shutdown() {
@@ -94,7 +99,7 @@ export function createTunnelService(deps: { store: Store; secrets: SecretBox; co
     },
 
     /** Every tunnel of the caller with its routes, a page at a time. */
-    async *listAll(actor: Actor): AsyncGenerator<TunnelWithRoutes> {
+    async *listAll(actor: Actor): AsyncGenerator<TunnelWithRoutes<TunnelView>> {
       let cursor: string | undefined;
       do {
         const page = await store.tunnels.listForOwner(actor.user.id, 200, cursor);
@@ -232,17 +237,12 @@ export function createTunnelService(deps: { store: Store; secrets: SecretBox; co
 
     async configYaml(actor: Actor, name: string) {
       const tunnel = await ready(await ownTunnel(actor, name));
-      const { routes } = await withRoutes(tunnel);
-      return renderConfigYaml({
-        tunnelId: tunnel.cf_tunnel_id!,
-        credentialsFile: 'credentials.json',
-        ingress: renderIngress(routes.filter((r) => !r.deleting)),
-      });
+      return views.configYaml(tunnel, async () => (await withRoutes(tunnel)).routes);
     },
   };
 
-  async function ready(tunnel: TunnelRow): Promise<TunnelRow> {
-    if (tunnel.cf_tunnel_id) return tunnel;
+  async function ready(tunnel: TunnelRow): Promise<TunnelRow & { cf_tunnel_id: string }> {
+    if (tunnel.cf_tunnel_id) return tunnel as TunnelRow & { cf_tunnel_id: string };
     throw new AppError('tunnel.not_ready', 409, `Tunnel ${tunnel.name} is still being created in Cloudflare; try again shortly.`, {
       phase: tunnel.phase,
       lastError: tunnel.last_error,

@@ -122,6 +122,45 @@ const migrations = (dialect: Dialect): Record<string, Migration> => ({
         .execute();
     },
   },
+  /**
+   * `tunnels.routes_version` changes whenever a route of the tunnel is inserted, updated or
+   * deleted, by a trigger, so that no write path (API, reconciler, another replica, an
+   * operator's SQL) can forget it. The API's response cache is keyed by it.
+   */
+  '0004_routes_version': {
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable('tunnels').addColumn('routes_version', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      if (dialect === 'postgres') {
+        await sql`
+          CREATE FUNCTION tunnelplane_bump_routes_version() RETURNS trigger LANGUAGE plpgsql AS $$
+          BEGIN
+            IF TG_OP <> 'INSERT' THEN
+              UPDATE tunnels SET routes_version = routes_version + 1 WHERE id = OLD.tunnel_id;
+            END IF;
+            IF TG_OP <> 'DELETE' AND (TG_OP = 'INSERT' OR NEW.tunnel_id IS DISTINCT FROM OLD.tunnel_id) THEN
+              UPDATE tunnels SET routes_version = routes_version + 1 WHERE id = NEW.tunnel_id;
+            END IF;
+            RETURN NULL;
+          END $$`.execute(db);
+        await sql`
+          CREATE TRIGGER routes_version AFTER INSERT OR UPDATE OR DELETE ON routes
+          FOR EACH ROW EXECUTE FUNCTION tunnelplane_bump_routes_version()`.execute(db);
+      } else {
+        for (const [event, row] of [
+          ['INSERT', 'NEW'],
+          ['UPDATE', 'NEW'],
+          ['DELETE', 'OLD'],
+        ] as const) {
+          await sql
+            .raw(
+              `CREATE TRIGGER routes_version_${event.toLowerCase()} AFTER ${event} ON routes BEGIN ` +
+                `UPDATE tunnels SET routes_version = routes_version + 1 WHERE id = ${row}.tunnel_id; END`,
+            )
+            .execute(db);
+        }
+      }
+    },
+  },
 });
 
 export const migrationProvider = (dialect: Dialect): MigrationProvider => ({

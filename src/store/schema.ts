@@ -43,6 +43,8 @@ export interface TunnelsTable {
   /** Hash of the remote configuration last accepted by Cloudflare, to skip identical PUTs. */
   config_hash: string | null;
   config_version: number | null;
+  /** Changes with every insert, update or delete of one of its routes (a trigger keeps it). */
+  routes_version: Generated<number>;
   attempts: Generated<number>;
   next_attempt_at: string | null;
   lease_owner: string | null;

@@ -88,6 +88,39 @@ describe.each(backends)('store on %s', (_name, url) => {
     });
   });
 
+  it("changes a tunnel's routes_version on every write to one of its routes, whoever makes it", async () => {
+    const u = await newUser();
+    const t = await newTunnel(u.id);
+    const other = await newTunnel((await newUser()).id);
+    const version = async (id = t.id) => (await store.tunnels.byId(id))!.routes_version;
+    const seen = [await version()];
+    const step = async (write: () => Promise<unknown>) => {
+      await write();
+      const v = await version();
+      expect(seen).not.toContain(v);
+      seen.push(v);
+    };
+    const big = { tunnels: 9, routes: 9 };
+    let r = await store.tunnels.addRoute(t, { name: 'a', hostname: `a-${t.name}.z`, service: 's', protocol: 'http' }, big, 'test');
+    seen.push(await version());
+    expect(seen[1]).not.toBe(seen[0]);
+    await step(() => store.work.setRouteDns(r.id, 'rec', false));
+    await step(() => store.work.patchRoute(r.id, { k8s_ready: 1 }));
+    await step(() => store.work.routeError(r.id, 'boom'));
+    await step(() => store.work.markRoutesUncertain([r.id]));
+    await step(() => store.tunnels.markRoutesDeleting(t, [r], 'test'));
+    await step(() => store.work.deleteRoutes([r.id]));
+    r = await store.tunnels.addRoute(t, { name: 'b', hostname: `b-${t.name}.z`, service: 's', protocol: 'http' }, big, 'test');
+    seen.push(await version());
+    // Raw SQL too: the trigger, not the code path, keeps it.
+    await step(() => sql`update routes set service = ${'s2'} where id = ${r.id}`.execute(store.db));
+    // Another tunnel's routes never touch it.
+    const before = await version();
+    await store.tunnels.addRoute(other, { name: 'c', hostname: `c-${other.name}.z`, service: 's', protocol: 'http' }, big, 'test');
+    expect(await version()).toBe(before);
+    expect(await version(other.id)).toBeGreaterThan(0);
+  });
+
   it('pages tunnels with an opaque cursor and rejects a forged one', async () => {
     const u = await newUser();
     const big = { tunnels: 10, routes: 10 };

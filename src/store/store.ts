@@ -38,6 +38,23 @@ const ROUTE_VIEW_COLUMNS = [
 ] as const;
 export type RouteView = Pick<RouteRow, (typeof ROUTE_VIEW_COLUMNS)[number]>;
 
+/** The columns a tunnel list shows (no secret, no reconciler bookkeeping). */
+const TUNNEL_VIEW_COLUMNS = [
+  'id',
+  'owner_id',
+  'name',
+  'config_mode',
+  'cf_tunnel_id',
+  'generation',
+  'observed_generation',
+  'phase',
+  'last_error',
+  'deleting',
+  'routes_version',
+  'created_at',
+] as const;
+export type TunnelView = Pick<TunnelRow, (typeof TUNNEL_VIEW_COLUMNS)[number]>;
+
 type Db = Kysely<Database> | Transaction<Database>;
 
 export interface Quotas {
@@ -266,6 +283,7 @@ export function createStore(db: Kysely<Database>, dialect: Dialect) {
         deleting: 0,
         config_hash: null,
         config_version: null,
+        routes_version: 0,
         attempts: 0,
         next_attempt_at: null,
         lease_owner: null,
@@ -295,9 +313,9 @@ export function createStore(db: Kysely<Database>, dialect: Dialect) {
       return row;
     },
 
-    async listForOwner(ownerId: string | null, limit: number, cursor?: string): Promise<Page<TunnelRow>> {
+    async listForOwner(ownerId: string | null, limit: number, cursor?: string): Promise<Page<TunnelView>> {
       const after = decodeCursor(cursor);
-      let q = db.selectFrom('tunnels').selectAll();
+      let q = db.selectFrom('tunnels').select(TUNNEL_VIEW_COLUMNS);
       if (ownerId) q = q.where('owner_id', '=', ownerId);
       if (after) {
         const [createdAt, id] = after as [string, string];

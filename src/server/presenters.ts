@@ -1,0 +1,96 @@
+/** How tunnels and routes look in the API: JSON schemas (serialisation and OpenAPI) and presenters. */
+import { inClusterAddress } from '../domain/access-objects.js';
+import { isTcpLikeProtocol } from '../domain/service-url.js';
+import type { RouteView, TunnelView } from '../store/index.js';
+import type { TunnelServiceConfig } from './tunnel-service.js';
+
+const phase = { type: 'string', enum: ['pending', 'ready', 'error', 'deleting'] } as const;
+
+export const routeSchema = {
+  type: 'object',
+  properties: {
+    name: { type: 'string' },
+    hostname: { type: 'string' },
+    service: { type: 'string' },
+    protocol: { type: 'string' },
+    phase,
+    lastError: { type: 'string', nullable: true },
+    createdAt: { type: 'string' },
+    protectedBy: { type: 'string', nullable: true },
+    allowIps: { type: 'array', nullable: true, items: { type: 'string' } },
+    access: {
+      type: 'object',
+      nullable: true,
+      properties: { emails: { type: 'array', items: { type: 'string' } }, emailDomains: { type: 'array', items: { type: 'string' } } },
+    },
+    inCluster: {
+      type: 'object',
+      nullable: true,
+      properties: { address: { type: 'string' }, ready: { type: 'boolean' }, reason: { type: 'string', nullable: true } },
+    },
+  },
+} as const;
+
+const tunnelHeadSchema = {
+  type: 'object',
+  properties: {
+    name: { type: 'string' },
+    id: { type: 'string', nullable: true },
+    owner: { type: 'string' },
+    configMode: { type: 'string', enum: ['local', 'remote'] },
+    phase,
+    lastError: { type: 'string', nullable: true },
+    generation: { type: 'integer' },
+    observedGeneration: { type: 'integer' },
+    createdAt: { type: 'string' },
+  },
+} as const;
+
+export const tunnelSchema = {
+  type: 'object',
+  properties: { ...tunnelHeadSchema.properties, routes: { type: 'array', items: routeSchema } },
+} as const;
+
+export type InCluster = TunnelServiceConfig['inCluster'];
+
+export function presentRoute(r: RouteView, tunnelName: string, inCluster: InCluster) {
+  return {
+    name: r.name,
+    hostname: r.hostname,
+    service: r.service,
+    protocol: r.protocol,
+    phase: r.phase,
+    lastError: r.last_error,
+    createdAt: r.created_at,
+    protectedBy: r.access_app_id ? 'access' : r.allow_ips ? 'allow-list' : null,
+    allowIps: r.allow_ips ? (JSON.parse(r.allow_ips) as string[]) : null,
+    access: r.access_rule ? (JSON.parse(r.access_rule) as { emails: string[]; emailDomains: string[] }) : null,
+    inCluster:
+      inCluster && isTcpLikeProtocol(r.protocol)
+        ? {
+            address: inClusterAddress(r.name, tunnelName, inCluster.namespace, inCluster.port),
+            ready: r.k8s_ready === 1,
+            reason: r.k8s_ready === 1 ? null : r.k8s_reason,
+          }
+        : null,
+  };
+}
+
+export function presentTunnelHead(t: TunnelView, owner: string) {
+  return {
+    name: t.name,
+    id: t.cf_tunnel_id,
+    owner,
+    configMode: t.config_mode,
+    phase: t.phase,
+    lastError: t.last_error,
+    generation: t.generation,
+    observedGeneration: t.observed_generation,
+    createdAt: t.created_at,
+  };
+}
+
+export function presentTunnel(t: TunnelView, routes: RouteView[], owner: string, inCluster: InCluster) {
+  return { ...presentTunnelHead(t, owner), routes: routes.map((r) => presentRoute(r, t.name, inCluster)) };
+}
+

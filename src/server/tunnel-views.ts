@@ -1,0 +1,113 @@
+/**
+ * Rendered views of tunnels (the API's JSON, the cloudflared config.yaml), cached per tunnel
+ * under a version made of the tunnel row's changing fields and its `routes_version`, which a
+ * database trigger changes on every write to one of its routes — by this replica, another one,
+ * the reconciler or an operator's SQL. A request reads the tunnel row anyway (ownership, the
+ * page), so a stale entry is never served: its version no longer matches. Routes are read and
+ * rendered only on a miss. The version is read before the routes, so an entry never holds
+ * older data than its version says.
+ *
+ * Entries are UTF-8 bytes: compact, outside the JS heap, nothing for the GC to walk, and sent
+ * as they are (a serialiser's output string is a rope of thousands of pieces, which every
+ * response would walk again). Bounded in total size, evicted least recently used.
+ */
+import fastJson from 'fast-json-stringify';
+import { LRUCache } from 'lru-cache';
+import { renderConfigYaml, renderIngress } from '../domain/cloudflared-files.js';
+import type { RouteView, Store, TunnelView } from '../store/index.js';
+import { presentRoute, presentTunnelHead, tunnelSchema, type InCluster } from './presenters.js';
+
+const OPEN_PAGE = Buffer.from('{"items":[');
+const COMMA = Buffer.from(',');
+
+interface Entry {
+  version: string;
+  bytes: Buffer;
+}
+
+export function createTunnelViews(deps: { store: Store; inCluster: InCluster; maxBytes: number }) {
+  const { store, inCluster } = deps;
+  const cache = deps.maxBytes > 0 ? new LRUCache<string, Entry>({ maxSize: deps.maxBytes, sizeCalculation: (e) => e.bytes.length + e.version.length + 100 }) : null;
+  const tunnelJson = fastJson(tunnelSchema);
+  let hits = 0;
+  let misses = 0;
+
+  const configVersion = (t: TunnelView) => `${t.routes_version}/${t.cf_tunnel_id ?? ''}`;
+
+  function lookup(key: string, version: string): Buffer | undefined {
+    const e = cache?.get(key);
+    if (e && e.version === version) {
+      hits++;
+      return e.bytes;
+    }
+    misses++;
+    return undefined;
+  }
+
+  /**
+   * What a tunnel's JSON depends on besides its routes: the fields that change (name and
+   * creation time never do) and the owner's name.
+   */
+  const tunnelVersion = (t: TunnelView, owner: string) =>
+    `${t.routes_version}|${t.generation}|${t.observed_generation}|${t.phase}|${t.config_mode}|${t.cf_tunnel_id ?? ''}|${owner}|${t.last_error ?? ''}`;
+
+  /** Each tunnel's JSON with its routes, reading the routes of the misses only. */
+  async function tunnelsJson(tunnels: TunnelView[], ownerNames: ReadonlyMap<string, string>): Promise<Buffer[]> {
+    const owners = tunnels.map((t) => ownerNames.get(t.owner_id) ?? 'unknown');
+    const versions = tunnels.map((t, i) => tunnelVersion(t, owners[i]!));
+    const out = tunnels.map((t, i) => lookup(`tunnel:${t.id}`, versions[i]!));
+    const missing = tunnels.filter((_, i) => out[i] === undefined);
+    if (missing.length === 0) return out as Buffer[];
+    const routes = await store.tunnels.routeViewsOf(missing.map((t) => t.id));
+    return tunnels.map((t, i) => {
+      const cached = out[i];
+      if (cached !== undefined) return cached;
+      const doc = { ...presentTunnelHead(t, owners[i]!), routes: (routes.get(t.id) ?? []).map((r) => presentRoute(r, t.name, inCluster)) };
+      const bytes = Buffer.from(tunnelJson(doc));
+      cache?.set(`tunnel:${t.id}`, { version: versions[i]!, bytes });
+      return bytes;
+    });
+  }
+
+  return {
+    /**
+     * `{"items":[…],"nextCursor":…}` of these tunnels with their routes, as UTF-8 JSON: the
+     * document the list's response schema describes, assembled from cached parts.
+     */
+    async pageJson(tunnels: TunnelView[], ownerNames: ReadonlyMap<string, string>, nextCursor: string | null): Promise<Buffer> {
+      const items = await tunnelsJson(tunnels, ownerNames);
+      const parts: Buffer[] = [OPEN_PAGE];
+      items.forEach((item, i) => parts.push(...(i > 0 ? [COMMA, item] : [item])));
+      parts.push(Buffer.from(`],"nextCursor":${JSON.stringify(nextCursor)}}`));
+      return Buffer.concat(parts);
+    },
+
+    /** One tunnel with its routes, as UTF-8 JSON (the tunnel schema's document). */
+    async tunnelJson(t: TunnelView, ownerName: string): Promise<Buffer> {
+      const [json] = await tunnelsJson([t], new Map([[t.owner_id, ownerName]]));
+      return json!;
+    },
+
+    /** The locally-managed config.yaml of a tunnel that exists in Cloudflare. */
+    async configYaml(t: TunnelView & { cf_tunnel_id: string }, routesOfTunnel: () => Promise<RouteView[]>): Promise<Buffer> {
+      const key = `config:${t.id}`;
+      const version = configVersion(t);
+      const cached = lookup(key, version);
+      if (cached !== undefined) return cached;
+      const routes = await routesOfTunnel();
+      const bytes = Buffer.from(
+        renderConfigYaml({
+          tunnelId: t.cf_tunnel_id,
+          credentialsFile: 'credentials.json',
+          ingress: renderIngress(routes.filter((r) => !r.deleting)),
+        }),
+      );
+      cache?.set(key, { version, bytes });
+      return bytes;
+    },
+
+    stats: () => ({ hits, misses, entries: cache?.size ?? 0, bytes: cache?.calculatedSize ?? 0 }),
+  };
+}
+
+export type TunnelViews = ReturnType<typeof createTunnelViews>;
