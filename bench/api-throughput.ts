@@ -35,7 +35,7 @@ export interface ApiThroughputResult {
   requestsPerSecond: number;
   p50Ms: number;
   p99Ms: number;
-  combinations: Record<Combination, LoadResult & { paths: string; serverCpuUsPerRequest: number }>;
+  combinations: Record<Combination, LoadResult & { paths: string; serverCpuUsPerRequest: number; viewCacheHitRatio: number }>;
   seedSeconds: number;
   /** Creating one API token per user through the API, which also signs each user in once (one scrypt each). */
   tokensSeconds: number;
@@ -86,6 +86,16 @@ export function loadTargets(dataset: Dataset, tokens: Map<string, string>): Reco
   };
 }
 
+/** The view cache's lookups so far, from the server's /metrics. */
+async function viewCacheLookups(url: string): Promise<{ hit: number; miss: number }> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const value = (result: string) => {
+    const line = text.split('\n').find((l) => l.startsWith(`tunnelplane_view_cache_lookups_total{result="${result}"}`));
+    return line ? Number(line.split(' ')[1]) : 0;
+  };
+  return { hit: value('hit'), miss: value('miss') };
+}
+
 /** Profiles this process (where the server runs) while `fn` runs; writes DIR/api-NAME.cpuprofile. */
 async function profiled<T>(dir: string | undefined, name: string, fn: () => Promise<T>): Promise<T> {
   if (!dir) return fn();
@@ -120,6 +130,7 @@ export async function apiThroughputBenchmark(opts: { full: boolean; cpuProfileDi
     for (const name of Object.keys(targets) as Combination[]) {
       // The server's CPU time per request: unlike requests/s, it does not depend on what else
       // the machine is doing, so runs on a busy machine stay comparable.
+      const cacheBefore = await viewCacheLookups(stack.url);
       const cpuBefore = process.cpuUsage();
       const res = await profiled(opts.cpuProfileDir, name, () =>
         runLoad(
@@ -129,9 +140,12 @@ export async function apiThroughputBenchmark(opts: { full: boolean; cpuProfileDi
         ),
       );
       const cpu = process.cpuUsage(cpuBefore);
+      const cacheAfter = await viewCacheLookups(stack.url);
+      const hits = cacheAfter.hit - cacheBefore.hit;
+      const viewCacheHitRatio = round(hits / Math.max(1, hits + cacheAfter.miss - cacheBefore.miss), 3);
       if (res.non2xx > 0 || res.errors > 0) note(`warning: ${name}: ${res.non2xx} non-2xx answers, ${res.errors} errors`);
       const serverCpuUsPerRequest = round((cpu.user + cpu.system) / Math.max(1, res.requests + res.warmupRequests), 0);
-      combinations[name] = { ...res, paths: `${targets[name].length} distinct`, serverCpuUsPerRequest };
+      combinations[name] = { ...res, paths: `${targets[name].length} distinct`, serverCpuUsPerRequest, viewCacheHitRatio };
     }
     const rows = Object.entries(combinations).map(([name, r]) => ({
       combination: name,
@@ -144,6 +158,7 @@ export async function apiThroughputBenchmark(opts: { full: boolean; cpuProfileDi
       'non-2xx': r.non2xx,
       errors: r.errors,
       'server CPU µs/req': r.serverCpuUsPerRequest,
+      'cache hits': `${round(r.viewCacheHitRatio * 100, 1)} %`,
       targets: r.paths,
     }));
     printTable(`API throughput (${size.users} users / ${size.tunnels} tunnels / ${size.routes} routes, ${apiLoad.connections} connections)`, rows);
