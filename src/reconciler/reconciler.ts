@@ -47,6 +47,14 @@ export interface ReconcilerOptions {
    */
   debounceMs: number;
   maxDebounceMs: number;
+  /**
+   * A burst longer than `maxDebounceMs` would cost a configuration PUT per pass: the loop's pass
+   * puts a remote tunnel's PUT off while the tunnel is still changing (it changed after the pass
+   * read it, or more than once in a burst that goes on), at most this long after it was first
+   * put off (in memory); DNS, tunnel creates and Access go ahead meanwhile. 0 never puts a PUT
+   * off; `drain` and `pass` never do.
+   */
+  configMaxDelayMs: number;
   /** Poll for work from other replicas this often even without a wake-up. */
   pollMs: number;
   backoffBaseMs: number;
@@ -55,6 +63,12 @@ export interface ReconcilerOptions {
   resyncMs: number;
   /** Remote configurations read back per resync (each is one Cloudflare call). */
   resyncConfigChecks: number;
+  /**
+   * Resync holds one page at a time: our DNS records per listing call (each page is one
+   * Cloudflare call, so large pages spare the API budget) and routes per store query.
+   */
+  resyncRecordsPerPage: number;
+  resyncRoutesPerPage: number;
 }
 
 export const defaultReconcilerOptions: Omit<ReconcilerOptions, 'owner'> = {
@@ -64,12 +78,18 @@ export const defaultReconcilerOptions: Omit<ReconcilerOptions, 'owner'> = {
   concurrency: 16,
   debounceMs: 150,
   maxDebounceMs: 2000,
+  configMaxDelayMs: 10_000,
   pollMs: 1000,
   backoffBaseMs: 250,
   backoffMaxMs: 60_000,
   resyncMs: 5 * 60_000,
   resyncConfigChecks: 50,
+  resyncRecordsPerPage: 5000,
+  resyncRoutesPerPage: 1000,
 };
+
+/** Records of a listing page compared with the store per query during resync. */
+const LOOKUP_CHUNK = 500;
 
 /** Up to `n` items chosen at random (all of them when there are few). */
 function sample<T>(items: T[], n: number): T[] {
@@ -123,11 +143,46 @@ export function createReconciler(deps: ReconcilerDeps) {
   let passInFlight: Promise<number> | null = null;
 
   let lastDesiredAt = 0;
-  const onDesired = () => {
-    lastDesiredAt = Date.now();
+  /**
+   * This process's desired-state changes (other replicas' are not seen here, so they never put
+   * anything off): per tunnel, how many since the installation was last quiet for `debounceMs`
+   * (the current burst), and when the last came (kept until a pass starts after it).
+   */
+  const burst = new Map<string, number>();
+  const changedAt = new Map<string, number>();
+  /** When each remote tunnel's configuration PUT was first put off (kept until it is pushed). */
+  const deferredSince = new Map<string, number>();
+  const onDesired = (tunnelId?: unknown) => {
+    const now = Date.now();
+    if (now - lastDesiredAt >= o.debounceMs) burst.clear();
+    lastDesiredAt = now;
+    if (typeof tunnelId === 'string') {
+      burst.set(tunnelId, (burst.get(tunnelId) ?? 0) + 1);
+      changedAt.set(tunnelId, now);
+    }
     woken = true;
     wake?.();
   };
+
+  /**
+   * Whether a gathering pass that read its tunnels at `readAt` should put this tunnel's
+   * configuration PUT off: the tunnel changed since it was read (the PUT would be stale at
+   * once), or changes keep coming and this tunnel is one of the burst's (changed more than
+   * once in it) — bounded by `configMaxDelayMs` from the first time it was put off.
+   */
+  function deferConfig(tunnelId: string, readAt: number): boolean {
+    if (o.configMaxDelayMs <= 0) return false;
+    const now = Date.now();
+    const stale = (changedAt.get(tunnelId) ?? -Infinity) >= readAt;
+    const ongoing = now - lastDesiredAt < o.debounceMs && (deferredSince.has(tunnelId) || (burst.get(tunnelId) ?? 0) > 1);
+    if (!stale && !ongoing) return false;
+    const since = deferredSince.get(tunnelId);
+    if (since === undefined) {
+      deferredSince.set(tunnelId, now);
+      return true;
+    }
+    return now - since < o.configMaxDelayMs;
+  }
 
   const firewall = createFirewall({ store, cloudflare, owner: o.owner, ownership: deps.ownership });
   const tcp = createTcpAccess({
@@ -137,6 +192,7 @@ export function createReconciler(deps: ReconcilerDeps) {
     kubernetes: deps.kubernetes ?? null,
     settings: deps.tcpAccess ?? { image: DEFAULT_CLOUDFLARED_IMAGE, replicas: 1, port: 10000 },
     concurrency: o.concurrency,
+    routesPerPage: o.resyncRoutesPerPage,
     ownership: deps.ownership,
     logger,
   });
@@ -312,17 +368,21 @@ export function createReconciler(deps: ReconcilerDeps) {
       for (const name of names) out.push(...(await cloudflare.listByName(name)));
       return out;
     }
-    const ours = await cloudflare.listByComment(dnsCommentPrefix);
+    // Streamed: only the records at the wanted names are kept, not the zone.
     const wanted = new Set(names);
+    const out: DnsRecord[] = [];
+    for await (const page of cloudflare.pagesByComment(dnsCommentPrefix)) for (const r of page) if (wanted.has(r.name)) out.push(r);
     // A foreign record at one of our names has no marker; list those names individually.
-    const seen = new Set(ours.map((r) => r.name));
-    const out = ours.filter((r) => wanted.has(r.name));
+    const seen = new Set(out.map((r) => r.name));
     for (const name of names) if (!seen.has(name)) out.push(...(await cloudflare.listByName(name)));
     return out;
   }
 
-  /** Step 3: one configuration PUT per live remote tunnel whose ingress changed. */
-  async function pushConfigurations(work: Work[]) {
+  /**
+   * Step 3: one configuration PUT per live remote tunnel whose ingress changed. A gathering pass
+   * (the loop's; `readAt` is when it read its tunnels) puts a PUT off while the burst goes on.
+   */
+  async function pushConfigurations(work: Work[], readAt: number | null) {
     const targets = work.filter((w) => !w.outcome && live(w) && w.tunnel.config_mode === 'remote' && w.tunnel.cf_tunnel_id);
     await mapLimit(targets, o.concurrency, async (w) => {
       const liveRoutes = w.routes.filter((r) => !r.deleting);
@@ -331,10 +391,15 @@ export function createReconciler(deps: ReconcilerDeps) {
       const ingress = renderIngress(liveRoutes);
       const hash = configHash(ingress);
       if (hash === w.tunnel.config_hash) return;
+      if (readAt !== null && deferConfig(w.tunnel.id, readAt)) {
+        w.outcome = { kind: 'deferred' };
+        return;
+      }
       try {
         const { version } = await cloudflare.putConfiguration(w.tunnel.cf_tunnel_id!, ingress);
         await store.work.setConfig(w.tunnel.id, hash, version);
         w.tunnel.config_hash = hash;
+        deferredSince.delete(w.tunnel.id);
       } catch (err) {
         fail(w, err);
       }
@@ -370,7 +435,12 @@ export function createReconciler(deps: ReconcilerDeps) {
 
   async function record(work: Work[]) {
     for (const w of work) {
-      if (w.outcome?.kind === 'done') continue; // deleted
+      if (w.outcome?.kind === 'done') {
+        deferredSince.delete(w.tunnel.id);
+        continue; // deleted
+      }
+      // Put off: not converged (its generation stays behind) and not failed (no backoff).
+      if (w.outcome?.kind === 'deferred') continue;
       if (w.outcome?.kind === 'failed') {
         const err = w.outcome.error;
         const pe = err instanceof ProviderError ? err : null;
@@ -409,8 +479,17 @@ export function createReconciler(deps: ReconcilerDeps) {
     }
   }
 
-  /** One pass over whatever is claimable now; returns how many tunnels it handled. */
-  async function runPass(): Promise<number> {
+  /**
+   * One pass over whatever is claimable now; returns how many tunnels it handled (put-off ones
+   * too, so the loop keeps passing until they are pushed). `gathering`: the loop's passes, which
+   * may put configuration PUTs off during a burst.
+   */
+  async function runPass(gathering: boolean): Promise<number> {
+    const readAt = Date.now();
+    // Passes run one at a time: a change before this one's read can never be "after" a later one's.
+    for (const [id, at] of changedAt) if (at < readAt) changedAt.delete(id);
+    // Forget put-off tunnels this replica no longer sees (another replica pushed them).
+    for (const [id, at] of deferredSince) if (readAt - at > 2 * o.configMaxDelayMs) deferredSince.delete(id);
     const claimed = await store.work.claim(o.owner, o.claimLimit, o.leaseMs);
     if (claimed.length === 0) return 0;
     const started = performance.now();
@@ -427,7 +506,7 @@ export function createReconciler(deps: ReconcilerDeps) {
       await firewall.sync(work);
       await reconcileDns(work);
       await firewall.sync(work);
-      await pushConfigurations(work);
+      await pushConfigurations(work, gathering ? readAt : null);
       await tcp.applyKubernetes(work);
       await tcp.removeAccess(work);
       await finishDeletions(work);
@@ -449,9 +528,9 @@ export function createReconciler(deps: ReconcilerDeps) {
     }
   }
 
-  function pass(): Promise<number> {
+  function pass(gathering = false): Promise<number> {
     if (!passInFlight) {
-      passInFlight = runPass().finally(() => {
+      passInFlight = runPass(gathering).finally(() => {
         passInFlight = null;
       });
     }
@@ -489,7 +568,7 @@ export function createReconciler(deps: ReconcilerDeps) {
       woken = false;
       let handled = 0;
       try {
-        handled = await pass();
+        handled = await pass(true);
       } catch (err) {
         logger.error({ err: (err as Error).message }, 'reconciler pass crashed; retrying');
         await sleep(o.pollMs);
@@ -520,44 +599,74 @@ export function createReconciler(deps: ReconcilerDeps) {
    * Full resync: compare Cloudflare with the store. Our DNS records missing or changed come
    * back; our records and tunnels that match no row are deleted; nothing without our marker is
    * touched. Runs under a store lease so one replica does it at a time.
+   *
+   * Its memory is bounded by a page, not by the installation: our records are streamed a
+   * listing page at a time and compared with the routes at their names; what survives the page
+   * is the ids of intact records (strings) and of orphans to delete after the listing (deleting
+   * while paging would shift the pages). The routes are then read by keyset pages to find the
+   * live ones whose record is not among the intact. Tunnels stay whole (a few slim fields each).
    */
   async function resync() {
     const result = { requeued: 0, orphanRecords: 0, orphanTunnels: 0, orphanAccess: 0, orphanKubernetes: 0, firewallRepaired: false, failed: 0 };
     if (!(await store.work.tryLease('resync', o.owner, 5 * 60_000))) return result;
     // Outside first, then the store: every external object we see was created after its row,
-    // so a row created meanwhile is in the snapshot and nothing live looks orphaned.
-    const records = await cloudflare.listByComment(dnsCommentPrefix);
-    const cfTunnels = await cloudflare.listTunnels(tunnelPrefix);
-    const tunnels = await store.work.allTunnels();
-    const routes = await store.work.allRoutes();
-    const tunnelsById = new Map(tunnels.map((t) => [t.id, t]));
-    const tunnelsByCf = new Map(tunnels.filter((t) => t.cf_tunnel_id).map((t) => [t.cf_tunnel_id!, t]));
-    const tunnelsByName = new Set(tunnels.map((t) => cloudflareTunnelName(t.name)));
-    const recordsById = new Map(records.map((r) => [r.id, r]));
-    const routeByHost = new Map(routes.map((r) => [r.hostname, r]));
-    const requeue = new Set<string>();
-
-    // Routes stuck on a foreign record: look again (the record may be gone now).
-    for (const r of routes) if (r.phase === 'error' && r.dns_uncertain && !r.deleting) requeue.add(r.tunnel_id);
-    // Drift: a live route's record vanished or was changed by hand.
-    for (const r of routes) {
-      const t = tunnelsById.get(r.tunnel_id);
-      if (!t || t.deleting || r.deleting || !r.dns_record_id || !t.cf_tunnel_id) continue;
-      const rec = recordsById.get(r.dns_record_id);
-      const intact =
-        rec && rec.type === 'CNAME' && rec.proxied && rec.content === tunnelCname(t.cf_tunnel_id) && rec.name === r.hostname;
-      if (!intact) {
-        await store.work.setRouteDns(r.id, null, true);
-        requeue.add(t.id);
+    // so a row created meanwhile is in the store when it is read and nothing live looks
+    // orphaned. Each page of records is listed before the routes it is compared with are read.
+    const cfTunnels = (await cloudflare.listTunnels(tunnelPrefix)).map(({ id, name }) => ({ id, name }));
+    const intact = new Set<string>();
+    // Record id → name; a map, since a record shifted across a page boundary is seen twice.
+    const orphans = new Map<string, string>();
+    const isOrphan = (rec: { id: string }, r: { dns_record_id: string | null; dns_uncertain: number } | undefined) =>
+      !r || (r.dns_record_id !== rec.id && !r.dns_uncertain);
+    for await (const page of cloudflare.pagesByComment(dnsCommentPrefix, o.resyncRecordsPerPage)) {
+      // A slice at a time, released as it is done: a large page's records die young.
+      while (page.length > 0) {
+        const chunk = page.splice(0, LOOKUP_CHUNK);
+        const routes = await store.work.routesAtHostnames([...new Set(chunk.map((rec) => rec.name))]);
+        const byHost = new Map(routes.map((r) => [r.hostname, r]));
+        for (const rec of chunk) {
+          const r = byHost.get(rec.name);
+          if (isOrphan(rec, r)) orphans.set(rec.id, rec.name);
+          else if (
+            r!.dns_record_id === rec.id &&
+            r!.tunnel_cf_id &&
+            rec.type === 'CNAME' &&
+            rec.proxied &&
+            rec.content === tunnelCname(r!.tunnel_cf_id)
+          ) {
+            intact.add(rec.id);
+          }
+        }
       }
     }
+    const tunnels = await store.work.allTunnels();
+    const tunnelsByCf = new Set(tunnels.flatMap((t) => (t.cf_tunnel_id ? [t.cf_tunnel_id] : [])));
+    const tunnelsByName = new Set(tunnels.map((t) => cloudflareTunnelName(t.name)));
+    const requeue = new Set<string>();
+
+    for (let after: string | null = null; ; ) {
+      const routes = await store.work.routesPage(after, o.resyncRoutesPerPage);
+      for (const r of routes) {
+        // Routes stuck on a foreign record: look again (the record may be gone now).
+        if (r.phase === 'error' && r.dns_uncertain && !r.deleting) requeue.add(r.tunnel_id);
+        // Drift: a live route's record vanished or was changed by hand.
+        if (r.tunnel_deleting || r.deleting || !r.dns_record_id || !r.tunnel_cf_id) continue;
+        if (!intact.has(r.dns_record_id)) {
+          await store.work.setRouteDns(r.id, null, true);
+          requeue.add(r.tunnel_id);
+        }
+      }
+      if (routes.length < o.resyncRoutesPerPage) break;
+      after = routes[routes.length - 1]!.id;
+    }
+    intact.clear();
     // Drift: a tunnel deleted by hand is created again (with the same secret).
     const liveCf = new Set(cfTunnels.map((t) => t.id));
     for (const t of tunnels) {
       if (t.cf_tunnel_id && !t.deleting && !liveCf.has(t.cf_tunnel_id)) {
         await store.work.setCloudflareId(t.id, null);
         await store.work.setConfig(t.id, null, null);
-        for (const r of routes.filter((x) => x.tunnel_id === t.id)) await store.work.setRouteDns(r.id, r.dns_record_id, true);
+        await store.work.markTunnelRoutesUncertain(t.id);
         requeue.add(t.id);
         await store.events.append({
           ownerId: t.owner_id,
@@ -580,19 +689,22 @@ export function createReconciler(deps: ReconcilerDeps) {
         requeue.add(t.id);
       }
     }
-    // Orphans: our records whose route is gone. A failure here is retried at the next resync.
-    const orphanRecords = records.filter((rec) => {
-      const r = routeByHost.get(rec.name);
-      return !r || (r.dns_record_id !== rec.id && !r.dns_uncertain);
-    });
-    for (let i = 0; i < orphanRecords.length; i += o.dnsBatchLimit) {
-      const chunk = orphanRecords.slice(i, i + o.dnsBatchLimit);
+    // Orphans: our records whose route is gone. Each batch is checked against the store again
+    // just before it goes (a route may have adopted its record since its page was read). A
+    // failure here is retried at the next resync.
+    const orphanList = [...orphans].map(([id, name]) => ({ id, name }));
+    orphans.clear();
+    for (let i = 0; i < orphanList.length; i += o.dnsBatchLimit) {
+      const candidates = orphanList.slice(i, i + o.dnsBatchLimit);
       try {
+        const routes = new Map((await store.work.routesAtHostnames([...new Set(candidates.map((rec) => rec.name))])).map((r) => [r.hostname, r]));
+        const chunk = candidates.filter((rec) => isOrphan(rec, routes.get(rec.name)));
+        if (chunk.length === 0) continue;
         await cloudflare.batch({ deletes: chunk.map((r) => r.id) });
         result.orphanRecords += chunk.length;
       } catch (err) {
         result.failed++;
-        logger.warn({ err: (err as Error).message, records: chunk.length }, 'could not delete orphan DNS records');
+        logger.warn({ err: (err as Error).message, records: candidates.length }, 'could not delete orphan DNS records');
       }
     }
     // Orphans: our tunnels that no row names.
@@ -647,7 +759,8 @@ export function createReconciler(deps: ReconcilerDeps) {
       wake?.();
       await loopDone;
     },
-    pass,
+    /** One pass now; it never puts a configuration PUT off. */
+    pass: () => pass(false),
     drain,
     resync,
     refreshReadiness: () => tcp.refreshReadiness(true),

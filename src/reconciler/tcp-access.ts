@@ -54,12 +54,24 @@ export function createTcpAccess(deps: {
   kubernetes: KubernetesApi | null;
   settings: TcpAccessSettings;
   concurrency: number;
+  /** Routes per store page during resync. */
+  routesPerPage: number;
   ownership: Ownership;
   logger: { warn(obj: object, msg: string): void; info(obj: object, msg: string): void };
 }) {
   const { store, cloudflare, secrets, kubernetes, settings } = deps;
   const { accessName, accessPrefix, kubernetesSelector: SELECTOR } = deps.ownership;
   let lastReadiness = 0;
+
+  /** Every route, a keyset page at a time (the resync's memory is bounded by a page). */
+  async function forEachRoutePage(fn: (routes: Awaited<ReturnType<Store['work']['routesPage']>>) => Promise<void>) {
+    for (let after: string | null = null; ; ) {
+      const routes = await store.work.routesPage(after, deps.routesPerPage);
+      await fn(routes);
+      if (routes.length < deps.routesPerPage) return;
+      after = routes[routes.length - 1]!.id;
+    }
+  }
 
   const patch = async (r: RouteRow, p: Parameters<Store['work']['patchRoute']>[1]) => {
     Object.assign(r, p);
@@ -255,38 +267,42 @@ export function createTcpAccess(deps: {
         deps.logger.warn({ err: (err as Error).message }, 'Access/Kubernetes resync could not list; will try again');
         return out;
       }
-      const tunnels = await store.work.allTunnels();
-      const routes = await store.work.allRoutes();
-      const tunnelById = new Map(tunnels.map((t) => [t.id, t]));
-      const liveAccess = routes.filter((r) => needsAccess(r) && !r.deleting && !tunnelById.get(r.tunnel_id)?.deleting);
-      const liveTcp = liveAccess.filter(isTcpLike);
-      const allNames = new Set(routes.map((r) => accessName(tunnelById.get(r.tunnel_id)?.name ?? '', r.name)));
+      // The routes are read by keyset pages (the installation may hold 100,000); what is kept
+      // between pages is bounded by the objects listed above.
+      const appIds = new Set(apps.map((a) => a.id));
+      const tokenIds = new Set(tokens.map((t) => t.id));
+      const listedNames = new Set([...apps, ...tokens].map((x) => x.name));
+      // Listed objects some route names (by id or by name): never orphans.
+      const claimed = new Set<string>();
       try {
-        const appIds = new Set(apps.map((a) => a.id));
-        const tokenIds = new Set(tokens.map((t) => t.id));
-        for (const r of liveAccess) {
-          const lostApp = r.access_app_id && !appIds.has(r.access_app_id);
-          const lostToken = r.service_token_id && !tokenIds.has(r.service_token_id);
-          if (!lostApp && !lostToken) continue;
-          await store.work.patchRoute(r.id, {
-            ...(lostApp ? { access_app_id: null, access_aud: null, access_policy_id: null } : {}),
-            ...(lostToken ? { service_token_id: null, service_token_client_id: null, service_token_sealed: null, access_policy_id: null } : {}),
-          });
-          // A new token needs a new policy: drop the app's old one with the app.
-          if (lostToken && !lostApp && r.access_app_id) {
-            await cloudflare.deleteAccessApp(r.access_app_id);
-            await store.work.patchRoute(r.id, { access_app_id: null, access_aud: null });
+        await forEachRoutePage(async (routes) => {
+          for (const r of routes) {
+            for (const id of [r.access_app_id, r.service_token_id]) if (id && (appIds.has(id) || tokenIds.has(id))) claimed.add(id);
+            const name = accessName(r.tunnel_name, r.name);
+            if (listedNames.has(name)) claimed.add(name);
+            if (!needsAccess(r) || r.deleting || r.tunnel_deleting) continue;
+            const lostApp = r.access_app_id && !appIds.has(r.access_app_id);
+            const lostToken = r.service_token_id && !tokenIds.has(r.service_token_id);
+            if (!lostApp && !lostToken) continue;
+            await store.work.patchRoute(r.id, {
+              ...(lostApp ? { access_app_id: null, access_aud: null, access_policy_id: null } : {}),
+              ...(lostToken ? { service_token_id: null, service_token_client_id: null, service_token_sealed: null, access_policy_id: null } : {}),
+            });
+            // A new token needs a new policy: drop the app's old one with the app.
+            if (lostToken && !lostApp && r.access_app_id) {
+              await cloudflare.deleteAccessApp(r.access_app_id);
+              await store.work.patchRoute(r.id, { access_app_id: null, access_aud: null });
+            }
+            out.requeue.add(r.tunnel_id);
           }
-          out.requeue.add(r.tunnel_id);
-        }
-        const referenced = new Set(routes.flatMap((r) => [r.access_app_id, r.service_token_id]).filter(Boolean));
+        });
         for (const a of apps) {
-          if (referenced.has(a.id) || allNames.has(a.name)) continue;
+          if (claimed.has(a.id) || claimed.has(a.name)) continue;
           await cloudflare.deleteAccessApp(a.id);
           out.orphanAccess++;
         }
         for (const t of tokens) {
-          if (referenced.has(t.id) || allNames.has(t.name)) continue;
+          if (claimed.has(t.id) || claimed.has(t.name)) continue;
           await cloudflare.deleteServiceToken(t.id);
           out.orphanAccess++;
         }
@@ -296,18 +312,26 @@ export function createTcpAccess(deps: {
       }
       if (kubernetes && objects) {
         try {
-          const wanted = new Set(liveTcp.map((r) => accessObjectName(r.name, tunnelById.get(r.tunnel_id)!.name)));
+          const objectName = (o: (typeof objects)[number]) =>
+            o.labels[LABEL_ROUTE] && o.labels[LABEL_TUNNEL] ? accessObjectName(o.labels[LABEL_ROUTE], o.labels[LABEL_TUNNEL]) : null;
+          const listed = new Set(objects.map(objectName).filter((n): n is string => n !== null));
+          const wanted = new Set<string>();
+          await forEachRoutePage(async (routes) => {
+            for (const r of routes) {
+              if (!isTcpLike(r) || r.deleting || r.tunnel_deleting) continue;
+              const name = accessObjectName(r.name, r.tunnel_name);
+              if (listed.has(name)) wanted.add(name);
+              // Re-apply every live route's objects: repairs hand edits and deletions (apply is idempotent).
+              if (!r.k8s_hash) continue;
+              await store.work.patchRoute(r.id, { k8s_hash: null });
+              out.requeue.add(r.tunnel_id);
+            }
+          });
           for (const o of objects) {
-            const owned = o.labels[LABEL_ROUTE] && o.labels[LABEL_TUNNEL] && wanted.has(accessObjectName(o.labels[LABEL_ROUTE], o.labels[LABEL_TUNNEL]));
-            if (owned) continue;
+            const name = objectName(o);
+            if (name && wanted.has(name)) continue;
             await kubernetes.remove(o.kind, o.name);
             out.orphanKubernetes++;
-          }
-          // Re-apply every live route's objects: repairs hand edits and deletions (apply is idempotent).
-          for (const r of liveTcp) {
-            if (!r.k8s_hash) continue;
-            await store.work.patchRoute(r.id, { k8s_hash: null });
-            out.requeue.add(r.tunnel_id);
           }
         } catch (err) {
           out.failed++;

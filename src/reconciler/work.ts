@@ -2,7 +2,12 @@
 import type { ProviderError } from '../domain/errors.js';
 import type { RouteRow, TunnelRow } from '../store/index.js';
 
-export type Outcome = { kind: 'done' } | { kind: 'failed'; error: ProviderError | Error };
+/**
+ * `deferred`: the pass put off a remote tunnel's configuration PUT while a burst of changes goes
+ * on; the steps after the configuration wait for it and the tunnel is not recorded (it stays
+ * dirty, without backoff, and a later pass pushes it).
+ */
+export type Outcome = { kind: 'done' } | { kind: 'deferred' } | { kind: 'failed'; error: ProviderError | Error };
 
 export interface Work {
   tunnel: TunnelRow;

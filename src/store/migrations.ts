@@ -131,20 +131,29 @@ const migrations = (dialect: Dialect): Record<string, Migration> => ({
     async up(db: Kysely<unknown>) {
       await db.schema.alterTable('tunnels').addColumn('routes_version', 'integer', (c) => c.notNull().defaultTo(0)).execute();
       if (dialect === 'postgres') {
-        await sql`
-          CREATE FUNCTION tunnelplane_bump_routes_version() RETURNS trigger LANGUAGE plpgsql AS $$
-          BEGIN
-            IF TG_OP <> 'INSERT' THEN
-              UPDATE tunnels SET routes_version = routes_version + 1 WHERE id = OLD.tunnel_id;
-            END IF;
-            IF TG_OP <> 'DELETE' AND (TG_OP = 'INSERT' OR NEW.tunnel_id IS DISTINCT FROM OLD.tunnel_id) THEN
-              UPDATE tunnels SET routes_version = routes_version + 1 WHERE id = NEW.tunnel_id;
-            END IF;
-            RETURN NULL;
-          END $$`.execute(db);
-        await sql`
-          CREATE TRIGGER routes_version AFTER INSERT OR UPDATE OR DELETE ON routes
-          FOR EACH ROW EXECUTE FUNCTION tunnelplane_bump_routes_version()`.execute(db);
+        // Statement-level: each tunnel a statement touches is bumped once (in id order), not once
+        // per route row, so a multi-route statement never re-locks its tunnel mid-statement.
+        for (const [event, table] of [
+          ['INSERT', 'NEW'],
+          ['UPDATE', 'NEW'],
+          ['DELETE', 'OLD'],
+        ] as const) {
+          const fn = `tunnelplane_routes_version_${event.toLowerCase()}`;
+          await sql
+            .raw(
+              `CREATE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN ` +
+                `PERFORM 1 FROM tunnels WHERE id IN (SELECT DISTINCT tunnel_id FROM changed_routes) ORDER BY id FOR NO KEY UPDATE; ` +
+                `UPDATE tunnels SET routes_version = routes_version + 1 WHERE id IN (SELECT DISTINCT tunnel_id FROM changed_routes); ` +
+                `RETURN NULL; END $$`,
+            )
+            .execute(db);
+          await sql
+            .raw(
+              `CREATE TRIGGER routes_version_${event.toLowerCase()} AFTER ${event} ON routes ` +
+                `REFERENCING ${table} TABLE AS changed_routes FOR EACH STATEMENT EXECUTE FUNCTION ${fn}()`,
+            )
+            .execute(db);
+        }
       } else {
         for (const [event, row] of [
           ['INSERT', 'NEW'],

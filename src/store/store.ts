@@ -653,6 +653,66 @@ export function createStore(db: Kysely<Database>, dialect: Dialect) {
           'k8s_hash',
         ])
         .execute(),
+    /**
+     * For resync, page by page: the routes at these hostnames (one listing page of DNS records),
+     * with what deciding "orphan or intact" needs. Chunked so no statement exceeds the
+     * databases' bound-parameter limits.
+     */
+    async routesAtHostnames(hostnames: string[]) {
+      const out: Array<{
+        id: string;
+        hostname: string;
+        deleting: number;
+        dns_record_id: string | null;
+        dns_uncertain: number;
+        tunnel_cf_id: string | null;
+      }> = [];
+      for (let i = 0; i < hostnames.length; i += 500) {
+        const chunk = hostnames.slice(i, i + 500);
+        out.push(
+          ...(await db
+            .selectFrom('routes')
+            .innerJoin('tunnels', 'tunnels.id', 'routes.tunnel_id')
+            .select(['routes.id', 'routes.hostname', 'routes.deleting', 'routes.dns_record_id', 'routes.dns_uncertain', 'tunnels.cf_tunnel_id as tunnel_cf_id'])
+            .where('routes.hostname', 'in', chunk)
+            .execute()),
+        );
+      }
+      return out;
+    },
+    /**
+     * For resync: up to `limit` routes after `afterId` in id order (keyset paging, so the
+     * resync holds one page, not the installation), with the columns it compares and its
+     * tunnel's name, deletion mark and Cloudflare id.
+     */
+    routesPage: (afterId: string | null, limit: number) => {
+      let q = db
+        .selectFrom('routes')
+        .innerJoin('tunnels', 'tunnels.id', 'routes.tunnel_id')
+        .select([
+          'routes.id',
+          'routes.tunnel_id',
+          'routes.name',
+          'routes.protocol',
+          'routes.phase',
+          'routes.deleting',
+          'routes.dns_record_id',
+          'routes.dns_uncertain',
+          'routes.access_app_id',
+          'routes.service_token_id',
+          'routes.access_rule',
+          'routes.k8s_hash',
+          'tunnels.name as tunnel_name',
+          'tunnels.deleting as tunnel_deleting',
+          'tunnels.cf_tunnel_id as tunnel_cf_id',
+        ]);
+      if (afterId !== null) q = q.where('routes.id', '>', afterId);
+      return q.orderBy('routes.id').limit(limit).execute();
+    },
+    /** Marks every route of a tunnel uncertain (its Cloudflare tunnel vanished: look before writing). */
+    async markTunnelRoutesUncertain(tunnelId: string) {
+      await db.updateTable('routes').set({ dns_uncertain: 1, updated_at: now() }).where('tunnel_id', '=', tunnelId).execute();
+    },
     /** Live TCP routes whose access pods were applied: the ones readiness is read for. */
     appliedAccessRoutes: () =>
       db

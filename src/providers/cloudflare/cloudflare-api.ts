@@ -51,6 +51,13 @@ export interface DnsApi {
   }>;
   /** Every record whose comment starts with `commentPrefix`. */
   listByComment(commentPrefix: string): Promise<DnsRecord[]>;
+  /**
+   * The same records one listing page at a time (`perPage` records, default 5,000), so a caller
+   * holds one page, not the zone (each page is a fresh array the caller may consume). Pages are
+   * offset-based: writes to the zone while paging may shift a record across a page boundary
+   * (missed or seen twice), so callers collect what they would delete and act after the listing.
+   */
+  pagesByComment(commentPrefix: string, perPage?: number): AsyncGenerator<DnsRecord[], void, undefined>;
   /** Every record at exactly this name (any owner). */
   listByName(name: string): Promise<DnsRecord[]>;
 }
@@ -135,6 +142,9 @@ export interface CloudflareApiOptions {
   /** Retry-After beyond this is capped (a real 429 may ask for 300 s). */
   maxRetryAfterMs?: number;
 }
+
+/** DNS records per listing page: few calls for a large zone, one page held at a time. */
+const DNS_PAGE = 5000;
 
 const ID_SEGMENT = /^(?:[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/i;
 
@@ -298,6 +308,30 @@ export function createCloudflareApi(opts: CloudflareApiOptions): CloudflareApi {
 
   const tunnels = sdk.zeroTrust.tunnels.cloudflared;
 
+  /** One page of our DNS records, mapped: the SDK's page (raw objects, whole body) is dropped here. */
+  async function recordsPage(commentPrefix: string, page: number, perPage: number): Promise<{ records: DnsRecord[]; last: boolean }> {
+    const res = await guard(`list DNS records (page ${page})`, () =>
+      sdk.dns.records.list({ zone_id: zoneId, comment: { startswith: commentPrefix }, per_page: perPage, page }),
+    );
+    const records = (res.result as RawRecord[]).map(toRecord);
+    const info = res.result_info as { per_page?: number; total_count?: number; total_pages?: number } | undefined;
+    // The SDK's own iteration asks for one page past the last; the counts save that call.
+    const last =
+      records.length === 0 ||
+      (info?.total_pages !== undefined && page >= info.total_pages) ||
+      (info?.total_count !== undefined && page * (info.per_page ?? perPage) >= info.total_count);
+    return { records, last };
+  }
+
+  async function* pagesByComment(commentPrefix: string, perPage = DNS_PAGE): AsyncGenerator<DnsRecord[], void, undefined> {
+    for (let page = 1; ; page++) {
+      // Only the mapped records live across the yield, never the SDK's page.
+      const { records, last } = await recordsPage(commentPrefix, page, perPage);
+      if (records.length > 0) yield records;
+      if (last) return;
+    }
+  }
+
   return {
     createTunnel: (name, secret, configSrc) =>
       guard(`create tunnel ${name}`, async () =>
@@ -396,18 +430,13 @@ export function createCloudflareApi(opts: CloudflareApiOptions): CloudflareApi {
         return { posts: ((res as { posts?: RawRecord[] }).posts ?? []).map(toRecord) };
       }),
 
-    listByComment: (commentPrefix) =>
-      guard('list DNS records', async () => {
-        const out: DnsRecord[] = [];
-        for await (const r of sdk.dns.records.list({
-          zone_id: zoneId,
-          comment: { startswith: commentPrefix },
-          per_page: 5000,
-        })) {
-          out.push(toRecord(r as RawRecord));
-        }
-        return out;
-      }),
+    async listByComment(commentPrefix) {
+      const out: DnsRecord[] = [];
+      for await (const page of pagesByComment(commentPrefix)) out.push(...page);
+      return out;
+    },
+
+    pagesByComment,
 
     listByName: (name) =>
       guard(`look up DNS name ${name}`, async () => {
