@@ -644,8 +644,7 @@ export function createReconciler(deps: ReconcilerDeps) {
     const tunnelsByName = new Set(tunnels.map((t) => cloudflareTunnelName(t.name)));
     const requeue = new Set<string>();
 
-    for (let after: string | null = null; ; ) {
-      const routes = await store.work.routesPage(after, o.resyncRoutesPerPage);
+    for await (const routes of store.work.routePages(o.resyncRoutesPerPage)) {
       for (const r of routes) {
         // Routes stuck on a foreign record: look again (the record may be gone now).
         if (r.phase === 'error' && r.dns_uncertain && !r.deleting) requeue.add(r.tunnel_id);
@@ -656,8 +655,6 @@ export function createReconciler(deps: ReconcilerDeps) {
           requeue.add(r.tunnel_id);
         }
       }
-      if (routes.length < o.resyncRoutesPerPage) break;
-      after = routes[routes.length - 1]!.id;
     }
     intact.clear();
     // Drift: a tunnel deleted by hand is created again (with the same secret).

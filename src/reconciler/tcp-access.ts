@@ -63,16 +63,6 @@ export function createTcpAccess(deps: {
   const { accessName, accessPrefix, kubernetesSelector: SELECTOR } = deps.ownership;
   let lastReadiness = 0;
 
-  /** Every route, a keyset page at a time (the resync's memory is bounded by a page). */
-  async function forEachRoutePage(fn: (routes: Awaited<ReturnType<Store['work']['routesPage']>>) => Promise<void>) {
-    for (let after: string | null = null; ; ) {
-      const routes = await store.work.routesPage(after, deps.routesPerPage);
-      await fn(routes);
-      if (routes.length < deps.routesPerPage) return;
-      after = routes[routes.length - 1]!.id;
-    }
-  }
-
   const patch = async (r: RouteRow, p: Parameters<Store['work']['patchRoute']>[1]) => {
     Object.assign(r, p);
     await store.work.patchRoute(r.id, p);
@@ -275,7 +265,7 @@ export function createTcpAccess(deps: {
       // Listed objects some route names (by id or by name): never orphans.
       const claimed = new Set<string>();
       try {
-        await forEachRoutePage(async (routes) => {
+        for await (const routes of store.work.routePages(deps.routesPerPage)) {
           for (const r of routes) {
             for (const id of [r.access_app_id, r.service_token_id]) if (id && (appIds.has(id) || tokenIds.has(id))) claimed.add(id);
             const name = accessName(r.tunnel_name, r.name);
@@ -295,7 +285,7 @@ export function createTcpAccess(deps: {
             }
             out.requeue.add(r.tunnel_id);
           }
-        });
+        }
         for (const a of apps) {
           if (claimed.has(a.id) || claimed.has(a.name)) continue;
           await cloudflare.deleteAccessApp(a.id);
@@ -316,7 +306,7 @@ export function createTcpAccess(deps: {
             o.labels[LABEL_ROUTE] && o.labels[LABEL_TUNNEL] ? accessObjectName(o.labels[LABEL_ROUTE], o.labels[LABEL_TUNNEL]) : null;
           const listed = new Set(objects.map(objectName).filter((n): n is string => n !== null));
           const wanted = new Set<string>();
-          await forEachRoutePage(async (routes) => {
+          for await (const routes of store.work.routePages(deps.routesPerPage)) {
             for (const r of routes) {
               if (!isTcpLike(r) || r.deleting || r.tunnel_deleting) continue;
               const name = accessObjectName(r.name, r.tunnel_name);
@@ -326,7 +316,7 @@ export function createTcpAccess(deps: {
               await store.work.patchRoute(r.id, { k8s_hash: null });
               out.requeue.add(r.tunnel_id);
             }
-          });
+          }
           for (const o of objects) {
             const name = objectName(o);
             if (name && wanted.has(name)) continue;

@@ -634,25 +634,6 @@ export function createStore(db: Kysely<Database>, dialect: Dialect) {
         .selectFrom('tunnels')
         .select(['id', 'owner_id', 'name', 'cf_tunnel_id', 'deleting', 'config_mode', 'config_hash'])
         .execute(),
-    allRoutes: () =>
-      db
-        .selectFrom('routes')
-        .select([
-          'id',
-          'tunnel_id',
-          'name',
-          'hostname',
-          'protocol',
-          'phase',
-          'deleting',
-          'dns_record_id',
-          'dns_uncertain',
-          'access_app_id',
-          'service_token_id',
-          'access_rule',
-          'k8s_hash',
-        ])
-        .execute(),
     /**
      * For resync, page by page: the routes at these hostnames (one listing page of DNS records),
      * with what deciding "orphan or intact" needs. Chunked so no statement exceeds the
@@ -681,33 +662,38 @@ export function createStore(db: Kysely<Database>, dialect: Dialect) {
       return out;
     },
     /**
-     * For resync: up to `limit` routes after `afterId` in id order (keyset paging, so the
-     * resync holds one page, not the installation), with the columns it compares and its
-     * tunnel's name, deletion mark and Cloudflare id.
+     * For resync: every route, `perPage` at a time in id order (keyset paging, so the caller
+     * holds one page, not the installation), with the columns it compares and its tunnel's
+     * name, deletion mark and Cloudflare id.
      */
-    routesPage: (afterId: string | null, limit: number) => {
-      let q = db
-        .selectFrom('routes')
-        .innerJoin('tunnels', 'tunnels.id', 'routes.tunnel_id')
-        .select([
-          'routes.id',
-          'routes.tunnel_id',
-          'routes.name',
-          'routes.protocol',
-          'routes.phase',
-          'routes.deleting',
-          'routes.dns_record_id',
-          'routes.dns_uncertain',
-          'routes.access_app_id',
-          'routes.service_token_id',
-          'routes.access_rule',
-          'routes.k8s_hash',
-          'tunnels.name as tunnel_name',
-          'tunnels.deleting as tunnel_deleting',
-          'tunnels.cf_tunnel_id as tunnel_cf_id',
-        ]);
-      if (afterId !== null) q = q.where('routes.id', '>', afterId);
-      return q.orderBy('routes.id').limit(limit).execute();
+    async *routePages(perPage: number) {
+      for (let after: string | null = null; ; ) {
+        let q = db
+          .selectFrom('routes')
+          .innerJoin('tunnels', 'tunnels.id', 'routes.tunnel_id')
+          .select([
+            'routes.id',
+            'routes.tunnel_id',
+            'routes.name',
+            'routes.protocol',
+            'routes.phase',
+            'routes.deleting',
+            'routes.dns_record_id',
+            'routes.dns_uncertain',
+            'routes.access_app_id',
+            'routes.service_token_id',
+            'routes.access_rule',
+            'routes.k8s_hash',
+            'tunnels.name as tunnel_name',
+            'tunnels.deleting as tunnel_deleting',
+            'tunnels.cf_tunnel_id as tunnel_cf_id',
+          ]);
+        if (after !== null) q = q.where('routes.id', '>', after);
+        const page = await q.orderBy('routes.id').limit(perPage).execute();
+        if (page.length > 0) yield page;
+        if (page.length < perPage) return;
+        after = page[page.length - 1]!.id;
+      }
     },
     /** Marks every route of a tunnel uncertain (its Cloudflare tunnel vanished: look before writing). */
     async markTunnelRoutesUncertain(tunnelId: string) {

@@ -49,10 +49,8 @@ export interface DnsApi {
   batch(ops: { deletes?: string[]; patches?: (CnameInput & { id: string })[]; posts?: CnameInput[] }): Promise<{
     posts: DnsRecord[];
   }>;
-  /** Every record whose comment starts with `commentPrefix`. */
-  listByComment(commentPrefix: string): Promise<DnsRecord[]>;
   /**
-   * The same records one listing page at a time (`perPage` records, default 5,000), so a caller
+   * Every record whose comment starts with `commentPrefix`, one listing page at a time (`perPage` records, default 5,000), so a caller
    * holds one page, not the zone (each page is a fresh array the caller may consume). Pages are
    * offset-based: writes to the zone while paging may shift a record across a page boundary
    * (missed or seen twice), so callers collect what they would delete and act after the listing.
@@ -429,12 +427,6 @@ export function createCloudflareApi(opts: CloudflareApiOptions): CloudflareApi {
         });
         return { posts: ((res as { posts?: RawRecord[] }).posts ?? []).map(toRecord) };
       }),
-
-    async listByComment(commentPrefix) {
-      const out: DnsRecord[] = [];
-      for await (const page of pagesByComment(commentPrefix)) out.push(...page);
-      return out;
-    },
 
     pagesByComment,
 
