@@ -125,10 +125,16 @@ describe('a tcp route', () => {
     const version = objects(name).find((o) => o.kind === 'Deployment').spec.template.metadata.annotations['tunnelplane.io/token-version'];
     expect((await stack.as('user1').post(`/api/v1/admin/tunnels/${tunnel}/routes/${route.name}/rotate-token`)).status).toBe(403);
     expect((await stack.as('admin').post(`/api/v1/admin/tunnels/${tunnel}/routes/${route.name}/rotate-token`)).status).toBe(202);
-    await eventually(() => objects(name).find((o) => o.kind === 'Secret').data['client-secret'] !== before, 10_000, 50);
+    // The Secret and the Deployment are applied one after the other: wait for both.
+    const deployment = () => objects(name).find((o) => o.kind === 'Deployment');
+    await eventually(
+      () => objects(name).find((o) => o.kind === 'Secret').data['client-secret'] !== before && deployment()?.spec.template.metadata.annotations['tunnelplane.io/token-version'] !== version,
+      10_000,
+      50,
+    );
     const token = access().tokens.find((t: any) => t.name === `tunnelplane-test-${tunnel}-${route.name}`);
     expect(Buffer.from(objects(name).find((o) => o.kind === 'Secret').data['client-secret'], 'base64').toString()).toBe(token.clientSecret);
-    expect(objects(name).find((o) => o.kind === 'Deployment').spec.template.metadata.annotations['tunnelplane.io/token-version']).not.toBe(version);
+    expect(deployment().spec.template.metadata.annotations['tunnelplane.io/token-version']).not.toBe(version);
   });
 
   it('repairs drift and collects orphans in the cluster and in Access, never touching unlabelled objects', async () => {

@@ -15,9 +15,11 @@ describe('configuration', () => {
     writeFileSync(file, 'listen: {port: 6000}\ncloudflare: {apiToken: from-file, zoneName: example.com, accountId: ' + account + '}\nquotas: {tunnels: 3}\n');
     const c = loadConfig({
       file,
-      env: { TUNNELPLANE_CLOUDFLARE_API_TOKEN: 'from-env', TUNNELPLANE_PORT: '7000', TUNNELPLANE_KUBERNETES_IN_CLUSTER: 'true' },
+      env: { TUNNELPLANE_CLOUDFLARE_API_TOKEN: 'from-env', TUNNELPLANE_PORT: '7000', TUNNELPLANE_KUBERNETES_IN_CLUSTER: 'true', TUNNELPLANE_CONFIG_MAX_DELAY_SECONDS: '2.5' },
       flags: { 'listen.port': '8000' },
     });
+    expect(c.reconciler.configMaxDelaySeconds).toBe(2.5);
+    expect(loadConfig({ file, env: { TUNNELPLANE_CLOUDFLARE_API_TOKEN: 'x' } }).reconciler.configMaxDelaySeconds).toBe(10);
     expect(c.kubernetes.inCluster).toBe(true);
     expect(c.cloudflare.apiToken).toBe('from-env');
     expect(c.listen.port).toBe(8000);
@@ -29,7 +31,7 @@ describe('configuration', () => {
   it('reports every problem with its key', () => {
     const d = dir();
     const file = join(d, 'c.yaml');
-    writeFileSync(file, 'listen: {port: 99999}\nquotas: {tunnels: -1}\nbogus: 1\ncloudflare: {accountId: nothex}\n');
+    writeFileSync(file, 'listen: {port: 99999}\nquotas: {tunnels: -1}\nbogus: 1\ncloudflare: {accountId: nothex}\nreconciler: {configMaxDelaySeconds: -1}\n');
     try {
       loadConfig({ file, env: {} });
       expect.fail('accepted');
@@ -40,6 +42,7 @@ describe('configuration', () => {
       expect(text).toMatch(/quotas\.tunnels/);
       expect(text).toMatch(/bogus|Unrecognized/);
       expect(text).toMatch(/cloudflare\.accountId/);
+      expect(text).toMatch(/reconciler\.configMaxDelaySeconds/);
       expect(text).toMatch(/cloudflare\.apiToken: required/);
       expect(text).toMatch(/cloudflare\.zoneName: required/);
     }

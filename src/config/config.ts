@@ -68,6 +68,8 @@ export const configSchema = z
         leaseSeconds: positive.default(15),
         /** Longest wait between retries of a failing tunnel (exponential backoff with jitter up to this). */
         backoffMaxSeconds: positive.default(60),
+        /** A remote tunnel's configuration PUT waits while its routes keep changing, at most this long (0: never waits). */
+        configMaxDelaySeconds: z.coerce.number().min(0).max(300).default(10),
         pollMs: positive.default(1000),
       })
       .prefault({}),
@@ -133,6 +135,7 @@ const ENV: Record<string, string> = {
   TUNNELPLANE_RESYNC_SECONDS: 'reconciler.resyncSeconds',
   TUNNELPLANE_LEASE_SECONDS: 'reconciler.leaseSeconds',
   TUNNELPLANE_BACKOFF_MAX_SECONDS: 'reconciler.backoffMaxSeconds',
+  TUNNELPLANE_CONFIG_MAX_DELAY_SECONDS: 'reconciler.configMaxDelaySeconds',
 };
 
 function setPath(target: Raw, path: string, value: unknown) {

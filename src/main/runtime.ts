@@ -185,6 +185,7 @@ export async function createRuntime(config: ServerConfig, opts: { logger?: Logge
             leaseMs: config.reconciler.leaseSeconds * 1000,
             backoffMaxMs: config.reconciler.backoffMaxSeconds * 1000,
             resyncMs: config.reconciler.resyncSeconds * 1000,
+            configMaxDelayMs: config.reconciler.configMaxDelaySeconds * 1000,
           },
           hooks: {
             pass: (s) => {
