@@ -348,16 +348,72 @@ export function createReconciler(deps: ReconcilerDeps) {
           await store.work.setRouteDns(op.route.id, rec.id, false);
         }
       } catch (err) {
-        // All-or-nothing on Cloudflare's side, but the answer may have been lost: the routes stay
-        // uncertain and the next pass looks before writing. A conflict (one name taken by a
-        // foreign record) is found by that look and confined to its route, so it is retried soon
-        // rather than failing every tunnel of the batch for good.
+        if (rejected(err)) {
+          // A definite refusal of an all-or-nothing batch: nothing was written, no need to look.
+          for (const op of chunk) {
+            if (op.kind === 'patch') continue; // the record is there, as it was: the look settles it
+            op.route.dns_uncertain = 0;
+            await store.work.setRouteDns(op.route.id, op.route.dns_record_id, false);
+          }
+          if (isRecordQuota(err)) {
+            await quotaExhausted(posts, [...deletes, ...patches], (err as Error).message);
+            continue;
+          }
+        }
+        // Otherwise the answer may have been lost: the routes stay uncertain and the next pass
+        // looks before writing. A conflict (one name taken by a foreign record) is found by that
+        // look and confined to its route, so it is retried soon rather than failing every tunnel
+        // of the batch for good.
         const e = err instanceof ProviderError && err.kind === 'conflict'
           ? new ProviderError({ provider: 'cloudflare', kind: 'transient', message: err.message, status: err.status, providerCode: err.providerCode, cause: err })
           : err;
         for (const op of chunk) fail(op.w, e);
       }
     }
+
+    /**
+     * The zone holds no more records: the new names are the routes' own errors (their tunnels
+     * go on; a resync tries them again, once a batch, after records are freed). The deletes and
+     * patches refused with them go again on their own: a delete frees quota.
+     */
+    async function quotaExhausted(posts: Op[], others: Op[], cause: string) {
+      const message = `The DNS zone's record quota is used up, so no record was created for this route's hostname (${cause}). Delete unused routes or records, or move the zone to a plan with more records; the route is tried again at the next resync.`;
+      for (const op of posts) {
+        await store.work.routeError(op.route.id, message);
+        op.route.phase = 'error';
+        op.route.last_error = message;
+      }
+      if (others.length === 0) return;
+      await store.work.markRoutesUncertain(others.map((op) => op.route.id));
+      for (const op of others) op.route.dns_uncertain = 1;
+      try {
+        await cloudflare.batch({
+          deletes: others.filter((op) => op.kind === 'delete').map((op) => op.id!),
+          patches: others.filter((op) => op.kind === 'patch').map((op) => ({ id: op.id!, ...op.record })),
+          posts: [],
+        });
+        for (const op of others) {
+          op.route.dns_record_id = op.kind === 'delete' ? null : op.id!;
+          op.route.dns_uncertain = 0;
+          await store.work.setRouteDns(op.route.id, op.route.dns_record_id, false);
+        }
+      } catch (err) {
+        for (const op of others) fail(op.w, err);
+      }
+    }
+  }
+
+  /**
+   * Cloudflare answered and refused the request as such: not a lost answer, a timeout or a rate
+   * limit, and not a 404 or a conflict (those say something about one record: the look finds it).
+   */
+  function rejected(err: unknown): boolean {
+    return err instanceof ProviderError && (err.kind === 'invalid' || err.kind === 'permission');
+  }
+
+  /** The zone's record quota (code 81045 "Record quota exceeded."; the code is matched with the wording). */
+  function isRecordQuota(err: unknown): boolean {
+    return err instanceof ProviderError && (err.providerCode === 81045 || /record quota/i.test(err.message));
   }
 
   /** Our records at the uncertain names: one zone-wide listing by our comment marker, or per name when few. */
@@ -646,8 +702,8 @@ export function createReconciler(deps: ReconcilerDeps) {
 
     for await (const routes of store.work.routePages(o.resyncRoutesPerPage)) {
       for (const r of routes) {
-        // Routes stuck on a foreign record: look again (the record may be gone now).
-        if (r.phase === 'error' && r.dns_uncertain && !r.deleting) requeue.add(r.tunnel_id);
+        // Routes stuck on a foreign record or the zone's quota: try again (the record may be gone now).
+        if (r.phase === 'error' && (r.dns_uncertain || !r.dns_record_id) && !r.deleting && !r.tunnel_deleting) requeue.add(r.tunnel_id);
         // Drift: a live route's record vanished or was changed by hand.
         if (r.tunnel_deleting || r.deleting || !r.dns_record_id || !r.tunnel_cf_id) continue;
         if (!intact.has(r.dns_record_id)) {
