@@ -36,9 +36,10 @@ function boundaryBlock(layer, dir = layer) {
     const other = dir.endsWith('cloudflare') ? 'kubernetes' : 'cloudflare';
     patterns.push({ group: [`**/${other}/*`, `../${other}/**`], message: 'providers do not import each other.' });
   }
-  const paths = Object.entries(sdkOwners)
-    .filter(([, owner]) => !(`providers/${dir.split('/')[1] ?? ''}` === owner))
-    .map(([name, owner]) => ({ name, message: `only src/${owner} imports ${name}.` }));
+  const foreignSdks = Object.entries(sdkOwners).filter(([, owner]) => !(`providers/${dir.split('/')[1] ?? ''}` === owner));
+  const paths = foreignSdks.map(([name, owner]) => ({ name, message: `only src/${owner} imports ${name}.` }));
+  // Its subpaths too (`cloudflare/error`, `cloudflare/resources/…`).
+  for (const [name, owner] of foreignSdks) patterns.push({ group: [`${name}/*`], message: `only src/${owner} imports ${name}.` });
   return {
     files: [`src/${dir}/**/*.ts`],
     ignores: ['src/**/*.test.ts'],

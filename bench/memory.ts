@@ -7,8 +7,8 @@
  * and the resync, and again after a short read load through API tokens; the peak (VmHWM) too.
  * The same data set is measured again with the start-up resync skipped (its lease held by
  * "another replica"), which separates what the resync costs from what holding the data costs.
- * The headline runs the server compiled by tsc (what a deployment runs; built into a temporary
- * folder, never into dist/); the same data set through `bin/tunnelplane.js` on the sources (tsx)
+ * The headline runs the server as `npm run build` makes it (what a deployment runs; built into a
+ * temporary folder, never into dist/); the same data set through `bin/tunnelplane.js` on the sources (tsx)
  * and the compiled server on an empty database are measured beside it.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -132,15 +132,15 @@ async function heapUsed(url: string): Promise<number | null> {
 }
 
 /**
- * Compiles src/ with tsc into a temporary folder (never into the repo's dist/), with
- * node_modules linked beside it, and returns the entrypoint; null when nothing was emitted.
+ * Builds the server as `npm run build` does (scripts/build.mjs) into a temporary folder (never
+ * into the repo's dist/), with node_modules linked beside it, and returns the entrypoint; null
+ * when the build failed.
  */
 export function buildServer(): { entry: string; dir: string } | null {
   const dir = tempDir('tunnelplane-bench-build-');
   symlinkSync(join(REPO_DIR, 'node_modules'), join(dir, 'node_modules'), 'dir');
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ type: 'module' }));
-  // tsc emits even when the tree has type errors elsewhere; the entrypoint's existence is what counts.
-  spawnSync(process.execPath, [join(REPO_DIR, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json', '--outDir', join(dir, 'dist'), '--sourceMap', 'false'], {
+  spawnSync(process.execPath, [join(REPO_DIR, 'scripts', 'build.mjs'), '--outdir', join(dir, 'dist'), '--no-sourcemap'], {
     cwd: REPO_DIR,
     stdio: 'ignore',
   });
@@ -272,8 +272,8 @@ export async function memoryBenchmark(opts: { full: boolean; cpuProfileDir?: str
   note(`\nmemory: tunnelplane serve (child process) over ${size.users} users, ${size.tunnels} tunnels, ${size.routes} routes, reconciler enabled and idle…`);
   const { commit, srcDirty } = machine();
   const build = buildServer();
-  if (!build) note('tsc emitted nothing: measuring the sources through tsx only');
-  const built = build ? 'node dist/main/tunnelplane.js serve (compiled by tsc into a temporary folder), SQLite' : null;
+  if (!build) note('the build failed: measuring the sources through tsx only');
+  const built = build ? 'node dist/main/tunnelplane.js serve (npm run build, into a temporary folder), SQLite' : null;
   const tsx = 'node bin/tunnelplane.js serve (no dist/: the sources through tsx), SQLite';
   const empty = await prepare(null);
   const loaded = await prepare(size);

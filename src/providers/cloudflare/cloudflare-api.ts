@@ -5,7 +5,21 @@
  * `ProviderError` in one place. The SDK's own retries are off: the reconciler retries with
  * backoff, so a retry never hides a "maybe applied" outcome.
  */
-import Cloudflare, { APIConnectionError, APIConnectionTimeoutError, APIError } from 'cloudflare';
+import { APIConnectionError, APIConnectionTimeoutError, APIError } from 'cloudflare/error';
+import { createClient } from 'cloudflare/tree-shakable';
+// Only the resources we call: the bundled server (scripts/build.mjs) leaves the SDK's other ~1,100 out.
+import { BaseTokens as AccountTokens } from 'cloudflare/resources/accounts/tokens/tokens';
+import { BaseRecords } from 'cloudflare/resources/dns/records';
+import { BasePhases } from 'cloudflare/resources/rulesets/phases/phases';
+import { BaseRules } from 'cloudflare/resources/rulesets/rules';
+import { BaseTokens as UserTokens } from 'cloudflare/resources/user/tokens/tokens';
+import { BaseApplications } from 'cloudflare/resources/zero-trust/access/applications/applications';
+import { BasePolicies } from 'cloudflare/resources/zero-trust/access/applications/policies';
+import { BaseServiceTokens } from 'cloudflare/resources/zero-trust/access/service-tokens';
+import { BaseCloudflared } from 'cloudflare/resources/zero-trust/tunnels/cloudflared/cloudflared';
+import { BaseConfigurations } from 'cloudflare/resources/zero-trust/tunnels/cloudflared/configurations';
+import { BaseConnections } from 'cloudflare/resources/zero-trust/tunnels/cloudflared/connections';
+import { BaseZones } from 'cloudflare/resources/zones/zones';
 import { ProviderError } from '../../domain/errors.js';
 import type { IngressRule } from '../../domain/cloudflared-files.js';
 import type { RateLimiter } from './rate-limiter.js';
@@ -284,7 +298,21 @@ export function createCloudflareApi(opts: CloudflareApiOptions): CloudflareApi {
     }
   };
 
-  const sdk = new Cloudflare({
+  const sdk = createClient({
+    resources: [
+      AccountTokens,
+      BaseRecords,
+      BasePhases,
+      BaseRules,
+      UserTokens,
+      BaseApplications,
+      BasePolicies,
+      BaseServiceTokens,
+      BaseCloudflared,
+      BaseConfigurations,
+      BaseConnections,
+      BaseZones,
+    ],
     apiToken: opts.apiToken,
     apiKey: null,
     apiEmail: null,
