@@ -26,6 +26,11 @@ beforeAll(async () => {
 });
 afterAll(async () => stack?.stop());
 
+async function routeRows(tunnel: string) {
+  const row = (await stack.runtime.store.tunnels.byName(tunnel))!;
+  return (await stack.runtime.store.tunnels.routesOf([row.id])).get(row.id) ?? [];
+}
+
 describe('the zone record quota', () => {
   it('makes the routes fail with a clear message, without draining the API budget', async () => {
     const u = stack.as('user1');
@@ -47,8 +52,9 @@ describe('the zone record quota', () => {
     stack.cf.control.clearRequests();
     await new Promise((r) => setTimeout(r, 1500));
     expect(stack.cf.control.requests()).toHaveLength(0);
-    const rows = await stack.runtime.store.tunnels.routesOf([t.id]);
-    expect(rows.get(t.id)!.every((r) => !r.dns_uncertain && !r.dns_record_id)).toBe(true);
+    const rows = await routeRows(t.name);
+    expect(rows).toHaveLength(5);
+    expect(rows.every((r) => !r.dns_uncertain && !r.dns_record_id)).toBe(true);
   });
 
   it('gives the routes their records at the next resync once records are freed', async () => {
@@ -61,5 +67,33 @@ describe('the zone record quota', () => {
     await eventually(async () => (await u.get(`/api/v1/tunnels/${t.name}`)).body.routes.every((r: any) => r.phase === 'ready' && r.lastError === null));
     const records = await hand.call('GET', `/zones/${stack.cf.zoneId}/dns_records?per_page=5000&type=CNAME`);
     expect(records).toHaveLength(5);
+  });
+
+  it('still deletes when the zone is full, and leaks no record', async () => {
+    const u = stack.as('user1');
+    const t = (await u.get('/api/v1/tunnels')).body.items[0];
+    const gone = (await u.get(`/api/v1/tunnels/${t.name}`)).body.routes[0];
+    // Fill the zone again (10 records were freed, 5 taken).
+    await cfHand(stack.cf).call('POST', `/zones/${stack.cf.zoneId}/dns_records/batch`, {
+      posts: Array.from({ length: 5 }, (_, i) => ({ type: 'A', name: `refill-${i}.example.com`, content: '192.0.2.1', ttl: 1, proxied: false })),
+    });
+    // Back to back: the delete and the new routes may share one batch, which the full zone refuses whole.
+    const [del, ...added] = await Promise.all([
+      u.del(`/api/v1/tunnels/${t.name}/routes/${gone.name}`),
+      u.post(`/api/v1/tunnels/${t.name}/routes`, { service: 'http://localhost:9001' }),
+      u.post(`/api/v1/tunnels/${t.name}/routes`, { service: 'http://localhost:9002' }),
+    ]);
+    expect(del.status).toBe(204);
+    await eventually(async () => {
+      const routes = (await u.get(`/api/v1/tunnels/${t.name}`)).body.routes;
+      return routes.length === 6 && routes.every((r: any) => r.name !== gone.name) && added.every((a) => routes.find((r: any) => r.name === a.body.name)?.phase === 'error');
+    });
+    expect((await routeRows(t.name)).map((r) => r.name)).not.toContain(gone.name);
+    const records = await cfHand(stack.cf).call('GET', `/zones/${stack.cf.zoneId}/dns_records?per_page=5000&type=CNAME`);
+    expect(records.map((r: any) => r.name)).not.toContain(gone.hostname);
+    const rows = await routeRows(t.name);
+    // Every record of ours belongs to a route that knows it: nothing leaked, nothing uncertain.
+    expect(records.map((r: any) => r.id).sort()).toEqual(rows.flatMap((r) => (r.dns_record_id ? [r.dns_record_id] : [])).sort());
+    expect(rows.every((r) => !r.dns_uncertain)).toBe(true);
   });
 });

@@ -352,6 +352,8 @@ export function createReconciler(deps: ReconcilerDeps) {
           // A definite refusal of an all-or-nothing batch: nothing was written, no need to look.
           for (const op of chunk) {
             if (op.kind === 'patch') continue; // the record is there, as it was: the look settles it
+            // A refused delete leaves its record (known by id); a refused create made none.
+            op.route.dns_record_id = op.kind === 'delete' ? op.id! : null;
             op.route.dns_uncertain = 0;
             await store.work.setRouteDns(op.route.id, op.route.dns_record_id, false);
           }
