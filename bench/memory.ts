@@ -41,6 +41,8 @@ export interface ServerMemory {
   peakRssMiB: number;
   /** V8 heap in use after the load, from the server's /metrics. */
   heapUsedMiB: number | null;
+  /** Rendered responses held by the view cache after the load (bounded by api.responseCacheMiB, 32 by default). */
+  responseCacheMiB: number | null;
   startSeconds: number;
   /** Cloudflare calls of the start-up (verify, zone, resync listings); writes would mean drift. */
   startupCalls: number;
@@ -121,13 +123,17 @@ function cloudflareState(dataset: Dataset, ids: { accountId: string; zoneId: str
   };
 }
 
-async function heapUsed(url: string): Promise<number | null> {
+/** The V8 heap in use and the response cache's bytes, from the server's /metrics. */
+async function serverGauges(url: string): Promise<{ heap: number | null; cache: number | null }> {
   try {
     const text = await (await fetch(`${url}/metrics`)).text();
-    const m = /^tunnelplane_nodejs_heap_size_used_bytes (\S+)$/m.exec(text);
-    return m ? Number(m[1]) : null;
+    const gauge = (name: string) => {
+      const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
+      return m ? Number(m[1]) : null;
+    };
+    return { heap: gauge('tunnelplane_nodejs_heap_size_used_bytes'), cache: gauge('tunnelplane_view_cache_bytes') };
   } catch {
-    return null;
+    return { heap: null, cache: null };
   }
 }
 
@@ -246,7 +252,7 @@ async function measureServer(
       await sleep(3000);
     }
     const after = processMemory(server.pid);
-    const heap = await heapUsed(server.url);
+    const { heap, cache } = await serverGauges(server.url);
     if (startupWrites > 0) note(`warning: the start-up resync wrote to Cloudflare ${startupWrites} times: the seeded state is not converged`);
     return {
       server: opts.label,
@@ -255,6 +261,7 @@ async function measureServer(
       rssAfterStartMiB: mib(afterStart.rssBytes),
       peakRssMiB: mib(after.peakRssBytes),
       heapUsedMiB: heap === null ? null : mib(heap),
+      responseCacheMiB: cache === null ? null : mib(cache),
       startSeconds: round(startSeconds, 1),
       startupCalls: startup.total,
       startupWrites,
@@ -295,6 +302,7 @@ export async function memoryBenchmark(opts: { full: boolean; cpuProfileDir?: str
       'after load, idle': m.rssMiB,
       peak: m.peakRssMiB,
       'V8 heap used': m.heapUsedMiB,
+      'response cache': m.responseCacheMiB,
       'start (s)': m.startSeconds,
     });
     const kind = build ? 'compiled' : 'tsx';
