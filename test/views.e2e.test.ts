@@ -68,9 +68,31 @@ describe('rendered views', () => {
     expect((await routes()).map((r) => r.name)).toEqual(['db', 'web']);
     expect((await config()).ingress.map((i) => i.hostname ?? i.service)).not.toContain(expect.stringMatching(/^extra-/));
 
-    // The tunnel's own fields are read at every request.
+    // The tunnel's own fields, changed behind the server's back.
     await sql`update tunnels set last_error = 'tunnel note' where name = ${tunnel}`.execute(stack.runtime.store.db);
     expect((await user1.get('/api/v1/tunnels')).body.items[0].lastError).toBe('tunnel note');
+  });
+
+  it('keeps every page of a list fresh, and a claim by the reconciler costs no re-render', async () => {
+    const user1 = stack.as('user1');
+    const second = (await user1.post('/api/v1/tunnels', {})).body.name;
+    const first = await user1.get('/api/v1/tunnels?limit=1');
+    expect(first.body.items.map((t: { name: string }) => t.name)).toEqual([tunnel]);
+    const page2 = () => user1.get(`/api/v1/tunnels?limit=1&cursor=${encodeURIComponent(first.body.nextCursor)}`);
+    expect((await page2()).body.items[0]).toMatchObject({ name: second, lastError: null });
+    await sql`update tunnels set last_error = 'second note' where name = ${second}`.execute(stack.runtime.store.db);
+    expect((await page2()).body.items[0]).toMatchObject({ name: second, lastError: 'second note' });
+    await sql`update routes set phase = 'error' where name = 'db'`.execute(stack.runtime.store.db);
+    expect((await user1.get('/api/v1/tunnels?limit=1')).body.items[0].routes.find((r: { name: string }) => r.name === 'db').phase).toBe('error');
+
+    await user1.get('/api/v1/tunnels?limit=1');
+    const misses = await metric('tunnelplane_view_cache_lookups_total{result="miss"}');
+    expect(misses).toBeGreaterThan(0);
+    await sql`update tunnels set lease_owner = 'another-replica', lease_until = '2099-01-01T00:00:00.000Z', attempts = attempts + 1`.execute(stack.runtime.store.db);
+    await user1.get('/api/v1/tunnels?limit=1');
+    expect(await metric('tunnelplane_view_cache_lookups_total{result="miss"}')).toBe(misses);
+    await sql`update tunnels set lease_owner = null, lease_until = null, attempts = 0`.execute(stack.runtime.store.db);
+    expect((await user1.del(`/api/v1/tunnels/${second}`)).status).toBeLessThan(300);
   });
 
   it('keeps users apart: the same cache never answers one user with another\'s tunnels', async () => {

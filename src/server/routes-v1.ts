@@ -153,8 +153,9 @@ export function registerV1Routes(app: FastifyInstance, deps: { tunnels: TunnelSe
         },
         async (req, reply) => {
           const { limit = 50, cursor } = req.query;
-          const me = req.auth!.user.id;
-          return sendPage(reply, req, `${me}:${limit}:${cursor ?? ''}`, await store.tunnels.listForOwner(me, limit, cursor));
+          const me = req.auth!.user;
+          const json = await tunnels.views.ownPageJson(me, limit, cursor, () => store.tunnels.listForOwner(me.id, limit, cursor));
+          return reply.type('application/json; charset=utf-8').send(json);
         },
       );
       v1.get<{ Params: { tunnel: string } }>(

@@ -1,12 +1,13 @@
 /**
  * Rendered views of tunnels (pages of the API's tunnel list, a tunnel's JSON, the cloudflared
- * config.yaml), cached under a version made of each tunnel row's changing fields and its
- * `routes_version`, which a
- * database trigger changes on every write to one of its routes — by this replica, another one,
- * the reconciler or an operator's SQL. A request reads the tunnel row anyway (ownership, the
- * page), so a stale entry is never served: its version no longer matches. Routes are read and
- * rendered only on a miss. The version is read before the routes, so an entry never holds
- * older data than its version says.
+ * config.yaml), cached under versions the database keeps: `tunnels.routes_version` changes
+ * with every write to one of the tunnel's routes, `users.tunnels_version` with every change of
+ * the user's tunnels the API shows (routes included) — by triggers, so whoever writes (this
+ * replica, another one, the reconciler, an operator's SQL) a stale entry is never served: its
+ * version no longer matches. A user's own list is checked against the version on the user row
+ * that authenticated the request (no query at all on a hit); other views against the tunnel
+ * rows the request reads anyway. Routes are read and rendered only on a miss. A version is
+ * always read before the data, so an entry never holds older data than its version says.
  *
  * Entries are UTF-8 bytes: compact, outside the JS heap, nothing for the GC to walk, and sent
  * as they are (a serialiser's output string is a rope of thousands of pieces, which every
@@ -15,7 +16,7 @@
 import fastJson from 'fast-json-stringify';
 import { LRUCache } from 'lru-cache';
 import { renderConfigYaml, renderIngress } from '../domain/cloudflared-files.js';
-import type { RouteView, Store, TunnelView } from '../store/index.js';
+import type { Page, RouteView, Store, TunnelView } from '../store/index.js';
 import { presentRoute, presentTunnelHead, tunnelSchema, type InCluster } from './presenters.js';
 
 const OPEN_PAGE = Buffer.from('{"items":[');
@@ -61,6 +62,15 @@ export function createTunnelViews(deps: { store: Store; inCluster: InCluster; ma
     });
   }
 
+  /** `{"items":[…],"nextCursor":…}`, the document the list's response schema describes. */
+  async function renderPage(tunnels: TunnelView[], owners: string[], nextCursor: string | null): Promise<Buffer> {
+    const items = await render(tunnels, owners);
+    const parts: Buffer[] = [OPEN_PAGE];
+    items.forEach((item, i) => parts.push(...(i > 0 ? [COMMA, item] : [item])));
+    parts.push(Buffer.from(`],"nextCursor":${JSON.stringify(nextCursor)}}`));
+    return Buffer.concat(parts);
+  }
+
   return {
     /**
      * `{"items":[…],"nextCursor":…}` of these tunnels with their routes, as UTF-8 JSON: the
@@ -73,11 +83,28 @@ export function createTunnelViews(deps: { store: Store; inCluster: InCluster; ma
       const key = `page:${pageKey}`;
       const cached = lookup(key, version);
       if (cached !== undefined) return cached;
-      const items = await render(tunnels, owners);
-      const parts: Buffer[] = [OPEN_PAGE];
-      items.forEach((item, i) => parts.push(...(i > 0 ? [COMMA, item] : [item])));
-      parts.push(Buffer.from(`],"nextCursor":${JSON.stringify(nextCursor)}}`));
-      const bytes = Buffer.concat(parts);
+      const bytes = await renderPage(tunnels, owners, nextCursor);
+      cache?.set(key, { version, bytes });
+      return bytes;
+    },
+
+    /**
+     * A page of the user's own list, under the user's `tunnels_version` (which the database
+     * changes with any change of their tunnels or routes): the user row read to authenticate
+     * the request is all a cached page costs. The version is read before `load` reads the page.
+     */
+    async ownPageJson(
+      user: { id: string; name: string; tunnels_version: number },
+      limit: number,
+      cursor: string | undefined,
+      load: () => Promise<Page<TunnelView>>,
+    ): Promise<Buffer> {
+      const key = `own:${user.id}:${limit}:${cursor ?? ''}`;
+      const version = String(user.tunnels_version);
+      const cached = lookup(key, version);
+      if (cached !== undefined) return cached;
+      const page = await load();
+      const bytes = await renderPage(page.items, page.items.map(() => user.name), page.nextCursor);
       cache?.set(key, { version, bytes });
       return bytes;
     },

@@ -13,6 +13,8 @@ export interface UsersTable {
   quota_routes: number | null;
   created_at: string;
   updated_at: string;
+  /** Changes on every change of the user's tunnels the API shows (migration 0005's triggers). */
+  tunnels_version: Generated<number>;
 }
 
 export interface ApiTokensTable {

@@ -121,6 +121,40 @@ describe.each(backends)('store on %s', (_name, url) => {
     expect(await version(other.id)).toBeGreaterThan(0);
   });
 
+  it("changes a user's tunnels_version with every shown change of their tunnels or routes, and only then", async () => {
+    const u = await newUser();
+    const someoneElse = await newUser();
+    const version = async (id = u.id) => (await store.users.byId(id))!.tunnels_version;
+    const seen = [await version()];
+    const step = async (write: () => Promise<unknown>) => {
+      await write();
+      const v = await version();
+      expect(seen).not.toContain(v);
+      seen.push(v);
+    };
+    let t!: Awaited<ReturnType<typeof newTunnel>>;
+    await step(async () => (t = await newTunnel(u.id)));
+    const big = { tunnels: 9, routes: 9 };
+    let r!: Awaited<ReturnType<typeof store.tunnels.addRoute>>;
+    await step(async () => (r = await store.tunnels.addRoute(t, { name: 'a', hostname: `a-${t.name}.z`, service: 's', protocol: 'http' }, big, 'test')));
+    await step(() => store.work.setRouteDns(r.id, 'rec', false));
+    await step(() => store.work.setCloudflareId(t.id, 'cf-1'));
+    await step(() => sql`update tunnels set phase = ${'error'}, last_error = ${'x'} where id = ${t.id}`.execute(store.db));
+    // Bookkeeping the API does not show leaves it alone: claims, leases, retries.
+    const quiet = await version();
+    await store.work.claim('replica-a', 10, 10_000);
+    await store.work.extend([t.id], 'replica-a', 10_000);
+    await store.work.release(t.id, 'replica-a');
+    expect(await version()).toBe(quiet);
+    // Another user's tunnels never touch it.
+    const other = await newTunnel(someoneElse.id);
+    await store.tunnels.addRoute(other, { name: 'c', hostname: `c-${other.name}.z`, service: 's', protocol: 'http' }, big, 'test');
+    expect(await version()).toBe(quiet);
+    expect(await version(someoneElse.id)).toBeGreaterThan(0);
+    await step(() => store.tunnels.markDeleting(t, 'test'));
+    await step(() => sql`delete from tunnels where id = ${t.id}`.execute(store.db));
+  });
+
   it('pages tunnels with an opaque cursor and rejects a forged one', async () => {
     const u = await newUser();
     const big = { tunnels: 10, routes: 10 };

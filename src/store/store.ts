@@ -174,7 +174,7 @@ export function createStore(db: Kysely<Database>, dialect: Dialect) {
         if (isUniqueViolation(err)) throw conflict('user.name_taken', `A user named ${u.name} already exists.`);
         throw err;
       }
-      return row;
+      return { ...row, tunnels_version: 0 };
     },
     async update(id: string, patch: Partial<Pick<UserRow, 'password_hash' | 'role' | 'quota_tunnels' | 'quota_routes'>>) {
       await db.updateTable('users').set({ ...patch, updated_at: now() }).where('id', '=', id).execute();
