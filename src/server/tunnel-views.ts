@@ -1,8 +1,8 @@
 /**
  * Rendered views of tunnels (pages of the API's tunnel list, a tunnel's JSON, the cloudflared
  * config.yaml), cached under versions the database keeps: `tunnels.routes_version` changes
- * with every write to one of the tunnel's routes, `users.tunnels_version` with every change of
- * the user's tunnels the API shows (routes included) — by triggers, so whoever writes (this
+ * with every write to one of the tunnel's routes, a user's `tunnel_list_versions` row with every
+ * change of the user's tunnels the API shows (routes included) — by triggers, so whoever writes (this
  * replica, another one, the reconciler, an operator's SQL) a stale entry is never served: its
  * version no longer matches. A user's own list is checked against the version on the user row
  * that authenticated the request (no query at all on a hit); other views against the tunnel
@@ -90,8 +90,8 @@ export function createTunnelViews(deps: { store: Store; inCluster: InCluster; ma
 
     /**
      * A page of the user's own list, under the user's `tunnels_version` (which the database
-     * changes with any change of their tunnels or routes): the user row read to authenticate
-     * the request is all a cached page costs. The version is read before `load` reads the page.
+     * changes with any change of their tunnels or routes): the user read to authenticate the
+     * request (with that version) is all a cached page costs. The version is read before `load` reads the page.
      */
     async ownPageJson(
       user: { id: string; name: string; tunnels_version: number },

@@ -171,45 +171,57 @@ const migrations = (dialect: Dialect): Record<string, Migration> => ({
     },
   },
   /**
-   * `users.tunnels_version` changes whenever one of the user's tunnels is created, deleted or
-   * changes a field the API shows (its `routes_version` included, so a write to a route counts
-   * too), by triggers like 0004's. A user's own tunnel list is cached under it: the row that
-   * authenticates a request carries it, so a cached page costs no query at all. Lease and retry
-   * bookkeeping (claims, attempts) leaves it alone.
+   * `tunnel_list_versions.version` (one row per user who ever owned a tunnel) changes whenever
+   * one of the user's tunnels is created, deleted or changes a field the API shows (its
+   * `routes_version` included, so a write to a route counts too), by triggers like 0004's. A
+   * user's own tunnel list is cached under it; the query that authenticates a request reads it
+   * with the user, so a cached page costs no query of its own. Lease and retry bookkeeping
+   * (claims, attempts) leaves it alone. A table of its own, not a column of `users`: on
+   * PostgreSQL the API locks the user row first (quotas) and the tunnel row next, so a trigger
+   * locking the user row after a tunnel row would close a deadlock cycle; these rows are
+   * always locked last.
    */
-  '0005_tunnels_version': {
+  '0005_tunnel_list_versions': {
     async up(db: Kysely<unknown>) {
-      await db.schema.alterTable('users').addColumn('tunnels_version', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      await db.schema
+        .createTable('tunnel_list_versions')
+        .addColumn('owner_id', 'text', (c) => c.primaryKey())
+        .addColumn('version', 'integer', (c) => c.notNull())
+        .execute();
       const shown = ['name', 'config_mode', 'cf_tunnel_id', 'generation', 'observed_generation', 'phase', 'last_error', 'deleting', 'routes_version', 'owner_id'];
-      const bump = (owners: string) => `UPDATE users SET tunnels_version = tunnels_version + 1 WHERE id IN (${owners})`;
+      const bump = (owners: string) =>
+        `INSERT INTO tunnel_list_versions (owner_id, version) ${owners} ON CONFLICT (owner_id) DO UPDATE SET version = tunnel_list_versions.version + 1`;
       if (dialect === 'postgres') {
-        // Statement-level, users locked in id order (as 0004 locks tunnels): one bump per user per
-        // statement. An UPDATE trigger with transition tables takes no column list, so the
-        // function compares the old and new rows itself.
-        const changed = `SELECT n.owner_id FROM new_tunnels n JOIN old_tunnels o ON o.id = n.id WHERE (${shown.map((c) => `n.${c}`).join(', ')}) IS DISTINCT FROM (${shown.map((c) => `o.${c}`).join(', ')}) UNION SELECT o.owner_id FROM new_tunnels n JOIN old_tunnels o ON o.id = n.id WHERE n.owner_id IS DISTINCT FROM o.owner_id`;
+        // Statement-level: one bump per user per statement, rows taken in owner order. An UPDATE
+        // trigger with transition tables takes no column list: the function compares the rows.
+        const changed =
+          `SELECT n.owner_id FROM new_tunnels n JOIN old_tunnels o ON o.id = n.id WHERE (${shown.map((c) => `n.${c}`).join(', ')}) IS DISTINCT FROM (${shown.map((c) => `o.${c}`).join(', ')}) ` +
+          `UNION SELECT o.owner_id FROM new_tunnels n JOIN old_tunnels o ON o.id = n.id WHERE n.owner_id IS DISTINCT FROM o.owner_id`;
         const triggers = [
-          ['insert', 'AFTER INSERT', 'NEW TABLE AS changed_tunnels', 'SELECT DISTINCT owner_id FROM changed_tunnels'],
-          ['delete', 'AFTER DELETE', 'OLD TABLE AS changed_tunnels', 'SELECT DISTINCT owner_id FROM changed_tunnels'],
+          ['insert', 'AFTER INSERT', 'NEW TABLE AS changed_tunnels', 'SELECT owner_id FROM changed_tunnels'],
+          ['delete', 'AFTER DELETE', 'OLD TABLE AS changed_tunnels', 'SELECT owner_id FROM changed_tunnels'],
           ['update', 'AFTER UPDATE', 'OLD TABLE AS old_tunnels NEW TABLE AS new_tunnels', changed],
         ] as const;
         for (const [name, event, tables, owners] of triggers) {
-          const fn = `tunnelplane_tunnels_version_${name}`;
+          const fn = `tunnelplane_tunnel_list_version_${name}`;
           await sql
             .raw(
               `CREATE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN ` +
-                `PERFORM 1 FROM users WHERE id IN (${owners}) ORDER BY id FOR NO KEY UPDATE; ` +
-                `${bump(owners)}; RETURN NULL; END $$`,
+                `${bump(`SELECT DISTINCT owner_id, 1 FROM (${owners}) AS owners ORDER BY owner_id`)}; RETURN NULL; END $$`,
             )
             .execute(db);
-          await sql.raw(`CREATE TRIGGER tunnels_version_${name} ${event} ON tunnels REFERENCING ${tables} FOR EACH STATEMENT EXECUTE FUNCTION ${fn}()`).execute(db);
+          await sql.raw(`CREATE TRIGGER tunnel_list_version_${name} ${event} ON tunnels REFERENCING ${tables} FOR EACH STATEMENT EXECUTE FUNCTION ${fn}()`).execute(db);
         }
       } else {
-        await sql.raw(`CREATE TRIGGER tunnels_version_insert AFTER INSERT ON tunnels BEGIN ${bump('NEW.owner_id')}; END`).execute(db);
-        await sql.raw(`CREATE TRIGGER tunnels_version_delete AFTER DELETE ON tunnels BEGIN ${bump('OLD.owner_id')}; END`).execute(db);
+        // (SQLite reads `INSERT … SELECT … ON CONFLICT` only with a WHERE clause.)
+        const one = (owner: string, when = 'true') => bump(`SELECT ${owner}, 1 WHERE ${when}`);
+        await sql.raw(`CREATE TRIGGER tunnel_list_version_insert AFTER INSERT ON tunnels BEGIN ${one('NEW.owner_id')}; END`).execute(db);
+        await sql.raw(`CREATE TRIGGER tunnel_list_version_delete AFTER DELETE ON tunnels BEGIN ${one('OLD.owner_id')}; END`).execute(db);
         await sql
           .raw(
-            `CREATE TRIGGER tunnels_version_update AFTER UPDATE OF ${shown.join(', ')} ON tunnels ` +
-              `WHEN ${shown.map((c) => `NEW.${c} IS NOT OLD.${c}`).join(' OR ')} BEGIN ${bump('NEW.owner_id, OLD.owner_id')}; END`,
+            `CREATE TRIGGER tunnel_list_version_update AFTER UPDATE OF ${shown.join(', ')} ON tunnels ` +
+              `WHEN ${shown.map((c) => `NEW.${c} IS NOT OLD.${c}`).join(' OR ')} BEGIN ` +
+              `${one('NEW.owner_id')}; ${one('OLD.owner_id', 'OLD.owner_id IS NOT NEW.owner_id')}; END`,
           )
           .execute(db);
       }

@@ -13,8 +13,12 @@ export interface UsersTable {
   quota_routes: number | null;
   created_at: string;
   updated_at: string;
-  /** Changes on every change of the user's tunnels the API shows (migration 0005's triggers). */
-  tunnels_version: Generated<number>;
+}
+
+/** Changes on every change of a user's tunnels the API shows (migration 0005's triggers). */
+export interface TunnelListVersionsTable {
+  owner_id: string;
+  version: number;
 }
 
 export interface ApiTokensTable {
@@ -126,4 +130,5 @@ export interface Database {
   events: EventsTable;
   leases: LeasesTable;
   settings: SettingsTable;
+  tunnel_list_versions: TunnelListVersionsTable;
 }

@@ -11,7 +11,8 @@ import type { Database } from './schema.js';
 import type { Dialect } from './migrations.js';
 import { openDatabase } from './database.js';
 
-export type UserRow = Selectable<Database['users']>;
+/** A user, with the version of their tunnel list (`tunnel_list_versions`, 0 before their first tunnel). */
+export type UserRow = Selectable<Database['users']> & { tunnels_version: number };
 export type TokenRow = Selectable<Database['api_tokens']>;
 export type TunnelRow = Selectable<Database['tunnels']>;
 export type RouteRow = Selectable<Database['routes']>;
@@ -153,10 +154,18 @@ export function createStore(db: Kysely<Database>, dialect: Dialect) {
       .execute();
   }
 
+  /** Users with their tunnel list's version: one query, read before any tunnel it versions. */
+  const selectUsers = () =>
+    db
+      .selectFrom('users')
+      .leftJoin('tunnel_list_versions as v', 'v.owner_id', 'users.id')
+      .selectAll('users')
+      .select(sql<number>`coalesce(v.version, 0)`.as('tunnels_version'));
+
   const users = {
-    byId: (id: string) => db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst(),
-    byName: (name: string) => db.selectFrom('users').selectAll().where('name', '=', name).executeTakeFirst(),
-    list: () => db.selectFrom('users').selectAll().orderBy('name').execute(),
+    byId: (id: string): Promise<UserRow | undefined> => selectUsers().where('users.id', '=', id).executeTakeFirst(),
+    byName: (name: string): Promise<UserRow | undefined> => selectUsers().where('users.name', '=', name).executeTakeFirst(),
+    list: (): Promise<UserRow[]> => selectUsers().orderBy('users.name').execute(),
     async create(u: { name: string; passwordHash: string; role: 'user' | 'admin' }): Promise<UserRow> {
       const row = {
         id: randomUUID(),
