@@ -26,12 +26,6 @@ import { machine, mib, note, printTable, round } from './report.js';
 import { processMemory, REPO_DIR, settle, sleep, startServerProcess, tempDir, type ServerProcess } from './stack.js';
 
 const INSTANCE = 'bench';
-/**
- * The Node.js flags the container image starts the server with (deploy/Dockerfile): a young
- * generation of 2 × 4 MiB instead of V8's 2 × 16, which a busy server otherwise keeps after
- * any burst of requests.
- */
-export const SHIPPED_NODE_ARGS = ['--max-semi-space-size=4'];
 const ZONE = 'example.com';
 
 export interface ServerMemory {
@@ -64,12 +58,8 @@ export interface MemoryResult extends ServerMemory {
   /** The same build with an empty database and no load: what the process costs before any data. */
   emptyRssMiB: number | null;
   emptyHeapUsedMiB: number | null;
-  /** Node.js flags of the built server's runs (the image's). */
-  nodeArgs: string[];
   /** The same data set when the start-up resync is skipped (its lease held by another replica). */
   withoutResync: ServerMemory;
-  /** The headline run without the image's flags (V8's default 16 MiB semi-spaces). */
-  withDefaultYoungGeneration: ServerMemory | null;
   /** `node bin/tunnelplane.js` on the sources (tsx, as in a checkout without dist/), resync skipped. */
   sourcesThroughTsx: ServerMemory | null;
   /** The commit the server was compiled from (the child processes read src/ when this benchmark starts). */
@@ -221,7 +211,7 @@ export async function setResyncLease(database: string, heldElsewhere: boolean): 
 /** Starts the server as a child process over a prepared data set, measures its memory, stops it. */
 async function measureServer(
   p: Prepared,
-  opts: { entry?: string; label: string; loadSeconds: number; resync: boolean; cpuProfileDir?: string; nodeArgs?: string[] },
+  opts: { entry?: string; label: string; loadSeconds: number; resync: boolean; cpuProfileDir?: string },
 ): Promise<ServerMemory> {
   await setResyncLease(p.database, !opts.resync);
   const cf = await startCloudflareEmulator({ port: 0, zoneName: ZONE, ...(p.statePath ? { statePath: p.statePath, token: p.token! } : {}) });
@@ -231,7 +221,7 @@ async function measureServer(
     server = await startServerProcess({
       dir: p.dir,
       ...(opts.entry ? { entry: opts.entry } : {}),
-      nodeArgs: [...(opts.nodeArgs ?? []), ...(opts.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfileDir}`] : [])],
+      ...(opts.cpuProfileDir ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfileDir}`] } : {}),
       config: {
         instance: INSTANCE,
         listen: { host: '127.0.0.1', port: 0 },
@@ -295,8 +285,7 @@ export async function memoryBenchmark(opts: { full: boolean; cpuProfileDir?: str
   const empty = await prepare(null);
   const loaded = await prepare(size);
   try {
-    // The built server runs as the image runs it; the sources as `npm start` does.
-    const entry = build ? { entry: build.entry, nodeArgs: SHIPPED_NODE_ARGS } : {};
+    const entry = build ? { entry: build.entry } : {};
     const baseline = build ? await measureServer(empty, { ...entry, label: `${built!}, empty database`, loadSeconds: 0, resync: true }) : null;
     const main = await measureServer(loaded, {
       ...entry,
@@ -306,7 +295,6 @@ export async function memoryBenchmark(opts: { full: boolean; cpuProfileDir?: str
       ...(opts.cpuProfileDir ? { cpuProfileDir: opts.cpuProfileDir } : {}),
     });
     const noResync = await measureServer(loaded, { ...entry, label: `${built ?? tsx}, start-up resync skipped`, loadSeconds, resync: false });
-    const defaultFlags = build ? await measureServer(loaded, { entry: build.entry, label: `${built!}, without ${SHIPPED_NODE_ARGS.join(' ')}`, loadSeconds, resync: true }) : null;
     const viaTsx = build ? await measureServer(loaded, { label: `${tsx}, start-up resync skipped`, loadSeconds, resync: false }) : null;
 
     const row = (m: ServerMemory) => ({
@@ -317,12 +305,11 @@ export async function memoryBenchmark(opts: { full: boolean; cpuProfileDir?: str
       'response cache': m.responseCacheMiB,
       'start (s)': m.startSeconds,
     });
-    const kind = build ? 'built' : 'tsx';
+    const kind = build ? 'compiled' : 'tsx';
     printTable(`Memory of the server process, MiB (${size.users} users / ${size.tunnels} tunnels / ${size.routes} routes)`, [
       ...(baseline ? [{ server: `${kind}, empty database`, ...row(baseline) }] : []),
       { server: `${kind}, data set, start-up resync`, ...row(main) },
       { server: `${kind}, data set, resync skipped`, ...row(noResync) },
-      ...(defaultFlags ? [{ server: `${kind}, data set, start-up resync, V8's default young generation`, ...row(defaultFlags) }] : []),
       ...(viaTsx ? [{ server: 'tsx (bin/ without dist/), data set, resync skipped', ...row(viaTsx) }] : []),
     ]);
     note(`start-up Cloudflare calls: ${main.startupCalls} (${main.startupWrites} writes); load req/s (list, config): ${main.load.map((r) => round(r.requestsPerSecond, 0)).join(', ')}`);
@@ -332,9 +319,7 @@ export async function memoryBenchmark(opts: { full: boolean; cpuProfileDir?: str
       ...main,
       emptyRssMiB: baseline?.rssMiB ?? null,
       emptyHeapUsedMiB: baseline?.heapUsedMiB ?? null,
-      nodeArgs: build ? SHIPPED_NODE_ARGS : [],
       withoutResync: noResync,
-      withDefaultYoungGeneration: defaultFlags,
       sourcesThroughTsx: viaTsx,
       builtFrom: { commit, srcDirty },
     };
