@@ -20,6 +20,18 @@ if (process.env.CI && !pgUrl) {
   });
 }
 
+/** `step(write)` runs a write and expects `version()` to show a value never seen before. */
+async function versionSteps(version: () => Promise<number>) {
+  const seen = [await version()];
+  const step = async (write: () => Promise<unknown>) => {
+    await write();
+    const v = await version();
+    expect(seen).not.toContain(v);
+    seen.push(v);
+  };
+  return { seen, step };
+}
+
 describe.each(backends)('store on %s', (_name, url) => {
   let store: Store;
   let close: () => Promise<void>;
@@ -93,13 +105,7 @@ describe.each(backends)('store on %s', (_name, url) => {
     const t = await newTunnel(u.id);
     const other = await newTunnel((await newUser()).id);
     const version = async (id = t.id) => (await store.tunnels.byId(id))!.routes_version;
-    const seen = [await version()];
-    const step = async (write: () => Promise<unknown>) => {
-      await write();
-      const v = await version();
-      expect(seen).not.toContain(v);
-      seen.push(v);
-    };
+    const { seen, step } = await versionSteps(version);
     const big = { tunnels: 9, routes: 9 };
     let r = await store.tunnels.addRoute(t, { name: 'a', hostname: `a-${t.name}.z`, service: 's', protocol: 'http' }, big, 'test');
     seen.push(await version());
@@ -125,13 +131,7 @@ describe.each(backends)('store on %s', (_name, url) => {
     const u = await newUser();
     const someoneElse = await newUser();
     const version = async (id = u.id) => (await store.users.byId(id))!.tunnels_version;
-    const seen = [await version()];
-    const step = async (write: () => Promise<unknown>) => {
-      await write();
-      const v = await version();
-      expect(seen).not.toContain(v);
-      seen.push(v);
-    };
+    const { step } = await versionSteps(version);
     let t!: Awaited<ReturnType<typeof newTunnel>>;
     await step(async () => (t = await newTunnel(u.id)));
     const big = { tunnels: 9, routes: 9 };
