@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // Builds dist/: the two entrypoints bundled by esbuild (ESM, Node 20), lazily loaded parts
-// (emulators, the Kubernetes provider, CLI help) split into chunks. Every npm package stays
-// external (loaded from node_modules as usual) except the Cloudflare SDK: bundled, only the
-// resources the adapter names survive, where loading the package costs ~50 MiB of RSS for its
-// ~1,100 resource modules. Type checking is `npm run typecheck`'s job.
+// (emulators, the Kubernetes provider, CLI help) split into chunks. npm packages are bundled
+// too — a process that loads thousands of small modules pays for each in memory; the Cloudflare
+// SDK alone cost ~50 MiB of RSS as ~1,100 resource modules, of which the adapter's tree-shakable
+// client keeps 12 — except those that must stay files in node_modules (KEEP_EXTERNAL). Type
+// checking is `npm run typecheck`'s job; test/build.e2e.test.ts drives the result.
 //   node scripts/build.mjs [--outdir DIR] [--no-sourcemap]
 import { rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -16,7 +17,12 @@ const at = args.indexOf('--outdir');
 const outdir = at >= 0 ? resolve(args[at + 1]) : join(root, 'dist');
 const sourcemap = !args.includes('--no-sourcemap');
 
-/** Bare imports are external, but for the Cloudflare SDK (and Node's built-ins, external anyway). */
+/**
+ * Loaded from node_modules as usual: native addons (better-sqlite3; pg's optional pg-native),
+ * packages that read their own files at run time (swagger-ui's static assets, pino's worker
+ * transports), the Kubernetes client (large, loaded only when configured) and tsx (development).
+ * Node's built-ins are external on this platform anyway.
+ */
 const KEEP_EXTERNAL = new Set(['better-sqlite3', 'pg', '@fastify/swagger-ui', '@kubernetes/client-node', 'pino', 'tsx']);
 const externalPackages = {
   name: 'external-packages',
