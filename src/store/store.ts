@@ -106,8 +106,44 @@ export function createStore(db: Kysely<Database>, dialect: Dialect) {
 
   const lockUser = (trx: Db, userId: string) =>
     dialect === 'postgres'
-      ? trx.selectFrom('users').select('id').where('id', '=', userId).forUpdate().executeTakeFirst()
+      ? trx.selectFrom('users').select('id').where('id', '=', userId).forNoKeyUpdate().executeTakeFirst()
       : Promise.resolve();
+
+  /**
+   * PostgreSQL lock order, the same in every transaction so none can wait in a cycle: the user
+   * row (FOR NO KEY UPDATE: it does not conflict with the KEY SHARE that foreign-key checks
+   * take), then tunnel rows in id order, then their routes, then (by triggers only) the list
+   * versions. A write to a route therefore first locks its tunnel: the routes_version trigger
+   * would lock it after the route otherwise, and a transaction locking the tunnel first (as a
+   * tunnel deletion does) would close a cycle. SQLite serialises writers: nothing to lock.
+   */
+  const lockTunnels = async (trx: Db, tunnelIds: string[]) => {
+    if (dialect !== 'postgres' || tunnelIds.length === 0) return;
+    await trx
+      .selectFrom('tunnels')
+      .select('id')
+      .where('id', 'in', [...new Set(tunnelIds)].sort())
+      .orderBy('id')
+      .forNoKeyUpdate()
+      .execute();
+  };
+  /** Writes routes (by id) after locking their tunnels, in one transaction. */
+  const withRoutesLocked = async (routeIds: string[], fn: (trx: Db) => Promise<unknown>) => {
+    if (routeIds.length === 0) return;
+    if (dialect !== 'postgres') {
+      await fn(db);
+      return;
+    }
+    await db.transaction().execute(async (trx) => {
+      const owners: string[] = [];
+      for (let i = 0; i < routeIds.length; i += 500) {
+        const rows = await trx.selectFrom('routes').select('tunnel_id').where('id', 'in', routeIds.slice(i, i + 500)).execute();
+        owners.push(...rows.map((r) => r.tunnel_id));
+      }
+      await lockTunnels(trx, owners);
+      await fn(trx);
+    });
+  };
 
   /** Live (not being deleted) tunnels and routes a user owns: what quotas count. */
   const countTunnels = async (trx: Db, ownerId: string) =>
@@ -398,6 +434,7 @@ export function createStore(db: Kysely<Database>, dialect: Dialect) {
       try {
         await db.transaction().execute(async (trx) => {
           await lockUser(trx, tunnel.owner_id);
+          await lockTunnels(trx, [tunnel.id]);
           const current = await trx.selectFrom('tunnels').select(['deleting']).where('id', '=', tunnel.id).executeTakeFirst();
           if (!current || current.deleting) {
             throw conflict('tunnel.deleting', `Tunnel ${tunnel.name} is being deleted.`);
@@ -429,6 +466,7 @@ export function createStore(db: Kysely<Database>, dialect: Dialect) {
     async markRoutesDeleting(tunnel: TunnelRow, routes: Array<Pick<RouteRow, 'id' | 'name' | 'hostname' | 'service'>>, actor: string) {
       if (routes.length === 0) return;
       await db.transaction().execute(async (trx) => {
+        await lockTunnels(trx, [tunnel.id]);
         await trx
           .updateTable('routes')
           .set({ deleting: 1, phase: 'deleting', updated_at: now() })
@@ -451,6 +489,7 @@ export function createStore(db: Kysely<Database>, dialect: Dialect) {
 
     async requestRotation(tunnel: TunnelRow, route: Pick<RouteRow, 'id' | 'name'>, actor: string) {
       await db.transaction().execute(async (trx) => {
+        await lockTunnels(trx, [tunnel.id]);
         await trx.updateTable('routes').set({ rotate_requested: 1, updated_at: now() }).where('id', '=', route.id).execute();
         await bumpTunnel(trx, tunnel.id);
         await appendEvent(trx, { ownerId: tunnel.owner_id, actor, action: 'route.rotate_token', target: `${tunnel.name}/${route.name}`, outcome: 'ok' });
@@ -491,7 +530,7 @@ export function createStore(db: Kysely<Database>, dialect: Dialect) {
         .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', at)]))
         .orderBy('updated_at')
         .limit(limit);
-      const locked = dialect === 'postgres' ? candidates.forUpdate().skipLocked() : candidates;
+      const locked = dialect === 'postgres' ? candidates.forNoKeyUpdate().skipLocked() : candidates;
       return db
         .updateTable('tunnels')
         .set({ lease_owner: owner, lease_until: later(leaseMs) })
@@ -530,11 +569,13 @@ export function createStore(db: Kysely<Database>, dialect: Dialect) {
       await db.updateTable('tunnels').set({ cf_tunnel_id: cfTunnelId, updated_at: now() }).where('id', '=', tunnelId).execute();
     },
     async setRouteDns(routeId: string, recordId: string | null, uncertain: boolean) {
-      await db
-        .updateTable('routes')
-        .set({ dns_record_id: recordId, dns_uncertain: uncertain ? 1 : 0, updated_at: now() })
-        .where('id', '=', routeId)
-        .execute();
+      await withRoutesLocked([routeId], (trx) =>
+        trx
+          .updateTable('routes')
+          .set({ dns_record_id: recordId, dns_uncertain: uncertain ? 1 : 0, updated_at: now() })
+          .where('id', '=', routeId)
+          .execute(),
+      );
     },
     /** Records what the reconciler learned about a route's Access and Kubernetes objects. */
     async patchRoute(
@@ -557,28 +598,29 @@ export function createStore(db: Kysely<Database>, dialect: Dialect) {
         >
       >,
     ) {
-      await db.updateTable('routes').set({ ...patch, updated_at: now() }).where('id', '=', routeId).execute();
+      await withRoutesLocked([routeId], (trx) => trx.updateTable('routes').set({ ...patch, updated_at: now() }).where('id', '=', routeId).execute());
     },
     /** A route that cannot converge for a reason of its own; its tunnel goes on. */
     async routeError(routeId: string, message: string) {
-      await db.updateTable('routes').set({ phase: 'error', last_error: message.slice(0, 1000), updated_at: now() }).where('id', '=', routeId).execute();
+      await withRoutesLocked([routeId], (trx) =>
+        trx.updateTable('routes').set({ phase: 'error', last_error: message.slice(0, 1000), updated_at: now() }).where('id', '=', routeId).execute(),
+      );
       const row = await db.selectFrom('routes').select('tunnel_id').where('id', '=', routeId).executeTakeFirst();
       if (row) changed('observed', row.tunnel_id);
     },
     async markRoutesUncertain(routeIds: string[]) {
-      if (routeIds.length === 0) return;
-      await db.updateTable('routes').set({ dns_uncertain: 1 }).where('id', 'in', routeIds).execute();
+      await withRoutesLocked(routeIds, (trx) => trx.updateTable('routes').set({ dns_uncertain: 1 }).where('id', 'in', routeIds).execute());
     },
     async setConfig(tunnelId: string, hash: string | null, version: number | null) {
       await db.updateTable('tunnels').set({ config_hash: hash, config_version: version }).where('id', '=', tunnelId).execute();
     },
     async deleteRoutes(routeIds: string[]) {
-      if (routeIds.length === 0) return;
-      await db.deleteFrom('routes').where('id', 'in', routeIds).execute();
+      await withRoutesLocked(routeIds, (trx) => trx.deleteFrom('routes').where('id', 'in', routeIds).execute());
     },
     /** The finalizer's last step: the row goes only once its external objects are gone. */
     async deleteTunnel(tunnel: TunnelRow) {
       await db.transaction().execute(async (trx) => {
+        await lockTunnels(trx, [tunnel.id]);
         await trx.deleteFrom('routes').where('tunnel_id', '=', tunnel.id).execute();
         await trx.deleteFrom('tunnels').where('id', '=', tunnel.id).execute();
       });
@@ -587,6 +629,7 @@ export function createStore(db: Kysely<Database>, dialect: Dialect) {
     /** Records a converged pass: routes ready, the generation seen, the backoff cleared. */
     async converged(tunnel: TunnelRow, readyRouteIds: string[]) {
       await db.transaction().execute(async (trx) => {
+        await lockTunnels(trx, [tunnel.id]);
         if (readyRouteIds.length > 0) {
           await trx
             .updateTable('routes')
@@ -706,7 +749,10 @@ export function createStore(db: Kysely<Database>, dialect: Dialect) {
     },
     /** Marks every route of a tunnel uncertain (its Cloudflare tunnel vanished: look before writing). */
     async markTunnelRoutesUncertain(tunnelId: string) {
-      await db.updateTable('routes').set({ dns_uncertain: 1, updated_at: now() }).where('tunnel_id', '=', tunnelId).execute();
+      await db.transaction().execute(async (trx) => {
+        await lockTunnels(trx, [tunnelId]);
+        await trx.updateTable('routes').set({ dns_uncertain: 1, updated_at: now() }).where('tunnel_id', '=', tunnelId).execute();
+      });
     },
     /** Live TCP routes whose access pods were applied: the ones readiness is read for. */
     appliedAccessRoutes: () =>
