@@ -4,7 +4,10 @@
 // policies are returned embedded, in precedence order; a reusable policy still linked to
 // an application cannot be deleted; deleting an application deletes its app-scoped policies;
 // an application links reusable policies and its own app-scoped ones, never another's;
-// durations are Go durations that fit Go's time.Duration.
+// durations are Go durations that fit Go's time.Duration; rules are validated by
+// access-rules.ts; the account limits of access-limits.ts hold after every call.
+import type { AccessLimits, AccessLimitSettings } from './access-limits.js';
+import { readRuleList, ruleCount } from './access-rules.js';
 import { apiErrors } from './errors.js';
 import { hex64, hexId, timestamp, uuid } from './ids.js';
 import { bodyObject, isObject, pageRequest, paginate, type JsonObject, type PageLimits } from './input.js';
@@ -57,46 +60,17 @@ function checkDuration(value: unknown, field: string, allowForever = false): str
 
 // --- Policies ----------------------------------------------------------------------------
 
-function checkRules(
+/**
+ * Reads a policy body (reusable, app-scoped or inline); `at` prefixes field names in errors
+ * (e.g. `policies[0].` for an inline policy).
+ */
+function readPolicy(
   store: Store,
   accountId: string,
-  value: unknown,
-  field: string,
-  required: boolean,
-): unknown[] {
-  if (value === undefined || value === null) {
-    if (required) throw invalid(`${field} is required`);
-    return [];
-  }
-  if (!Array.isArray(value)) throw invalid(`${field} must be an array of rules`);
-  if (required && value.length === 0) throw invalid(`${field} must contain at least one rule`);
-  for (const [i, rule] of value.entries()) {
-    const keys = isObject(rule) ? Object.keys(rule) : [];
-    if (!isObject(rule) || keys.length !== 1)
-      throw invalid(`${field}[${i}] must be an object with exactly one rule type`);
-    const [kind = ''] = keys;
-    const inner = rule[kind];
-    if (!isObject(inner)) throw invalid(`${field}[${i}].${kind} must be an object`);
-    const needs: Record<string, string> = {
-      email: 'email',
-      email_domain: 'domain',
-      ip: 'ip',
-      service_token: 'token_id',
-      geo: 'country_code',
-    };
-    const key = needs[kind];
-    if (key && typeof inner[key] !== 'string') throw invalid(`${field}[${i}].${kind}.${key} is required`);
-    if (kind === 'service_token') {
-      const exists = store.state.serviceTokens.some(
-        (t) => t.id === inner.token_id && t.accountId === accountId,
-      );
-      if (!exists) throw invalid(`${field}[${i}]: service token ${String(inner.token_id)} does not exist`);
-    }
-  }
-  return value;
-}
-
-function readPolicy(store: Store, accountId: string, body: JsonObject): Record<string, unknown> {
+  body: JsonObject,
+  limits: AccessLimits,
+  at = '',
+): Record<string, unknown> {
   const {
     name,
     decision,
@@ -108,20 +82,41 @@ function readPolicy(store: Store, accountId: string, body: JsonObject): Record<s
     id: _id,
     ...rest
   } = body;
-  if (typeof name !== 'string' || name.trim() === '') throw invalid('name is required');
+  if (typeof name !== 'string' || name.trim() === '') throw invalid(`${at}name is required`);
   if (typeof decision !== 'string' || !DECISIONS.has(decision)) {
-    throw invalid('decision must be one of: allow, deny, non_identity, bypass');
+    throw invalid(`${at}decision must be one of: allow, deny, non_identity, bypass`);
   }
-  const sessionDuration = checkDuration(session_duration, 'session_duration');
+  const sessionDuration = checkDuration(session_duration, `${at}session_duration`);
+  const rules = (value: unknown, field: string, required: boolean) =>
+    readRuleList(value, `${at}${field}`, {
+      required,
+      serviceTokenExists: (id) =>
+        store.state.serviceTokens.some((t) => t.id === id && t.accountId === accountId),
+      ipsPerRule: limits.ipsPerRule,
+      emailsPerRule: limits.emailsPerRule,
+    });
   return {
     ...rest,
     name,
     decision,
-    include: checkRules(store, accountId, include, 'include', true),
-    exclude: checkRules(store, accountId, exclude, 'exclude', false),
-    require: checkRules(store, accountId, requireRules, 'require', false),
+    include: rules(include, 'include', true),
+    exclude: rules(exclude, 'exclude', false),
+    require: rules(requireRules, 'require', false),
     ...(sessionDuration ? { session_duration: sessionDuration } : {}),
   };
+}
+
+/** Rules over every policy linked to `app`. */
+function appRuleCount(store: Store, app: AccessAppRow): number {
+  return app.policies.reduce((n, link) => {
+    const policy = store.state.accessPolicies.find((p) => p.id === link.policyId);
+    return n + (policy ? ruleCount(policy.fields) : 0);
+  }, 0);
+}
+
+function checkRulesPerApplication(count: number, limits: AccessLimits): void {
+  if (count > limits.rulesPerApplication)
+    throw apiErrors.accessRulesPerApplication(limits.rulesPerApplication, count);
 }
 
 function renderPolicy(store: Store, policy: AccessPolicyRow, precedence?: number): Record<string, unknown> {
@@ -182,7 +177,13 @@ interface AppInput {
  * Reads a create (`appId` undefined) or PUT body. `policies` may name reusable policies of
  * the account and, on PUT, the application's own app-scoped policies (as GET returns them).
  */
-function readApp(store: Store, accountId: string, body: JsonObject, appId?: string): AppInput {
+function readApp(
+  store: Store,
+  accountId: string,
+  body: JsonObject,
+  limits: AccessLimits,
+  appId?: string,
+): AppInput {
   const { policies, id: _id, uid: _uid, aud: _aud, created_at: _c, updated_at: _u, ...rest } = body;
   const type = rest.type;
   if (typeof type !== 'string' || !APP_TYPES.has(type))
@@ -209,8 +210,15 @@ function readApp(store: Store, accountId: string, body: JsonObject, appId?: stri
       return { policyId: id, precedence };
     }
     if (!isObject(item)) throw invalid(`policies[${i}] must be a policy id or a policy object`);
-    return { inline: readPolicy(store, accountId, item), precedence };
+    return { inline: readPolicy(store, accountId, item, limits, `policies[${i}].`), precedence };
   });
+  checkRulesPerApplication(
+    links.reduce((n, link) => {
+      const policy = link.policyId && store.state.accessPolicies.find((p) => p.id === link.policyId);
+      return n + ruleCount(link.inline ?? (policy ? policy.fields : {}));
+    }, 0),
+    limits,
+  );
   const fields = { ...rest, name: typeof rest.name === 'string' ? rest.name : (rest.domain ?? '') };
   return { fields, policies: links };
 }
@@ -255,8 +263,9 @@ function expiry(duration: string, from = Date.now()): string | null {
 
 // --- Routes ------------------------------------------------------------------------------
 
-export function accessRoutes(store: Store): Route[] {
+export function accessRoutes(store: Store, settings: AccessLimitSettings): Route[] {
   const base = '/accounts/:account/access';
+  const limits = () => settings.limits;
   const account = (ctx: RouteContext) => ctx.params.account ?? '';
   const body = (ctx: RouteContext) => bodyObject(ctx.body, invalid);
 
@@ -298,7 +307,9 @@ export function accessRoutes(store: Store): Route[] {
       return { ...page, result: page.result.map((a) => renderApp(store, a)) };
     }),
     route('POST', `${base}/apps`, 'access', (ctx) => {
-      const input = readApp(store, account(ctx), body(ctx));
+      const input = readApp(store, account(ctx), body(ctx), limits());
+      const count = store.state.accessApps.filter((a) => a.accountId === account(ctx)).length;
+      if (count >= limits().applications) throw apiErrors.accessApplicationLimit(limits().applications);
       const now = timestamp();
       const app: AccessAppRow = {
         id: uuid(),
@@ -316,7 +327,7 @@ export function accessRoutes(store: Store): Route[] {
     route('GET', `${base}/apps/:app`, 'access', (ctx) => ({ result: renderApp(store, findApp(ctx)) })),
     route('PUT', `${base}/apps/:app`, 'access', (ctx) => {
       const app = findApp(ctx);
-      const input = readApp(store, account(ctx), body(ctx), app.id);
+      const input = readApp(store, account(ctx), body(ctx), limits(), app.id);
       const now = timestamp();
       const keep = new Set(input.policies.flatMap((l) => (l.policyId ? [l.policyId] : [])));
       for (const link of app.policies) {
@@ -347,7 +358,8 @@ export function accessRoutes(store: Store): Route[] {
     route('POST', `${base}/apps/:app/policies`, 'access', (ctx) => {
       const app = findApp(ctx);
       const input = body(ctx);
-      const fields = readPolicy(store, account(ctx), input);
+      const fields = readPolicy(store, account(ctx), input, limits());
+      checkRulesPerApplication(appRuleCount(store, app) + ruleCount(fields), limits());
       const precedence =
         typeof input.precedence === 'number'
           ? input.precedence
@@ -374,7 +386,12 @@ export function accessRoutes(store: Store): Route[] {
       const { app, link, policy } = findAppPolicy(ctx);
       if (policy.appId === null) throw invalid('reusable policies are changed through /access/policies');
       const input = body(ctx);
-      policy.fields = readPolicy(store, account(ctx), input);
+      const fields = readPolicy(store, account(ctx), input, limits());
+      checkRulesPerApplication(
+        appRuleCount(store, app) - ruleCount(policy.fields) + ruleCount(fields),
+        limits(),
+      );
+      policy.fields = fields;
       policy.updatedAt = timestamp();
       if (typeof input.precedence === 'number') {
         link.precedence = input.precedence;
@@ -399,6 +416,12 @@ export function accessRoutes(store: Store): Route[] {
       return { ...page, result: page.result.map((p) => renderPolicy(store, p)) };
     }),
     route('POST', `${base}/policies`, 'access', (ctx) => {
+      const fields = readPolicy(store, account(ctx), body(ctx), limits());
+      const count = store.state.accessPolicies.filter(
+        (p) => p.accountId === account(ctx) && p.appId === null,
+      ).length;
+      if (count >= limits().reusablePolicies)
+        throw apiErrors.accessReusablePolicyLimit(limits().reusablePolicies);
       const now = timestamp();
       const policy: AccessPolicyRow = {
         id: uuid(),
@@ -406,7 +429,7 @@ export function accessRoutes(store: Store): Route[] {
         appId: null,
         createdAt: now,
         updatedAt: now,
-        fields: readPolicy(store, account(ctx), body(ctx)),
+        fields,
       };
       store.state.accessPolicies.push(policy);
       return { status: 201, result: renderPolicy(store, policy) };
@@ -416,7 +439,16 @@ export function accessRoutes(store: Store): Route[] {
     })),
     route('PUT', `${base}/policies/:policy`, 'access', (ctx) => {
       const policy = findReusable(ctx);
-      policy.fields = readPolicy(store, account(ctx), body(ctx));
+      const fields = readPolicy(store, account(ctx), body(ctx), limits());
+      for (const app of store.state.accessApps.filter((a) =>
+        a.policies.some((l) => l.policyId === policy.id),
+      )) {
+        checkRulesPerApplication(
+          appRuleCount(store, app) - ruleCount(policy.fields) + ruleCount(fields),
+          limits(),
+        );
+      }
+      policy.fields = fields;
       policy.updatedAt = timestamp();
       return { result: renderPolicy(store, policy) };
     }),
@@ -446,6 +478,8 @@ export function accessRoutes(store: Store): Route[] {
       const input = body(ctx);
       if (typeof input.name !== 'string' || input.name.trim() === '') throw invalid('name is required');
       const duration = checkDuration(input.duration, 'duration', true) ?? '8760h';
+      const count = store.state.serviceTokens.filter((t) => t.accountId === account(ctx)).length;
+      if (count >= limits().serviceTokens) throw apiErrors.accessServiceTokenLimit(limits().serviceTokens);
       const now = timestamp();
       const token: ServiceTokenRow = {
         id: uuid(),
@@ -454,7 +488,7 @@ export function accessRoutes(store: Store): Route[] {
         clientId: `${hexId()}.access`,
         clientSecret: hex64(),
         duration,
-        expiresAt: expiry(duration),
+        expiresAt: expiry(duration, Date.parse(now)),
         createdAt: now,
         updatedAt: now,
       };

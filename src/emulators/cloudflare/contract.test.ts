@@ -1136,6 +1136,76 @@ describe('rulesets (http_request_firewall_custom)', () => {
     );
     expect(unbalanced.error.errors[0]).toMatchObject({ source: { pointer: '/rules/0/expression' } });
   });
+
+  it('checks IP sets, set syntax and strings in expressions like wirefilter (400, pointer, its error form)', async () => {
+    const allowList =
+      '(http.host eq "a.example.com" and not ip.src in {203.0.113.0/24 198.51.100.7 2001:db8::/32}) or ' +
+      '(http.host eq "b.example.com" and not ip.src in {192.0.2.0..192.0.2.15})';
+    const rs = (await cf.rulesets.phases.update(phase, {
+      zone_id: zone,
+      rules: [{ action: 'block', expression: allowList }],
+    })) as RulesetResult;
+    expect(rs.rules[0]?.expression).toBe(allowList);
+
+    const bad: Array<[string, RegExp]> = [
+      ['not ip.src in {fe80::1%eth0}', /zone index/],
+      ['not ip.src in {10.0.0.0/024}', /leading zero/],
+      ['not ip.src in {10.0.0.1/24}', /host bits are set/],
+      ['not ip.src in {10.0.0.0/33}', /out of range/],
+      ['not ip.src in {10.0.0.0/8, 192.0.2.0/24}', /separated by spaces, not commas/],
+      ['ip.src eq 10.0.0.0/8', /only allowed inside a set/],
+      ["http.host eq 'a.example.com'", /double quotes/],
+      ['http.host in {"a" b}', /expected a string in double quotes/],
+    ];
+    for (const [expression, reason] of bad) {
+      const put = await failure(
+        () => cf.rulesets.phases.update(phase, { zone_id: zone, rules: [{ action: 'block', expression }] }),
+        BadRequestError,
+      );
+      expect(put.code, expression).toBe(20021);
+      expect(put.message, expression).toMatch(/^Filter parsing error \(1:\d+\):\n/);
+      expect(put.message, expression).toMatch(reason);
+      expect(put.error.errors[0]).toMatchObject({ source: { pointer: '/rules/0/expression' } });
+      const post = await failure(
+        () => cf.rulesets.rules.create(rs.id, { zone_id: zone, action: 'block', expression }),
+        BadRequestError,
+      );
+      expect(post.error.errors[0]).toMatchObject({ code: 20021, source: { pointer: '/expression' } });
+      await failure(
+        () =>
+          cf.rulesets.rules.edit(rs.rules[0]?.id ?? '', {
+            ruleset_id: rs.id,
+            zone_id: zone,
+            action: 'block',
+            expression,
+          }),
+        BadRequestError,
+      );
+    }
+    const after = (await cf.rulesets.phases.get(phase, { zone_id: zone })) as RulesetResult;
+    expect(after).toMatchObject({ version: rs.version, rules: [{ expression: allowList }] });
+  });
+
+  it('takes expressions up to 4,096 characters', async () => {
+    const of = (length: number) => {
+      const head = 'http.host eq "';
+      return `${head}${'a'.repeat(length - head.length - 1)}"`;
+    };
+    const longest = (await cf.rulesets.phases.update(phase, {
+      zone_id: zone,
+      rules: [{ action: 'block', expression: of(4096) }],
+    })) as RulesetResult;
+    expect(longest.rules[0]?.expression).toHaveLength(4096);
+    const tooLong = await failure(
+      () =>
+        cf.rulesets.phases.update(phase, {
+          zone_id: zone,
+          rules: [{ action: 'block', expression: of(4097) }],
+        }),
+      BadRequestError,
+    );
+    expect(tooLong).toMatchObject({ code: 20021, message: expect.stringContaining('maximum is 4096') });
+  });
 });
 
 describe('Access', () => {

@@ -462,6 +462,76 @@ describe('control over HTTP (/__emulator/)', () => {
     expect(emu.control.requests()).toEqual([]); // control calls are never logged
   });
 
+  it('serves Access limits, service-token expiry, application policies and evaluation', async () => {
+    const access = client().zeroTrust.access;
+    expect((await control('GET', '/access-limits')).json).toMatchObject({
+      serviceTokens: 50,
+      applications: 500,
+    });
+    expect(await control('PUT', '/access-limits', { serviceTokens: 1 })).toMatchObject({
+      status: 200,
+      json: { serviceTokens: 1, applications: 500 },
+    });
+    expect((await control('PUT', '/access-limits', { serviceTokens: 'many' })).status).toBe(400);
+    const token = await access.serviceTokens.create({ account_id: emu.accountId, name: 'ci' });
+    await expect(access.serviceTokens.create({ account_id: emu.accountId, name: 'more' })).rejects.toThrow(
+      /12142/,
+    );
+
+    const soon = new Date(Date.now() + 30_000).toISOString();
+    expect((await control('PUT', `/service-tokens/${token.id}/expiry`, { expiresAt: soon })).status).toBe(
+      200,
+    );
+    const got = await access.serviceTokens.get(token.id ?? '', { account_id: emu.accountId });
+    expect(Date.parse(got.expires_at ?? '')).toBe(Date.parse(soon));
+    expect((await control('PUT', `/service-tokens/${token.id}/expiry`, { expiresAt: true })).status).toBe(
+      400,
+    );
+    expect(
+      (
+        await control('PUT', '/service-tokens/f174e90a-fafe-4643-bbbc-4a0ed4fc8415/expiry', {
+          expiresAt: null,
+        })
+      ).status,
+    ).toBe(404);
+
+    await access.applications.create({
+      account_id: emu.accountId,
+      type: 'self_hosted',
+      domain: 'db.example.com',
+      policies: [
+        {
+          name: 'ci',
+          decision: 'non_identity',
+          include: [{ service_token: { token_id: token.id } }],
+          require: [{ ip: { ip: '203.0.113.0/24' } }],
+        } as never,
+      ],
+    });
+    const policies = await control('GET', '/access/apps/db.example.com/policies');
+    expect(policies.json).toEqual([
+      expect.objectContaining({
+        name: 'ci',
+        decision: 'non_identity',
+        require: [{ ip: { ip: '203.0.113.0/24' } }],
+      }),
+    ]);
+    const serviceToken = { clientId: token.client_id, clientSecret: token.client_secret };
+    expect(
+      (await control('POST', '/access/apps/db.example.com/evaluate', { ip: '203.0.113.9', serviceToken }))
+        .json,
+    ).toMatchObject({ admitted: true, outcome: 'service_auth', policy: { name: 'ci' } });
+    expect(
+      (await control('POST', '/access/apps/db.example.com/evaluate', { ip: '198.51.100.9', serviceToken }))
+        .json,
+    ).toMatchObject({ admitted: false, outcome: 'no_policy_matched' });
+    expect((await control('POST', '/access/apps/db.example.com/evaluate', { ip: 'nope' })).status).toBe(400);
+    expect((await control('GET', '/access/apps/none.example.com/policies')).status).toBe(404);
+
+    expect((await control('POST', '/reset')).status).toBe(200);
+    expect(emu.control.accessLimits().serviceTokens).toBe(50);
+  });
+
   it('PUT /rate-limit takes effect at once (a 429 past the new budget)', async () => {
     expect((await control('PUT', '/rate-limit', { requests: 2, windowSeconds: 60 })).status).toBe(200);
     const call = () =>

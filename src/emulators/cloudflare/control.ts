@@ -2,8 +2,16 @@
 // operations as JSON over HTTP under /__emulator/ (no authentication, never logged, never
 // rate limited). `reset()` returns to the identity the emulator started with (its accounts,
 // zones and API tokens) with no resources, faults, log entries or counters, and the
-// rate limit and latency given at start.
+// rate limit, latency and Access limits given at start.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import {
+  appPolicies,
+  evaluateAccess,
+  type AccessRequest,
+  type AccessVerdict,
+  type AppPolicyView,
+} from './access-evaluation.js';
+import { mergeAccessLimits, type AccessLimits, type AccessLimitSettings } from './access-limits.js';
 import { ControlError } from './errors.js';
 import type { FaultInjector, FaultRule, FaultRuleInput } from './faults.js';
 import { apiTokenValue, hexId, HEX32, timestamp } from './ids.js';
@@ -86,6 +94,16 @@ export interface CloudflareEmulatorControl {
   stats(): EmulatorStats;
   resetStats(): void;
   info(): EmulatorInfo;
+  /** The Access account limits in force (documented values unless changed). */
+  accessLimits(): AccessLimits;
+  /** Changes some Access account limits (integers >= 0); the others keep their value. */
+  setAccessLimits(limits: Partial<AccessLimits>): void;
+  /** Sets a service token's `expires_at` (null: never expires), e.g. to put it near expiry. */
+  setServiceTokenExpiry(tokenId: string, expiresAt: string | number | Date | null): void;
+  /** The policies linked to an Access application (its id or domain), in precedence order. */
+  accessPolicies(app: string): AppPolicyView[];
+  /** Would Access admit this request to the application (its id or domain)? See access-evaluation.ts. */
+  evaluateAccess(app: string, request: AccessRequest): AccessVerdict;
 }
 
 export interface ControlDeps {
@@ -98,6 +116,8 @@ export interface ControlDeps {
   initial: EmulatorState;
   startRateLimit: RateLimit;
   startLatencyMs: number;
+  access: AccessLimitSettings;
+  startAccessLimits: AccessLimits;
   info(): EmulatorInfo;
 }
 
@@ -118,6 +138,7 @@ export function createControl(deps: ControlDeps): CloudflareEmulatorControl {
       log.resetStats();
       rateLimiter.set(deps.startRateLimit);
       settings.latencyMs = deps.startLatencyMs;
+      deps.access.limits = { ...deps.startAccessLimits };
       store.changed();
     },
     state: () => cloneState(store.state),
@@ -176,6 +197,24 @@ export function createControl(deps: ControlDeps): CloudflareEmulatorControl {
     stats: () => log.stats(),
     resetStats: () => log.resetStats(),
     info: () => deps.info(),
+    accessLimits: () => ({ ...deps.access.limits }),
+    setAccessLimits(limits) {
+      try {
+        deps.access.limits = mergeAccessLimits(deps.access.limits, limits);
+      } catch (error) {
+        throw new ControlError((error as Error).message);
+      }
+    },
+    setServiceTokenExpiry(tokenId, expiresAt) {
+      const token = store.state.serviceTokens.find((t) => t.id === tokenId);
+      if (!token) throw new ControlError(`unknown service token ${tokenId}`, 404);
+      const at = expiresAt === null ? null : new Date(expiresAt).getTime();
+      if (at !== null && Number.isNaN(at)) throw new ControlError('expiresAt must be a date or null');
+      token.expiresAt = at === null ? null : timestamp(at);
+      store.changed();
+    },
+    accessPolicies: (app) => appPolicies(store.state, app),
+    evaluateAccess: (app, request) => evaluateAccess(store.state, app, request),
   };
 }
 
@@ -263,6 +302,26 @@ export function createControlHttpHandler(control: CloudflareEmulatorControl): Co
         if (typeof body.accountId === 'string') opts.accountId = body.accountId;
         if (typeof body.zoneId === 'string') opts.zoneId = body.zoneId;
         return ok(control.addZone(String(body.name ?? ''), plan, opts), 201);
+      }
+      if (is('GET', 'access-limits', 1)) return ok(control.accessLimits());
+      if (is('PUT', 'access-limits', 1)) {
+        control.setAccessLimits(body as Partial<AccessLimits>);
+        return ok(control.accessLimits());
+      }
+      if (is('PUT', 'service-tokens', 3) && id && sub === 'expiry') {
+        const expiresAt = body.expiresAt;
+        if (expiresAt !== null && typeof expiresAt !== 'string' && typeof expiresAt !== 'number') {
+          throw new ControlError('expiresAt must be an ISO date, epoch milliseconds or null');
+        }
+        control.setServiceTokenExpiry(decodeURIComponent(id), expiresAt);
+        return ok({ ok: true });
+      }
+      if (resource === 'access' && id === 'apps' && sub && parts.length === 4) {
+        const app = decodeURIComponent(sub);
+        if (method === 'GET' && subId === 'policies') return ok(control.accessPolicies(app));
+        if (method === 'POST' && subId === 'evaluate') {
+          return ok(control.evaluateAccess(app, body as unknown as AccessRequest));
+        }
       }
       if (is('GET', 'stats', 1)) return ok(control.stats());
       if (is('DELETE', 'stats', 1)) {

@@ -1,6 +1,6 @@
 // The one error type handlers throw, and the catalogue of Cloudflare error codes and texts
-// the emulator sends. Codes marked "seen" were observed in real responses (see
-// /work/shared/reference/cloudflare.md §1.4); the others are UNVERIFIED stand-ins, listed in
+// the emulator sends. Codes marked "seen" were observed in real responses (the Cloudflare
+// reference, reference/cloudflare.md §1.4); the others are UNVERIFIED stand-ins, listed in
 // docs/emulators.md so nobody mistakes them for Cloudflare's.
 
 /** One entry of the envelope's `errors` array. */
@@ -131,6 +131,18 @@ export const apiErrors = {
   // Rulesets (the Rulesets API reports `source.pointer`); codes UNVERIFIED.
   rulesetInvalid: (message: string, pointer?: string) =>
     new CloudflareApiError(400, [{ code: 20021, message, ...(pointer ? { source: { pointer } } : {}) }]),
+  /** Text in wirefilter's `Filter parsing error (line:col): …` form (as Cloudflare's docs show it); code UNVERIFIED. */
+  expressionInvalid: (message: string, pointer: string) =>
+    new CloudflareApiError(400, [{ code: 20021, message, source: { pointer } }]),
+  /** The 4,096-character limit is documented; code and text UNVERIFIED. */
+  expressionTooLong: (length: number, limit: number, pointer: string) =>
+    new CloudflareApiError(400, [
+      {
+        code: 20021,
+        message: `the expression is ${length} characters long; the maximum is ${limit}`,
+        source: { pointer },
+      },
+    ]),
   entrypointNotFound: (phase: string) =>
     fail(404, 10003, `could not find entrypoint ruleset in the ${phase} phase`),
   rulesetNotFound: () => fail(404, 10003, 'could not find ruleset'),
@@ -140,4 +152,31 @@ export const apiErrors = {
   accessInvalid: (message: string) => fail(400, 12130, message),
   accessNotFound: (what: string) => fail(404, 12130, `${what} not found`),
   accessConflict: (message: string) => fail(409, 12130, message),
+
+  // Access account limits (the limits are documented, developers.cloudflare.com/cloudflare-one/
+  // account-limits/; the status 400, codes and texts are UNVERIFIED).
+  accessApplicationLimit: (limit: number) =>
+    fail(400, 12141, `Access application limit reached: an account can have at most ${limit} applications`),
+  accessServiceTokenLimit: (limit: number) =>
+    fail(
+      400,
+      12142,
+      `Access service token limit reached: an account can have at most ${limit} service tokens`,
+    ),
+  accessReusablePolicyLimit: (limit: number) =>
+    fail(
+      400,
+      12143,
+      `Access reusable policy limit reached: an account can have at most ${limit} reusable policies`,
+    ),
+  accessRulesPerApplication: (limit: number, count: number) =>
+    fail(
+      400,
+      12144,
+      `an Access application can have at most ${limit} rules over its policies (this would make ${count})`,
+    ),
+  accessIpsPerRule: (field: string, limit: number) =>
+    fail(400, 12145, `${field} may hold at most ${limit} IP addresses`),
+  accessEmailsPerRule: (field: string, limit: number) =>
+    fail(400, 12146, `${field} may hold at most ${limit} email addresses`),
 } as const;

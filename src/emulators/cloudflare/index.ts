@@ -3,6 +3,7 @@
 // into one node:http server, and returns the URLs, identity and control handle.
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { defaultAccessLimits, mergeAccessLimits, type AccessLimits } from './access-limits.js';
 import { accessRoutes } from './access.js';
 import {
   createControl,
@@ -38,6 +39,8 @@ export type {
   ZoneInfo,
   EmulatorInfo,
 } from './control.js';
+export type { AccessLimits } from './access-limits.js';
+export type { AccessRequest, AccessVerdict, AccessOutcome, AppPolicyView } from './access-evaluation.js';
 export { ControlError } from './errors.js';
 export type { FaultAction, FaultRule, FaultRuleInput } from './faults.js';
 export type { RequestFilter, RequestLogEntry, EmulatorStats, RequestOutcome } from './request-log.js';
@@ -73,6 +76,8 @@ export interface CloudflareEmulatorOptions {
   noRetryOn409?: boolean;
   /** Entries kept in the request log. Default 10,000. */
   requestLogLimit?: number;
+  /** Access account limits to enforce instead of the documented ones (tests use small numbers). */
+  accessLimits?: Partial<AccessLimits>;
 }
 
 export interface StartedCloudflareEmulator {
@@ -109,6 +114,13 @@ function checkOptions(opts: CloudflareEmulatorOptions): void {
   if (opts.rateLimit !== undefined) {
     try {
       checkRateLimit(opts.rateLimit);
+    } catch (error) {
+      problems.push((error as Error).message);
+    }
+  }
+  if (opts.accessLimits !== undefined) {
+    try {
+      mergeAccessLimits(defaultAccessLimits, opts.accessLimits);
     } catch (error) {
       problems.push((error as Error).message);
     }
@@ -182,6 +194,8 @@ export async function startCloudflareEmulator(
     latencyMs: opts.latencyMs ?? 0,
     noRetryOn409: opts.noRetryOn409 ?? false,
   };
+  const startAccessLimits = mergeAccessLimits(defaultAccessLimits, opts.accessLimits ?? {});
+  const access = { limits: { ...startAccessLimits } };
   const rateLimiter = createRateLimiter(startRateLimit, opts.retryAfterSeconds);
   const faults = createFaultInjector();
   const log = createRequestLog(opts.requestLogLimit);
@@ -190,7 +204,7 @@ export async function startCloudflareEmulator(
     ...tunnelRoutes(store),
     ...dnsRoutes(store),
     ...rulesetRoutes(store),
-    ...accessRoutes(store),
+    ...accessRoutes(store, access),
   ]);
 
   const identity: { info?: EmulatorInfo } = {};
@@ -203,6 +217,8 @@ export async function startCloudflareEmulator(
     initial,
     startRateLimit,
     startLatencyMs: settings.latencyMs,
+    access,
+    startAccessLimits,
     info: () => {
       if (!identity.info) throw new Error('emulator is not listening yet');
       return { ...identity.info };

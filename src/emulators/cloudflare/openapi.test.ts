@@ -1,18 +1,20 @@
 // Every response the emulator gives on a documented path (success and error) validates
-// against Cloudflare's published OpenAPI description (the subset kept next to the repo in
-// ../shared/reference/). The DNS batch endpoint is newer than that description, so its
+// against Cloudflare's published OpenAPI description (the subset kept in fixtures/, see
+// fixtures/README.md). The DNS batch endpoint is newer than that description, so its
 // response is checked against the SDK's RecordBatchResponse type (records use the
 // description's record schema). The suite fails, saying so, when the description is absent.
 import Cloudflare from 'cloudflare';
 import { Buffer } from 'node:buffer';
-import { resolve } from 'node:path';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCloudflareEmulator, type StartedCloudflareEmulator } from './index.js';
 import { createOpenApiChecker, loadOpenApi } from './openapi-check.js';
 
-const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
-const specPath = resolve(repoRoot, '..', 'shared', 'reference', 'cloudflare-openapi-subset.json');
+const specPath = fileURLToPath(new URL('./fixtures/cloudflare-openapi-subset.json', import.meta.url));
+/** SHA-256 of the fixture as copied from Cloudflare's subset (fixtures/README.md). */
+const SPEC_SHA256 = '110813a68d5c169e56797a7f786ad1807e00e324995780bded859c252725d91c';
 
 interface Captured {
   method: string;
@@ -455,9 +457,15 @@ describe('responses match the published OpenAPI description', () => {
   });
 
   it('says so when the description is absent', () => {
-    expect(() => loadOpenApi(resolve(repoRoot, 'no-such-dir', 'cloudflare-openapi-subset.json'))).toThrow(
+    const missing = fileURLToPath(new URL('./no-such-dir/cloudflare-openapi-subset.json', import.meta.url));
+    expect(() => loadOpenApi(missing)).toThrow(
       /Cloudflare OpenAPI subset is absent: expected it at .*no-such-dir/,
     );
+  });
+
+  it('reads the fixture kept in the repository, byte for byte as published', () => {
+    const hash = createHash('sha256').update(readFileSync(specPath)).digest('hex');
+    expect(hash, 'fixtures/cloudflare-openapi-subset.json was changed (reformatted?)').toBe(SPEC_SHA256);
   });
 
   it('sends application/json on every response', async () => {

@@ -1,16 +1,20 @@
 // Zone rulesets (reference §4.1): phase entrypoints (PUT creates the entrypoint and
 // replaces all its rules), single-rule create/edit/delete, and the zone's ruleset list.
 // Invariants: every change bumps the ruleset `version`; the http_request_firewall_custom
-// phase holds at most the plan's custom-rule count and only WAF custom-rule actions.
+// phase holds at most the plan's custom-rule count and only WAF custom-rule actions; every
+// stored expression is at most 4,096 characters and passes wirefilter-syntax.ts.
 import { apiErrors } from './errors.js';
 import { hexId, timestamp } from './ids.js';
 import { bodyObject, isObject, type JsonObject } from './input.js';
 import { planLimits } from './plans.js';
 import { route, type Route, type RouteContext } from './router.js';
 import type { RuleRow, RulesetRow, Store, ZoneRow } from './state.js';
+import { checkWirefilterSyntax, usesRegexOperator } from './wirefilter-syntax.js';
 
 const CUSTOM_PHASE = 'http_request_firewall_custom';
 const CUSTOM_ACTIONS = new Set(['block', 'challenge', 'js_challenge', 'managed_challenge', 'skip', 'log']);
+/** developers.cloudflare.com/ruleset-engine/rules-language/expressions/: "The maximum length of a rule expression is 4,096 characters." */
+const MAX_EXPRESSION_LENGTH = 4096;
 
 function renderRule(rule: RuleRow): Record<string, unknown> {
   return {
@@ -43,31 +47,20 @@ export function renderRuleset(ruleset: RulesetRow): Record<string, unknown> {
   return { ...renderSummary(ruleset), rules: ruleset.rules.map(renderRule) };
 }
 
-/** Checks the (unparsed) wirefilter expression for balance, and plan-gated operators. */
-function checkExpression(expression: string, zone: ZoneRow): string | null {
-  let depth = 0;
-  let braces = 0;
-  let inString = false;
-  for (let i = 0; i < expression.length; i += 1) {
-    const c = expression[i];
-    if (inString) {
-      if (c === '\\') i += 1;
-      else if (c === '"') inString = false;
-      continue;
-    }
-    if (c === '"') inString = true;
-    else if (c === '(') depth += 1;
-    else if (c === ')') depth -= 1;
-    else if (c === '{') braces += 1;
-    else if (c === '}') braces -= 1;
-    if (depth < 0 || braces < 0) return 'unexpected closing bracket';
+/** Length, wirefilter syntax and plan-gated operators; throws the 400 to send. */
+function checkExpression(expression: string, zone: ZoneRow, pointer: string): void {
+  const length = [...expression].length;
+  if (length > MAX_EXPRESSION_LENGTH) {
+    throw apiErrors.expressionTooLong(length, MAX_EXPRESSION_LENGTH, pointer);
   }
-  if (inString) return 'unterminated string literal';
-  if (depth !== 0 || braces !== 0) return 'unbalanced brackets';
-  if (/\bmatches\b|~/.test(expression.replace(/"(?:[^"\\]|\\.)*"/g, '""'))) {
-    return `the regex operator "matches" is not available on the ${zone.plan} plan`;
+  const problem = checkWirefilterSyntax(expression);
+  if (problem) throw apiErrors.expressionInvalid(problem, pointer);
+  if (usesRegexOperator(expression)) {
+    throw apiErrors.rulesetInvalid(
+      `the regex operator "matches" is not available on the ${zone.plan} plan`,
+      pointer,
+    );
   }
-  return null;
 }
 
 function readRule(
@@ -110,8 +103,7 @@ function readRule(
   if (typeof expression !== 'string' || expression.trim() === '') {
     throw apiErrors.rulesetInvalid('expression is required', `${pointer}/expression`);
   }
-  const problem = checkExpression(expression, zone);
-  if (problem) throw apiErrors.rulesetInvalid(`filter parsing error: ${problem}`, `${pointer}/expression`);
+  checkExpression(expression, zone, `${pointer}/expression`);
   if (description !== undefined && typeof description !== 'string') {
     throw apiErrors.rulesetInvalid('description must be a string', `${pointer}/description`);
   }
