@@ -60,7 +60,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ...(deps.https ? { https: deps.https } : {}),
   }) as unknown as FastifyInstance;
 
-  const auth = createAuthenticator({ store: deps.store });
+  const auth = createAuthenticator({ store: deps.store, logger: deps.logger });
   const tunnels = createTunnelService({ store: deps.store, secrets: deps.secrets, config: deps.config });
   const httpMetrics = createHttpMetrics(deps.metrics);
   httpMetrics.viewCache(tunnels.views.stats);
@@ -93,7 +93,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     const cfg = req.routeOptions.config;
     const url = req.routeOptions.url ?? '';
     if (cfg?.public || url.startsWith('/docs') || url === '/openapi.json' || !req.routeOptions.url) return;
-    req.auth = await auth.authenticate(req.headers.authorization);
+    req.auth = await auth.authenticate(req.headers.authorization, req.ip);
     if (cfg?.admin && req.auth.user.role !== 'admin') {
       throw new AppError('auth.forbidden', 403, 'This path is for administrators.');
     }

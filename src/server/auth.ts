@@ -1,15 +1,43 @@
 /**
  * Authentication: HTTP Basic (what the proof of concept's clients send) and bearer API tokens.
+ *
  * scrypt is slow on purpose, so a verified user:password pair is remembered under an HMAC
  * keyed with a per-process secret (the cache never holds a password), bounded in size, and
- * valid only while the user's stored hash is unchanged: a password change invalidates it.
- * Failed pairs are remembered briefly too, and at most a few scrypt runs happen at once (the
- * rest queue, and past the queue get 503): wrong credentials cannot eat the CPU that
- * authenticated users need.
+ * valid only while the user's stored hash is unchanged: a password change invalidates it. A
+ * failed pair is answered 401 without hashing for a while; the same pair sent many times at
+ * once is checked once. Unknown users are checked against a dummy hash so that timing does not
+ * tell which names exist, and they are throttled like known ones.
+ *
+ * Guessing is throttled per account name and source address (IPv6 by /64): a source gets
+ * `freeFailures` failed checks on an account (checks in flight count as failed), then one
+ * check at a time after a delay that starts at `baseDelayMs` and doubles with each failure
+ * up to `maxDelayMs`; meanwhile it is answered 429 `auth.throttled` with Retry-After, without
+ * hashing. A success from that source resets it; other sources of the same account (its
+ * owner elsewhere) are not affected. One source may also have at most `maxAccountsPerSource`
+ * account names failing at once (spraying names), and `maxChecksPerSource` checks in flight.
+ * Failures are forgotten `forgetAfterMs` after the last one.
+ *
+ * At most `maxHashing` checks run at once. Waiting checks queue per account and the queues
+ * are served round-robin, so another account's sign-in waits for the checks already running
+ * and one turn of each account waiting, however many checks a flooded account has queued.
+ * Past `maxQueuedPerAccount` an account's extra checks get 429 `auth.throttled`; only when
+ * `maxQueued` checks wait across accounts does a check get 503 `auth.busy`.
+ *
+ * A hash made with older parameters is replaced after the next successful sign-in, in the
+ * background, through the same queue, and the cached pair follows the new hash.
+ *
+ * Defaults (`defaultAuthLimits`): 2 checks at once, 128 waiting, 8 per account; 5 free
+ * failures, then 1 s doubling to 5 min; 20 failing accounts and 10 checks in flight per
+ * source; failures forgotten after 15 min; 20,000 account and source pairs tracked; failed
+ * pairs remembered 10 s; 10,000 cached pairs; an API token's last use written once a minute.
+ * The source is `req.ip`: behind a reverse proxy, only Fastify's `trustProxy` makes it the
+ * client's address rather than the proxy's.
  */
 import { createHmac, randomBytes } from 'node:crypto';
+import { isIPv4, isIPv6 } from 'node:net';
+import type { Logger } from 'pino';
 import { AppError } from '../domain/errors.js';
-import { API_TOKEN_PREFIX, hashApiToken, verifyPassword } from '../domain/passwords.js';
+import { API_TOKEN_PREFIX, dummyPasswordHash, hashApiToken, hashPassword, needsRehash, verifyPassword } from '../domain/passwords.js';
 import type { Store, UserRow } from '../store/index.js';
 
 export interface Authenticated {
@@ -18,87 +46,367 @@ export interface Authenticated {
   tokenId?: string;
 }
 
+/** The tunables of sign-in; every one has a default (see the module header). */
+export interface AuthLimits {
+  /** Password checks (scrypt runs) at once. */
+  maxHashing: number;
+  /** Checks waiting for a slot across all accounts; past it, 503 `auth.busy`. */
+  maxQueued: number;
+  /** Checks waiting for a slot for one account name; past it, 429 `auth.throttled`. */
+  maxQueuedPerAccount: number;
+  /** Failed checks an account name and source may have before the backoff starts. */
+  freeFailures: number;
+  /** The first backoff delay; it doubles with each further failure. */
+  baseDelayMs: number;
+  maxDelayMs: number;
+  /** Account names one source may have failing (or being checked) at once. */
+  maxAccountsPerSource: number;
+  /** Checks one source may have in flight (running or waiting) across accounts. */
+  maxChecksPerSource: number;
+  /** How long after its last failure an account name and source are forgiven. */
+  forgetAfterMs: number;
+  /** Account name and source pairs remembered; the least recently failed are dropped first. */
+  maxTrackedKeys: number;
+  /** How long a failed user:password pair is answered 401 without checking it again. */
+  failureMemoryMs: number;
+  /** Verified pairs (and failed pairs, and token last-use times) remembered. */
+  cacheSize: number;
+  /** An API token's last use is written at most this often. */
+  touchEveryMs: number;
+}
+
+export const defaultAuthLimits: Readonly<AuthLimits> = Object.freeze({
+  maxHashing: 2,
+  maxQueued: 128,
+  maxQueuedPerAccount: 8,
+  freeFailures: 5,
+  baseDelayMs: 1_000,
+  maxDelayMs: 300_000,
+  maxAccountsPerSource: 20,
+  maxChecksPerSource: 10,
+  forgetAfterMs: 900_000,
+  maxTrackedKeys: 20_000,
+  failureMemoryMs: 10_000,
+  cacheSize: 10_000,
+  touchEveryMs: 60_000,
+});
+
+export interface AuthDeps {
+  store: {
+    users: Pick<Store['users'], 'byId' | 'byName' | 'update'>;
+    tokens: Pick<Store['tokens'], 'byHash' | 'touch'>;
+  };
+  limits?: Partial<AuthLimits>;
+  /** Where a failed rehash is reported (it is retried at the next sign-in). */
+  logger?: Pick<Logger, 'warn'>;
+  /** Milliseconds since the epoch; a fake clock in tests. */
+  now?: () => number;
+  /** The password check and hash (passwords.ts); a controllable fake in tests. */
+  verifyPassword?: (password: string, stored: string) => Promise<boolean>;
+  hashPassword?: (password: string) => Promise<string>;
+}
+
 const required = () => new AppError('auth.required', 401, 'Authentication required: send HTTP Basic credentials (USERPASS) or a bearer API token.');
 const rejected = () => new AppError('auth.invalid', 401, 'Invalid credentials: check USERPASS (user:password) or the API token.');
+const throttled = (waitMs: number, why: string) => {
+  const seconds = Math.max(1, Math.ceil(waitMs / 1000));
+  return new AppError('auth.throttled', 429, `${why}; retry in ${seconds} s (or use an API token).`, { retryAfterSeconds: seconds });
+};
+const busy = () => new AppError('auth.busy', 503, 'Too many sign-ins at once; retry in a second (or use an API token).', { retryAfterSeconds: 1 });
 
-export function createAuthenticator(deps: {
-  store: Store;
-  cacheSize?: number;
-  touchEveryMs?: number;
-  /** scrypt runs at once; more wait in a queue of `maxQueued`, beyond which 503. */
-  maxHashing?: number;
-  maxQueued?: number;
-  /** How long a failed user:password pair is answered 401 without hashing again. */
-  failureMemoryMs?: number;
-}) {
-  const { store } = deps;
-  const maxHashing = deps.maxHashing ?? 2;
-  const maxQueued = deps.maxQueued ?? 64;
-  const failureMemoryMs = deps.failureMemoryMs ?? 10_000;
-  let hashing = 0;
-  const queue: Array<() => void> = [];
-  const failed = new Map<string, number>();
+/**
+ * The part of a source address that throttling counts: an IPv4 address (also when mapped into
+ * IPv6), or an IPv6 address's /64, which one subscriber usually holds whole.
+ */
+export function throttleSource(address: string | undefined): string {
+  if (!address) return 'unknown';
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  if (mapped && isIPv4(mapped[1]!)) return mapped[1]!;
+  if (!isIPv6(address)) return address;
+  const halves = address.replace(/%.*$/, '').toLowerCase().split('::');
+  const groups = (s: string | undefined) => (s ? s.split(':').flatMap((g) => (g.includes('.') ? ['0', '0'] : [g])) : []);
+  const head = groups(halves[0]);
+  const tail = groups(halves[1]);
+  const all = [...head, ...Array<string>(8 - head.length - tail.length).fill('0'), ...tail];
+  return `${all
+    .slice(0, 4)
+    .map((g) => parseInt(g, 16).toString(16))
+    .join(':')}::/64`;
+}
 
-  /** Runs a password check within the hashing budget. */
-  async function budgeted<T>(fn: () => Promise<T>): Promise<T> {
-    if (hashing >= maxHashing) {
-      if (queue.length >= maxQueued) {
-        throw new AppError('auth.busy', 503, 'Too many sign-ins at once; retry in a second (or use an API token).', { retryAfterSeconds: 1 });
-      }
-      await new Promise<void>((resolve) => queue.push(resolve));
-    } else {
-      hashing++;
-    }
-    try {
-      return await fn();
-    } finally {
-      const next = queue.shift();
-      if (next) next();
-      else hashing--;
-    }
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** RFC 7617: base64 of UTF-8 `user-id ":" password`, neither holding a control character. */
+function decodeBasic(value: string): { name: string; password: string; pair: string } {
+  const bytes = Buffer.from(value, 'base64');
+  // Node skips what is not base64; only a canonical encoding comes back unchanged.
+  if (bytes.toString('base64') !== value) throw rejected();
+  let pair: string;
+  try {
+    pair = utf8.decode(bytes);
+  } catch {
+    throw rejected();
   }
-  const cacheSize = deps.cacheSize ?? 10_000;
-  const touchEveryMs = deps.touchEveryMs ?? 60_000;
+  for (let i = 0; i < pair.length; i++) {
+    const c = pair.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f) throw rejected();
+  }
+  const colon = pair.indexOf(':');
+  if (colon <= 0) throw rejected();
+  return { name: pair.slice(0, colon), password: pair.slice(colon + 1), pair };
+}
+
+/** What throttling knows of one account name tried from one source. */
+interface Attempts {
+  source: string;
+  account: string;
+  failures: number;
+  lastFailureAt: number;
+  inFlight: number;
+}
+
+function checkLimits(limits: AuthLimits) {
+  const bad = Object.entries(limits).filter(([, v]) => typeof v !== 'number' || !(v > 0) || !Number.isInteger(v));
+  if (bad.length) throw new Error(`auth limits must be positive integers: ${bad.map(([k, v]) => `${k}=${String(v)}`).join(', ')}`);
+  if (limits.baseDelayMs > limits.maxDelayMs) throw new Error('auth limits: baseDelayMs exceeds maxDelayMs');
+  if (limits.forgetAfterMs < limits.maxDelayMs) throw new Error('auth limits: forgetAfterMs is shorter than maxDelayMs (failures would be forgotten during the backoff)');
+}
+
+export function createAuthenticator(deps: AuthDeps) {
+  const { store, logger } = deps;
+  const limits: AuthLimits = { ...defaultAuthLimits, ...deps.limits };
+  checkLimits(limits);
+  const now = deps.now ?? Date.now;
+  const verify = deps.verifyPassword ?? verifyPassword;
+  const hash = deps.hashPassword ?? hashPassword;
+  const dummyHash = dummyPasswordHash();
   const key = randomBytes(32);
   // HMAC(user:password) → { userId, hash at verification time }; Map order gives LRU eviction.
   const verified = new Map<string, { userId: string; passwordHash: string }>();
+  const failed = new Map<string, number>();
+  const checking = new Map<string, Promise<UserRow | null>>();
+  const rehashing = new Set<string>();
   const lastTouched = new Map<string, number>();
 
-  async function basic(encoded: string): Promise<Authenticated> {
-    let decoded: string;
-    try {
-      decoded = Buffer.from(encoded, 'base64').toString('utf8');
-    } catch {
-      throw rejected();
+  // --- Throttling per account name and source -------------------------------------------
+  // `${source}\n${account}` (a name holds no control character) → attempts; Map order: least
+  // recently tried first.
+  const attempts = new Map<string, Attempts>();
+  const accountsBySource = new Map<string, Set<string>>();
+  const checksBySource = new Map<string, number>();
+  const keyOf = (source: string, account: string) => `${source}\n${account}`;
+  const delayAfter = (failures: number) =>
+    failures < limits.freeFailures ? 0 : Math.min(limits.maxDelayMs, limits.baseDelayMs * 2 ** (failures - limits.freeFailures));
+  const live = (a: Attempts, at: number) => a.inFlight > 0 || (a.failures > 0 && at - a.lastFailureAt < limits.forgetAfterMs);
+
+  function forget(a: Attempts) {
+    const k = keyOf(a.source, a.account);
+    // A stale record (dropped from a full map, then tried anew) was forgotten already.
+    if (attempts.get(k) !== a) return;
+    attempts.delete(k);
+    const accounts = accountsBySource.get(a.source);
+    accounts?.delete(a.account);
+    if (accounts?.size === 0) accountsBySource.delete(a.source);
+  }
+
+  function remember(a: Attempts) {
+    const k = keyOf(a.source, a.account);
+    attempts.delete(k);
+    attempts.set(k, a);
+    while (attempts.size > limits.maxTrackedKeys) forget(attempts.values().next().value!);
+  }
+
+  /** Admits one check of `account` from `source`, or refuses it with 429. */
+  function admit(source: string, account: string): Attempts {
+    const at = now();
+    let a = attempts.get(keyOf(source, account));
+    if (a && !live(a, at)) {
+      forget(a);
+      a = undefined;
     }
-    const colon = decoded.indexOf(':');
-    if (colon <= 0) throw rejected();
-    const name = decoded.slice(0, colon);
-    const password = decoded.slice(colon + 1);
-    const mac = createHmac('sha256', key).update(decoded).digest('base64url');
+    if (!a) {
+      const accounts = accountsBySource.get(source);
+      if (accounts && accounts.size >= limits.maxAccountsPerSource) {
+        let soonest = Infinity;
+        for (const other of accounts) {
+          const o = attempts.get(keyOf(source, other));
+          if (!o || !live(o, at)) {
+            if (o) forget(o);
+            else accounts.delete(other);
+          } else if (o.inFlight === 0) soonest = Math.min(soonest, o.lastFailureAt + limits.forgetAfterMs - at);
+        }
+        if (accounts.size >= limits.maxAccountsPerSource) {
+          throw throttled(Number.isFinite(soonest) ? soonest : limits.baseDelayMs, 'Too many failed sign-ins from this address');
+        }
+      }
+      a = { source, account, failures: 0, lastFailureAt: 0, inFlight: 0 };
+    } else {
+      const used = a.failures + a.inFlight;
+      if (used >= limits.freeFailures) {
+        const wait = a.inFlight > 0 ? delayAfter(used) : a.lastFailureAt + delayAfter(a.failures) - at;
+        if (wait > 0) throw throttled(wait, 'Too many failed sign-ins for this user from this address');
+      }
+    }
+    const checks = checksBySource.get(source) ?? 0;
+    if (checks >= limits.maxChecksPerSource) throw throttled(1000, 'Too many sign-ins from this address at once');
+    checksBySource.set(source, checks + 1);
+    accountsBySource.set(source, (accountsBySource.get(source) ?? new Set()).add(account));
+    a.inFlight++;
+    remember(a);
+    return a;
+  }
+
+  function settle(a: Attempts, outcome: 'ok' | 'failed' | 'dropped') {
+    const checks = checksBySource.get(a.source)! - 1;
+    if (checks > 0) checksBySource.set(a.source, checks);
+    else checksBySource.delete(a.source);
+    a.inFlight--;
+    if (outcome === 'ok') a.failures = 0;
+    if (outcome === 'failed') {
+      a.failures++;
+      a.lastFailureAt = now();
+      if (attempts.get(keyOf(a.source, a.account)) === a) remember(a);
+    }
+    if (a.inFlight === 0 && a.failures === 0) forget(a);
+  }
+
+  /** The right password from this source (a cached pair): its failures are over. */
+  function forgive(source: string, account: string) {
+    const a = attempts.get(keyOf(source, account));
+    if (!a) return;
+    a.failures = 0;
+    if (a.inFlight === 0) forget(a);
+  }
+
+  // --- The hashing budget: round-robin over per-account queues ---------------------------
+  let running = 0;
+  let queued = 0;
+  // account → checks waiting to start; Map order is the round-robin order.
+  const lanes = new Map<string, Array<() => void>>();
+
+  function pump() {
+    while (running < limits.maxHashing) {
+      const next = lanes.entries().next();
+      if (next.done) return;
+      const [account, lane] = next.value;
+      const start = lane.shift()!;
+      queued--;
+      lanes.delete(account);
+      if (lane.length) lanes.set(account, lane);
+      running++;
+      start();
+    }
+  }
+
+  async function run<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } finally {
+      running--;
+      pump();
+    }
+  }
+
+  /** Runs `fn` (one scrypt) within the budget, in `account`'s turn. */
+  function budgeted<T>(account: string, fn: () => Promise<T>): Promise<T> {
+    if (running < limits.maxHashing && queued === 0) {
+      running++;
+      return run(fn);
+    }
+    const lane = lanes.get(account);
+    if (lane && lane.length >= limits.maxQueuedPerAccount) throw throttled(1000, 'Too many sign-ins for this user at once');
+    if (queued >= limits.maxQueued) throw busy();
+    return new Promise<T>((resolve, reject) => {
+      const start = () => void run(fn).then(resolve, reject);
+      if (lane) lane.push(start);
+      else lanes.set(account, [start]);
+      queued++;
+    });
+  }
+
+  // --- Basic --------------------------------------------------------------------------------
+  /** The user if the password is theirs, else null; throttled and budgeted. */
+  async function check(name: string, password: string, source: string): Promise<UserRow | null> {
+    const a = admit(source, name);
+    let ok: boolean;
+    let user: UserRow | undefined;
+    try {
+      user = await store.users.byName(name);
+      // Unknown users cost a check too, so that timing does not reveal which names exist.
+      ok = await budgeted(name, () => verify(password, user?.password_hash ?? dummyHash));
+    } catch (err) {
+      settle(a, 'dropped');
+      throw err;
+    }
+    settle(a, ok && user ? 'ok' : 'failed');
+    return ok && user ? user : null;
+  }
+
+  /** Replaces an older hash after a successful sign-in; the response does not wait for it. */
+  function rehashLater(user: UserRow, password: string, mac: string) {
+    if (!needsRehash(user.password_hash) || rehashing.has(user.id)) return;
+    rehashing.add(user.id);
+    const older = user.password_hash;
+    void (async () => {
+      try {
+        const fresh = await budgeted(user.name, () => hash(password));
+        const current = await store.users.byId(user.id);
+        // Changed meanwhile (a new password): keep it.
+        if (current?.password_hash !== older) return;
+        await store.users.update(user.id, { password_hash: fresh });
+        const entry = verified.get(mac);
+        if (entry?.userId === user.id) entry.passwordHash = fresh;
+      } catch (err) {
+        // A full queue (AppError) only postpones the rehash to a later sign-in.
+        if (!(err instanceof AppError)) logger?.warn({ err, user: user.name }, 'could not rehash a password');
+      } finally {
+        rehashing.delete(user.id);
+      }
+    })();
+  }
+
+  async function basic(encoded: string, source: string): Promise<Authenticated> {
+    const { name, password, pair } = decodeBasic(encoded);
+    const mac = createHmac('sha256', key).update(pair).digest('base64url');
     const hit = verified.get(mac);
     if (hit) {
       const user = await store.users.byId(hit.userId);
       if (user && user.password_hash === hit.passwordHash && user.name === name) {
         verified.delete(mac);
         verified.set(mac, hit);
+        forgive(source, name);
         return { user, via: 'basic' };
       }
       verified.delete(mac);
     }
     const failedAt = failed.get(mac);
-    if (failedAt !== undefined && Date.now() - failedAt < failureMemoryMs) throw rejected();
-    const user = await store.users.byName(name);
-    // Hash even for unknown users so timing does not reveal which names exist.
-    const ok = await budgeted(() => verifyPassword(password, user?.password_hash ?? DUMMY_HASH));
-    if (!user || !ok) {
-      failed.set(mac, Date.now());
-      if (failed.size > cacheSize) failed.delete(failed.keys().next().value!);
+    if (failedAt !== undefined && now() - failedAt < limits.failureMemoryMs) throw rejected();
+
+    let pending = checking.get(mac);
+    const mine = !pending;
+    if (!pending) {
+      pending = check(name, password, source);
+      checking.set(mac, pending);
+    }
+    let user: UserRow | null;
+    try {
+      user = await pending;
+    } finally {
+      if (mine) checking.delete(mac);
+    }
+    if (!user) {
+      if (mine) {
+        failed.set(mac, now());
+        if (failed.size > limits.cacheSize) failed.delete(failed.keys().next().value!);
+      }
       throw rejected();
     }
-    failed.delete(mac);
-    verified.set(mac, { userId: user.id, passwordHash: user.password_hash });
-    if (verified.size > cacheSize) verified.delete(verified.keys().next().value!);
+    if (mine) {
+      failed.delete(mac);
+      verified.set(mac, { userId: user.id, passwordHash: user.password_hash });
+      if (verified.size > limits.cacheSize) verified.delete(verified.keys().next().value!);
+      rehashLater(user, password, mac);
+    }
     return { user, via: 'basic' };
   }
 
@@ -108,30 +416,28 @@ export function createAuthenticator(deps: {
     if (!row || (row.expires_at && row.expires_at < new Date().toISOString())) throw rejected();
     const user = await store.users.byId(row.user_id);
     if (!user) throw rejected();
-    const nowMs = Date.now();
-    if ((lastTouched.get(row.id) ?? 0) + touchEveryMs < nowMs) {
+    const nowMs = now();
+    if ((lastTouched.get(row.id) ?? 0) + limits.touchEveryMs < nowMs) {
       lastTouched.set(row.id, nowMs);
-      if (lastTouched.size > cacheSize) lastTouched.delete(lastTouched.keys().next().value!);
+      if (lastTouched.size > limits.cacheSize) lastTouched.delete(lastTouched.keys().next().value!);
       await store.tokens.touch(row.id, new Date(nowMs).toISOString());
     }
     return { user, via: 'token', tokenId: row.id };
   }
 
   return {
-    async authenticate(header: string | undefined): Promise<Authenticated> {
+    /** `source` is the request's address (`req.ip`): throttling counts per account and source. */
+    async authenticate(header: string | undefined, source: string): Promise<Authenticated> {
       if (!header) throw required();
       const space = header.indexOf(' ');
       const scheme = header.slice(0, space).toLowerCase();
       const value = header.slice(space + 1).trim();
       if (space <= 0 || !value) throw rejected();
-      if (scheme === 'basic') return basic(value);
+      if (scheme === 'basic') return basic(value, throttleSource(source));
       if (scheme === 'bearer') return bearer(value);
       throw rejected();
     },
   };
 }
-
-// A valid scrypt hash of a random password, used to spend the same time on unknown users.
-const DUMMY_HASH = `scrypt$16384$8$1$${randomBytes(16).toString('base64')}$${randomBytes(32).toString('base64')}`;
 
 export type Authenticator = ReturnType<typeof createAuthenticator>;
