@@ -110,6 +110,19 @@ describe('faults on every kind of call', () => {
       comment: 'managed-by:tunnelplane/test tunnel=gone route=zzzzzzzz',
     });
     const orphanTunnel = await hand.createTunnel('tunnelplane-test-leftover');
+    // Provably ours: this installation deleted the rows that named them (tombstones).
+    await stack.tombstone('tunnel', 'gone');
+    await stack.tombstone('tunnel', 'leftover');
+    // Our marker, but nothing in this database vouches for them (a restored backup, a copied
+    // configuration): reported, never deleted.
+    const unvouchedRecord = await hand.createRecord({
+      type: 'CNAME',
+      name: 'yyyyyyyy-unknown.example.com',
+      content: 'x.cfargotunnel.com',
+      proxied: true,
+      comment: 'managed-by:tunnelplane/test tunnel=unknown route=yyyyyyyy',
+    });
+    const unvouchedTunnel = await hand.createTunnel('tunnelplane-test-unknown');
     // Another installation's objects in the same account and zone: never ours to collect.
     const otherInstall = await hand.createTunnel('tunnelplane-prod-keepme');
     const otherRecord = await hand.createRecord({
@@ -126,6 +139,7 @@ describe('faults on every kind of call', () => {
     const result = await stack.runtime.reconciler!.resync();
     expect(result.orphanRecords).toBe(1);
     expect(result.orphanTunnels).toBe(1);
+    expect(result.unvouched).toBe(2);
     await stack.runtime.reconciler!.drain();
 
     const after = cfView(stack.cf);
@@ -137,6 +151,10 @@ describe('faults on every kind of call', () => {
     expect(after.tunnels.find((t) => t.id === foreignTunnel.id)).toBeTruthy();
     expect(after.tunnels.find((t) => t.id === otherInstall.id)).toBeTruthy();
     expect(after.records.find((r) => r.id === otherRecord.id)).toBeTruthy();
+    expect(after.records.find((r) => r.id === unvouchedRecord.id)).toBeTruthy();
+    expect(after.tunnels.find((t) => t.id === unvouchedTunnel.id)).toBeTruthy();
+    await hand.deleteRecord(unvouchedRecord.id);
+    await hand.deleteTunnel(unvouchedTunnel.id);
     await hand.deleteRecord(otherRecord.id);
     await hand.deleteTunnel(otherInstall.id);
     expect(after.tunnels.find((t) => t.id === remote.id)!.ingress!.length).toBeGreaterThan(1);

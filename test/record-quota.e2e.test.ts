@@ -28,7 +28,7 @@ afterAll(async () => stack?.stop());
 
 async function routeRows(tunnel: string) {
   const row = (await stack.runtime.store.tunnels.byName(tunnel))!;
-  return (await stack.runtime.store.tunnels.routesOf([row.id])).get(row.id) ?? [];
+  return (await stack.runtime.store.work.routesOf([row.id])).get(row.id) ?? [];
 }
 
 describe('the zone record quota', () => {
@@ -54,7 +54,7 @@ describe('the zone record quota', () => {
     expect(stack.cf.control.requests()).toHaveLength(0);
     const rows = await routeRows(t.name);
     expect(rows).toHaveLength(5);
-    expect(rows.every((r) => !r.dns_uncertain && !r.dns_record_id)).toBe(true);
+    expect(rows.every((r) => !r.objects.dnsUncertain && !r.objects.dnsRecordId)).toBe(true);
   });
 
   it('gives the routes their records at the next resync once records are freed', async () => {
@@ -93,7 +93,7 @@ describe('the zone record quota', () => {
     expect(records.map((r: any) => r.name)).not.toContain(gone.hostname);
     const rows = await routeRows(t.name);
     // Every record of ours belongs to a route that knows it: nothing leaked, nothing uncertain.
-    expect(records.map((r: any) => r.id).sort()).toEqual(rows.flatMap((r) => (r.dns_record_id ? [r.dns_record_id] : [])).sort());
-    expect(rows.every((r) => !r.dns_uncertain)).toBe(true);
+    expect(records.map((r: any) => r.id).sort()).toEqual(rows.flatMap((r) => (r.objects.dnsRecordId ? [r.objects.dnsRecordId] : [])).sort());
+    expect(rows.every((r) => !r.objects.dnsUncertain)).toBe(true);
   });
 });

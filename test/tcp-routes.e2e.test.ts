@@ -148,6 +148,8 @@ describe('a tcp route', () => {
     k8s.control.putObject(foreign);
     await cfHand(cf).call('POST', `/accounts/${cf.accountId}/access/apps`, { type: 'self_hosted', domain: 'gone.example.com', name: 'tunnelplane-test-gone-zz' });
 
+    // This installation deleted the rows that named them: provably ours.
+    await stack.tombstone('tunnel', 'gone');
     const result = await stack.runtime.reconciler!.resync();
     expect(result.orphanKubernetes).toBe(1);
     expect(result.orphanAccess).toBe(1);

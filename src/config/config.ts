@@ -25,7 +25,13 @@ export const configSchema = z
     instance: z.string().regex(/^[a-z0-9]{1,12}$/, 'must be 1-12 lowercase letters or digits').optional(),
     listen: z.object({ host: z.string().min(1).default('127.0.0.1'), port: port.default(5000) }).prefault({}),
     tls: z.object({ cert: z.string().min(1), key: z.string().min(1) }).optional(),
-    database: z.object({ url: z.string().min(1).default('sqlite:./data/tunnelplane.db') }).prefault({}),
+    database: z
+      .object({
+        url: z.string().min(1).default('sqlite:./data/tunnelplane.db'),
+        /** At start, how long to wait for a database that is not up yet (retried with backoff). */
+        startupWaitSeconds: z.coerce.number().int().min(0).max(3600).default(120),
+      })
+      .prefault({}),
     /** 32 bytes, base64: seals tunnel secrets at rest. Or a file holding it. */
     secretKey: z.string().optional(),
     secretKeyFile: z.string().optional(),
@@ -42,6 +48,8 @@ export const configSchema = z
         rateLimit: z.object({ requests: positive.default(1200), windowSeconds: positive.default(300) }).prefault({}),
         /** DNS batch operations per call: 200 on Free zones, 3,500 on paid ones. */
         dnsBatchLimit: positive.max(3500).default(200),
+        /** At start, how long to keep retrying a Cloudflare that is unreachable, rate limited or failing (a refused token stops at once). */
+        startupWaitSeconds: z.coerce.number().int().min(0).max(3600).default(300),
       })
       .prefault({}),
     users: z
@@ -71,6 +79,15 @@ export const configSchema = z
         /** A remote tunnel's configuration PUT waits while its routes keep changing, at most this long (0: never waits). */
         configMaxDelaySeconds: z.coerce.number().min(0).max(300).default(10),
         pollMs: positive.default(1000),
+        /**
+         * Orphans a resync deletes on its own (provably ours: see the operator guide); above
+         * max(gcMaxDeletes, gcMaxDeletePercent % of our objects) it deletes none and waits for
+         * `tunnelplane gc --confirm`.
+         */
+        gcMaxDeletes: z.coerce.number().int().min(0).default(10),
+        gcMaxDeletePercent: z.coerce.number().min(0).max(100).default(10),
+        /** A TCP route's service token is renewed (refreshed, and rotated) this many days before it expires. */
+        tokenRenewDays: z.coerce.number().int().min(1).max(300).default(30),
       })
       .prefault({}),
     kubernetes: z
@@ -136,6 +153,11 @@ const ENV: Record<string, string> = {
   TUNNELPLANE_LEASE_SECONDS: 'reconciler.leaseSeconds',
   TUNNELPLANE_BACKOFF_MAX_SECONDS: 'reconciler.backoffMaxSeconds',
   TUNNELPLANE_CONFIG_MAX_DELAY_SECONDS: 'reconciler.configMaxDelaySeconds',
+  TUNNELPLANE_DATABASE_STARTUP_WAIT_SECONDS: 'database.startupWaitSeconds',
+  TUNNELPLANE_CLOUDFLARE_STARTUP_WAIT_SECONDS: 'cloudflare.startupWaitSeconds',
+  TUNNELPLANE_GC_MAX_DELETES: 'reconciler.gcMaxDeletes',
+  TUNNELPLANE_GC_MAX_DELETE_PERCENT: 'reconciler.gcMaxDeletePercent',
+  TUNNELPLANE_TOKEN_RENEW_DAYS: 'reconciler.tokenRenewDays',
 };
 
 function setPath(target: Raw, path: string, value: unknown) {

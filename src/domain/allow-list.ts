@@ -1,77 +1,53 @@
 /**
- * Source-IP allow-lists for HTTP routes (the proof of concept's "other consideration"),
- * enforced by Cloudflare WAF custom rules. Free zones have 5 custom rules, so every route's
- * allow-list is folded into as few rules as the expression length allows: a request is blocked
- * when its host is one of ours and its source address is not in that host's list.
+ * Source-IP allow-lists and Access for people on HTTP routes: what a user may ask for, parsed
+ * strictly (ipaddr.js) into the canonical forms Cloudflare's parsers accept, so one user's entry
+ * can never be refused by Cloudflare (domain/access-policies.ts turns them into the route's own
+ * Access policies).
  */
-import { isIP } from 'node:net';
+import ipaddr from 'ipaddr.js';
 import { invalid } from './errors.js';
 
 export const MAX_ALLOW_ENTRIES = 50;
-/** Cloudflare caps a rule expression at 4,096 characters. */
-export const MAX_EXPRESSION_LENGTH = 4096;
 
-/** Validates and normalises addresses and CIDR ranges (IPv4 /0–32, IPv6 /0–128). */
+const refuse = (raw: string, why: string) => {
+  const entry = raw.slice(0, 60);
+  return invalid('route.invalid_allow_list', `${JSON.stringify(entry)} is not an allow-list entry: ${why}.`, { entry });
+};
+
+/**
+ * One address or CIDR range, canonical: IPv4 in four decimal parts without leading zeros, IPv6
+ * compressed and lowercase (RFC 5952), no zone id, a decimal prefix without leading zeros and in
+ * range, no host bits below the prefix; a full-length prefix is the bare address.
+ */
+export function parseAllowEntry(raw: string): string {
+  const item = String(raw).trim();
+  if (item === '') throw refuse(raw, 'it is empty');
+  const parts = item.split('/');
+  if (parts.length > 2) throw refuse(raw, 'use one address or one address/prefix (e.g. 203.0.113.0/24)');
+  const [addr, prefix] = parts as [string, string | undefined];
+  if (addr.includes('%')) throw refuse(raw, 'zone ids (the part after %) are not allowed');
+  let parsed: ipaddr.IPv4 | ipaddr.IPv6;
+  if (ipaddr.IPv4.isValidFourPartDecimal(addr)) parsed = ipaddr.IPv4.parse(addr);
+  else if (addr.includes(':') && ipaddr.IPv6.isValid(addr)) parsed = ipaddr.IPv6.parse(addr);
+  else throw refuse(raw, 'it is not an IPv4 address in four decimal parts or an IPv6 address (e.g. 203.0.113.7, 2001:db8::1)');
+  const max = parsed.kind() === 'ipv4' ? 32 : 128;
+  if (prefix === undefined) return parsed.toString();
+  if (!/^(0|[1-9][0-9]{0,2})$/.test(prefix) || Number(prefix) > max) throw refuse(raw, `the prefix must be a number from 0 to ${max} without leading zeros`);
+  const bits = Number(prefix);
+  if (bits === max) return parsed.toString();
+  const network = (parsed.kind() === 'ipv4' ? ipaddr.IPv4.networkAddressFromCIDR(`${addr}/${bits}`) : ipaddr.IPv6.networkAddressFromCIDR(`${addr}/${bits}`)).toString();
+  if (network !== parsed.toString()) throw refuse(raw, `it has bits set below the /${bits} prefix; the range is ${network}/${bits}`);
+  return `${network}/${bits}`;
+}
+
+/** Validates and normalises an allow-list: canonical entries, no duplicates, sorted. */
 export function parseAllowList(items: readonly string[]): string[] {
   if (items.length > MAX_ALLOW_ENTRIES) {
     throw invalid('route.invalid_allow_list', `An allow-list holds at most ${MAX_ALLOW_ENTRIES} entries.`, { entries: items.length });
   }
-  const out = new Set<string>();
-  for (const raw of items) {
-    const item = String(raw).trim().toLowerCase();
-    const [addr, prefix, extra] = item.split('/');
-    const family = isIP(addr ?? '');
-    const max = family === 4 ? 32 : 128;
-    const ok =
-      family !== 0 &&
-      extra === undefined &&
-      (prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= max));
-    if (!ok) {
-      throw invalid('route.invalid_allow_list', `${JSON.stringify(String(raw).slice(0, 60))} is not an IP address or CIDR range (e.g. 203.0.113.0/24).`, {
-        entry: String(raw).slice(0, 60),
-      });
-    }
-    out.add(item);
-  }
+  const out = new Set(items.map(parseAllowEntry));
   if (out.size === 0) throw invalid('route.invalid_allow_list', 'An allow-list needs at least one address or range.');
   return [...out].sort();
-}
-
-export interface FirewallRuleSpec {
-  ref: string;
-  description: string;
-  expression: string;
-  action: 'block';
-}
-
-/** The rules blocking every listed host for sources outside its list; deterministic for equal input. */
-export function renderFirewallRules(
-  entries: ReadonlyArray<{ hostname: string; allow: readonly string[] }>,
-  refPrefix: string,
-  maxLength = MAX_EXPRESSION_LENGTH,
-): FirewallRuleSpec[] {
-  const terms = [...entries]
-    .sort((a, b) => a.hostname.localeCompare(b.hostname))
-    .map((e) => `(http.host eq "${e.hostname}" and not ip.src in {${[...e.allow].sort().join(' ')}})`);
-  const groups: string[][] = [];
-  let current: string[] = [];
-  let length = 0;
-  for (const term of terms) {
-    if (current.length > 0 && length + 4 + term.length > maxLength) {
-      groups.push(current);
-      current = [];
-      length = 0;
-    }
-    current.push(term);
-    length += (current.length > 1 ? 4 : 0) + term.length;
-  }
-  if (current.length > 0) groups.push(current);
-  return groups.map((g, i) => ({
-    ref: `${refPrefix}${i + 1}`,
-    description: 'Tunnelplane: source-IP allow-lists of its routes (managed: edits are reverted)',
-    expression: g.join(' or '),
-    action: 'block' as const,
-  }));
 }
 
 const EMAIL = /^[^\s@]{1,64}@[a-z0-9.-]{1,253}\.[a-z]{2,}$/i;

@@ -12,14 +12,19 @@ import type { ServerConfig } from '../config/index.js';
 import { createSecretBox } from '../domain/secret-box.js';
 import { ownership } from '../domain/ownership.js';
 import { hashPassword, verifyPassword } from '../domain/passwords.js';
+import { ProviderError } from '../domain/errors.js';
+import type { Ownership } from '../domain/ownership.js';
 import { connectStore, type Store } from '../store/index.js';
-import { createCloudflareApi, createRateLimiter, type CloudflareApi } from '../providers/cloudflare/index.js';
-import { createReconciler, defaultReconcilerOptions, type Reconciler } from '../reconciler/index.js';
+import { createCloudflareApi, createRateLimiter, type CloudflareApi, type RateLimiter } from '../providers/cloudflare/index.js';
+import { createReconciler, defaultReconcilerOptions, type Reconciler, type ReconcilerHooks } from '../reconciler/index.js';
+import { resolveInstallation } from './installation.js';
+import { cloudflareTransient, databaseTransient, retryTransient, StartupError } from './startup.js';
 import type { KubernetesApi } from '../providers/kubernetes/index.js';
 import { buildApp } from '../server/app.js';
 import { createMetrics } from '../server/metrics.js';
 
-export const VERSION = '0.1.0';
+export { VERSION } from './version.js';
+import { VERSION } from './version.js';
 
 export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {
   return pino(
@@ -69,8 +74,14 @@ export function resolveSecretKey(config: ServerConfig, logger: Logger): Buffer {
   return key;
 }
 
-/** users.json: `{"name": "password"}` (plaintext, hashed here) or `{"name": {"password"|"passwordHash", "role"}}`. */
-export async function syncUsersFile(store: Store, file: string, admins: readonly string[], logger: Logger) {
+/**
+ * users.json: `{"name": "password"}` (plaintext, hashed here) or `{"name": {"password"|"passwordHash", "role"}}`.
+ * Creating is idempotent (replicas starting together on one database all succeed). For users
+ * that exist, the file sets the role; a password set in the file wins over one changed since
+ * (`tunnelplane user passwd`, the API) only when the file's password differs from what the file
+ * said last time: see the operator guide.
+ */
+export async function syncUsersFile(store: Pick<Store, 'users'>, file: string, admins: readonly string[], logger: Logger) {
   const doc = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
   if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw new Error(`${file}: expected an object of user name → password`);
   let created = 0;
@@ -82,8 +93,8 @@ export async function syncUsersFile(store: Store, file: string, admins: readonly
     const given = spec.passwordHash ?? (spec.password?.startsWith('scrypt$') ? spec.password : undefined);
     const existing = await store.users.byName(name);
     if (!existing) {
-      await store.users.create({ name, passwordHash: given ?? (await hashPassword(spec.password ?? '')), role });
-      created++;
+      const made = await store.users.ensure({ name, passwordHash: given ?? (await hashPassword(spec.password ?? '')), role });
+      if (made.created) created++;
       continue;
     }
     const same = given ? given === existing.password_hash : await verifyPassword(spec.password ?? '', existing.password_hash);
@@ -98,26 +109,34 @@ export async function syncUsersFile(store: Store, file: string, admins: readonly
   logger.info({ file, created, updated }, 'users file synchronised');
 }
 
-export interface Runtime {
+/** The parts every entrypoint that touches the outside world needs: store, Cloudflare, Kubernetes, markers. */
+export interface Core {
   config: ServerConfig;
-  store: Store;
-  app: FastifyInstance;
-  reconciler: Reconciler | null;
-  cloudflare: CloudflareApi;
   logger: Logger;
+  metrics: ReturnType<typeof createMetrics>;
+  secrets: ReturnType<typeof createSecretBox>;
+  store: Store;
+  cloudflare: CloudflareApi;
+  limiter: RateLimiter;
+  kubernetes: KubernetesApi | null;
+  ownership: Ownership;
   accountId: string;
   zoneId: string;
   zoneName: string;
-  /** Starts listening; returns the URL. */
-  listen(): Promise<string>;
-  close(): Promise<void>;
+  closeStore(): Promise<void>;
 }
 
-export async function createRuntime(config: ServerConfig, opts: { logger?: Logger; replicaId?: string } = {}): Promise<Runtime> {
+/** Connects to the database (waiting for it, bounded) and to Cloudflare (retrying transient faults), and resolves the installation. */
+export async function createCore(config: ServerConfig, opts: { logger?: Logger } = {}): Promise<Core> {
   const logger = opts.logger ?? createLogger(config.log.level);
   const metrics = createMetrics();
   const secrets = createSecretBox(resolveSecretKey(config, logger));
-  const { store, close: closeStore } = await connectStore(config.database.url);
+  const dbLogger = logger.child({ component: 'database' });
+  const { store, close: closeStore } = await retryTransient(
+    'the database',
+    () => connectStore(config.database.url, { onPoolError: (err) => dbLogger.warn({ err: err.message }, 'a database connection failed; it is replaced on the next query') }),
+    { transient: databaseTransient, maxMs: config.database.startupWaitSeconds * 1000, logger: dbLogger },
+  );
   try {
     if (config.users.file) await syncUsersFile(store, config.users.file, config.users.admins, logger);
 
@@ -139,22 +158,30 @@ export async function createRuntime(config: ServerConfig, opts: { logger?: Logge
 
     // Start-up verifies the token and resolves the zone (and the account from it when not given).
     const probe = createCloudflareApi({ ...base, accountId: config.cloudflare.accountId ?? '', zoneId: config.cloudflare.zoneId ?? '' });
-    await probe.verifyToken().catch((err: Error) => {
-      throw new Error(`Cloudflare rejected the API token: ${err.message}`);
+    const cfLogger = logger.child({ component: 'cloudflare' });
+    const retrying = { transient: cloudflareTransient, maxMs: config.cloudflare.startupWaitSeconds * 1000, logger: cfLogger };
+    await retryTransient('Cloudflare (verifying the API token)', () => probe.verifyToken(), retrying).catch((err: Error) => {
+      if (err instanceof ProviderError) throw new StartupError(`cloudflare.apiToken: Cloudflare rejected the API token: ${err.message}`);
+      throw err;
     });
     let zoneId = config.cloudflare.zoneId;
     const zoneName = config.cloudflare.zoneName;
     let accountId = config.cloudflare.accountId;
     if (zoneName) {
-      const zone = await probe.findZone(zoneName);
-      if (!zone) throw new Error(`Cloudflare has no zone named ${zoneName} visible to this token`);
-      if (zoneId && zone.id !== zoneId) throw new Error(`zone ${zoneName} has id ${zone.id}, not the configured ${zoneId}`);
+      const zone = await retryTransient(`Cloudflare (finding zone ${zoneName})`, () => probe.findZone(zoneName), retrying);
+      if (!zone) throw new StartupError(`cloudflare.zoneName: Cloudflare has no zone named ${zoneName} visible to this token`);
+      if (zoneId && zone.id !== zoneId) throw new StartupError(`cloudflare.zoneId: zone ${zoneName} has id ${zone.id}, not the configured ${zoneId}`);
       zoneId = zone.id;
       accountId ??= zone.accountId ?? undefined;
     }
-    if (!zoneId || !zoneName) throw new Error('cloudflare.zoneName is required');
-    if (!accountId) throw new Error('cloudflare.accountId is required (or a cert.pem holding it)');
+    if (!zoneId || !zoneName) throw new StartupError('cloudflare.zoneName is required');
+    if (!accountId) throw new StartupError('cloudflare.accountId is required (or a cert.pem holding it)');
     const cloudflare = createCloudflareApi({ ...base, accountId, zoneId });
+
+    const installation = await resolveInstallation({ settings: store.settings, resync: store.resync }, config.instance, zoneId).catch((err: Error) => {
+      throw new StartupError(err.message);
+    });
+    if (installation.created) logger.info({ installation: installation.id }, 'new installation: its id is kept in the database and marks everything it makes');
 
     const k8s = config.kubernetes;
     // The Kubernetes client is large: loaded only when a cluster is configured.
@@ -165,48 +192,103 @@ export async function createRuntime(config: ServerConfig, opts: { logger?: Logge
             ...(k8s.kubeconfig ? { kubeconfigPath: k8s.kubeconfig } : {}),
           })
         : null;
+    return {
+      config,
+      logger,
+      metrics,
+      secrets,
+      store,
+      cloudflare,
+      limiter,
+      kubernetes,
+      ownership: ownership(installation.id),
+      accountId,
+      zoneId,
+      zoneName,
+      closeStore,
+    };
+  } catch (err) {
+    await closeStore();
+    throw err;
+  }
+}
+
+/** The reconciler over a core, with the store's parts it needs and nothing else. */
+export function createCoreReconciler(core: Core, opts: { replicaId?: string; hooks?: ReconcilerHooks } = {}): Reconciler {
+  const { config, store, metrics } = core;
+  const k8s = config.kubernetes;
+  return createReconciler({
+    work: store.work,
+    resync: store.resync,
+    events: store.events,
+    leases: store.leases,
+    settings: store.settings,
+    signals: store.signals,
+    cloudflare: core.cloudflare,
+    secrets: core.secrets,
+    kubernetes: core.kubernetes,
+    ownership: core.ownership,
+    tcpAccess: { image: k8s.image, replicas: k8s.replicas, port: k8s.port },
+    logger: core.logger.child({ component: 'reconciler' }),
+    options: {
+      ...defaultReconcilerOptions,
+      owner: opts.replicaId ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
+      concurrency: config.reconciler.concurrency,
+      dnsBatchLimit: config.cloudflare.dnsBatchLimit,
+      pollMs: config.reconciler.pollMs,
+      leaseMs: config.reconciler.leaseSeconds * 1000,
+      backoffMaxMs: config.reconciler.backoffMaxSeconds * 1000,
+      resyncMs: config.reconciler.resyncSeconds * 1000,
+      configMaxDelayMs: config.reconciler.configMaxDelaySeconds * 1000,
+      gcMaxDeletes: config.reconciler.gcMaxDeletes,
+      gcMaxDeletePercent: config.reconciler.gcMaxDeletePercent,
+      tokenRenewBeforeMs: config.reconciler.tokenRenewDays * 86_400_000,
+    },
+    hooks: {
+      pass: (s) => {
+        metrics.reconcilerPasses.inc({ result: s.failed ? 'failed' : 'ok' });
+        metrics.reconcilerPassSeconds.observe(s.ms / 1000);
+      },
+      queueDepth: (n) => metrics.reconcilerQueue.set(n),
+      resynced: (r) => metrics.resynced(r),
+      ...opts.hooks,
+    },
+  });
+}
+
+export interface Runtime {
+  config: ServerConfig;
+  store: Store;
+  app: FastifyInstance;
+  reconciler: Reconciler | null;
+  cloudflare: CloudflareApi;
+  logger: Logger;
+  accountId: string;
+  zoneId: string;
+  zoneName: string;
+  installationId: string;
+  /** Starts listening; returns the URL. */
+  listen(): Promise<string>;
+  close(): Promise<void>;
+}
+
+export async function createRuntime(config: ServerConfig, opts: { logger?: Logger; replicaId?: string; hooks?: ReconcilerHooks } = {}): Promise<Runtime> {
+  const core = await createCore(config, opts.logger ? { logger: opts.logger } : {});
+  const { store, logger, metrics, kubernetes } = core;
+  try {
     if (!kubernetes) logger.info({}, 'no kubeconfig: TCP routes are protected by Access but get no in-cluster access pods');
-
-    const reconciler = config.reconciler.enabled
-      ? createReconciler({
-          store,
-          cloudflare,
-          secrets,
-          kubernetes,
-          ownership: ownership(config.instance ?? zoneId.slice(0, 8)),
-          tcpAccess: { image: k8s.image, replicas: k8s.replicas, port: k8s.port },
-          logger: logger.child({ component: 'reconciler' }),
-          options: {
-            ...defaultReconcilerOptions,
-            owner: opts.replicaId ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
-            concurrency: config.reconciler.concurrency,
-            dnsBatchLimit: config.cloudflare.dnsBatchLimit,
-            pollMs: config.reconciler.pollMs,
-            leaseMs: config.reconciler.leaseSeconds * 1000,
-            backoffMaxMs: config.reconciler.backoffMaxSeconds * 1000,
-            resyncMs: config.reconciler.resyncSeconds * 1000,
-            configMaxDelayMs: config.reconciler.configMaxDelaySeconds * 1000,
-          },
-          hooks: {
-            pass: (s) => {
-              metrics.reconcilerPasses.inc({ result: s.failed ? 'failed' : 'ok' });
-              metrics.reconcilerPassSeconds.observe(s.ms / 1000);
-            },
-            queueDepth: (n) => metrics.reconcilerQueue.set(n),
-          },
-        })
-      : null;
-
+    const reconciler = config.reconciler.enabled ? createCoreReconciler(core, opts) : null;
+    const k8s = config.kubernetes;
     const tls = config.tls ? { cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) } : undefined;
     const app = await buildApp({
       store,
-      secrets,
+      secrets: core.secrets,
       logger: logger.child({ component: 'http' }),
       metrics,
       config: {
         version: VERSION,
-        zoneName,
-        accountId,
+        zoneName: core.zoneName,
+        accountId: core.accountId,
         defaultQuotas: config.quotas,
         defaultConfigMode: config.tunnels.defaultConfigMode,
         maxWaitMs: 120_000,
@@ -222,11 +304,12 @@ export async function createRuntime(config: ServerConfig, opts: { logger?: Logge
       store,
       app,
       reconciler,
-      cloudflare,
+      cloudflare: core.cloudflare,
       logger,
-      accountId,
-      zoneId,
-      zoneName,
+      accountId: core.accountId,
+      zoneId: core.zoneId,
+      zoneName: core.zoneName,
+      installationId: core.ownership.id,
       async listen() {
         const { host, port } = config.listen;
         if (!tls && host !== '127.0.0.1' && host !== 'localhost' && host !== '::1') {
@@ -236,7 +319,7 @@ export async function createRuntime(config: ServerConfig, opts: { logger?: Logge
         reconciler?.start();
         // Resync once at start: repairs what changed while the server was down.
         if (reconciler) {
-          reconciler.resync().catch((err: Error) => logger.warn({ err: err.message }, 'initial resync failed; the timer will retry'));
+          reconciler.startupResync().catch((err: Error) => logger.warn({ err: err.message }, 'initial resync failed; the timer will retry'));
         }
         return address.replace('[::1]', 'localhost');
       },
@@ -245,11 +328,11 @@ export async function createRuntime(config: ServerConfig, opts: { logger?: Logge
         closed = true;
         await app.close();
         await reconciler?.stop();
-        await closeStore();
+        await core.closeStore();
       },
     };
   } catch (err) {
-    await closeStore();
+    await core.closeStore();
     throw err;
   }
 }

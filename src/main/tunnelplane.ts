@@ -11,7 +11,12 @@ import { ConfigError, loadConfig } from '../config/index.js';
 import { hashPassword } from '../domain/passwords.js';
 import { randomLabel } from '../domain/names.js';
 import { connectStore } from '../store/index.js';
-import { createLogger, createRuntime, VERSION, type Runtime } from './runtime.js';
+import type { Runtime } from './runtime.js';
+import { VERSION } from './version.js';
+
+// The server, the SDKs and the reconciler are loaded only by the commands that use them, so
+// `user`, `migrate` and `--version` start quickly.
+const loadRuntime = () => import('./runtime.js');
 
 const USAGE = `tunnelplane ${VERSION}: self-hosted control plane for Cloudflare Tunnels
 
@@ -23,6 +28,11 @@ Usage:
       The server. Configuration: YAML file, the proof of concept's secret/ folder,
       TUNNELPLANE_* variables, then flags (see docs/operator-guide.md).
   tunnelplane migrate [--config FILE] [--database URL]
+  tunnelplane gc [--config FILE] [--secret-dir DIR] [--confirm] [--include-unvouched] [--json]
+      Shows what orphan collection would delete (objects provably this installation's that no
+      row wants) and what it leaves alone; --confirm deletes the former (and, with
+      --include-unvouched, objects carrying this installation's marker that its database does
+      not know, e.g. after restoring an older backup).
   tunnelplane user add NAME [--admin] [--password-stdin]
   tunnelplane user passwd NAME [--password-stdin]
   tunnelplane user remove NAME
@@ -67,18 +77,69 @@ function onSignals(close: () => Promise<void>) {
   process.on('SIGTERM', () => stop('SIGTERM'));
 }
 
-async function serve(argv: string[]) {
-  const f = serverFlags(argv);
+function serveConfig(f: ReturnType<typeof serverFlags>) {
   const secretDir = f['secret-dir'] ?? (f.config ? undefined : defaultSecretDir());
-  const config = loadConfig({
+  return loadConfig({
     ...(f.config ? { file: f.config } : {}),
     ...(secretDir ? { secretDir } : {}),
     env: process.env,
     flags: { 'listen.host': f.host, 'listen.port': f.port, 'database.url': f.database },
   });
+}
+
+async function gc(argv: string[]) {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      config: { type: 'string', short: 'c' },
+      'secret-dir': { type: 'string' },
+      database: { type: 'string' },
+      confirm: { type: 'boolean', default: false },
+      'include-unvouched': { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  const config = serveConfig({ config: values.config, 'secret-dir': values['secret-dir'], database: values.database });
+  const { createCore, createCoreReconciler, createLogger } = await loadRuntime();
+  const { describeOrphans } = await import('../reconciler/index.js');
+  const core = await createCore(config, { logger: createLogger(config.log.level === 'info' ? 'warn' : config.log.level) });
+  try {
+    const reconciler = createCoreReconciler(core, { replicaId: `gc-${process.pid}` });
+    const plan = await reconciler.planOrphans();
+    const chosen = [...plan.collectable, ...(values['include-unvouched'] ? plan.unvouched : [])];
+    let result = null;
+    if (values.confirm && chosen.length > 0) result = await reconciler.applyOrphans(chosen);
+    if (values.json) {
+      process.stdout.write(JSON.stringify({ installation: core.ownership.id, ours: plan.ours, collectable: plan.collectable, unvouched: plan.unvouched, applied: result }) + '\n');
+      return;
+    }
+    const out = process.stdout;
+    out.write(`installation ${core.ownership.id}: ${plan.ours} objects carry its marker\n`);
+    out.write(`${plan.collectable.length} provably ours and wanted by no row (a tombstone names them):\n`);
+    for (const line of describeOrphans(plan.collectable, Infinity)) out.write(`  ${line}\n`);
+    out.write(`${plan.unvouched.length} carrying its marker that its database does not know (left alone${values['include-unvouched'] ? '' : '; --include-unvouched takes them too'}):\n`);
+    for (const line of describeOrphans(plan.unvouched, Infinity)) out.write(`  ${line}\n`);
+    if (!values.confirm) {
+      out.write(chosen.length > 0 ? `nothing deleted: run again with --confirm to delete ${chosen.length}\n` : 'nothing to delete\n');
+    } else if (result) {
+      const deleted = result.orphanRecords + result.orphanTunnels + result.orphanAccess + result.orphanKubernetes;
+      out.write(`deleted ${deleted}${result.failed ? `; ${result.failed} failed (see the log; run again)` : ''}\n`);
+      if (result.failed) process.exitCode = 1;
+    } else {
+      out.write('nothing to delete\n');
+    }
+  } finally {
+    await core.closeStore();
+  }
+}
+
+async function serve(argv: string[]) {
+  const config = serveConfig(serverFlags(argv));
+  const { createRuntime } = await loadRuntime();
   const runtime = await createRuntime(config);
   const url = await runtime.listen();
-  runtime.logger.info({ url, zone: runtime.zoneName }, 'tunnelplane is serving');
+  runtime.logger.info({ url, zone: runtime.zoneName, installation: runtime.installationId }, 'tunnelplane is serving');
   onSignals(() => runtime.close());
 }
 
@@ -117,6 +178,7 @@ async function dev(argv: string[]) {
   const kube = await startKubernetesEmulator({ port: 0, namespaces: ['tunnel-control-plane'], tls: true });
   const kubeconfig = join(dataDir, 'kubeconfig');
   writeFileSync(kubeconfig, kube.kubeconfig(), { mode: 0o600 });
+  const { createLogger, createRuntime } = await loadRuntime();
   const logger = createLogger(values['log-level']!);
   let runtime: Runtime;
   try {
@@ -300,6 +362,9 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'user':
       await user(rest);
+      return 0;
+    case 'gc':
+      await gc(rest);
       return 0;
     case 'emulate': {
       const [which, ...args] = rest;

@@ -1,25 +1,63 @@
-/** The unit a pass works on: one claimed tunnel, its routes, and what the pass concluded. */
-import type { ProviderError } from '../domain/errors.js';
-import type { RouteRow, TunnelRow } from '../store/index.js';
-
 /**
- * `deferred`: the pass put off a remote tunnel's configuration PUT while a burst of changes goes
- * on; the steps after the configuration wait for it and the tunnel is not recorded (it stays
- * dirty, without backoff, and a later pass pushes it).
+ * The unit a pass works on: one claimed tunnel, its routes, and what the pass learnt. Failures
+ * are kept where they belong: the tunnel's own (its Cloudflare tunnel, its configuration, its
+ * deletion) stops the tunnel-level steps after it; a route's own (its Access objects, its
+ * record, its pods) stops only that route, and the other routes go on. Whether the tunnel is
+ * converged is decided at the end from the state itself (outcome.ts), never from which steps
+ * happened to run.
  */
-export type Outcome = { kind: 'done' } | { kind: 'deferred' } | { kind: 'failed'; error: ProviderError | Error };
+import type { Route, Tunnel } from '../domain/model.js';
+
+export interface Blocked {
+  code: string;
+  message: string;
+}
 
 export interface Work {
-  tunnel: TunnelRow;
-  routes: RouteRow[];
-  outcome: Outcome | null;
+  tunnel: Tunnel;
+  routes: Route[];
+  failure: Error | null;
+  routeFailures: Map<string, Error>;
+  /** Routes that cannot converge until something outside changes (a foreign record, the zone's quota). */
+  blocked: Map<string, Blocked>;
+  /** The configuration PUT was put off while a burst goes on: neither converged nor failed. */
+  deferred: boolean;
+  /** A lease someone else holds kept a step from running: tried again soon, without an error. */
+  waiting: string | null;
+  /** Deleted: its rows are gone. */
+  done: boolean;
 }
 
-export const live = (w: Work) => !w.tunnel.deleting;
-export const routeLive = (w: Work, r: RouteRow) => !w.tunnel.deleting && !r.deleting;
+export const newWork = (tunnel: Tunnel, routes: Route[]): Work => ({
+  tunnel,
+  routes,
+  failure: null,
+  routeFailures: new Map(),
+  blocked: new Map(),
+  deferred: false,
+  waiting: null,
+  done: false,
+});
 
-/** The first failure of a pass is the one recorded; later steps skip a failed tunnel. */
-export function fail(w: Work, error: unknown) {
-  if (w.outcome?.kind === 'failed') return;
-  w.outcome = { kind: 'failed', error: error instanceof Error ? error : new Error(String(error)) };
+const asError = (err: unknown) => (err instanceof Error ? err : new Error(String(err)));
+
+/** The tunnel's own failure; the first one of a pass is the one recorded. */
+export function failTunnel(w: Work, err: unknown) {
+  w.failure ??= asError(err);
 }
+
+/** A route's own failure; its tunnel goes on with the other routes. */
+export function failRoute(w: Work, r: Route, err: unknown) {
+  if (!w.routeFailures.has(r.id)) w.routeFailures.set(r.id, asError(err));
+}
+
+/** Whether tunnel-level steps still run for this tunnel in this pass. */
+export const active = (w: Work) => !w.failure && !w.done && !w.deferred && !w.waiting;
+/**
+ * Whether route-level steps still run for this route. A put-off configuration holds back the
+ * steps after it (pods, Access removal): a deleted route's objects go only once its hostname
+ * left the configuration.
+ */
+export const routeActive = (w: Work, r: Route) => !w.failure && !w.done && !w.deferred && !w.routeFailures.has(r.id) && !w.blocked.has(r.id);
+
+export const routeLive = (w: Work, r: Route) => !w.tunnel.deleting && !r.deleting;

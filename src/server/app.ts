@@ -9,7 +9,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { Logger } from 'pino';
 import { AppError } from '../domain/errors.js';
 import type { SecretBox } from '../domain/secret-box.js';
-import type { Store } from '../store/index.js';
+import { isUnavailable, type Store } from '../store/index.js';
 import { createAuthenticator, type Authenticated } from './auth.js';
 import { createTunnelService, type TunnelServiceConfig } from './tunnel-service.js';
 import { createHttpMetrics, type MetricsRegistry } from './metrics.js';
@@ -148,6 +148,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
       return reply.status(fe.statusCode).send(errorBody(req.id, 'request.invalid', fe.message));
     }
+    if (isUnavailable(err)) {
+      // The database is away (restarting, unreachable): say so, and when to try again; it is not this request's fault.
+      req.errorCode = 'database.unavailable';
+      req.log.warn({ err: err.message, reqId: req.id }, 'database unavailable');
+      reply.header('retry-after', '2');
+      return reply.status(503).send(errorBody(req.id, 'database.unavailable', 'The database is not reachable right now; try again in a few seconds.'));
+    }
     req.log.error({ err, reqId: req.id, url: req.url, method: req.method }, 'request failed');
     return reply.status(500).send(errorBody(req.id, 'internal', 'Internal error; the server log has the details under this requestId.'));
   });
@@ -173,8 +180,17 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   app.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
 
-  // On close, requests waiting for convergence answer at once instead of holding the exit.
-  app.addHook('preClose', async () => tunnels.shutdown());
+  // On close, requests waiting for convergence answer at once instead of holding the exit, and
+  // every answer given while closing ends its connection: a keep-alive connection that goes idle
+  // only after the close began would otherwise hold the exit until its keep-alive timeout.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+    tunnels.shutdown();
+  });
+  app.addHook('onSend', async (_req, reply) => {
+    if (closing) reply.header('connection', 'close');
+  });
 
   registerV1Routes(app, { tunnels, store: deps.store, config: deps.config });
   registerPocRoutes(app, { tunnels });

@@ -13,12 +13,61 @@ export interface MetricsRegistry {
   reconcilerQueue: Gauge;
   reconcilerPasses: Counter<'result'>;
   reconcilerPassSeconds: Histogram;
+  /** Records what a resync found (gauges of its last run, counters of what it deleted). */
+  resynced(result: {
+    unvouched: number;
+    held: number;
+    expiringTokens: number;
+    orphanRecords: number;
+    orphanTunnels: number;
+    orphanAccess: number;
+    orphanKubernetes: number;
+    failed: number;
+  }): void;
 }
 
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}): MetricsRegistry {
   const registry = new Registry();
   if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'tunnelplane_' });
+  const unvouched = new Gauge({
+    name: 'tunnelplane_resync_unvouched_objects',
+    help: "Objects carrying this installation's marker that nothing in its database vouches for (left alone; see the operator guide), at the last resync.",
+    registers: [registry],
+  });
+  const held = new Gauge({
+    name: 'tunnelplane_resync_held_orphans',
+    help: 'Provable orphans the last resync held back because there were too many to delete without `tunnelplane gc --confirm`.',
+    registers: [registry],
+  });
+  const expiring = new Gauge({
+    name: 'tunnelplane_service_tokens_expiring',
+    help: 'Service tokens of TCP routes within their renewal window at the last resync (renewed by the next pass).',
+    registers: [registry],
+  });
+  const orphansDeleted = new Counter({
+    name: 'tunnelplane_resync_orphans_deleted_total',
+    help: 'Orphans (provably ours) deleted by resyncs, by kind.',
+    labelNames: ['kind'],
+    registers: [registry],
+  });
+  const lastResync = new Gauge({
+    name: 'tunnelplane_resync_last_completed_timestamp_seconds',
+    help: 'When the last resync of this replica completed (Unix time).',
+    registers: [registry],
+  });
+  const resyncFailures = new Counter({ name: 'tunnelplane_resync_failures_total', help: 'Resync steps that failed (retried at the next resync).', registers: [registry] });
   return {
+    resynced(r) {
+      unvouched.set(r.unvouched);
+      held.set(r.held);
+      expiring.set(r.expiringTokens);
+      orphansDeleted.inc({ kind: 'dns' }, r.orphanRecords);
+      orphansDeleted.inc({ kind: 'tunnel' }, r.orphanTunnels);
+      orphansDeleted.inc({ kind: 'access' }, r.orphanAccess);
+      orphansDeleted.inc({ kind: 'kubernetes' }, r.orphanKubernetes);
+      resyncFailures.inc(r.failed);
+      lastResync.set(Date.now() / 1000);
+    },
     registry,
     cloudflareCalls: new Counter({
       name: 'tunnelplane_cloudflare_calls_total',

@@ -15,6 +15,8 @@ export const routeSchema = {
     protocol: { type: 'string' },
     phase,
     lastError: { type: 'string', nullable: true },
+    /** A stable code for lastError (e.g. dns.foreign_record, dns.record_quota). */
+    errorCode: { type: 'string', nullable: true },
     createdAt: { type: 'string' },
     protectedBy: { type: 'string', nullable: true },
     allowIps: { type: 'array', nullable: true, items: { type: 'string' } },
@@ -27,6 +29,12 @@ export const routeSchema = {
       type: 'object',
       nullable: true,
       properties: { address: { type: 'string' }, ready: { type: 'boolean' }, reason: { type: 'string', nullable: true } },
+    },
+    /** TCP-like routes: the service token the access pods use, and when it expires (it is renewed before). */
+    serviceToken: {
+      type: 'object',
+      nullable: true,
+      properties: { expiresAt: { type: 'string', nullable: true } },
     },
   },
 } as const;
@@ -61,8 +69,10 @@ export function presentRoute(r: RouteView, tunnelName: string, inCluster: InClus
     protocol: r.protocol,
     phase: r.phase,
     lastError: r.last_error,
+    errorCode: r.last_error_code,
     createdAt: r.created_at,
-    protectedBy: r.access_app_id ? 'access' : r.allow_ips ? 'allow-list' : null,
+    // What the route asks for (Access protects every kind: tokens, people, allow-lists).
+    protectedBy: isTcpLikeProtocol(r.protocol) || r.access_rule ? 'access' : r.allow_ips ? 'allow-list' : null,
     allowIps: r.allow_ips ? (JSON.parse(r.allow_ips) as string[]) : null,
     access: r.access_rule ? (JSON.parse(r.access_rule) as { emails: string[]; emailDomains: string[] }) : null,
     inCluster:
@@ -73,6 +83,7 @@ export function presentRoute(r: RouteView, tunnelName: string, inCluster: InClus
             reason: r.k8s_ready === 1 ? null : r.k8s_reason,
           }
         : null,
+    serviceToken: isTcpLikeProtocol(r.protocol) && r.service_token_id ? { expiresAt: r.service_token_expires_at } : null,
   };
 }
 

@@ -42,6 +42,8 @@ export function createTunnelService(deps: { store: Store; secrets: SecretBox; co
   const { store, secrets, config } = deps;
   const views = createTunnelViews({ store, inCluster: config.inCluster, maxBytes: config.viewCacheBytes });
   let closing = false;
+  /** Waiters of this server, woken at once when it shuts down. */
+  const waiters = new Set<() => void>();
 
   /** The caller's tunnel by name. Someone else's tunnel does not exist for the caller (404, never 403). */
   async function ownTunnel(actor: Actor, name: string): Promise<TunnelRow> {
@@ -71,15 +73,17 @@ export function createTunnelService(deps: { store: Store; secrets: SecretBox; co
       if (left <= 0 || closing) return false;
       await new Promise<void>((resolve) => {
         const onChange = (id: string) => {
-          if (id === tunnelId || id === '*') finish();
+          if (id === tunnelId) finish();
         };
         const timer = setTimeout(() => finish(), Math.min(left, 250));
         const finish = () => {
           clearTimeout(timer);
-          store.changes.off('observed', onChange);
+          store.signals.off('observed', onChange);
+          waiters.delete(finish);
           resolve();
         };
-        store.changes.on('observed', onChange);
+        store.signals.on('observed', onChange);
+        waiters.add(finish);
       });
     }
   }
@@ -95,7 +99,7 @@ export function createTunnelService(deps: { store: Store; secrets: SecretBox; co
     /** Ends every wait at once (server shutdown): callers get the current state. */
     shutdown() {
       closing = true;
-      store.changes.emit('observed', '*');
+      for (const finish of [...waiters]) finish();
     },
 
     /** Every tunnel of the caller with its routes, a page at a time. */

@@ -10,6 +10,32 @@ import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
 import type { Database } from './schema.js';
 import { migrationProvider, type Dialect } from './migrations.js';
 
+export interface DatabaseOptions {
+  poolSize?: number;
+  /**
+   * Errors of idle PostgreSQL connections (the server restarted, an administrator ended the
+   * session: 57P01). The pool drops the connection and opens a new one on the next query;
+   * without a listener such an error would end the process.
+   */
+  onPoolError?: (err: Error) => void;
+}
+
+/**
+ * Whether an error means the database cannot be reached right now (down, restarting, refusing
+ * connections, busy), as opposed to a bad statement: requests answer 503 and retry.
+ */
+export function isUnavailable(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown } | null;
+  const code = typeof e?.code === 'string' ? e.code : '';
+  const message = typeof e?.message === 'string' ? e.message : '';
+  return (
+    /^08/.test(code) || // connection exception
+    ['57P01', '57P02', '57P03', '53300', '55000', '3D000'].includes(code) ||
+    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'SQLITE_BUSY', 'SQLITE_LOCKED'].includes(code) ||
+    /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|not queryable/i.test(message)
+  );
+}
+
 export interface OpenedDatabase {
   db: Kysely<Database>;
   dialect: Dialect;
@@ -18,12 +44,14 @@ export interface OpenedDatabase {
 }
 
 /** `sqlite:PATH`, `sqlite::memory:`, a bare file path, or `postgres(ql)://…`. */
-export function openDatabase(url: string, opts: { poolSize?: number } = {}): OpenedDatabase {
+export function openDatabase(url: string, opts: DatabaseOptions = {}): OpenedDatabase {
   let db: Kysely<Database>;
   let dialect: Dialect;
   if (/^postgres(ql)?:\/\//.test(url)) {
     dialect = 'postgres';
-    const pool = new pg.Pool({ connectionString: url, max: opts.poolSize ?? 10 });
+    // A bounded wait for a connection: a request answers 503 rather than hanging while the server is away.
+    const pool = new pg.Pool({ connectionString: url, max: opts.poolSize ?? 10, connectionTimeoutMillis: 5000 });
+    pool.on('error', (err) => opts.onPoolError?.(err));
     db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   } else {
     dialect = 'sqlite';

@@ -1,3 +1,15 @@
 export { createStore, connectStore } from './store.js';
-export type { Store, UserRow, TokenRow, TunnelRow, TunnelView, RouteRow, RouteView, EventRow, Quotas, Page, NewEvent } from './store.js';
-export { openDatabase } from './database.js';
+export type { Store } from './store.js';
+export type { UserRow, TokenRow, TunnelRow, RouteRow, EventRow, Quotas, Page } from './rows.js';
+export type { RouteView, TunnelView, NewRoute } from './tunnels-repository.js';
+export type { NewEvent } from './events-repository.js';
+export type { WorkRepository, TunnelOutcome, RoutePatch, RouteErrorRecord } from './work-repository.js';
+export type { ResyncRepository, ResyncRoute, ResyncTunnel } from './resync-repository.js';
+export type { UsersRepository } from './users-repository.js';
+export type { TokensRepository } from './tokens-repository.js';
+export type { TunnelsRepository } from './tunnels-repository.js';
+export type { EventsRepository } from './events-repository.js';
+export type { LeasesRepository } from './leases-repository.js';
+export type { SettingsRepository } from './settings-repository.js';
+export type { StoreSignals } from './signals.js';
+export { openDatabase, isUnavailable } from './database.js';

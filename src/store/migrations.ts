@@ -227,6 +227,33 @@ const migrations = (dialect: Dialect): Record<string, Migration> => ({
       }
     },
   },
+  /**
+   * What the second round's safety work records: the Access policies last applied to a route's
+   * application (a hash: protection is one object per route, see domain/access-policies.ts), a
+   * service token's expiry (renewed before it comes), a stable code beside a route's error, the
+   * Kubernetes objects' removal as a flag (was `k8s_hash = 'removed'`), and tombstones: the
+   * names of tunnels and routes whose rows this installation deleted — what resync may collect
+   * as provably ours (an object carrying our marker but no row nor tombstone is reported, never
+   * deleted).
+   */
+  '0006_safety': {
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable('routes').addColumn('access_policies_hash', 'text').execute();
+      await db.schema.alterTable('routes').addColumn('service_token_expires_at', 'text').execute();
+      await db.schema.alterTable('routes').addColumn('last_error_code', 'text').execute();
+      await db.schema.alterTable('routes').addColumn('k8s_removed', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      await sql`update routes set k8s_removed = 1, k8s_hash = null where k8s_hash = 'removed'`.execute(db);
+      await db.schema.alterTable('tunnels').addColumn('last_error_code', 'text').execute();
+      await db.schema
+        .createTable('tombstones')
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('deleted_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('tombstones_pk', ['kind', 'name'])
+        .execute();
+      await db.schema.createIndex('tombstones_deleted').on('tombstones').column('deleted_at').execute();
+    },
+  },
 });
 
 export const migrationProvider = (dialect: Dialect): MigrationProvider => ({

@@ -44,6 +44,7 @@ export interface TunnelsTable {
   observed_generation: number;
   phase: 'pending' | 'ready' | 'error' | 'deleting';
   last_error: string | null;
+  last_error_code: string | null;
   /** 1 once the user asked for deletion: a finalizer, the row goes when the outside is clean. */
   deleting: Generated<number>;
   /** Hash of the remote configuration last accepted by Cloudflare, to skip identical PUTs. */
@@ -88,6 +89,14 @@ export interface RoutesTable {
   rotate_requested: Generated<number>;
   /** Hash of the Kubernetes objects last applied, to skip identical applies. */
   k8s_hash: string | null;
+  /** 1 once a deleted route's Kubernetes objects are gone. */
+  k8s_removed: Generated<number>;
+  /** Hash of the Access policies last applied to the route's application. */
+  access_policies_hash: string | null;
+  /** When the route's service token expires (Cloudflare's `expires_at`); renewed before. */
+  service_token_expires_at: string | null;
+  /** A stable code for `last_error` (e.g. `dns.foreign_record`). */
+  last_error_code: string | null;
   k8s_ready: Generated<number>;
   k8s_reason: string | null;
   /** Cloudflare Access for people on an HTTP route: JSON `{emails, emailDomains}`; null = none. */
@@ -122,6 +131,13 @@ export interface SettingsTable {
   value: string;
 }
 
+/** Names of tunnels (`tunnel`, the tunnel name) and routes (`route`, `<tunnel>/<route>`) whose rows were deleted. */
+export interface TombstonesTable {
+  kind: 'tunnel' | 'route';
+  name: string;
+  deleted_at: string;
+}
+
 export interface Database {
   users: UsersTable;
   api_tokens: ApiTokensTable;
@@ -131,4 +147,5 @@ export interface Database {
   leases: LeasesTable;
   settings: SettingsTable;
   tunnel_list_versions: TunnelListVersionsTable;
+  tombstones: TombstonesTable;
 }

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectStore, type Store } from './index.js';
+import { connectStore, type Store, type TunnelOutcome } from './index.js';
 
 const pgUrl = process.env.TUNNELPLANE_TEST_POSTGRES_URL;
 const backends: Array<[string, () => string]> = [['sqlite', () => `sqlite:${join(mkdtempSync(join(tmpdir(), 'tp-store-')), 'db.sqlite')}`]];
@@ -44,12 +44,20 @@ describe.each(backends)('store on %s', (_name, url) => {
     close = opened.close;
     if (store.dialect === 'postgres') {
       // Each run starts clean on the shared CI database.
-      await sql`truncate events, routes, tunnels, api_tokens, users, leases, settings restart identity cascade`.execute(store.db);
+      await sql`truncate events, routes, tunnels, api_tokens, users, leases, settings, tombstones restart identity cascade`.execute(store.db);
     }
   });
   afterAll(async () => close?.());
 
   const newUser = (name = `u${uniq()}`) => store.users.create({ name, passwordHash: 'x', role: 'user' });
+  const outcome = (t: { id: string; name: string; generation: number }, over: Partial<TunnelOutcome> = {}): TunnelOutcome => ({
+    tunnel: t,
+    kind: 'converged',
+    readyRouteIds: [],
+    goneRoutes: [],
+    routeErrors: [],
+    ...over,
+  });
   const newTunnel = (ownerId: string, name = `t${uniq()}`) =>
     store.tunnels.create({ ownerId, name, configMode: 'local', secretSealed: 'sealed' }, quota, 'test');
 
@@ -110,12 +118,13 @@ describe.each(backends)('store on %s', (_name, url) => {
     let r = await store.tunnels.addRoute(t, { name: 'a', hostname: `a-${t.name}.z`, service: 's', protocol: 'http' }, big, 'test');
     seen.push(await version());
     expect(seen[1]).not.toBe(seen[0]);
-    await step(() => store.work.setRouteDns(r.id, 'rec', false));
-    await step(() => store.work.patchRoute(r.id, { k8s_ready: 1 }));
-    await step(() => store.work.routeError(r.id, 'boom'));
-    await step(() => store.work.markRoutesUncertain([r.id]));
+    const patch = (objects: Parameters<typeof store.work.patchRoutes>[0][number]['objects']) => store.work.patchRoutes([{ tunnelId: t.id, routeId: r.id, objects }]);
+    await step(() => patch({ dnsRecordId: 'rec', dnsUncertain: false }));
+    await step(() => patch({ k8sReady: true }));
+    await step(() => store.work.record(outcome(t, { kind: 'failed', error: { message: 'boom', code: null, retryInMs: 1, terminal: false }, routeErrors: [{ routeId: r.id, message: 'boom', code: null, phase: 'error' }] })));
+    await step(() => patch({ dnsUncertain: true }));
     await step(() => store.tunnels.markRoutesDeleting(t, [r], 'test'));
-    await step(() => store.work.deleteRoutes([r.id]));
+    await step(() => store.work.record(outcome(t, { goneRoutes: [r] })));
     r = await store.tunnels.addRoute(t, { name: 'b', hostname: `b-${t.name}.z`, service: 's', protocol: 'http' }, big, 'test');
     seen.push(await version());
     // Raw SQL too: the trigger, not the code path, keeps it.
@@ -137,14 +146,14 @@ describe.each(backends)('store on %s', (_name, url) => {
     const big = { tunnels: 9, routes: 9 };
     let r!: Awaited<ReturnType<typeof store.tunnels.addRoute>>;
     await step(async () => (r = await store.tunnels.addRoute(t, { name: 'a', hostname: `a-${t.name}.z`, service: 's', protocol: 'http' }, big, 'test')));
-    await step(() => store.work.setRouteDns(r.id, 'rec', false));
+    await step(() => store.work.patchRoutes([{ tunnelId: t.id, routeId: r.id, objects: { dnsRecordId: 'rec' } }]));
     await step(() => store.work.setCloudflareId(t.id, 'cf-1'));
     await step(() => sql`update tunnels set phase = ${'error'}, last_error = ${'x'} where id = ${t.id}`.execute(store.db));
     // Bookkeeping the API does not show leaves it alone: claims, leases, retries.
     const quiet = await version();
     await store.work.claim('replica-a', 10, 10_000);
     await store.work.extend([t.id], 'replica-a', 10_000);
-    await store.work.release(t.id, 'replica-a');
+    await store.work.release([t.id], 'replica-a');
     expect(await version()).toBe(quiet);
     // Another user's tunnels never touch it.
     const other = await newTunnel(someoneElse.id);
@@ -186,14 +195,15 @@ describe.each(backends)('store on %s', (_name, url) => {
     expect(first.map((x) => x.id)).toContain(t.id);
     const second = await store.work.claim('replica-b', 1000, 60_000);
     expect(second.map((x) => x.id)).not.toContain(t.id);
-    await store.work.converged(first.find((x) => x.id === t.id)!, []);
-    await store.work.release(t.id, 'replica-a');
+    await store.work.record(outcome(first.find((x) => x.id === t.id)!));
+    await store.work.release([t.id], 'replica-a');
     const third = await store.work.claim('replica-b', 1000, 60_000);
     expect(third.map((x) => x.id)).not.toContain(t.id);
     const row = (await store.tunnels.byId(t.id))!;
     expect(row.observed_generation).toBe(row.generation);
     expect(row.phase).toBe('ready');
-    for (const x of [...first, ...third]) await store.work.release(x.id, x.lease_owner!);
+    await store.work.release(first.map((x) => x.id), 'replica-a');
+    await store.work.release(third.map((x) => x.id), 'replica-b');
   });
 
   it('takes over an expired lease, and backs off failed tunnels', async () => {
@@ -205,18 +215,77 @@ describe.each(backends)('store on %s', (_name, url) => {
     const b = await store.work.claim('replica-b', 1000, 60_000);
     const mine = b.find((x) => x.id === t.id)!;
     expect(mine).toBeTruthy();
-    await store.work.failed(mine, 'boom', 60_000, false);
-    await store.work.release(t.id, 'replica-b');
+    await store.work.record(outcome(mine, { kind: 'failed', error: { message: 'boom', code: 'x.y', retryInMs: 60_000, terminal: false } }));
+    await store.work.release([t.id], 'replica-b');
     const c = await store.work.claim('replica-c', 1000, 60_000);
     expect(c.map((x) => x.id)).not.toContain(t.id);
-    expect((await store.tunnels.byId(t.id))!.last_error).toBe('boom');
-    for (const x of [...a, ...b, ...c]) await store.work.release(x.id, x.lease_owner!);
+    expect((await store.tunnels.byId(t.id))!).toMatchObject({ last_error: 'boom', last_error_code: 'x.y', attempts: 1 });
+    await store.work.release(b.map((x) => x.id), 'replica-b');
+    await store.work.release(c.map((x) => x.id), 'replica-c');
   });
 
-  it('grants a named lease to one owner at a time', async () => {
-    expect(await store.work.tryLease('resync-test', 'a', 60_000)).toBe(true);
-    expect(await store.work.tryLease('resync-test', 'b', 60_000)).toBe(false);
-    expect(await store.work.tryLease('resync-test', 'a', 60_000)).toBe(true);
+  it('grants a named lease to one owner at a time, renews it for its owner only, and hands it over on release', async () => {
+    expect(await store.leases.acquire('resync-test', 'a', 60_000)).toBe(true);
+    expect(await store.leases.acquire('resync-test', 'b', 60_000)).toBe(false);
+    expect(await store.leases.acquire('resync-test', 'a', 60_000)).toBe(true);
+    expect(await store.leases.renew('resync-test', 'a', 60_000)).toBe(true);
+    expect(await store.leases.renew('resync-test', 'b', 60_000)).toBe(false);
+    await store.leases.release('resync-test', 'b');
+    expect(await store.leases.acquire('resync-test', 'b', 60_000)).toBe(false);
+    await store.leases.release('resync-test', 'a');
+    expect(await store.leases.acquire('resync-test', 'b', 60_000)).toBe(true);
+    // A clean stop releases the named leases and the tunnel claims of its owner.
+    const u = await newUser();
+    const t = await newTunnel(u.id);
+    expect((await store.work.claim('b', 1000, 60_000)).map((x) => x.id)).toContain(t.id);
+    await store.leases.releaseAll('b');
+    expect(await store.leases.acquire('resync-test', 'c', 60_000)).toBe(true);
+    expect((await store.work.claim('c', 1000, 60_000)).map((x) => x.id)).toContain(t.id);
+    await store.leases.releaseAll('c');
+  });
+
+  it('claims fairly across owners: the first change of every owner before the second of any', async () => {
+    const heavy = await newUser();
+    const light = await newUser();
+    const big = { tunnels: 20, routes: 20 };
+    for (let i = 0; i < 6; i++) await store.tunnels.create({ ownerId: heavy.id, name: `h${uniq()}`, configMode: 'local', secretSealed: 's' }, big, 'test');
+    const mine = await store.tunnels.create({ ownerId: light.id, name: `l${uniq()}`, configMode: 'local', secretSealed: 's' }, big, 'test');
+    // Everything else dirty in this database is claimed away first.
+    const others = await store.work.claim('elsewhere', 10_000, 60_000);
+    await store.work.release(
+      others.filter((x) => x.ownerId === heavy.id || x.ownerId === light.id).map((x) => x.id),
+      'elsewhere',
+    );
+    const claimed = await store.work.claim('fair', 2, 60_000);
+    expect(claimed.map((x) => x.ownerId).sort()).toEqual([heavy.id, light.id].sort());
+    expect(claimed.map((x) => x.id)).toContain(mine.id);
+    await store.leases.releaseAll('fair');
+    await store.leases.releaseAll('elsewhere');
+  });
+
+  it('leaves tombstones of the rows it deletes, and forgets them after their time', async () => {
+    const u = await newUser();
+    const t = await newTunnel(u.id);
+    const big = { tunnels: 9, routes: 9 };
+    const a = await store.tunnels.addRoute(t, { name: 'a', hostname: `a-${t.name}.z`, service: 's', protocol: 'http' }, big, 'test');
+    const b = await store.tunnels.addRoute(t, { name: 'b', hostname: `b-${t.name}.z`, service: 's', protocol: 'http' }, big, 'test');
+    await store.work.record(outcome(t, { goneRoutes: [a] }));
+    expect([...(await store.resync.tombstoned('route', [`${t.name}/a`, `${t.name}/b`]))]).toEqual([`${t.name}/a`]);
+    await store.work.deleteTunnel(t, [b.name]);
+    expect([...(await store.resync.tombstoned('tunnel', [t.name]))]).toEqual([t.name]);
+    expect((await store.resync.tombstoned('route', [`${t.name}/b`])).size).toBe(1);
+    expect(await store.resync.pruneTombstones(new Date(Date.now() + 1000).toISOString())).toBeGreaterThanOrEqual(3);
+    expect((await store.resync.tombstoned('tunnel', [t.name])).size).toBe(0);
+  });
+
+  it('creates a user and a setting once, whoever races for it', async () => {
+    const name = `race${uniq()}`;
+    const made = await Promise.all(Array.from({ length: 5 }, () => store.users.ensure({ name, passwordHash: 'x', role: 'user' })));
+    expect(made.filter((m) => m.created)).toHaveLength(1);
+    expect(new Set(made.map((m) => m.user.id)).size).toBe(1);
+    const key = `k${uniq()}`;
+    const values = await Promise.all(['a', 'b', 'c'].map((v) => store.settings.setOnce(key, v)));
+    expect(new Set(values).size).toBe(1);
   });
 
   it('keeps an audit trail per owner, newest first, paged', async () => {

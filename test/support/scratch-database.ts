@@ -10,6 +10,13 @@ export interface ScratchDatabase {
   name: string;
   /** Runs SQL as the owner on the scratch database itself. */
   query<T = Record<string, unknown>>(text: string, values?: unknown[]): Promise<T[]>;
+  /**
+   * The database goes away as in a restart: new connections are refused and every open one is
+   * ended (the server's 57P01, "terminating connection due to administrator command").
+   */
+  goAway(): Promise<void>;
+  /** It comes back. */
+  comeBack(): Promise<void>;
   drop(): Promise<void>;
 }
 
@@ -33,6 +40,15 @@ export async function createScratchDatabase(baseUrl: string, prefix = 'tp_scratc
     url,
     name,
     query: async <T>(text: string, values?: unknown[]) => onDatabase(url, async (c) => (await c.query(text, values)).rows as T[]),
+    goAway: () =>
+      onDatabase(baseUrl, async (c) => {
+        await c.query(`ALTER DATABASE ${name} WITH ALLOW_CONNECTIONS false`);
+        await c.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [name]);
+      }),
+    comeBack: () =>
+      onDatabase(baseUrl, async (c) => {
+        await c.query(`ALTER DATABASE ${name} WITH ALLOW_CONNECTIONS true`);
+      }),
     drop: () =>
       onDatabase(baseUrl, async (c) => {
         await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);

@@ -22,6 +22,12 @@ export interface Stack {
   stop(): Promise<void>;
   /** Restart the server (not the emulator) on the same database, like a process restart. */
   restart(): Promise<void>;
+  /**
+   * Records that this installation once had a tunnel (`tunnel`, its name) or a route
+   * (`route`, `<tunnel>/<route>`) and deleted its row: what makes objects carrying that name
+   * provably ours, so resync may collect them.
+   */
+  tombstone(kind: 'tunnel' | 'route', name: string): Promise<void>;
 }
 
 export interface ApiResponse<T = any> {
@@ -38,6 +44,14 @@ export interface Api {
   del<T = any>(path: string): Promise<ApiResponse<T>>;
 }
 
+/** One hash per password for the whole test process (a hash costs ~0.3 s on purpose). */
+const hashes = new Map<string, Promise<string>>();
+export const testHash = (password: string) => {
+  let h = hashes.get(password);
+  if (!h) hashes.set(password, (h = hashPassword(password)));
+  return h;
+};
+
 export const PASSWORDS: Record<string, string> = {
   user1: 'user1password',
   user2: 'user2password',
@@ -53,10 +67,16 @@ export async function startStack(
     cf?: StartedCloudflareEmulator;
     /** A kubeconfig (text) for TCP routes' access pods, and the namespace they go to. */
     kubernetes?: { kubeconfig: string; namespace: string };
+    /** The configured `instance` (default `test`); null: none, as an operator who sets nothing. */
+    instance?: string | null;
+    /** A data folder of the test's own (kept by stop()); default a fresh temporary one. */
+    dir?: string;
+    /** More configuration, merged over the defaults. */
+    config?: Record<string, unknown>;
   } = {},
 ): Promise<Stack> {
   const cf = opts.cf ?? (await startCloudflareEmulator({ port: 0, zoneName: 'example.com', retryAfterSeconds: 1 }));
-  const dir = mkdtempSync(join(tmpdir(), 'tunnelplane-test-'));
+  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'tunnelplane-test-'));
   const secretKey = randomBytes(32).toString('base64');
   let kubeconfigPath: string | undefined;
   if (opts.kubernetes) {
@@ -66,8 +86,9 @@ export async function startStack(
   const build = async () => {
     const config = loadConfig({
       env: {},
+      flags: opts.config ?? {},
       defaults: {
-        instance: 'test',
+        ...(opts.instance === null ? {} : { instance: opts.instance ?? 'test' }),
         listen: { host: '127.0.0.1', port: 0 },
         database: { url: opts.database ?? `sqlite:${join(dir, 'db.sqlite')}` },
         secretKey,
@@ -79,15 +100,26 @@ export async function startStack(
       },
     });
     // A real logger (into /dev/null): the warn and error paths run as in production.
-    const runtime = await createRuntime(config, { logger: pino({ level: 'warn' }, destination('/dev/null')) });
+    const holder: { runtime?: Runtime } = {};
+    const runtime = await createRuntime(config, {
+      logger: pino({ level: 'warn' }, destination('/dev/null')),
+      // After every pass: no tunnel is recorded converged while a route of it is still pending or deleting.
+      hooks: {
+        afterPass: async () => {
+          if (holder.runtime) violations.push(...(await unfinishedButConverged(holder.runtime)));
+        },
+      },
+    });
+    holder.runtime = runtime;
     for (const [name, password] of Object.entries(PASSWORDS)) {
       if (!(await runtime.store.users.byName(name))) {
-        await runtime.store.users.create({ name, passwordHash: await hashPassword(password), role: name === 'admin' ? 'admin' : 'user' });
+        await runtime.store.users.ensure({ name, passwordHash: await testHash(password), role: name === 'admin' ? 'admin' : 'user' });
       }
     }
     const url = await runtime.listen();
     return { runtime, url };
   };
+  const violations: string[] = [];
   let { runtime, url } = await build();
   const stack: Stack = {
     cf,
@@ -102,14 +134,32 @@ export async function startStack(
     async stop() {
       await runtime.close();
       if (!opts.cf) await cf.close();
-      rmSync(dir, { recursive: true, force: true });
+      if (!opts.dir) rmSync(dir, { recursive: true, force: true });
+      if (violations.length > 0) throw new Error(`tunnels recorded converged with unfinished routes: ${[...new Set(violations)].join(', ')}`);
     },
     async restart() {
       await runtime.close();
       ({ runtime, url } = await build());
     },
+    async tombstone(kind, name) {
+      await runtime.store.db.insertInto('tombstones').values({ kind, name, deleted_at: new Date().toISOString() }).execute();
+    },
   } as Stack;
   return stack;
+}
+
+/** Tunnels recorded converged (generation observed, not deleting) that still have a pending or deleting route. */
+async function unfinishedButConverged(runtime: Runtime): Promise<string[]> {
+  const rows = await runtime.store.db
+    .selectFrom('routes')
+    .innerJoin('tunnels', 'tunnels.id', 'routes.tunnel_id')
+    .select(['tunnels.name as tunnel', 'routes.name as route', 'routes.phase', 'routes.deleting'])
+    .whereRef('tunnels.observed_generation', '>=', 'tunnels.generation')
+    .where('tunnels.deleting', '=', 0)
+    .where((eb) => eb.or([eb('routes.deleting', '=', 1), eb('routes.phase', '=', 'pending')]))
+    .execute()
+    .catch(() => []);
+  return rows.map((r) => `${r.tunnel}/${r.route} (${r.deleting ? 'deleting' : r.phase})`);
 }
 
 export function api(base: () => string, auth: Record<string, string>): Api {

@@ -22,6 +22,7 @@ import { BaseConnections } from 'cloudflare/resources/zero-trust/tunnels/cloudfl
 import { BaseZones } from 'cloudflare/resources/zones/zones';
 import { ProviderError } from '../../domain/errors.js';
 import type { IngressRule } from '../../domain/cloudflared-files.js';
+import type { AccessPolicySpec, AccessRuleItem } from '../../domain/access-policies.js';
 import type { RateLimiter } from './rate-limiter.js';
 
 export interface CloudflareTunnelInfo {
@@ -86,6 +87,8 @@ export interface ServiceToken {
   clientId: string;
   /** Only from create and rotate. */
   clientSecret: string | null;
+  /** Cloudflare's `expires_at` (null: never). */
+  expiresAt: string | null;
 }
 
 export interface AccessApp {
@@ -93,27 +96,28 @@ export interface AccessApp {
   name: string;
   domain: string;
   aud: string;
+  /** The application's policies as Cloudflare holds them, in precedence order. */
+  policies: AccessPolicySpec[];
 }
 
-export type AccessInclude =
-  | { service_token: { token_id: string } }
-  | { email: { email: string } }
-  | { email_domain: { domain: string } };
-
 export interface AccessApi {
+  /** A token valid for a year (Cloudflare's default duration); renewed with refresh. */
   createServiceToken(name: string): Promise<ServiceToken>;
   rotateServiceToken(id: string): Promise<ServiceToken>;
+  /** Extends the token's expiry by its duration from now (the secret stays). */
+  refreshServiceToken(id: string): Promise<ServiceToken>;
   listServiceTokens(namePrefix: string): Promise<ServiceToken[]>;
+  /** The token with this id, or null when Cloudflare has none. */
+  getServiceToken(id: string): Promise<ServiceToken | null>;
   deleteServiceToken(id: string): Promise<void>;
-  createAccessApp(name: string, domain: string): Promise<AccessApp>;
+  /** A self-hosted application with its own (app-scoped) policies, created in the same call. */
+  createAccessApp(name: string, domain: string, policies: readonly AccessPolicySpec[]): Promise<AccessApp>;
+  /** Replaces the application (PUT): its policies become exactly these. */
+  updateAccessApp(id: string, name: string, domain: string, policies: readonly AccessPolicySpec[]): Promise<AccessApp>;
   listAccessApps(namePrefix: string): Promise<AccessApp[]>;
+  /** The application with this id, or null when Cloudflare has none. */
+  getAccessApp(id: string): Promise<AccessApp | null>;
   deleteAccessApp(id: string): Promise<void>;
-  /**
-   * An app-scoped policy: `non_identity` (Service Auth) with `{service_token: {token_id}}` for a
-   * route's service token, or `allow` with email / email-domain rules for people.
-   */
-  createAppPolicy(appId: string, name: string, decision: 'non_identity' | 'allow', include: AccessInclude[]): Promise<{ id: string }>;
-  listAppPolicies(appId: string): Promise<Array<{ id: string; name: string }>>;
 }
 
 export interface FirewallRule {
@@ -124,13 +128,13 @@ export interface FirewallRule {
   action: 'block';
 }
 
-/** The zone's `http_request_firewall_custom` phase: only rules we made (by `ref`) are ever changed. */
+/**
+ * The zone's `http_request_firewall_custom` phase, read and pruned only: installations from
+ * before per-route Access kept allow-lists there, and only their own rules (by `ref`) are
+ * removed once every allow-list is in Access.
+ */
 export interface FirewallApi {
   getFirewallEntrypoint(): Promise<{ id: string; rules: FirewallRule[] } | null>;
-  /** Creates the entrypoint (only when it does not exist yet) with these rules. */
-  createFirewallEntrypoint(rules: FirewallRule[]): Promise<void>;
-  createFirewallRule(rulesetId: string, rule: FirewallRule): Promise<void>;
-  updateFirewallRule(rulesetId: string, ruleId: string, rule: FirewallRule): Promise<void>;
   deleteFirewallRule(rulesetId: string, ruleId: string): Promise<void>;
 }
 
@@ -237,6 +241,16 @@ const toRecord = (r: RawRecord): DnsRecord => ({
   comment: r.comment ?? null,
 });
 
+/** What a GET of a missing object answers: null. */
+async function orNull<T>(fn: () => Promise<T>): Promise<T | null> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof APIError && err.status === 404) return null;
+    throw err;
+  }
+}
+
 /** Deleting what is already gone is done. */
 async function ignoreNotFound(fn: () => Promise<unknown>): Promise<void> {
   try {
@@ -258,14 +272,34 @@ async function collectNamed<T extends { name: string }>(items: AsyncIterable<unk
 }
 
 function toServiceToken(raw: unknown): ServiceToken {
-  const t = raw as { id?: string; name?: string; client_id?: string; client_secret?: string };
-  return { id: t.id ?? '', name: t.name ?? '', clientId: t.client_id ?? '', clientSecret: t.client_secret ?? null };
+  const t = raw as { id?: string; name?: string; client_id?: string; client_secret?: string; expires_at?: string | null };
+  return { id: t.id ?? '', name: t.name ?? '', clientId: t.client_id ?? '', clientSecret: t.client_secret ?? null, expiresAt: t.expires_at ?? null };
+}
+
+interface RawPolicy {
+  name?: string;
+  decision?: string;
+  include?: unknown[];
+  require?: unknown[];
+  precedence?: number;
 }
 
 function toAccessApp(raw: unknown): AccessApp {
-  const a = raw as { id?: string; name?: string; domain?: string; aud?: string };
-  return { id: a.id ?? '', name: a.name ?? '', domain: a.domain ?? '', aud: a.aud ?? '' };
+  const a = raw as { id?: string; name?: string; domain?: string; aud?: string; policies?: RawPolicy[] };
+  const policies = [...(a.policies ?? [])]
+    .sort((x, y) => (x.precedence ?? 0) - (y.precedence ?? 0))
+    .map((p) => ({
+      name: p.name ?? '',
+      decision: (p.decision ?? '') as AccessPolicySpec['decision'],
+      include: (p.include ?? []) as AccessRuleItem[],
+      ...(p.require?.length ? { require: p.require as AccessRuleItem[] } : {}),
+    }));
+  return { id: a.id ?? '', name: a.name ?? '', domain: a.domain ?? '', aud: a.aud ?? '', policies };
 }
+
+/** Inline, app-scoped policies in precedence order (Cloudflare creates them with the app). */
+const inlinePolicies = (policies: readonly AccessPolicySpec[]) =>
+  policies.map((p, i) => ({ name: p.name, decision: p.decision, include: p.include, ...(p.require ? { require: p.require } : {}), precedence: i + 1 }));
 
 export function createCloudflareApi(opts: CloudflareApiOptions): CloudflareApi {
   const { accountId, zoneId, limiter, observer } = opts;
@@ -474,17 +508,28 @@ export function createCloudflareApi(opts: CloudflareApiOptions): CloudflareApi {
         toServiceToken(await sdk.zeroTrust.access.serviceTokens.rotate(id, { account_id: accountId })),
       ),
 
+    refreshServiceToken: (id) =>
+      guard(`refresh service token ${id}`, async () =>
+        toServiceToken(await sdk.zeroTrust.access.serviceTokens.refresh(id, { account_id: accountId })),
+      ),
+
     listServiceTokens: (namePrefix) =>
       guard('list service tokens', () =>
         collectNamed(sdk.zeroTrust.access.serviceTokens.list({ account_id: accountId }), toServiceToken, namePrefix),
       ),
+
+    getServiceToken: (id) =>
+      guard(`read service token ${id}`, async () => {
+        const t = await orNull(() => sdk.zeroTrust.access.serviceTokens.get(id, { account_id: accountId }));
+        return t ? toServiceToken(t) : null;
+      }),
 
     deleteServiceToken: (id) =>
       guard(`delete service token ${id}`, async () => {
         await ignoreNotFound(() => sdk.zeroTrust.access.serviceTokens.delete(id, { account_id: accountId }));
       }),
 
-    createAccessApp: (name, domain) =>
+    createAccessApp: (name, domain, policies) =>
       guard(`create Access application for ${domain}`, async () =>
         toAccessApp(
           await sdk.zeroTrust.access.applications.create({
@@ -494,7 +539,23 @@ export function createCloudflareApi(opts: CloudflareApiOptions): CloudflareApi {
             domain,
             session_duration: '24h',
             app_launcher_visible: false,
-          } as Parameters<typeof sdk.zeroTrust.access.applications.create>[0]),
+            policies: inlinePolicies(policies),
+          } as unknown as Parameters<typeof sdk.zeroTrust.access.applications.create>[0]),
+        ),
+      ),
+
+    updateAccessApp: (id, name, domain, policies) =>
+      guard(`update Access application for ${domain}`, async () =>
+        toAccessApp(
+          await sdk.zeroTrust.access.applications.update(id, {
+            account_id: accountId,
+            type: 'self_hosted',
+            name,
+            domain,
+            session_duration: '24h',
+            app_launcher_visible: false,
+            policies: inlinePolicies(policies),
+          } as unknown as Parameters<typeof sdk.zeroTrust.access.applications.update>[1]),
         ),
       ),
 
@@ -503,31 +564,15 @@ export function createCloudflareApi(opts: CloudflareApiOptions): CloudflareApi {
         collectNamed(sdk.zeroTrust.access.applications.list({ account_id: accountId }), toAccessApp, namePrefix),
       ),
 
+    getAccessApp: (id) =>
+      guard(`read Access application ${id}`, async () => {
+        const a = await orNull(() => sdk.zeroTrust.access.applications.get(id, { account_id: accountId }));
+        return a ? toAccessApp(a) : null;
+      }),
+
     deleteAccessApp: (id) =>
       guard(`delete Access application ${id}`, async () => {
         await ignoreNotFound(() => sdk.zeroTrust.access.applications.delete(id, { account_id: accountId }));
-      }),
-
-    createAppPolicy: (appId, name, decision, include) =>
-      guard(`create Access policy on ${appId}`, async () => {
-        const res = (await sdk.zeroTrust.access.applications.policies.create(appId, {
-          account_id: accountId,
-          name,
-          decision,
-          include,
-          precedence: 1,
-        } as Parameters<typeof sdk.zeroTrust.access.applications.policies.create>[1])) as { id?: string };
-        return { id: res.id ?? '' };
-      }),
-
-    listAppPolicies: (appId) =>
-      guard(`list Access policies of ${appId}`, async () => {
-        const out: Array<{ id: string; name: string }> = [];
-        for await (const p of sdk.zeroTrust.access.applications.policies.list(appId, { account_id: accountId })) {
-          const raw = p as { id?: string; name?: string };
-          out.push({ id: raw.id ?? '', name: raw.name ?? '' });
-        }
-        return out;
       }),
 
     getFirewallEntrypoint: () =>
@@ -551,39 +596,6 @@ export function createCloudflareApi(opts: CloudflareApiOptions): CloudflareApi {
           if (err instanceof APIError && err.status === 404) return null;
           throw err;
         }
-      }),
-
-    createFirewallEntrypoint: (rules) =>
-      guard('create the custom firewall ruleset', async () => {
-        await sdk.rulesets.phases.update('http_request_firewall_custom', {
-          zone_id: zoneId,
-          rules: rules.map((r) => ({ ref: r.ref, description: r.description, expression: r.expression, action: r.action, enabled: true })),
-        } as Parameters<typeof sdk.rulesets.phases.update>[1]);
-      }),
-
-    createFirewallRule: (rulesetId, rule) =>
-      guard(`create firewall rule ${rule.ref}`, async () => {
-        await sdk.rulesets.rules.create(rulesetId, {
-          zone_id: zoneId,
-          ref: rule.ref,
-          description: rule.description,
-          expression: rule.expression,
-          action: rule.action,
-          enabled: true,
-        } as Parameters<typeof sdk.rulesets.rules.create>[1]);
-      }),
-
-    updateFirewallRule: (rulesetId, ruleId, rule) =>
-      guard(`update firewall rule ${rule.ref}`, async () => {
-        await sdk.rulesets.rules.edit(ruleId, {
-          zone_id: zoneId,
-          ruleset_id: rulesetId,
-          ref: rule.ref,
-          description: rule.description,
-          expression: rule.expression,
-          action: rule.action,
-          enabled: true,
-        } as Parameters<typeof sdk.rulesets.rules.edit>[1]);
       }),
 
     deleteFirewallRule: (rulesetId, ruleId) =>

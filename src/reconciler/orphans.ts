@@ -1,0 +1,113 @@
+/**
+ * Orphans: objects outside that carry this installation's marker but match no row. Only those
+ * this installation can prove it made and no longer wants are collected: a tombstone names the
+ * tunnel or route whose row it deleted. Anything else carrying our marker (a database restored
+ * from a backup, a configuration copied to a second installation) is reported, never deleted.
+ * And a resync never deletes many at once on its own: above the bound it holds them all and
+ * waits for `tunnelplane gc --confirm`.
+ */
+import { LABEL_ROUTE, LABEL_TUNNEL } from '../domain/access-objects.js';
+import { accessObjectName } from '../domain/names.js';
+import type { Ownership } from '../domain/ownership.js';
+import type { ResyncRepository } from '../store/index.js';
+import type { CloudflareApi } from '../providers/cloudflare/index.js';
+import type { KubernetesApi, ManagedObject } from '../providers/kubernetes/index.js';
+
+export type OrphanKind = 'dns' | 'tunnel' | 'access-app' | 'service-token' | 'kubernetes';
+
+export interface Orphan {
+  kind: OrphanKind;
+  /** The Cloudflare id (or the Kubernetes object name). */
+  id: string;
+  /** What a person recognises: hostname, tunnel name, object name. */
+  name: string;
+  /** The tunnel (and route) its marker names. */
+  tunnel: string | null;
+  route: string | null;
+  /** For Kubernetes objects: which kind to delete. */
+  objectKind?: ManagedObject['kind'];
+}
+
+export interface OrphanPlan {
+  /** Provably ours and no longer wanted: a tombstone names it. */
+  collectable: Orphan[];
+  /** Carries our marker, but nothing this database holds vouches for it. */
+  unvouched: Orphan[];
+}
+
+/** `<tunnel>-<route>` after the access prefix; route names hold no '-', so the last one splits. */
+export function parseAccessName(ownership: Ownership, name: string): { tunnel: string; route: string } | null {
+  if (!name.startsWith(ownership.accessPrefix)) return null;
+  const rest = name.slice(ownership.accessPrefix.length);
+  const cut = rest.lastIndexOf('-');
+  if (cut <= 0 || cut === rest.length - 1) return null;
+  return { tunnel: rest.slice(0, cut), route: rest.slice(cut + 1) };
+}
+
+export function kubernetesOwner(o: Pick<ManagedObject, 'labels'>): { tunnel: string; route: string } | null {
+  const tunnel = o.labels[LABEL_TUNNEL];
+  const route = o.labels[LABEL_ROUTE];
+  return tunnel && route ? { tunnel, route } : null;
+}
+
+export const kubernetesName = (o: { labels: Record<string, string> }) => {
+  const owner = kubernetesOwner(o);
+  return owner ? accessObjectName(owner.route, owner.tunnel) : null;
+};
+
+/** Splits candidates into collectable and unvouched by the tombstones of their tunnel or route. */
+export async function classify(candidates: readonly Orphan[], resync: Pick<ResyncRepository, 'tombstoned'>): Promise<OrphanPlan> {
+  const routeKeys = candidates.flatMap((c) => (c.tunnel && c.route ? [`${c.tunnel}/${c.route}`] : []));
+  const tunnelKeys = candidates.flatMap((c) => (c.tunnel ? [c.tunnel] : []));
+  const routes = await resync.tombstoned('route', routeKeys);
+  const tunnels = await resync.tombstoned('tunnel', tunnelKeys);
+  const plan: OrphanPlan = { collectable: [], unvouched: [] };
+  for (const c of candidates) {
+    const vouched = c.route ? routes.has(`${c.tunnel}/${c.route}`) || (c.tunnel !== null && tunnels.has(c.tunnel)) : c.tunnel !== null && tunnels.has(c.tunnel);
+    (vouched ? plan.collectable : plan.unvouched).push(c);
+  }
+  return plan;
+}
+
+/** Whether deleting `n` of `ours` objects is more than a resync may do without a person. */
+export function tooMany(n: number, ours: number, bound: { maxDeletes: number; maxDeletePercent: number }): boolean {
+  return n > Math.max(bound.maxDeletes, Math.floor((ours * bound.maxDeletePercent) / 100));
+}
+
+/** Deletes orphans; returns how many went and the failures (retried at the next resync). */
+export async function deleteOrphans(
+  orphans: readonly Orphan[],
+  deps: { cloudflare: CloudflareApi; kubernetes: KubernetesApi | null; dnsBatchLimit: number },
+): Promise<{ deleted: number; failed: Array<{ orphan: Orphan; error: string }> }> {
+  let deleted = 0;
+  const failed: Array<{ orphan: Orphan; error: string }> = [];
+  const records = orphans.filter((o) => o.kind === 'dns');
+  for (let i = 0; i < records.length; i += deps.dnsBatchLimit) {
+    const chunk = records.slice(i, i + deps.dnsBatchLimit);
+    try {
+      await deps.cloudflare.batch({ deletes: chunk.map((r) => r.id) });
+      deleted += chunk.length;
+    } catch (err) {
+      for (const orphan of chunk) failed.push({ orphan, error: (err as Error).message });
+    }
+  }
+  for (const o of orphans) {
+    if (o.kind === 'dns') continue;
+    try {
+      if (o.kind === 'tunnel') {
+        await deps.cloudflare.cleanConnections(o.id);
+        await deps.cloudflare.deleteTunnel(o.id);
+      } else if (o.kind === 'access-app') await deps.cloudflare.deleteAccessApp(o.id);
+      else if (o.kind === 'service-token') await deps.cloudflare.deleteServiceToken(o.id);
+      else if (deps.kubernetes && o.objectKind) await deps.kubernetes.remove(o.objectKind, o.id);
+      deleted++;
+    } catch (err) {
+      failed.push({ orphan: o, error: (err as Error).message });
+    }
+  }
+  return { deleted, failed };
+}
+
+/** A short, readable list of orphans for logs, events and `tunnelplane gc`. */
+export const describeOrphans = (orphans: readonly Orphan[], max = 20) =>
+  orphans.slice(0, max).map((o) => `${o.kind} ${o.name}${o.kind === 'dns' || o.kind === 'kubernetes' ? '' : ` (${o.id})`}`);

@@ -1,0 +1,47 @@
+/** The audit trail: who did what, and what the reconciler did. */
+import type { Kysely } from 'kysely';
+import type { Database } from './schema.js';
+import { decodeIdCursor, encodeCursor, now, type Db, type EventRow, type Page } from './rows.js';
+
+export interface NewEvent {
+  ownerId: string | null;
+  actor: string;
+  action: string;
+  target: string;
+  outcome: 'ok' | 'error';
+  details?: Record<string, unknown>;
+}
+
+/** Appends an event inside the caller's transaction (desired-state writes carry theirs). */
+export async function appendEvent(trx: Db, e: NewEvent) {
+  await trx
+    .insertInto('events')
+    .values({
+      at: now(),
+      owner_id: e.ownerId,
+      actor: e.actor,
+      action: e.action,
+      target: e.target,
+      outcome: e.outcome,
+      details: JSON.stringify(e.details ?? {}),
+    })
+    .execute();
+}
+
+export function createEventsRepository(db: Kysely<Database>) {
+  return {
+    append: (e: NewEvent) => appendEvent(db, e),
+    async list(ownerId: string | null, limit: number, cursor?: string): Promise<Page<EventRow>> {
+      const before = decodeIdCursor(cursor);
+      let q = db.selectFrom('events').selectAll();
+      if (ownerId) q = q.where('owner_id', '=', ownerId);
+      if (before !== null) q = q.where('id', '<', before);
+      const rows = await q.orderBy('id', 'desc').limit(limit + 1).execute();
+      const items = rows.slice(0, limit);
+      const last = items[items.length - 1];
+      return { items, nextCursor: rows.length > limit && last ? encodeCursor([Number(last.id)]) : null };
+    },
+  };
+}
+
+export type EventsRepository = ReturnType<typeof createEventsRepository>;

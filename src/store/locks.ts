@@ -1,0 +1,30 @@
+/**
+ * PostgreSQL lock order, the same in every transaction so that none can wait in a cycle:
+ *
+ *   user row → tunnel rows (id order) → their routes → list versions (by triggers only)
+ *
+ * The user row is taken FOR NO KEY UPDATE (quotas), which does not conflict with the KEY SHARE
+ * that foreign-key checks take. A write to a route first locks its tunnel: the routes_version
+ * trigger would lock the tunnel after the route otherwise, and a transaction that locks the
+ * tunnel first (a tunnel deletion does) would close a cycle. SQLite serialises writers: nothing
+ * to lock there. test/pg-locks.e2e.test.ts holds this under load.
+ */
+import type { Dialect } from './migrations.js';
+import { chunks, type Db } from './rows.js';
+
+export function createLocks(dialect: Dialect) {
+  const pg = dialect === 'postgres';
+  return {
+    async user(trx: Db, userId: string) {
+      if (pg) await trx.selectFrom('users').select('id').where('id', '=', userId).forNoKeyUpdate().execute();
+    },
+    async tunnels(trx: Db, tunnelIds: readonly string[]) {
+      if (!pg || tunnelIds.length === 0) return;
+      for (const ids of chunks([...new Set(tunnelIds)].sort())) {
+        await trx.selectFrom('tunnels').select('id').where('id', 'in', ids).orderBy('id').forNoKeyUpdate().execute();
+      }
+    },
+  };
+}
+
+export type Locks = ReturnType<typeof createLocks>;

@@ -1,0 +1,35 @@
+/** Small server-wide values: the installation id, the hash of rules last applied. */
+import type { Kysely } from 'kysely';
+import type { Database } from './schema.js';
+
+export function createSettingsRepository(db: Kysely<Database>) {
+  return {
+    async get(name: string): Promise<string | null> {
+      const row = await db.selectFrom('settings').select('value').where('name', '=', name).executeTakeFirst();
+      return row?.value ?? null;
+    },
+    async set(name: string, value: string | null) {
+      if (value === null) {
+        await db.deleteFrom('settings').where('name', '=', name).execute();
+        return;
+      }
+      await db
+        .insertInto('settings')
+        .values({ name, value })
+        .onConflict((oc) => oc.column('name').doUpdateSet({ value }))
+        .execute();
+    },
+    /** Sets the value unless one is there (replicas may race); answers the value that is there. */
+    async setOnce(name: string, value: string): Promise<string> {
+      await db
+        .insertInto('settings')
+        .values({ name, value })
+        .onConflict((oc) => oc.column('name').doNothing())
+        .execute();
+      const row = await db.selectFrom('settings').select('value').where('name', '=', name).executeTakeFirstOrThrow();
+      return row.value;
+    },
+  };
+}
+
+export type SettingsRepository = ReturnType<typeof createSettingsRepository>;

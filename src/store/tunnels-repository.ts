@@ -1,0 +1,271 @@
+/**
+ * Tunnels and routes as the API writes and reads them: desired-state writes (each one
+ * transaction that bumps the tunnel's `generation`, checks quotas and appends its audit event)
+ * and the views the API shows. The reconciler's side is work-repository.ts.
+ */
+import { randomUUID } from 'node:crypto';
+import { sql, type Kysely } from 'kysely';
+import { conflict, forbidden } from '../domain/errors.js';
+import type { AccessRule, ConfigMode } from '../domain/model.js';
+import type { Database } from './schema.js';
+import type { Locks } from './locks.js';
+import type { SignalEmitter } from './signals.js';
+import { appendEvent } from './events-repository.js';
+import { countRoutes, countTunnels } from './users-repository.js';
+import { chunks, decodeCursor, encodeCursor, isUniqueViolation, now, type Db, type Page, type Quotas, type RouteRow, type TunnelRow } from './rows.js';
+
+/** The columns the API shows and acts on: half of a route row, so lists read half as much. */
+const ROUTE_VIEW_COLUMNS = [
+  'id',
+  'tunnel_id',
+  'name',
+  'hostname',
+  'service',
+  'protocol',
+  'phase',
+  'last_error',
+  'last_error_code',
+  'deleting',
+  'created_at',
+  'access_app_id',
+  'service_token_id',
+  'service_token_expires_at',
+  'allow_ips',
+  'access_rule',
+  'k8s_ready',
+  'k8s_reason',
+] as const;
+export type RouteView = Pick<RouteRow, (typeof ROUTE_VIEW_COLUMNS)[number]>;
+
+/** The columns a tunnel list shows (no secret, no reconciler bookkeeping). */
+const TUNNEL_VIEW_COLUMNS = [
+  'id',
+  'owner_id',
+  'name',
+  'config_mode',
+  'cf_tunnel_id',
+  'generation',
+  'observed_generation',
+  'phase',
+  'last_error',
+  'deleting',
+  'routes_version',
+  'created_at',
+] as const;
+export type TunnelView = Pick<TunnelRow, (typeof TUNNEL_VIEW_COLUMNS)[number]>;
+const TUNNEL_VIEW_SELECT = sql.raw(TUNNEL_VIEW_COLUMNS.join(', '));
+
+export interface NewRoute {
+  name: string;
+  hostname: string;
+  service: string;
+  protocol: string;
+  allowIps?: string[] | null;
+  access?: AccessRule | null;
+}
+
+function checkQuota(resource: 'tunnels' | 'routes', used: number, limit: number) {
+  if (used >= limit) {
+    throw forbidden('quota.exceeded', `You have reached your quota of ${limit} ${resource}.`, { resource, limit, used });
+  }
+}
+
+/** Bumps the desired generation (and clears the backoff: a new change is tried at once). */
+export async function bumpTunnel(trx: Db, tunnelId: string) {
+  await trx
+    .updateTable('tunnels')
+    .set({ generation: sql`generation + 1`, attempts: 0, next_attempt_at: null, updated_at: now() })
+    .where('id', '=', tunnelId)
+    .execute();
+}
+
+export function createTunnelsRepository(db: Kysely<Database>, locks: Locks, signals: SignalEmitter) {
+  async function groupRoutes<R extends { tunnel_id: string }>(tunnelIds: string[], fetch: (chunk: string[]) => Promise<R[]>) {
+    const out = new Map<string, R[]>(tunnelIds.map((id) => [id, []]));
+    for (const chunk of chunks(tunnelIds)) for (const r of await fetch(chunk)) out.get(r.tunnel_id)!.push(r);
+    return out;
+  }
+
+  return {
+    /** Routes of the given tunnels with the columns the API needs, newest first (the ingress order). */
+    routeViewsOf: (tunnelIds: string[]): Promise<Map<string, RouteView[]>> =>
+      groupRoutes(tunnelIds, (chunk) =>
+        db.selectFrom('routes').select(ROUTE_VIEW_COLUMNS).where('tunnel_id', 'in', chunk).orderBy('created_at', 'desc').orderBy('id', 'desc').execute(),
+      ),
+    byName: (name: string) => db.selectFrom('tunnels').selectAll().where('name', '=', name).executeTakeFirst(),
+    byId: (id: string) => db.selectFrom('tunnels').selectAll().where('id', '=', id).executeTakeFirst(),
+
+    async create(t: { ownerId: string; name: string; configMode: ConfigMode; secretSealed: string }, quota: Quotas, actor: string): Promise<TunnelRow> {
+      const row: TunnelRow = {
+        id: randomUUID(),
+        owner_id: t.ownerId,
+        name: t.name,
+        config_mode: t.configMode,
+        secret_sealed: t.secretSealed,
+        cf_tunnel_id: null,
+        generation: 1,
+        observed_generation: 0,
+        phase: 'pending',
+        last_error: null,
+        last_error_code: null,
+        deleting: 0,
+        config_hash: null,
+        config_version: null,
+        routes_version: 0,
+        attempts: 0,
+        next_attempt_at: null,
+        lease_owner: null,
+        lease_until: null,
+        created_at: now(),
+        updated_at: now(),
+      };
+      try {
+        await db.transaction().execute(async (trx) => {
+          await locks.user(trx, t.ownerId);
+          checkQuota('tunnels', await countTunnels(trx, t.ownerId), quota.tunnels);
+          await trx.insertInto('tunnels').values(row).execute();
+          await appendEvent(trx, { ownerId: t.ownerId, actor, action: 'tunnel.create', target: t.name, outcome: 'ok', details: { configMode: t.configMode } });
+        });
+      } catch (err) {
+        if (isUniqueViolation(err)) throw conflict('tunnel.name_taken', `A tunnel named ${t.name} already exists.`);
+        throw err;
+      }
+      signals.desiredChanged(row.id);
+      return row;
+    },
+
+    async listForOwner(ownerId: string | null, limit: number, cursor?: string): Promise<Page<TunnelView>> {
+      const after = decodeCursor(cursor) as [string, string] | null;
+      // The API's hottest query, written as SQL: the query builder's compilation would cost as
+      // much again as the statement itself (measured: 50 µs against 28 µs for ten rows).
+      const where = [
+        ...(ownerId ? [sql`owner_id = ${ownerId}`] : []),
+        ...(after ? [sql`(created_at > ${after[0]} or (created_at = ${after[0]} and id > ${after[1]}))`] : []),
+      ];
+      const { rows } = await sql<TunnelView>`select ${TUNNEL_VIEW_SELECT} from tunnels ${
+        where.length ? sql`where ${sql.join(where, sql` and `)}` : sql``
+      } order by created_at, id limit ${limit + 1}`.execute(db);
+      const items = rows.slice(0, limit);
+      const last = items[items.length - 1];
+      return { items, nextCursor: rows.length > limit && last ? encodeCursor([last.created_at, last.id]) : null };
+    },
+
+    async markDeleting(tunnel: TunnelRow, actor: string) {
+      await db.transaction().execute(async (trx) => {
+        await trx.updateTable('tunnels').set({ deleting: 1, phase: 'deleting', last_error: null, last_error_code: null }).where('id', '=', tunnel.id).execute();
+        await trx.updateTable('routes').set({ deleting: 1, phase: 'deleting', updated_at: now() }).where('tunnel_id', '=', tunnel.id).execute();
+        await bumpTunnel(trx, tunnel.id);
+        await appendEvent(trx, { ownerId: tunnel.owner_id, actor, action: 'tunnel.delete', target: tunnel.name, outcome: 'ok' });
+      });
+      signals.desiredChanged(tunnel.id);
+    },
+
+    async addRoute(tunnel: TunnelRow, r: NewRoute, quota: Quotas, actor: string): Promise<RouteRow> {
+      const row: RouteRow = {
+        id: randomUUID(),
+        tunnel_id: tunnel.id,
+        name: r.name,
+        hostname: r.hostname,
+        service: r.service,
+        protocol: r.protocol,
+        phase: 'pending',
+        last_error: null,
+        last_error_code: null,
+        deleting: 0,
+        dns_record_id: null,
+        dns_uncertain: 0,
+        access_app_id: null,
+        access_aud: null,
+        access_policy_id: null,
+        access_policies_hash: null,
+        service_token_id: null,
+        service_token_client_id: null,
+        service_token_sealed: null,
+        service_token_expires_at: null,
+        token_version: 0,
+        access_uncertain: 0,
+        rotate_requested: 0,
+        k8s_hash: null,
+        k8s_removed: 0,
+        k8s_ready: 0,
+        k8s_reason: null,
+        allow_ips: r.allowIps ? JSON.stringify(r.allowIps) : null,
+        access_rule: r.access ? JSON.stringify(r.access) : null,
+        created_at: now(),
+        updated_at: now(),
+      };
+      try {
+        await db.transaction().execute(async (trx) => {
+          await locks.user(trx, tunnel.owner_id);
+          await locks.tunnels(trx, [tunnel.id]);
+          const current = await trx.selectFrom('tunnels').select(['deleting']).where('id', '=', tunnel.id).executeTakeFirst();
+          if (!current || current.deleting) throw conflict('tunnel.deleting', `Tunnel ${tunnel.name} is being deleted.`);
+          checkQuota('routes', await countRoutes(trx, tunnel.owner_id), quota.routes);
+          await trx.insertInto('routes').values(row).execute();
+          await bumpTunnel(trx, tunnel.id);
+          await appendEvent(trx, {
+            ownerId: tunnel.owner_id,
+            actor,
+            action: 'route.create',
+            target: `${tunnel.name}/${r.name}`,
+            outcome: 'ok',
+            details: { hostname: r.hostname, service: r.service },
+          });
+        });
+      } catch (err) {
+        if (isUniqueViolation(err)) {
+          const sameName = await db.selectFrom('routes').select('id').where('tunnel_id', '=', tunnel.id).where('name', '=', r.name).executeTakeFirst();
+          if (sameName) throw conflict('route.name_taken', `Tunnel ${tunnel.name} already has a route named ${r.name}.`);
+          throw conflict('route.hostname_taken', `The hostname ${r.hostname} is taken; choose another route name.`);
+        }
+        throw err;
+      }
+      signals.desiredChanged(tunnel.id);
+      return row;
+    },
+
+    async markRoutesDeleting(tunnel: TunnelRow, routes: Array<Pick<RouteRow, 'id' | 'name' | 'hostname' | 'service'>>, actor: string) {
+      if (routes.length === 0) return;
+      await db.transaction().execute(async (trx) => {
+        await locks.tunnels(trx, [tunnel.id]);
+        await trx.updateTable('routes').set({ deleting: 1, phase: 'deleting', updated_at: now() }).where('id', 'in', routes.map((r) => r.id)).execute();
+        await bumpTunnel(trx, tunnel.id);
+        for (const r of routes) {
+          await appendEvent(trx, {
+            ownerId: tunnel.owner_id,
+            actor,
+            action: 'route.delete',
+            target: `${tunnel.name}/${r.name}`,
+            outcome: 'ok',
+            details: { hostname: r.hostname, service: r.service },
+          });
+        }
+      });
+      signals.desiredChanged(tunnel.id);
+    },
+
+    async requestRotation(tunnel: TunnelRow, route: Pick<RouteRow, 'id' | 'name'>, actor: string) {
+      await db.transaction().execute(async (trx) => {
+        await locks.tunnels(trx, [tunnel.id]);
+        await trx.updateTable('routes').set({ rotate_requested: 1, updated_at: now() }).where('id', '=', route.id).execute();
+        await bumpTunnel(trx, tunnel.id);
+        await appendEvent(trx, { ownerId: tunnel.owner_id, actor, action: 'route.rotate_token', target: `${tunnel.name}/${route.name}`, outcome: 'ok' });
+      });
+      signals.desiredChanged(tunnel.id);
+    },
+
+    /** Route rows by id (for waiting); missing ids are gone. */
+    routesById: (ids: string[]) => (ids.length === 0 ? Promise.resolve([]) : db.selectFrom('routes').selectAll().where('id', 'in', ids).execute()),
+
+    async count(): Promise<{ tunnels: number; routes: number; dirty: number }> {
+      const t = await db
+        .selectFrom('tunnels')
+        .select([db.fn.countAll<number>().as('n'), sql<number>`sum(case when generation > observed_generation or deleting = 1 then 1 else 0 end)`.as('dirty')])
+        .executeTakeFirstOrThrow();
+      const r = await db.selectFrom('routes').select(db.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+      return { tunnels: Number(t.n), routes: Number(r.n), dirty: Number(t.dirty ?? 0) };
+    },
+  };
+}
+
+export type TunnelsRepository = ReturnType<typeof createTunnelsRepository>;

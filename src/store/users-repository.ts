@@ -1,0 +1,106 @@
+/** Users and their usage (what quotas count). */
+import { randomUUID } from 'node:crypto';
+import { sql, type Kysely } from 'kysely';
+import { conflict } from '../domain/errors.js';
+import type { Database } from './schema.js';
+import { isUniqueViolation, now, type Db, type Quotas, type UserRow } from './rows.js';
+
+/** Live (not being deleted) tunnels a user owns. */
+export async function countTunnels(trx: Db, ownerId: string): Promise<number> {
+  const row = await trx
+    .selectFrom('tunnels')
+    .select(trx.fn.countAll<number>().as('n'))
+    .where('owner_id', '=', ownerId)
+    .where('deleting', '=', 0)
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+/** Live routes of the user's tunnels. */
+export async function countRoutes(trx: Db, ownerId: string): Promise<number> {
+  const row = await trx
+    .selectFrom('routes')
+    .innerJoin('tunnels', 'tunnels.id', 'routes.tunnel_id')
+    .select(trx.fn.countAll<number>().as('n'))
+    .where('tunnels.owner_id', '=', ownerId)
+    .where('routes.deleting', '=', 0)
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+export interface NewUser {
+  name: string;
+  passwordHash: string;
+  role: 'user' | 'admin';
+}
+
+export function createUsersRepository(db: Kysely<Database>) {
+  /** Users with their tunnel list's version: one query, read before any tunnel it versions. */
+  const select = () =>
+    db
+      .selectFrom('users')
+      .leftJoin('tunnel_list_versions as v', 'v.owner_id', 'users.id')
+      .selectAll('users')
+      .select(sql<number>`coalesce(v.version, 0)`.as('tunnels_version'));
+
+  const rowOf = (u: NewUser) => ({
+    id: randomUUID(),
+    name: u.name,
+    password_hash: u.passwordHash,
+    role: u.role,
+    quota_tunnels: null,
+    quota_routes: null,
+    created_at: now(),
+    updated_at: now(),
+  });
+
+  return {
+    byId: (id: string): Promise<UserRow | undefined> => select().where('users.id', '=', id).executeTakeFirst(),
+    byName: (name: string): Promise<UserRow | undefined> => select().where('users.name', '=', name).executeTakeFirst(),
+    list: (): Promise<UserRow[]> => select().orderBy('users.name').execute(),
+
+    async create(u: NewUser): Promise<UserRow> {
+      const row = rowOf(u);
+      try {
+        await db.insertInto('users').values(row).execute();
+      } catch (err) {
+        if (isUniqueViolation(err)) throw conflict('user.name_taken', `A user named ${u.name} already exists.`);
+        throw err;
+      }
+      return { ...row, tunnels_version: 0 };
+    },
+
+    /**
+     * Creates the user unless one of that name exists (another replica may be creating it at the
+     * same moment); answers the row that is there and whether this call made it.
+     */
+    async ensure(u: NewUser): Promise<{ user: UserRow; created: boolean }> {
+      const res = await db
+        .insertInto('users')
+        .values(rowOf(u))
+        .onConflict((oc) => oc.column('name').doNothing())
+        .executeTakeFirst();
+      const user = await select().where('users.name', '=', u.name).executeTakeFirstOrThrow();
+      return { user, created: Number(res.numInsertedOrUpdatedRows ?? 0) > 0 };
+    },
+
+    async update(id: string, patch: Partial<Pick<UserRow, 'password_hash' | 'role' | 'quota_tunnels' | 'quota_routes'>>) {
+      await db.updateTable('users').set({ ...patch, updated_at: now() }).where('id', '=', id).execute();
+    },
+
+    async remove(id: string) {
+      const owned = await db.selectFrom('tunnels').select(db.fn.countAll<number>().as('n')).where('owner_id', '=', id).executeTakeFirstOrThrow();
+      if (Number(owned.n) > 0) {
+        throw conflict('user.has_tunnels', 'The user still owns tunnels; delete them first.', { tunnels: Number(owned.n) });
+      }
+      await db.deleteFrom('users').where('id', '=', id).execute();
+    },
+
+    /** Tunnels (not being deleted) and routes (not being deleted) the user owns. */
+    async usage(id: string): Promise<Quotas> {
+      return { tunnels: await countTunnels(db, id), routes: await countRoutes(db, id) };
+    },
+  };
+}
+
+export type UsersRepository = ReturnType<typeof createUsersRepository>;

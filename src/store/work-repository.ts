@@ -1,0 +1,335 @@
+/**
+ * What the reconciler reads and records, as domain values (domain/model.ts): claims with a
+ * lease, the routes of what it claimed, what it learns of outside objects (recorded as soon as
+ * it is known), and each tunnel's outcome in one transaction. The API's side is
+ * tunnels-repository.ts; the two meet only in the tables.
+ */
+import { sql, type ExpressionBuilder, type Kysely, type Updateable } from 'kysely';
+import { parseAccessColumn, parseAllowIpsColumn, type Route, type RouteObjects, type Tunnel } from '../domain/model.js';
+import type { Database, RoutesTable } from './schema.js';
+import type { Dialect } from './migrations.js';
+import type { Locks } from './locks.js';
+import type { SignalEmitter } from './signals.js';
+import { bumpTunnel } from './tunnels-repository.js';
+import { chunks, later, now, type Db, type RouteRow, type TunnelRow } from './rows.js';
+
+export function toTunnel(t: TunnelRow): Tunnel {
+  return {
+    id: t.id,
+    ownerId: t.owner_id,
+    name: t.name,
+    configMode: t.config_mode,
+    secretSealed: t.secret_sealed,
+    cfTunnelId: t.cf_tunnel_id,
+    generation: t.generation,
+    observedGeneration: t.observed_generation,
+    phase: t.phase,
+    lastError: t.last_error,
+    deleting: t.deleting === 1,
+    configHash: t.config_hash,
+    configVersion: t.config_version,
+    attempts: t.attempts,
+    createdAt: t.created_at,
+  };
+}
+
+export function toRoute(r: RouteRow): Route {
+  return {
+    id: r.id,
+    tunnelId: r.tunnel_id,
+    name: r.name,
+    hostname: r.hostname,
+    service: r.service,
+    protocol: r.protocol,
+    allowIps: parseAllowIpsColumn(r.allow_ips),
+    access: parseAccessColumn(r.access_rule),
+    phase: r.phase,
+    lastError: r.last_error,
+    deleting: r.deleting === 1,
+    createdAt: r.created_at,
+    objects: {
+      dnsRecordId: r.dns_record_id,
+      dnsUncertain: r.dns_uncertain === 1,
+      accessAppId: r.access_app_id,
+      accessAud: r.access_aud,
+      accessPoliciesHash: r.access_policies_hash,
+      accessUncertain: r.access_uncertain === 1,
+      serviceTokenId: r.service_token_id,
+      serviceTokenClientId: r.service_token_client_id,
+      serviceTokenSealed: r.service_token_sealed,
+      serviceTokenExpiresAt: r.service_token_expires_at,
+      tokenVersion: r.token_version,
+      rotateRequested: r.rotate_requested === 1,
+      k8sHash: r.k8s_hash,
+      k8sRemoved: r.k8s_removed === 1,
+      k8sReady: r.k8s_ready === 1,
+      k8sReason: r.k8s_reason,
+    },
+  };
+}
+
+const bit = (b: boolean) => (b ? 1 : 0);
+
+/** Domain → columns, only for the fields given. */
+export function objectColumns(o: Partial<RouteObjects>): Updateable<RoutesTable> {
+  const c: Updateable<RoutesTable> = {};
+  if (o.dnsRecordId !== undefined) c.dns_record_id = o.dnsRecordId;
+  if (o.dnsUncertain !== undefined) c.dns_uncertain = bit(o.dnsUncertain);
+  if (o.accessAppId !== undefined) c.access_app_id = o.accessAppId;
+  if (o.accessAud !== undefined) c.access_aud = o.accessAud;
+  if (o.accessPoliciesHash !== undefined) c.access_policies_hash = o.accessPoliciesHash;
+  if (o.accessUncertain !== undefined) c.access_uncertain = bit(o.accessUncertain);
+  if (o.serviceTokenId !== undefined) c.service_token_id = o.serviceTokenId;
+  if (o.serviceTokenClientId !== undefined) c.service_token_client_id = o.serviceTokenClientId;
+  if (o.serviceTokenSealed !== undefined) c.service_token_sealed = o.serviceTokenSealed;
+  if (o.serviceTokenExpiresAt !== undefined) c.service_token_expires_at = o.serviceTokenExpiresAt;
+  if (o.tokenVersion !== undefined) c.token_version = o.tokenVersion;
+  if (o.rotateRequested !== undefined) c.rotate_requested = bit(o.rotateRequested);
+  if (o.k8sHash !== undefined) c.k8s_hash = o.k8sHash;
+  if (o.k8sRemoved !== undefined) c.k8s_removed = bit(o.k8sRemoved);
+  if (o.k8sReady !== undefined) c.k8s_ready = bit(o.k8sReady);
+  if (o.k8sReason !== undefined) c.k8s_reason = o.k8sReason;
+  return c;
+}
+
+export interface RoutePatch {
+  tunnelId: string;
+  routeId: string;
+  objects: Partial<RouteObjects>;
+}
+
+export interface RouteErrorRecord {
+  routeId: string;
+  message: string;
+  code: string | null;
+  /** `error`: it cannot converge until something outside changes; `pending`: retried. */
+  phase: 'pending' | 'error';
+}
+
+/** How one claimed tunnel's pass ended. */
+export interface TunnelOutcome {
+  tunnel: Pick<Tunnel, 'id' | 'name' | 'generation'>;
+  /** `wait`: something another replica holds kept it back; tried again soon, no error recorded. */
+  kind: 'converged' | 'failed' | 'wait';
+  /** Failed: the tunnel's error (its own, or a summary of its routes'), and when to try again (wait: only when). */
+  error?: { message: string; code: string | null; retryInMs: number; terminal: boolean };
+  readyRouteIds: string[];
+  /** Deleted routes whose outside objects are all gone: their rows go (leaving tombstones). */
+  goneRoutes: Array<Pick<Route, 'id' | 'name'>>;
+  routeErrors: RouteErrorRecord[];
+}
+
+const ERROR_LENGTH = 1000;
+
+export function createWorkRepository(db: Kysely<Database>, dialect: Dialect, locks: Locks, signals: SignalEmitter) {
+  const dirty = (eb: ExpressionBuilder<Database, 'tunnels'>) => eb.or([eb('generation', '>', eb.ref('observed_generation')), eb('deleting', '=', 1)]);
+
+  async function tombstone(trx: Db, kind: 'tunnel' | 'route', names: string[]) {
+    for (const chunk of chunks(names)) {
+      await trx
+        .insertInto('tombstones')
+        .values(chunk.map((name) => ({ kind, name, deleted_at: now() })))
+        .onConflict((oc) => oc.columns(['kind', 'name']).doUpdateSet({ deleted_at: now() }))
+        .execute();
+    }
+  }
+
+  /** Writes route columns after locking their tunnels (see locks.ts), in one transaction. */
+  async function writeRoutes(tunnelIds: string[], fn: (trx: Db) => Promise<unknown>) {
+    if (dialect !== 'postgres') {
+      await fn(db);
+      return;
+    }
+    await db.transaction().execute(async (trx) => {
+      await locks.tunnels(trx, tunnelIds);
+      await fn(trx);
+    });
+  }
+
+  return {
+    /**
+     * Claims up to `limit` dirty tunnels past their backoff with a lease, so no other replica
+     * takes them. Fair across owners: each owner's oldest changes first (the first of every
+     * owner, then the second of every owner…), so one owner's many tunnels never fill a pass.
+     */
+    async claim(owner: string, limit: number, leaseMs: number): Promise<Tunnel[]> {
+      const at = now();
+      const { rows } = await sql<{ id: string }>`
+        select id from (
+          select id, updated_at, row_number() over (partition by owner_id order by updated_at, id) as turn
+          from tunnels
+          where (generation > observed_generation or deleting = 1)
+            and (next_attempt_at is null or next_attempt_at <= ${at})
+            and (lease_until is null or lease_until < ${at})
+        ) ranked order by turn, updated_at, id limit ${limit}`.execute(db);
+      if (rows.length === 0) return [];
+      const ids = rows.map((r) => r.id);
+      const free = (eb: ExpressionBuilder<Database, 'tunnels'>) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', at)]);
+      const claimed: TunnelRow[] = [];
+      for (const chunk of chunks(ids)) {
+        let candidates = db.selectFrom('tunnels').select('id').where('id', 'in', chunk).where(free);
+        if (dialect === 'postgres') candidates = candidates.forNoKeyUpdate().skipLocked();
+        claimed.push(
+          ...(await db
+            .updateTable('tunnels')
+            .set({ lease_owner: owner, lease_until: later(leaseMs) })
+            .where('id', 'in', candidates)
+            .where(free)
+            .returningAll()
+            .execute()),
+        );
+      }
+      // The order of the fair ranking, not of the database's update.
+      const order = new Map(ids.map((id, i) => [id, i]));
+      return claimed.sort((a, b) => order.get(a.id)! - order.get(b.id)!).map(toTunnel);
+    },
+
+    /** Routes of the given tunnels, newest first within each tunnel (the ingress order). */
+    async routesOf(tunnelIds: string[]): Promise<Map<string, Route[]>> {
+      const out = new Map<string, Route[]>(tunnelIds.map((id) => [id, []]));
+      for (const chunk of chunks(tunnelIds)) {
+        const rows = await db.selectFrom('routes').selectAll().where('tunnel_id', 'in', chunk).orderBy('created_at', 'desc').orderBy('id', 'desc').execute();
+        for (const r of rows) out.get(r.tunnel_id)!.push(toRoute(r));
+      }
+      return out;
+    },
+
+    async extend(tunnelIds: string[], owner: string, leaseMs: number) {
+      for (const chunk of chunks(tunnelIds)) {
+        await db.updateTable('tunnels').set({ lease_until: later(leaseMs) }).where('id', 'in', chunk).where('lease_owner', '=', owner).execute();
+      }
+    },
+    async release(tunnelIds: string[], owner: string) {
+      for (const chunk of chunks(tunnelIds)) {
+        await db.updateTable('tunnels').set({ lease_owner: null, lease_until: null }).where('id', 'in', chunk).where('lease_owner', '=', owner).execute();
+      }
+    },
+    /** When the earliest backed-off tunnel becomes due (to sleep until then), or null. */
+    async nextDue(): Promise<string | null> {
+      const row = await db.selectFrom('tunnels').select((eb) => eb.fn.min('next_attempt_at').as('due')).where(dirty).executeTakeFirst();
+      return (row?.due as string | null | undefined) ?? null;
+    },
+    /** Tunnels whose desired state is ahead of what was observed (the queue). */
+    async queueDepth(): Promise<number> {
+      const row = await db.selectFrom('tunnels').select(db.fn.countAll<number>().as('n')).where(dirty).executeTakeFirstOrThrow();
+      return Number(row.n);
+    },
+
+    async setCloudflareId(tunnelId: string, cfTunnelId: string | null) {
+      await db.updateTable('tunnels').set({ cf_tunnel_id: cfTunnelId, updated_at: now() }).where('id', '=', tunnelId).execute();
+    },
+    async setConfig(tunnelId: string, hash: string | null, version: number | null) {
+      await db.updateTable('tunnels').set({ config_hash: hash, config_version: version }).where('id', '=', tunnelId).execute();
+    },
+
+    /** Records what was learnt of routes' outside objects: one transaction for the lot. */
+    async patchRoutes(patches: RoutePatch[]) {
+      if (patches.length === 0) return;
+      await writeRoutes(
+        patches.map((p) => p.tunnelId),
+        async (trx) => {
+          // Patches with the same columns and values go in one statement.
+          const groups = new Map<string, { set: Updateable<RoutesTable>; ids: string[] }>();
+          for (const p of patches) {
+            const set = { ...objectColumns(p.objects), updated_at: now() };
+            const key = JSON.stringify(Object.entries(set).filter(([k]) => k !== 'updated_at'));
+            const g = groups.get(key) ?? { set, ids: [] };
+            g.ids.push(p.routeId);
+            groups.set(key, g);
+          }
+          for (const { set, ids } of groups.values()) {
+            for (const chunk of chunks(ids)) await trx.updateTable('routes').set(set).where('id', 'in', chunk).execute();
+          }
+        },
+      );
+    },
+
+    /** A pass's outcome for one tunnel, in one transaction. */
+    async record(o: TunnelOutcome) {
+      await db.transaction().execute(async (trx) => {
+        await locks.tunnels(trx, [o.tunnel.id]);
+        for (const chunk of chunks(o.readyRouteIds)) {
+          await trx
+            .updateTable('routes')
+            .set({ phase: 'ready', last_error: null, last_error_code: null, updated_at: now() })
+            .where('id', 'in', chunk)
+            .where('deleting', '=', 0)
+            .execute();
+        }
+        for (const e of o.routeErrors) {
+          await trx
+            .updateTable('routes')
+            .set({ phase: e.phase, last_error: e.message.slice(0, ERROR_LENGTH), last_error_code: e.code, updated_at: now() })
+            .where('id', '=', e.routeId)
+            .where('deleting', '=', 0)
+            .execute();
+        }
+        if (o.goneRoutes.length > 0) {
+          for (const chunk of chunks(o.goneRoutes.map((r) => r.id))) await trx.deleteFrom('routes').where('id', 'in', chunk).execute();
+          await tombstone(
+            trx,
+            'route',
+            o.goneRoutes.map((r) => `${o.tunnel.name}/${r.name}`),
+          );
+        }
+        if (o.kind === 'converged') {
+          await trx
+            .updateTable('tunnels')
+            .set({
+              observed_generation: o.tunnel.generation,
+              // The user may have asked for deletion while the pass ran: the row decides.
+              phase: sql<TunnelRow['phase']>`case when deleting = 1 then 'deleting' else 'ready' end`,
+              last_error: null,
+              last_error_code: null,
+              attempts: 0,
+              next_attempt_at: null,
+              updated_at: now(),
+            })
+            .where('id', '=', o.tunnel.id)
+            .execute();
+        } else if (o.kind === 'wait') {
+          await trx.updateTable('tunnels').set({ next_attempt_at: later(o.error?.retryInMs ?? 1000) }).where('id', '=', o.tunnel.id).execute();
+        } else {
+          const e = o.error!;
+          await trx
+            .updateTable('tunnels')
+            .set({
+              phase: sql<TunnelRow['phase']>`case when deleting = 1 then 'deleting' else ${e.terminal ? 'error' : 'pending'} end`,
+              last_error: e.message.slice(0, ERROR_LENGTH),
+              last_error_code: e.code,
+              attempts: sql`attempts + 1`,
+              next_attempt_at: later(e.retryInMs),
+              updated_at: now(),
+            })
+            .where('id', '=', o.tunnel.id)
+            .execute();
+        }
+      });
+      signals.observedChanged(o.tunnel.id);
+    },
+
+    /** The finalizer's last step: the rows go only once their outside objects are gone. */
+    async deleteTunnel(tunnel: Pick<Tunnel, 'id' | 'name'>, routeNames: string[]) {
+      await db.transaction().execute(async (trx) => {
+        await locks.tunnels(trx, [tunnel.id]);
+        await trx.deleteFrom('routes').where('tunnel_id', '=', tunnel.id).execute();
+        await trx.deleteFrom('tunnels').where('id', '=', tunnel.id).execute();
+        await tombstone(trx, 'tunnel', [tunnel.name]);
+        await tombstone(
+          trx,
+          'route',
+          routeNames.map((r) => `${tunnel.name}/${r}`),
+        );
+      });
+      signals.observedChanged(tunnel.id);
+    },
+
+    /** Marks a tunnel dirty again (resync found drift, or a token to renew). */
+    async requeue(tunnelId: string) {
+      await bumpTunnel(db, tunnelId);
+      signals.desiredChanged(tunnelId);
+    },
+  };
+}
+
+export type WorkRepository = ReturnType<typeof createWorkRepository>;
