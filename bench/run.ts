@@ -10,6 +10,8 @@ import { memoryBenchmark } from './memory.js';
 import { provisioningBenchmark, provisioningPostgresBenchmark, provisioningScaleBenchmark, type Mode } from './provisioning.js';
 import { LATEST, machine, mergeResults, note } from './report.js';
 import { routeLatencyBenchmark } from './route-latency.js';
+import { fairnessBenchmark } from './fairness.js';
+import { soakBenchmark } from './soak.js';
 import { postgresUrl } from './stack.js';
 
 interface Options {
@@ -43,6 +45,12 @@ const benchmarks: Benchmark[] = [
     run: (o) => routeLatencyBenchmark({ full: o.full }),
   },
   {
+    name: 'fairness',
+    key: 'fairness',
+    describe: "a quiet user's route until live while a noisy user churns tunnels, beside a quiet baseline (ratio)",
+    run: (o) => fairnessBenchmark({ full: o.full }),
+  },
+  {
     name: 'api-throughput',
     key: 'api',
     describe: 'requests/s and latency of two read paths, Basic and bearer, over a large data set',
@@ -66,6 +74,13 @@ const benchmarks: Benchmark[] = [
       }
       return provisioningPostgresBenchmark({ full: o.full, ...pg });
     },
+  },
+  {
+    name: 'soak',
+    key: 'soak',
+    describe: 'faults and SIGKILLs for minutes, then the emulator must equal the desired state (full only)',
+    fullOnly: true,
+    run: () => soakBenchmark({ minutes: 5 }),
   },
   {
     name: 'provisioning-scale',

@@ -27,7 +27,7 @@ import { BENCH_DIR } from './report.js';
 export const REPO_DIR = resolve(BENCH_DIR, '..');
 
 /** Quotas high enough that no benchmark hits them (the defaults are 10 tunnels / 50 routes). */
-export const BENCH_QUOTAS = { tunnels: 1_000_000, routes: 10_000_000 };
+export const BENCH_QUOTAS = { tunnels: 1_000_000, routes: 10_000_000, protectedRoutes: 10_000_000, tcpRoutes: 10_000_000 };
 
 /** Cloudflare's global API budget per token: 1,200 calls per 300 s. */
 export const REAL_RATE_LIMIT = { requests: 1200, windowSeconds: 300 };
@@ -116,6 +116,8 @@ export async function startBenchStack(opts: BenchStackOptions = {}): Promise<Ben
       quotas: BENCH_QUOTAS,
       tunnels: { defaultConfigMode: opts.configMode ?? 'local' },
       reconciler: { enabled: opts.reconciler ?? true, resyncSeconds: opts.resyncSeconds ?? 0 },
+      // Benchmarks post thousands of changes as one user: its pacing would be what they measure.
+      api: { mutationsPerMinute: 0 },
       log: { level: 'silent' },
     },
   });

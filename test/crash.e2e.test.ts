@@ -39,6 +39,9 @@ async function startServer(): Promise<string> {
       TUNNELPLANE_RESYNC_SECONDS: '0',
       TUNNELPLANE_LOG_LEVEL: 'info',
       TUNNELPLANE_INSTANCE: 'crash',
+      TUNNELPLANE_API_MUTATIONS_PER_MINUTE: '0',
+      TUNNELPLANE_QUOTA_PROTECTED_ROUTES: '100',
+      TUNNELPLANE_QUOTA_TCP_ROUTES: '100',
     },
     stdio: ['ignore', 'ignore', 'pipe'],
   });

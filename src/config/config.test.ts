@@ -23,7 +23,7 @@ describe('configuration', () => {
     expect(c.kubernetes.inCluster).toBe(true);
     expect(c.cloudflare.apiToken).toBe('from-env');
     expect(c.listen.port).toBe(8000);
-    expect(c.quotas).toEqual({ tunnels: 3, routes: 50 });
+    expect(c.quotas).toEqual({ tunnels: 3, routes: 50, protectedRoutes: 20, tcpRoutes: 5 });
     expect(c.database.url).toBe('sqlite:./data/tunnelplane.db');
     expect(Object.isFrozen(c.cloudflare)).toBe(true);
   });

@@ -45,11 +45,34 @@ export const configSchema = z
         cert: z.string().optional(),
         baseUrl: z.url().optional(),
         timeoutMs: positive.default(15_000),
-        rateLimit: z.object({ requests: positive.default(1200), windowSeconds: positive.default(300) }).prefault({}),
+        /**
+         * The token's call budget (Cloudflare: 1,200 per 300 s). `shared`: every replica reserves
+         * its calls in the database so that together they stay within it (auto: with PostgreSQL).
+         */
+        rateLimit: z
+          .object({
+            requests: positive.default(1200),
+            windowSeconds: positive.default(300),
+            shared: z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.union([z.boolean(), z.literal('auto')])).default('auto'),
+          })
+          .prefault({}),
         /** DNS batch operations per call: 200 on Free zones, 3,500 on paid ones. */
         dnsBatchLimit: positive.max(3500).default(200),
         /** At start, how long to keep retrying a Cloudflare that is unreachable, rate limited or failing (a refused token stops at once). */
         startupWaitSeconds: z.coerce.number().int().min(0).max(3600).default(300),
+        /**
+         * The account's limits every tenant shares (Cloudflare's account limits: 500 Access
+         * applications, 50 service tokens, 1,000 rules per application). Lower them when the
+         * account holds applications or tokens of its own: a route that would not fit is refused
+         * when it is created.
+         */
+        limits: z
+          .object({
+            accessApplications: z.coerce.number().int().min(0).default(500),
+            serviceTokens: z.coerce.number().int().min(0).default(50),
+            rulesPerApplication: z.coerce.number().int().min(1).default(1000),
+          })
+          .prefault({}),
       })
       .prefault({}),
     users: z
@@ -59,11 +82,40 @@ export const configSchema = z
         admins: z.array(z.string()).default([]),
       })
       .prefault({}),
-    quotas: z.object({ tunnels: z.coerce.number().int().min(0).default(10), routes: z.coerce.number().int().min(0).default(50) }).prefault({}),
+    /** Per user (overrides per user through the admin API for tunnels and routes). */
+    quotas: z
+      .object({
+        tunnels: z.coerce.number().int().min(0).default(10),
+        routes: z.coerce.number().int().min(0).default(50),
+        /** Routes with Access (TCP, people, allow-lists): each holds one of the account's Access applications. */
+        protectedRoutes: z.coerce.number().int().min(0).default(20),
+        /** TCP-like routes: each holds one of the account's 50 service tokens. */
+        tcpRoutes: z.coerce.number().int().min(0).default(5),
+      })
+      .prefault({}),
     api: z
       .object({
         /** Memory for rendered tunnel views (JSON, config.yaml), kept per tunnel until its routes change; 0 turns it off. */
         responseCacheMiB: z.coerce.number().min(0).max(4096).default(32),
+        /** Changes (POST, PUT, PATCH, DELETE) per user: a bucket of `mutationBurst` refilled at this rate (per replica); 0: no limit. */
+        mutationsPerMinute: z.coerce.number().min(0).default(30),
+        mutationBurst: z.coerce.number().int().min(1).default(30),
+      })
+      .prefault({}),
+    /** Sign-in throttling (see src/server/auth.ts): failed guesses per account and source address, the password-check queue. */
+    auth: z
+      .object({
+        freeFailures: z.coerce.number().int().min(1).default(5),
+        maxDelaySeconds: z.coerce.number().int().min(1).default(300),
+        maxHashing: z.coerce.number().int().min(1).max(16).default(2),
+        maxAccountsPerSource: z.coerce.number().int().min(1).default(20),
+      })
+      .prefault({}),
+    /** The audit trail: how long events are kept, and how many refused changes a user leaves per minute (more are counted, in one event). */
+    events: z
+      .object({
+        retentionDays: z.coerce.number().int().min(1).default(90),
+        refusedPerMinute: z.coerce.number().int().min(0).default(10),
       })
       .prefault({}),
     tunnels: z.object({ defaultConfigMode: z.enum(['local', 'remote']).default('local') }).prefault({}),
@@ -72,6 +124,8 @@ export const configSchema = z
         enabled: flag.default(true),
         resyncSeconds: z.coerce.number().int().min(0).default(300),
         concurrency: positive.max(64).default(16),
+        /** Tunnels of one owner a pass takes at most: one owner's many changes never make others wait long. */
+        claimPerOwner: positive.default(5),
         /** A replica's claim on a tunnel; a crashed replica's work is taken over after this. */
         leaseSeconds: positive.default(15),
         /** Longest wait between retries of a failing tunnel (exponential backoff with jitter up to this). */
@@ -145,6 +199,7 @@ const ENV: Record<string, string> = {
   TUNNELPLANE_NAMESPACE: 'kubernetes.namespace',
   TUNNELPLANE_KUBERNETES_IN_CLUSTER: 'kubernetes.inCluster',
   TUNNELPLANE_CLOUDFLARE_RATE_LIMIT_REQUESTS: 'cloudflare.rateLimit.requests',
+  TUNNELPLANE_CLOUDFLARE_RATE_LIMIT_SHARED: 'cloudflare.rateLimit.shared',
   TUNNELPLANE_RECONCILER_ENABLED: 'reconciler.enabled',
   TUNNELPLANE_LOG_LEVEL: 'log.level',
   TUNNELPLANE_API_RESPONSE_CACHE_MIB: 'api.responseCacheMiB',
@@ -158,6 +213,18 @@ const ENV: Record<string, string> = {
   TUNNELPLANE_GC_MAX_DELETES: 'reconciler.gcMaxDeletes',
   TUNNELPLANE_GC_MAX_DELETE_PERCENT: 'reconciler.gcMaxDeletePercent',
   TUNNELPLANE_TOKEN_RENEW_DAYS: 'reconciler.tokenRenewDays',
+  TUNNELPLANE_QUOTA_TUNNELS: 'quotas.tunnels',
+  TUNNELPLANE_QUOTA_ROUTES: 'quotas.routes',
+  TUNNELPLANE_QUOTA_PROTECTED_ROUTES: 'quotas.protectedRoutes',
+  TUNNELPLANE_QUOTA_TCP_ROUTES: 'quotas.tcpRoutes',
+  TUNNELPLANE_CLOUDFLARE_LIMIT_ACCESS_APPLICATIONS: 'cloudflare.limits.accessApplications',
+  TUNNELPLANE_CLOUDFLARE_LIMIT_SERVICE_TOKENS: 'cloudflare.limits.serviceTokens',
+  TUNNELPLANE_API_MUTATIONS_PER_MINUTE: 'api.mutationsPerMinute',
+  TUNNELPLANE_API_MUTATION_BURST: 'api.mutationBurst',
+  TUNNELPLANE_AUTH_FREE_FAILURES: 'auth.freeFailures',
+  TUNNELPLANE_AUTH_MAX_DELAY_SECONDS: 'auth.maxDelaySeconds',
+  TUNNELPLANE_EVENTS_RETENTION_DAYS: 'events.retentionDays',
+  TUNNELPLANE_EVENTS_REFUSED_PER_MINUTE: 'events.refusedPerMinute',
 };
 
 function setPath(target: Raw, path: string, value: unknown) {

@@ -15,7 +15,7 @@ import { hashPassword, verifyPassword } from '../domain/passwords.js';
 import { ProviderError } from '../domain/errors.js';
 import type { Ownership } from '../domain/ownership.js';
 import { connectStore, type Store } from '../store/index.js';
-import { createCloudflareApi, createRateLimiter, type CloudflareApi, type RateLimiter } from '../providers/cloudflare/index.js';
+import { asTenant, createCloudflareApi, createRateLimiter, type CloudflareApi, type RateLimiter } from '../providers/cloudflare/index.js';
 import { createReconciler, defaultReconcilerOptions, type Reconciler, type ReconcilerHooks } from '../reconciler/index.js';
 import { resolveInstallation } from './installation.js';
 import { cloudflareTransient, databaseTransient, retryTransient, StartupError } from './startup.js';
@@ -120,6 +120,8 @@ export interface Core {
   limiter: RateLimiter;
   kubernetes: KubernetesApi | null;
   ownership: Ownership;
+  /** This process among the replicas (leases, budget reservations). */
+  replicaId: string;
   accountId: string;
   zoneId: string;
   zoneName: string;
@@ -127,7 +129,7 @@ export interface Core {
 }
 
 /** Connects to the database (waiting for it, bounded) and to Cloudflare (retrying transient faults), and resolves the installation. */
-export async function createCore(config: ServerConfig, opts: { logger?: Logger } = {}): Promise<Core> {
+export async function createCore(config: ServerConfig, opts: { logger?: Logger; replicaId?: string } = {}): Promise<Core> {
   const logger = opts.logger ?? createLogger(config.log.level);
   const metrics = createMetrics();
   const secrets = createSecretBox(resolveSecretKey(config, logger));
@@ -140,7 +142,17 @@ export async function createCore(config: ServerConfig, opts: { logger?: Logger }
   try {
     if (config.users.file) await syncUsersFile(store, config.users.file, config.users.admins, logger);
 
-    const limiter = createRateLimiter(config.cloudflare.rateLimit);
+    const replicaId = opts.replicaId ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+    const { requests, windowSeconds, shared } = config.cloudflare.rateLimit;
+    const sharing = shared === 'auto' ? store.dialect === 'postgres' : shared;
+    const reservationTtlMs = 1000;
+    const limiter = createRateLimiter({
+      requests,
+      windowSeconds,
+      reservationTtlMs,
+      // The database counts a reservation for the window, widened by the limiter's margin and the time its slots may wait.
+      ...(sharing ? { shared: (n: number) => store.budget.reserve(replicaId, n, requests, windowSeconds * 1000 + 2000 + reservationTtlMs) } : {}),
+    });
     const base = {
       apiToken: config.cloudflare.apiToken!,
       ...(config.cloudflare.baseUrl ? { baseUrl: config.cloudflare.baseUrl } : {}),
@@ -202,6 +214,7 @@ export async function createCore(config: ServerConfig, opts: { logger?: Logger }
       limiter,
       kubernetes,
       ownership: ownership(installation.id),
+      replicaId,
       accountId,
       zoneId,
       zoneName,
@@ -228,12 +241,14 @@ export function createCoreReconciler(core: Core, opts: { replicaId?: string; hoo
     secrets: core.secrets,
     kubernetes: core.kubernetes,
     ownership: core.ownership,
+    asTenant,
     tcpAccess: { image: k8s.image, replicas: k8s.replicas, port: k8s.port },
     logger: core.logger.child({ component: 'reconciler' }),
     options: {
       ...defaultReconcilerOptions,
-      owner: opts.replicaId ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
+      owner: opts.replicaId ?? core.replicaId,
       concurrency: config.reconciler.concurrency,
+      claimPerOwner: config.reconciler.claimPerOwner,
       dnsBatchLimit: config.cloudflare.dnsBatchLimit,
       pollMs: config.reconciler.pollMs,
       leaseMs: config.reconciler.leaseSeconds * 1000,
@@ -243,6 +258,7 @@ export function createCoreReconciler(core: Core, opts: { replicaId?: string; hoo
       gcMaxDeletes: config.reconciler.gcMaxDeletes,
       gcMaxDeletePercent: config.reconciler.gcMaxDeletePercent,
       tokenRenewBeforeMs: config.reconciler.tokenRenewDays * 86_400_000,
+      eventRetentionMs: config.events.retentionDays * 86_400_000,
     },
     hooks: {
       pass: (s) => {
@@ -273,7 +289,7 @@ export interface Runtime {
 }
 
 export async function createRuntime(config: ServerConfig, opts: { logger?: Logger; replicaId?: string; hooks?: ReconcilerHooks } = {}): Promise<Runtime> {
-  const core = await createCore(config, opts.logger ? { logger: opts.logger } : {});
+  const core = await createCore(config, { ...(opts.logger ? { logger: opts.logger } : {}), ...(opts.replicaId ? { replicaId: opts.replicaId } : {}) });
   const { store, logger, metrics, kubernetes } = core;
   try {
     if (!kubernetes) logger.info({}, 'no kubeconfig: TCP routes are protected by Access but get no in-cluster access pods');
@@ -294,6 +310,16 @@ export async function createRuntime(config: ServerConfig, opts: { logger?: Logge
         maxWaitMs: 120_000,
         inCluster: kubernetes ? { namespace: k8s.namespace, port: k8s.port } : null,
         viewCacheBytes: config.api.responseCacheMiB * 1024 * 1024,
+        capacity: { accessApplications: config.cloudflare.limits.accessApplications, serviceTokens: config.cloudflare.limits.serviceTokens },
+        rulesPerApplication: config.cloudflare.limits.rulesPerApplication,
+        mutations: { perMinute: config.api.mutationsPerMinute, burst: config.api.mutationBurst },
+        auth: {
+          freeFailures: config.auth.freeFailures,
+          maxDelayMs: config.auth.maxDelaySeconds * 1000,
+          maxHashing: config.auth.maxHashing,
+          maxAccountsPerSource: config.auth.maxAccountsPerSource,
+        },
+        events: { refusedPerMinute: config.events.refusedPerMinute },
       },
       ...(tls ? { https: tls } : {}),
     });

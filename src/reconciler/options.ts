@@ -3,8 +3,9 @@
 export interface ReconcilerOptions {
   /** Identifies this replica in leases. */
   owner: string;
-  /** Tunnels claimed per pass. */
+  /** Tunnels claimed per pass, and at most this many of one owner's (a pass is as long as its slowest step). */
   claimLimit: number;
+  claimPerOwner: number;
   leaseMs: number;
   /** DNS operations per batch call (the zone plan's limit: 200 on Free). */
   dnsBatchLimit: number;
@@ -46,10 +47,13 @@ export interface ReconcilerOptions {
   tokenRenewBeforeMs: number;
   /** Tombstones are kept this long. */
   tombstoneRetentionMs: number;
+  /** Audit events are kept this long (pruned by resync, a batch at a time). */
+  eventRetentionMs: number;
 }
 
 export const defaultReconcilerOptions: Omit<ReconcilerOptions, 'owner'> = {
   claimLimit: 500,
+  claimPerOwner: 5,
   leaseMs: 15_000,
   dnsBatchLimit: 200,
   concurrency: 16,
@@ -68,6 +72,7 @@ export const defaultReconcilerOptions: Omit<ReconcilerOptions, 'owner'> = {
   gcMaxDeletePercent: 10,
   tokenRenewBeforeMs: 30 * 86_400_000,
   tombstoneRetentionMs: 365 * 86_400_000,
+  eventRetentionMs: 90 * 86_400_000,
 };
 
 export function backoffMs(attempts: number, base: number, max: number, retryAfterMs: number | null, random = Math.random): number {

@@ -83,7 +83,7 @@ export function createPass(ctx: StepContext, resync: Pick<ResyncRepository, 'app
      * configuration PUT is put off (the scheduler's decision; never for `drain`).
      */
     async run(defer: (w: Work) => boolean): Promise<{ work: Work[]; stats: PassStats }> {
-      const claimed = await ctx.work.claim(o.owner, o.claimLimit, o.leaseMs);
+      const claimed = await ctx.work.claim(o.owner, o.claimLimit, o.leaseMs, o.claimPerOwner);
       if (claimed.length === 0) return { work: [], stats: { tunnels: 0, ms: 0, failed: 0 } };
       const started = performance.now();
       const routes = await ctx.work.routesOf(claimed.map((t) => t.id));

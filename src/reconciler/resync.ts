@@ -343,6 +343,7 @@ export function createResync(ctx: StepContext, repo: ResyncRepository, hooks: Re
         logger.warn({ err: (err as Error).message }, 'could not remove the old allow-list WAF rules; will try again');
       }
       await repo.pruneTombstones(new Date(Date.now() - o.tombstoneRetentionMs).toISOString());
+      await ctx.events.prune(new Date(Date.now() - o.eventRetentionMs).toISOString());
       for (const id of requeue) await ctx.work.requeue(id);
       result.requeued = requeue.size;
       const changed = result.requeued || result.orphanRecords || result.orphanTunnels || result.orphanAccess || result.orphanKubernetes || result.held || result.legacyFirewallRemoved || result.failed;

@@ -10,7 +10,8 @@ import type { Logger } from 'pino';
 import { AppError } from '../domain/errors.js';
 import type { SecretBox } from '../domain/secret-box.js';
 import { isUnavailable, type Store } from '../store/index.js';
-import { createAuthenticator, type Authenticated } from './auth.js';
+import { createAuthenticator, type Authenticated, type AuthLimits } from './auth.js';
+import { createBuckets } from './buckets.js';
 import { createTunnelService, type TunnelServiceConfig } from './tunnel-service.js';
 import { createHttpMetrics, type MetricsRegistry } from './metrics.js';
 import { registerV1Routes } from './routes-v1.js';
@@ -30,12 +31,22 @@ declare module 'fastify' {
   }
 }
 
+export interface AppConfig extends TunnelServiceConfig {
+  version: string;
+  /** Changes per user (0 per minute: no limit). */
+  mutations?: { perMinute: number; burst: number };
+  /** Sign-in throttling (auth.ts). */
+  auth?: Partial<AuthLimits>;
+  /** Refused changes a user leaves in the audit trail per minute; more are counted into one event. */
+  events?: { refusedPerMinute: number };
+}
+
 export interface AppDeps {
   store: Store;
   secrets: SecretBox;
   logger: Logger;
   metrics: MetricsRegistry;
-  config: TunnelServiceConfig & { version: string };
+  config: AppConfig;
   /** Extra readiness checks (Cloudflare reachable…); the store is always checked. */
   readiness?: () => Promise<string | null>;
   https?: { cert: string | Buffer; key: string | Buffer };
@@ -60,7 +71,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ...(deps.https ? { https: deps.https } : {}),
   }) as unknown as FastifyInstance;
 
-  const auth = createAuthenticator({ store: deps.store, logger: deps.logger });
+  const auth = createAuthenticator({ store: deps.store, logger: deps.logger, ...(deps.config.auth ? { limits: deps.config.auth } : {}) });
+  const mutations = createBuckets(deps.config.mutations ?? { perMinute: 0, burst: 1 });
+  const refusals = createBuckets({ perMinute: deps.config.events?.refusedPerMinute ?? 10, burst: deps.config.events?.refusedPerMinute ?? 10 });
+  /** Per user: refused changes not written to the audit trail since the last that was. */
+  const unrecorded = new Map<string, { actor: string; count: number }>();
   const tunnels = createTunnelService({ store: deps.store, secrets: deps.secrets, config: deps.config });
   const httpMetrics = createHttpMetrics(deps.metrics);
   httpMetrics.viewCache(tunnels.views.stats);
@@ -97,20 +112,38 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (cfg?.admin && req.auth.user.role !== 'admin') {
       throw new AppError('auth.forbidden', 403, 'This path is for administrators.');
     }
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      // Each user's changes are paced: a loop of creates and deletes cannot spend the Cloudflare budget everyone shares.
+      const taken = mutations.take(req.auth.user.id);
+      if (!taken.ok) {
+        const seconds = Math.ceil(taken.retryAfterMs / 1000);
+        throw new AppError('rate.limited', 429, `You are making changes faster than this server allows; retry in ${seconds} s.`, { retryAfterSeconds: seconds });
+      }
+    }
   });
 
   app.addHook('onResponse', async (req, reply) => {
     httpMetrics.observe(req.method, req.routeOptions.url ?? 'unknown', reply.statusCode, reply.elapsedTime / 1000);
-    // Refused mutations are part of the audit trail too (accepted ones are recorded with their write).
+    // Refused mutations are part of the audit trail too (accepted ones are recorded with their
+    // write), a few per user per minute; the rest are counted into the next one that is written.
     if (req.auth && req.method !== 'GET' && req.method !== 'HEAD' && reply.statusCode >= 400) {
+      const user = req.auth.user;
+      if (!refusals.take(user.id).ok) {
+        const u = unrecorded.get(user.id) ?? { actor: user.name, count: 0 };
+        u.count++;
+        unrecorded.set(user.id, u);
+        return;
+      }
+      const suppressed = unrecorded.get(user.id)?.count ?? 0;
+      unrecorded.delete(user.id);
       await deps.store.events
         .append({
-          ownerId: req.auth.user.id,
-          actor: req.auth.user.name,
+          ownerId: user.id,
+          actor: user.name,
           action: `${req.method} ${req.routeOptions.url ?? 'unknown'}`,
           target: req.url.split('?')[0]!.slice(0, 200),
           outcome: 'error',
-          details: { status: reply.statusCode, code: req.errorCode, requestId: req.id },
+          details: { status: reply.statusCode, code: req.errorCode, requestId: req.id, ...(suppressed ? { unrecordedBefore: suppressed } : {}) },
         })
         .catch((err: Error) => req.log.warn({ err: err.message }, 'could not record an audit event'));
     }
@@ -184,9 +217,25 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // every answer given while closing ends its connection: a keep-alive connection that goes idle
   // only after the close began would otherwise hold the exit until its keep-alive timeout.
   let closing = false;
+  // Refused changes counted but not written are written as one event a minute, and at close.
+  const flushUnrecorded = async () => {
+    const pending = [...unrecorded];
+    unrecorded.clear();
+    for (const [ownerId, { actor, count }] of pending) {
+      await deps.store.events
+        .append({ ownerId, actor, action: 'audit.unrecorded', target: actor, outcome: 'error', details: { refusedRequests: count } })
+        .catch((err: Error) => deps.logger.warn({ err: err.message }, 'could not record an audit event'));
+    }
+  };
+  const flushTimer = setInterval(() => void flushUnrecorded(), 60_000);
+  flushTimer.unref();
   app.addHook('preClose', async () => {
     closing = true;
     tunnels.shutdown();
+  });
+  app.addHook('onClose', async () => {
+    clearInterval(flushTimer);
+    await flushUnrecorded();
   });
   app.addHook('onSend', async (_req, reply) => {
     if (closing) reply.header('connection', 'close');

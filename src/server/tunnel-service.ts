@@ -9,7 +9,8 @@ import { parseService } from '../domain/service-url.js';
 import { parseAccessRule, parseAllowList } from '../domain/allow-list.js';
 import { credentialsFile, renderIngress, tunnelToken } from '../domain/cloudflared-files.js';
 import type { SecretBox } from '../domain/secret-box.js';
-import type { Quotas, RouteView, Store, TunnelRow, TunnelView, UserRow } from '../store/index.js';
+import type { AccountCapacity, Quotas, RouteView, Store, TunnelRow, TunnelView, UserRow } from '../store/index.js';
+import { accessPolicies } from '../domain/access-policies.js';
 import { createTunnelViews } from './tunnel-views.js';
 
 export interface Actor {
@@ -27,6 +28,10 @@ export interface TunnelServiceConfig {
   inCluster: { namespace: string; port: number } | null;
   /** The budget of rendered views kept in memory (0: none); see tunnel-views.ts. */
   viewCacheBytes: number;
+  /** What every tenant shares of the Cloudflare account (checked when a route is created). */
+  capacity: AccountCapacity;
+  /** Cloudflare's limit of rules (include + require entries) in one Access application. */
+  rulesPerApplication: number;
 }
 
 export interface TunnelWithRoutes<T extends TunnelView = TunnelRow> {
@@ -35,7 +40,7 @@ export interface TunnelWithRoutes<T extends TunnelView = TunnelRow> {
 }
 
 export function quotasOf(user: UserRow, defaults: Quotas): Quotas {
-  return { tunnels: user.quota_tunnels ?? defaults.tunnels, routes: user.quota_routes ?? defaults.routes };
+  return { ...defaults, tunnels: user.quota_tunnels ?? defaults.tunnels, routes: user.quota_routes ?? defaults.routes };
 }
 
 export function createTunnelService(deps: { store: Store; secrets: SecretBox; config: TunnelServiceConfig }) {
@@ -154,6 +159,16 @@ export function createTunnelService(deps: { store: Store; secrets: SecretBox; co
       const service = parseService(input.service);
       const allowIps = input.allowIps ? parseAllowList(input.allowIps) : null;
       const access = input.access ? parseAccessRule(input.access, service.tcpLike) : null;
+      // The route's own Access application must fit Cloudflare's limit of rules per application.
+      const rules = accessPolicies({ tcpLike: service.tcpLike, allowIps, access }, 'token').reduce((n, p) => n + p.include.length + (p.require?.length ?? 0), 0);
+      if (rules > config.rulesPerApplication) {
+        throw new AppError(
+          'route.protection_too_large',
+          400,
+          `This protection needs ${rules} Access rules (each email or domain once per allowed range); Cloudflare allows ${config.rulesPerApplication} in one application. Use fewer ranges or fewer people.`,
+          { rules, limit: config.rulesPerApplication },
+        );
+      }
       let route: RouteView | undefined;
       for (let attempt = 0; !route; attempt++) {
         const name = input.name !== undefined ? assertRouteName(input.name) : randomLabel(8);
@@ -162,6 +177,7 @@ export function createTunnelService(deps: { store: Store; secrets: SecretBox; co
             tunnel,
             { name, hostname: routeHostname(name, tunnel.name, config.zoneName), service: service.service, protocol: service.protocol, allowIps, access },
             quotasOf(actor.user, config.defaultQuotas),
+            config.capacity,
             actor.user.name,
           );
         } catch (err) {

@@ -31,6 +31,12 @@ export async function appendEvent(trx: Db, e: NewEvent) {
 export function createEventsRepository(db: Kysely<Database>) {
   return {
     append: (e: NewEvent) => appendEvent(db, e),
+    /** Deletes events older than `before` (RFC 3339), at most `limit` of them; answers how many. */
+    async prune(before: string, limit = 10_000): Promise<number> {
+      const oldest = db.selectFrom('events').select('id').where('at', '<', before).orderBy('id').limit(limit);
+      const res = await db.deleteFrom('events').where('id', 'in', oldest).executeTakeFirst();
+      return Number(res.numDeletedRows);
+    },
     async list(ownerId: string | null, limit: number, cursor?: string): Promise<Page<EventRow>> {
       const before = decodeIdCursor(cursor);
       let q = db.selectFrom('events').selectAll();

@@ -1,6 +1,6 @@
 export { createStore, connectStore } from './store.js';
 export type { Store } from './store.js';
-export type { UserRow, TokenRow, TunnelRow, RouteRow, EventRow, Quotas, Page } from './rows.js';
+export type { UserRow, TokenRow, TunnelRow, RouteRow, EventRow, Quotas, AccountCapacity, Page } from './rows.js';
 export type { RouteView, TunnelView, NewRoute } from './tunnels-repository.js';
 export type { NewEvent } from './events-repository.js';
 export type { WorkRepository, TunnelOutcome, RoutePatch, RouteErrorRecord } from './work-repository.js';
@@ -13,3 +13,4 @@ export type { LeasesRepository } from './leases-repository.js';
 export type { SettingsRepository } from './settings-repository.js';
 export type { StoreSignals } from './signals.js';
 export { openDatabase, isUnavailable } from './database.js';
+export type { BudgetRepository } from './budget-repository.js';

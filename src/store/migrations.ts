@@ -254,6 +254,24 @@ const migrations = (dialect: Dialect): Record<string, Migration> => ({
       await db.schema.createIndex('tombstones_deleted').on('tombstones').column('deleted_at').execute();
     },
   },
+  /**
+   * The token's call budget shared by every replica: each reserves slots here before it calls
+   * (providers/cloudflare/rate-limiter.ts), so that together they stay within it.
+   */
+  '0007_rate_grants': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('rate_grants')
+        .addColumn('id', dialect === 'postgres' ? sql`bigint` : 'integer', (c) =>
+          dialect === 'postgres' ? c.primaryKey().generatedAlwaysAsIdentity() : c.primaryKey().autoIncrement(),
+        )
+        .addColumn('owner', 'text', (c) => c.notNull())
+        .addColumn('at', 'text', (c) => c.notNull())
+        .addColumn('n', 'integer', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('rate_grants_at').on('rate_grants').column('at').execute();
+    },
+  },
 });
 
 export const migrationProvider = (dialect: Dialect): MigrationProvider => ({

@@ -19,6 +19,16 @@ export type Db = Kysely<Database> | Transaction<Database>;
 export interface Quotas {
   tunnels: number;
   routes: number;
+  /** Routes with Access protection (TCP, people, allow-lists). */
+  protectedRoutes: number;
+  /** TCP-like routes (each holds a service token). */
+  tcpRoutes: number;
+}
+
+/** What the whole installation shares of the Cloudflare account. */
+export interface AccountCapacity {
+  accessApplications: number;
+  serviceTokens: number;
 }
 
 export interface Page<T> {

@@ -138,6 +138,14 @@ export interface TombstonesTable {
   deleted_at: string;
 }
 
+/** Slots of the Cloudflare token's budget reserved by a replica (see budget-repository.ts). */
+export interface RateGrantsTable {
+  id: Generated<number>;
+  owner: string;
+  at: string;
+  n: number;
+}
+
 export interface Database {
   users: UsersTable;
   api_tokens: ApiTokensTable;
@@ -148,4 +156,5 @@ export interface Database {
   settings: SettingsTable;
   tunnel_list_versions: TunnelListVersionsTable;
   tombstones: TombstonesTable;
+  rate_grants: RateGrantsTable;
 }

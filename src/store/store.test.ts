@@ -35,7 +35,8 @@ async function versionSteps(version: () => Promise<number>) {
 describe.each(backends)('store on %s', (_name, url) => {
   let store: Store;
   let close: () => Promise<void>;
-  const quota = { tunnels: 2, routes: 3 };
+  const quota = { tunnels: 2, routes: 3, protectedRoutes: 3, tcpRoutes: 3 };
+  const cap = { accessApplications: 1000, serviceTokens: 1000 };
   const uniq = () => randomUUID().slice(0, 8);
 
   beforeAll(async () => {
@@ -44,7 +45,7 @@ describe.each(backends)('store on %s', (_name, url) => {
     close = opened.close;
     if (store.dialect === 'postgres') {
       // Each run starts clean on the shared CI database.
-      await sql`truncate events, routes, tunnels, api_tokens, users, leases, settings, tombstones restart identity cascade`.execute(store.db);
+      await sql`truncate events, routes, tunnels, api_tokens, users, leases, settings, tombstones, rate_grants restart identity cascade`.execute(store.db);
     }
   });
   afterAll(async () => close?.());
@@ -84,26 +85,26 @@ describe.each(backends)('store on %s', (_name, url) => {
 
     const u2 = await newUser();
     const t = await newTunnel(u2.id);
-    for (let i = 0; i < 3; i++) await store.tunnels.addRoute(t, { name: `r${i}`, hostname: `r${i}-${t.name}.z`, service: 's', protocol: 'http' }, quota, 'test');
-    await expect(store.tunnels.addRoute(t, { name: 'r9', hostname: `r9-${t.name}.z`, service: 's', protocol: 'http' }, quota, 'test')).rejects.toMatchObject({
+    for (let i = 0; i < 3; i++) await store.tunnels.addRoute(t, { name: `r${i}`, hostname: `r${i}-${t.name}.z`, service: 's', protocol: 'http' }, quota, cap, 'test');
+    await expect(store.tunnels.addRoute(t, { name: 'r9', hostname: `r9-${t.name}.z`, service: 's', protocol: 'http' }, quota, cap, 'test')).rejects.toMatchObject({
       code: 'quota.exceeded',
     });
-    await expect(store.tunnels.addRoute(t, { name: 'r0', hostname: `x-${t.name}.z`, service: 's', protocol: 'http' }, { tunnels: 9, routes: 9 }, 'test')).rejects.toMatchObject({
+    await expect(store.tunnels.addRoute(t, { name: 'r0', hostname: `x-${t.name}.z`, service: 's', protocol: 'http' }, { tunnels: 9, routes: 9, protectedRoutes: 9, tcpRoutes: 9 }, cap, 'test')).rejects.toMatchObject({
       code: 'route.name_taken',
     });
-    expect(await store.users.usage(u2.id)).toEqual({ tunnels: 1, routes: 3 });
+    expect(await store.users.usage(u2.id)).toEqual({ tunnels: 1, routes: 3, protectedRoutes: 0, tcpRoutes: 0 });
   });
 
   it('bumps the generation on every desired change and refuses routes on a deleting tunnel', async () => {
     const u = await newUser();
     const t = await newTunnel(u.id);
     expect(t.generation).toBe(1);
-    const r = await store.tunnels.addRoute(t, { name: 'a', hostname: `a-${t.name}.z`, service: 's', protocol: 'http' }, quota, 'test');
+    const r = await store.tunnels.addRoute(t, { name: 'a', hostname: `a-${t.name}.z`, service: 's', protocol: 'http' }, quota, cap, 'test');
     expect((await store.tunnels.byId(t.id))!.generation).toBe(2);
     await store.tunnels.markRoutesDeleting(t, [r], 'test');
     expect((await store.tunnels.byId(t.id))!.generation).toBe(3);
     await store.tunnels.markDeleting(t, 'test');
-    await expect(store.tunnels.addRoute(t, { name: 'b', hostname: `b-${t.name}.z`, service: 's', protocol: 'http' }, quota, 'test')).rejects.toMatchObject({
+    await expect(store.tunnels.addRoute(t, { name: 'b', hostname: `b-${t.name}.z`, service: 's', protocol: 'http' }, quota, cap, 'test')).rejects.toMatchObject({
       code: 'tunnel.deleting',
     });
   });
@@ -114,8 +115,8 @@ describe.each(backends)('store on %s', (_name, url) => {
     const other = await newTunnel((await newUser()).id);
     const version = async (id = t.id) => (await store.tunnels.byId(id))!.routes_version;
     const { seen, step } = await versionSteps(version);
-    const big = { tunnels: 9, routes: 9 };
-    let r = await store.tunnels.addRoute(t, { name: 'a', hostname: `a-${t.name}.z`, service: 's', protocol: 'http' }, big, 'test');
+    const big = { tunnels: 9, routes: 9, protectedRoutes: 9, tcpRoutes: 9 };
+    let r = await store.tunnels.addRoute(t, { name: 'a', hostname: `a-${t.name}.z`, service: 's', protocol: 'http' }, big, cap, 'test');
     seen.push(await version());
     expect(seen[1]).not.toBe(seen[0]);
     const patch = (objects: Parameters<typeof store.work.patchRoutes>[0][number]['objects']) => store.work.patchRoutes([{ tunnelId: t.id, routeId: r.id, objects }]);
@@ -125,13 +126,13 @@ describe.each(backends)('store on %s', (_name, url) => {
     await step(() => patch({ dnsUncertain: true }));
     await step(() => store.tunnels.markRoutesDeleting(t, [r], 'test'));
     await step(() => store.work.record(outcome(t, { goneRoutes: [r] })));
-    r = await store.tunnels.addRoute(t, { name: 'b', hostname: `b-${t.name}.z`, service: 's', protocol: 'http' }, big, 'test');
+    r = await store.tunnels.addRoute(t, { name: 'b', hostname: `b-${t.name}.z`, service: 's', protocol: 'http' }, big, cap, 'test');
     seen.push(await version());
     // Raw SQL too: the trigger, not the code path, keeps it.
     await step(() => sql`update routes set service = ${'s2'} where id = ${r.id}`.execute(store.db));
     // Another tunnel's routes never touch it.
     const before = await version();
-    await store.tunnels.addRoute(other, { name: 'c', hostname: `c-${other.name}.z`, service: 's', protocol: 'http' }, big, 'test');
+    await store.tunnels.addRoute(other, { name: 'c', hostname: `c-${other.name}.z`, service: 's', protocol: 'http' }, big, cap, 'test');
     expect(await version()).toBe(before);
     expect(await version(other.id)).toBeGreaterThan(0);
   });
@@ -143,9 +144,9 @@ describe.each(backends)('store on %s', (_name, url) => {
     const { step } = await versionSteps(version);
     let t!: Awaited<ReturnType<typeof newTunnel>>;
     await step(async () => (t = await newTunnel(u.id)));
-    const big = { tunnels: 9, routes: 9 };
+    const big = { tunnels: 9, routes: 9, protectedRoutes: 9, tcpRoutes: 9 };
     let r!: Awaited<ReturnType<typeof store.tunnels.addRoute>>;
-    await step(async () => (r = await store.tunnels.addRoute(t, { name: 'a', hostname: `a-${t.name}.z`, service: 's', protocol: 'http' }, big, 'test')));
+    await step(async () => (r = await store.tunnels.addRoute(t, { name: 'a', hostname: `a-${t.name}.z`, service: 's', protocol: 'http' }, big, cap, 'test')));
     await step(() => store.work.patchRoutes([{ tunnelId: t.id, routeId: r.id, objects: { dnsRecordId: 'rec' } }]));
     await step(() => store.work.setCloudflareId(t.id, 'cf-1'));
     await step(() => sql`update tunnels set phase = ${'error'}, last_error = ${'x'} where id = ${t.id}`.execute(store.db));
@@ -157,7 +158,7 @@ describe.each(backends)('store on %s', (_name, url) => {
     expect(await version()).toBe(quiet);
     // Another user's tunnels never touch it.
     const other = await newTunnel(someoneElse.id);
-    await store.tunnels.addRoute(other, { name: 'c', hostname: `c-${other.name}.z`, service: 's', protocol: 'http' }, big, 'test');
+    await store.tunnels.addRoute(other, { name: 'c', hostname: `c-${other.name}.z`, service: 's', protocol: 'http' }, big, cap, 'test');
     expect(await version()).toBe(quiet);
     expect(await version(someoneElse.id)).toBeGreaterThan(0);
     await step(() => store.tunnels.markDeleting(t, 'test'));
@@ -166,7 +167,7 @@ describe.each(backends)('store on %s', (_name, url) => {
 
   it('pages tunnels with an opaque cursor and rejects a forged one', async () => {
     const u = await newUser();
-    const big = { tunnels: 10, routes: 10 };
+    const big = { tunnels: 10, routes: 10, protectedRoutes: 10, tcpRoutes: 10 };
     const names: string[] = [];
     for (let i = 0; i < 5; i++) {
       const t = await store.tunnels.create({ ownerId: u.id, name: `p${uniq()}`, configMode: 'local', secretSealed: 's' }, big, 'test');
@@ -247,7 +248,7 @@ describe.each(backends)('store on %s', (_name, url) => {
   it('claims fairly across owners: the first change of every owner before the second of any', async () => {
     const heavy = await newUser();
     const light = await newUser();
-    const big = { tunnels: 20, routes: 20 };
+    const big = { tunnels: 20, routes: 20, protectedRoutes: 20, tcpRoutes: 20 };
     for (let i = 0; i < 6; i++) await store.tunnels.create({ ownerId: heavy.id, name: `h${uniq()}`, configMode: 'local', secretSealed: 's' }, big, 'test');
     const mine = await store.tunnels.create({ ownerId: light.id, name: `l${uniq()}`, configMode: 'local', secretSealed: 's' }, big, 'test');
     // Everything else dirty in this database is claimed away first.
@@ -260,15 +261,23 @@ describe.each(backends)('store on %s', (_name, url) => {
     expect(claimed.map((x) => x.ownerId).sort()).toEqual([heavy.id, light.id].sort());
     expect(claimed.map((x) => x.id)).toContain(mine.id);
     await store.leases.releaseAll('fair');
+    // While another owner waits, one owner's share of a pass is capped; alone, it is not.
+    const capped = await store.work.claim('fair', 100, 60_000, 2);
+    expect(capped.filter((x) => x.ownerId === heavy.id)).toHaveLength(2);
+    expect(capped.filter((x) => x.ownerId === light.id)).toHaveLength(1);
+    await store.leases.releaseAll('fair');
+    await store.work.record({ tunnel: mine, kind: 'converged', readyRouteIds: [], goneRoutes: [], routeErrors: [] });
+    expect((await store.work.claim('fair', 100, 60_000, 2)).filter((x) => x.ownerId === heavy.id)).toHaveLength(6);
+    await store.leases.releaseAll('fair');
     await store.leases.releaseAll('elsewhere');
   });
 
   it('leaves tombstones of the rows it deletes, and forgets them after their time', async () => {
     const u = await newUser();
     const t = await newTunnel(u.id);
-    const big = { tunnels: 9, routes: 9 };
-    const a = await store.tunnels.addRoute(t, { name: 'a', hostname: `a-${t.name}.z`, service: 's', protocol: 'http' }, big, 'test');
-    const b = await store.tunnels.addRoute(t, { name: 'b', hostname: `b-${t.name}.z`, service: 's', protocol: 'http' }, big, 'test');
+    const big = { tunnels: 9, routes: 9, protectedRoutes: 9, tcpRoutes: 9 };
+    const a = await store.tunnels.addRoute(t, { name: 'a', hostname: `a-${t.name}.z`, service: 's', protocol: 'http' }, big, cap, 'test');
+    const b = await store.tunnels.addRoute(t, { name: 'b', hostname: `b-${t.name}.z`, service: 's', protocol: 'http' }, big, cap, 'test');
     await store.work.record(outcome(t, { goneRoutes: [a] }));
     expect([...(await store.resync.tombstoned('route', [`${t.name}/a`, `${t.name}/b`]))]).toEqual([`${t.name}/a`]);
     await store.work.deleteTunnel(t, [b.name]);
@@ -276,6 +285,19 @@ describe.each(backends)('store on %s', (_name, url) => {
     expect((await store.resync.tombstoned('route', [`${t.name}/b`])).size).toBe(1);
     expect(await store.resync.pruneTombstones(new Date(Date.now() + 1000).toISOString())).toBeGreaterThanOrEqual(3);
     expect((await store.resync.tombstoned('tunnel', [t.name])).size).toBe(0);
+  });
+
+  it('shares one call budget between replicas: reservations racing never exceed it', async () => {
+    const owners = ['r1', 'r2', 'r3'];
+    const asks = owners.flatMap((o) => Array.from({ length: 10 }, () => store.budget.reserve(o, 7, 50, 60_000)));
+    const answers = await Promise.all(asks);
+    expect(answers.reduce((n, a) => n + a.granted, 0)).toBe(50);
+    const refused = answers.filter((a) => a.granted === 0);
+    expect(refused.length).toBeGreaterThan(0);
+    for (const a of refused) expect(a.retryInMs).toBeGreaterThan(0);
+    // Another window later the budget is whole again.
+    const later = (await import('./budget-repository.js')).createBudgetRepository(store.db, store.dialect, () => Date.now() + 61_000);
+    expect((await later.reserve('r1', 50, 50, 60_000)).granted).toBe(50);
   });
 
   it('creates a user and a setting once, whoever races for it', async () => {

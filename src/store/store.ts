@@ -17,6 +17,7 @@ import { createResyncRepository } from './resync-repository.js';
 import { createEventsRepository } from './events-repository.js';
 import { createLeasesRepository } from './leases-repository.js';
 import { createSettingsRepository } from './settings-repository.js';
+import { createBudgetRepository } from './budget-repository.js';
 
 export function createStore(db: Kysely<Database>, dialect: Dialect) {
   const locks = createLocks(dialect);
@@ -34,6 +35,7 @@ export function createStore(db: Kysely<Database>, dialect: Dialect) {
     events: createEventsRepository(db),
     leases: createLeasesRepository(db),
     settings: createSettingsRepository(db),
+    budget: createBudgetRepository(db, dialect),
     /** Cheap liveness query for /readyz. */
     async ping() {
       await sql`select 1`.execute(db);

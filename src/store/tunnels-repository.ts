@@ -11,8 +11,8 @@ import type { Database } from './schema.js';
 import type { Locks } from './locks.js';
 import type { SignalEmitter } from './signals.js';
 import { appendEvent } from './events-repository.js';
-import { countRoutes, countTunnels } from './users-repository.js';
-import { chunks, decodeCursor, encodeCursor, isUniqueViolation, now, type Db, type Page, type Quotas, type RouteRow, type TunnelRow } from './rows.js';
+import { countHeld, countRoutes, countTunnels, TCP_LIKE_PROTOCOLS } from './users-repository.js';
+import { chunks, decodeCursor, encodeCursor, isUniqueViolation, now, type AccountCapacity, type Db, type Page, type Quotas, type RouteRow, type TunnelRow } from './rows.js';
 
 /** The columns the API shows and acts on: half of a route row, so lists read half as much. */
 const ROUTE_VIEW_COLUMNS = [
@@ -64,9 +64,22 @@ export interface NewRoute {
   access?: AccessRule | null;
 }
 
-function checkQuota(resource: 'tunnels' | 'routes', used: number, limit: number) {
+const QUOTA_WORDS: Record<keyof Quotas, string> = { tunnels: 'tunnels', routes: 'routes', protectedRoutes: 'protected routes (Access, allow-lists, TCP)', tcpRoutes: 'TCP routes' };
+
+function checkQuota(resource: keyof Quotas, used: number, limit: number) {
   if (used >= limit) {
-    throw forbidden('quota.exceeded', `You have reached your quota of ${limit} ${resource}.`, { resource, limit, used });
+    throw forbidden('quota.exceeded', `You have reached your quota of ${limit} ${QUOTA_WORDS[resource]}.`, { resource, limit, used });
+  }
+}
+
+function checkCapacity(resource: keyof AccountCapacity, used: number, limit: number) {
+  if (used >= limit) {
+    const what = resource === 'serviceTokens' ? 'service tokens (one per TCP route)' : 'Access applications (one per protected route)';
+    throw conflict('capacity.exhausted', `The Cloudflare account has no room for another route of this kind: ${used} of its ${limit} ${what} are in use. Delete unused routes, or ask the operator.`, {
+      resource,
+      limit,
+      used,
+    });
   }
 }
 
@@ -160,7 +173,12 @@ export function createTunnelsRepository(db: Kysely<Database>, locks: Locks, sign
       signals.desiredChanged(tunnel.id);
     },
 
-    async addRoute(tunnel: TunnelRow, r: NewRoute, quota: Quotas, actor: string): Promise<RouteRow> {
+    /**
+     * A new route, within the owner's quotas and the account's capacity (both checked in the
+     * writing transaction; the account's under one lock, so two owners racing for the last
+     * application cannot both get it).
+     */
+    async addRoute(tunnel: TunnelRow, r: NewRoute, quota: Quotas, capacity: AccountCapacity, actor: string): Promise<RouteRow> {
       const row: RouteRow = {
         id: randomUUID(),
         tunnel_id: tunnel.id,
@@ -201,6 +219,14 @@ export function createTunnelsRepository(db: Kysely<Database>, locks: Locks, sign
           const current = await trx.selectFrom('tunnels').select(['deleting']).where('id', '=', tunnel.id).executeTakeFirst();
           if (!current || current.deleting) throw conflict('tunnel.deleting', `Tunnel ${tunnel.name} is being deleted.`);
           checkQuota('routes', await countRoutes(trx, tunnel.owner_id), quota.routes);
+          const tcp = TCP_LIKE_PROTOCOLS.includes(r.protocol);
+          if (tcp || r.access || r.allowIps) {
+            checkQuota('protectedRoutes', await countRoutes(trx, tunnel.owner_id, 'protected'), quota.protectedRoutes);
+            if (tcp) checkQuota('tcpRoutes', await countRoutes(trx, tunnel.owner_id, 'tcp'), quota.tcpRoutes);
+            await locks.capacity(trx);
+            checkCapacity('accessApplications', await countHeld(trx, 'protected'), capacity.accessApplications);
+            if (tcp) checkCapacity('serviceTokens', await countHeld(trx, 'tcp'), capacity.serviceTokens);
+          }
           await trx.insertInto('routes').values(row).execute();
           await bumpTunnel(trx, tunnel.id);
           await appendEvent(trx, {

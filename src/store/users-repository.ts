@@ -16,16 +16,37 @@ export async function countTunnels(trx: Db, ownerId: string): Promise<number> {
   return Number(row.n);
 }
 
-/** Live routes of the user's tunnels. */
-export async function countRoutes(trx: Db, ownerId: string): Promise<number> {
-  const row = await trx
+export const TCP_LIKE_PROTOCOLS = ['tcp', 'ssh', 'rdp', 'smb'];
+
+/** Which routes count: all, protected ones (an Access application each), or TCP-like ones (a service token each). */
+export type RouteKind = 'all' | 'protected' | 'tcp';
+
+/** Live routes of the user's tunnels, of a kind. */
+export async function countRoutes(trx: Db, ownerId: string, kind: RouteKind = 'all'): Promise<number> {
+  let q = trx
     .selectFrom('routes')
     .innerJoin('tunnels', 'tunnels.id', 'routes.tunnel_id')
     .select(trx.fn.countAll<number>().as('n'))
     .where('tunnels.owner_id', '=', ownerId)
-    .where('routes.deleting', '=', 0)
-    .executeTakeFirstOrThrow();
-  return Number(row.n);
+    .where('routes.deleting', '=', 0);
+  if (kind === 'tcp') q = q.where('routes.protocol', 'in', TCP_LIKE_PROTOCOLS);
+  if (kind === 'protected') {
+    q = q.where((eb) => eb.or([eb('routes.protocol', 'in', TCP_LIKE_PROTOCOLS), eb('routes.access_rule', 'is not', null), eb('routes.allow_ips', 'is not', null)]));
+  }
+  return Number((await q.executeTakeFirstOrThrow()).n);
+}
+
+/**
+ * Routes of the whole installation that hold (or will) an Access application, or a service
+ * token — deleting ones too, until their objects are gone.
+ */
+export async function countHeld(trx: Db, kind: 'protected' | 'tcp'): Promise<number> {
+  let q = trx.selectFrom('routes').select(trx.fn.countAll<number>().as('n'));
+  q =
+    kind === 'tcp'
+      ? q.where('protocol', 'in', TCP_LIKE_PROTOCOLS)
+      : q.where((eb) => eb.or([eb('protocol', 'in', TCP_LIKE_PROTOCOLS), eb('access_rule', 'is not', null), eb('allow_ips', 'is not', null)]));
+  return Number((await q.executeTakeFirstOrThrow()).n);
 }
 
 export interface NewUser {
@@ -96,9 +117,14 @@ export function createUsersRepository(db: Kysely<Database>) {
       await db.deleteFrom('users').where('id', '=', id).execute();
     },
 
-    /** Tunnels (not being deleted) and routes (not being deleted) the user owns. */
+    /** Tunnels (not being deleted) and routes (not being deleted, of each kind) the user owns. */
     async usage(id: string): Promise<Quotas> {
-      return { tunnels: await countTunnels(db, id), routes: await countRoutes(db, id) };
+      return {
+        tunnels: await countTunnels(db, id),
+        routes: await countRoutes(db, id),
+        protectedRoutes: await countRoutes(db, id, 'protected'),
+        tcpRoutes: await countRoutes(db, id, 'tcp'),
+      };
     },
   };
 }

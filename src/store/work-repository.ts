@@ -150,18 +150,22 @@ export function createWorkRepository(db: Kysely<Database>, dialect: Dialect, loc
     /**
      * Claims up to `limit` dirty tunnels past their backoff with a lease, so no other replica
      * takes them. Fair across owners: each owner's oldest changes first (the first of every
-     * owner, then the second of every owner…), so one owner's many tunnels never fill a pass.
+     * owner, then the second of every owner…), and, while others wait too, at most `perOwner`
+     * of one owner's, so one owner's many tunnels never fill a pass (or make it long) for the
+     * others; alone, an owner's tunnels all go in one pass (one DNS batch for them all).
      */
-    async claim(owner: string, limit: number, leaseMs: number): Promise<Tunnel[]> {
+    async claim(owner: string, limit: number, leaseMs: number, perOwner = limit): Promise<Tunnel[]> {
       const at = now();
       const { rows } = await sql<{ id: string }>`
         select id from (
-          select id, updated_at, row_number() over (partition by owner_id order by updated_at, id) as turn
+          select id, updated_at,
+            row_number() over (partition by owner_id order by updated_at, id) as turn,
+            count(*) over () - count(*) over (partition by owner_id) as others
           from tunnels
           where (generation > observed_generation or deleting = 1)
             and (next_attempt_at is null or next_attempt_at <= ${at})
             and (lease_until is null or lease_until < ${at})
-        ) ranked order by turn, updated_at, id limit ${limit}`.execute(db);
+        ) ranked where turn <= ${perOwner} or others = 0 order by turn, updated_at, id limit ${limit}`.execute(db);
       if (rows.length === 0) return [];
       const ids = rows.map((r) => r.id);
       const free = (eb: ExpressionBuilder<Database, 'tunnels'>) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', at)]);

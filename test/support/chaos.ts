@@ -823,6 +823,11 @@ export async function runChaos(options: ChaosOptions, plan: ChaosPlan): Promise<
         TUNNELPLANE_CLOUDFLARE_RATE_LIMIT_REQUESTS: '1000000',
         TUNNELPLANE_DEFAULT_CONFIG_MODE: options.defaultConfigMode,
         TUNNELPLANE_LEASE_SECONDS: '2',
+        // The workload is a burst by design; pacing users' changes is tested on its own.
+        TUNNELPLANE_API_MUTATIONS_PER_MINUTE: '0',
+        // Its users make more TCP and protected routes than the default quotas allow.
+        TUNNELPLANE_QUOTA_PROTECTED_ROUTES: '1000',
+        TUNNELPLANE_QUOTA_TCP_ROUTES: '1000',
         TUNNELPLANE_BACKOFF_MAX_SECONDS: '2',
         TUNNELPLANE_RESYNC_SECONDS: '5',
         TUNNELPLANE_CONFIG_MAX_DELAY_SECONDS: '2',

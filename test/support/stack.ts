@@ -95,6 +95,8 @@ export async function startStack(
         cloudflare: { apiToken: cf.token, accountId: cf.accountId, zoneName: cf.zoneName, baseUrl: cf.url, timeoutMs: opts.timeoutMs ?? 2000 },
         tunnels: { defaultConfigMode: opts.configMode ?? 'local' },
         reconciler: { resyncSeconds: opts.resyncSeconds ?? 0, pollMs: 200, backoffMaxSeconds: 4 },
+        // Tests drive many changes quickly; the pacing of users' changes is tested on its own (tenants.e2e).
+        api: { mutationsPerMinute: 0 },
         log: { level: 'silent' },
         ...(opts.kubernetes ? { kubernetes: { kubeconfig: kubeconfigPath, namespace: opts.kubernetes.namespace } } : {}),
       },
