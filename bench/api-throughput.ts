@@ -35,7 +35,10 @@ export interface ApiThroughputResult {
   requestsPerSecond: number;
   p50Ms: number;
   p99Ms: number;
-  combinations: Record<Combination, LoadResult & { paths: string; serverCpuUsPerRequest: number; viewCacheHitRatio: number }>;
+  combinations: Record<
+    Combination,
+    LoadResult & { paths: string; serverCpuUsPerRequest: number; viewCacheHitRatio: number }
+  >;
   seedSeconds: number;
   /** Creating one API token per user through the API, which also signs each user in once (one scrypt each). */
   tokensSeconds: number;
@@ -46,17 +49,22 @@ export interface ApiThroughputResult {
 export async function runLoad(input: LoadInput, dir: string, name: string): Promise<LoadResult> {
   const file = join(dir, `load-${name}.json`);
   writeFileSync(file, JSON.stringify(input));
-  const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_DIR, 'bench', 'load-worker.ts'), file], {
-    cwd: REPO_DIR,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(REPO_DIR, 'bench', 'load-worker.ts'), file],
+    {
+      cwd: REPO_DIR,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let out = '';
   let err = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (err += d.toString()));
   const code = await new Promise<number | null>((r) => child.once('exit', r));
   const line = out.trim().split('\n').pop() ?? '';
-  if (code !== 0 || !line.startsWith('{')) throw new Error(`load worker failed (${code}): ${err.slice(-2000)}`);
+  if (code !== 0 || !line.startsWith('{'))
+    throw new Error(`load worker failed (${code}): ${err.slice(-2000)}`);
   return JSON.parse(line) as LoadResult;
 }
 
@@ -67,16 +75,23 @@ export async function createTokens(url: string, dataset: Dataset): Promise<Map<s
   await pool(dataset.users.length, 2, async (i) => {
     const user = dataset.users[i]!;
     const res = await api(url, basicAuth(user.name)).request('POST', '/api/v1/tokens', { name: 'bench' });
-    if (res.status !== 201) throw new Error(`POST /api/v1/tokens for ${user.name}: ${res.status} ${JSON.stringify(res.body)}`);
+    if (res.status !== 201)
+      throw new Error(`POST /api/v1/tokens for ${user.name}: ${res.status} ${JSON.stringify(res.body)}`);
     tokens.set(user.name, res.body.secret as string);
   });
   return tokens;
 }
 
-export function loadTargets(dataset: Dataset, tokens: Map<string, string>): Record<Combination, LoadTarget[]> {
-  const list = (auth: (u: string) => string) => dataset.users.map((u) => ({ path: '/api/v1/tunnels', authorization: auth(u.name) }));
+export function loadTargets(
+  dataset: Dataset,
+  tokens: Map<string, string>,
+): Record<Combination, LoadTarget[]> {
+  const list = (auth: (u: string) => string) =>
+    dataset.users.map((u) => ({ path: '/api/v1/tunnels', authorization: auth(u.name) }));
   const config = (auth: (u: string) => string) =>
-    dataset.users.flatMap((u) => u.tunnels.map((t) => ({ path: `/tunnels/${t.name}/config`, authorization: auth(u.name) })));
+    dataset.users.flatMap((u) =>
+      u.tunnels.map((t) => ({ path: `/tunnels/${t.name}/config`, authorization: auth(u.name) })),
+    );
   const bearer = (u: string) => `Bearer ${tokens.get(u)!}`;
   return {
     'list-basic': list(basicAuth),
@@ -90,7 +105,9 @@ export function loadTargets(dataset: Dataset, tokens: Map<string, string>): Reco
 async function viewCacheLookups(url: string): Promise<{ hit: number; miss: number }> {
   const text = await (await fetch(`${url}/metrics`)).text();
   const value = (result: string) => {
-    const line = text.split('\n').find((l) => l.startsWith(`tunnelplane_view_cache_lookups_total{result="${result}"}`));
+    const line = text
+      .split('\n')
+      .find((l) => l.startsWith(`tunnelplane_view_cache_lookups_total{result="${result}"}`));
     return line ? Number(line.split(' ')[1]) : 0;
   };
   return { hit: value('hit'), miss: value('miss') };
@@ -113,14 +130,25 @@ async function profiled<T>(dir: string | undefined, name: string, fn: () => Prom
   }
 }
 
-export async function apiThroughputBenchmark(opts: { full: boolean; cpuProfileDir?: string }): Promise<ApiThroughputResult> {
+export async function apiThroughputBenchmark(opts: {
+  full: boolean;
+  cpuProfileDir?: string;
+}): Promise<ApiThroughputResult> {
   const size = opts.full ? datasetSizes.full : datasetSizes.quick;
   const load = opts.full ? apiLoad.full : apiLoad.quick;
-  note(`\nAPI throughput: ${size.users} users, ${size.tunnels} tunnels, ${size.routes} routes in SQLite; autocannon in a child process, ${apiLoad.connections} connections, ${load.durationSeconds} s per path…`);
+  note(
+    `\nAPI throughput: ${size.users} users, ${size.tunnels} tunnels, ${size.routes} routes in SQLite; autocannon in a child process, ${apiLoad.connections} connections, ${load.durationSeconds} s per path…`,
+  );
   const stack: BenchStack = await startBenchStack({ reconciler: false });
   try {
-    const dataset = await seedDataset(stack.runtime.store, { size, secretKey: stack.secretKey, zoneName: stack.runtime.zoneName });
-    note(`seeded in ${round(dataset.seconds, 1)} s; creating ${size.users} API tokens through the API (signs each user in once)…`);
+    const dataset = await seedDataset(stack.runtime.store, {
+      size,
+      secretKey: stack.secretKey,
+      zoneName: stack.runtime.zoneName,
+    });
+    note(
+      `seeded in ${round(dataset.seconds, 1)} s; creating ${size.users} API tokens through the API (signs each user in once)…`,
+    );
     const tokensStarted = performance.now();
     const tokens = await createTokens(stack.url, dataset);
     const tokensSeconds = (performance.now() - tokensStarted) / 1000;
@@ -134,7 +162,13 @@ export async function apiThroughputBenchmark(opts: { full: boolean; cpuProfileDi
       const cpuBefore = process.cpuUsage();
       const res = await profiled(opts.cpuProfileDir, name, () =>
         runLoad(
-          { url: stack.url, connections: apiLoad.connections, durationSeconds: load.durationSeconds, warmupSeconds: load.warmupSeconds, targets: targets[name] },
+          {
+            url: stack.url,
+            connections: apiLoad.connections,
+            durationSeconds: load.durationSeconds,
+            warmupSeconds: load.warmupSeconds,
+            targets: targets[name],
+          },
           stack.dir,
           name,
         ),
@@ -143,9 +177,18 @@ export async function apiThroughputBenchmark(opts: { full: boolean; cpuProfileDi
       const cacheAfter = await viewCacheLookups(stack.url);
       const hits = cacheAfter.hit - cacheBefore.hit;
       const viewCacheHitRatio = round(hits / Math.max(1, hits + cacheAfter.miss - cacheBefore.miss), 3);
-      if (res.non2xx > 0 || res.errors > 0) note(`warning: ${name}: ${res.non2xx} non-2xx answers, ${res.errors} errors`);
-      const serverCpuUsPerRequest = round((cpu.user + cpu.system) / Math.max(1, res.requests + res.warmupRequests), 0);
-      combinations[name] = { ...res, paths: `${targets[name].length} distinct`, serverCpuUsPerRequest, viewCacheHitRatio };
+      if (res.non2xx > 0 || res.errors > 0)
+        note(`warning: ${name}: ${res.non2xx} non-2xx answers, ${res.errors} errors`);
+      const serverCpuUsPerRequest = round(
+        (cpu.user + cpu.system) / Math.max(1, res.requests + res.warmupRequests),
+        0,
+      );
+      combinations[name] = {
+        ...res,
+        paths: `${targets[name].length} distinct`,
+        serverCpuUsPerRequest,
+        viewCacheHitRatio,
+      };
     }
     const rows = Object.entries(combinations).map(([name, r]) => ({
       combination: name,
@@ -161,7 +204,10 @@ export async function apiThroughputBenchmark(opts: { full: boolean; cpuProfileDi
       'cache hits': `${round(r.viewCacheHitRatio * 100, 1)} %`,
       targets: r.paths,
     }));
-    printTable(`API throughput (${size.users} users / ${size.tunnels} tunnels / ${size.routes} routes, ${apiLoad.connections} connections)`, rows);
+    printTable(
+      `API throughput (${size.users} users / ${size.tunnels} tunnels / ${size.routes} routes, ${apiLoad.connections} connections)`,
+      rows,
+    );
     note(`tokens created (and each user's password checked once) in ${round(tokensSeconds, 1)} s`);
     const all = Object.values(combinations);
     const worst = all.reduce((a, b) => (b.requestsPerSecond < a.requestsPerSecond ? b : a));

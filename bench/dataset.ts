@@ -45,7 +45,12 @@ export interface Dataset {
 
 const hex32 = () => randomBytes(16).toString('hex');
 
-async function insertChunks<T extends keyof Database>(store: Store, table: T, rows: Insertable<Database[T]>[], columns: number) {
+async function insertChunks<T extends keyof Database>(
+  store: Store,
+  table: T,
+  rows: Insertable<Database[T]>[],
+  columns: number,
+) {
   // SQLite allows 32,766 bound parameters per statement, PostgreSQL 65,535.
   const chunk = Math.max(1, Math.floor(30_000 / columns));
   await store.db.transaction().execute(async (trx) => {
@@ -59,7 +64,10 @@ async function insertChunks<T extends keyof Database>(store: Store, table: T, ro
 }
 
 /** Seeds `size` into an empty store; tunnels and routes are spread evenly over users and tunnels. */
-export async function seedDataset(store: Store, opts: { size: DatasetSize; secretKey: string; zoneName: string }): Promise<Dataset> {
+export async function seedDataset(
+  store: Store,
+  opts: { size: DatasetSize; secretKey: string; zoneName: string },
+): Promise<Dataset> {
   const started = performance.now();
   const { size } = opts;
   const box = createSecretBox(Buffer.from(opts.secretKey, 'base64'));
@@ -73,7 +81,14 @@ export async function seedDataset(store: Store, opts: { size: DatasetSize; secre
   const userRows: Insertable<Database['users']>[] = [];
   for (let u = 0; u < size.users; u++) {
     const created = at();
-    const row = { id: randomUUID(), name: `bench-user-${String(u).padStart(4, '0')}`, password_hash: hash, role: 'user' as const, created_at: created, updated_at: created };
+    const row = {
+      id: randomUUID(),
+      name: `bench-user-${String(u).padStart(4, '0')}`,
+      password_hash: hash,
+      role: 'user' as const,
+      created_at: created,
+      updated_at: created,
+    };
     userRows.push(row);
     users.push({ id: row.id, name: row.name, tunnels: [] });
   }

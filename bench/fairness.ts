@@ -8,7 +8,16 @@
  */
 import { note, printTable, round, summarize } from './report.js';
 import { LATENCY_MS, PLAN } from './provisioning.js';
-import { api, basicAuth, createUsers, emulatorView, REAL_RATE_LIMIT, startBenchStack, waitUntil, type BenchStack } from './stack.js';
+import {
+  api,
+  basicAuth,
+  createUsers,
+  emulatorView,
+  REAL_RATE_LIMIT,
+  startBenchStack,
+  waitUntil,
+  type BenchStack,
+} from './stack.js';
 
 export const fairnessSizes = { quick: { samples: 8, churners: 6 }, full: { samples: 30, churners: 10 } };
 
@@ -25,14 +34,23 @@ export interface FairnessResult {
   rateLimited: number;
 }
 
-async function measure(stack: BenchStack, quiet: ReturnType<typeof api>, tunnel: { name: string; id: string }, samples: number, tag: string) {
+async function measure(
+  stack: BenchStack,
+  quiet: ReturnType<typeof api>,
+  tunnel: { name: string; id: string },
+  samples: number,
+  tag: string,
+) {
   const latencies: number[] = [];
   const calls: number[] = [];
   for (let i = 0; i < samples; i++) {
     const name = `${tag}${i}`;
     const before = stack.cf.control.stats().total;
     const started = performance.now();
-    const res = await quiet.request('POST', `/api/v1/tunnels/${tunnel.name}/routes?wait=0`, { name, service: `http://10.9.0.${i}:80` });
+    const res = await quiet.request('POST', `/api/v1/tunnels/${tunnel.name}/routes?wait=0`, {
+      name,
+      service: `http://10.9.0.${i}:80`,
+    });
     if (res.status !== 202) throw new Error(`quiet POST: ${res.status} ${JSON.stringify(res.body)}`);
     await waitUntil(
       () => {
@@ -52,8 +70,13 @@ async function measure(stack: BenchStack, quiet: ReturnType<typeof api>, tunnel:
 
 export async function fairnessBenchmark(opts: { full: boolean }): Promise<FairnessResult> {
   const { samples, churners } = opts.full ? fairnessSizes.full : fairnessSizes.quick;
-  note(`\nfairness: a quiet user's route, ${samples} times, with and without a noisy user churning ${churners} tunnels at once (real budget, ${LATENCY_MS} ms per call)…`);
-  const stack = await startBenchStack({ configMode: 'remote', emulator: { latencyMs: LATENCY_MS, rateLimit: REAL_RATE_LIMIT, plan: PLAN } });
+  note(
+    `\nfairness: a quiet user's route, ${samples} times, with and without a noisy user churning ${churners} tunnels at once (real budget, ${LATENCY_MS} ms per call)…`,
+  );
+  const stack = await startBenchStack({
+    configMode: 'remote',
+    emulator: { latencyMs: LATENCY_MS, rateLimit: REAL_RATE_LIMIT, plan: PLAN },
+  });
   try {
     const [quietUser, noisyUser] = await createUsers(stack.runtime.store, 2);
     const quiet = api(stack.url, basicAuth(quietUser!));
@@ -70,14 +93,21 @@ export async function fairnessBenchmark(opts: { full: boolean }): Promise<Fairne
       for (let i = 0; churning; i++) {
         const t = await noisy.request('POST', '/api/v1/tunnels?wait=0', { name: `churn${w}x${i}` });
         if (t.status !== 202) continue;
-        await noisy.request('POST', `/api/v1/tunnels/${t.body.name}/routes?wait=0`, { service: 'http://10.8.0.1:80' });
+        await noisy.request('POST', `/api/v1/tunnels/${t.body.name}/routes?wait=0`, {
+          service: 'http://10.8.0.1:80',
+        });
         await noisy.request('DELETE', `/api/v1/tunnels/${t.body.name}?wait=5`);
         noisyChanges += 3;
       }
     };
     const workers = Array.from({ length: churners }, (_, w) => churn(w));
     // Let the churn fill the queue first.
-    await waitUntil(async () => (await stack.runtime.store.work.queueDepth()) >= churners, 60_000, 50, 'the churn under way');
+    await waitUntil(
+      async () => (await stack.runtime.store.work.queueDepth()) >= churners,
+      60_000,
+      50,
+      'the churn under way',
+    );
     const during = await measure(stack, quiet, tunnel, samples, 'busy');
     churning = false;
     await Promise.all(workers);
@@ -90,14 +120,29 @@ export async function fairnessBenchmark(opts: { full: boolean }): Promise<Fairne
       samples,
       churners,
       baseline: { p50Ms: round(b.p50), p99Ms: round(b.p99) },
-      duringChurn: { p50Ms: round(d.p50), p99Ms: round(d.p99), callsBetweenP50: round(c.p50), callsBetweenMax: round(c.max) },
+      duringChurn: {
+        p50Ms: round(d.p50),
+        p99Ms: round(d.p99),
+        callsBetweenP50: round(c.p50),
+        callsBetweenMax: round(c.max),
+      },
       ratio: { p50: round(d.p50 / b.p50, 2), p99: round(d.p99 / b.p99, 2) },
       noisyChanges,
       rateLimited: stack.cf.control.stats().rateLimited,
     };
     printTable(`Fairness: the quiet user's route until live (ms), ${samples} samples`, [
-      { measure: 'quiet baseline', p50: result.baseline.p50Ms, p99: result.baseline.p99Ms, 'Cloudflare calls between': '' },
-      { measure: `during ${churners} churning tunnels`, p50: result.duringChurn.p50Ms, p99: result.duringChurn.p99Ms, 'Cloudflare calls between': `p50 ${result.duringChurn.callsBetweenP50}, max ${result.duringChurn.callsBetweenMax}` },
+      {
+        measure: 'quiet baseline',
+        p50: result.baseline.p50Ms,
+        p99: result.baseline.p99Ms,
+        'Cloudflare calls between': '',
+      },
+      {
+        measure: `during ${churners} churning tunnels`,
+        p50: result.duringChurn.p50Ms,
+        p99: result.duringChurn.p99Ms,
+        'Cloudflare calls between': `p50 ${result.duringChurn.callsBetweenP50}, max ${result.duringChurn.callsBetweenMax}`,
+      },
       { measure: 'ratio', p50: result.ratio.p50, p99: result.ratio.p99, 'Cloudflare calls between': '' },
     ]);
     note(`noisy changes taken meanwhile: ${noisyChanges}; 429s from Cloudflare: ${result.rateLimited}`);

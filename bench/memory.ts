@@ -23,7 +23,15 @@ import { apiLoad, runLoad } from './api-throughput.js';
 import { datasetSizes, seedDataset, type Dataset, type DatasetSize } from './dataset.js';
 import type { LoadResult } from './load-worker.js';
 import { machine, mib, note, printTable, round } from './report.js';
-import { processMemory, REPO_DIR, settle, sleep, startServerProcess, tempDir, type ServerProcess } from './stack.js';
+import {
+  processMemory,
+  REPO_DIR,
+  settle,
+  sleep,
+  startServerProcess,
+  tempDir,
+  type ServerProcess,
+} from './stack.js';
 
 const INSTANCE = 'bench';
 const ZONE = 'example.com';
@@ -67,7 +75,10 @@ export interface MemoryResult extends ServerMemory {
 }
 
 /** The Cloudflare side of the data set: our tunnels (local config) and one proxied CNAME per route. */
-function cloudflareState(dataset: Dataset, ids: { accountId: string; zoneId: string; token: string }): EmulatorState {
+function cloudflareState(
+  dataset: Dataset,
+  ids: { accountId: string; zoneId: string; token: string },
+): EmulatorState {
   const owner = ownership(INSTANCE);
   const now = new Date().toISOString();
   return {
@@ -131,7 +142,10 @@ async function serverGauges(url: string): Promise<{ heap: number | null; cache: 
       const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
       return m ? Number(m[1]) : null;
     };
-    return { heap: gauge('tunnelplane_nodejs_heap_size_used_bytes'), cache: gauge('tunnelplane_view_cache_bytes') };
+    return {
+      heap: gauge('tunnelplane_nodejs_heap_size_used_bytes'),
+      cache: gauge('tunnelplane_view_cache_bytes'),
+    };
   } catch {
     return { heap: null, cache: null };
   }
@@ -146,10 +160,14 @@ export function buildServer(): { entry: string; dir: string } | null {
   const dir = tempDir('tunnelplane-bench-build-');
   symlinkSync(join(REPO_DIR, 'node_modules'), join(dir, 'node_modules'), 'dir');
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ type: 'module' }));
-  spawnSync(process.execPath, [join(REPO_DIR, 'scripts', 'build.mjs'), '--outdir', join(dir, 'dist'), '--no-sourcemap'], {
-    cwd: REPO_DIR,
-    stdio: 'ignore',
-  });
+  spawnSync(
+    process.execPath,
+    [join(REPO_DIR, 'scripts', 'build.mjs'), '--outdir', join(dir, 'dist'), '--no-sourcemap'],
+    {
+      cwd: REPO_DIR,
+      stdio: 'ignore',
+    },
+  );
   const entry = join(dir, 'dist', 'main', 'tunnelplane.js');
   if (!existsSync(entry)) {
     rmSync(dir, { recursive: true, force: true });
@@ -181,11 +199,27 @@ export async function prepare(size: DatasetSize | null): Promise<Prepared> {
   const tokenRows = dataset.users.map((u) => {
     const secret = newApiToken();
     tokens.set(u.name, secret);
-    return { id: randomUUID(), user_id: u.id, name: 'bench', token_hash: hashApiToken(secret), created_at: at, last_used_at: null, expires_at: null };
+    return {
+      id: randomUUID(),
+      user_id: u.id,
+      name: 'bench',
+      token_hash: hashApiToken(secret),
+      created_at: at,
+      last_used_at: null,
+      expires_at: null,
+    };
   });
-  for (let i = 0; i < tokenRows.length; i += 1000) await store.db.insertInto('api_tokens').values(tokenRows.slice(i, i + 1000)).execute();
+  for (let i = 0; i < tokenRows.length; i += 1000)
+    await store.db
+      .insertInto('api_tokens')
+      .values(tokenRows.slice(i, i + 1000))
+      .execute();
   await close();
-  const ids = { accountId: randomBytes(16).toString('hex'), zoneId: randomBytes(16).toString('hex'), token: randomBytes(20).toString('hex') };
+  const ids = {
+    accountId: randomBytes(16).toString('hex'),
+    zoneId: randomBytes(16).toString('hex'),
+    token: randomBytes(20).toString('hex'),
+  };
   const statePath = join(dir, 'cloudflare-state.json');
   writeFileSync(statePath, JSON.stringify(cloudflareState(dataset, ids)));
   return { dir, database, secretKey, statePath, token: ids.token, dataset, tokens };
@@ -201,7 +235,14 @@ export async function setResyncLease(database: string, heldElsewhere: boolean): 
   try {
     await store.db.deleteFrom('leases').execute();
     if (heldElsewhere) {
-      await store.db.insertInto('leases').values({ name: 'resync', owner: 'another-replica', until: new Date(Date.now() + 3_600_000).toISOString() }).execute();
+      await store.db
+        .insertInto('leases')
+        .values({
+          name: 'resync',
+          owner: 'another-replica',
+          until: new Date(Date.now() + 3_600_000).toISOString(),
+        })
+        .execute();
     }
   } finally {
     await close();
@@ -214,7 +255,11 @@ async function measureServer(
   opts: { entry?: string; label: string; loadSeconds: number; resync: boolean; cpuProfileDir?: string },
 ): Promise<ServerMemory> {
   await setResyncLease(p.database, !opts.resync);
-  const cf = await startCloudflareEmulator({ port: 0, zoneName: ZONE, ...(p.statePath ? { statePath: p.statePath, token: p.token! } : {}) });
+  const cf = await startCloudflareEmulator({
+    port: 0,
+    zoneName: ZONE,
+    ...(p.statePath ? { statePath: p.statePath, token: p.token! } : {}),
+  });
   let server: ServerProcess | null = null;
   try {
     const started = performance.now();
@@ -245,15 +290,35 @@ async function measureServer(
     if (p.dataset && opts.loadSeconds > 0) {
       const bearer = (u: string) => `Bearer ${p.tokens.get(u)!}`;
       const list = p.dataset.users.map((u) => ({ path: '/api/v1/tunnels', authorization: bearer(u.name) }));
-      const config = p.dataset.users.flatMap((u) => u.tunnels.map((t) => ({ path: `/tunnels/${t.name}/config`, authorization: bearer(u.name) })));
-      for (const [name, targets] of [['list', list], ['config', config]] as const) {
-        results.push(await runLoad({ url: server.url, connections: apiLoad.connections, durationSeconds: opts.loadSeconds, warmupSeconds: 0, targets }, p.dir, `memory-${name}`));
+      const config = p.dataset.users.flatMap((u) =>
+        u.tunnels.map((t) => ({ path: `/tunnels/${t.name}/config`, authorization: bearer(u.name) })),
+      );
+      for (const [name, targets] of [
+        ['list', list],
+        ['config', config],
+      ] as const) {
+        results.push(
+          await runLoad(
+            {
+              url: server.url,
+              connections: apiLoad.connections,
+              durationSeconds: opts.loadSeconds,
+              warmupSeconds: 0,
+              targets,
+            },
+            p.dir,
+            `memory-${name}`,
+          ),
+        );
       }
       await sleep(3000);
     }
     const after = processMemory(server.pid);
     const { heap, cache } = await serverGauges(server.url);
-    if (startupWrites > 0) note(`warning: the start-up resync wrote to Cloudflare ${startupWrites} times: the seeded state is not converged`);
+    if (startupWrites > 0)
+      note(
+        `warning: the start-up resync wrote to Cloudflare ${startupWrites} times: the seeded state is not converged`,
+      );
     return {
       server: opts.label,
       resync: opts.resync,
@@ -273,20 +338,34 @@ async function measureServer(
   }
 }
 
-export async function memoryBenchmark(opts: { full: boolean; cpuProfileDir?: string }): Promise<MemoryResult> {
+export async function memoryBenchmark(opts: {
+  full: boolean;
+  cpuProfileDir?: string;
+}): Promise<MemoryResult> {
   const size = opts.full ? datasetSizes.full : datasetSizes.quick;
   const loadSeconds = opts.full ? apiLoad.full.durationSeconds : apiLoad.quick.durationSeconds;
-  note(`\nmemory: tunnelplane serve (child process) over ${size.users} users, ${size.tunnels} tunnels, ${size.routes} routes, reconciler enabled and idle…`);
+  note(
+    `\nmemory: tunnelplane serve (child process) over ${size.users} users, ${size.tunnels} tunnels, ${size.routes} routes, reconciler enabled and idle…`,
+  );
   const { commit, srcDirty } = machine();
   const build = buildServer();
   if (!build) note('the build failed: measuring the sources through tsx only');
-  const built = build ? 'node dist/main/tunnelplane.js serve (npm run build, into a temporary folder), SQLite' : null;
+  const built = build
+    ? 'node dist/main/tunnelplane.js serve (npm run build, into a temporary folder), SQLite'
+    : null;
   const tsx = 'node bin/tunnelplane.js serve (no dist/: the sources through tsx), SQLite';
   const empty = await prepare(null);
   const loaded = await prepare(size);
   try {
     const entry = build ? { entry: build.entry } : {};
-    const baseline = build ? await measureServer(empty, { ...entry, label: `${built!}, empty database`, loadSeconds: 0, resync: true }) : null;
+    const baseline = build
+      ? await measureServer(empty, {
+          ...entry,
+          label: `${built!}, empty database`,
+          loadSeconds: 0,
+          resync: true,
+        })
+      : null;
     const main = await measureServer(loaded, {
       ...entry,
       label: built ?? tsx,
@@ -294,8 +373,15 @@ export async function memoryBenchmark(opts: { full: boolean; cpuProfileDir?: str
       resync: true,
       ...(opts.cpuProfileDir ? { cpuProfileDir: opts.cpuProfileDir } : {}),
     });
-    const noResync = await measureServer(loaded, { ...entry, label: `${built ?? tsx}, start-up resync skipped`, loadSeconds, resync: false });
-    const viaTsx = build ? await measureServer(loaded, { label: `${tsx}, start-up resync skipped`, loadSeconds, resync: false }) : null;
+    const noResync = await measureServer(loaded, {
+      ...entry,
+      label: `${built ?? tsx}, start-up resync skipped`,
+      loadSeconds,
+      resync: false,
+    });
+    const viaTsx = build
+      ? await measureServer(loaded, { label: `${tsx}, start-up resync skipped`, loadSeconds, resync: false })
+      : null;
 
     const row = (m: ServerMemory) => ({
       'after start': m.rssAfterStartMiB,
@@ -306,13 +392,18 @@ export async function memoryBenchmark(opts: { full: boolean; cpuProfileDir?: str
       'start (s)': m.startSeconds,
     });
     const kind = build ? 'compiled' : 'tsx';
-    printTable(`Memory of the server process, MiB (${size.users} users / ${size.tunnels} tunnels / ${size.routes} routes)`, [
-      ...(baseline ? [{ server: `${kind}, empty database`, ...row(baseline) }] : []),
-      { server: `${kind}, data set, start-up resync`, ...row(main) },
-      { server: `${kind}, data set, resync skipped`, ...row(noResync) },
-      ...(viaTsx ? [{ server: 'tsx (bin/ without dist/), data set, resync skipped', ...row(viaTsx) }] : []),
-    ]);
-    note(`start-up Cloudflare calls: ${main.startupCalls} (${main.startupWrites} writes); load req/s (list, config): ${main.load.map((r) => round(r.requestsPerSecond, 0)).join(', ')}`);
+    printTable(
+      `Memory of the server process, MiB (${size.users} users / ${size.tunnels} tunnels / ${size.routes} routes)`,
+      [
+        ...(baseline ? [{ server: `${kind}, empty database`, ...row(baseline) }] : []),
+        { server: `${kind}, data set, start-up resync`, ...row(main) },
+        { server: `${kind}, data set, resync skipped`, ...row(noResync) },
+        ...(viaTsx ? [{ server: 'tsx (bin/ without dist/), data set, resync skipped', ...row(viaTsx) }] : []),
+      ],
+    );
+    note(
+      `start-up Cloudflare calls: ${main.startupCalls} (${main.startupWrites} writes); load req/s (list, config): ${main.load.map((r) => round(r.requestsPerSecond, 0)).join(', ')}`,
+    );
     return {
       size: opts.full ? 'full' : 'quick',
       ...size,
@@ -324,6 +415,7 @@ export async function memoryBenchmark(opts: { full: boolean; cpuProfileDir?: str
       builtFrom: { commit, srcDirty },
     };
   } finally {
-    for (const dir of [empty.dir, loaded.dir, build?.dir]) if (dir) rmSync(dir, { recursive: true, force: true });
+    for (const dir of [empty.dir, loaded.dir, build?.dir])
+      if (dir) rmSync(dir, { recursive: true, force: true });
   }
 }

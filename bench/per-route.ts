@@ -66,7 +66,10 @@ export async function runPerRoute(input: PerRouteInput): Promise<PerRouteResult>
   }
 
   const cfIds: string[] = [];
-  const ingress: Array<Array<{ hostname: string; service: string }>> = Array.from({ length: input.tunnels }, () => []);
+  const ingress: Array<Array<{ hostname: string; service: string }>> = Array.from(
+    { length: input.tunnels },
+    () => [],
+  );
   const expected: ExpectedRoute[] = [];
   let stopped = false;
   /** Each worker stops at the deadline on its own, so none is still calling when we count. */
@@ -103,7 +106,14 @@ export async function runPerRoute(input: PerRouteInput): Promise<PerRouteResult>
       const hostname = `r${j}-per-route-${tunnel}.${cf.zoneName}`;
       const service = `http://10.${(j >> 16) & 255}.${(j >> 8) & 255}.${j & 255}:8080`;
       await call(() =>
-        sdk.dns.records.create({ zone_id: cf.zoneId, type: 'CNAME', name: hostname, content: `${cfTunnelId}.cfargotunnel.com`, proxied: true, ttl: 1 }),
+        sdk.dns.records.create({
+          zone_id: cf.zoneId,
+          type: 'CNAME',
+          name: hostname,
+          content: `${cfTunnelId}.cfargotunnel.com`,
+          proxied: true,
+          ttl: 1,
+        }),
       );
       if (input.remote) {
         ingress[tunnel]!.unshift({ hostname, service });

@@ -30,7 +30,12 @@ function packageOf(url: string): string {
     return rest[0]!.startsWith('@') ? `${rest[0]}/${rest[1]}` : rest[0]!;
   }
   const src = url.indexOf('/src/');
-  if (src >= 0) return `tunnelplane ${url.slice(src + 1).split('/').slice(0, 2).join('/')}`;
+  if (src >= 0)
+    return `tunnelplane ${url
+      .slice(src + 1)
+      .split('/')
+      .slice(0, 2)
+      .join('/')}`;
   return url.replace(/^file:\/\//, '');
 }
 
@@ -40,7 +45,9 @@ export function summarizeProfile(file: string, top = 25): void {
   const selfUs = new Map<number, number>();
   profile.samples.forEach((id, i) => selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
   const total = profile.endTime - profile.startTime;
-  const idleIds = new Set(profile.nodes.filter((n) => n.callFrame.functionName === '(idle)').map((n) => n.id));
+  const idleIds = new Set(
+    profile.nodes.filter((n) => n.callFrame.functionName === '(idle)').map((n) => n.id),
+  );
   const idle = [...idleIds].reduce((a, id) => a + (selfUs.get(id) ?? 0), 0);
 
   const byFunction = new Map<string, number>();
@@ -56,7 +63,9 @@ export function summarizeProfile(file: string, top = 25): void {
   }
   const busy = total - idle;
   const pct = (us: number) => round((100 * us) / busy, 1);
-  process.stdout.write(`\n${file}: ${round(total / 1e6, 1)} s profiled, ${round(busy / 1e6, 1)} s busy (${round((100 * busy) / total, 0)} %)\n`);
+  process.stdout.write(
+    `\n${file}: ${round(total / 1e6, 1)} s profiled, ${round(busy / 1e6, 1)} s busy (${round((100 * busy) / total, 0)} %)\n`,
+  );
   printTable(
     `Top ${top} functions by self time (% of busy time)`,
     [...byFunction.entries()]

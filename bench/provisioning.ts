@@ -72,7 +72,13 @@ export interface TunnelplaneRun {
   minimumCalls: number;
   ratio: number;
   tunnelPhase: { seconds: number; calls: number; byEndpoint: Record<string, number> };
-  routePhase: { postSeconds: number; calls: number; minimumCalls: number; ratio: number; byEndpoint: Record<string, number> };
+  routePhase: {
+    postSeconds: number;
+    calls: number;
+    minimumCalls: number;
+    ratio: number;
+    byEndpoint: Record<string, number>;
+  };
   /** From the first route POST until every route is live in the emulator. */
   seconds: number;
   /** Tunnel phase + route phase, wall time. */
@@ -86,16 +92,24 @@ export interface TunnelplaneRun {
   resyncByEndpoint: Record<string, number> | null;
 }
 
-function diffStats(after: EmulatorStats, before: EmulatorStats | null): { total: number; byRoute: Record<string, number>; rateLimited: number } {
+function diffStats(
+  after: EmulatorStats,
+  before: EmulatorStats | null,
+): { total: number; byRoute: Record<string, number>; rateLimited: number } {
   const byRoute: Record<string, number> = {};
   for (const [k, v] of Object.entries(after.byRoute)) {
     const d = v - (before?.byRoute[k] ?? 0);
     if (d > 0) byRoute[k] = d;
   }
-  return { total: after.total - (before?.total ?? 0), byRoute, rateLimited: after.rateLimited - (before?.rateLimited ?? 0) };
+  return {
+    total: after.total - (before?.total ?? 0),
+    byRoute,
+    rateLimited: after.rateLimited - (before?.rateLimited ?? 0),
+  };
 }
 
-const sortEndpoints = (m: Record<string, number>) => Object.fromEntries(Object.entries(m).sort((a, b) => b[1] - a[1]));
+const sortEndpoints = (m: Record<string, number>) =>
+  Object.fromEntries(Object.entries(m).sort((a, b) => b[1] - a[1]));
 
 /** One Tunnelplane run: start the stack, create the tunnels, then the routes, wait until all are live. */
 export async function provisionWithTunnelplane(opts: {
@@ -131,14 +145,17 @@ export async function provisionWithTunnelplane(opts: {
       if (performance.now() - lastProgress < 30_000) return;
       lastProgress = performance.now();
       const s = cf.control.stats();
-      note(`  ${round((lastProgress - tunnelStart) / 1000, 0)} s: ${what}; ${s.total} Cloudflare calls, ${s.rateLimited} 429s`);
+      note(
+        `  ${round((lastProgress - tunnelStart) / 1000, 0)} s: ${what}; ${s.total} Cloudflare calls, ${s.rateLimited} 429s`,
+      );
     };
     const tunnelNames: string[] = new Array<string>(size.tunnels);
     await Promise.all(
       clients.map(async (client, c) => {
         for (let t = c; t < size.tunnels; t += clients.length) {
           const res = await client.request('POST', '/api/v1/tunnels?wait=0', { configMode: mode });
-          if (res.status !== 202 && res.status !== 201) throw new Error(`POST /api/v1/tunnels: ${res.status} ${JSON.stringify(res.body)}`);
+          if (res.status !== 202 && res.status !== 201)
+            throw new Error(`POST /api/v1/tunnels: ${res.status} ${JSON.stringify(res.body)}`);
           tunnelNames[t] = res.body.name;
         }
       }),
@@ -163,7 +180,10 @@ export async function provisionWithTunnelplane(opts: {
     await settle(cf, 300);
     const afterTunnels = cf.control.stats();
     const cfIdOf = new Map<string, string>();
-    for (const row of await runtime.store.db.selectFrom('tunnels').select(['name', 'cf_tunnel_id']).execute()) {
+    for (const row of await runtime.store.db
+      .selectFrom('tunnels')
+      .select(['name', 'cf_tunnel_id'])
+      .execute()) {
       cfIdOf.set(row.name, row.cf_tunnel_id!);
     }
 
@@ -178,7 +198,8 @@ export async function provisionWithTunnelplane(opts: {
           const tunnel = tunnelNames[t]!;
           const service = `http://10.${(j >> 16) & 255}.${(j >> 8) & 255}.${j & 255}:8080`;
           const res = await client.request('POST', `/api/v1/tunnels/${tunnel}/routes?wait=0`, { service });
-          if (res.status !== 202 && res.status !== 201) throw new Error(`POST routes: ${res.status} ${JSON.stringify(res.body)}`);
+          if (res.status !== 202 && res.status !== 201)
+            throw new Error(`POST routes: ${res.status} ${JSON.stringify(res.body)}`);
           expected.push({ hostname: res.body.hostname, cfTunnelId: cfIdOf.get(tunnel)! });
         }
       }),
@@ -210,7 +231,10 @@ export async function provisionWithTunnelplane(opts: {
     const first = log[0] ? Date.parse(log[0].time) : 0;
     const rateLimitedCalls = log
       .filter((e) => e.status === 429)
-      .map((e) => ({ secondsAfterFirstCall: round((Date.parse(e.time) - first) / 1000, 3), endpoint: `${e.method} ${e.route ?? e.path}` }));
+      .map((e) => ({
+        secondsAfterFirstCall: round((Date.parse(e.time) - first) / 1000, 3),
+        endpoint: `${e.method} ${e.route ?? e.path}`,
+      }));
 
     let resyncCalls: number | null = null;
     let resyncByEndpoint: Record<string, number> | null = null;
@@ -236,7 +260,11 @@ export async function provisionWithTunnelplane(opts: {
       byEndpoint: sortEndpoints(all.byRoute),
       minimumCalls: minimum,
       ratio: round(all.total / minimum, 2),
-      tunnelPhase: { seconds: round(tunnelSeconds, 2), calls: tunnelPhase.total, byEndpoint: sortEndpoints(tunnelPhase.byRoute) },
+      tunnelPhase: {
+        seconds: round(tunnelSeconds, 2),
+        calls: tunnelPhase.total,
+        byEndpoint: sortEndpoints(tunnelPhase.byRoute),
+      },
       routePhase: {
         postSeconds: round(postSeconds, 2),
         calls: routePhase.total,
@@ -265,7 +293,13 @@ export interface PerRouteRun extends PerRouteResult {
 }
 
 export async function provisionPerRoute(mode: Mode, size: ProvisioningSize): Promise<PerRouteRun> {
-  const cf = await startCloudflareEmulator({ port: 0, zoneName: 'example.com', latencyMs: LATENCY_MS, rateLimit: REAL_RATE_LIMIT, plan: PLAN });
+  const cf = await startCloudflareEmulator({
+    port: 0,
+    zoneName: 'example.com',
+    latencyMs: LATENCY_MS,
+    rateLimit: REAL_RATE_LIMIT,
+    plan: PLAN,
+  });
   try {
     const res = await runPerRoute({
       cf,
@@ -276,7 +310,14 @@ export async function provisionPerRoute(mode: Mode, size: ProvisioningSize): Pro
       capMs: size.perRouteCapMs,
     });
     const minimum = minimumCalls(size.routes, size.tunnels, mode);
-    return { ...res, mode, minimumCalls: minimum, ratio: round(res.calls / minimum, 2), capSeconds: size.perRouteCapMs / 1000, seconds: round(res.seconds, 2) };
+    return {
+      ...res,
+      mode,
+      minimumCalls: minimum,
+      ratio: round(res.calls / minimum, 2),
+      capSeconds: size.perRouteCapMs / 1000,
+      seconds: round(res.seconds, 2),
+    };
   } finally {
     await cf.close();
   }
@@ -313,7 +354,12 @@ function printRun(title: string, run: TunnelplaneRun, perRoute: PerRouteRun | nu
       'route phase': run.routePhase.byEndpoint[endpoint] ?? 0,
       total: calls,
     })),
-    { endpoint: 'TOTAL', 'tunnel phase': run.tunnelPhase.calls, 'route phase': run.routePhase.calls, total: run.calls },
+    {
+      endpoint: 'TOTAL',
+      'tunnel phase': run.tunnelPhase.calls,
+      'route phase': run.routePhase.calls,
+      total: run.calls,
+    },
   ]);
   printFigures(`${title}: details`, {
     'start-up calls (not counted)': run.startupCalls,
@@ -321,9 +367,14 @@ function printRun(title: string, run: TunnelplaneRun, perRoute: PerRouteRun | nu
     'route POSTs returned after (s)': run.routePhase.postSeconds,
     'route phase calls / minimum': `${run.routePhase.calls} / ${run.routePhase.minimumCalls} = ${run.routePhase.ratio}`,
     'resync afterwards (calls)': run.resyncCalls,
-    '429s at (s after the first call)': run.rateLimitedCalls.map((c) => `${c.secondsAfterFirstCall} ${c.endpoint}`).join('; ') || null,
+    '429s at (s after the first call)':
+      run.rateLimitedCalls.map((c) => `${c.secondsAfterFirstCall} ${c.endpoint}`).join('; ') || null,
   });
-  note(`start-up calls: ${Object.entries(run.startupByEndpoint).map(([k, v]) => `${k} ×${v}`).join(', ')}`);
+  note(
+    `start-up calls: ${Object.entries(run.startupByEndpoint)
+      .map(([k, v]) => `${k} ×${v}`)
+      .join(', ')}`,
+  );
   if (perRoute) {
     printTable(
       `${title}: per-route SDK calls by endpoint`,
@@ -350,15 +401,23 @@ export interface ProvisioningResult {
   modes: Partial<Record<Mode, { tunnelplane: TunnelplaneRun; perRoute: PerRouteRun | null }>>;
 }
 
-export async function provisioningBenchmark(opts: { full: boolean; baseline: boolean; modes?: Mode[] }): Promise<ProvisioningResult> {
+export async function provisioningBenchmark(opts: {
+  full: boolean;
+  baseline: boolean;
+  modes?: Mode[];
+}): Promise<ProvisioningResult> {
   const size = opts.full ? provisioningSizes.full : provisioningSizes.quick;
   const modes: ProvisioningResult['modes'] = {};
   for (const mode of opts.modes ?? (['remote', 'local'] as Mode[])) {
-    note(`\nprovisioning (${mode}): ${size.routes} routes over ${size.tunnels} tunnels, ${size.clients} clients, ${LATENCY_MS} ms per Cloudflare call…`);
+    note(
+      `\nprovisioning (${mode}): ${size.routes} routes over ${size.tunnels} tunnels, ${size.clients} clients, ${LATENCY_MS} ms per Cloudflare call…`,
+    );
     const run = await provisionWithTunnelplane({ mode, size, measureResync: true });
     let perRoute: PerRouteRun | null = null;
     if (opts.baseline) {
-      note(`provisioning (${mode}): the per-route way (SDK directly, capped at ${size.perRouteCapMs / 1000} s)…`);
+      note(
+        `provisioning (${mode}): the per-route way (SDK directly, capped at ${size.perRouteCapMs / 1000} s)…`,
+      );
       perRoute = await provisionPerRoute(mode, size);
     }
     printRun(`Provisioning, ${mode} mode, ${size.routes} routes / ${size.tunnels} tunnels`, run, perRoute);
@@ -385,7 +444,9 @@ export async function provisioningBenchmark(opts: { full: boolean; baseline: boo
 }
 
 /** 10,000 routes over 1,000 remote tunnels: must wait for the rate-limit window, with zero 429s. */
-export async function provisioningScaleBenchmark(): Promise<TunnelplaneRun & { size: 'full'; latencyMs: number; recordQuota: number }> {
+export async function provisioningScaleBenchmark(): Promise<
+  TunnelplaneRun & { size: 'full'; latencyMs: number; recordQuota: number }
+> {
   // 10,000 records exceed every plan the emulator models (Free 200, Pro 3,500); Enterprise zones
   // get their quota raised on request. Stand for one by raising the in-process emulator's Pro
   // quota for this run only (the emulator reads its plan table at each call).
@@ -400,9 +461,15 @@ export async function provisioningScaleBenchmark(): Promise<TunnelplaneRun & { s
 }
 
 async function scaleRun(): Promise<TunnelplaneRun & { size: 'full'; latencyMs: number }> {
-  note(`\nprovisioning at scale (remote): ${scaleSize.routes} routes over ${scaleSize.tunnels} tunnels; minimum ${minimumCalls(scaleSize.routes, scaleSize.tunnels, 'remote')} calls against a budget of ${REAL_RATE_LIMIT.requests} per ${REAL_RATE_LIMIT.windowSeconds} s: this waits for the window…`);
+  note(
+    `\nprovisioning at scale (remote): ${scaleSize.routes} routes over ${scaleSize.tunnels} tunnels; minimum ${minimumCalls(scaleSize.routes, scaleSize.tunnels, 'remote')} calls against a budget of ${REAL_RATE_LIMIT.requests} per ${REAL_RATE_LIMIT.windowSeconds} s: this waits for the window…`,
+  );
   const run = await provisionWithTunnelplane({ mode: 'remote', size: scaleSize, timeoutMs: 40 * 60_000 });
-  printRun(`Provisioning at scale, remote mode, ${scaleSize.routes} routes / ${scaleSize.tunnels} tunnels`, run, null);
+  printRun(
+    `Provisioning at scale, remote mode, ${scaleSize.routes} routes / ${scaleSize.tunnels} tunnels`,
+    run,
+    null,
+  );
   return { ...run, size: 'full', latencyMs: LATENCY_MS };
 }
 
@@ -411,9 +478,15 @@ export async function provisioningPostgresBenchmark(opts: { full: boolean; url: 
   const size = opts.full ? provisioningSizes.full : provisioningSizes.quick;
   const modes: Partial<Record<Mode, TunnelplaneRun>> = {};
   for (const mode of ['remote', 'local'] as Mode[]) {
-    note(`\nprovisioning on PostgreSQL (${opts.from}, ${mode}): ${size.routes} routes over ${size.tunnels} tunnels…`);
+    note(
+      `\nprovisioning on PostgreSQL (${opts.from}, ${mode}): ${size.routes} routes over ${size.tunnels} tunnels…`,
+    );
     const run = await provisionWithTunnelplane({ mode, size, database: opts.url });
-    printRun(`Provisioning on PostgreSQL, ${mode} mode, ${size.routes} routes / ${size.tunnels} tunnels`, run, null);
+    printRun(
+      `Provisioning on PostgreSQL, ${mode} mode, ${size.routes} routes / ${size.tunnels} tunnels`,
+      run,
+      null,
+    );
     modes[mode] = run;
   }
   const head = modes.remote!;

@@ -26,7 +26,11 @@ export interface Machine {
 
 function git(args: string[]): string {
   try {
-    return execFileSync('git', args, { cwd: BENCH_DIR, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return execFileSync('git', args, {
+      cwd: BENCH_DIR,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
   } catch {
     return '';
   }
@@ -78,7 +82,8 @@ export function summarize(values: readonly number[]): Summary {
 }
 
 /** Rounds to `digits` decimals (for JSON figures that stay readable). */
-export const round = (n: number, digits = 1) => (Number.isFinite(n) ? Math.round(n * 10 ** digits) / 10 ** digits : n);
+export const round = (n: number, digits = 1) =>
+  Number.isFinite(n) ? Math.round(n * 10 ** digits) / 10 ** digits : n;
 
 export const mib = (bytes: number) => round(bytes / 2 ** 20, 1);
 
@@ -88,7 +93,9 @@ function cellText(v: Cell): string {
   if (v === null || v === undefined) return '-';
   if (typeof v === 'number') {
     if (!Number.isFinite(v)) return String(v);
-    return Number.isInteger(v) ? v.toLocaleString('en-US') : v.toLocaleString('en-US', { maximumFractionDigits: 2 });
+    return Number.isInteger(v)
+      ? v.toLocaleString('en-US')
+      : v.toLocaleString('en-US', { maximumFractionDigits: 2 });
   }
   return String(v);
 }
@@ -98,7 +105,9 @@ export function printTable(title: string, rows: ReadonlyArray<Record<string, Cel
   const columns = [...new Set(rows.flatMap((r) => Object.keys(r)))];
   const text = rows.map((r) => columns.map((c) => cellText(r[c])));
   const widths = columns.map((c, i) => Math.max(c.length, ...text.map((t) => t[i]!.length)));
-  const numeric = columns.map((c) => rows.every((r) => r[c] === undefined || r[c] === null || typeof r[c] === 'number'));
+  const numeric = columns.map((c) =>
+    rows.every((r) => r[c] === undefined || r[c] === null || typeof r[c] === 'number'),
+  );
   const line = (cells: string[]) =>
     cells.map((cell, i) => (numeric[i] ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join('  ');
   const out = [`\n${title}`, line(columns), widths.map((w) => '-'.repeat(w)).join('  '), ...text.map(line)];

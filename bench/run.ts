@@ -7,7 +7,12 @@
 import { parseArgs } from 'node:util';
 import { apiThroughputBenchmark } from './api-throughput.js';
 import { memoryBenchmark } from './memory.js';
-import { provisioningBenchmark, provisioningPostgresBenchmark, provisioningScaleBenchmark, type Mode } from './provisioning.js';
+import {
+  provisioningBenchmark,
+  provisioningPostgresBenchmark,
+  provisioningScaleBenchmark,
+  type Mode,
+} from './provisioning.js';
 import { LATEST, machine, mergeResults, note } from './report.js';
 import { routeLatencyBenchmark } from './route-latency.js';
 import { fairnessBenchmark } from './fairness.js';
@@ -35,8 +40,10 @@ const benchmarks: Benchmark[] = [
   {
     name: 'provisioning',
     key: 'provisioning',
-    describe: 'N routes over M tunnels by 20 clients: Cloudflare calls vs the minimum, seconds until live, 429s; and the per-route way',
-    run: (o) => provisioningBenchmark({ full: o.full, baseline: o.baseline, ...(o.modes ? { modes: o.modes } : {}) }),
+    describe:
+      'N routes over M tunnels by 20 clients: Cloudflare calls vs the minimum, seconds until live, 429s; and the per-route way',
+    run: (o) =>
+      provisioningBenchmark({ full: o.full, baseline: o.baseline, ...(o.modes ? { modes: o.modes } : {}) }),
   },
   {
     name: 'route-latency',
@@ -47,29 +54,38 @@ const benchmarks: Benchmark[] = [
   {
     name: 'fairness',
     key: 'fairness',
-    describe: "a quiet user's route until live while a noisy user churns tunnels, beside a quiet baseline (ratio)",
+    describe:
+      "a quiet user's route until live while a noisy user churns tunnels, beside a quiet baseline (ratio)",
     run: (o) => fairnessBenchmark({ full: o.full }),
   },
   {
     name: 'api-throughput',
     key: 'api',
     describe: 'requests/s and latency of two read paths, Basic and bearer, over a large data set',
-    run: (o) => apiThroughputBenchmark({ full: o.full, ...(o.cpuProfileDir ? { cpuProfileDir: o.cpuProfileDir } : {}) }),
+    run: (o) =>
+      apiThroughputBenchmark({
+        full: o.full,
+        ...(o.cpuProfileDir ? { cpuProfileDir: o.cpuProfileDir } : {}),
+      }),
   },
   {
     name: 'memory',
     key: 'memory',
     describe: 'RSS of the server process holding the large data set, reconciler idle',
-    run: (o) => memoryBenchmark({ full: o.full, ...(o.cpuProfileDir ? { cpuProfileDir: o.cpuProfileDir } : {}) }),
+    run: (o) =>
+      memoryBenchmark({ full: o.full, ...(o.cpuProfileDir ? { cpuProfileDir: o.cpuProfileDir } : {}) }),
   },
   {
     name: 'postgres',
     key: 'provisioningPostgres',
-    describe: 'the provisioning benchmark on PostgreSQL (TUNNELPLANE_BENCH_POSTGRES_URL or TUNNELPLANE_TEST_POSTGRES_URL)',
+    describe:
+      'the provisioning benchmark on PostgreSQL (TUNNELPLANE_BENCH_POSTGRES_URL or TUNNELPLANE_TEST_POSTGRES_URL)',
     async run(o) {
       const pg = postgresUrl();
       if (!pg) {
-        note('\npostgres: skipped: set TUNNELPLANE_BENCH_POSTGRES_URL (or TUNNELPLANE_TEST_POSTGRES_URL) to a PostgreSQL database it may empty');
+        note(
+          '\npostgres: skipped: set TUNNELPLANE_BENCH_POSTGRES_URL (or TUNNELPLANE_TEST_POSTGRES_URL) to a PostgreSQL database it may empty',
+        );
         return { skipped: 'neither TUNNELPLANE_BENCH_POSTGRES_URL nor TUNNELPLANE_TEST_POSTGRES_URL is set' };
       }
       return provisioningPostgresBenchmark({ full: o.full, ...pg });
@@ -85,7 +101,8 @@ const benchmarks: Benchmark[] = [
   {
     name: 'provisioning-scale',
     key: 'provisioningScale',
-    describe: '10,000 routes over 1,000 remote tunnels: waits for the rate-limit window, zero 429s (full only, > 5 min)',
+    describe:
+      '10,000 routes over 1,000 remote tunnels: waits for the rate-limit window, zero 429s (full only, > 5 min)',
     fullOnly: true,
     run: () => provisioningScaleBenchmark(),
   },
@@ -124,9 +141,13 @@ async function main() {
   const unknown = positionals.filter((p) => !benchmarks.some((b) => b.name === p));
   if (unknown.length > 0) throw new Error(`unknown benchmark ${unknown.join(', ')}\n\n${USAGE}`);
   const modes = values.modes?.split(',').map((m) => m.trim());
-  if (modes?.some((m) => m !== 'remote' && m !== 'local')) throw new Error('--modes takes remote, local or both');
+  if (modes?.some((m) => m !== 'remote' && m !== 'local'))
+    throw new Error('--modes takes remote, local or both');
   const full = values.full && !values.quick;
-  const selected = positionals.length > 0 ? benchmarks.filter((b) => positionals.includes(b.name)) : benchmarks.filter((b) => full || !b.fullOnly);
+  const selected =
+    positionals.length > 0
+      ? benchmarks.filter((b) => positionals.includes(b.name))
+      : benchmarks.filter((b) => full || !b.fullOnly);
   const options: Options = {
     full,
     baseline: !values['no-baseline'],
@@ -136,8 +157,12 @@ async function main() {
 
   const resultsFile = values.results ?? LATEST;
   const m = machine();
-  note(`Tunnelplane benchmarks (${full ? 'full' : 'quick'} sizes): ${selected.map((b) => b.name).join(', ')}`);
-  note(`machine: ${m.cores} cores (${m.cpu}), ${m.memoryGiB} GiB, Node ${m.node}, ${m.platform}; commit ${m.commit}${m.srcDirty ? ' (src/ modified)' : ''}`);
+  note(
+    `Tunnelplane benchmarks (${full ? 'full' : 'quick'} sizes): ${selected.map((b) => b.name).join(', ')}`,
+  );
+  note(
+    `machine: ${m.cores} cores (${m.cpu}), ${m.memoryGiB} GiB, Node ${m.node}, ${m.platform}; commit ${m.commit}${m.srcDirty ? ' (src/ modified)' : ''}`,
+  );
   if (!full && positionals.length === 0) note('(the provisioning-scale run is --full only)');
   const started = performance.now();
   for (const b of selected) {

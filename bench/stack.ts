@@ -27,7 +27,12 @@ import { BENCH_DIR } from './report.js';
 export const REPO_DIR = resolve(BENCH_DIR, '..');
 
 /** Quotas high enough that no benchmark hits them (the defaults are 10 tunnels / 50 routes). */
-export const BENCH_QUOTAS = { tunnels: 1_000_000, routes: 10_000_000, protectedRoutes: 10_000_000, tcpRoutes: 10_000_000 };
+export const BENCH_QUOTAS = {
+  tunnels: 1_000_000,
+  routes: 10_000_000,
+  protectedRoutes: 10_000_000,
+  tcpRoutes: 10_000_000,
+};
 
 /** Cloudflare's global API budget per token: 1,200 calls per 300 s. */
 export const REAL_RATE_LIMIT = { requests: 1200, windowSeconds: 300 };
@@ -35,7 +40,12 @@ export const REAL_RATE_LIMIT = { requests: 1200, windowSeconds: 300 };
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Polls `fn` until it returns a truthy value; throws after `timeoutMs`. */
-export async function waitUntil<T>(fn: () => Promise<T> | T, timeoutMs: number, stepMs = 50, what = 'condition'): Promise<T> {
+export async function waitUntil<T>(
+  fn: () => Promise<T> | T,
+  timeoutMs: number,
+  stepMs = 50,
+  what = 'condition',
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();
@@ -63,7 +73,9 @@ export function postgresUrl(): { url: string; from: string } | null {
 export async function resetPostgres(url: string): Promise<void> {
   const { store, close } = await connectStore(url);
   try {
-    await sql`truncate events, routes, tunnels, api_tokens, users, leases restart identity cascade`.execute(store.db);
+    await sql`truncate events, routes, tunnels, api_tokens, users, leases restart identity cascade`.execute(
+      store.db,
+    );
   } finally {
     await close();
   }
@@ -102,7 +114,8 @@ export interface BenchStack {
  * counters so a benchmark counts only its own calls.
  */
 export async function startBenchStack(opts: BenchStackOptions = {}): Promise<BenchStack> {
-  const cf = opts.cf ?? (await startCloudflareEmulator({ port: 0, zoneName: 'example.com', ...opts.emulator }));
+  const cf =
+    opts.cf ?? (await startCloudflareEmulator({ port: 0, zoneName: 'example.com', ...opts.emulator }));
   const dir = tempDir();
   const secretKey = opts.secretKey ?? randomBytes(32).toString('base64');
   const config = loadConfig({
@@ -143,7 +156,11 @@ export async function startBenchStack(opts: BenchStackOptions = {}): Promise<Ben
 }
 
 /** Waits until the emulator has received no call for `quietMs` (the initial resync runs in the background). */
-export async function settle(cf: StartedCloudflareEmulator, quietMs = 500, timeoutMs = 60_000): Promise<void> {
+export async function settle(
+  cf: StartedCloudflareEmulator,
+  quietMs = 500,
+  timeoutMs = 60_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last = -1;
   let since = Date.now();
@@ -187,7 +204,8 @@ export async function createUsers(store: Store, count: number, prefix = 'bench-u
   return names;
 }
 
-export const basicAuth = (user: string, password = BENCH_PASSWORD) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+export const basicAuth = (user: string, password = BENCH_PASSWORD) =>
+  `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 
 export interface ApiResponse<T = any> {
   status: number;
@@ -209,14 +227,19 @@ export function api(url: string, authorization: string): Api {
       }
       const res = await fetch(url + path, init);
       const text = await res.text();
-      const parsed: unknown = (res.headers.get('content-type') ?? '').includes('json') && text ? JSON.parse(text) : text;
+      const parsed: unknown =
+        (res.headers.get('content-type') ?? '').includes('json') && text ? JSON.parse(text) : text;
       return { status: res.status, body: parsed as any };
     },
   };
 }
 
 /** Runs `worker(i)` for i in [0, count) with at most `concurrency` at a time. */
-export async function pool(count: number, concurrency: number, worker: (i: number) => Promise<void>): Promise<void> {
+export async function pool(
+  count: number,
+  concurrency: number,
+  worker: (i: number) => Promise<void>,
+): Promise<void> {
   let next = 0;
   await Promise.all(
     Array.from({ length: Math.min(concurrency, count) }, async () => {
@@ -291,11 +314,15 @@ export async function startServerProcess(opts: {
 }): Promise<ServerProcess> {
   const configFile = join(opts.dir, 'tunnelplane.yaml');
   writeFileSync(configFile, stringify(opts.config));
-  const proc = spawn(process.execPath, [...(opts.nodeArgs ?? []), opts.entry ?? 'bin/tunnelplane.js', 'serve', '--config', configFile], {
-    cwd: REPO_DIR,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const proc = spawn(
+    process.execPath,
+    [...(opts.nodeArgs ?? []), opts.entry ?? 'bin/tunnelplane.js', 'serve', '--config', configFile],
+    {
+      cwd: REPO_DIR,
+      env: { PATH: process.env.PATH, HOME: process.env.HOME },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   let buf = '';
   proc.stderr!.on('data', (d: Buffer) => {
     buf += d.toString();
@@ -303,7 +330,10 @@ export async function startServerProcess(opts: {
   });
   const exited = new Promise<void>((r) => proc.once('exit', () => r()));
   const url = await new Promise<string>((resolveUrl, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start: ${buf.slice(-2000)}`)), opts.timeoutMs ?? 60_000);
+    const timer = setTimeout(
+      () => reject(new Error(`server did not start: ${buf.slice(-2000)}`)),
+      opts.timeoutMs ?? 60_000,
+    );
     const onData = () => {
       for (const line of buf.split('\n')) {
         if (!line.includes('tunnelplane is serving')) continue;
@@ -336,6 +366,7 @@ export async function startServerProcess(opts: {
 /** Resident set size and its peak of a process, from /proc (Linux). */
 export function processMemory(pid: number): { rssBytes: number; peakRssBytes: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) * 1024;
+  const kb = (key: string) =>
+    Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) * 1024;
   return { rssBytes: kb('VmRSS'), peakRssBytes: kb('VmHWM') };
 }

@@ -23,7 +23,14 @@ const sourcemap = !args.includes('--no-sourcemap');
  * transports), the Kubernetes client (large, loaded only when configured) and tsx (development).
  * Node's built-ins are external on this platform anyway.
  */
-const KEEP_EXTERNAL = new Set(['better-sqlite3', 'pg', '@fastify/swagger-ui', '@kubernetes/client-node', 'pino', 'tsx']);
+const KEEP_EXTERNAL = new Set([
+  'better-sqlite3',
+  'pg',
+  '@fastify/swagger-ui',
+  '@kubernetes/client-node',
+  'pino',
+  'tsx',
+]);
 const externalPackages = {
   name: 'external-packages',
   setup(b) {
@@ -51,6 +58,8 @@ await build({
   sourcemap,
   plugins: [externalPackages],
   // Bundled CommonJS packages require Node's built-ins: give ESM chunks a `require`.
-  banner: { js: "import { createRequire as __tpCreateRequire } from 'node:module'; const require = __tpCreateRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as __tpCreateRequire } from 'node:module'; const require = __tpCreateRequire(import.meta.url);",
+  },
   logLevel: 'warning',
 });

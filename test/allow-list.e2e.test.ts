@@ -17,18 +17,26 @@ beforeAll(async () => {
 });
 afterAll(async () => stack?.stop());
 
-const appOf = (hostname: string) => (stack.cf.control.state() as any).accessApps.find((a: any) => a.fields.domain === hostname);
-const admits = (hostname: string, request: { ip: string; email?: string }) => stack.cf.control.evaluateAccess(appOf(hostname).id, request);
+const appOf = (hostname: string) =>
+  (stack.cf.control.state() as any).accessApps.find((a: any) => a.fields.domain === hostname);
+const admits = (hostname: string, request: { ip: string; email?: string }) =>
+  stack.cf.control.evaluateAccess(appOf(hostname).id, request);
 
 describe('allow-lists', () => {
   it('protect each route with an Access application of its own that admits only the listed sources', async () => {
     const u = stack.as('user1');
     const t = (await u.post('/api/v1/tunnels', {})).body.name;
-    const a = await u.post(`/api/v1/tunnels/${t}/routes`, { service: 'http://localhost:8000', allowIps: ['203.0.113.0/24', '198.51.100.7'] });
+    const a = await u.post(`/api/v1/tunnels/${t}/routes`, {
+      service: 'http://localhost:8000',
+      allowIps: ['203.0.113.0/24', '198.51.100.7'],
+    });
     expect(a.status).toBe(201);
     expect(a.body.allowIps).toEqual(['198.51.100.7', '203.0.113.0/24']);
     expect(a.body.protectedBy).toBe('allow-list');
-    const b = await u.post(`/api/v1/tunnels/${t}/routes`, { service: 'http://localhost:9000', allowIps: ['10.0.0.0/8', '2001:db8::/32'] });
+    const b = await u.post(`/api/v1/tunnels/${t}/routes`, {
+      service: 'http://localhost:9000',
+      allowIps: ['10.0.0.0/8', '2001:db8::/32'],
+    });
     const open = await u.post(`/api/v1/tunnels/${t}/routes`, { service: 'http://localhost:7000' });
     expect(open.body.allowIps).toBeNull();
     expect(open.body.protectedBy).toBeNull();
@@ -44,9 +52,16 @@ describe('allow-lists', () => {
     expect(admits(b.body.hostname, { ip: '203.0.113.9' }).admitted).toBe(false);
     expect(appOf(open.body.hostname)).toBeUndefined();
     // No WAF rule is made for them: the zone's rules are left to their owners.
-    expect((stack.cf.control.state() as any).rulesets.filter((r: any) => r.phase === 'http_request_firewall_custom')).toEqual([]);
+    expect(
+      (stack.cf.control.state() as any).rulesets.filter(
+        (r: any) => r.phase === 'http_request_firewall_custom',
+      ),
+    ).toEqual([]);
 
-    const bad = await u.post(`/api/v1/tunnels/${t}/routes`, { service: 'http://localhost:1', allowIps: ['not-an-ip'] });
+    const bad = await u.post(`/api/v1/tunnels/${t}/routes`, {
+      service: 'http://localhost:1',
+      allowIps: ['not-an-ip'],
+    });
     expect(bad.status).toBe(400);
     expect(bad.body.error.code).toBe('route.invalid_allow_list');
 
@@ -75,18 +90,33 @@ describe('allow-lists', () => {
   it('of an installation from before per-route Access: its old WAF rules stay until every allow-list is in Access, then only ours go', async () => {
     const hand = cfHand(stack.cf);
     // The old allow-lists, folded into our rules, beside someone else's rule.
-    await hand.call('PUT', `/zones/${stack.cf.zoneId}/rulesets/phases/http_request_firewall_custom/entrypoint`, {
-      rules: [
-        { action: 'block', expression: '(ip.src eq 192.0.2.1)', description: 'not ours', ref: 'theirs' },
-        { action: 'block', expression: '(http.host eq "old.example.com" and not ip.src in {10.0.0.0/8})', description: 'Tunnelplane', ref: 'tunnelplane-test-allowlist-1' },
-      ],
-    });
+    await hand.call(
+      'PUT',
+      `/zones/${stack.cf.zoneId}/rulesets/phases/http_request_firewall_custom/entrypoint`,
+      {
+        rules: [
+          { action: 'block', expression: '(ip.src eq 192.0.2.1)', description: 'not ours', ref: 'theirs' },
+          {
+            action: 'block',
+            expression: '(http.host eq "old.example.com" and not ip.src in {10.0.0.0/8})',
+            description: 'Tunnelplane',
+            ref: 'tunnelplane-test-allowlist-1',
+          },
+        ],
+      },
+    );
     await stack.runtime.store.settings.set('firewall_hash', 'from the WAF days');
     const u = stack.as('user1');
     const t = (await u.post('/api/v1/tunnels', {})).body.name;
-    const r = await u.post(`/api/v1/tunnels/${t}/routes`, { service: 'http://localhost:8000', allowIps: ['10.0.0.0/8'] });
+    const r = await u.post(`/api/v1/tunnels/${t}/routes`, {
+      service: 'http://localhost:8000',
+      allowIps: ['10.0.0.0/8'],
+    });
     expect(r.status).toBe(201);
-    const refs = () => (stack.cf.control.state() as any).rulesets.find((x: any) => x.phase === 'http_request_firewall_custom').rules.map((x: any) => x.ref);
+    const refs = () =>
+      (stack.cf.control.state() as any).rulesets
+        .find((x: any) => x.phase === 'http_request_firewall_custom')
+        .rules.map((x: any) => x.ref);
     await stack.runtime.reconciler!.resync();
     expect(refs()).toEqual(['theirs']);
     expect(await stack.runtime.store.settings.get('firewall_hash')).toBeNull();
@@ -111,23 +141,38 @@ describe('Access for people on an HTTP route', () => {
     expect(app.fields.type).toBe('self_hosted');
     const policy = s.accessPolicies.find((p: any) => p.appId === app.id);
     expect(policy.fields.decision).toBe('allow');
-    expect(policy.fields.include).toEqual([{ email: { email: 'alice@example.org' } }, { email_domain: { domain: 'corp.example' } }]);
+    expect(policy.fields.include).toEqual([
+      { email: { email: 'alice@example.org' } },
+      { email_domain: { domain: 'corp.example' } },
+    ]);
     expect(s.serviceTokens.filter((x: any) => x.name.startsWith('tunnelplane-'))).toEqual([]);
     expect(admits(r.body.hostname, { ip: '192.0.2.1', email: 'alice@example.org' }).admitted).toBe(true);
     expect(admits(r.body.hostname, { ip: '192.0.2.1', email: 'bob@corp.example' }).admitted).toBe(true);
     expect(admits(r.body.hostname, { ip: '192.0.2.1', email: 'mallory@example.org' }).admitted).toBe(false);
 
     // People and an allow-list: those people, from those sources only.
-    const both = await u.post(`/api/v1/tunnels/${t}/routes`, { service: 'http://localhost:3001', access: { emails: ['alice@example.org'] }, allowIps: ['203.0.113.0/24'] });
+    const both = await u.post(`/api/v1/tunnels/${t}/routes`, {
+      service: 'http://localhost:3001',
+      access: { emails: ['alice@example.org'] },
+      allowIps: ['203.0.113.0/24'],
+    });
     expect(both.status).toBe(201);
     expect(admits(both.body.hostname, { ip: '203.0.113.5', email: 'alice@example.org' }).admitted).toBe(true);
     expect(admits(both.body.hostname, { ip: '192.0.2.1', email: 'alice@example.org' }).admitted).toBe(false);
-    expect(admits(both.body.hostname, { ip: '203.0.113.5', email: 'mallory@example.org' }).admitted).toBe(false);
+    expect(admits(both.body.hostname, { ip: '203.0.113.5', email: 'mallory@example.org' }).admitted).toBe(
+      false,
+    );
 
-    const tcp = await u.post(`/api/v1/tunnels/${t}/routes`, { service: 'tcp://h:1', access: { emails: ['a@b.co'] } });
+    const tcp = await u.post(`/api/v1/tunnels/${t}/routes`, {
+      service: 'tcp://h:1',
+      access: { emails: ['a@b.co'] },
+    });
     expect(tcp.status).toBe(400);
     expect(tcp.body.error.code).toBe('route.invalid_access');
-    const bad = await u.post(`/api/v1/tunnels/${t}/routes`, { service: 'http://h:1', access: { emails: ['nope'] } });
+    const bad = await u.post(`/api/v1/tunnels/${t}/routes`, {
+      service: 'http://h:1',
+      access: { emails: ['nope'] },
+    });
     expect(bad.body.error.code).toBe('route.invalid_access');
 
     expect((await u.del(`/api/v1/tunnels/${t}`)).status).toBe(204);

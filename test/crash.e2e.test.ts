@@ -10,7 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCloudflareEmulator, type StartedCloudflareEmulator } from '../src/emulators/cloudflare/index.js';
+import {
+  startCloudflareEmulator,
+  type StartedCloudflareEmulator,
+} from '../src/emulators/cloudflare/index.js';
 import { api, eventually } from './support/stack.js';
 import { cfView } from './support/cloudflare-view.js';
 
@@ -78,35 +81,54 @@ afterAll(async () => {
 describe('SIGKILL mid-way', () => {
   it('loses nothing and leaks nothing: a restarted server converges exactly', async () => {
     let url = await startServer();
-    const u = api(() => url, { authorization: `Basic ${Buffer.from('user1:user1password').toString('base64')}` });
+    const u = api(() => url, {
+      authorization: `Basic ${Buffer.from('user1:user1password').toString('base64')}`,
+    });
     const tunnels: string[] = [];
     const routes: Array<{ tunnel: string; hostname: string }> = [];
     for (let i = 0; i < 5; i++) tunnels.push((await u.post('/api/v1/tunnels?wait=0', {})).body.name);
     for (const t of tunnels) {
       for (let j = 0; j < 10; j++) {
-        const r = await u.post(`/api/v1/tunnels/${t}/routes?wait=0`, { service: `tcp://10.1.${j}.1:${5000 + j}` });
+        const r = await u.post(`/api/v1/tunnels/${t}/routes?wait=0`, {
+          service: `tcp://10.1.${j}.1:${5000 + j}`,
+        });
         expect(r.status).toBe(202);
         routes.push({ tunnel: t, hostname: r.body.hostname });
       }
     }
     // Kill it while it is writing to Cloudflare.
-    await eventually(() => cf.control.requests().filter((r: any) => r.method !== 'GET').length >= 3, 20_000, 5);
+    await eventually(
+      () => cf.control.requests().filter((r: any) => r.method !== 'GET').length >= 3,
+      20_000,
+      5,
+    );
     child!.kill('SIGKILL');
     await new Promise((r) => child!.once('exit', r));
     // Mid-way: Cloudflare holds part of the desired state, not all of it.
     const before = cfView(cf);
-    expect(before.records.length < 50 || before.tunnels.some((t) => (t.ingress?.length ?? 0) < 11)).toBe(true);
+    expect(before.records.length < 50 || before.tunnels.some((t) => (t.ingress?.length ?? 0) < 11)).toBe(
+      true,
+    );
 
     url = await startServer();
-    await eventually(async () => {
-      const items = (await u.get('/api/v1/tunnels')).body.items;
-      return items.length === 5 && items.every((t: any) => t.phase === 'ready' && t.routes.every((r: any) => r.phase === 'ready'));
-    }, 40_000, 200);
+    await eventually(
+      async () => {
+        const items = (await u.get('/api/v1/tunnels')).body.items;
+        return (
+          items.length === 5 &&
+          items.every((t: any) => t.phase === 'ready' && t.routes.every((r: any) => r.phase === 'ready'))
+        );
+      },
+      40_000,
+      200,
+    );
 
     const after = cfView(cf);
     const ids = new Map<string, string>();
     for (const t of tunnels) ids.set(t, (await u.get(`/api/v1/tunnels/${t}`)).body.id);
-    expect(after.tunnels.map((t) => t.name).sort()).toEqual(tunnels.map((t) => `tunnelplane-crash-${t}`).sort());
+    expect(after.tunnels.map((t) => t.name).sort()).toEqual(
+      tunnels.map((t) => `tunnelplane-crash-${t}`).sort(),
+    );
     expect(after.records.map((r) => `${r.name} ${r.content}`).sort()).toEqual(
       routes.map((r) => `${r.hostname} ${ids.get(r.tunnel)}.cfargotunnel.com`).sort(),
     );

@@ -8,14 +8,18 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCloudflareEmulator, type StartedCloudflareEmulator } from '../src/emulators/cloudflare/index.js';
+import {
+  startCloudflareEmulator,
+  type StartedCloudflareEmulator,
+} from '../src/emulators/cloudflare/index.js';
 import { startStack, eventually, type Stack } from './support/stack.js';
 import { createScratchDatabase, type ScratchDatabase } from './support/scratch-database.js';
 import { cfView } from './support/cloudflare-view.js';
 
 const pgUrl = process.env.TUNNELPLANE_TEST_POSTGRES_E2E_URL;
 if (process.env.CI && !pgUrl) {
-  it('runs the database outage tests on PostgreSQL in CI', () => expect.fail('TUNNELPLANE_TEST_POSTGRES_E2E_URL is not set: .ci/run must create the e2e database'));
+  it('runs the database outage tests on PostgreSQL in CI', () =>
+    expect.fail('TUNNELPLANE_TEST_POSTGRES_E2E_URL is not set: .ci/run must create the e2e database'));
 }
 
 let cf: StartedCloudflareEmulator;
@@ -37,7 +41,8 @@ describe.skipIf(!pgUrl)('PostgreSQL going away', () => {
 
   it('under load, two replicas stay up, answer 503 while it is away, and resume by themselves', async () => {
     db = await createScratchDatabase(pgUrl!, 'tp_outage');
-    for (let i = 0; i < 2; i++) replicas.push(await startStack({ cf, database: db.url, configMode: 'remote' }));
+    for (let i = 0; i < 2; i++)
+      replicas.push(await startStack({ cf, database: db.url, configMode: 'remote' }));
     const [a, b] = replicas as [Stack, Stack];
     const t = (await a.as('user1').post('/api/v1/tunnels?wait=10', {})).body.name;
     // Load while it goes away: routes posted on both replicas.
@@ -45,7 +50,10 @@ describe.skipIf(!pgUrl)('PostgreSQL going away', () => {
     const statuses: number[] = [];
     const load = (async () => {
       for (let i = 0; loading; i++) {
-        const res = await (i % 2 ? a : b).as('user1').post(`/api/v1/tunnels/${t}/routes?wait=0`, { service: `http://10.3.0.${i % 250}:80` }).catch(() => null);
+        const res = await (i % 2 ? a : b)
+          .as('user1')
+          .post(`/api/v1/tunnels/${t}/routes?wait=0`, { service: `http://10.3.0.${i % 250}:80` })
+          .catch(() => null);
         if (res) statuses.push(res.status);
         await new Promise((r) => setTimeout(r, 20));
       }
@@ -64,14 +72,24 @@ describe.skipIf(!pgUrl)('PostgreSQL going away', () => {
     await load;
     // Nothing answered 500; the routes posted before, during (refused) and after all converge.
     expect(statuses.filter((s) => s >= 500 && s !== 503)).toEqual([]);
-    const after = await b.as('user1').post(`/api/v1/tunnels/${t}/routes?wait=20`, { service: 'http://10.3.1.1:80' });
+    const after = await b
+      .as('user1')
+      .post(`/api/v1/tunnels/${t}/routes?wait=20`, { service: 'http://10.3.1.1:80' });
     expect(after.status).toBe(201);
-    await eventually(async () => {
-      const tunnel = (await a.as('user1').get(`/api/v1/tunnels/${t}`)).body;
-      return tunnel.phase === 'ready' && tunnel.routes.every((r: any) => r.phase === 'ready');
-    }, 30_000, 200);
+    await eventually(
+      async () => {
+        const tunnel = (await a.as('user1').get(`/api/v1/tunnels/${t}`)).body;
+        return tunnel.phase === 'ready' && tunnel.routes.every((r: any) => r.phase === 'ready');
+      },
+      30_000,
+      200,
+    );
     const tunnel = (await a.as('user1').get(`/api/v1/tunnels/${t}`)).body;
-    expect(cfView(cf).records.map((r) => r.name).sort()).toEqual(tunnel.routes.map((r: any) => r.hostname).sort());
+    expect(
+      cfView(cf)
+        .records.map((r) => r.name)
+        .sort(),
+    ).toEqual(tunnel.routes.map((r: any) => r.hostname).sort());
     expect((await a.as('user1').del(`/api/v1/tunnels/${t}?wait=20`)).status).toBe(204);
   }, 120_000);
 
@@ -80,7 +98,11 @@ describe.skipIf(!pgUrl)('PostgreSQL going away', () => {
     try {
       await late.goAway();
       let up: Stack | null = null;
-      const starting = startStack({ cf, database: late.url, config: { 'database.startupWaitSeconds': 60 } }).then((s) => (up = s));
+      const starting = startStack({
+        cf,
+        database: late.url,
+        config: { 'database.startupWaitSeconds': 60 },
+      }).then((s) => (up = s));
       await new Promise((r) => setTimeout(r, 2000));
       expect(up).toBeNull();
       await late.comeBack();
@@ -99,17 +121,29 @@ describe.skipIf(!pgUrl)('PostgreSQL going away', () => {
   it('three replicas started at once on an empty database all serve', async () => {
     const empty = await createScratchDatabase(pgUrl!, 'tp_empty');
     const dir = mkdtempSync(join(tmpdir(), 'tp-three-'));
-    writeFileSync(join(dir, 'users.json'), JSON.stringify({ alice: 'alice-password', bob: { password: 'bob-password', role: 'admin' } }));
+    writeFileSync(
+      join(dir, 'users.json'),
+      JSON.stringify({ alice: 'alice-password', bob: { password: 'bob-password', role: 'admin' } }),
+    );
     const three: Stack[] = [];
     try {
-      three.push(...(await Promise.all([0, 1, 2].map(() => startStack({ cf, database: empty.url, config: { 'users.file': join(dir, 'users.json') } })))));
+      three.push(
+        ...(await Promise.all(
+          [0, 1, 2].map(() =>
+            startStack({ cf, database: empty.url, config: { 'users.file': join(dir, 'users.json') } }),
+          ),
+        )),
+      );
       const ids = new Set(three.map((s) => s.runtime.installationId));
       expect(ids.size).toBe(1);
       for (const s of three) {
         expect(await readyz(s)).toBe(200);
         expect((await s.as('alice', 'alice-password').get('/api/v1/me')).status).toBe(200);
       }
-      expect((await empty.query<{ n: string }>('select count(*) as n from users where name = $1', ['alice']))[0]!.n).toBe('1');
+      expect(
+        (await empty.query<{ n: string }>('select count(*) as n from users where name = $1', ['alice']))[0]!
+          .n,
+      ).toBe('1');
     } finally {
       for (const s of three) await s.stop();
       await empty.drop();

@@ -10,18 +10,32 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCloudflareEmulator, type StartedCloudflareEmulator } from '../src/emulators/cloudflare/index.js';
+import {
+  startCloudflareEmulator,
+  type StartedCloudflareEmulator,
+} from '../src/emulators/cloudflare/index.js';
 import { formatOriginCert } from '../src/config/index.js';
 import { api } from './support/stack.js';
 
 const run = promisify(execFile);
 const bin = 'bin/tunnelplane.js';
 let cf: StartedCloudflareEmulator;
-const env = (extra: Record<string, string>) => ({ PATH: process.env.PATH!, HOME: process.env.HOME!, ...extra });
+const env = (extra: Record<string, string>) => ({
+  PATH: process.env.PATH!,
+  HOME: process.env.HOME!,
+  ...extra,
+});
 
 /** Spawns the binary and resolves with the first stdout line or log line matching `ready`. */
-function start(args: string[], opts: { cwd?: string; env: Record<string, string>; ready: (line: string) => string | null }) {
-  const proc = spawn(process.execPath, [join(process.cwd(), bin), ...args], { cwd: opts.cwd ?? process.cwd(), env: opts.env, stdio: ['ignore', 'pipe', 'pipe'] });
+function start(
+  args: string[],
+  opts: { cwd?: string; env: Record<string, string>; ready: (line: string) => string | null },
+) {
+  const proc = spawn(process.execPath, [join(process.cwd(), bin), ...args], {
+    cwd: opts.cwd ?? process.cwd(),
+    env: opts.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   const done = new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`not ready: ${out.slice(-2000)}`)), 20_000);
@@ -44,7 +58,15 @@ function start(args: string[], opts: { cwd?: string; env: Record<string, string>
 
 /** `p`, or an error carrying the server's last output when it takes longer than `ms`. */
 function within<T>(p: Promise<T>, ms: number, output: () => string): Promise<T> {
-  return Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no answer in ${ms} ms; the server said:\n${output().slice(-4000)}`)), ms))]);
+  return Promise.race([
+    p,
+    new Promise<never>((_, reject) =>
+      setTimeout(
+        () => reject(new Error(`no answer in ${ms} ms; the server said:\n${output().slice(-4000)}`)),
+        ms,
+      ),
+    ),
+  ]);
 }
 
 beforeAll(async () => {
@@ -57,7 +79,10 @@ describe('tunnelplane serve with the proof of concept secret/ layout', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tp-poc-'));
     mkdirSync(join(dir, 'secret'));
     writeFileSync(join(dir, 'secret', 'users.json'), JSON.stringify({ alice: 'alice-password' }));
-    writeFileSync(join(dir, 'secret', 'cloudflared-cert.pem'), formatOriginCert({ zoneID: cf.zoneId, accountID: cf.accountId, apiToken: cf.token }));
+    writeFileSync(
+      join(dir, 'secret', 'cloudflared-cert.pem'),
+      formatOriginCert({ zoneID: cf.zoneId, accountID: cf.accountId, apiToken: cf.token }),
+    );
     writeFileSync(
       join(dir, 'secret', 'cloudflare.yaml'),
       'zone: example.com\ncert: secret/cloudflared-cert.pem\ndns_suffix: example.com\nnamespace: tunnel-control-plane\n',
@@ -69,12 +94,20 @@ describe('tunnelplane serve with the proof of concept secret/ layout', () => {
     });
     try {
       const url = await done;
-      const u = api(() => url, { authorization: `Basic ${Buffer.from('alice:alice-password').toString('base64')}` });
+      const u = api(() => url, {
+        authorization: `Basic ${Buffer.from('alice:alice-password').toString('base64')}`,
+      });
       const created = await u.post('/tunnels');
       expect(created.body.result).toBe('ok');
       const creds = await u.get(`/tunnels/${created.body.tunnel.name}/credentials`);
       expect(creds.body.AccountTag).toBe(cf.accountId);
-      expect((await u.request('GET', '/tunnels', undefined, { authorization: `Basic ${Buffer.from('alice:wrong').toString('base64')}` })).status).toBe(401);
+      expect(
+        (
+          await u.request('GET', '/tunnels', undefined, {
+            authorization: `Basic ${Buffer.from('alice:wrong').toString('base64')}`,
+          })
+        ).status,
+      ).toBe(401);
     } finally {
       proc.kill('SIGTERM');
     }
@@ -83,7 +116,11 @@ describe('tunnelplane serve with the proof of concept secret/ layout', () => {
   it('refuses to start with every configuration problem listed, in one clear message', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tp-bad-'));
     writeFileSync(join(dir, 'bad.yaml'), 'listen: {port: 70000}\ncloudflare: {accountId: xyz}\n');
-    const err = await run(process.execPath, [join(process.cwd(), bin), 'serve', '--config', join(dir, 'bad.yaml')], { cwd: dir, env: env({}) }).catch((e) => e);
+    const err = await run(
+      process.execPath,
+      [join(process.cwd(), bin), 'serve', '--config', join(dir, 'bad.yaml')],
+      { cwd: dir, env: env({}) },
+    ).catch((e) => e);
     expect(err.code).toBe(1);
     expect(err.stderr).toMatch(/Invalid configuration/);
     expect(err.stderr).toMatch(/listen\.port/);
@@ -92,14 +129,18 @@ describe('tunnelplane serve with the proof of concept secret/ layout', () => {
   });
 
   it('stops with one line when Cloudflare rejects the token', async () => {
-    const err = await run(process.execPath, [join(process.cwd(), bin), 'serve', '--port', '0', '--database', 'sqlite::memory:'], {
-      env: env({
-        TUNNELPLANE_CLOUDFLARE_BASE_URL: cf.url,
-        TUNNELPLANE_CLOUDFLARE_API_TOKEN: 'wrong-token',
-        TUNNELPLANE_CLOUDFLARE_ZONE: 'example.com',
-        TUNNELPLANE_SECRET_KEY: Buffer.alloc(32, 1).toString('base64'),
-      }),
-    }).catch((e) => e);
+    const err = await run(
+      process.execPath,
+      [join(process.cwd(), bin), 'serve', '--port', '0', '--database', 'sqlite::memory:'],
+      {
+        env: env({
+          TUNNELPLANE_CLOUDFLARE_BASE_URL: cf.url,
+          TUNNELPLANE_CLOUDFLARE_API_TOKEN: 'wrong-token',
+          TUNNELPLANE_CLOUDFLARE_ZONE: 'example.com',
+          TUNNELPLANE_SECRET_KEY: Buffer.alloc(32, 1).toString('base64'),
+        }),
+      },
+    ).catch((e) => e);
     expect(err.code).toBe(1);
     expect(err.stderr).toMatch(/Cloudflare rejected the API token/);
   });
@@ -116,9 +157,21 @@ describe('tunnelplane dev, migrate and user', () => {
       const info = JSON.parse(await done);
       expect(info.controlPlane).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
       expect(info.users.map((x: any) => x.name)).toEqual(expect.arrayContaining(['user1', 'user2']));
-      expect(Object.keys(info.cloudflare).sort()).toEqual(['accountId', 'token', 'url', 'zoneId', 'zoneName']);
-      expect(info.kubernetes).toMatchObject({ namespace: 'tunnel-control-plane', url: expect.stringMatching(/^https?:\/\//), token: expect.any(String) });
-      const u = api(() => info.controlPlane, { authorization: `Basic ${Buffer.from('user1:user1password').toString('base64')}` });
+      expect(Object.keys(info.cloudflare).sort()).toEqual([
+        'accountId',
+        'token',
+        'url',
+        'zoneId',
+        'zoneName',
+      ]);
+      expect(info.kubernetes).toMatchObject({
+        namespace: 'tunnel-control-plane',
+        url: expect.stringMatching(/^https?:\/\//),
+        token: expect.any(String),
+      });
+      const u = api(() => info.controlPlane, {
+        authorization: `Basic ${Buffer.from('user1:user1password').toString('base64')}`,
+      });
       expect((await u.post('/api/v1/tunnels', {})).status).toBe(201);
     } finally {
       proc.kill('SIGTERM');
@@ -139,9 +192,13 @@ describe('tunnelplane dev, migrate and user', () => {
     expect((await cli(['migrate', ...db])).stdout).toMatch(/up to date/);
     const added = await cli(['user', 'add', 'bob', ...db]);
     expect(added.stdout).toMatch(/^created bob; password: [a-z]{20}\n$/);
-    expect((await cli(['user', 'add', 'carol', '--admin', '--password-stdin', ...db], 'carol-password\n')).stdout).toBe('created carol\n');
+    expect(
+      (await cli(['user', 'add', 'carol', '--admin', '--password-stdin', ...db], 'carol-password\n')).stdout,
+    ).toBe('created carol\n');
     expect((await cli(['user', 'list', ...db])).stdout).toMatch(/bob\tuser\t.*\ncarol\tadmin\t/);
-    expect((await cli(['user', 'passwd', 'bob', '--password-stdin', ...db], 'new-password\n')).stdout).toBe('password of bob changed\n');
+    expect((await cli(['user', 'passwd', 'bob', '--password-stdin', ...db], 'new-password\n')).stdout).toBe(
+      'password of bob changed\n',
+    );
     const dup = await cli(['user', 'add', 'bob', ...db]).catch((e) => e);
     expect(dup.code).toBe(1);
     expect(dup.stderr).toMatch(/already exists/);
@@ -155,7 +212,21 @@ describe('tunnelplane dev, migrate and user', () => {
 describe('TLS', () => {
   it('serves HTTPS when given a certificate and key', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tp-tls-'));
-    await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=localhost', '-days', '1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')]);
+    await run('openssl', [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-subj',
+      '/CN=localhost',
+      '-days',
+      '1',
+      '-keyout',
+      join(dir, 'key.pem'),
+      '-out',
+      join(dir, 'cert.pem'),
+    ]);
     const { proc, done } = start(['serve', '--port', '0', '--database', `sqlite:${join(dir, 'db.sqlite')}`], {
       env: env({
         TUNNELPLANE_CLOUDFLARE_BASE_URL: cf.url,
@@ -171,11 +242,13 @@ describe('TLS', () => {
       const url = await done;
       expect(url).toMatch(/^https:\/\//);
       const body = await new Promise<string>((resolve, reject) => {
-        https.get(`${url}/healthz`, { rejectUnauthorized: false }, (res) => {
-          let data = '';
-          res.on('data', (c) => (data += c));
-          res.on('end', () => resolve(data));
-        }).on('error', reject);
+        https
+          .get(`${url}/healthz`, { rejectUnauthorized: false }, (res) => {
+            let data = '';
+            res.on('data', (c) => (data += c));
+            res.on('end', () => resolve(data));
+          })
+          .on('error', reject);
       });
       expect(JSON.parse(body)).toEqual({ status: 'ok' });
     } finally {
@@ -188,21 +261,31 @@ describe('shutdown', () => {
   it('answers waiting requests and exits promptly on SIGTERM', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tp-term-'));
     writeFileSync(join(dir, 'users.json'), JSON.stringify({ alice: 'alice-password' }));
-    const fault = cf.control.addFault({ method: 'POST', path: '/accounts/*/cfd_tunnel', times: 1000, action: { type: 'error', status: 503, code: 10001, message: 'down' } });
-    const { proc, done, output } = start(['serve', '--port', '0', '--database', `sqlite:${join(dir, 'db.sqlite')}`], {
-      env: env({
-        TUNNELPLANE_CLOUDFLARE_BASE_URL: cf.url,
-        TUNNELPLANE_CLOUDFLARE_API_TOKEN: cf.token,
-        TUNNELPLANE_CLOUDFLARE_ZONE: cf.zoneName,
-        TUNNELPLANE_USERS_FILE: join(dir, 'users.json'),
-        TUNNELPLANE_RESYNC_SECONDS: '0',
-        TUNNELPLANE_LOG_LEVEL: 'debug',
-      }),
-      ready: (l) => (l.includes('tunnelplane is serving') ? (JSON.parse(l) as { url: string }).url : null),
+    const fault = cf.control.addFault({
+      method: 'POST',
+      path: '/accounts/*/cfd_tunnel',
+      times: 1000,
+      action: { type: 'error', status: 503, code: 10001, message: 'down' },
     });
+    const { proc, done, output } = start(
+      ['serve', '--port', '0', '--database', `sqlite:${join(dir, 'db.sqlite')}`],
+      {
+        env: env({
+          TUNNELPLANE_CLOUDFLARE_BASE_URL: cf.url,
+          TUNNELPLANE_CLOUDFLARE_API_TOKEN: cf.token,
+          TUNNELPLANE_CLOUDFLARE_ZONE: cf.zoneName,
+          TUNNELPLANE_USERS_FILE: join(dir, 'users.json'),
+          TUNNELPLANE_RESYNC_SECONDS: '0',
+          TUNNELPLANE_LOG_LEVEL: 'debug',
+        }),
+        ready: (l) => (l.includes('tunnelplane is serving') ? (JSON.parse(l) as { url: string }).url : null),
+      },
+    );
     try {
       const url = await done;
-      const u = api(() => url, { authorization: `Basic ${Buffer.from('alice:alice-password').toString('base64')}` });
+      const u = api(() => url, {
+        authorization: `Basic ${Buffer.from('alice:alice-password').toString('base64')}`,
+      });
       const waiting = u.post('/api/v1/tunnels?wait=60', {});
       await new Promise((r) => setTimeout(r, 500));
       const started = Date.now();

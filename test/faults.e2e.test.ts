@@ -19,21 +19,35 @@ function injectEverywhere(times: number) {
   const c = stack.cf.control;
   const rules: Array<[string, string, any]> = [
     ['POST', '/accounts/*/cfd_tunnel', { type: 'drop-after-write' }],
-    ['POST', '/accounts/*/cfd_tunnel', { type: 'error', status: 503, code: 10001, message: 'Service unavailable' }],
+    [
+      'POST',
+      '/accounts/*/cfd_tunnel',
+      { type: 'error', status: 503, code: 10001, message: 'Service unavailable' },
+    ],
     ['GET', '/accounts/*/cfd_tunnel', { type: 'error', status: 500, code: 10001, message: 'Internal error' }],
     ['POST', '/zones/*/dns_records/batch', { type: 'drop-after-write' }],
     ['POST', '/zones/*/dns_records/batch', { type: 'hang' }],
-    ['POST', '/zones/*/dns_records/batch', { type: 'error', status: 429, code: 971, message: 'Please wait', retryAfter: 1 }],
+    [
+      'POST',
+      '/zones/*/dns_records/batch',
+      { type: 'error', status: 429, code: 971, message: 'Please wait', retryAfter: 1 },
+    ],
     ['GET', '/zones/*/dns_records', { type: 'error', status: 502, message: 'Bad gateway' }],
     ['PUT', '/accounts/*/cfd_tunnel/*/configurations', { type: 'drop-after-write' }],
-    ['PUT', '/accounts/*/cfd_tunnel/*/configurations', { type: 'error', status: 500, code: 1002, message: 'Internal' }],
+    [
+      'PUT',
+      '/accounts/*/cfd_tunnel/*/configurations',
+      { type: 'error', status: 500, code: 1002, message: 'Internal' },
+    ],
     ['DELETE', '/accounts/*/cfd_tunnel/*', { type: 'drop-after-write' }],
     ['DELETE', '/accounts/*/cfd_tunnel/*/connections', { type: 'hang' }],
   ];
   for (const [method, path, action] of rules) c.addFault({ method, path, times, action });
 }
 
-async function exactState(expected: Array<{ name: string; routes: Array<{ hostname: string; service: string }> }>) {
+async function exactState(
+  expected: Array<{ name: string; routes: Array<{ hostname: string; service: string }> }>,
+) {
   const u = stack.as('user1');
   const cf = cfView(stack.cf);
   const ids = new Map<string, string>();
@@ -41,14 +55,20 @@ async function exactState(expected: Array<{ name: string; routes: Array<{ hostna
     const api = (await u.get(`/api/v1/tunnels/${t.name}`)).body;
     ids.set(t.name, api.id);
   }
-  expect(cf.tunnels.map((t) => t.name).sort()).toEqual(expected.map((t) => `tunnelplane-test-${t.name}`).sort());
-  const wantRecords = expected.flatMap((t) => t.routes.map((r) => `${r.hostname} -> ${ids.get(t.name)}.cfargotunnel.com`)).sort();
+  expect(cf.tunnels.map((t) => t.name).sort()).toEqual(
+    expected.map((t) => `tunnelplane-test-${t.name}`).sort(),
+  );
+  const wantRecords = expected
+    .flatMap((t) => t.routes.map((r) => `${r.hostname} -> ${ids.get(t.name)}.cfargotunnel.com`))
+    .sort();
   expect(cf.records.map((r) => `${r.name} -> ${r.content}`).sort()).toEqual(wantRecords);
   for (const t of expected) {
     const cft = cf.tunnels.find((x) => x.id === ids.get(t.name))!;
     const ingress = [...(cft.ingress ?? [])];
     expect(ingress.pop()).toEqual({ service: 'http_status:404' });
-    expect(ingress.map((i) => `${i.hostname} ${i.service}`).sort()).toEqual(t.routes.map((r) => `${r.hostname} ${r.service}`).sort());
+    expect(ingress.map((i) => `${i.hostname} ${i.service}`).sort()).toEqual(
+      t.routes.map((r) => `${r.hostname} ${r.service}`).sort(),
+    );
   }
 }
 
@@ -58,7 +78,9 @@ describe('faults on every kind of call', () => {
   it('converges 50 routes over 5 tunnels to exactly the desired state', async () => {
     injectEverywhere(3);
     const u = stack.as('user1');
-    await stack.runtime.store.users.update((await stack.runtime.store.users.byName('user1'))!.id, { quota_routes: 100 });
+    await stack.runtime.store.users.update((await stack.runtime.store.users.byName('user1'))!.id, {
+      quota_routes: 100,
+    });
     for (let i = 0; i < 5; i++) {
       const t = await u.post('/api/v1/tunnels?wait=0', {});
       expect(t.status).toBe(202);
@@ -67,18 +89,37 @@ describe('faults on every kind of call', () => {
     await Promise.all(
       expected.map(async (t) => {
         for (let j = 0; j < 10; j++) {
-          const r = await u.post(`/api/v1/tunnels/${t.name}/routes?wait=0`, { service: `http://10.0.${j}.1:${8000 + j}` });
+          const r = await u.post(`/api/v1/tunnels/${t.name}/routes?wait=0`, {
+            service: `http://10.0.${j}.1:${8000 + j}`,
+          });
           expect(r.status).toBe(202);
           t.routes.push({ hostname: r.body.hostname, service: r.body.service });
         }
       }),
     );
     let last: any[] = [];
-    await eventually(async () => {
-      last = (await u.get('/api/v1/tunnels?limit=10')).body.items;
-      return last.length === 5 && last.every((t: any) => t.phase === 'ready' && t.routes.length === 10 && t.routes.every((r: any) => r.phase === 'ready'));
-    }, 45_000, 200).catch((err) => {
-      const summary = last.map((t) => ({ name: t.name, phase: t.phase, lastError: t.lastError, routes: t.routes.map((r: any) => r.phase).join(',') }));
+    await eventually(
+      async () => {
+        last = (await u.get('/api/v1/tunnels?limit=10')).body.items;
+        return (
+          last.length === 5 &&
+          last.every(
+            (t: any) =>
+              t.phase === 'ready' &&
+              t.routes.length === 10 &&
+              t.routes.every((r: any) => r.phase === 'ready'),
+          )
+        );
+      },
+      45_000,
+      200,
+    ).catch((err) => {
+      const summary = last.map((t) => ({
+        name: t.name,
+        phase: t.phase,
+        lastError: t.lastError,
+        routes: t.routes.map((r: any) => r.phase).join(','),
+      }));
       throw new Error(`${(err as Error).message}\n${JSON.stringify(summary, null, 1)}`);
     });
     await exactState(expected);
@@ -101,7 +142,13 @@ describe('faults on every kind of call', () => {
     const edited = cf.records[1]!;
     await hand.deleteRecord(victim.id);
     await hand.patchRecord(edited.id, { content: 'elsewhere.example.net' });
-    const foreign = await hand.createRecord({ type: 'CNAME', name: 'manual.example.com', content: 'x.example.net', proxied: true, comment: 'set by hand' });
+    const foreign = await hand.createRecord({
+      type: 'CNAME',
+      name: 'manual.example.com',
+      content: 'x.example.net',
+      proxied: true,
+      comment: 'set by hand',
+    });
     const orphan = await hand.createRecord({
       type: 'CNAME',
       name: 'zzzzzzzz-gone.example.com',
@@ -143,9 +190,15 @@ describe('faults on every kind of call', () => {
     await stack.runtime.reconciler!.drain();
 
     const after = cfView(stack.cf);
-    expect(after.records.find((r) => r.name === victim.name)).toMatchObject({ content: victim.content, proxied: true });
+    expect(after.records.find((r) => r.name === victim.name)).toMatchObject({
+      content: victim.content,
+      proxied: true,
+    });
     expect(after.records.find((r) => r.name === edited.name)).toMatchObject({ content: edited.content });
-    expect(after.records.find((r) => r.id === foreign.id)).toMatchObject({ content: 'x.example.net', comment: 'set by hand' });
+    expect(after.records.find((r) => r.id === foreign.id)).toMatchObject({
+      content: 'x.example.net',
+      comment: 'set by hand',
+    });
     expect(after.records.find((r) => r.id === orphan.id)).toBeUndefined();
     expect(after.tunnels.find((t) => t.id === orphanTunnel.id)).toBeUndefined();
     expect(after.tunnels.find((t) => t.id === foreignTunnel.id)).toBeTruthy();
@@ -166,7 +219,8 @@ describe('faults on every kind of call', () => {
   it('deletes everything under faults and leaves nothing behind', async () => {
     injectEverywhere(2);
     const u = stack.as('user1');
-    for (const t of expected) expect([202, 204]).toContain((await u.del(`/api/v1/tunnels/${t.name}?wait=0`)).status);
+    for (const t of expected)
+      expect([202, 204]).toContain((await u.del(`/api/v1/tunnels/${t.name}?wait=0`)).status);
     await eventually(async () => (await u.get('/api/v1/tunnels')).body.items.length === 0, 45_000, 200);
     const cf = cfView(stack.cf);
     expect(cf.tunnels).toEqual([]);

@@ -69,7 +69,12 @@ function putsPerTunnel(): Map<string, number> {
 }
 
 function ingressHosts(): Map<string, string[]> {
-  return new Map(cfView(stack.cf).tunnels.map((t) => [t.id, (t.ingress ?? []).flatMap((i) => (i.hostname ? [i.hostname] : []))]));
+  return new Map(
+    cfView(stack.cf).tunnels.map((t) => [
+      t.id,
+      (t.ingress ?? []).flatMap((i) => (i.hostname ? [i.hostname] : [])),
+    ]),
+  );
 }
 
 const allPuts = () => [...putsPerTunnel().entries()].sort();
@@ -84,7 +89,10 @@ describe('a burst longer than maxDebounceMs', () => {
     // 40 routes, one every 75 ms of the gathering's clock: 3 s of changes, never 150 ms apart.
     for (let i = 0; i < 40; i++) {
       const t = tunnels[i % TUNNELS]!;
-      const r = await u.post(`/api/v1/tunnels/${t.name}/routes?wait=0`, { name: `b${i}`, service: `http://10.0.0.${i}:80` });
+      const r = await u.post(`/api/v1/tunnels/${t.name}/routes?wait=0`, {
+        name: `b${i}`,
+        service: `http://10.0.0.${i}:80`,
+      });
       expect(r.status).toBe(202);
       routes.push({ tunnel: t.name, name: `b${i}`, hostname: r.body.hostname });
       now += 75;
@@ -100,11 +108,23 @@ describe('a burst longer than maxDebounceMs', () => {
     while ((await reconciler.gatheringPass()) > 0) now += debounceMs;
     expect(allPuts()).toEqual(onePerTunnel());
     const items = (await u.get('/api/v1/tunnels?limit=10')).body.items as any[];
-    expect(items.every((t) => t.phase === 'ready' && t.routes.every((r: any) => r.phase === 'ready'))).toBe(true);
+    expect(items.every((t) => t.phase === 'ready' && t.routes.every((r: any) => r.phase === 'ready'))).toBe(
+      true,
+    );
     expect(items.reduce((n, t) => n + t.routes.length, 0)).toBe(40);
     const hosts = ingressHosts();
-    for (const t of tunnels) expect(hosts.get(t.id)!.sort()).toEqual(routes.filter((r) => r.tunnel === t.name).map((r) => r.hostname).sort());
-    expect(cfView(stack.cf).records.map((r) => r.name).sort()).toEqual(routes.map((r) => r.hostname).sort());
+    for (const t of tunnels)
+      expect(hosts.get(t.id)!.sort()).toEqual(
+        routes
+          .filter((r) => r.tunnel === t.name)
+          .map((r) => r.hostname)
+          .sort(),
+      );
+    expect(
+      cfView(stack.cf)
+        .records.map((r) => r.name)
+        .sort(),
+    ).toEqual(routes.map((r) => r.hostname).sort());
   });
 
   it('pushes a lone route at once', async () => {
@@ -112,7 +132,10 @@ describe('a burst longer than maxDebounceMs', () => {
     now += 10_000;
     stack.cf.control.clearRequests();
     const t = tunnels[0]!;
-    const r = await u.post(`/api/v1/tunnels/${t.name}/routes?wait=0`, { name: 'lone', service: 'http://10.0.1.1:80' });
+    const r = await u.post(`/api/v1/tunnels/${t.name}/routes?wait=0`, {
+      name: 'lone',
+      service: 'http://10.0.1.1:80',
+    });
     expect(r.status).toBe(202);
     routes.push({ tunnel: t.name, name: 'lone', hostname: r.body.hostname });
     // The first pass after the gathering delay pushes it: no deferral for a lone change.
@@ -130,7 +153,11 @@ describe('a burst longer than maxDebounceMs', () => {
     const violations: string[] = [];
     const check = async () => {
       const hosts = ingressHosts();
-      const rows = new Set((await stack.runtime.store.db.selectFrom('routes').select('hostname').execute()).map((r) => r.hostname));
+      const rows = new Set(
+        (await stack.runtime.store.db.selectFrom('routes').select('hostname').execute()).map(
+          (r) => r.hostname,
+        ),
+      );
       for (const t of tunnels) for (const h of hosts.get(t.id) ?? []) if (!rows.has(h)) violations.push(h);
     };
     for (let i = 0; i < doomed.length; i++) {
@@ -152,9 +179,21 @@ describe('a burst longer than maxDebounceMs', () => {
     expect(violations).toEqual([]);
     expect(allPuts()).toEqual(onePerTunnel());
     const left = routes.filter((r) => !doomed.includes(r));
-    expect((await stack.runtime.store.db.selectFrom('routes').select('hostname').execute()).length).toBe(left.length);
+    expect((await stack.runtime.store.db.selectFrom('routes').select('hostname').execute()).length).toBe(
+      left.length,
+    );
     const hosts = ingressHosts();
-    for (const t of tunnels) expect(hosts.get(t.id)!.sort()).toEqual(left.filter((r) => r.tunnel === t.name).map((r) => r.hostname).sort());
-    expect(cfView(stack.cf).records.map((r) => r.name).sort()).toEqual(left.map((r) => r.hostname).sort());
+    for (const t of tunnels)
+      expect(hosts.get(t.id)!.sort()).toEqual(
+        left
+          .filter((r) => r.tunnel === t.name)
+          .map((r) => r.hostname)
+          .sort(),
+      );
+    expect(
+      cfView(stack.cf)
+        .records.map((r) => r.name)
+        .sort(),
+    ).toEqual(left.map((r) => r.hostname).sort());
   });
 });

@@ -11,7 +11,10 @@ import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCloudflareEmulator, type StartedCloudflareEmulator } from '../src/emulators/cloudflare/index.js';
+import {
+  startCloudflareEmulator,
+  type StartedCloudflareEmulator,
+} from '../src/emulators/cloudflare/index.js';
 import { startStack, type Stack } from './support/stack.js';
 import { cfView } from './support/cloudflare-view.js';
 import { cfHand } from './support/cloudflare-hand.js';
@@ -28,10 +31,22 @@ function madeBy(installation: string) {
   const s = cf.control.state() as any;
   const view = cfView(cf);
   return {
-    tunnels: view.tunnels.filter((t) => t.name.startsWith(`tunnelplane-${installation}-`)).map((t) => t.id).sort(),
-    records: view.records.filter((r) => r.comment?.startsWith(`managed-by:tunnelplane/${installation} `)).map((r) => r.id).sort(),
-    apps: s.accessApps.filter((a: any) => a.fields.name.startsWith(`tunnelplane-${installation}-`)).map((a: any) => a.id).sort(),
-    tokens: s.serviceTokens.filter((t: any) => t.name.startsWith(`tunnelplane-${installation}-`)).map((t: any) => t.id).sort(),
+    tunnels: view.tunnels
+      .filter((t) => t.name.startsWith(`tunnelplane-${installation}-`))
+      .map((t) => t.id)
+      .sort(),
+    records: view.records
+      .filter((r) => r.comment?.startsWith(`managed-by:tunnelplane/${installation} `))
+      .map((r) => r.id)
+      .sort(),
+    apps: s.accessApps
+      .filter((a: any) => a.fields.name.startsWith(`tunnelplane-${installation}-`))
+      .map((a: any) => a.id)
+      .sort(),
+    tokens: s.serviceTokens
+      .filter((t: any) => t.name.startsWith(`tunnelplane-${installation}-`))
+      .map((t: any) => t.id)
+      .sort(),
   };
 }
 
@@ -43,7 +58,11 @@ async function populate(stack: Stack, user: string) {
     const t = await u.post('/api/v1/tunnels?wait=10', {});
     expect(t.status).toBe(201);
     const hostnames = [];
-    for (const body of [{ service: 'http://localhost:8000' }, { service: 'tcp://10.0.0.5:5432' }, { service: 'http://localhost:9000', allowIps: ['203.0.113.0/24'] }]) {
+    for (const body of [
+      { service: 'http://localhost:8000' },
+      { service: 'tcp://10.0.0.5:5432' },
+      { service: 'http://localhost:9000', allowIps: ['203.0.113.0/24'] },
+    ]) {
       const r = await u.post(`/api/v1/tunnels/${t.body.name}/routes?wait=10`, body);
       expect(r.status).toBe(201);
       hostnames.push(r.body.hostname);
@@ -61,7 +80,7 @@ describe('two installations with default settings on one zone and one token', ()
     await b?.stop();
   });
 
-  it('each keeps an identity of its own and never deletes the other\'s objects, through resyncs and restarts', async () => {
+  it("each keeps an identity of its own and never deletes the other's objects, through resyncs and restarts", async () => {
     a = await startStack({ cf, instance: null, configMode: 'remote' });
     b = await startStack({ cf, instance: null, configMode: 'local' });
     expect(a.runtime.installationId).not.toBe(b.runtime.installationId);
@@ -75,7 +94,13 @@ describe('two installations with default settings on one zone and one token', ()
     for (let i = 0; i < 3; i++) {
       for (const s of [a, b]) {
         const result = await s.runtime.reconciler!.resync();
-        expect(result).toMatchObject({ orphanRecords: 0, orphanTunnels: 0, orphanAccess: 0, unvouched: 0, held: 0 });
+        expect(result).toMatchObject({
+          orphanRecords: 0,
+          orphanTunnels: 0,
+          orphanAccess: 0,
+          unvouched: 0,
+          held: 0,
+        });
         await s.runtime.reconciler!.drain();
       }
     }
@@ -121,7 +146,13 @@ describe('a database restored from an older copy', () => {
     expect(stack.runtime.installationId).toBe(id);
     const result = await stack.runtime.reconciler!.resync();
     // 2 tunnels, 6 records, 4 applications, 2 tokens made after the copy: reported, kept.
-    expect(result).toMatchObject({ orphanRecords: 0, orphanTunnels: 0, orphanAccess: 0, held: 0, unvouched: 14 });
+    expect(result).toMatchObject({
+      orphanRecords: 0,
+      orphanTunnels: 0,
+      orphanAccess: 0,
+      held: 0,
+      unvouched: 14,
+    });
     await stack.runtime.reconciler!.drain();
     await stack.runtime.reconciler!.resync();
     expect(madeBy(id)).toEqual(everything);
@@ -132,10 +163,11 @@ describe('a database restored from an older copy', () => {
     expect(items).toHaveLength(2);
     expect(items.every((t: any) => t.phase === 'ready')).toBe(true);
     // Clean up by hand what the restored database does not know, as the operator would.
-    for (const t of later) for (const h of t.hostnames) {
-      const rec = cfView(cf).records.find((r) => r.name === h)!;
-      await cfHand(cf).deleteRecord(rec.id);
-    }
+    for (const t of later)
+      for (const h of t.hostnames) {
+        const rec = cfView(cf).records.find((r) => r.name === h)!;
+        await cfHand(cf).deleteRecord(rec.id);
+      }
   });
 });
 
@@ -174,18 +206,35 @@ describe('mass deletion', () => {
     for (let i = 0; i < 12; i++) {
       const name = `o${i}`;
       orphans.push(
-        (await hand.createRecord({ type: 'CNAME', name: `${name}-gone.example.com`, content: 'x.cfargotunnel.com', proxied: true, comment: `managed-by:tunnelplane/gctest tunnel=gone route=${name}` })).id,
+        (
+          await hand.createRecord({
+            type: 'CNAME',
+            name: `${name}-gone.example.com`,
+            content: 'x.cfargotunnel.com',
+            proxied: true,
+            comment: `managed-by:tunnelplane/gctest tunnel=gone route=${name}`,
+          })
+        ).id,
       );
       await stack.tombstone('route', `gone/${name}`);
     }
-    const stranger = await hand.createRecord({ type: 'CNAME', name: 'x-unknown.example.com', content: 'x.cfargotunnel.com', proxied: true, comment: 'managed-by:tunnelplane/gctest tunnel=unknown route=x' });
+    const stranger = await hand.createRecord({
+      type: 'CNAME',
+      name: 'x-unknown.example.com',
+      content: 'x.cfargotunnel.com',
+      proxied: true,
+      comment: 'managed-by:tunnelplane/gctest tunnel=unknown route=x',
+    });
 
     const result = await stack.runtime.reconciler!.resync();
     expect(result).toMatchObject({ held: 12, orphanRecords: 0, unvouched: 1 });
     const ids = () => new Set(cfView(cf).records.map((r) => r.id));
     for (const o of orphans) expect(ids().has(o)).toBe(true);
     const events = (await stack.as('admin').get('/api/v1/events?limit=50')).body.items;
-    expect(events.find((e: any) => e.action === 'resync.deletion_held')).toMatchObject({ outcome: 'error', details: { count: 12 } });
+    expect(events.find((e: any) => e.action === 'resync.deletion_held')).toMatchObject({
+      outcome: 'error',
+      details: { count: 12 },
+    });
     const metrics = (await fetch(`${stack.url}/metrics`).then((r) => r.text())).split('\n');
     expect(metrics).toContain('tunnelplane_resync_held_orphans 12');
     expect(metrics).toContain('tunnelplane_resync_unvouched_objects 1');

@@ -13,7 +13,13 @@ function rawGet(path: string, userpass: string): Promise<{ status: number; body:
   const url = new URL(stack.url);
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { host: url.hostname, port: url.port, path, method: 'GET', headers: { authorization: `Basic ${Buffer.from(userpass).toString('base64')}` } },
+      {
+        host: url.hostname,
+        port: url.port,
+        path,
+        method: 'GET',
+        headers: { authorization: `Basic ${Buffer.from(userpass).toString('base64')}` },
+      },
       (res) => {
         let body = '';
         res.on('data', (c) => (body += c));
@@ -30,7 +36,11 @@ beforeAll(async () => {
   stack = await startStack();
   const t = await stack.as('user1').post('/api/v1/tunnels', {});
   tunnel = t.body.name;
-  route = (await stack.as('user1').post(`/api/v1/tunnels/${tunnel}/routes`, { service: 'http://localhost:8000', name: 'web' })).body.name;
+  route = (
+    await stack
+      .as('user1')
+      .post(`/api/v1/tunnels/${tunnel}/routes`, { service: 'http://localhost:8000', name: 'web' })
+  ).body.name;
 });
 afterAll(async () => stack?.stop());
 
@@ -76,26 +86,45 @@ describe('isolation', () => {
     expect(quota.body.quotas.tunnels).toBe(0);
     const refused = await stack.as('user2').post('/api/v1/tunnels', {});
     expect(refused.status).toBe(403);
-    expect(refused.body.error).toMatchObject({ code: 'quota.exceeded', details: { resource: 'tunnels', limit: 0 } });
+    expect(refused.body.error).toMatchObject({
+      code: 'quota.exceeded',
+      details: { resource: 'tunnels', limit: 0 },
+    });
     const audit = (await stack.as('user2').get('/api/v1/events')).body.items;
-    expect(audit[0]).toMatchObject({ actor: 'user2', action: 'POST /api/v1/tunnels', outcome: 'error', details: { status: 403, code: 'quota.exceeded' } });
+    expect(audit[0]).toMatchObject({
+      actor: 'user2',
+      action: 'POST /api/v1/tunnels',
+      outcome: 'error',
+      details: { status: 403, code: 'quota.exceeded' },
+    });
     await stack.as('admin').request('PUT', '/api/v1/admin/users/user2/quotas', { tunnels: null });
   });
 
-  it.each(['a%2Fb', '..', '%2e%2e', 'ABCDEFGH', 'x'.repeat(25), 'a%00b', '%2e%2e%2f%2e%2e%2fetc'])('rejects the tunnel name %s with 400', async (name) => {
-    // Raw paths: fetch() would normalise `..` and `%2e%2e` away before the server saw them.
-    for (const path of [`/api/v1/tunnels/${name}`, `/api/v1/tunnels/${name}/config`, `/tunnels/${name}/config`, `/tunnels/${name}/credentials`]) {
-      const res = await rawGet(path, 'user1:user1password');
-      expect({ path, status: res.status }).toEqual({ path, status: 400 });
-      expect(JSON.parse(res.body).error.code).toMatch(/^(tunnel\.invalid_name|request\.invalid)$/);
-    }
-  });
+  it.each(['a%2Fb', '..', '%2e%2e', 'ABCDEFGH', 'x'.repeat(25), 'a%00b', '%2e%2e%2f%2e%2e%2fetc'])(
+    'rejects the tunnel name %s with 400',
+    async (name) => {
+      // Raw paths: fetch() would normalise `..` and `%2e%2e` away before the server saw them.
+      for (const path of [
+        `/api/v1/tunnels/${name}`,
+        `/api/v1/tunnels/${name}/config`,
+        `/tunnels/${name}/config`,
+        `/tunnels/${name}/credentials`,
+      ]) {
+        const res = await rawGet(path, 'user1:user1password');
+        expect({ path, status: res.status }).toEqual({ path, status: 400 });
+        expect(JSON.parse(res.body).error.code).toMatch(/^(tunnel\.invalid_name|request\.invalid)$/);
+      }
+    },
+  );
 
-  it.each(['../etc', 'UPPER', 'a/b', 'x'.repeat(25), 'a--b', '-ab'])('refuses to create a tunnel named %s', async (name) => {
-    const res = await stack.as('user1').post('/api/v1/tunnels', { name });
-    expect(res.status).toBe(400);
-    expect(res.body.error.code).toMatch(/^(tunnel\.invalid_name|request\.invalid)$/);
-  });
+  it.each(['../etc', 'UPPER', 'a/b', 'x'.repeat(25), 'a--b', '-ab'])(
+    'refuses to create a tunnel named %s',
+    async (name) => {
+      const res = await stack.as('user1').post('/api/v1/tunnels', { name });
+      expect(res.status).toBe(400);
+      expect(res.body.error.code).toMatch(/^(tunnel\.invalid_name|request\.invalid)$/);
+    },
+  );
 });
 
 describe('bad input', () => {
@@ -118,18 +147,31 @@ describe('bad input', () => {
   });
 
   it('rejects malformed, oversized and mistyped bodies with codes', async () => {
-    const malformed = await u().request('POST', `/api/v1/tunnels/${tunnel}/routes`, '{"service": ', { 'content-type': 'application/json' });
+    const malformed = await u().request('POST', `/api/v1/tunnels/${tunnel}/routes`, '{"service": ', {
+      'content-type': 'application/json',
+    });
     expect(malformed.status).toBe(400);
     expect(malformed.body.error.code).toBe('request.invalid');
-    const big = await u().request('POST', `/api/v1/tunnels/${tunnel}/routes`, JSON.stringify({ service: 'x'.repeat(70_000) }));
+    const big = await u().request(
+      'POST',
+      `/api/v1/tunnels/${tunnel}/routes`,
+      JSON.stringify({ service: 'x'.repeat(70_000) }),
+    );
     expect(big.status).toBe(413);
     expect(big.body.error.code).toBe('request.too_large');
-    const wrongType = await u().request('POST', `/api/v1/tunnels/${tunnel}/routes`, 'service=http://x', { 'content-type': 'application/x-www-form-urlencoded' });
+    const wrongType = await u().request('POST', `/api/v1/tunnels/${tunnel}/routes`, 'service=http://x', {
+      'content-type': 'application/x-www-form-urlencoded',
+    });
     expect(wrongType.status).toBe(415);
     expect(wrongType.body.error.code).toBe('request.unsupported_media_type');
-    const text = await u().request('POST', `/api/v1/tunnels/${tunnel}/routes`, 'http://x', { 'content-type': 'text/plain' });
+    const text = await u().request('POST', `/api/v1/tunnels/${tunnel}/routes`, 'http://x', {
+      'content-type': 'text/plain',
+    });
     expect(text.status).toBe(415);
-    const extra = await u().post(`/api/v1/tunnels/${tunnel}/routes`, { service: 'http://localhost:1', admin: true });
+    const extra = await u().post(`/api/v1/tunnels/${tunnel}/routes`, {
+      service: 'http://localhost:1',
+      admin: true,
+    });
     expect(extra.status).toBe(400);
     expect(extra.body.error.code).toBe('request.invalid');
     const missing = await u().post(`/api/v1/tunnels/${tunnel}/routes`, {});
@@ -144,14 +186,18 @@ describe('bad input', () => {
   it('has an OpenAPI document, health and metrics', async () => {
     const doc = (await fetch(`${stack.url}/openapi.json`).then((r) => r.json())) as any;
     expect(doc.openapi).toMatch(/^3\./);
-    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/api/v1/tunnels', '/api/v1/tunnels/{tunnel}/routes']));
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining(['/api/v1/tunnels', '/api/v1/tunnels/{tunnel}/routes']),
+    );
     const docs = await fetch(`${stack.url}/docs/`);
     expect(docs.status).toBe(200);
     expect(await docs.text()).toContain('swagger');
     expect((await fetch(`${stack.url}/healthz`)).status).toBe(200);
     expect((await fetch(`${stack.url}/readyz`)).status).toBe(200);
     const metrics = await fetch(`${stack.url}/metrics`).then((r) => r.text());
-    expect(metrics).toContain('tunnelplane_cloudflare_calls_total{endpoint="POST /accounts/:id/cfd_tunnel",status="200"}');
+    expect(metrics).toContain(
+      'tunnelplane_cloudflare_calls_total{endpoint="POST /accounts/:id/cfd_tunnel",status="200"}',
+    );
     expect(metrics).toContain('tunnelplane_http_requests_total');
   });
 
@@ -175,7 +221,9 @@ describe('API tokens', () => {
     expect(list[0]).toMatchObject({ name: 'ci' });
     expect(list[0].lastUsedAt).toBeTruthy();
     expect(JSON.stringify(list)).not.toContain(secret);
-    const stored = await stack.runtime.store.tokens.listForUser((await stack.runtime.store.users.byName('user1'))!.id);
+    const stored = await stack.runtime.store.tokens.listForUser(
+      (await stack.runtime.store.users.byName('user1'))!.id,
+    );
     expect(JSON.stringify(stored)).not.toContain(secret);
     expect((await stack.as('user2').del(`/api/v1/tokens/${created.body.token.id}`)).status).toBe(404);
     expect((await stack.as('user1').del(`/api/v1/tokens/${created.body.token.id}`)).status).toBe(204);

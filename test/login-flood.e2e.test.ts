@@ -77,7 +77,9 @@ agent.destroy();
 `;
 
 function startGuesser(url: string, workers: number) {
-  const child = spawn(process.execPath, ['--input-type=module', '-e', GUESSER, url, String(workers)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--input-type=module', '-e', GUESSER, url, String(workers)], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   let tally: Tally = { guesses: 0, statuses: {}, codes: {}, throttled: null };
   createInterface({ input: child.stdout }).on('line', (line) => (tally = JSON.parse(line) as Tally));
   // 'close', not 'exit': the last line has been read by then.
@@ -95,16 +97,23 @@ function startGuesser(url: string, workers: number) {
 }
 
 /** One GET with Basic credentials on a new connection; `localAddress` picks the source (all of 127/8 is local). */
-function get(path: string, userpass: string, localAddress = '127.0.0.1'): Promise<{ status: number; body: any }> {
+function get(
+  path: string,
+  userpass: string,
+  localAddress = '127.0.0.1',
+): Promise<{ status: number; body: any }> {
   const url = new URL(stack.url);
   return new Promise((resolve, reject) => {
     const headers = { authorization: `Basic ${Buffer.from(userpass).toString('base64')}` };
-    const req = http.request({ host: url.hostname, port: url.port, path, localAddress, agent: false, headers }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }));
-    });
+    const req = http.request(
+      { host: url.hostname, port: url.port, path, localAddress, agent: false, headers },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (text += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }));
+      },
+    );
     req.on('error', reject);
     req.end();
   });
@@ -142,7 +151,10 @@ describe('a login flood against one account', () => {
     }
 
     const { guesses, statuses, codes, throttled } = tally;
-    expect(throttled?.body.error).toMatchObject({ code: 'auth.throttled', details: { retryAfterSeconds: expect.any(Number) } });
+    expect(throttled?.body.error).toMatchObject({
+      code: 'auth.throttled',
+      details: { retryAfterSeconds: expect.any(Number) },
+    });
     expect(throttled!.body.error.message).toMatch(/^Too many failed sign-ins .*; retry in \d+ s/);
     expect(Number(throttled!.headers['retry-after'])).toBeGreaterThanOrEqual(1);
     expect(throttled!.headers['retry-after']).toBe(String(throttled!.body.error.details.retryAfterSeconds));

@@ -19,7 +19,9 @@ beforeAll(async () => {
   const names = Array.from({ length: QUOTA }, (_, i) => `filler-${i}.example.com`);
   for (let i = 0; i < names.length; i += 100) {
     const res = await hand.call('POST', `/zones/${stack.cf.zoneId}/dns_records/batch`, {
-      posts: names.slice(i, i + 100).map((name) => ({ type: 'A', name, content: '192.0.2.1', ttl: 1, proxied: false })),
+      posts: names
+        .slice(i, i + 100)
+        .map((name) => ({ type: 'A', name, content: '192.0.2.1', ttl: 1, proxied: false })),
     });
     filler.push(...res.posts.map((r: { id: string }) => r.id));
   }
@@ -38,11 +40,17 @@ describe('the zone record quota', () => {
     expect(t.phase).toBe('ready');
     stack.cf.control.clearRequests();
     const routes = [];
-    for (let i = 0; i < 5; i++) routes.push((await u.post(`/api/v1/tunnels/${t.name}/routes`, { service: `http://localhost:${8000 + i}` })).body);
-    await eventually(async () => (await u.get(`/api/v1/tunnels/${t.name}`)).body.routes.every((r: any) => r.phase === 'error'));
+    for (let i = 0; i < 5; i++)
+      routes.push(
+        (await u.post(`/api/v1/tunnels/${t.name}/routes`, { service: `http://localhost:${8000 + i}` })).body,
+      );
+    await eventually(async () =>
+      (await u.get(`/api/v1/tunnels/${t.name}`)).body.routes.every((r: any) => r.phase === 'error'),
+    );
     const shown = (await u.get(`/api/v1/tunnels/${t.name}`)).body;
     expect(shown.phase).toBe('ready');
-    for (const r of shown.routes) expect(r.lastError).toMatch(/record quota is used up.*Delete unused routes or records/);
+    for (const r of shown.routes)
+      expect(r.lastError).toMatch(/record quota is used up.*Delete unused routes or records/);
     // At most one refused batch per route POST (each may start a pass); then nothing more is
     // asked of Cloudflare, and no name is looked up.
     const batches = stack.cf.control.requests(DNS_BATCH);
@@ -64,7 +72,11 @@ describe('the zone record quota', () => {
     const result = await stack.runtime.reconciler!.resync();
     expect(result.requeued).toBeGreaterThanOrEqual(1);
     const t = (await u.get('/api/v1/tunnels')).body.items[0];
-    await eventually(async () => (await u.get(`/api/v1/tunnels/${t.name}`)).body.routes.every((r: any) => r.phase === 'ready' && r.lastError === null));
+    await eventually(async () =>
+      (await u.get(`/api/v1/tunnels/${t.name}`)).body.routes.every(
+        (r: any) => r.phase === 'ready' && r.lastError === null,
+      ),
+    );
     const records = await hand.call('GET', `/zones/${stack.cf.zoneId}/dns_records?per_page=5000&type=CNAME`);
     expect(records).toHaveLength(5);
   });
@@ -75,7 +87,13 @@ describe('the zone record quota', () => {
     const gone = (await u.get(`/api/v1/tunnels/${t.name}`)).body.routes[0];
     // Fill the zone again (10 records were freed, 5 taken).
     await cfHand(stack.cf).call('POST', `/zones/${stack.cf.zoneId}/dns_records/batch`, {
-      posts: Array.from({ length: 5 }, (_, i) => ({ type: 'A', name: `refill-${i}.example.com`, content: '192.0.2.1', ttl: 1, proxied: false })),
+      posts: Array.from({ length: 5 }, (_, i) => ({
+        type: 'A',
+        name: `refill-${i}.example.com`,
+        content: '192.0.2.1',
+        ttl: 1,
+        proxied: false,
+      })),
     });
     // Back to back: the delete and the new routes may share one batch, which the full zone refuses whole.
     const [del, ...added] = await Promise.all([
@@ -86,14 +104,23 @@ describe('the zone record quota', () => {
     expect(del.status).toBe(204);
     await eventually(async () => {
       const routes = (await u.get(`/api/v1/tunnels/${t.name}`)).body.routes;
-      return routes.length === 6 && routes.every((r: any) => r.name !== gone.name) && added.every((a) => routes.find((r: any) => r.name === a.body.name)?.phase === 'error');
+      return (
+        routes.length === 6 &&
+        routes.every((r: any) => r.name !== gone.name) &&
+        added.every((a) => routes.find((r: any) => r.name === a.body.name)?.phase === 'error')
+      );
     });
     expect((await routeRows(t.name)).map((r) => r.name)).not.toContain(gone.name);
-    const records = await cfHand(stack.cf).call('GET', `/zones/${stack.cf.zoneId}/dns_records?per_page=5000&type=CNAME`);
+    const records = await cfHand(stack.cf).call(
+      'GET',
+      `/zones/${stack.cf.zoneId}/dns_records?per_page=5000&type=CNAME`,
+    );
     expect(records.map((r: any) => r.name)).not.toContain(gone.hostname);
     const rows = await routeRows(t.name);
     // Every record of ours belongs to a route that knows it: nothing leaked, nothing uncertain.
-    expect(records.map((r: any) => r.id).sort()).toEqual(rows.flatMap((r) => (r.objects.dnsRecordId ? [r.objects.dnsRecordId] : [])).sort());
+    expect(records.map((r: any) => r.id).sort()).toEqual(
+      rows.flatMap((r) => (r.objects.dnsRecordId ? [r.objects.dnsRecordId] : [])).sort(),
+    );
     expect(rows.every((r) => !r.objects.dnsUncertain)).toBe(true);
   });
 });

@@ -9,13 +9,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startCloudflareEmulator, type StartedCloudflareEmulator } from '../src/emulators/cloudflare/index.js';
+import {
+  startCloudflareEmulator,
+  type StartedCloudflareEmulator,
+} from '../src/emulators/cloudflare/index.js';
 import { startStack, eventually, type Stack } from './support/stack.js';
 import { cfView } from './support/cloudflare-view.js';
 
 const pg = process.env.TUNNELPLANE_TEST_POSTGRES_E2E_URL;
 if (process.env.CI && !pg) {
-  it('runs the replica test on PostgreSQL in CI', () => expect.fail('TUNNELPLANE_TEST_POSTGRES_E2E_URL is not set: .ci/run must create the e2e database'));
+  it('runs the replica test on PostgreSQL in CI', () =>
+    expect.fail('TUNNELPLANE_TEST_POSTGRES_E2E_URL is not set: .ci/run must create the e2e database'));
 }
 
 let cf: StartedCloudflareEmulator;
@@ -26,7 +30,10 @@ beforeAll(async () => {
   cf = await startCloudflareEmulator({ port: 0, zoneName: 'example.com' });
   const database = pg ?? `sqlite:${join(mkdtempSync(join(tmpdir(), 'tp-replicas-')), 'shared.sqlite')}`;
   a = await startStack({ cf, database, configMode: 'remote' });
-  if (pg) await sql`truncate events, routes, tunnels, api_tokens, leases, settings restart identity cascade`.execute(a.runtime.store.db);
+  if (pg)
+    await sql`truncate events, routes, tunnels, api_tokens, leases, settings restart identity cascade`.execute(
+      a.runtime.store.db,
+    );
   b = await startStack({ cf, database, configMode: 'remote' });
 });
 afterAll(async () => {
@@ -37,24 +44,44 @@ afterAll(async () => {
 
 describe(`two replicas on one ${pg ? 'PostgreSQL' : 'SQLite'} database`, () => {
   it('share the work and converge to exactly the desired state', async () => {
-    cf.control.addFault({ method: 'POST', path: '/zones/*/dns_records/batch', times: 2, action: { type: 'drop-after-write' } });
-    cf.control.addFault({ method: 'PUT', path: '/accounts/*/cfd_tunnel/*/configurations', times: 2, action: { type: 'drop-after-write' } });
+    cf.control.addFault({
+      method: 'POST',
+      path: '/zones/*/dns_records/batch',
+      times: 2,
+      action: { type: 'drop-after-write' },
+    });
+    cf.control.addFault({
+      method: 'PUT',
+      path: '/accounts/*/cfd_tunnel/*/configurations',
+      times: 2,
+      action: { type: 'drop-after-write' },
+    });
     const names: string[] = [];
-    for (let i = 0; i < 4; i++) names.push((await (i % 2 ? a : b).as('user1').post('/api/v1/tunnels?wait=0', {})).body.name);
+    for (let i = 0; i < 4; i++)
+      names.push((await (i % 2 ? a : b).as('user1').post('/api/v1/tunnels?wait=0', {})).body.name);
     const hosts: string[] = [];
     await Promise.all(
       names.map(async (t, i) => {
         for (let j = 0; j < 5; j++) {
-          const r = await (j % 2 ? a : b).as('user1').post(`/api/v1/tunnels/${t}/routes?wait=0`, { service: `http://10.2.${i}.${j}:80` });
+          const r = await (j % 2 ? a : b)
+            .as('user1')
+            .post(`/api/v1/tunnels/${t}/routes?wait=0`, { service: `http://10.2.${i}.${j}:80` });
           expect(r.status).toBe(202);
           hosts.push(r.body.hostname);
         }
       }),
     );
-    await eventually(async () => {
-      const items = (await a.as('user1').get('/api/v1/tunnels')).body.items;
-      return items.length === 4 && items.every((t: any) => t.phase === 'ready' && t.routes.every((r: any) => r.phase === 'ready'));
-    }, 40_000, 200);
+    await eventually(
+      async () => {
+        const items = (await a.as('user1').get('/api/v1/tunnels')).body.items;
+        return (
+          items.length === 4 &&
+          items.every((t: any) => t.phase === 'ready' && t.routes.every((r: any) => r.phase === 'ready'))
+        );
+      },
+      40_000,
+      200,
+    );
     const view = cfView(cf);
     expect(view.tunnels.map((t) => t.name).sort()).toEqual(names.map((n) => `tunnelplane-test-${n}`).sort());
     expect(view.records.map((r) => r.name).sort()).toEqual(hosts.sort());

@@ -43,7 +43,13 @@ function pagedResync(cloudflare: CloudflareApi = stack.runtime.cloudflare) {
     secrets: createSecretBox(randomBytes(32)),
     logger: silent,
     ownership: ownership('test'),
-    options: { ...defaultReconcilerOptions, owner: 'paged', resyncMs: 0, resyncRecordsPerPage: RECORDS_PER_PAGE, resyncRoutesPerPage: ROUTES_PER_PAGE },
+    options: {
+      ...defaultReconcilerOptions,
+      owner: 'paged',
+      resyncMs: 0,
+      resyncRecordsPerPage: RECORDS_PER_PAGE,
+      resyncRoutesPerPage: ROUTES_PER_PAGE,
+    },
   });
   return async () => {
     // The stack's start-up resync holds the lease for its replica.
@@ -61,7 +67,9 @@ interface Expected {
 async function exactRecords(expected: Expected[], others: string[]) {
   const want = expected.flatMap((t) => t.hostnames.map((h) => `${h} -> ${t.id}.cfargotunnel.com proxied`));
   const ours = cfView(stack.cf).records.filter((r) => r.comment?.startsWith('managed-by:tunnelplane/test '));
-  expect(ours.map((r) => `${r.name} -> ${r.content}${r.proxied ? ' proxied' : ''}`).sort()).toEqual(want.sort());
+  expect(ours.map((r) => `${r.name} -> ${r.content}${r.proxied ? ' proxied' : ''}`).sort()).toEqual(
+    want.sort(),
+  );
   // Exactly one record per name: nothing duplicated.
   expect(new Set(ours.map((r) => r.name)).size).toBe(ours.length);
   const ids = new Set(cfView(stack.cf).records.map((r) => r.id));
@@ -70,10 +78,17 @@ async function exactRecords(expected: Expected[], others: string[]) {
 
 async function allReady(n: number) {
   const u = stack.as('user1');
-  await eventually(async () => {
-    const items = (await u.get('/api/v1/tunnels?limit=10')).body.items as any[];
-    return items.length === n && items.every((t) => t.phase === 'ready' && t.routes.every((r: any) => r.phase === 'ready'));
-  }, 20_000, 100);
+  await eventually(
+    async () => {
+      const items = (await u.get('/api/v1/tunnels?limit=10')).body.items as any[];
+      return (
+        items.length === n &&
+        items.every((t) => t.phase === 'ready' && t.routes.every((r: any) => r.phase === 'ready'))
+      );
+    },
+    20_000,
+    100,
+  );
 }
 
 describe('a resync over many pages', () => {
@@ -88,7 +103,10 @@ describe('a resync over many pages', () => {
       const entry: Expected = { tunnel: t.body.name, id: t.body.id, hostnames: [] };
       for (let j = 0; j < 10; j++) {
         // Names spread over the alphabet, so every listing page holds routes of every tunnel.
-        const r = await u.post(`/api/v1/tunnels/${t.body.name}/routes?wait=0`, { name: `${String.fromCharCode(97 + ((j * 7 + i) % 26))}r${i}x${j}`, service: `http://10.0.${i}.${j}:80` });
+        const r = await u.post(`/api/v1/tunnels/${t.body.name}/routes?wait=0`, {
+          name: `${String.fromCharCode(97 + ((j * 7 + i) % 26))}r${i}x${j}`,
+          service: `http://10.0.${i}.${j}:80`,
+        });
         expect(r.status).toBe(202);
         entry.hostnames.push(r.body.hostname);
       }
@@ -110,7 +128,13 @@ describe('a resync over many pages', () => {
     const orphans = [];
     for (const name of ['aaorphan', 'morphan', 'qorphan', 'zzorphan', 'zzzorphan']) {
       orphans.push(
-        await hand.createRecord({ type: 'CNAME', name: `${name}.example.com`, content: 'x.cfargotunnel.com', proxied: true, comment: `managed-by:tunnelplane/test tunnel=gone route=${name}` }),
+        await hand.createRecord({
+          type: 'CNAME',
+          name: `${name}.example.com`,
+          content: 'x.cfargotunnel.com',
+          proxied: true,
+          comment: `managed-by:tunnelplane/test tunnel=gone route=${name}`,
+        }),
       );
     }
     // Not ours: no marker, another installation's marker, or a marker-like text not at the start.
@@ -120,7 +144,17 @@ describe('a resync over many pages', () => {
       ['keepme-prod', 'managed-by:tunnelplane/prod tunnel=prod route=keepme'],
       ['ymanual', 'see managed-by:tunnelplane/test tunnel=x route=y'],
     ] as const) {
-      others.push((await hand.createRecord({ type: 'CNAME', name: `${name}.example.com`, content: 'x.example.net', proxied: true, ...(comment ? { comment } : {}) })).id);
+      others.push(
+        (
+          await hand.createRecord({
+            type: 'CNAME',
+            name: `${name}.example.com`,
+            content: 'x.example.net',
+            proxied: true,
+            ...(comment ? { comment } : {}),
+          })
+        ).id,
+      );
     }
 
     // This installation deleted the rows that named them: provably ours.
@@ -128,15 +162,21 @@ describe('a resync over many pages', () => {
     stack.cf.control.clearRequests();
     const result = await pagedResync()();
     expect(result).toMatchObject({ orphanRecords: 5, orphanTunnels: 0, failed: 0 });
-    const touched = new Set([...deleted, ...edited].map((r) => expected.find((t) => t.hostnames.includes(r.name))!.tunnel));
+    const touched = new Set(
+      [...deleted, ...edited].map((r) => expected.find((t) => t.hostnames.includes(r.name))!.tunnel),
+    );
     expect(result.requeued).toBe(touched.size);
     // It did page: 27 of our records + 5 orphans, 4 a page (the last page ends the listing).
     const listings = stack.cf.control.requests({ method: 'GET', route: '/zones/:zone/dns_records' });
-    expect(listings.map((r) => `${r.query.page}/${r.query.per_page}`)).toEqual([1, 2, 3, 4, 5, 6, 7, 8].map((p) => `${p}/${RECORDS_PER_PAGE}`));
+    expect(listings.map((r) => `${r.query.page}/${r.query.per_page}`)).toEqual(
+      [1, 2, 3, 4, 5, 6, 7, 8].map((p) => `${p}/${RECORDS_PER_PAGE}`),
+    );
     // Nothing but the orphans was deleted, in one batch after the listing.
     const batches = stack.cf.control.requests({ method: 'POST', route: '/zones/:zone/dns_records/batch' });
     expect(batches).toHaveLength(1);
-    expect(((batches[0]!.body as any).deletes as Array<{ id: string }>).map((d) => d.id).sort()).toEqual(orphans.map((o) => o.id).sort());
+    expect(((batches[0]!.body as any).deletes as Array<{ id: string }>).map((d) => d.id).sort()).toEqual(
+      orphans.map((o) => o.id).sort(),
+    );
     expect(batches[0]!.id).toBeGreaterThan(Math.max(...listings.map((r) => r.id)));
 
     await stack.runtime.reconciler!.drain();
@@ -166,7 +206,10 @@ describe('a resync over many pages', () => {
           yield page;
           if (++n !== 1) continue;
           for (const name of ['aaanew', 'zzznew']) {
-            const r = await u.post(`/api/v1/tunnels/${t.tunnel}/routes?wait=0`, { name, service: 'http://10.1.0.1:80' });
+            const r = await u.post(`/api/v1/tunnels/${t.tunnel}/routes?wait=0`, {
+              name,
+              service: 'http://10.1.0.1:80',
+            });
             expect(r.status).toBe(202);
             created.push(r.body.hostname);
           }
@@ -180,9 +223,15 @@ describe('a resync over many pages', () => {
     t.hostnames.push(...created);
     expect(result).toMatchObject({ orphanRecords: 0, failed: 0 });
     // The last page held the new record that sorts last.
-    const pages = stack.cf.control.requests({ method: 'GET', route: '/zones/:zone/dns_records' }).filter((r) => r.query.per_page === String(RECORDS_PER_PAGE));
+    const pages = stack.cf.control
+      .requests({ method: 'GET', route: '/zones/:zone/dns_records' })
+      .filter((r) => r.query.per_page === String(RECORDS_PER_PAGE));
     expect(pages.length).toBe(Math.ceil(32 / RECORDS_PER_PAGE));
-    expect(stack.cf.control.requests({ method: 'POST', route: '/zones/:zone/dns_records/batch' }).filter((r) => (r.body as any).deletes)).toEqual([]);
+    expect(
+      stack.cf.control
+        .requests({ method: 'POST', route: '/zones/:zone/dns_records/batch' })
+        .filter((r) => (r.body as any).deletes),
+    ).toEqual([]);
     await stack.runtime.reconciler!.drain();
     await allReady(3);
     await exactRecords(expected, others);

@@ -39,7 +39,12 @@ describe('API v1 story (local mode)', () => {
 
     const creds = await u.get(`/api/v1/tunnels/${t.name}/credentials`);
     expect(creds.status).toBe(200);
-    expect(creds.body).toEqual({ AccountTag: stack.cf.accountId, TunnelSecret: cfTunnel.secret, TunnelID: t.id, Endpoint: '' });
+    expect(creds.body).toEqual({
+      AccountTag: stack.cf.accountId,
+      TunnelSecret: cfTunnel.secret,
+      TunnelID: t.id,
+      Endpoint: '',
+    });
 
     const http = await u.post(`/api/v1/tunnels/${t.name}/routes`, { service: 'http://localhost:8000' });
     expect(http.status).toBe(201);
@@ -69,7 +74,9 @@ describe('API v1 story (local mode)', () => {
       { service: 'http_status:404' },
     ]);
 
-    const delRoute = await u.del(`/api/v1/tunnels/${t.name}/routes?service=${encodeURIComponent('http://localhost:8000')}`);
+    const delRoute = await u.del(
+      `/api/v1/tunnels/${t.name}/routes?service=${encodeURIComponent('http://localhost:8000')}`,
+    );
     expect(delRoute.status).toBe(200);
     expect(delRoute.body).toEqual({ deleted: [http.body.name], pending: [] });
     cf = cfView(stack.cf);
@@ -89,7 +96,15 @@ describe('API v1 story (local mode)', () => {
 
     const events = await u.get('/api/v1/events');
     const actions = events.body.items.map((e: any) => e.action);
-    expect(actions).toEqual(expect.arrayContaining(['tunnel.create', 'route.create', 'route.delete', 'tunnel.delete', 'tunnel.deleted']));
+    expect(actions).toEqual(
+      expect.arrayContaining([
+        'tunnel.create',
+        'route.create',
+        'route.delete',
+        'tunnel.delete',
+        'tunnel.deleted',
+      ]),
+    );
   });
 });
 
@@ -104,10 +119,15 @@ describe('remote mode', () => {
     expect(decoded).toEqual({ a: stack.cf.accountId, s: cfTunnel.secret, t: t.id });
     expect(cfTunnel.configSrc).toBe('cloudflare');
 
-    const a = (await u.post(`/api/v1/tunnels/${t.name}/routes`, { service: 'http://localhost:3000', name: 'web' })).body;
+    const a = (
+      await u.post(`/api/v1/tunnels/${t.name}/routes`, { service: 'http://localhost:3000', name: 'web' })
+    ).body;
     expect(a.hostname).toBe(`web-${t.name}.example.com`);
     let ingress = cfView(stack.cf).tunnels.find((x) => x.id === t.id)!.ingress;
-    expect(ingress).toEqual([{ hostname: a.hostname, service: 'http://localhost:3000' }, { service: 'http_status:404' }]);
+    expect(ingress).toEqual([
+      { hostname: a.hostname, service: 'http://localhost:3000' },
+      { service: 'http_status:404' },
+    ]);
 
     const b = (await u.post(`/api/v1/tunnels/${t.name}/routes`, { service: 'ssh://10.0.0.5:22' })).body;
     ingress = cfView(stack.cf).tunnels.find((x) => x.id === t.id)!.ingress;
@@ -119,7 +139,10 @@ describe('remote mode', () => {
 
     expect((await u.del(`/api/v1/tunnels/${t.name}/routes/web`)).status).toBe(204);
     ingress = cfView(stack.cf).tunnels.find((x) => x.id === t.id)!.ingress;
-    expect(ingress).toEqual([{ hostname: b.hostname, service: 'ssh://10.0.0.5:22' }, { service: 'http_status:404' }]);
+    expect(ingress).toEqual([
+      { hostname: b.hostname, service: 'ssh://10.0.0.5:22' },
+      { service: 'http_status:404' },
+    ]);
 
     expect((await u.del(`/api/v1/tunnels/${t.name}`)).status).toBe(204);
     expect(cfView(stack.cf).tunnels.find((x) => x.id === t.id)).toBeUndefined();
@@ -138,7 +161,10 @@ describe('the proof of concept API', () => {
     expect(created.body.tunnel.config).toEqual({ tunnel: id, ingress: [{ service: 'http_status:404' }] });
 
     const list = await u.get('/tunnels');
-    expect(list.body).toEqual({ result: 'ok', tunnels: [{ name, config: { tunnel: id, ingress: [{ service: 'http_status:404' }] } }] });
+    expect(list.body).toEqual({
+      result: 'ok',
+      tunnels: [{ name, config: { tunnel: id, ingress: [{ service: 'http_status:404' }] } }],
+    });
 
     const creds = await u.get(`/tunnels/${name}/credentials`);
     expect(creds.body).toEqual({
@@ -154,11 +180,16 @@ describe('the proof of concept API', () => {
 
     const r1 = await u.post(`/tunnels/${name}/routes?service=${encodeURIComponent('http://localhost:8000')}`);
     expect(r1.body.result).toBe('ok');
-    const r2 = await u.post(`/tunnels/${name}/routes?service=${encodeURIComponent('tcp://192.168.1.10:10000')}`);
+    const r2 = await u.post(
+      `/tunnels/${name}/routes?service=${encodeURIComponent('tcp://192.168.1.10:10000')}`,
+    );
     const ingress = r2.body.tunnel.config.ingress;
     expect(ingress).toHaveLength(3);
     for (const rule of ingress.slice(0, 2)) {
-      expect(cfView(stack.cf).records.find((r) => r.name === rule.hostname)).toMatchObject({ content: `${id}.cfargotunnel.com`, proxied: true });
+      expect(cfView(stack.cf).records.find((r) => r.name === rule.hostname)).toMatchObject({
+        content: `${id}.cfargotunnel.com`,
+        proxied: true,
+      });
     }
     expect(ingress[0].service).toBe('tcp://192.168.1.10:10000');
     expect(ingress[1].service).toBe('http://localhost:8000');
@@ -194,7 +225,13 @@ describe('a hostname taken by a record Tunnelplane does not own', () => {
     const other = stack.as('user2');
     const t = (await u.post('/api/v1/tunnels', {})).body.name;
     const t2 = (await other.post('/api/v1/tunnels', {})).body.name;
-    const foreign = await cfHand(stack.cf).createRecord({ type: 'A', name: `api-${t}.example.com`, content: '192.0.2.10', proxied: false, comment: 'hand-made' });
+    const foreign = await cfHand(stack.cf).createRecord({
+      type: 'A',
+      name: `api-${t}.example.com`,
+      content: '192.0.2.10',
+      proxied: false,
+      comment: 'hand-made',
+    });
 
     const [taken, fine, elsewhere] = await Promise.all([
       u.post(`/api/v1/tunnels/${t}/routes?wait=10`, { service: 'http://localhost:1', name: 'api' }),
@@ -207,7 +244,11 @@ describe('a hostname taken by a record Tunnelplane does not own', () => {
     const route = (await u.get(`/api/v1/tunnels/${t}/routes/api`)).body;
     expect(route.phase).toBe('error');
     expect(route.lastError).toMatch(/not managed by Tunnelplane/);
-    expect(cfView(stack.cf).records.find((r) => r.id === foreign.id)).toMatchObject({ type: 'A', content: '192.0.2.10', comment: 'hand-made' });
+    expect(cfView(stack.cf).records.find((r) => r.id === foreign.id)).toMatchObject({
+      type: 'A',
+      content: '192.0.2.10',
+      comment: 'hand-made',
+    });
     expect((await u.get(`/api/v1/tunnels/${t}`)).body.phase).toBe('ready');
 
     // Once the record is gone, resync retries and the route goes live.

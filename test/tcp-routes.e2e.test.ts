@@ -12,8 +12,14 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startKubernetesEmulator, type StartedKubernetesEmulator } from '../src/emulators/kubernetes/index.js';
-import { startCloudflareEmulator, type StartedCloudflareEmulator } from '../src/emulators/cloudflare/index.js';
+import {
+  startKubernetesEmulator,
+  type StartedKubernetesEmulator,
+} from '../src/emulators/kubernetes/index.js';
+import {
+  startCloudflareEmulator,
+  type StartedCloudflareEmulator,
+} from '../src/emulators/cloudflare/index.js';
 import { startStack, eventually, type Stack } from './support/stack.js';
 import { cfView } from './support/cloudflare-view.js';
 import { cfHand } from './support/cloudflare-hand.js';
@@ -39,7 +45,11 @@ beforeAll(async () => {
   k8s = await startKubernetesEmulator({ port: 0, namespaces: [NS], readyDelayMs: 100, tls: true });
   cf = await startCloudflareEmulator({ port: 0, zoneName: 'example.com' });
   const token = k8s.control.addToken({ namespace: NS, role });
-  stack = await startStack({ cf, configMode: 'remote', kubernetes: { kubeconfig: k8s.kubeconfig({ token }), namespace: NS } });
+  stack = await startStack({
+    cf,
+    configMode: 'remote',
+    kubernetes: { kubeconfig: k8s.kubeconfig({ token }), namespace: NS },
+  });
 });
 afterAll(async () => {
   await stack?.stop();
@@ -77,14 +87,26 @@ describe('a tcp route', () => {
     expect(Buffer.from(secret.data['client-secret'], 'base64').toString()).toBe(token.clientSecret);
     const [deployment] = objects(name).filter((o) => o.kind === 'Deployment');
     const pod = deployment.spec.template.spec;
-    expect(pod.containers[0].args).toEqual(['access', 'tcp', '--hostname', route.hostname, '--url', '0.0.0.0:10000']);
+    expect(pod.containers[0].args).toEqual([
+      'access',
+      'tcp',
+      '--hostname',
+      route.hostname,
+      '--url',
+      '0.0.0.0:10000',
+    ]);
     expect(JSON.stringify(deployment)).not.toContain(token.clientSecret);
     expect(pod.securityContext.runAsNonRoot).toBe(true);
     expect(deployment.metadata.managedFields.map((f: any) => f.manager)).toContain('tunnelplane');
     const [service] = objects(name).filter((o) => o.kind === 'Service');
     expect(service.spec.ports[0]).toMatchObject({ port: 10000 });
 
-    await eventually(async () => (await u.get(`/api/v1/tunnels/${tunnel}/routes/${route.name}`)).body.inCluster.ready === true, 10_000, 100);
+    await eventually(
+      async () =>
+        (await u.get(`/api/v1/tunnels/${tunnel}/routes/${route.name}`)).body.inCluster.ready === true,
+      10_000,
+      100,
+    );
   });
 
   it('is listed and read by kubectl', async () => {
@@ -93,9 +115,32 @@ describe('a tcp route', () => {
     writeFileSync(kubeconfig, k8s.kubeconfig());
     const env = { ...process.env, KUBECONFIG: kubeconfig };
     const name = `tunnel-access-${route.name}-${tunnel}`;
-    const { stdout } = await run('kubectl', ['get', 'deployments,services', '-n', NS, '-l', 'app.kubernetes.io/managed-by=tunnelplane,tunnelplane.io/instance=test', '-o', 'name', '--cache-dir', join(dir, 'cache')], { env });
+    const { stdout } = await run(
+      'kubectl',
+      [
+        'get',
+        'deployments,services',
+        '-n',
+        NS,
+        '-l',
+        'app.kubernetes.io/managed-by=tunnelplane,tunnelplane.io/instance=test',
+        '-o',
+        'name',
+        '--cache-dir',
+        join(dir, 'cache'),
+      ],
+      { env },
+    );
     expect(stdout.split('\n').filter(Boolean).sort()).toEqual([`deployment.apps/${name}`, `service/${name}`]);
-    const svc = JSON.parse((await run('kubectl', ['get', 'service', name, '-n', NS, '-o', 'json', '--cache-dir', join(dir, 'cache')], { env })).stdout);
+    const svc = JSON.parse(
+      (
+        await run(
+          'kubectl',
+          ['get', 'service', name, '-n', NS, '-o', 'json', '--cache-dir', join(dir, 'cache')],
+          { env },
+        )
+      ).stdout,
+    );
     expect(svc.metadata.labels['tunnelplane.io/tunnel']).toBe(tunnel);
   });
 
@@ -105,35 +150,55 @@ describe('a tcp route', () => {
     k8s.control.setPodsFailing(NS, name, true, { reason: 'CrashLoopBackOff', message: 'cloudflared exited' });
     let r: any;
     // The emulated rollout updates the Deployment's status after its delay.
-    await eventually(async () => {
-      await stack.runtime.reconciler!.refreshReadiness();
-      r = (await u.get(`/api/v1/tunnels/${tunnel}/routes/${route.name}`)).body;
-      return r.inCluster.ready === false;
-    }, 10_000, 100);
+    await eventually(
+      async () => {
+        await stack.runtime.reconciler!.refreshReadiness();
+        r = (await u.get(`/api/v1/tunnels/${tunnel}/routes/${route.name}`)).body;
+        return r.inCluster.ready === false;
+      },
+      10_000,
+      100,
+    );
     expect(r.inCluster.reason).toMatch(/minimum availability|cloudflared exited|CrashLoopBackOff/);
     k8s.control.setPodsFailing(NS, name, false);
-    await eventually(async () => {
-      await stack.runtime.reconciler!.refreshReadiness();
-      r = (await u.get(`/api/v1/tunnels/${tunnel}/routes/${route.name}`)).body;
-      return r.inCluster.ready === true;
-    }, 10_000, 100);
+    await eventually(
+      async () => {
+        await stack.runtime.reconciler!.refreshReadiness();
+        r = (await u.get(`/api/v1/tunnels/${tunnel}/routes/${route.name}`)).body;
+        return r.inCluster.ready === true;
+      },
+      10_000,
+      100,
+    );
   });
 
   it('rolls the pods onto a rotated token', async () => {
     const name = `tunnel-access-${route.name}-${tunnel}`;
     const before = objects(name).find((o) => o.kind === 'Secret').data['client-secret'];
-    const version = objects(name).find((o) => o.kind === 'Deployment').spec.template.metadata.annotations['tunnelplane.io/token-version'];
-    expect((await stack.as('user1').post(`/api/v1/admin/tunnels/${tunnel}/routes/${route.name}/rotate-token`)).status).toBe(403);
-    expect((await stack.as('admin').post(`/api/v1/admin/tunnels/${tunnel}/routes/${route.name}/rotate-token`)).status).toBe(202);
+    const version = objects(name).find((o) => o.kind === 'Deployment').spec.template.metadata.annotations[
+      'tunnelplane.io/token-version'
+    ];
+    expect(
+      (await stack.as('user1').post(`/api/v1/admin/tunnels/${tunnel}/routes/${route.name}/rotate-token`))
+        .status,
+    ).toBe(403);
+    expect(
+      (await stack.as('admin').post(`/api/v1/admin/tunnels/${tunnel}/routes/${route.name}/rotate-token`))
+        .status,
+    ).toBe(202);
     // The Secret and the Deployment are applied one after the other: wait for both.
     const deployment = () => objects(name).find((o) => o.kind === 'Deployment');
     await eventually(
-      () => objects(name).find((o) => o.kind === 'Secret').data['client-secret'] !== before && deployment()?.spec.template.metadata.annotations['tunnelplane.io/token-version'] !== version,
+      () =>
+        objects(name).find((o) => o.kind === 'Secret').data['client-secret'] !== before &&
+        deployment()?.spec.template.metadata.annotations['tunnelplane.io/token-version'] !== version,
       10_000,
       50,
     );
     const token = access().tokens.find((t: any) => t.name === `tunnelplane-test-${tunnel}-${route.name}`);
-    expect(Buffer.from(objects(name).find((o) => o.kind === 'Secret').data['client-secret'], 'base64').toString()).toBe(token.clientSecret);
+    expect(
+      Buffer.from(objects(name).find((o) => o.kind === 'Secret').data['client-secret'], 'base64').toString(),
+    ).toBe(token.clientSecret);
     expect(deployment().spec.template.metadata.annotations['tunnelplane.io/token-version']).not.toBe(version);
   });
 
@@ -142,11 +207,34 @@ describe('a tcp route', () => {
     k8s.control.deleteObject('Deployment', NS, name);
     const app = access().apps.find((x: any) => x.fields.domain === route.hostname);
     await cfHand(cf).call('DELETE', `/accounts/${cf.accountId}/access/apps/${app.id}`);
-    const orphan = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'tunnel-access-zz-gone', namespace: NS, labels: { 'app.kubernetes.io/managed-by': 'tunnelplane', 'tunnelplane.io/instance': 'test', 'tunnelplane.io/route': 'zz', 'tunnelplane.io/tunnel': 'gone' } }, spec: { ports: [{ port: 10000 }] } };
-    const foreign = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'someone-elses', namespace: NS, labels: { app: 'db' } }, spec: { ports: [{ port: 5432 }] } };
+    const orphan = {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: {
+        name: 'tunnel-access-zz-gone',
+        namespace: NS,
+        labels: {
+          'app.kubernetes.io/managed-by': 'tunnelplane',
+          'tunnelplane.io/instance': 'test',
+          'tunnelplane.io/route': 'zz',
+          'tunnelplane.io/tunnel': 'gone',
+        },
+      },
+      spec: { ports: [{ port: 10000 }] },
+    };
+    const foreign = {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'someone-elses', namespace: NS, labels: { app: 'db' } },
+      spec: { ports: [{ port: 5432 }] },
+    };
     k8s.control.putObject(orphan);
     k8s.control.putObject(foreign);
-    await cfHand(cf).call('POST', `/accounts/${cf.accountId}/access/apps`, { type: 'self_hosted', domain: 'gone.example.com', name: 'tunnelplane-test-gone-zz' });
+    await cfHand(cf).call('POST', `/accounts/${cf.accountId}/access/apps`, {
+      type: 'self_hosted',
+      domain: 'gone.example.com',
+      name: 'tunnelplane-test-gone-zz',
+    });
 
     // This installation deleted the rows that named them: provably ours.
     await stack.tombstone('tunnel', 'gone');
@@ -154,7 +242,11 @@ describe('a tcp route', () => {
     expect(result.orphanKubernetes).toBe(1);
     expect(result.orphanAccess).toBe(1);
     await stack.runtime.reconciler!.drain();
-    expect(objects(name).map((o) => o.kind).sort()).toEqual(['Deployment', 'Secret', 'Service']);
+    expect(
+      objects(name)
+        .map((o) => o.kind)
+        .sort(),
+    ).toEqual(['Deployment', 'Secret', 'Service']);
     expect(objects('tunnel-access-zz-gone')).toEqual([]);
     expect(objects('someone-elses')).toHaveLength(1);
     const apps = access().apps;
@@ -174,7 +266,9 @@ describe('a tcp route', () => {
     const r2 = (await u.post(`/api/v1/tunnels/${tunnel}/routes`, { service: 'ssh://10.0.0.5:22' })).body;
     expect(objects(`tunnel-access-${r2.name}-${tunnel}`)).toHaveLength(3);
     expect((await u.del(`/api/v1/tunnels/${tunnel}`)).status).toBe(204);
-    expect(objects().filter((o) => o.metadata.labels?.['app.kubernetes.io/managed-by'] === 'tunnelplane')).toEqual([]);
+    expect(
+      objects().filter((o) => o.metadata.labels?.['app.kubernetes.io/managed-by'] === 'tunnelplane'),
+    ).toEqual([]);
     expect(access().apps.filter((x: any) => x.fields.name?.startsWith('tunnelplane-'))).toEqual([]);
     expect(access().tokens.filter((t: any) => t.name.startsWith('tunnelplane-'))).toEqual([]);
     expect(cfView(cf).tunnels).toEqual([]);
@@ -187,10 +281,17 @@ describe('least privilege', () => {
     const secrets = narrowed.rules.find((r: any) => r.resources.includes('secrets'));
     narrowed.rules = narrowed.rules.filter((r: any) => r !== secrets);
     narrowed.rules.push({ apiGroups: [''], resources: ['services'], verbs: secrets.verbs });
-    narrowed.rules.push({ apiGroups: [''], resources: ['secrets'], verbs: secrets.verbs.filter((v: string) => v !== 'create') });
+    narrowed.rules.push({
+      apiGroups: [''],
+      resources: ['secrets'],
+      verbs: secrets.verbs.filter((v: string) => v !== 'create'),
+    });
     const token = k8s.control.addToken({ namespace: NS, role: narrowed });
     const cf2 = await startCloudflareEmulator({ port: 0, zoneName: 'example.com' });
-    const s2 = await startStack({ cf: cf2, kubernetes: { kubeconfig: k8s.kubeconfig({ token }), namespace: NS } });
+    const s2 = await startStack({
+      cf: cf2,
+      kubernetes: { kubeconfig: k8s.kubeconfig({ token }), namespace: NS },
+    });
     try {
       const u = s2.as('user1');
       const t = (await u.post('/api/v1/tunnels', {})).body.name;

@@ -9,19 +9,28 @@
  * user's refused requests leave a bounded trail.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCloudflareEmulator, type StartedCloudflareEmulator } from '../src/emulators/cloudflare/index.js';
+import {
+  startCloudflareEmulator,
+  type StartedCloudflareEmulator,
+} from '../src/emulators/cloudflare/index.js';
 import { startStack, eventually, type Stack } from './support/stack.js';
 import { createScratchDatabase, type ScratchDatabase } from './support/scratch-database.js';
 import { cfView } from './support/cloudflare-view.js';
 
 const pgUrl = process.env.TUNNELPLANE_TEST_POSTGRES_E2E_URL;
-const v6List = (seed: number) => Array.from({ length: 50 }, (_, i) => `2001:db8:${seed.toString(16)}:${i.toString(16)}::/64`);
+const v6List = (seed: number) =>
+  Array.from({ length: 50 }, (_, i) => `2001:db8:${seed.toString(16)}:${i.toString(16)}::/64`);
 
 describe('one user against every shared limit', () => {
   let cf: StartedCloudflareEmulator;
   let stack: Stack;
   beforeAll(async () => {
-    cf = await startCloudflareEmulator({ port: 0, zoneName: 'example.com', retryAfterSeconds: 1, accessLimits: { applications: 9, serviceTokens: 3 } });
+    cf = await startCloudflareEmulator({
+      port: 0,
+      zoneName: 'example.com',
+      retryAfterSeconds: 1,
+      accessLimits: { applications: 9, serviceTokens: 3 },
+    });
     stack = await startStack({
       cf,
       config: {
@@ -39,7 +48,10 @@ describe('one user against every shared limit', () => {
 
   const state = () => cf.control.state() as any;
   const appOf = (host: string) => state().accessApps.find((a: any) => a.fields.domain === host);
-  const everyRoute = async () => ((await stack.as('admin').get('/api/v1/admin/tunnels?limit=500')).body.items as any[]).flatMap((t) => t.routes.map((r: any) => ({ ...r, tunnel: t.name })));
+  const everyRoute = async () =>
+    ((await stack.as('admin').get('/api/v1/admin/tunnels?limit=500')).body.items as any[]).flatMap((t) =>
+      t.routes.map((r: any) => ({ ...r, tunnel: t.name })),
+    );
 
   /** No hostname is public without the protection its route asks for. */
   async function noneUnprotected() {
@@ -53,7 +65,8 @@ describe('one user against every shared limit', () => {
         continue;
       }
       // A stranger gets in nowhere: not an allow-listed source, no token, no sign-in.
-      if (cf.control.evaluateAccess(app.id, { ip: '198.18.0.1' }).admitted) out.push(`${r.hostname}: admits anyone`);
+      if (cf.control.evaluateAccess(app.id, { ip: '198.18.0.1' }).admitted)
+        out.push(`${r.hostname}: admits anyone`);
     }
     return out;
   }
@@ -62,20 +75,36 @@ describe('one user against every shared limit', () => {
     const victim = stack.as('user2');
     const attacker = stack.as('user1');
     const vt = (await victim.post('/api/v1/tunnels?wait=10', {})).body.name;
-    const guarded = (await victim.post(`/api/v1/tunnels/${vt}/routes?wait=10`, { service: 'http://localhost:8000', allowIps: ['203.0.113.0/24'] })).body;
-    const db = (await victim.post(`/api/v1/tunnels/${vt}/routes?wait=10`, { service: 'tcp://10.0.0.5:5432' })).body;
+    const guarded = (
+      await victim.post(`/api/v1/tunnels/${vt}/routes?wait=10`, {
+        service: 'http://localhost:8000',
+        allowIps: ['203.0.113.0/24'],
+      })
+    ).body;
+    const db = (await victim.post(`/api/v1/tunnels/${vt}/routes?wait=10`, { service: 'tcp://10.0.0.5:5432' }))
+      .body;
     expect([guarded.phase, db.phase]).toEqual(['ready', 'ready']);
 
     /** The victim's protection is exactly as asked, its tunnel ready, and it still takes changes. */
     const victimWhole = async (step: string) => {
-      expect(cf.control.evaluateAccess(appOf(guarded.hostname).id, { ip: '203.0.113.7' }).admitted, step).toBe(true);
-      expect(cf.control.evaluateAccess(appOf(guarded.hostname).id, { ip: '198.51.100.7' }).admitted, step).toBe(false);
+      expect(
+        cf.control.evaluateAccess(appOf(guarded.hostname).id, { ip: '203.0.113.7' }).admitted,
+        step,
+      ).toBe(true);
+      expect(
+        cf.control.evaluateAccess(appOf(guarded.hostname).id, { ip: '198.51.100.7' }).admitted,
+        step,
+      ).toBe(false);
       expect(cf.control.evaluateAccess(appOf(db.hostname).id, { ip: '10.0.0.1' }).admitted, step).toBe(false);
       const t = (await victim.get(`/api/v1/tunnels/${vt}`)).body;
       expect(t.phase, step).toBe('ready');
-      const open = await victim.post(`/api/v1/tunnels/${vt}/routes?wait=10`, { service: 'http://localhost:9999' });
+      const open = await victim.post(`/api/v1/tunnels/${vt}/routes?wait=10`, {
+        service: 'http://localhost:9999',
+      });
       expect(open.status, step).toBe(201);
-      expect((await victim.del(`/api/v1/tunnels/${vt}/routes/${open.body.name}?wait=10`)).status, step).toBe(204);
+      expect((await victim.del(`/api/v1/tunnels/${vt}/routes/${open.body.name}?wait=10`)).status, step).toBe(
+        204,
+      );
       expect(await noneUnprotected(), step).toEqual([]);
     };
     await victimWhole('before');
@@ -86,61 +115,138 @@ describe('one user against every shared limit', () => {
       expect(res.body.error.code).toBe(code);
       expect(res.body.error.message.length).toBeGreaterThan(20);
     };
-    const creates = () => stack.cf.control.requests().filter((r: any) => r.method === 'POST' && /access\/(apps|service_tokens)$/.test(r.path)).length;
+    const creates = () =>
+      stack.cf.control
+        .requests()
+        .filter((r: any) => r.method === 'POST' && /access\/(apps|service_tokens)$/.test(r.path)).length;
 
     const at = (await attacker.post('/api/v1/tunnels?wait=10', {})).body.name;
     // Allow-lists as long as allowed, in every family; Access for people; TCP routes.
     const made = [];
-    made.push(await attacker.post(`/api/v1/tunnels/${at}/routes?wait=10`, { service: 'http://localhost:1', allowIps: v6List(1) }));
+    made.push(
+      await attacker.post(`/api/v1/tunnels/${at}/routes?wait=10`, {
+        service: 'http://localhost:1',
+        allowIps: v6List(1),
+      }),
+    );
     await victimWhole('after a 50-entry IPv6 allow-list');
-    made.push(await attacker.post(`/api/v1/tunnels/${at}/routes?wait=10`, { service: 'http://localhost:2', allowIps: ['0.0.0.0/0'], access: { emails: Array.from({ length: 10 }, (_, i) => `p${i}@example.org`) } }));
+    made.push(
+      await attacker.post(`/api/v1/tunnels/${at}/routes?wait=10`, {
+        service: 'http://localhost:2',
+        allowIps: ['0.0.0.0/0'],
+        access: { emails: Array.from({ length: 10 }, (_, i) => `p${i}@example.org`) },
+      }),
+    );
     await victimWhole('after people from everywhere');
-    made.push(await attacker.post(`/api/v1/tunnels/${at}/routes?wait=10`, { service: 'tcp://10.9.0.1:22', allowIps: v6List(2).slice(0, 20) }));
+    made.push(
+      await attacker.post(`/api/v1/tunnels/${at}/routes?wait=10`, {
+        service: 'tcp://10.9.0.1:22',
+        allowIps: v6List(2).slice(0, 20),
+      }),
+    );
     made.push(await attacker.post(`/api/v1/tunnels/${at}/routes?wait=10`, { service: 'ssh://10.9.0.2:22' }));
     expect(made.map((r) => [r.status, r.body.phase])).toEqual(Array(4).fill([201, 'ready']));
     await victimWhole('after two TCP routes');
 
     const before = creates();
-    await refused(await attacker.post(`/api/v1/tunnels/${at}/routes`, { service: 'http://localhost:3', allowIps: v6List(3) }), 403, 'quota.exceeded');
-    await refused(await attacker.post(`/api/v1/tunnels/${at}/routes`, { service: 'tcp://10.9.0.3:22' }), 403, 'quota.exceeded');
     await refused(
-      await attacker.post(`/api/v1/tunnels/${at}/routes`, { service: 'http://localhost:4', access: { emails: Array.from({ length: 50 }, (_, i) => `q${i}@example.org`) }, allowIps: v6List(4).slice(0, 30) }),
+      await attacker.post(`/api/v1/tunnels/${at}/routes`, {
+        service: 'http://localhost:3',
+        allowIps: v6List(3),
+      }),
+      403,
+      'quota.exceeded',
+    );
+    await refused(
+      await attacker.post(`/api/v1/tunnels/${at}/routes`, { service: 'tcp://10.9.0.3:22' }),
+      403,
+      'quota.exceeded',
+    );
+    await refused(
+      await attacker.post(`/api/v1/tunnels/${at}/routes`, {
+        service: 'http://localhost:4',
+        access: { emails: Array.from({ length: 50 }, (_, i) => `q${i}@example.org`) },
+        allowIps: v6List(4).slice(0, 30),
+      }),
       400,
       'route.protection_too_large',
     );
     for (const bad of ['fe80::1%eth0', '10.0.0.0/024', '10.0.0.1/24']) {
-      await refused(await attacker.post(`/api/v1/tunnels/${at}/routes`, { service: 'http://localhost:5', allowIps: [bad] }), 400, 'route.invalid_allow_list');
+      await refused(
+        await attacker.post(`/api/v1/tunnels/${at}/routes`, {
+          service: 'http://localhost:5',
+          allowIps: [bad],
+        }),
+        400,
+        'route.invalid_allow_list',
+      );
     }
     expect(creates()).toBe(before);
     expect((await attacker.get(`/api/v1/tunnels/${at}`)).body.routes).toHaveLength(4);
     await victimWhole('after the refusals');
 
     // The victim's share is intact: it still adds protected routes up to its own quota.
-    const more = await victim.post(`/api/v1/tunnels/${vt}/routes?wait=10`, { service: 'http://localhost:8001', access: { emailDomains: ['corp.example'] } });
-    const more2 = await victim.post(`/api/v1/tunnels/${vt}/routes?wait=10`, { service: 'http://localhost:8002', allowIps: ['198.51.100.0/24'] });
+    const more = await victim.post(`/api/v1/tunnels/${vt}/routes?wait=10`, {
+      service: 'http://localhost:8001',
+      access: { emailDomains: ['corp.example'] },
+    });
+    const more2 = await victim.post(`/api/v1/tunnels/${vt}/routes?wait=10`, {
+      service: 'http://localhost:8002',
+      allowIps: ['198.51.100.0/24'],
+    });
     expect([more.status, more2.status]).toEqual([201, 201]);
     // The account is nearly full now (8 of 9 applications, 3 of 3 tokens): a third user gets the
     // last application, then a clear refusal; a TCP route is refused for want of a token.
     const admin = stack.as('admin');
     const adt = (await admin.post('/api/v1/tunnels?wait=10', {})).body.name;
-    expect((await admin.post(`/api/v1/tunnels/${adt}/routes?wait=10`, { service: 'http://localhost:7001', allowIps: ['192.0.2.0/25'] })).status).toBe(201);
-    await refused(await admin.post(`/api/v1/tunnels/${adt}/routes`, { service: 'http://localhost:7002', allowIps: ['192.0.2.128/25'] }), 409, 'capacity.exhausted');
-    await refused(await victim.post(`/api/v1/tunnels/${vt}/routes`, { service: 'http://localhost:8003', allowIps: ['198.51.100.0/24'] }), 403, 'quota.exceeded');
+    expect(
+      (
+        await admin.post(`/api/v1/tunnels/${adt}/routes?wait=10`, {
+          service: 'http://localhost:7001',
+          allowIps: ['192.0.2.0/25'],
+        })
+      ).status,
+    ).toBe(201);
+    await refused(
+      await admin.post(`/api/v1/tunnels/${adt}/routes`, {
+        service: 'http://localhost:7002',
+        allowIps: ['192.0.2.128/25'],
+      }),
+      409,
+      'capacity.exhausted',
+    );
+    await refused(
+      await victim.post(`/api/v1/tunnels/${vt}/routes`, {
+        service: 'http://localhost:8003',
+        allowIps: ['198.51.100.0/24'],
+      }),
+      403,
+      'quota.exceeded',
+    );
     expect(state().accessApps).toHaveLength(9);
     await victimWhole('with the account full');
 
     // What the attacker gives back is free again for others.
-    for (const r of made) expect((await attacker.del(`/api/v1/tunnels/${at}/routes/${r.body.name}?wait=10`)).status).toBe(204);
-    expect((await admin.post(`/api/v1/tunnels/${adt}/routes?wait=10`, { service: 'http://localhost:7002', allowIps: ['192.0.2.128/25'] })).status).toBe(201);
+    for (const r of made)
+      expect((await attacker.del(`/api/v1/tunnels/${at}/routes/${r.body.name}?wait=10`)).status).toBe(204);
+    expect(
+      (
+        await admin.post(`/api/v1/tunnels/${adt}/routes?wait=10`, {
+          service: 'http://localhost:7002',
+          allowIps: ['192.0.2.128/25'],
+        })
+      ).status,
+    ).toBe(201);
     await victimWhole('after');
   }, 120_000);
 
-  it('paces each user\'s changes with 429 rate.limited and Retry-After, and leaves others alone', async () => {
+  it("paces each user's changes with 429 rate.limited and Retry-After, and leaves others alone", async () => {
     const paced = await startStack({ cf, config: { 'api.mutationsPerMinute': 6, 'api.mutationBurst': 3 } });
     try {
       const u = paced.as('user1');
       const statuses = [];
-      for (let i = 0; i < 5; i++) statuses.push(await u.post('/api/v1/tunnels?wait=0', { name: `paced${i}` }));
+      for (let i = 0; i < 5; i++)
+        statuses.push(await u.post('/api/v1/tunnels?wait=0', { name: `paced${i}` }));
       expect(statuses.map((r) => r.status)).toEqual([202, 202, 202, 429, 429]);
       expect(statuses[3]!.body.error.code).toBe('rate.limited');
       expect(Number(statuses[3]!.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
@@ -152,18 +258,34 @@ describe('one user against every shared limit', () => {
     }
   });
 
-  it('bounds the trail a user\'s refused requests leave, counting the rest', async () => {
+  it("bounds the trail a user's refused requests leave, counting the rest", async () => {
     const u = stack.as('user1');
-    const count = async () => Number((await stack.runtime.store.db.selectFrom('events').select((eb) => eb.fn.countAll<number>().as('n')).where('outcome', '=', 'error').executeTakeFirstOrThrow()).n);
+    const count = async () =>
+      Number(
+        (
+          await stack.runtime.store.db
+            .selectFrom('events')
+            .select((eb) => eb.fn.countAll<number>().as('n'))
+            .where('outcome', '=', 'error')
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
     const before = await count();
-    for (let i = 0; i < 40; i++) expect((await u.post('/api/v1/tunnels/nosuch/routes', { service: 'http://x:1' })).status).toBe(404);
+    for (let i = 0; i < 40; i++)
+      expect((await u.post('/api/v1/tunnels/nosuch/routes', { service: 'http://x:1' })).status).toBe(404);
     const recorded = (await count()) - before;
     expect(recorded).toBeGreaterThan(0);
     expect(recorded).toBeLessThanOrEqual(10);
     // The rest are counted, in one event, when the server stops (or each minute).
     await stack.restart();
-    const unrecorded = await stack.runtime.store.db.selectFrom('events').selectAll().where('action', '=', 'audit.unrecorded').execute();
-    expect(unrecorded.reduce((n, e) => n + (JSON.parse(e.details).refusedRequests as number), 0)).toBe(40 - recorded);
+    const unrecorded = await stack.runtime.store.db
+      .selectFrom('events')
+      .selectAll()
+      .where('action', '=', 'audit.unrecorded')
+      .execute();
+    expect(unrecorded.reduce((n, e) => n + (JSON.parse(e.details).refusedRequests as number), 0)).toBe(
+      40 - recorded,
+    );
   });
 });
 
@@ -173,7 +295,11 @@ describe('a noisy user and a quiet one', () => {
   beforeAll(async () => {
     cf = await startCloudflareEmulator({ port: 0, zoneName: 'example.com', retryAfterSeconds: 1 });
     // A small budget, so the noisy user's churn is what paces every call.
-    stack = await startStack({ cf, configMode: 'remote', config: { 'cloudflare.rateLimit.requests': 12, 'cloudflare.rateLimit.windowSeconds': 2 } });
+    stack = await startStack({
+      cf,
+      configMode: 'remote',
+      config: { 'cloudflare.rateLimit.requests': 12, 'cloudflare.rateLimit.windowSeconds': 2 },
+    });
   });
   afterAll(async () => {
     await stack?.stop();
@@ -199,9 +325,15 @@ describe('a noisy user and a quiet one', () => {
     await eventually(async () => (await stack.runtime.store.work.queueDepth()) >= 6, 20_000, 50);
     await new Promise((r) => setTimeout(r, 1000));
     const mark = cf.control.requests().length;
-    const r = await quiet.post(`/api/v1/tunnels/${qt.name}/routes?wait=0`, { service: 'http://localhost:8000' });
+    const r = await quiet.post(`/api/v1/tunnels/${qt.name}/routes?wait=0`, {
+      service: 'http://localhost:8000',
+    });
     expect(r.status).toBe(202);
-    await eventually(async () => (await quiet.get(`/api/v1/tunnels/${qt.name}`)).body.routes[0]?.phase === 'ready', 60_000, 20);
+    await eventually(
+      async () => (await quiet.get(`/api/v1/tunnels/${qt.name}`)).body.routes[0]?.phase === 'ready',
+      60_000,
+      20,
+    );
     const calls = cf.control.requests().length - mark;
     process.stdout.write(`the quiet route was live after ${calls} Cloudflare calls\n`);
     churning = false;
@@ -220,11 +352,24 @@ describe.skipIf(!pgUrl)('two replicas on one token', () => {
   const BUDGET = { requests: 20, windowSeconds: 3 };
   beforeAll(async () => {
     // Cloudflare's own limiter, at the token's budget: any overspend is a 429.
-    cf = await startCloudflareEmulator({ port: 0, zoneName: 'example.com', retryAfterSeconds: 1, rateLimit: BUDGET });
+    cf = await startCloudflareEmulator({
+      port: 0,
+      zoneName: 'example.com',
+      retryAfterSeconds: 1,
+      rateLimit: BUDGET,
+    });
     db = await createScratchDatabase(pgUrl!, 'tp_budget');
     for (let i = 0; i < 2; i++) {
       replicas.push(
-        await startStack({ cf, database: db.url, configMode: 'remote', config: { 'cloudflare.rateLimit.requests': BUDGET.requests, 'cloudflare.rateLimit.windowSeconds': BUDGET.windowSeconds } }),
+        await startStack({
+          cf,
+          database: db.url,
+          configMode: 'remote',
+          config: {
+            'cloudflare.rateLimit.requests': BUDGET.requests,
+            'cloudflare.rateLimit.windowSeconds': BUDGET.windowSeconds,
+          },
+        }),
       );
     }
   }, 60_000);
@@ -252,7 +397,9 @@ describe.skipIf(!pgUrl)('two replicas on one token', () => {
     const stats = cf.control.stats();
     // Not for want of demand: both replicas had calls waiting for the budget.
     for (const r of replicas) {
-      const waited = (await fetch(`${r.url}/metrics`).then((res) => res.text())).match(/^tunnelplane_cloudflare_rate_limit_wait_seconds_total (\S+)$/m);
+      const waited = (await fetch(`${r.url}/metrics`).then((res) => res.text())).match(
+        /^tunnelplane_cloudflare_rate_limit_wait_seconds_total (\S+)$/m,
+      );
       expect(Number(waited?.[1] ?? 0)).toBeGreaterThan(0);
     }
     expect(stats.total).toBeGreaterThan(BUDGET.requests);

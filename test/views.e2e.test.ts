@@ -16,13 +16,22 @@ beforeAll(async () => {
   const user1 = stack.as('user1');
   tunnel = (await user1.post('/api/v1/tunnels', {})).body.name;
   await user1.post(`/api/v1/tunnels/${tunnel}/routes`, { service: 'http://localhost:8000', name: 'web' });
-  await user1.post(`/api/v1/tunnels/${tunnel}/routes`, { service: 'tcp://localhost:5432', name: 'db', allowIps: ['10.0.0.0/8'] });
+  await user1.post(`/api/v1/tunnels/${tunnel}/routes`, {
+    service: 'tcp://localhost:5432',
+    name: 'db',
+    allowIps: ['10.0.0.0/8'],
+  });
 });
 afterAll(async () => stack?.stop());
 
 const metric = async (name: string) => {
   const text = (await stack.as('user1').get('/metrics')).text;
-  return Number(text.split('\n').find((l) => l.startsWith(name))?.split(' ')[1] ?? NaN);
+  return Number(
+    text
+      .split('\n')
+      .find((l) => l.startsWith(name))
+      ?.split(' ')[1] ?? NaN,
+  );
 };
 
 describe('rendered views', () => {
@@ -33,7 +42,18 @@ describe('rendered views', () => {
     expect(list.headers.get('content-type')).toMatch(/^application\/json/);
     const [item] = list.body.items;
     expect(list.body.nextCursor).toBeNull();
-    expect(Object.keys(item)).toEqual(['name', 'id', 'owner', 'configMode', 'phase', 'lastError', 'generation', 'observedGeneration', 'createdAt', 'routes']);
+    expect(Object.keys(item)).toEqual([
+      'name',
+      'id',
+      'owner',
+      'configMode',
+      'phase',
+      'lastError',
+      'generation',
+      'observedGeneration',
+      'createdAt',
+      'routes',
+    ]);
     expect(item).toMatchObject({ name: tunnel, owner: 'user1', phase: 'ready' });
     // GET …/routes renders through the response schema, without the cache.
     expect(item.routes).toEqual((await user1.get(`/api/v1/tunnels/${tunnel}/routes`)).body.items);
@@ -45,20 +65,39 @@ describe('rendered views', () => {
     await user1.get('/api/v1/tunnels');
     await user1.get(`/tunnels/${tunnel}/config`);
     await user1.get(`/tunnels/${tunnel}/config`);
-    expect(await metric('tunnelplane_view_cache_lookups_total{result="hit"}')).toBeGreaterThanOrEqual(hits + 2);
+    expect(await metric('tunnelplane_view_cache_lookups_total{result="hit"}')).toBeGreaterThanOrEqual(
+      hits + 2,
+    );
     expect(await metric('tunnelplane_view_cache_bytes')).toBeGreaterThan(0);
   });
 
   it('never serves a view older than the database, whoever wrote it', async () => {
     const user1 = stack.as('user1');
-    const routes = async () => (await user1.get('/api/v1/tunnels')).body.items[0].routes as Array<Record<string, unknown>>;
-    const config = async () => parse((await user1.get(`/tunnels/${tunnel}/config`)).text) as { ingress: Array<{ hostname?: string; service: string }> };
-    expect((await routes()).find((r) => r.name === 'web')).toMatchObject({ phase: 'ready', service: 'http://localhost:8000' });
-    expect((await config()).ingress.map((i) => i.service)).toEqual(['tcp://localhost:5432', 'http://localhost:8000', 'http_status:404']);
+    const routes = async () =>
+      (await user1.get('/api/v1/tunnels')).body.items[0].routes as Array<Record<string, unknown>>;
+    const config = async () =>
+      parse((await user1.get(`/tunnels/${tunnel}/config`)).text) as {
+        ingress: Array<{ hostname?: string; service: string }>;
+      };
+    expect((await routes()).find((r) => r.name === 'web')).toMatchObject({
+      phase: 'ready',
+      service: 'http://localhost:8000',
+    });
+    expect((await config()).ingress.map((i) => i.service)).toEqual([
+      'tcp://localhost:5432',
+      'http://localhost:8000',
+      'http_status:404',
+    ]);
 
     // Another writer (another replica, an operator) changes a route behind this server's back.
-    await sql`update routes set phase = 'error', last_error = 'edited elsewhere', service = 'http://localhost:8001' where name = 'web'`.execute(stack.runtime.store.db);
-    expect((await routes()).find((r) => r.name === 'web')).toMatchObject({ phase: 'error', lastError: 'edited elsewhere', service: 'http://localhost:8001' });
+    await sql`update routes set phase = 'error', last_error = 'edited elsewhere', service = 'http://localhost:8001' where name = 'web'`.execute(
+      stack.runtime.store.db,
+    );
+    expect((await routes()).find((r) => r.name === 'web')).toMatchObject({
+      phase: 'error',
+      lastError: 'edited elsewhere',
+      service: 'http://localhost:8001',
+    });
     expect((await config()).ingress.map((i) => i.service)).toContain('http://localhost:8001');
 
     // A route added and one deleted through the API.
@@ -66,10 +105,14 @@ describe('rendered views', () => {
     expect((await routes()).map((r) => r.name)).toEqual(['extra', 'db', 'web']);
     expect((await user1.request('DELETE', `/api/v1/tunnels/${tunnel}/routes/extra`)).status).toBe(204);
     expect((await routes()).map((r) => r.name)).toEqual(['db', 'web']);
-    expect((await config()).ingress.map((i) => i.hostname ?? i.service)).not.toContain(expect.stringMatching(/^extra-/));
+    expect((await config()).ingress.map((i) => i.hostname ?? i.service)).not.toContain(
+      expect.stringMatching(/^extra-/),
+    );
 
     // The tunnel's own fields, changed behind the server's back.
-    await sql`update tunnels set last_error = 'tunnel note' where name = ${tunnel}`.execute(stack.runtime.store.db);
+    await sql`update tunnels set last_error = 'tunnel note' where name = ${tunnel}`.execute(
+      stack.runtime.store.db,
+    );
     expect((await user1.get('/api/v1/tunnels')).body.items[0].lastError).toBe('tunnel note');
   });
 
@@ -78,29 +121,44 @@ describe('rendered views', () => {
     const second = (await user1.post('/api/v1/tunnels', {})).body.name;
     const first = await user1.get('/api/v1/tunnels?limit=1');
     expect(first.body.items.map((t: { name: string }) => t.name)).toEqual([tunnel]);
-    const page2 = () => user1.get(`/api/v1/tunnels?limit=1&cursor=${encodeURIComponent(first.body.nextCursor)}`);
+    const page2 = () =>
+      user1.get(`/api/v1/tunnels?limit=1&cursor=${encodeURIComponent(first.body.nextCursor)}`);
     expect((await page2()).body.items[0]).toMatchObject({ name: second, lastError: null });
-    await sql`update tunnels set last_error = 'second note' where name = ${second}`.execute(stack.runtime.store.db);
+    await sql`update tunnels set last_error = 'second note' where name = ${second}`.execute(
+      stack.runtime.store.db,
+    );
     expect((await page2()).body.items[0]).toMatchObject({ name: second, lastError: 'second note' });
     await sql`update routes set phase = 'error' where name = 'db'`.execute(stack.runtime.store.db);
-    expect((await user1.get('/api/v1/tunnels?limit=1')).body.items[0].routes.find((r: { name: string }) => r.name === 'db').phase).toBe('error');
+    expect(
+      (await user1.get('/api/v1/tunnels?limit=1')).body.items[0].routes.find(
+        (r: { name: string }) => r.name === 'db',
+      ).phase,
+    ).toBe('error');
 
     await user1.get('/api/v1/tunnels?limit=1');
     const misses = await metric('tunnelplane_view_cache_lookups_total{result="miss"}');
     expect(misses).toBeGreaterThan(0);
-    await sql`update tunnels set lease_owner = 'another-replica', lease_until = '2099-01-01T00:00:00.000Z', attempts = attempts + 1`.execute(stack.runtime.store.db);
+    await sql`update tunnels set lease_owner = 'another-replica', lease_until = '2099-01-01T00:00:00.000Z', attempts = attempts + 1`.execute(
+      stack.runtime.store.db,
+    );
     await user1.get('/api/v1/tunnels?limit=1');
     expect(await metric('tunnelplane_view_cache_lookups_total{result="miss"}')).toBe(misses);
-    await sql`update tunnels set lease_owner = null, lease_until = null, attempts = 0`.execute(stack.runtime.store.db);
+    await sql`update tunnels set lease_owner = null, lease_until = null, attempts = 0`.execute(
+      stack.runtime.store.db,
+    );
     expect((await user1.del(`/api/v1/tunnels/${second}`)).status).toBeLessThan(300);
   });
 
-  it('keeps users apart: the same cache never answers one user with another\'s tunnels', async () => {
+  it("keeps users apart: the same cache never answers one user with another's tunnels", async () => {
     const user2 = stack.as('user2');
     const own = (await user2.post('/api/v1/tunnels', {})).body.name;
     const list = await user2.get('/api/v1/tunnels');
     expect(list.body.items.map((t: { name: string }) => t.name)).toEqual([own]);
     expect((await user2.get(`/tunnels/${tunnel}/config`)).status).toBe(404);
-    expect((await stack.as('admin').get('/api/v1/admin/tunnels')).body.items.map((t: { owner: string }) => t.owner).sort()).toEqual(['user1', 'user2']);
+    expect(
+      (await stack.as('admin').get('/api/v1/admin/tunnels')).body.items
+        .map((t: { owner: string }) => t.owner)
+        .sort(),
+    ).toEqual(['user1', 'user2']);
   });
 });

@@ -52,9 +52,21 @@ export const COMMAND_FLAGS: FlagSpec[] = [
   { name: 'local', help: 'forget the saved token without revoking it on the server' },
   { name: 'print', help: 'print the cloudflared command instead of running it' },
   { name: 'show-token', help: 'with --print: show the tunnel token instead of <redacted>' },
-  { name: 'allow-ips', value: 'CIDR,…', help: 'only these source addresses/ranges reach the route (comma-separated)' },
-  { name: 'access-emails', value: 'EMAIL,…', help: 'HTTP routes: people let in by Cloudflare Access (comma-separated)' },
-  { name: 'access-domains', value: 'DOMAIN,…', help: 'HTTP routes: email domains let in by Cloudflare Access (comma-separated)' },
+  {
+    name: 'allow-ips',
+    value: 'CIDR,…',
+    help: 'only these source addresses/ranges reach the route (comma-separated)',
+  },
+  {
+    name: 'access-emails',
+    value: 'EMAIL,…',
+    help: 'HTTP routes: people let in by Cloudflare Access (comma-separated)',
+  },
+  {
+    name: 'access-domains',
+    value: 'DOMAIN,…',
+    help: 'HTTP routes: email domains let in by Cloudflare Access (comma-separated)',
+  },
 ];
 
 export const ALL_FLAGS: FlagSpec[] = [...GLOBAL_FLAGS, ...COMMAND_FLAGS];

@@ -155,7 +155,8 @@ export const COMMANDS: Command[] = [
     path: ['route', 'add'],
     params: [T, { name: 'SERVICE' }],
     flags: ['name', 'allow-ips', 'access-emails', 'access-domains'],
-    usage: 'route add TUNNEL SERVICE [--name LABEL] [--allow-ips CIDR,…] [--access-emails EMAIL,…] [--access-domains DOMAIN,…]',
+    usage:
+      'route add TUNNEL SERVICE [--name LABEL] [--allow-ips CIDR,…] [--access-emails EMAIL,…] [--access-domains DOMAIN,…]',
     summary: 'route a new hostname to SERVICE (http://…, https://…, tcp://host:port, ssh://…, …)',
     section: 'routes',
     run: (ctx, [tunnel, service]) => addRoute(ctx, tunnel as string, service as string),

@@ -16,12 +16,18 @@ export async function addRoute(ctx: Ctx, tunnel: string, service: string): Promi
   const name = ctx.flag('name');
   const list = (flag: string) => {
     const v = ctx.flag(flag);
-    return v === undefined ? undefined : v.split(',').map((x) => x.trim()).filter(Boolean);
+    return v === undefined
+      ? undefined
+      : v
+          .split(',')
+          .map((x) => x.trim())
+          .filter(Boolean);
   };
   const allowIps = list('allow-ips');
   const emails = list('access-emails');
   const emailDomains = list('access-domains');
-  const access = emails || emailDomains ? { ...(emails && { emails }), ...(emailDomains && { emailDomains }) } : undefined;
+  const access =
+    emails || emailDomains ? { ...(emails && { emails }), ...(emailDomains && { emailDomains }) } : undefined;
   let created: Route | null = null;
   const spec: ConvergeSpec<Route> = {
     label: `Adding a route to ${service} on tunnel ${tunnel}`,
@@ -31,7 +37,12 @@ export async function addRoute(ctx: Ctx, tunnel: string, service: string): Promi
     start: async (wait) => {
       const res = await client.routes.create(
         tunnel,
-        { service, ...(name !== undefined && { name }), ...(allowIps && { allowIps }), ...(access && { access }) },
+        {
+          service,
+          ...(name !== undefined && { name }),
+          ...(allowIps && { allowIps }),
+          ...(access && { access }),
+        },
         { wait },
       );
       created = res.value;

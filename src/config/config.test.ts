@@ -12,14 +12,26 @@ describe('configuration', () => {
   it('layers defaults, file, environment and flags', () => {
     const d = dir();
     const file = join(d, 'c.yaml');
-    writeFileSync(file, 'listen: {port: 6000}\ncloudflare: {apiToken: from-file, zoneName: example.com, accountId: ' + account + '}\nquotas: {tunnels: 3}\n');
+    writeFileSync(
+      file,
+      'listen: {port: 6000}\ncloudflare: {apiToken: from-file, zoneName: example.com, accountId: ' +
+        account +
+        '}\nquotas: {tunnels: 3}\n',
+    );
     const c = loadConfig({
       file,
-      env: { TUNNELPLANE_CLOUDFLARE_API_TOKEN: 'from-env', TUNNELPLANE_PORT: '7000', TUNNELPLANE_KUBERNETES_IN_CLUSTER: 'true', TUNNELPLANE_CONFIG_MAX_DELAY_SECONDS: '2.5' },
+      env: {
+        TUNNELPLANE_CLOUDFLARE_API_TOKEN: 'from-env',
+        TUNNELPLANE_PORT: '7000',
+        TUNNELPLANE_KUBERNETES_IN_CLUSTER: 'true',
+        TUNNELPLANE_CONFIG_MAX_DELAY_SECONDS: '2.5',
+      },
       flags: { 'listen.port': '8000' },
     });
     expect(c.reconciler.configMaxDelaySeconds).toBe(2.5);
-    expect(loadConfig({ file, env: { TUNNELPLANE_CLOUDFLARE_API_TOKEN: 'x' } }).reconciler.configMaxDelaySeconds).toBe(10);
+    expect(
+      loadConfig({ file, env: { TUNNELPLANE_CLOUDFLARE_API_TOKEN: 'x' } }).reconciler.configMaxDelaySeconds,
+    ).toBe(10);
     expect(c.kubernetes.inCluster).toBe(true);
     expect(c.cloudflare.apiToken).toBe('from-env');
     expect(c.listen.port).toBe(8000);
@@ -31,7 +43,10 @@ describe('configuration', () => {
   it('reports every problem with its key', () => {
     const d = dir();
     const file = join(d, 'c.yaml');
-    writeFileSync(file, 'listen: {port: 99999}\nquotas: {tunnels: -1}\nbogus: 1\ncloudflare: {accountId: nothex}\nreconciler: {configMaxDelaySeconds: -1}\n');
+    writeFileSync(
+      file,
+      'listen: {port: 99999}\nquotas: {tunnels: -1}\nbogus: 1\ncloudflare: {accountId: nothex}\nreconciler: {configMaxDelaySeconds: -1}\n',
+    );
     try {
       loadConfig({ file, env: {} });
       expect.fail('accepted');
@@ -52,22 +67,39 @@ describe('configuration', () => {
     const d = dir();
     mkdirSync(join(d, 'secret'));
     writeFileSync(join(d, 'secret', 'users.json'), '{"user1":"user1password"}');
-    writeFileSync(join(d, 'secret', 'cloudflared-cert.pem'), formatOriginCert({ zoneID: zone, accountID: account, apiToken: 'cert-token' }));
+    writeFileSync(
+      join(d, 'secret', 'cloudflared-cert.pem'),
+      formatOriginCert({ zoneID: zone, accountID: account, apiToken: 'cert-token' }),
+    );
     writeFileSync(
       join(d, 'secret', 'cloudflare.yaml'),
       'zone: example.com\ncert: secret/cloudflared-cert.pem\ndns_suffix: example.com\nkubeconfig: secret/kubeconfig\nnamespace: tunnel-control-plane\n',
     );
     const c = loadConfig({ secretDir: join(d, 'secret'), env: {} });
-    expect(c.cloudflare).toMatchObject({ zoneName: 'example.com', accountId: account, zoneId: zone, apiToken: 'cert-token' });
+    expect(c.cloudflare).toMatchObject({
+      zoneName: 'example.com',
+      accountId: account,
+      zoneId: zone,
+      apiToken: 'cert-token',
+    });
     expect(c.users.file).toBe(join(d, 'secret', 'users.json'));
-    expect(c.kubernetes).toMatchObject({ kubeconfig: join(d, 'secret', 'kubeconfig'), namespace: 'tunnel-control-plane' });
+    expect(c.kubernetes).toMatchObject({
+      kubeconfig: join(d, 'secret', 'kubeconfig'),
+      namespace: 'tunnel-control-plane',
+    });
   });
 
   it('parses origin certificates like cloudflared, with its error messages', () => {
     const pem = formatOriginCert({ zoneID: zone, accountID: account, apiToken: 't' });
-    expect(parseOriginCert('-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n' + pem)).toEqual({ zoneID: zone, accountID: account, apiToken: 't' });
+    expect(parseOriginCert('-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n' + pem)).toEqual({
+      zoneID: zone,
+      accountID: account,
+      apiToken: 't',
+    });
     expect(() => parseOriginCert(pem + pem)).toThrow('found multiple tokens in the certificate');
-    expect(() => parseOriginCert('-----BEGIN FOO-----\nAA\n-----END FOO-----')).toThrow('unknown block FOO in the certificate');
+    expect(() => parseOriginCert('-----BEGIN FOO-----\nAA\n-----END FOO-----')).toThrow(
+      'unknown block FOO in the certificate',
+    );
     expect(() => parseOriginCert('')).toThrow('missing token in the certificate');
   });
 });

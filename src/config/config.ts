@@ -22,7 +22,10 @@ export const configSchema = z
      * the first 8 hex of the zone id. Installations sharing a Cloudflare account or a namespace
      * must differ. Changing it makes earlier objects foreign (never collected).
      */
-    instance: z.string().regex(/^[a-z0-9]{1,12}$/, 'must be 1-12 lowercase letters or digits').optional(),
+    instance: z
+      .string()
+      .regex(/^[a-z0-9]{1,12}$/, 'must be 1-12 lowercase letters or digits')
+      .optional(),
     listen: z.object({ host: z.string().min(1).default('127.0.0.1'), port: port.default(5000) }).prefault({}),
     tls: z.object({ cert: z.string().min(1), key: z.string().min(1) }).optional(),
     database: z
@@ -38,8 +41,14 @@ export const configSchema = z
     cloudflare: z
       .object({
         apiToken: z.string().min(1).optional(),
-        accountId: z.string().regex(/^[0-9a-f]{32}$/, 'must be a 32-character hex account id').optional(),
-        zoneId: z.string().regex(/^[0-9a-f]{32}$/, 'must be a 32-character hex zone id').optional(),
+        accountId: z
+          .string()
+          .regex(/^[0-9a-f]{32}$/, 'must be a 32-character hex account id')
+          .optional(),
+        zoneId: z
+          .string()
+          .regex(/^[0-9a-f]{32}$/, 'must be a 32-character hex zone id')
+          .optional(),
         zoneName: z.string().min(1).optional(),
         /** The origin certificate from `cloudflared tunnel login` (accountID, zoneID, apiToken). */
         cert: z.string().optional(),
@@ -53,12 +62,20 @@ export const configSchema = z
           .object({
             requests: positive.default(1200),
             windowSeconds: positive.default(300),
-            shared: z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.union([z.boolean(), z.literal('auto')])).default('auto'),
+            shared: z
+              .preprocess(
+                (v) => (v === 'true' ? true : v === 'false' ? false : v),
+                z.union([z.boolean(), z.literal('auto')]),
+              )
+              .default('auto'),
           })
           .prefault({}),
         /** DNS batch operations per call: 200 on Free zones, 3,500 on paid ones. */
         dnsBatchLimit: positive.max(3500).default(200),
-        /** At start, how long to keep retrying a Cloudflare that is unreachable, rate limited or failing (a refused token stops at once). */
+        /**
+         * At start, how long to keep retrying a Cloudflare that is unreachable, rate limited or
+         * failing (a refused token stops at once).
+         */
         startupWaitSeconds: z.coerce.number().int().min(0).max(3600).default(300),
         /**
          * The account's limits every tenant shares (Cloudflare's account limits: 500 Access
@@ -111,7 +128,10 @@ export const configSchema = z
         maxAccountsPerSource: z.coerce.number().int().min(1).default(20),
       })
       .prefault({}),
-    /** The audit trail: how long events are kept, and how many refused changes a user leaves per minute (more are counted, in one event). */
+    /**
+     * The audit trail: how long events are kept, and how many refused changes a user leaves per
+     * minute (more are counted, in one event).
+     */
     events: z
       .object({
         retentionDays: z.coerce.number().int().min(1).default(90),
@@ -160,7 +180,11 @@ export const configSchema = z
         port: z.coerce.number().int().min(1024).max(65535).default(10000),
       })
       .prefault({}),
-    log: z.object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).prefault({}),
+    log: z
+      .object({
+        level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+      })
+      .prefault({}),
   })
   .strict();
 
@@ -269,14 +293,17 @@ export function readSecretDir(dir: string, problems: string[]): Raw {
       problems.push(`${cfFile}: not valid YAML (${(err as Error).message})`);
       return out;
     }
-    const rel = (p: unknown) => (typeof p === 'string' && p ? (isAbsolute(p) ? p : resolve(base, p)) : undefined);
+    const rel = (p: unknown) =>
+      typeof p === 'string' && p ? (isAbsolute(p) ? p : resolve(base, p)) : undefined;
     if (doc.zone) setPath(out, 'cloudflare.zoneName', String(doc.zone));
     if (doc.token) setPath(out, 'cloudflare.apiToken', String(doc.token));
     if (doc.cert) setPath(out, 'cloudflare.cert', rel(doc.cert));
     if (doc.kubeconfig) setPath(out, 'kubernetes.kubeconfig', rel(doc.kubeconfig));
     if (doc.namespace) setPath(out, 'kubernetes.namespace', String(doc.namespace));
     if (doc.dns_suffix && doc.zone && String(doc.dns_suffix) !== String(doc.zone)) {
-      problems.push(`${cfFile}: dns_suffix (${String(doc.dns_suffix)}) must equal zone (${String(doc.zone)}); hostnames are always one label under the zone`);
+      problems.push(
+        `${cfFile}: dns_suffix (${String(doc.dns_suffix)}) must equal zone (${String(doc.zone)}); hostnames are always one label under the zone`,
+      );
     }
   }
   return out;
@@ -302,7 +329,9 @@ export function loadConfig(input: LoadConfigInput = {}): Readonly<ServerConfig> 
         problems.push(`${input.file}: the top level must be a mapping`);
       } else raw = merge(raw, (doc ?? {}) as Raw);
     } catch (err) {
-      problems.push(`${input.file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (err as Error).message}`);
+      problems.push(
+        `${input.file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (err as Error).message}`,
+      );
     }
   }
   if (input.secretDir) {
@@ -321,11 +350,16 @@ export function loadConfig(input: LoadConfigInput = {}): Readonly<ServerConfig> 
 
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) {
-    for (const issue of parsed.error.issues) problems.push(`${issue.path.join('.') || '(top level)'}: ${issue.message}`);
+    for (const issue of parsed.error.issues)
+      problems.push(`${issue.path.join('.') || '(top level)'}: ${issue.message}`);
     // The checks below need a parsed config; report what the raw values already show too.
     const cf = (raw.cloudflare ?? {}) as Raw;
-    if (!cf.apiToken && !cf.cert) problems.push('cloudflare.apiToken: required (or cloudflare.cert, the origin certificate from `cloudflared tunnel login`)');
-    if (!cf.zoneName && !cf.zoneId) problems.push('cloudflare.zoneName: required (the DNS zone routes live under)');
+    if (!cf.apiToken && !cf.cert)
+      problems.push(
+        'cloudflare.apiToken: required (or cloudflare.cert, the origin certificate from `cloudflared tunnel login`)',
+      );
+    if (!cf.zoneName && !cf.zoneId)
+      problems.push('cloudflare.zoneName: required (the DNS zone routes live under)');
     if (typeof raw.secretKey === 'string' && Buffer.from(raw.secretKey, 'base64').length !== 32) {
       problems.push('secretKey: must be 32 bytes, base64-encoded (e.g. `openssl rand -base64 32`)');
     }
@@ -344,12 +378,17 @@ export function loadConfig(input: LoadConfigInput = {}): Readonly<ServerConfig> 
       problems.push(`cloudflare.cert (${config.cloudflare.cert}): ${(err as Error).message}`);
     }
   }
-  if (!config.cloudflare.apiToken) problems.push('cloudflare.apiToken: required (or cloudflare.cert, the origin certificate from `cloudflared tunnel login`)');
-  if (!config.cloudflare.zoneName && !config.cloudflare.zoneId) problems.push('cloudflare.zoneName: required (the DNS zone routes live under)');
+  if (!config.cloudflare.apiToken)
+    problems.push(
+      'cloudflare.apiToken: required (or cloudflare.cert, the origin certificate from `cloudflared tunnel login`)',
+    );
+  if (!config.cloudflare.zoneName && !config.cloudflare.zoneId)
+    problems.push('cloudflare.zoneName: required (the DNS zone routes live under)');
   if (config.tls && (!existsSync(config.tls.cert) || !existsSync(config.tls.key))) {
     problems.push(`tls: certificate ${config.tls.cert} or key ${config.tls.key} not found`);
   }
-  if (config.users.file && !existsSync(config.users.file)) problems.push(`users.file: ${config.users.file} not found`);
+  if (config.users.file && !existsSync(config.users.file))
+    problems.push(`users.file: ${config.users.file} not found`);
   if (config.secretKey && Buffer.from(config.secretKey, 'base64').length !== 32) {
     problems.push('secretKey: must be 32 bytes, base64-encoded (e.g. `openssl rand -base64 32`)');
   }

@@ -21,7 +21,9 @@ export function parseOriginCert(pem: string): OriginCert {
     if (type === 'PRIVATE KEY' || type === 'CERTIFICATE') continue;
     if (type !== 'ARGO TUNNEL TOKEN') throw new Error(`unknown block ${type} in the certificate`);
     if (found) throw new Error('found multiple tokens in the certificate');
-    const json = JSON.parse(Buffer.from(m[2]!.replace(/\s+/g, ''), 'base64').toString('utf8')) as Partial<OriginCert>;
+    const json = JSON.parse(
+      Buffer.from(m[2]!.replace(/\s+/g, ''), 'base64').toString('utf8'),
+    ) as Partial<OriginCert>;
     if (!json.zoneID || !json.apiToken) throw new Error('missing token in the certificate');
     found = {
       zoneID: json.zoneID,
@@ -36,6 +38,8 @@ export function parseOriginCert(pem: string): OriginCert {
 
 /** Writes a cert.pem as cloudflared does (used by tests and `dev`). */
 export function formatOriginCert(cert: OriginCert): string {
-  const body = Buffer.from(JSON.stringify(cert)).toString('base64').replace(/(.{64})/g, '$1\n');
+  const body = Buffer.from(JSON.stringify(cert))
+    .toString('base64')
+    .replace(/(.{64})/g, '$1\n');
   return `-----BEGIN ARGO TUNNEL TOKEN-----\n${body}\n-----END ARGO TUNNEL TOKEN-----\n`;
 }

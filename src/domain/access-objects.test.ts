@@ -14,7 +14,10 @@ const input = {
   tokenVersion: '1',
   ownerLabels: ownership('abcdef12').kubernetesLabels,
 };
-const [secret, deployment, service] = renderAccessObjects(input, { clientId: 'id.access', clientSecret: 'shh' }) as any[];
+const [secret, deployment, service] = renderAccessObjects(input, {
+  clientId: 'id.access',
+  clientSecret: 'shh',
+}) as any[];
 
 describe('access objects', () => {
   it('names every object tunnel-access-<route>-<tunnel> within 63 characters, labels within limits', () => {
@@ -22,10 +25,13 @@ describe('access objects', () => {
       expect(o.metadata.name).toBe(`tunnel-access-${input.routeName}-${input.tunnelName}`);
       expect(o.metadata.name.length).toBeLessThanOrEqual(63);
       expect(o.metadata.name).toMatch(/^[a-z]([-a-z0-9]*[a-z0-9])?$/);
-      for (const v of Object.values(o.metadata.labels) as string[]) expect(v).toMatch(/^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/);
+      for (const v of Object.values(o.metadata.labels) as string[])
+        expect(v).toMatch(/^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/);
       for (const v of Object.values(o.metadata.labels) as string[]) expect(v.length).toBeLessThanOrEqual(63);
     }
-    expect(inClusterAddress('abc', 'xyz', 'ns', 10000)).toBe('tunnel-access-abc-xyz.ns.svc.cluster.local:10000');
+    expect(inClusterAddress('abc', 'xyz', 'ns', 10000)).toBe(
+      'tunnel-access-abc-xyz.ns.svc.cluster.local:10000',
+    );
   });
 
   it('passes Pod Security "restricted" and OpenShift restricted-v2', () => {
@@ -35,7 +41,11 @@ describe('access objects', () => {
     expect(pod.automountServiceAccountToken).toBe(false);
     expect(pod.hostNetwork ?? false).toBe(false);
     for (const c of pod.containers) {
-      expect(c.securityContext).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+      expect(c.securityContext).toEqual({
+        allowPrivilegeEscalation: false,
+        readOnlyRootFilesystem: true,
+        capabilities: { drop: ['ALL'] },
+      });
       expect(c.securityContext.runAsUser).toBeUndefined();
       expect(c.command).toBeUndefined();
       expect(c.resources.requests).toBeTruthy();

@@ -33,11 +33,18 @@ export interface AccessObjectsInput {
 export interface KubeObject {
   apiVersion: string;
   kind: string;
-  metadata: { name: string; namespace: string; labels: Record<string, string>; annotations?: Record<string, string> };
+  metadata: {
+    name: string;
+    namespace: string;
+    labels: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
   [key: string]: unknown;
 }
 
-export function accessLabels(i: Pick<AccessObjectsInput, 'routeName' | 'tunnelName' | 'ownerId' | 'ownerLabels'>): Record<string, string> {
+export function accessLabels(
+  i: Pick<AccessObjectsInput, 'routeName' | 'tunnelName' | 'ownerId' | 'ownerLabels'>,
+): Record<string, string> {
   const name = accessObjectName(i.routeName, i.tunnelName);
   return {
     'app.kubernetes.io/name': 'cloudflared-access',
@@ -53,11 +60,19 @@ export function accessLabels(i: Pick<AccessObjectsInput, 'routeName' | 'tunnelNa
 }
 
 /** `tunnel-access-<route>-<tunnel>.<namespace>.svc.cluster.local:<port>`: where cloud services connect. */
-export function inClusterAddress(routeName: string, tunnelName: string, namespace: string, port: number): string {
+export function inClusterAddress(
+  routeName: string,
+  tunnelName: string,
+  namespace: string,
+  port: number,
+): string {
   return `${accessObjectName(routeName, tunnelName)}.${namespace}.svc.cluster.local:${port}`;
 }
 
-export function renderAccessObjects(i: AccessObjectsInput, token: { clientId: string; clientSecret: string }): KubeObject[] {
+export function renderAccessObjects(
+  i: AccessObjectsInput,
+  token: { clientId: string; clientSecret: string },
+): KubeObject[] {
   const name = accessObjectName(i.routeName, i.tunnelName);
   const labels = accessLabels(i);
   const annotations = { 'tunnelplane.io/hostname': i.hostname };
@@ -95,7 +110,10 @@ export function renderAccessObjects(i: AccessObjectsInput, token: { clientId: st
               args: ['access', 'tcp', '--hostname', i.hostname, '--url', `0.0.0.0:${i.port}`],
               env: [
                 { name: 'TUNNEL_SERVICE_TOKEN_ID', valueFrom: { secretKeyRef: { name, key: 'client-id' } } },
-                { name: 'TUNNEL_SERVICE_TOKEN_SECRET', valueFrom: { secretKeyRef: { name, key: 'client-secret' } } },
+                {
+                  name: 'TUNNEL_SERVICE_TOKEN_SECRET',
+                  valueFrom: { secretKeyRef: { name, key: 'client-secret' } },
+                },
               ],
               ports: [{ name: 'tcp', containerPort: i.port, protocol: 'TCP' }],
               securityContext: {

@@ -43,10 +43,16 @@ export const ALLOW_LIST_POLICY = 'tunnelplane allow-list';
 export function accessPolicies(route: ProtectedRoute, tokenId: string | null): AccessPolicySpec[] {
   const ranges = route.allowIps ?? [];
   const within = (base: Omit<AccessPolicySpec, 'require'>): AccessPolicySpec[] =>
-    ranges.length === 0 ? [base] : ranges.map((ip) => ({ ...base, name: `${base.name} from ${ip}`, require: [{ ip: { ip } }] }));
+    ranges.length === 0
+      ? [base]
+      : ranges.map((ip) => ({ ...base, name: `${base.name} from ${ip}`, require: [{ ip: { ip } }] }));
   if (route.tcpLike) {
     if (!tokenId) return [];
-    return within({ name: SERVICE_TOKEN_POLICY, decision: 'non_identity', include: [{ service_token: { token_id: tokenId } }] });
+    return within({
+      name: SERVICE_TOKEN_POLICY,
+      decision: 'non_identity',
+      include: [{ service_token: { token_id: tokenId } }],
+    });
   }
   if (route.access) {
     const people: AccessRuleItem[] = [
@@ -55,12 +61,18 @@ export function accessPolicies(route: ProtectedRoute, tokenId: string | null): A
     ];
     return within({ name: PEOPLE_POLICY, decision: 'allow', include: people });
   }
-  if (ranges.length > 0) return [{ name: ALLOW_LIST_POLICY, decision: 'bypass', include: ranges.map((ip) => ({ ip: { ip } })) }];
+  if (ranges.length > 0)
+    return [{ name: ALLOW_LIST_POLICY, decision: 'bypass', include: ranges.map((ip) => ({ ip: { ip } })) }];
   return [];
 }
 
 /** A hash of policies as they are applied (precedence is their order). */
 export function policiesHash(policies: readonly AccessPolicySpec[]): string {
-  const canonical = policies.map((p) => ({ name: p.name, decision: p.decision, include: p.include, require: p.require ?? [] }));
+  const canonical = policies.map((p) => ({
+    name: p.name,
+    decision: p.decision,
+    include: p.include,
+    require: p.require ?? [],
+  }));
   return createHash('sha256').update(JSON.stringify(canonical)).digest('hex').slice(0, 32);
 }

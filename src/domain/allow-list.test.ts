@@ -34,15 +34,21 @@ describe('allow-list entries', () => {
     ['10.0.0.0/', /prefix must be a number/],
     ['10.0.0.0/ 8', /prefix must be a number/],
   ])('refuses %j with a message', (input, why) => {
-    expect(() => parseAllowEntry(input)).toThrow(expect.objectContaining({ code: 'route.invalid_allow_list', message: expect.stringMatching(why) }));
+    expect(() => parseAllowEntry(input)).toThrow(
+      expect.objectContaining({ code: 'route.invalid_allow_list', message: expect.stringMatching(why) }),
+    );
   });
 });
 
 describe('allow-lists', () => {
   it('normalises, deduplicates and sorts', () => {
-    expect(parseAllowList(['198.51.100.0/24', ' 203.0.113.7 ', '198.51.100.0/24', '203.0.113.7/32'])).toEqual(['198.51.100.0/24', '203.0.113.7']);
+    expect(parseAllowList(['198.51.100.0/24', ' 203.0.113.7 ', '198.51.100.0/24', '203.0.113.7/32'])).toEqual(
+      ['198.51.100.0/24', '203.0.113.7'],
+    );
   });
   it.each([[[]], [Array.from({ length: 51 }, (_, i) => `10.0.0.${i}`)]])('rejects %j', (input) =>
-    expect(() => parseAllowList(input)).toThrow(expect.objectContaining({ code: 'route.invalid_allow_list' })),
+    expect(() => parseAllowList(input)).toThrow(
+      expect.objectContaining({ code: 'route.invalid_allow_list' }),
+    ),
   );
 });

@@ -11,7 +11,9 @@ export const MAX_ALLOW_ENTRIES = 50;
 
 const refuse = (raw: string, why: string) => {
   const entry = raw.slice(0, 60);
-  return invalid('route.invalid_allow_list', `${JSON.stringify(entry)} is not an allow-list entry: ${why}.`, { entry });
+  return invalid('route.invalid_allow_list', `${JSON.stringify(entry)} is not an allow-list entry: ${why}.`, {
+    entry,
+  });
 };
 
 /**
@@ -29,24 +31,37 @@ export function parseAllowEntry(raw: string): string {
   let parsed: ipaddr.IPv4 | ipaddr.IPv6;
   if (ipaddr.IPv4.isValidFourPartDecimal(addr)) parsed = ipaddr.IPv4.parse(addr);
   else if (addr.includes(':') && ipaddr.IPv6.isValid(addr)) parsed = ipaddr.IPv6.parse(addr);
-  else throw refuse(raw, 'it is not an IPv4 address in four decimal parts or an IPv6 address (e.g. 203.0.113.7, 2001:db8::1)');
+  else
+    throw refuse(
+      raw,
+      'it is not an IPv4 address in four decimal parts or an IPv6 address (e.g. 203.0.113.7, 2001:db8::1)',
+    );
   const max = parsed.kind() === 'ipv4' ? 32 : 128;
   if (prefix === undefined) return parsed.toString();
-  if (!/^(0|[1-9][0-9]{0,2})$/.test(prefix) || Number(prefix) > max) throw refuse(raw, `the prefix must be a number from 0 to ${max} without leading zeros`);
+  if (!/^(0|[1-9][0-9]{0,2})$/.test(prefix) || Number(prefix) > max)
+    throw refuse(raw, `the prefix must be a number from 0 to ${max} without leading zeros`);
   const bits = Number(prefix);
   if (bits === max) return parsed.toString();
-  const network = (parsed.kind() === 'ipv4' ? ipaddr.IPv4.networkAddressFromCIDR(`${addr}/${bits}`) : ipaddr.IPv6.networkAddressFromCIDR(`${addr}/${bits}`)).toString();
-  if (network !== parsed.toString()) throw refuse(raw, `it has bits set below the /${bits} prefix; the range is ${network}/${bits}`);
+  const network = (
+    parsed.kind() === 'ipv4'
+      ? ipaddr.IPv4.networkAddressFromCIDR(`${addr}/${bits}`)
+      : ipaddr.IPv6.networkAddressFromCIDR(`${addr}/${bits}`)
+  ).toString();
+  if (network !== parsed.toString())
+    throw refuse(raw, `it has bits set below the /${bits} prefix; the range is ${network}/${bits}`);
   return `${network}/${bits}`;
 }
 
 /** Validates and normalises an allow-list: canonical entries, no duplicates, sorted. */
 export function parseAllowList(items: readonly string[]): string[] {
   if (items.length > MAX_ALLOW_ENTRIES) {
-    throw invalid('route.invalid_allow_list', `An allow-list holds at most ${MAX_ALLOW_ENTRIES} entries.`, { entries: items.length });
+    throw invalid('route.invalid_allow_list', `An allow-list holds at most ${MAX_ALLOW_ENTRIES} entries.`, {
+      entries: items.length,
+    });
   }
   const out = new Set(items.map(parseAllowEntry));
-  if (out.size === 0) throw invalid('route.invalid_allow_list', 'An allow-list needs at least one address or range.');
+  if (out.size === 0)
+    throw invalid('route.invalid_allow_list', 'An allow-list needs at least one address or range.');
   return [...out].sort();
 }
 
@@ -57,15 +72,26 @@ const DOMAIN = /^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,}$/
  * Cloudflare Access for people on an HTTP route: who may sign in (emails and/or email domains).
  * TCP-like routes are always protected by a service token instead.
  */
-export function parseAccessRule(input: { emails?: string[]; emailDomains?: string[] }, tcpLike: boolean): { emails: string[]; emailDomains: string[] } {
+export function parseAccessRule(
+  input: { emails?: string[]; emailDomains?: string[] },
+  tcpLike: boolean,
+): { emails: string[]; emailDomains: string[] } {
   if (tcpLike) {
-    throw invalid('route.invalid_access', 'TCP routes are always protected by a service token; `access` is for HTTP routes.');
+    throw invalid(
+      'route.invalid_access',
+      'TCP routes are always protected by a service token; `access` is for HTTP routes.',
+    );
   }
   const emails = [...new Set((input.emails ?? []).map((e) => e.trim().toLowerCase()))];
   const emailDomains = [...new Set((input.emailDomains ?? []).map((d) => d.trim().toLowerCase()))];
   const bad = [...emails.filter((e) => !EMAIL.test(e)), ...emailDomains.filter((d) => !DOMAIN.test(d))];
-  if (bad.length > 0) throw invalid('route.invalid_access', `Not an email or domain: ${bad.slice(0, 3).join(', ')}.`, { entries: bad.slice(0, 10) });
-  if (emails.length + emailDomains.length === 0) throw invalid('route.invalid_access', 'Access needs at least one email or email domain.');
-  if (emails.length + emailDomains.length > 50) throw invalid('route.invalid_access', 'Access rules hold at most 50 emails and domains.');
+  if (bad.length > 0)
+    throw invalid('route.invalid_access', `Not an email or domain: ${bad.slice(0, 3).join(', ')}.`, {
+      entries: bad.slice(0, 10),
+    });
+  if (emails.length + emailDomains.length === 0)
+    throw invalid('route.invalid_access', 'Access needs at least one email or email domain.');
+  if (emails.length + emailDomains.length > 50)
+    throw invalid('route.invalid_access', 'Access rules hold at most 50 emails and domains.');
   return { emails: emails.sort(), emailDomains: emailDomains.sort() };
 }

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { credentialsFile, decodeTunnelToken, renderConfigYaml, renderIngress, tunnelToken } from './cloudflared-files.js';
+import {
+  credentialsFile,
+  decodeTunnelToken,
+  renderConfigYaml,
+  renderIngress,
+  tunnelToken,
+} from './cloudflared-files.js';
 import { createSecretBox } from './secret-box.js';
 import { hashApiToken, hashPassword, newApiToken, PASSWORD_PARAMS, verifyPassword } from './passwords.js';
 
@@ -9,18 +15,34 @@ const t = { accountTag: 'a'.repeat(32), tunnelId: 'c1744f8b-faa1-48a4-9e5c-02ac9
 
 describe('cloudflared files', () => {
   it('writes the credentials file with cloudflared key names', () => {
-    expect(credentialsFile(t)).toEqual({ AccountTag: t.accountTag, TunnelSecret: secret.toString('base64'), TunnelID: t.tunnelId, Endpoint: '' });
+    expect(credentialsFile(t)).toEqual({
+      AccountTag: t.accountTag,
+      TunnelSecret: secret.toString('base64'),
+      TunnelID: t.tunnelId,
+      Endpoint: '',
+    });
   });
   it('makes a padded base64 token of {a,s,t} in that order', () => {
     const token = tunnelToken(t);
-    expect(Buffer.from(token, 'base64').toString()).toBe(`{"a":"${t.accountTag}","s":"${secret.toString('base64')}","t":"${t.tunnelId}"}`);
-    expect(decodeTunnelToken(token)).toEqual({ a: t.accountTag, s: secret.toString('base64'), t: t.tunnelId });
+    expect(Buffer.from(token, 'base64').toString()).toBe(
+      `{"a":"${t.accountTag}","s":"${secret.toString('base64')}","t":"${t.tunnelId}"}`,
+    );
+    expect(decodeTunnelToken(token)).toEqual({
+      a: t.accountTag,
+      s: secret.toString('base64'),
+      t: t.tunnelId,
+    });
     expect(decodeTunnelToken('not a token')).toBeNull();
   });
   it('renders ingress with the catch-all last, and config.yaml', () => {
-    const ingress = renderIngress([{ hostname: 'b.example.com', service: 'tcp://h:1' }, { hostname: 'a.example.com', service: 'http://h' }]);
+    const ingress = renderIngress([
+      { hostname: 'b.example.com', service: 'tcp://h:1' },
+      { hostname: 'a.example.com', service: 'http://h' },
+    ]);
     expect(ingress.at(-1)).toEqual({ service: 'http_status:404' });
-    const doc = parse(renderConfigYaml({ tunnelId: t.tunnelId, ingress, credentialsFile: 'credentials.json' }));
+    const doc = parse(
+      renderConfigYaml({ tunnelId: t.tunnelId, ingress, credentialsFile: 'credentials.json' }),
+    );
     expect(doc).toEqual({ tunnel: t.tunnelId, 'credentials-file': 'credentials.json', ingress });
   });
 });

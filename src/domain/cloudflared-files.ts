@@ -24,8 +24,17 @@ export interface CredentialsFile {
   Endpoint: string;
 }
 
-export function credentialsFile(t: { accountTag: string; tunnelId: string; secret: Buffer }): CredentialsFile {
-  return { AccountTag: t.accountTag, TunnelSecret: t.secret.toString('base64'), TunnelID: t.tunnelId, Endpoint: '' };
+export function credentialsFile(t: {
+  accountTag: string;
+  tunnelId: string;
+  secret: Buffer;
+}): CredentialsFile {
+  return {
+    AccountTag: t.accountTag,
+    TunnelSecret: t.secret.toString('base64'),
+    TunnelID: t.tunnelId,
+    Endpoint: '',
+  };
 }
 
 /** `base64(JSON{a,s,t})` with keys in Go's order, as cloudflared's ParseToken expects. */
@@ -47,7 +56,11 @@ export function decodeTunnelToken(token: string): { a: string; s: string; t: str
 }
 
 /** The locally-managed `config.yaml`; the credentials path is the one the user's run command passes. */
-export function renderConfigYaml(t: { tunnelId: string; ingress: IngressRule[]; credentialsFile?: string }): string {
+export function renderConfigYaml(t: {
+  tunnelId: string;
+  ingress: IngressRule[];
+  credentialsFile?: string;
+}): string {
   const doc: Record<string, unknown> = { tunnel: t.tunnelId };
   if (t.credentialsFile) doc['credentials-file'] = t.credentialsFile;
   doc.ingress = t.ingress;

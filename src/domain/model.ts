@@ -80,7 +80,8 @@ export interface Route {
 export const isTcpLike = (r: Pick<Route, 'protocol'>) => isTcpLikeProtocol(r.protocol);
 
 /** TCP-like routes (service token), routes with Access for people, and allow-listed routes. */
-export const needsAccess = (r: Pick<Route, 'protocol' | 'access' | 'allowIps'>) => isTcpLike(r) || !!r.access || !!r.allowIps;
+export const needsAccess = (r: Pick<Route, 'protocol' | 'access' | 'allowIps'>) =>
+  isTcpLike(r) || !!r.access || !!r.allowIps;
 
 /** The JSON columns, parsed in one place. */
 export function parseAllowIpsColumn(v: string | null): string[] | null {

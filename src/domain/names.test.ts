@@ -12,9 +12,12 @@ describe('names', () => {
   it.each(['abcdefgh', 'a', 'my-tunnel', 'a1', 'x'.repeat(24)])('accepts tunnel name %s', (n) => {
     expect(assertTunnelName(n)).toBe(n);
   });
-  it.each(['', 'ABC', 'a/b', '..', '%2e%2e', '-a', 'a-', 'a--b', '1abc', 'x'.repeat(25), 'a b', 'é'])('rejects tunnel name %j', (n) => {
-    expect(() => assertTunnelName(n)).toThrow(/invalid/);
-  });
+  it.each(['', 'ABC', 'a/b', '..', '%2e%2e', '-a', 'a-', 'a--b', '1abc', 'x'.repeat(25), 'a b', 'é'])(
+    'rejects tunnel name %j',
+    (n) => {
+      expect(() => assertTunnelName(n)).toThrow(/invalid/);
+    },
+  );
   it.each(['web', '1db', 'x'.repeat(24)])('accepts route name %s', (n) => expect(assertRouteName(n)).toBe(n));
   it.each(['', 'Web', 'a_b', '-a', 'a-b', 'a.b', 'x'.repeat(25)])('rejects route name %j', (n) => {
     expect(() => assertRouteName(n)).toThrow(/invalid/);
@@ -35,7 +38,9 @@ describe('names', () => {
     expect(o.parseDnsComment(null)).toBeNull();
     expect(ownership('other').parseDnsComment(c)).toBeNull();
     expect(ownership('abc').tunnelName('t')).toBe('tunnelplane-abc-t');
-    expect(ownership('abc').tunnelPrefix).not.toBe(ownership('abcd').tunnelPrefix.slice(0, ownership('abc').tunnelPrefix.length + 1));
+    expect(ownership('abc').tunnelPrefix).not.toBe(
+      ownership('abcd').tunnelPrefix.slice(0, ownership('abc').tunnelPrefix.length + 1),
+    );
     expect(() => ownership('Bad-Id')).toThrow(/instance/);
   });
 });

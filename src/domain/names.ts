@@ -51,13 +51,16 @@ export function assertRouteName(name: string): string {
 /** `<route>-<tunnel>.<zone>`: one label under the zone, so the universal certificate covers it. */
 export function routeHostname(routeName: string, tunnelName: string, zoneName: string): string {
   const label = `${routeName}-${tunnelName}`;
-  if (label.length > 63) throw invalid('route.invalid_name', `Hostname label ${label} is longer than 63 characters.`);
+  if (label.length > 63)
+    throw invalid('route.invalid_name', `Hostname label ${label} is longer than 63 characters.`);
   const host = `${label}.${zoneName.toLowerCase()}`;
-  if (host.length > 253) throw invalid('route.invalid_name', `Hostname ${host} is longer than 253 characters.`);
+  if (host.length > 253)
+    throw invalid('route.invalid_name', `Hostname ${host} is longer than 253 characters.`);
   return host;
 }
 
 export const tunnelCname = (cloudflareTunnelId: string) => `${cloudflareTunnelId}.cfargotunnel.com`;
 
 /** Kubernetes Deployment/Service name of a TCP route's access pods (the proof of concept's). */
-export const accessObjectName = (routeName: string, tunnelName: string) => `tunnel-access-${routeName}-${tunnelName}`;
+export const accessObjectName = (routeName: string, tunnelName: string) =>
+  `tunnel-access-${routeName}-${tunnelName}`;

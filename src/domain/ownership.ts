@@ -28,7 +28,11 @@ export interface Ownership {
 }
 
 export function ownership(id: string): Ownership {
-  if (!INSTANCE_ID.test(id)) throw invalid('config.invalid_instance', `instance ${JSON.stringify(id)} must be 1-12 lowercase letters or digits`);
+  if (!INSTANCE_ID.test(id))
+    throw invalid(
+      'config.invalid_instance',
+      `instance ${JSON.stringify(id)} must be 1-12 lowercase letters or digits`,
+    );
   const tunnelPrefix = `tunnelplane-${id}-`;
   const dnsCommentPrefix = `managed-by:tunnelplane/${id} `;
   const comment = new RegExp(`^managed-by:tunnelplane/${id} tunnel=([a-z0-9-]+) route=([a-z0-9]+)$`);

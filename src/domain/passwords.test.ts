@@ -1,6 +1,12 @@
 import { scryptSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { PASSWORD_PARAMS, dummyPasswordHash, hashPassword, needsRehash, verifyPassword } from './passwords.js';
+import {
+  PASSWORD_PARAMS,
+  dummyPasswordHash,
+  hashPassword,
+  needsRehash,
+  verifyPassword,
+} from './passwords.js';
 
 /** A hash as older code (or an import) made it, with the given parameters. */
 const made = (password: string, N: number, r: number, p: number, keyBytes = 32, saltBytes = 16) => {
@@ -26,7 +32,10 @@ describe('password hashes', () => {
   it('hashes with those parameters, a 16-byte salt and a 32-byte key, salted anew each time', async () => {
     const stored = await hashPassword('s3cret');
     const [scheme, N, r, p, salt, key] = stored.split('$');
-    expect({ scheme, N: Number(N), r: Number(r), p: Number(p) }).toEqual({ scheme: 'scrypt', ...PASSWORD_PARAMS });
+    expect({ scheme, N: Number(N), r: Number(r), p: Number(p) }).toEqual({
+      scheme: 'scrypt',
+      ...PASSWORD_PARAMS,
+    });
     expect(Buffer.from(salt!, 'base64')).toHaveLength(16);
     expect(Buffer.from(key!, 'base64')).toHaveLength(32);
     expect(await hashPassword('s3cret')).not.toBe(stored);

@@ -14,7 +14,13 @@
  * for an attacker's hardware, paid back in CPU (p=10), as OWASP's table allows. One hash took
  * ~0.3 s on the 2-core machine (the old N=2^14, p=1: ~0.07 s).
  */
-import { createHash, randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import {
+  createHash,
+  randomBytes,
+  scrypt as scryptCb,
+  timingSafeEqual,
+  type ScryptOptions,
+} from 'node:crypto';
 
 const scrypt = (password: string, salt: Buffer, keylen: number, opts: ScryptOptions) =>
   new Promise<Buffer>((resolve, reject) =>
@@ -22,7 +28,11 @@ const scrypt = (password: string, salt: Buffer, keylen: number, opts: ScryptOpti
   );
 
 /** The parameters of new hashes. */
-export const PASSWORD_PARAMS: Readonly<{ N: number; r: number; p: number }> = Object.freeze({ N: 2 ** 13, r: 8, p: 10 });
+export const PASSWORD_PARAMS: Readonly<{ N: number; r: number; p: number }> = Object.freeze({
+  N: 2 ** 13,
+  r: 8,
+  p: 10,
+});
 const SALT_BYTES = 16;
 const KEY_BYTES = 32;
 // Enough for hashes made with up to 128 MiB (N=2^17, r=8), which older or imported hashes may use.
@@ -40,7 +50,8 @@ function parse(stored: string): ParsedHash | null {
   const parts = stored.split('$');
   if (parts.length !== 6 || parts[0] !== 'scrypt') return null;
   const [N, r, p] = parts.slice(1, 4).map(Number) as [number, number, number];
-  if (![N, r, p].every((n) => Number.isSafeInteger(n) && n > 0) || N < 2 || !Number.isInteger(Math.log2(N))) return null;
+  if (![N, r, p].every((n) => Number.isSafeInteger(n) && n > 0) || N < 2 || !Number.isInteger(Math.log2(N)))
+    return null;
   const key = Buffer.from(parts[5]!, 'base64');
   if (key.length === 0) return null;
   return { N, r, p, salt: Buffer.from(parts[4]!, 'base64'), key };
@@ -59,7 +70,12 @@ export async function hashPassword(password: string): Promise<string> {
 export async function verifyPassword(password: string, stored: string): Promise<boolean> {
   const parsed = parse(stored);
   if (!parsed) return false;
-  const key = await scrypt(password, parsed.salt, parsed.key.length, { N: parsed.N, r: parsed.r, p: parsed.p, maxmem: MAX_MEM });
+  const key = await scrypt(password, parsed.salt, parsed.key.length, {
+    N: parsed.N,
+    r: parsed.r,
+    p: parsed.p,
+    maxmem: MAX_MEM,
+  });
   return timingSafeEqual(key, parsed.key);
 }
 
@@ -72,7 +88,13 @@ export function needsRehash(stored: string): boolean {
   const parsed = parse(stored);
   if (!parsed) return false;
   const { N, r, p } = PASSWORD_PARAMS;
-  return parsed.N !== N || parsed.r !== r || parsed.p !== p || parsed.salt.length !== SALT_BYTES || parsed.key.length !== KEY_BYTES;
+  return (
+    parsed.N !== N ||
+    parsed.r !== r ||
+    parsed.p !== p ||
+    parsed.salt.length !== SALT_BYTES ||
+    parsed.key.length !== KEY_BYTES
+  );
 }
 
 /**

@@ -5,7 +5,8 @@
  */
 import { invalid } from './errors.js';
 
-export type Protocol = 'http' | 'https' | 'tcp' | 'ssh' | 'rdp' | 'smb' | 'unix' | 'unix+tls' | 'http_status' | 'hello_world';
+export type Protocol =
+  'http' | 'https' | 'tcp' | 'ssh' | 'rdp' | 'smb' | 'unix' | 'unix+tls' | 'http_status' | 'hello_world';
 
 export interface Service {
   /** The normalised service string written into cloudflared's ingress rule. */
@@ -32,16 +33,23 @@ const TCP_LIKE = new Set<string>(['tcp', 'ssh', 'rdp', 'smb']);
 export const isTcpLikeProtocol = (protocol: string) => TCP_LIKE.has(protocol);
 
 // scheme://host[:port] and nothing after it. Host: a DNS name, IPv4, or a bracketed IPv6.
-const URL_FORM = /^([a-z][a-z0-9+.-]*):\/\/(\[[0-9a-f:.]+\]|[a-z0-9_](?:[a-z0-9_.-]*[a-z0-9_])?)(?::(\d{1,5}))?(.*)$/i;
+const URL_FORM =
+  /^([a-z][a-z0-9+.-]*):\/\/(\[[0-9a-f:.]+\]|[a-z0-9_](?:[a-z0-9_.-]*[a-z0-9_])?)(?::(\d{1,5}))?(.*)$/i;
 
 const reject = (input: string, rule: string, message: string) =>
   invalid('route.invalid_service', message, { service: input.slice(0, 300), rule });
 
 export function parseService(raw: string): Service {
   const input = raw.trim();
-  if (input.length === 0) throw reject(raw, 'required', 'The service is empty: give a URL such as http://localhost:8000 or tcp://192.168.1.10:10000.');
+  if (input.length === 0)
+    throw reject(
+      raw,
+      'required',
+      'The service is empty: give a URL such as http://localhost:8000 or tcp://192.168.1.10:10000.',
+    );
   if (input.length > 300) throw reject(raw, 'length', 'The service is longer than 300 characters.');
-  if (/[\s\u0000-\u001f\u007f]/.test(input)) throw reject(raw, 'characters', 'The service may not contain spaces or control characters.');
+  if (/[\s\u0000-\u001f\u007f]/.test(input))
+    throw reject(raw, 'characters', 'The service may not contain spaces or control characters.');
 
   const lower = input.toLowerCase();
   if (lower === 'hello_world' || lower === 'hello-world') {
@@ -50,7 +58,11 @@ export function parseService(raw: string): Service {
   if (lower.startsWith('http_status:')) {
     const code = input.slice('http_status:'.length);
     if (!/^\d{3}$/.test(code) || Number(code) < 100 || Number(code) > 599) {
-      throw reject(raw, 'http_status', `invalid HTTP status code: ${code}; use http_status:NNN with NNN from 100 to 599.`);
+      throw reject(
+        raw,
+        'http_status',
+        `invalid HTTP status code: ${code}; use http_status:NNN with NNN from 100 to 599.`,
+      );
     }
     return { service: `http_status:${code}`, protocol: 'http_status', tcpLike: false, port: null };
   }
@@ -58,7 +70,11 @@ export function parseService(raw: string): Service {
     if (lower.startsWith(`${scheme}:`)) {
       const path = input.slice(scheme.length + 1);
       if (!path.startsWith('/') || path.includes('\0')) {
-        throw reject(raw, 'unix_path', `${input} is invalid: ${scheme}: needs an absolute socket path, e.g. ${scheme}:/run/app.sock.`);
+        throw reject(
+          raw,
+          'unix_path',
+          `${input} is invalid: ${scheme}: needs an absolute socket path, e.g. ${scheme}:/run/app.sock.`,
+        );
       }
       return { service: `${scheme}:${path}`, protocol: scheme, tcpLike: false, port: null };
     }
@@ -66,20 +82,36 @@ export function parseService(raw: string): Service {
 
   const m = URL_FORM.exec(input);
   if (!m) {
-    throw reject(raw, 'address', `${input} is an invalid address, please make sure it has a scheme and a hostname (e.g. http://localhost:8000).`);
+    throw reject(
+      raw,
+      'address',
+      `${input} is an invalid address, please make sure it has a scheme and a hostname (e.g. http://localhost:8000).`,
+    );
   }
   const scheme = m[1]!.toLowerCase();
   const host = m[2]!.toLowerCase();
   const portText = m[3];
   const rest = m[4]!;
   if (!Object.hasOwn(URL_SCHEMES, scheme)) {
-    throw reject(raw, 'scheme', `${input} uses the unsupported scheme "${scheme}": use http, https, tcp, ssh, rdp, smb, unix, unix+tls, http_status or hello_world.`);
+    throw reject(
+      raw,
+      'scheme',
+      `${input} uses the unsupported scheme "${scheme}": use http, https, tcp, ssh, rdp, smb, unix, unix+tls, http_status or hello_world.`,
+    );
   }
   if (rest.startsWith('/') || rest.startsWith('?') || rest.startsWith('#')) {
-    throw reject(raw, 'path', `${input} is an invalid address, ingress rules don't support proxying to a different path on the origin service (remove everything after the host and port, including a trailing "/").`);
+    throw reject(
+      raw,
+      'path',
+      `${input} is an invalid address, ingress rules don't support proxying to a different path on the origin service (remove everything after the host and port, including a trailing "/").`,
+    );
   }
   if (rest !== '') {
-    throw reject(raw, 'address', `${input} is an invalid address, please make sure it has a scheme and a hostname.`);
+    throw reject(
+      raw,
+      'address',
+      `${input} is an invalid address, please make sure it has a scheme and a hostname.`,
+    );
   }
   if (host.startsWith('[')) {
     // Let the platform judge the IPv6 literal.

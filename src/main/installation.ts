@@ -39,7 +39,10 @@ export async function resolveInstallation(
   }
   const legacy = !(await deps.resync.isEmpty());
   const candidate = configured ?? (legacy ? zoneId.slice(0, 8) : randomInstallationId());
-  if (!INSTANCE_ID.test(candidate)) throw new InstallationMismatch(`instance ${JSON.stringify(candidate)} must be 1-12 lowercase letters or digits`);
+  if (!INSTANCE_ID.test(candidate))
+    throw new InstallationMismatch(
+      `instance ${JSON.stringify(candidate)} must be 1-12 lowercase letters or digits`,
+    );
   // Replicas starting together on an empty database agree on whichever id was written first.
   const id = await deps.settings.setOnce(INSTALLATION_KEY, candidate);
   return { id, created: id === candidate };

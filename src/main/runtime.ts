@@ -15,8 +15,19 @@ import { hashPassword, verifyPassword } from '../domain/passwords.js';
 import { ProviderError } from '../domain/errors.js';
 import type { Ownership } from '../domain/ownership.js';
 import { connectStore, type Store } from '../store/index.js';
-import { asTenant, createCloudflareApi, createRateLimiter, type CloudflareApi, type RateLimiter } from '../providers/cloudflare/index.js';
-import { createReconciler, defaultReconcilerOptions, type Reconciler, type ReconcilerHooks } from '../reconciler/index.js';
+import {
+  asTenant,
+  createCloudflareApi,
+  createRateLimiter,
+  type CloudflareApi,
+  type RateLimiter,
+} from '../providers/cloudflare/index.js';
+import {
+  createReconciler,
+  defaultReconcilerOptions,
+  type Reconciler,
+  type ReconcilerHooks,
+} from '../reconciler/index.js';
 import { resolveInstallation } from './installation.js';
 import { cloudflareTransient, databaseTransient, retryTransient, StartupError } from './startup.js';
 import type { KubernetesApi } from '../providers/kubernetes/index.js';
@@ -58,7 +69,9 @@ export function resolveSecretKey(config: ServerConfig, logger: Logger): Buffer {
   let file = config.secretKeyFile;
   if (!file) {
     if (/^postgres(ql)?:/.test(config.database.url)) {
-      throw new Error('secretKey or secretKeyFile is required with PostgreSQL (every replica must share the key)');
+      throw new Error(
+        'secretKey or secretKeyFile is required with PostgreSQL (every replica must share the key)',
+      );
     }
     const dbPath = config.database.url.replace(/^sqlite:/, '');
     file = resolve(dbPath === ':memory:' ? '.' : dirname(dbPath), 'secret.key');
@@ -81,23 +94,39 @@ export function resolveSecretKey(config: ServerConfig, logger: Logger): Buffer {
  * (`tunnelplane user passwd`, the API) only when the file's password differs from what the file
  * said last time: see the operator guide.
  */
-export async function syncUsersFile(store: Pick<Store, 'users'>, file: string, admins: readonly string[], logger: Logger) {
+export async function syncUsersFile(
+  store: Pick<Store, 'users'>,
+  file: string,
+  admins: readonly string[],
+  logger: Logger,
+) {
   const doc = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw new Error(`${file}: expected an object of user name → password`);
+  if (!doc || typeof doc !== 'object' || Array.isArray(doc))
+    throw new Error(`${file}: expected an object of user name → password`);
   let created = 0;
   let updated = 0;
   for (const [name, entry] of Object.entries(doc)) {
-    const spec = typeof entry === 'string' ? { password: entry } : (entry as { password?: string; passwordHash?: string; role?: string });
+    const spec =
+      typeof entry === 'string'
+        ? { password: entry }
+        : (entry as { password?: string; passwordHash?: string; role?: string });
     const role = spec.role === 'admin' || admins.includes(name) ? 'admin' : 'user';
-    if (!/^[A-Za-z0-9._@-]{1,64}$/.test(name)) throw new Error(`${file}: user name ${JSON.stringify(name)} is invalid`);
+    if (!/^[A-Za-z0-9._@-]{1,64}$/.test(name))
+      throw new Error(`${file}: user name ${JSON.stringify(name)} is invalid`);
     const given = spec.passwordHash ?? (spec.password?.startsWith('scrypt$') ? spec.password : undefined);
     const existing = await store.users.byName(name);
     if (!existing) {
-      const made = await store.users.ensure({ name, passwordHash: given ?? (await hashPassword(spec.password ?? '')), role });
+      const made = await store.users.ensure({
+        name,
+        passwordHash: given ?? (await hashPassword(spec.password ?? '')),
+        role,
+      });
       if (made.created) created++;
       continue;
     }
-    const same = given ? given === existing.password_hash : await verifyPassword(spec.password ?? '', existing.password_hash);
+    const same = given
+      ? given === existing.password_hash
+      : await verifyPassword(spec.password ?? '', existing.password_hash);
     if (!same || existing.role !== role) {
       await store.users.update(existing.id, {
         ...(same ? {} : { password_hash: given ?? (await hashPassword(spec.password ?? '')) }),
@@ -129,14 +158,24 @@ export interface Core {
 }
 
 /** Connects to the database (waiting for it, bounded) and to Cloudflare (retrying transient faults), and resolves the installation. */
-export async function createCore(config: ServerConfig, opts: { logger?: Logger; replicaId?: string } = {}): Promise<Core> {
+export async function createCore(
+  config: ServerConfig,
+  opts: { logger?: Logger; replicaId?: string } = {},
+): Promise<Core> {
   const logger = opts.logger ?? createLogger(config.log.level);
   const metrics = createMetrics();
   const secrets = createSecretBox(resolveSecretKey(config, logger));
   const dbLogger = logger.child({ component: 'database' });
   const { store, close: closeStore } = await retryTransient(
     'the database',
-    () => connectStore(config.database.url, { onPoolError: (err) => dbLogger.warn({ err: err.message }, 'a database connection failed; it is replaced on the next query') }),
+    () =>
+      connectStore(config.database.url, {
+        onPoolError: (err) =>
+          dbLogger.warn(
+            { err: err.message },
+            'a database connection failed; it is replaced on the next query',
+          ),
+      }),
     { transient: databaseTransient, maxMs: config.database.startupWaitSeconds * 1000, logger: dbLogger },
   );
   try {
@@ -151,7 +190,12 @@ export async function createCore(config: ServerConfig, opts: { logger?: Logger; 
       windowSeconds,
       reservationTtlMs,
       // The database counts a reservation for the window, widened by the limiter's margin and the time its slots may wait.
-      ...(sharing ? { shared: (n: number) => store.budget.reserve(replicaId, n, requests, windowSeconds * 1000 + 2000 + reservationTtlMs) } : {}),
+      ...(sharing
+        ? {
+            shared: (n: number) =>
+              store.budget.reserve(replicaId, n, requests, windowSeconds * 1000 + 2000 + reservationTtlMs),
+          }
+        : {}),
     });
     const base = {
       apiToken: config.cloudflare.apiToken!,
@@ -169,20 +213,41 @@ export async function createCore(config: ServerConfig, opts: { logger?: Logger; 
     };
 
     // Start-up verifies the token and resolves the zone (and the account from it when not given).
-    const probe = createCloudflareApi({ ...base, accountId: config.cloudflare.accountId ?? '', zoneId: config.cloudflare.zoneId ?? '' });
-    const cfLogger = logger.child({ component: 'cloudflare' });
-    const retrying = { transient: cloudflareTransient, maxMs: config.cloudflare.startupWaitSeconds * 1000, logger: cfLogger };
-    await retryTransient('Cloudflare (verifying the API token)', () => probe.verifyToken(), retrying).catch((err: Error) => {
-      if (err instanceof ProviderError) throw new StartupError(`cloudflare.apiToken: Cloudflare rejected the API token: ${err.message}`);
-      throw err;
+    const probe = createCloudflareApi({
+      ...base,
+      accountId: config.cloudflare.accountId ?? '',
+      zoneId: config.cloudflare.zoneId ?? '',
     });
+    const cfLogger = logger.child({ component: 'cloudflare' });
+    const retrying = {
+      transient: cloudflareTransient,
+      maxMs: config.cloudflare.startupWaitSeconds * 1000,
+      logger: cfLogger,
+    };
+    await retryTransient('Cloudflare (verifying the API token)', () => probe.verifyToken(), retrying).catch(
+      (err: Error) => {
+        if (err instanceof ProviderError)
+          throw new StartupError(`cloudflare.apiToken: Cloudflare rejected the API token: ${err.message}`);
+        throw err;
+      },
+    );
     let zoneId = config.cloudflare.zoneId;
     const zoneName = config.cloudflare.zoneName;
     let accountId = config.cloudflare.accountId;
     if (zoneName) {
-      const zone = await retryTransient(`Cloudflare (finding zone ${zoneName})`, () => probe.findZone(zoneName), retrying);
-      if (!zone) throw new StartupError(`cloudflare.zoneName: Cloudflare has no zone named ${zoneName} visible to this token`);
-      if (zoneId && zone.id !== zoneId) throw new StartupError(`cloudflare.zoneId: zone ${zoneName} has id ${zone.id}, not the configured ${zoneId}`);
+      const zone = await retryTransient(
+        `Cloudflare (finding zone ${zoneName})`,
+        () => probe.findZone(zoneName),
+        retrying,
+      );
+      if (!zone)
+        throw new StartupError(
+          `cloudflare.zoneName: Cloudflare has no zone named ${zoneName} visible to this token`,
+        );
+      if (zoneId && zone.id !== zoneId)
+        throw new StartupError(
+          `cloudflare.zoneId: zone ${zoneName} has id ${zone.id}, not the configured ${zoneId}`,
+        );
       zoneId = zone.id;
       accountId ??= zone.accountId ?? undefined;
     }
@@ -190,10 +255,18 @@ export async function createCore(config: ServerConfig, opts: { logger?: Logger; 
     if (!accountId) throw new StartupError('cloudflare.accountId is required (or a cert.pem holding it)');
     const cloudflare = createCloudflareApi({ ...base, accountId, zoneId });
 
-    const installation = await resolveInstallation({ settings: store.settings, resync: store.resync }, config.instance, zoneId).catch((err: Error) => {
+    const installation = await resolveInstallation(
+      { settings: store.settings, resync: store.resync },
+      config.instance,
+      zoneId,
+    ).catch((err: Error) => {
       throw new StartupError(err.message);
     });
-    if (installation.created) logger.info({ installation: installation.id }, 'new installation: its id is kept in the database and marks everything it makes');
+    if (installation.created)
+      logger.info(
+        { installation: installation.id },
+        'new installation: its id is kept in the database and marks everything it makes',
+      );
 
     const k8s = config.kubernetes;
     // The Kubernetes client is large: loaded only when a cluster is configured.
@@ -227,7 +300,10 @@ export async function createCore(config: ServerConfig, opts: { logger?: Logger; 
 }
 
 /** The reconciler over a core, with the store's parts it needs and nothing else. */
-export function createCoreReconciler(core: Core, opts: { replicaId?: string; hooks?: ReconcilerHooks } = {}): Reconciler {
+export function createCoreReconciler(
+  core: Core,
+  opts: { replicaId?: string; hooks?: ReconcilerHooks } = {},
+): Reconciler {
   const { config, store, metrics } = core;
   const k8s = config.kubernetes;
   return createReconciler({
@@ -288,14 +364,23 @@ export interface Runtime {
   close(): Promise<void>;
 }
 
-export async function createRuntime(config: ServerConfig, opts: { logger?: Logger; replicaId?: string; hooks?: ReconcilerHooks } = {}): Promise<Runtime> {
-  const core = await createCore(config, { ...(opts.logger ? { logger: opts.logger } : {}), ...(opts.replicaId ? { replicaId: opts.replicaId } : {}) });
+export async function createRuntime(
+  config: ServerConfig,
+  opts: { logger?: Logger; replicaId?: string; hooks?: ReconcilerHooks } = {},
+): Promise<Runtime> {
+  const core = await createCore(config, {
+    ...(opts.logger ? { logger: opts.logger } : {}),
+    ...(opts.replicaId ? { replicaId: opts.replicaId } : {}),
+  });
   const { store, logger, metrics, kubernetes } = core;
   try {
-    if (!kubernetes) logger.info({}, 'no kubeconfig: TCP routes are protected by Access but get no in-cluster access pods');
+    if (!kubernetes)
+      logger.info({}, 'no kubeconfig: TCP routes are protected by Access but get no in-cluster access pods');
     const reconciler = config.reconciler.enabled ? createCoreReconciler(core, opts) : null;
     const k8s = config.kubernetes;
-    const tls = config.tls ? { cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) } : undefined;
+    const tls = config.tls
+      ? { cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) }
+      : undefined;
     const app = await buildApp({
       store,
       secrets: core.secrets,
@@ -310,7 +395,10 @@ export async function createRuntime(config: ServerConfig, opts: { logger?: Logge
         maxWaitMs: 120_000,
         inCluster: kubernetes ? { namespace: k8s.namespace, port: k8s.port } : null,
         viewCacheBytes: config.api.responseCacheMiB * 1024 * 1024,
-        capacity: { accessApplications: config.cloudflare.limits.accessApplications, serviceTokens: config.cloudflare.limits.serviceTokens },
+        capacity: {
+          accessApplications: config.cloudflare.limits.accessApplications,
+          serviceTokens: config.cloudflare.limits.serviceTokens,
+        },
         rulesPerApplication: config.cloudflare.limits.rulesPerApplication,
         mutations: { perMinute: config.api.mutationsPerMinute, burst: config.api.mutationBurst },
         auth: {
@@ -339,13 +427,20 @@ export async function createRuntime(config: ServerConfig, opts: { logger?: Logge
       async listen() {
         const { host, port } = config.listen;
         if (!tls && host !== '127.0.0.1' && host !== 'localhost' && host !== '::1') {
-          logger.warn({ host }, 'serving plain HTTP beyond loopback: credentials cross the network in clear; give tls.cert/tls.key or terminate TLS in front');
+          logger.warn(
+            { host },
+            'serving plain HTTP beyond loopback: credentials cross the network in clear; give tls.cert/tls.key or terminate TLS in front',
+          );
         }
         const address = await app.listen({ host, port });
         reconciler?.start();
         // Resync once at start: repairs what changed while the server was down.
         if (reconciler) {
-          reconciler.startupResync().catch((err: Error) => logger.warn({ err: err.message }, 'initial resync failed; the timer will retry'));
+          reconciler
+            .startupResync()
+            .catch((err: Error) =>
+              logger.warn({ err: err.message }, 'initial resync failed; the timer will retry'),
+            );
         }
         return address.replace('[::1]', 'localhost');
       },

@@ -19,7 +19,12 @@ export class StartupError extends Error {}
 export async function retryTransient<T>(
   what: string,
   fn: () => Promise<T>,
-  opts: { transient: (err: unknown) => boolean; maxMs: number; logger: StartupLogger; sleep?: (ms: number) => Promise<void> },
+  opts: {
+    transient: (err: unknown) => boolean;
+    maxMs: number;
+    logger: StartupLogger;
+    sleep?: (ms: number) => Promise<void>;
+  },
 ): Promise<T> {
   const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const started = Date.now();
@@ -30,11 +35,16 @@ export async function retryTransient<T>(
       if (!opts.transient(err)) throw err;
       const elapsed = Date.now() - started;
       if (elapsed >= opts.maxMs) {
-        throw new StartupError(`${what}: still failing after ${Math.round(elapsed / 1000)} s: ${(err as Error).message}`);
+        throw new StartupError(
+          `${what}: still failing after ${Math.round(elapsed / 1000)} s: ${(err as Error).message}`,
+        );
       }
       const hinted = err instanceof ProviderError ? (err.retryAfterMs ?? 0) : 0;
       const wait = Math.min(opts.maxMs - elapsed, Math.max(hinted, Math.min(15_000, 500 * 2 ** attempt)));
-      opts.logger.warn({ err: (err as Error).message, attempt: attempt + 1, retryInMs: wait }, `${what}: not reachable yet; retrying`);
+      opts.logger.warn(
+        { err: (err as Error).message, attempt: attempt + 1, retryInMs: wait },
+        `${what}: not reachable yet; retrying`,
+      );
       await sleep(wait);
     }
   }

@@ -100,10 +100,16 @@ async function gc(argv: string[]) {
     },
     strict: true,
   });
-  const config = serveConfig({ config: values.config, 'secret-dir': values['secret-dir'], database: values.database });
+  const config = serveConfig({
+    config: values.config,
+    'secret-dir': values['secret-dir'],
+    database: values.database,
+  });
   const { createCore, createCoreReconciler, createLogger } = await loadRuntime();
   const { describeOrphans } = await import('../reconciler/index.js');
-  const core = await createCore(config, { logger: createLogger(config.log.level === 'info' ? 'warn' : config.log.level) });
+  const core = await createCore(config, {
+    logger: createLogger(config.log.level === 'info' ? 'warn' : config.log.level),
+  });
   try {
     const reconciler = createCoreReconciler(core, { replicaId: `gc-${process.pid}` });
     const plan = await reconciler.planOrphans();
@@ -111,20 +117,37 @@ async function gc(argv: string[]) {
     let result = null;
     if (values.confirm && chosen.length > 0) result = await reconciler.applyOrphans(chosen);
     if (values.json) {
-      process.stdout.write(JSON.stringify({ installation: core.ownership.id, ours: plan.ours, collectable: plan.collectable, unvouched: plan.unvouched, applied: result }) + '\n');
+      process.stdout.write(
+        JSON.stringify({
+          installation: core.ownership.id,
+          ours: plan.ours,
+          collectable: plan.collectable,
+          unvouched: plan.unvouched,
+          applied: result,
+        }) + '\n',
+      );
       return;
     }
     const out = process.stdout;
     out.write(`installation ${core.ownership.id}: ${plan.ours} objects carry its marker\n`);
     out.write(`${plan.collectable.length} provably ours and wanted by no row (a tombstone names them):\n`);
     for (const line of describeOrphans(plan.collectable, Infinity)) out.write(`  ${line}\n`);
-    out.write(`${plan.unvouched.length} carrying its marker that its database does not know (left alone${values['include-unvouched'] ? '' : '; --include-unvouched takes them too'}):\n`);
+    out.write(
+      `${plan.unvouched.length} carrying its marker that its database does not know (left alone${values['include-unvouched'] ? '' : '; --include-unvouched takes them too'}):\n`,
+    );
     for (const line of describeOrphans(plan.unvouched, Infinity)) out.write(`  ${line}\n`);
     if (!values.confirm) {
-      out.write(chosen.length > 0 ? `nothing deleted: run again with --confirm to delete ${chosen.length}\n` : 'nothing to delete\n');
+      out.write(
+        chosen.length > 0
+          ? `nothing deleted: run again with --confirm to delete ${chosen.length}\n`
+          : 'nothing to delete\n',
+      );
     } else if (result) {
-      const deleted = result.orphanRecords + result.orphanTunnels + result.orphanAccess + result.orphanKubernetes;
-      out.write(`deleted ${deleted}${result.failed ? `; ${result.failed} failed (see the log; run again)` : ''}\n`);
+      const deleted =
+        result.orphanRecords + result.orphanTunnels + result.orphanAccess + result.orphanKubernetes;
+      out.write(
+        `deleted ${deleted}${result.failed ? `; ${result.failed} failed (see the log; run again)` : ''}\n`,
+      );
       if (result.failed) process.exitCode = 1;
     } else {
       out.write('nothing to delete\n');
@@ -139,7 +162,10 @@ async function serve(argv: string[]) {
   const { createRuntime } = await loadRuntime();
   const runtime = await createRuntime(config);
   const url = await runtime.listen();
-  runtime.logger.info({ url, zone: runtime.zoneName, installation: runtime.installationId }, 'tunnelplane is serving');
+  runtime.logger.info(
+    { url, zone: runtime.zoneName, installation: runtime.installationId },
+    'tunnelplane is serving',
+  );
   onSignals(() => runtime.close());
 }
 
@@ -166,14 +192,21 @@ async function dev(argv: string[]) {
     strict: true,
   });
   const port = Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be 0-65535, got ${values.port}`);
-  const dataDir = values['data-dir'] ? resolve(values['data-dir']) : mkdtempSync(join(tmpdir(), 'tunnelplane-dev-'));
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new UsageError(`--port must be 0-65535, got ${values.port}`);
+  const dataDir = values['data-dir']
+    ? resolve(values['data-dir'])
+    : mkdtempSync(join(tmpdir(), 'tunnelplane-dev-'));
   mkdirSync(dataDir, { recursive: true });
 
   // The emulators are loaded for `dev` only, not by `serve`.
   const { startCloudflareEmulator } = await import('../emulators/cloudflare/index.js');
   const { startKubernetesEmulator } = await import('../emulators/kubernetes/index.js');
-  const emulator = await startCloudflareEmulator({ port: 0, zoneName: 'example.com', statePath: join(dataDir, 'cloudflare-state.json') });
+  const emulator = await startCloudflareEmulator({
+    port: 0,
+    zoneName: 'example.com',
+    statePath: join(dataDir, 'cloudflare-state.json'),
+  });
   // TLS: kubectl sends its token only over HTTPS, and operators will point kubectl at it.
   const kube = await startKubernetesEmulator({ port: 0, namespaces: ['tunnel-control-plane'], tls: true });
   const kubeconfig = join(dataDir, 'kubeconfig');
@@ -204,7 +237,11 @@ async function dev(argv: string[]) {
     runtime = await createRuntime(config, { logger });
     for (const u of DEMO_USERS) {
       if (!(await runtime.store.users.byName(u.name))) {
-        await runtime.store.users.create({ name: u.name, passwordHash: await hashPassword(u.password), role: u.role });
+        await runtime.store.users.create({
+          name: u.name,
+          passwordHash: await hashPassword(u.password),
+          role: u.role,
+        });
       }
     }
   } catch (err) {
@@ -212,7 +249,10 @@ async function dev(argv: string[]) {
     await kube.close();
     throw err;
   }
-  const url = (await runtime.listen()).replace('127.0.0.1', values.host === '127.0.0.1' ? '127.0.0.1' : values.host!);
+  const url = (await runtime.listen()).replace(
+    '127.0.0.1',
+    values.host === '127.0.0.1' ? '127.0.0.1' : values.host!,
+  );
   const info = {
     controlPlane: url,
     users: DEMO_USERS.map(({ name, password, role }) => ({ name, password, role })),
@@ -268,7 +308,8 @@ function databaseUrl(argv: string[]) {
 /** Only the database matters for migrate and user commands. */
 function loadConfigLoose(file: string | undefined, database: string | undefined): string {
   try {
-    return loadConfig({ ...(file ? { file } : {}), env: process.env, flags: { 'database.url': database } }).database.url;
+    return loadConfig({ ...(file ? { file } : {}), env: process.env, flags: { 'database.url': database } })
+      .database.url;
   } catch (err) {
     if (err instanceof ConfigError && err.problems.every((p) => p.startsWith('cloudflare.'))) {
       return database ?? process.env.TUNNELPLANE_DATABASE_URL ?? 'sqlite:./data/tunnelplane.db';
@@ -281,7 +322,9 @@ async function readPassword(fromStdin: boolean): Promise<{ password: string; gen
   if (fromStdin) {
     const chunks: Buffer[] = [];
     for await (const c of process.stdin) chunks.push(c as Buffer);
-    const password = Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+    const password = Buffer.concat(chunks)
+      .toString('utf8')
+      .replace(/\r?\n$/, '');
     if (password.length < 8) throw new UsageError('the password must be at least 8 characters');
     return { password, generated: false };
   }
@@ -306,17 +349,32 @@ async function user(argv: string[]) {
   const { store, close } = await connectStore(url);
   try {
     if (verb === 'list') {
-      for (const u of await store.users.list()) process.stdout.write(`${u.name}\t${u.role}\t${u.created_at}\n`);
+      for (const u of await store.users.list())
+        process.stdout.write(`${u.name}\t${u.role}\t${u.created_at}\n`);
       return;
     }
     if (!name) throw new UsageError(`Missing parameter: NAME (tunnelplane user ${verb ?? 'add'} NAME)`);
     const existing = await store.users.byName(name);
     switch (verb) {
       case 'add': {
-        if (!/^[A-Za-z0-9._@-]{1,64}$/.test(name)) throw new UsageError(`user name ${JSON.stringify(name)} is invalid: use 1-64 of A-Z a-z 0-9 . _ @ -`);
+        if (!/^[A-Za-z0-9._@-]{1,64}$/.test(name))
+          throw new UsageError(
+            `user name ${JSON.stringify(name)} is invalid: use 1-64 of A-Z a-z 0-9 . _ @ -`,
+          );
         const { password, generated } = await readPassword(values['password-stdin']!);
-        const created = await store.users.create({ name, passwordHash: await hashPassword(password), role: values.admin ? 'admin' : 'user' });
-        await store.events.append({ ownerId: created.id, actor: 'cli', action: 'user.add', target: name, outcome: 'ok', details: { role: created.role } });
+        const created = await store.users.create({
+          name,
+          passwordHash: await hashPassword(password),
+          role: values.admin ? 'admin' : 'user',
+        });
+        await store.events.append({
+          ownerId: created.id,
+          actor: 'cli',
+          action: 'user.add',
+          target: name,
+          outcome: 'ok',
+          details: { role: created.role },
+        });
         process.stdout.write(generated ? `created ${name}; password: ${password}\n` : `created ${name}\n`);
         return;
       }
@@ -324,19 +382,35 @@ async function user(argv: string[]) {
         if (!existing) throw new UsageError(`no user named ${name}`);
         const { password, generated } = await readPassword(values['password-stdin']!);
         await store.users.update(existing.id, { password_hash: await hashPassword(password) });
-        await store.events.append({ ownerId: existing.id, actor: 'cli', action: 'user.passwd', target: name, outcome: 'ok' });
-        process.stdout.write(generated ? `password of ${name}: ${password}\n` : `password of ${name} changed\n`);
+        await store.events.append({
+          ownerId: existing.id,
+          actor: 'cli',
+          action: 'user.passwd',
+          target: name,
+          outcome: 'ok',
+        });
+        process.stdout.write(
+          generated ? `password of ${name}: ${password}\n` : `password of ${name} changed\n`,
+        );
         return;
       }
       case 'remove': {
         if (!existing) throw new UsageError(`no user named ${name}`);
         await store.users.remove(existing.id);
-        await store.events.append({ ownerId: null, actor: 'cli', action: 'user.remove', target: name, outcome: 'ok' });
+        await store.events.append({
+          ownerId: null,
+          actor: 'cli',
+          action: 'user.remove',
+          target: name,
+          outcome: 'ok',
+        });
         process.stdout.write(`removed ${name}\n`);
         return;
       }
       default:
-        throw new UsageError(`unknown user command ${JSON.stringify(verb ?? '')}: use add, passwd, remove or list`);
+        throw new UsageError(
+          `unknown user command ${JSON.stringify(verb ?? '')}: use add, passwd, remove or list`,
+        );
     }
   } finally {
     await close();
@@ -357,7 +431,9 @@ async function main(argv: string[]): Promise<number> {
       const { migrate, close } = await connectStore(url, { migrate: false });
       const applied = await migrate();
       await close();
-      process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'the database is up to date\n');
+      process.stdout.write(
+        applied.length ? `applied: ${applied.join(', ')}\n` : 'the database is up to date\n',
+      );
       return 0;
     }
     case 'user':

@@ -2,7 +2,12 @@
 import type { Ownership } from '../domain/ownership.js';
 import type { SecretBox } from '../domain/secret-box.js';
 import type { Route, RouteObjects } from '../domain/model.js';
-import type { EventsRepository, LeasesRepository, SettingsRepository, WorkRepository } from '../store/index.js';
+import type {
+  EventsRepository,
+  LeasesRepository,
+  SettingsRepository,
+  WorkRepository,
+} from '../store/index.js';
 import type { CloudflareApi } from '../providers/cloudflare/index.js';
 import type { KubernetesApi } from '../providers/kubernetes/index.js';
 import type { ReconcilerOptions } from './options.js';
@@ -43,7 +48,12 @@ export async function patchRoute(ctx: StepContext, w: Work, r: Route, objects: P
 }
 
 /** The same for many routes of many tunnels: one store call. */
-export async function patchRoutes(ctx: StepContext, items: Array<{ w: Work; r: Route; objects: Partial<RouteObjects> }>) {
+export async function patchRoutes(
+  ctx: StepContext,
+  items: Array<{ w: Work; r: Route; objects: Partial<RouteObjects> }>,
+) {
   for (const { r, objects } of items) Object.assign(r.objects, objects);
-  await ctx.work.patchRoutes(items.map(({ w, r, objects }) => ({ tunnelId: w.tunnel.id, routeId: r.id, objects })));
+  await ctx.work.patchRoutes(
+    items.map(({ w, r, objects }) => ({ tunnelId: w.tunnel.id, routeId: r.id, objects })),
+  );
 }

@@ -27,7 +27,8 @@ function simulate(changes: Array<[number, string]>, passMs: number, opts = OPTS)
     }
     now = Math.max(now, to);
   };
-  const dirty = () => [...lastChange].filter(([id, at]) => at >= (pushedAt.get(id) ?? -Infinity)).map(([id]) => id);
+  const dirty = () =>
+    [...lastChange].filter(([id, at]) => at >= (pushedAt.get(id) ?? -Infinity)).map(([id]) => id);
   for (let guard = 0; guard < 10_000; guard++) {
     if (dirty().length === 0) {
       if (queue.length === 0) break;

@@ -53,7 +53,8 @@ export function createGathering(o: GatheringOptions) {
       // Passes run one at a time: a change before this one's read can never be "after" a later one's.
       for (const [id, at] of changedAt) if (at < readAt) changedAt.delete(id);
       // Forget put-off tunnels this replica no longer sees (another replica pushed them).
-      for (const [id, at] of deferredSince) if (readAt - at > 2 * o.configMaxDelayMs) deferredSince.delete(id);
+      for (const [id, at] of deferredSince)
+        if (readAt - at > 2 * o.configMaxDelayMs) deferredSince.delete(id);
       return readAt;
     },
 
@@ -66,7 +67,8 @@ export function createGathering(o: GatheringOptions) {
       if (o.configMaxDelayMs <= 0) return false;
       const t = now();
       const stale = (changedAt.get(tunnelId) ?? -Infinity) >= readAt;
-      const ongoing = t - lastChangeAt < o.debounceMs && (deferredSince.has(tunnelId) || (burst.get(tunnelId) ?? 0) > 1);
+      const ongoing =
+        t - lastChangeAt < o.debounceMs && (deferredSince.has(tunnelId) || (burst.get(tunnelId) ?? 0) > 1);
       if (!stale && !ongoing) return false;
       const since = deferredSince.get(tunnelId);
       if (since === undefined) {

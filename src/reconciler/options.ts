@@ -75,7 +75,13 @@ export const defaultReconcilerOptions: Omit<ReconcilerOptions, 'owner'> = {
   eventRetentionMs: 90 * 86_400_000,
 };
 
-export function backoffMs(attempts: number, base: number, max: number, retryAfterMs: number | null, random = Math.random): number {
+export function backoffMs(
+  attempts: number,
+  base: number,
+  max: number,
+  retryAfterMs: number | null,
+  random = Math.random,
+): number {
   const exp = Math.min(max, base * 2 ** Math.min(attempts, 20));
   const jittered = exp / 2 + random() * (exp / 2);
   return Math.max(Math.round(jittered), retryAfterMs ?? 0);

@@ -36,7 +36,10 @@ export interface OrphanPlan {
 }
 
 /** `<tunnel>-<route>` after the access prefix; route names hold no '-', so the last one splits. */
-export function parseAccessName(ownership: Ownership, name: string): { tunnel: string; route: string } | null {
+export function parseAccessName(
+  ownership: Ownership,
+  name: string,
+): { tunnel: string; route: string } | null {
   if (!name.startsWith(ownership.accessPrefix)) return null;
   const rest = name.slice(ownership.accessPrefix.length);
   const cut = rest.lastIndexOf('-');
@@ -56,21 +59,30 @@ export const kubernetesName = (o: { labels: Record<string, string> }) => {
 };
 
 /** Splits candidates into collectable and unvouched by the tombstones of their tunnel or route. */
-export async function classify(candidates: readonly Orphan[], resync: Pick<ResyncRepository, 'tombstoned'>): Promise<OrphanPlan> {
+export async function classify(
+  candidates: readonly Orphan[],
+  resync: Pick<ResyncRepository, 'tombstoned'>,
+): Promise<OrphanPlan> {
   const routeKeys = candidates.flatMap((c) => (c.tunnel && c.route ? [`${c.tunnel}/${c.route}`] : []));
   const tunnelKeys = candidates.flatMap((c) => (c.tunnel ? [c.tunnel] : []));
   const routes = await resync.tombstoned('route', routeKeys);
   const tunnels = await resync.tombstoned('tunnel', tunnelKeys);
   const plan: OrphanPlan = { collectable: [], unvouched: [] };
   for (const c of candidates) {
-    const vouched = c.route ? routes.has(`${c.tunnel}/${c.route}`) || (c.tunnel !== null && tunnels.has(c.tunnel)) : c.tunnel !== null && tunnels.has(c.tunnel);
+    const vouched = c.route
+      ? routes.has(`${c.tunnel}/${c.route}`) || (c.tunnel !== null && tunnels.has(c.tunnel))
+      : c.tunnel !== null && tunnels.has(c.tunnel);
     (vouched ? plan.collectable : plan.unvouched).push(c);
   }
   return plan;
 }
 
 /** Whether deleting `n` of `ours` objects is more than a resync may do without a person. */
-export function tooMany(n: number, ours: number, bound: { maxDeletes: number; maxDeletePercent: number }): boolean {
+export function tooMany(
+  n: number,
+  ours: number,
+  bound: { maxDeletes: number; maxDeletePercent: number },
+): boolean {
   return n > Math.max(bound.maxDeletes, Math.floor((ours * bound.maxDeletePercent) / 100));
 }
 
@@ -110,4 +122,6 @@ export async function deleteOrphans(
 
 /** A short, readable list of orphans for logs, events and `tunnelplane gc`. */
 export const describeOrphans = (orphans: readonly Orphan[], max = 20) =>
-  orphans.slice(0, max).map((o) => `${o.kind} ${o.name}${o.kind === 'dns' || o.kind === 'kubernetes' ? '' : ` (${o.id})`}`);
+  orphans
+    .slice(0, max)
+    .map((o) => `${o.kind} ${o.name}${o.kind === 'dns' || o.kind === 'kubernetes' ? '' : ` (${o.id})`}`);

@@ -65,7 +65,9 @@ const protectedTcp = (id: string, o: Partial<RouteObjects> = {}) =>
     {
       accessAppId: 'app',
       serviceTokenId: 'tok',
-      accessPoliciesHash: policiesHash(accessPolicies({ tcpLike: true, allowIps: null, access: null }, 'tok')),
+      accessPoliciesHash: policiesHash(
+        accessPolicies({ tcpLike: true, allowIps: null, access: null }, 'tok'),
+      ),
       k8sHash: 'k',
       ...o,
     },
@@ -80,7 +82,12 @@ const decided = (w: Work, k8s = true) => decide(w, k8s, () => 1000);
 describe('decide', () => {
   it('converges a tunnel whose routes are all live, protected and applied', () => {
     const d = decided(work(tunnel(), [route('a'), protectedTcp('b')]));
-    expect(d.outcome).toMatchObject({ kind: 'converged', readyRouteIds: ['a', 'b'], goneRoutes: [], routeErrors: [] });
+    expect(d.outcome).toMatchObject({
+      kind: 'converged',
+      readyRouteIds: ['a', 'b'],
+      goneRoutes: [],
+      routeErrors: [],
+    });
   });
 
   it('removes the rows of deleted routes that are gone outside, and only those', () => {
@@ -88,7 +95,11 @@ describe('decide', () => {
     const left = route('l', { deleting: true }, { dnsRecordId: 'rec' });
     expect(decided(work(tunnel(), [gone])).outcome).toMatchObject({ kind: 'converged', goneRoutes: [gone] });
     const d = decided(work(tunnel(), [gone, left]));
-    expect(d.outcome).toMatchObject({ kind: 'failed', goneRoutes: [gone], error: { code: 'reconciler.unfinished' } });
+    expect(d.outcome).toMatchObject({
+      kind: 'failed',
+      goneRoutes: [gone],
+      error: { code: 'reconciler.unfinished' },
+    });
     expect(d.unfinished).toEqual(['route l is not deleted yet']);
   });
 
@@ -106,23 +117,42 @@ describe('decide', () => {
   });
 
   it('pods are not needed without a cluster', () => {
-    expect(decided(work(tunnel(), [protectedTcp('a', { k8sHash: null })]), false).outcome?.kind).toBe('converged');
+    expect(decided(work(tunnel(), [protectedTcp('a', { k8sHash: null })]), false).outcome?.kind).toBe(
+      'converged',
+    );
   });
 
   it('a blocked route is its own error; its tunnel converges', () => {
     const d = decided(
-      work(tunnel(), [route('a'), route('b', {}, { dnsRecordId: null })], (w) => w.blocked.set('b', { code: 'dns.foreign_record', message: 'taken' })),
+      work(tunnel(), [route('a'), route('b', {}, { dnsRecordId: null })], (w) =>
+        w.blocked.set('b', { code: 'dns.foreign_record', message: 'taken' }),
+      ),
     );
-    expect(d.outcome).toMatchObject({ kind: 'converged', readyRouteIds: ['a'], routeErrors: [{ routeId: 'b', code: 'dns.foreign_record', phase: 'error' }] });
+    expect(d.outcome).toMatchObject({
+      kind: 'converged',
+      readyRouteIds: ['a'],
+      routeErrors: [{ routeId: 'b', code: 'dns.foreign_record', phase: 'error' }],
+    });
   });
 
   it("a route's failure is its own: the others are ready, the tunnel retries with the route's error", () => {
-    const err = new ProviderError({ provider: 'kubernetes', kind: 'transient', message: 'etcd is down', retryAfterMs: 3000 });
-    const d = decided(work(tunnel(), [route('a'), protectedTcp('b', { k8sHash: null })], (w) => w.routeFailures.set('b', err)));
+    const err = new ProviderError({
+      provider: 'kubernetes',
+      kind: 'transient',
+      message: 'etcd is down',
+      retryAfterMs: 3000,
+    });
+    const d = decided(
+      work(tunnel(), [route('a'), protectedTcp('b', { k8sHash: null })], (w) =>
+        w.routeFailures.set('b', err),
+      ),
+    );
     expect(d.outcome).toMatchObject({
       kind: 'failed',
       readyRouteIds: ['a'],
-      routeErrors: [{ routeId: 'b', message: 'etcd is down', code: 'kubernetes.transient', phase: 'pending' }],
+      routeErrors: [
+        { routeId: 'b', message: 'etcd is down', code: 'kubernetes.transient', phase: 'pending' },
+      ],
       error: { message: 'etcd is down', code: 'kubernetes.transient', terminal: false },
     });
     expect(d.retryAfterMs).toBe(3000);
@@ -130,23 +160,36 @@ describe('decide', () => {
 
   it("a tunnel's own failure is every unfinished route's error; a refusal is terminal", () => {
     const err = new ProviderError({ provider: 'cloudflare', kind: 'permission', message: 'denied' });
-    const d = decided(work(tunnel({ cfTunnelId: null }), [route('a', {}, { dnsRecordId: null })], (w) => (w.failure = err)));
+    const d = decided(
+      work(tunnel({ cfTunnelId: null }), [route('a', {}, { dnsRecordId: null })], (w) => (w.failure = err)),
+    );
     expect(d.terminal).toBe(true);
-    expect(d.outcome).toMatchObject({ kind: 'failed', routeErrors: [{ routeId: 'a', message: 'denied', phase: 'error' }], error: { terminal: true, code: 'cloudflare.permission' } });
+    expect(d.outcome).toMatchObject({
+      kind: 'failed',
+      routeErrors: [{ routeId: 'a', message: 'denied', phase: 'error' }],
+      error: { terminal: true, code: 'cloudflare.permission' },
+    });
   });
 
   it('a remote tunnel with a stale configuration is not converged', () => {
-    const d = decided(work(tunnel({ configMode: 'remote', configHash: 'old', configVersion: 1 }), [route('a')]));
+    const d = decided(
+      work(tunnel({ configMode: 'remote', configHash: 'old', configVersion: 1 }), [route('a')]),
+    );
     expect(d.unfinished).toEqual(['the remote configuration is not current']);
   });
 
-  it('records nothing for a deleted or put-off tunnel; a wait is no one\'s error', () => {
+  it("records nothing for a deleted or put-off tunnel; a wait is no one's error", () => {
     expect(decided(work(tunnel(), [], (w) => (w.done = true))).outcome).toBeNull();
     expect(decided(work(tunnel(), [route('a')], (w) => (w.deferred = true))).outcome).toBeNull();
-    expect(decided(work(tunnel(), [route('a')], (w) => (w.waiting = 'a lease'))).outcome).toMatchObject({ kind: 'wait', readyRouteIds: ['a'] });
+    expect(decided(work(tunnel(), [route('a')], (w) => (w.waiting = 'a lease'))).outcome).toMatchObject({
+      kind: 'wait',
+      readyRouteIds: ['a'],
+    });
   });
 
   it('a tunnel being deleted is converged only by its deletion', () => {
-    expect(decided(work(tunnel({ deleting: true }), [])).unfinished).toEqual(['the tunnel is not deleted yet']);
+    expect(decided(work(tunnel({ deleting: true }), [])).unfinished).toEqual([
+      'the tunnel is not deleted yet',
+    ]);
   });
 });

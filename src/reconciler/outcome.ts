@@ -15,13 +15,23 @@ import { routeLive, type Work } from './work.js';
 /** A live route is finished: its record exists and is certain, it is protected, and its pods (if any) applied. */
 export function routeFinished(r: Route, kubernetesEnabled: boolean): boolean {
   const o = r.objects;
-  return !!o.dnsRecordId && !o.dnsUncertain && protectedNow(r) && (!isTcpLike(r) || !kubernetesEnabled || o.k8sHash !== null);
+  return (
+    !!o.dnsRecordId &&
+    !o.dnsUncertain &&
+    protectedNow(r) &&
+    (!isTcpLike(r) || !kubernetesEnabled || o.k8sHash !== null)
+  );
 }
 
 /** A deleted route is gone outside: no record, no Access object, no pods (or none can be). */
 export function routeGone(r: Route, kubernetesEnabled: boolean): boolean {
   const o = r.objects;
-  return !o.dnsRecordId && !o.dnsUncertain && accessGone(r) && (!isTcpLike(r) || !kubernetesEnabled || o.k8sRemoved);
+  return (
+    !o.dnsRecordId &&
+    !o.dnsUncertain &&
+    accessGone(r) &&
+    (!isTcpLike(r) || !kubernetesEnabled || o.k8sRemoved)
+  );
 }
 
 export interface Decided {
@@ -37,10 +47,16 @@ export interface Decided {
 }
 
 const codeOf = (err: Error): string | null =>
-  err instanceof ProviderError ? `${err.provider}.${err.kind}` : ((err as { code?: unknown }).code as string | null) ?? null;
+  err instanceof ProviderError
+    ? `${err.provider}.${err.kind}`
+    : (((err as { code?: unknown }).code as string | null) ?? null);
 const isTerminal = (err: Error) => err instanceof ProviderError && !err.retryable;
 
-export function decide(w: Work, kubernetesEnabled: boolean, retryInMs: (retryAfterMs: number | null) => number): Decided {
+export function decide(
+  w: Work,
+  kubernetesEnabled: boolean,
+  retryInMs: (retryAfterMs: number | null) => number,
+): Decided {
   const none: Decided = { outcome: null, error: null, terminal: false, retryAfterMs: null, unfinished: [] };
   if (w.done || w.deferred) return none;
   const ready: string[] = [];
@@ -55,13 +71,21 @@ export function decide(w: Work, kubernetesEnabled: boolean, retryInMs: (retryAft
       else if (!failure) unfinished.push(`route ${r.name} is not deleted yet`);
       continue;
     }
-    if (blocked) routeErrors.push({ routeId: r.id, message: blocked.message, code: blocked.code, phase: 'error' });
-    else if (failure) routeErrors.push({ routeId: r.id, message: failure.message, code: codeOf(failure), phase: isTerminal(failure) ? 'error' : 'pending' });
+    if (blocked)
+      routeErrors.push({ routeId: r.id, message: blocked.message, code: blocked.code, phase: 'error' });
+    else if (failure)
+      routeErrors.push({
+        routeId: r.id,
+        message: failure.message,
+        code: codeOf(failure),
+        phase: isTerminal(failure) ? 'error' : 'pending',
+      });
     else if (routeFinished(r, kubernetesEnabled)) ready.push(r.id);
     else unfinished.push(`route ${r.name} is not live yet`);
   }
   if (w.tunnel.deleting && !w.failure) unfinished.push('the tunnel is not deleted yet');
-  else if (!w.tunnel.deleting && !w.tunnel.cfTunnelId && !w.failure) unfinished.push('the Cloudflare tunnel does not exist yet');
+  else if (!w.tunnel.deleting && !w.tunnel.cfTunnelId && !w.failure)
+    unfinished.push('the Cloudflare tunnel does not exist yet');
   else if (!w.failure && !configCurrent(w)) unfinished.push('the remote configuration is not current');
 
   const failures = [...(w.failure ? [w.failure] : []), ...w.routeFailures.values()];
@@ -71,7 +95,8 @@ export function decide(w: Work, kubernetesEnabled: boolean, retryInMs: (retryAft
     return { ...none, outcome: { ...base, kind: 'converged' } };
   }
   const terminal = failures.some(isTerminal);
-  const retryAfterMs = Math.max(0, ...failures.map((e) => (e instanceof ProviderError ? (e.retryAfterMs ?? 0) : 0))) || null;
+  const retryAfterMs =
+    Math.max(0, ...failures.map((e) => (e instanceof ProviderError ? (e.retryAfterMs ?? 0) : 0))) || null;
   let message: string;
   let code: string | null;
   if (w.failure) {
@@ -89,7 +114,14 @@ export function decide(w: Work, kubernetesEnabled: boolean, retryInMs: (retryAft
     code = codeOf(first);
   } else if (w.waiting) {
     // Someone else holds what this step needs: try again soon, and it is no one's error.
-    return { ...none, outcome: { ...base, kind: 'wait', error: { message: w.waiting, code: null, retryInMs: 1000, terminal: false } } };
+    return {
+      ...none,
+      outcome: {
+        ...base,
+        kind: 'wait',
+        error: { message: w.waiting, code: null, retryInMs: 1000, terminal: false },
+      },
+    };
   } else {
     message = `Not finished: ${unfinished.join('; ')}.`;
     code = 'reconciler.unfinished';

@@ -37,7 +37,9 @@ export function createPass(ctx: StepContext, resync: Pick<ResyncRepository, 'app
 
   async function record(ws: Work[]) {
     for (const w of ws) {
-      const d = decide(w, kubernetes.enabled, (retryAfterMs) => backoffMs(w.tunnel.attempts, o.backoffBaseMs, o.backoffMaxMs, retryAfterMs));
+      const d = decide(w, kubernetes.enabled, (retryAfterMs) =>
+        backoffMs(w.tunnel.attempts, o.backoffBaseMs, o.backoffMaxMs, retryAfterMs),
+      );
       if (!d.outcome) continue;
       await ctx.work.record(d.outcome);
       if (d.outcome.kind === 'converged') {
@@ -57,7 +59,10 @@ export function createPass(ctx: StepContext, resync: Pick<ResyncRepository, 'app
       const e = d.outcome.error!;
       if (d.unfinished.length > 0 && !w.failure && w.routeFailures.size === 0) {
         // A step left work undone without saying why: a defect, made visible, and retried.
-        ctx.logger.error({ tunnel: w.tunnel.name, unfinished: d.unfinished }, 'pass left a tunnel unfinished without an error');
+        ctx.logger.error(
+          { tunnel: w.tunnel.name, unfinished: d.unfinished },
+          'pass left a tunnel unfinished without an error',
+        );
       }
       if (w.tunnel.attempts === 0 || d.terminal) {
         await ctx.events.append({
@@ -69,7 +74,13 @@ export function createPass(ctx: StepContext, resync: Pick<ResyncRepository, 'app
           details: { error: e.message, code: e.code, retryInMs: e.retryInMs },
         });
       }
-      const entry = { tunnel: w.tunnel.name, attempts: w.tunnel.attempts + 1, retryInMs: e.retryInMs, err: e.message, code: e.code };
+      const entry = {
+        tunnel: w.tunnel.name,
+        attempts: w.tunnel.attempts + 1,
+        retryInMs: e.retryInMs,
+        err: e.message,
+        code: e.code,
+      };
       if (d.terminal) ctx.logger.error(entry, 'reconcile failed');
       else ctx.logger.warn(entry, 'reconcile failed');
     }
@@ -90,7 +101,10 @@ export function createPass(ctx: StepContext, resync: Pick<ResyncRepository, 'app
       const ws = claimed.map((t) => newWork(t, routes.get(t.id) ?? []));
       const ids = claimed.map((t) => t.id);
       // Keep the claim alive while the pass runs (rate-limit waits can be long).
-      const keepAlive = setInterval(() => ctx.work.extend(ids, o.owner, o.leaseMs).catch(() => undefined), Math.max(50, o.leaseMs / 3));
+      const keepAlive = setInterval(
+        () => ctx.work.extend(ids, o.owner, o.leaseMs).catch(() => undefined),
+        Math.max(50, o.leaseMs / 3),
+      );
       try {
         const legacyFirewall = (await ctx.settings.get(LEGACY_FIREWALL_KEY)) !== null;
         await tunnels.ensure(ws);

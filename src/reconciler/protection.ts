@@ -7,7 +7,10 @@ import { accessPolicies, policiesHash, type AccessPolicySpec } from '../domain/a
 import { isTcpLike, needsAccess, type Route } from '../domain/model.js';
 
 export function desiredPolicies(r: Route): AccessPolicySpec[] {
-  return accessPolicies({ tcpLike: isTcpLike(r), allowIps: r.allowIps, access: r.access }, r.objects.serviceTokenId);
+  return accessPolicies(
+    { tcpLike: isTcpLike(r), allowIps: r.allowIps, access: r.access },
+    r.objects.serviceTokenId,
+  );
 }
 
 /** The route may be public now: it needs no protection, or its application holds the policies it asks for. */
@@ -21,8 +24,13 @@ export function protectedNow(r: Route): boolean {
 
 /** Some protection stands (an application, perhaps with older policies): an existing record may stay while it is brought up to date. */
 export function protectionStands(r: Route, legacyFirewall: boolean): boolean {
-  return !needsAccess(r) || !!r.objects.accessAppId || (legacyFirewall && !!r.allowIps && !isTcpLike(r) && !r.access);
+  return (
+    !needsAccess(r) ||
+    !!r.objects.accessAppId ||
+    (legacyFirewall && !!r.allowIps && !isTcpLike(r) && !r.access)
+  );
 }
 
 /** Nothing of the route's Access objects is left, or might be. */
-export const accessGone = (r: Route) => !r.objects.accessAppId && !r.objects.serviceTokenId && !r.objects.accessUncertain;
+export const accessGone = (r: Route) =>
+  !r.objects.accessAppId && !r.objects.serviceTokenId && !r.objects.accessUncertain;

@@ -8,7 +8,14 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Ownership } from '../domain/ownership.js';
 import type { SecretBox } from '../domain/secret-box.js';
 import { DEFAULT_CLOUDFLARED_IMAGE } from '../domain/access-objects.js';
-import type { EventsRepository, LeasesRepository, ResyncRepository, SettingsRepository, StoreSignals, WorkRepository } from '../store/index.js';
+import type {
+  EventsRepository,
+  LeasesRepository,
+  ResyncRepository,
+  SettingsRepository,
+  StoreSignals,
+  WorkRepository,
+} from '../store/index.js';
 import type { CloudflareApi } from '../providers/cloudflare/index.js';
 import type { KubernetesApi } from '../providers/kubernetes/index.js';
 import type { ReconcilerLogger, StepContext, TcpAccessSettings } from './context.js';
@@ -120,7 +127,11 @@ export function createReconciler(deps: ReconcilerDeps) {
   /** Waits for a quiet moment in the stream of desired-state changes (bounded). */
   async function settle() {
     const started = clock();
-    for (let wait = gathering.waitBeforePass(started); wait > 0 && running; wait = gathering.waitBeforePass(started)) {
+    for (
+      let wait = gathering.waitBeforePass(started);
+      wait > 0 && running;
+      wait = gathering.waitBeforePass(started)
+    ) {
       await new Promise((r) => setTimeout(r, wait));
     }
   }

@@ -18,7 +18,17 @@ import { policiesHash } from '../domain/access-policies.js';
 import { configHash } from './steps/config.js';
 import { LEGACY_FIREWALL_KEY } from './pass.js';
 import { protectedNow } from './protection.js';
-import { classify, deleteOrphans, describeOrphans, kubernetesName, kubernetesOwner, parseAccessName, tooMany, type Orphan, type OrphanPlan } from './orphans.js';
+import {
+  classify,
+  deleteOrphans,
+  describeOrphans,
+  kubernetesName,
+  kubernetesOwner,
+  parseAccessName,
+  tooMany,
+  type Orphan,
+  type OrphanPlan,
+} from './orphans.js';
 
 export interface ResyncResult {
   requeued: number;
@@ -69,7 +79,10 @@ export function createResync(ctx: StepContext, repo: ResyncRepository, hooks: Re
     // Outside first: tunnels, then records page by page (each compared with the routes at its names).
     let cfTunnels: Array<{ id: string; name: string }> | null = null;
     try {
-      cfTunnels = (await cloudflare.listTunnels(ownership.tunnelPrefix)).map(({ id, name }) => ({ id, name }));
+      cfTunnels = (await cloudflare.listTunnels(ownership.tunnelPrefix)).map(({ id, name }) => ({
+        id,
+        name,
+      }));
     } catch (err) {
       fail('listing tunnels', err);
     }
@@ -79,22 +92,43 @@ export function createResync(ctx: StepContext, repo: ResyncRepository, hooks: Re
     let recordsListed = false;
     try {
       const orphanRecords = new Map<string, Orphan>();
-      for await (const page of cloudflare.pagesByComment(ownership.dnsCommentPrefix, o.resyncRecordsPerPage)) {
+      for await (const page of cloudflare.pagesByComment(
+        ownership.dnsCommentPrefix,
+        o.resyncRecordsPerPage,
+      )) {
         while (page.length > 0) {
           const chunk = page.splice(0, LOOKUP_CHUNK);
-          const byHost = new Map((await repo.routesAtHostnames([...new Set(chunk.map((rec) => rec.name))])).map((r) => [r.route.hostname, r]));
+          const byHost = new Map(
+            (await repo.routesAtHostnames([...new Set(chunk.map((rec) => rec.name))])).map((r) => [
+              r.route.hostname,
+              r,
+            ]),
+          );
           for (const rec of chunk) {
             const at = byHost.get(rec.name);
             const r = at?.route;
             const marker = ownership.parseDnsComment(rec.comment);
-            const orphan: Orphan = { kind: 'dns', id: rec.id, name: rec.name, tunnel: marker?.tunnel ?? null, route: marker?.route ?? null };
+            const orphan: Orphan = {
+              kind: 'dns',
+              id: rec.id,
+              name: rec.name,
+              tunnel: marker?.tunnel ?? null,
+              route: marker?.route ?? null,
+            };
             if (!r) {
               orphanRecords.set(rec.id, orphan);
             } else if (r.objects.dnsRecordId === rec.id) {
-              if (at!.tunnel.cfTunnelId && rec.type === 'CNAME' && rec.proxied && rec.content === tunnelCname(at!.tunnel.cfTunnelId)) intact.add(rec.id);
+              if (
+                at!.tunnel.cfTunnelId &&
+                rec.type === 'CNAME' &&
+                rec.proxied &&
+                rec.content === tunnelCname(at!.tunnel.cfTunnelId)
+              )
+                intact.add(rec.id);
             } else if (!r.objects.dnsUncertain) {
               const itsOwn = marker?.tunnel === at!.tunnel.name && marker.route === r.name;
-              if (itsOwn && r.objects.dnsRecordId && !r.deleting && !at!.tunnel.deleting) duplicates.push({ orphan, recordId: r.objects.dnsRecordId });
+              if (itsOwn && r.objects.dnsRecordId && !r.deleting && !at!.tunnel.deleting)
+                duplicates.push({ orphan, recordId: r.objects.dnsRecordId });
               else if (!itsOwn || r.deleting || at!.tunnel.deleting) orphanRecords.set(rec.id, orphan);
               // Else the route lost its record and this one is its own: the pass adopts it.
             }
@@ -136,26 +170,43 @@ export function createResync(ctx: StepContext, repo: ResyncRepository, hooks: Re
     let unprotectedAllowLists = 0;
     const renewBefore = Date.now() + o.tokenRenewBeforeMs;
     const pendingAccess: Parameters<typeof ctx.work.patchRoutes>[0] = [];
-    const suspects: Array<{ r: ResyncRoute['route']; lostApp: boolean; lostToken: boolean; editedPolicies: boolean }> = [];
+    const suspects: Array<{
+      r: ResyncRoute['route'];
+      lostApp: boolean;
+      lostToken: boolean;
+      editedPolicies: boolean;
+    }> = [];
 
     for await (const page of repo.routePages(o.resyncRoutesPerPage)) {
       for (const at of page) {
         const { route: r, tunnel: t } = at;
         const live = !r.deleting && !t.deleting;
         // Routes stuck on a foreign record or the zone's quota: try again (the record may be gone now).
-        if (r.phase === 'error' && (r.objects.dnsUncertain || !r.objects.dnsRecordId) && live) requeue.add(r.tunnelId);
+        if (r.phase === 'error' && (r.objects.dnsUncertain || !r.objects.dnsRecordId) && live)
+          requeue.add(r.tunnelId);
         // Drift: a live route's record vanished or was changed by hand.
-        if (recordsListed && live && r.objects.dnsRecordId && t.cfTunnelId && !intact.has(r.objects.dnsRecordId)) {
-          await ctx.work.patchRoutes([{ tunnelId: r.tunnelId, routeId: r.id, objects: { dnsRecordId: null, dnsUncertain: true } }]);
+        if (
+          recordsListed &&
+          live &&
+          r.objects.dnsRecordId &&
+          t.cfTunnelId &&
+          !intact.has(r.objects.dnsRecordId)
+        ) {
+          await ctx.work.patchRoutes([
+            { tunnelId: r.tunnelId, routeId: r.id, objects: { dnsRecordId: null, dnsUncertain: true } },
+          ]);
           requeue.add(r.tunnelId);
         }
         accessDrift(at, live);
         if (live && r.allowIps && !isTcpLike(r) && !protectedNow(r)) unprotectedAllowLists++;
         // Cloudflare says when a token expires (it may have been changed there): that is what counts.
         const tokenId = r.objects.serviceTokenId;
-        const expiresAt = tokenId && tokenExpiry.has(tokenId) ? tokenExpiry.get(tokenId)! : r.objects.serviceTokenExpiresAt;
+        const expiresAt =
+          tokenId && tokenExpiry.has(tokenId) ? tokenExpiry.get(tokenId)! : r.objects.serviceTokenExpiresAt;
         if (tokenId && tokenExpiry.has(tokenId) && expiresAt !== r.objects.serviceTokenExpiresAt) {
-          await ctx.work.patchRoutes([{ tunnelId: r.tunnelId, routeId: r.id, objects: { serviceTokenExpiresAt: expiresAt } }]);
+          await ctx.work.patchRoutes([
+            { tunnelId: r.tunnelId, routeId: r.id, objects: { serviceTokenExpiresAt: expiresAt } },
+          ]);
         }
         if (live && isTcpLike(r) && expiresAt && Date.parse(expiresAt) < renewBefore) {
           result.expiringTokens++;
@@ -190,14 +241,22 @@ export function createResync(ctx: StepContext, repo: ResyncRepository, hooks: Re
     // each is looked at once more, by id, before it is taken for lost.
     for (const { r, lostApp, lostToken, editedPolicies } of suspects) {
       const appGone = lostApp && !(await cloudflare.getAccessApp(r.objects.accessAppId!).catch(() => true));
-      const tokenGone = lostToken && !(await cloudflare.getServiceToken(r.objects.serviceTokenId!).catch(() => true));
+      const tokenGone =
+        lostToken && !(await cloudflare.getServiceToken(r.objects.serviceTokenId!).catch(() => true));
       if (!appGone && !tokenGone && !editedPolicies) continue;
       pendingAccess.push({
         tunnelId: r.tunnelId,
         routeId: r.id,
         objects: {
           ...(appGone ? { accessAppId: null, accessAud: null } : {}),
-          ...(tokenGone ? { serviceTokenId: null, serviceTokenClientId: null, serviceTokenSealed: null, serviceTokenExpiresAt: null } : {}),
+          ...(tokenGone
+            ? {
+                serviceTokenId: null,
+                serviceTokenClientId: null,
+                serviceTokenSealed: null,
+                serviceTokenExpiresAt: null,
+              }
+            : {}),
           // A new token or edited policies: the application's policies are put again.
           accessPoliciesHash: null,
         },
@@ -215,22 +274,44 @@ export function createResync(ctx: StepContext, repo: ResyncRepository, hooks: Re
         if (found === undefined || found?.id === t.cfTunnelId) continue;
         await repo.forgetCloudflareTunnel(t.id);
         requeue.add(t.id);
-        await ctx.events.append({ ownerId: t.ownerId, actor: 'reconciler', action: 'tunnel.recreate', target: t.name, outcome: 'ok', details: { missingCloudflareId: t.cfTunnelId } });
+        await ctx.events.append({
+          ownerId: t.ownerId,
+          actor: 'reconciler',
+          action: 'tunnel.recreate',
+          target: t.name,
+          outcome: 'ok',
+          details: { missingCloudflareId: t.cfTunnelId },
+        });
       }
       const byCf = new Set(tunnels.flatMap((t) => (t.cfTunnelId ? [t.cfTunnelId] : [])));
       const byName = new Set(tunnels.map((t) => ownership.tunnelName(t.name)));
       for (const cf of cfTunnels) {
         if (byCf.has(cf.id) || byName.has(cf.name)) continue;
-        candidates.push({ kind: 'tunnel', id: cf.id, name: cf.name, tunnel: cf.name.slice(ownership.tunnelPrefix.length), route: null });
+        candidates.push({
+          kind: 'tunnel',
+          id: cf.id,
+          name: cf.name,
+          tunnel: cf.name.slice(ownership.tunnelPrefix.length),
+          route: null,
+        });
       }
       // Drift: a remote configuration edited by hand. Reading one costs a call, so each resync
       // checks a random sample within its budget; over a few resyncs every tunnel is seen.
       if (checkConfigs) {
-        const remote = tunnels.filter((t) => !t.deleting && t.configMode === 'remote' && t.cfTunnelId && liveCf.has(t.cfTunnelId) && t.configHash);
+        const remote = tunnels.filter(
+          (t) =>
+            !t.deleting &&
+            t.configMode === 'remote' &&
+            t.cfTunnelId &&
+            liveCf.has(t.cfTunnelId) &&
+            t.configHash,
+        );
         for (const t of sample(remote, o.resyncConfigChecks)) {
           try {
             const cfg = await cloudflare.getConfiguration(t.cfTunnelId!);
-            const seen = cfg?.ingress.map((i) => (i.hostname ? { hostname: i.hostname, service: i.service } : { service: i.service }));
+            const seen = cfg?.ingress.map((i) =>
+              i.hostname ? { hostname: i.hostname, service: i.service } : { service: i.service },
+            );
             if (!seen || configHash(seen) !== t.configHash) {
               // Keep a version so the next pass pushes ours back even when the tunnel has no routes.
               await ctx.work.setConfig(t.id, null, cfg?.version ?? 0);
@@ -246,23 +327,49 @@ export function createResync(ctx: StepContext, repo: ResyncRepository, hooks: Re
       for (const a of apps) {
         if (claimedAccess.has(a.id) || claimedAccess.has(a.name)) continue;
         const owner = parseAccessName(ownership, a.name);
-        candidates.push({ kind: 'access-app', id: a.id, name: a.name, tunnel: owner?.tunnel ?? null, route: owner?.route ?? null });
+        candidates.push({
+          kind: 'access-app',
+          id: a.id,
+          name: a.name,
+          tunnel: owner?.tunnel ?? null,
+          route: owner?.route ?? null,
+        });
       }
       for (const t of tokens) {
         if (claimedAccess.has(t.id) || claimedAccess.has(t.name)) continue;
         const owner = parseAccessName(ownership, t.name);
-        candidates.push({ kind: 'service-token', id: t.id, name: t.name, tunnel: owner?.tunnel ?? null, route: owner?.route ?? null });
+        candidates.push({
+          kind: 'service-token',
+          id: t.id,
+          name: t.name,
+          tunnel: owner?.tunnel ?? null,
+          route: owner?.route ?? null,
+        });
       }
     }
     for (const obj of objects ?? []) {
       const name = kubernetesName(obj);
       if (name && k8sWanted.has(name)) continue;
       const owner = kubernetesOwner(obj);
-      candidates.push({ kind: 'kubernetes', id: obj.name, name: `${obj.kind}/${obj.name}`, tunnel: owner?.tunnel ?? null, route: owner?.route ?? null, objectKind: obj.kind });
+      candidates.push({
+        kind: 'kubernetes',
+        id: obj.name,
+        name: `${obj.kind}/${obj.name}`,
+        tunnel: owner?.tunnel ?? null,
+        route: owner?.route ?? null,
+        objectKind: obj.kind,
+      });
     }
     // A duplicate is ours beyond doubt (our marker, naming a route we hold) once that route's own record is intact.
     const vouched = duplicates.filter((d) => intact.has(d.recordId)).map((d) => d.orphan);
-    const ours = (cfTunnels?.length ?? 0) + intact.size + (apps?.length ?? 0) + (tokens?.length ?? 0) + (objects?.length ?? 0) + candidates.length + vouched.length;
+    const ours =
+      (cfTunnels?.length ?? 0) +
+      intact.size +
+      (apps?.length ?? 0) +
+      (tokens?.length ?? 0) +
+      (objects?.length ?? 0) +
+      candidates.length +
+      vouched.length;
     return { candidates, vouched, ours, unprotectedAllowLists };
   }
 
@@ -270,7 +377,9 @@ export function createResync(ctx: StepContext, repo: ResyncRepository, hooks: Re
   async function retireLegacyFirewall(unprotectedAllowLists: number): Promise<boolean> {
     if ((await ctx.settings.get(LEGACY_FIREWALL_KEY)) === null || unprotectedAllowLists > 0) return false;
     const entry = await cloudflare.getFirewallEntrypoint();
-    for (const rule of entry?.rules ?? []) if (rule.ref.startsWith(ownership.firewallRefPrefix)) await cloudflare.deleteFirewallRule(entry!.id, rule.id!);
+    for (const rule of entry?.rules ?? [])
+      if (rule.ref.startsWith(ownership.firewallRefPrefix))
+        await cloudflare.deleteFirewallRule(entry!.id, rule.id!);
     await ctx.settings.set(LEGACY_FIREWALL_KEY, null);
     logger.info({}, 'allow-lists are all in Access now: removed the WAF rules that held them before');
     return true;
@@ -299,7 +408,11 @@ export function createResync(ctx: StepContext, repo: ResyncRepository, hooks: Re
   });
 
   async function collect(orphans: Orphan[], result: ResyncResult) {
-    const { failed } = await deleteOrphans(orphans, { cloudflare, kubernetes, dnsBatchLimit: o.dnsBatchLimit });
+    const { failed } = await deleteOrphans(orphans, {
+      cloudflare,
+      kubernetes,
+      dnsBatchLimit: o.dnsBatchLimit,
+    });
     const failedIds = new Set(failed.map((f) => f.orphan.id));
     for (const orphan of orphans) {
       if (failedIds.has(orphan.id)) continue;
@@ -309,13 +422,17 @@ export function createResync(ctx: StepContext, repo: ResyncRepository, hooks: Re
       else result.orphanAccess++;
     }
     result.failed += failed.length;
-    for (const f of failed.slice(0, 5)) logger.warn({ err: f.error, orphan: f.orphan.name }, 'could not delete an orphan; will try again');
+    for (const f of failed.slice(0, 5))
+      logger.warn({ err: f.error, orphan: f.orphan.name }, 'could not delete an orphan; will try again');
   }
 
   async function resync(): Promise<ResyncResult> {
     const result = emptyResult();
     if (!(await ctx.leases.acquire('resync', o.owner, o.namedLeaseMs))) return { ...result, skipped: true };
-    const renew = setInterval(() => ctx.leases.renew('resync', o.owner, o.namedLeaseMs).catch(() => undefined), Math.max(50, o.namedLeaseMs / 3));
+    const renew = setInterval(
+      () => ctx.leases.renew('resync', o.owner, o.namedLeaseMs).catch(() => undefined),
+      Math.max(50, o.namedLeaseMs / 3),
+    );
     try {
       const requeue = new Set<string>();
       const { candidates, vouched, ours, unprotectedAllowLists } = await survey(result, requeue, true);
@@ -327,12 +444,28 @@ export function createResync(ctx: StepContext, repo: ResyncRepository, hooks: Re
       const still = await stillOrphans(collectable);
       result.unvouched = unvouched.length;
       if (unvouched.length > 0) {
-        logger.warn({ count: unvouched.length, objects: describeOrphans(unvouched) }, 'objects carry this installation\'s marker but nothing in its database vouches for them (a restored backup? a copied configuration?): left alone');
+        logger.warn(
+          { count: unvouched.length, objects: describeOrphans(unvouched) },
+          "objects carry this installation's marker but nothing in its database vouches for them (a restored backup? a copied configuration?): left alone",
+        );
       }
-      if (still.length > 0 && tooMany(still.length, ours, { maxDeletes: o.gcMaxDeletes, maxDeletePercent: o.gcMaxDeletePercent })) {
+      if (
+        still.length > 0 &&
+        tooMany(still.length, ours, { maxDeletes: o.gcMaxDeletes, maxDeletePercent: o.gcMaxDeletePercent })
+      ) {
         result.held = still.length;
-        logger.error({ count: still.length, ours, objects: describeOrphans(still) }, 'resync would delete more objects than it may on its own: nothing deleted; review with `tunnelplane gc`, apply with `tunnelplane gc --confirm`');
-        await ctx.events.append({ ownerId: null, actor: 'reconciler', action: 'resync.deletion_held', target: 'installation', outcome: 'error', details: { count: still.length, ours, sample: describeOrphans(still, 10) } });
+        logger.error(
+          { count: still.length, ours, objects: describeOrphans(still) },
+          'resync would delete more objects than it may on its own: nothing deleted; review with `tunnelplane gc`, apply with `tunnelplane gc --confirm`',
+        );
+        await ctx.events.append({
+          ownerId: null,
+          actor: 'reconciler',
+          action: 'resync.deletion_held',
+          target: 'installation',
+          outcome: 'error',
+          details: { count: still.length, ours, sample: describeOrphans(still, 10) },
+        });
       } else if (still.length > 0) {
         await collect(still, result);
       }
@@ -340,16 +473,34 @@ export function createResync(ctx: StepContext, repo: ResyncRepository, hooks: Re
         result.legacyFirewallRemoved = await retireLegacyFirewall(unprotectedAllowLists);
       } catch (err) {
         result.failed++;
-        logger.warn({ err: (err as Error).message }, 'could not remove the old allow-list WAF rules; will try again');
+        logger.warn(
+          { err: (err as Error).message },
+          'could not remove the old allow-list WAF rules; will try again',
+        );
       }
       await repo.pruneTombstones(new Date(Date.now() - o.tombstoneRetentionMs).toISOString());
       await ctx.events.prune(new Date(Date.now() - o.eventRetentionMs).toISOString());
       for (const id of requeue) await ctx.work.requeue(id);
       result.requeued = requeue.size;
-      const changed = result.requeued || result.orphanRecords || result.orphanTunnels || result.orphanAccess || result.orphanKubernetes || result.held || result.legacyFirewallRemoved || result.failed;
+      const changed =
+        result.requeued ||
+        result.orphanRecords ||
+        result.orphanTunnels ||
+        result.orphanAccess ||
+        result.orphanKubernetes ||
+        result.held ||
+        result.legacyFirewallRemoved ||
+        result.failed;
       if (changed) {
         logger.info(result, 'resync repaired drift');
-        await ctx.events.append({ ownerId: null, actor: 'reconciler', action: 'resync', target: 'zone', outcome: 'ok', details: { ...result } });
+        await ctx.events.append({
+          ownerId: null,
+          actor: 'reconciler',
+          action: 'resync',
+          target: 'zone',
+          outcome: 'ok',
+          details: { ...result },
+        });
       }
       hooks.resynced?.(result);
       return result;
@@ -363,7 +514,12 @@ export function createResync(ctx: StepContext, repo: ResyncRepository, hooks: Re
   async function stillOrphans(orphans: Orphan[]): Promise<Orphan[]> {
     const records = orphans.filter((c) => c.kind === 'dns');
     if (records.length === 0) return orphans;
-    const byHost = new Map((await repo.routesAtHostnames([...new Set(records.map((c) => c.name))])).map((r) => [r.route.hostname, r.route]));
+    const byHost = new Map(
+      (await repo.routesAtHostnames([...new Set(records.map((c) => c.name))])).map((r) => [
+        r.route.hostname,
+        r.route,
+      ]),
+    );
     return orphans.filter((c) => {
       if (c.kind !== 'dns') return true;
       const r = byHost.get(c.name);
@@ -378,7 +534,14 @@ export function createResync(ctx: StepContext, repo: ResyncRepository, hooks: Re
     async apply(orphans: Orphan[]) {
       const result = emptyResult();
       await collect(await stillOrphans(orphans), result);
-      await ctx.events.append({ ownerId: null, actor: 'gc', action: 'gc.apply', target: 'installation', outcome: result.failed ? 'error' : 'ok', details: { ...result } });
+      await ctx.events.append({
+        ownerId: null,
+        actor: 'gc',
+        action: 'gc.apply',
+        target: 'installation',
+        outcome: result.failed ? 'error' : 'ok',
+        details: { ...result },
+      });
       return result;
     },
   };

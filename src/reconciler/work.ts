@@ -58,6 +58,7 @@ export const active = (w: Work) => !w.failure && !w.done && !w.deferred && !w.wa
  * steps after it (pods, Access removal): a deleted route's objects go only once its hostname
  * left the configuration.
  */
-export const routeActive = (w: Work, r: Route) => !w.failure && !w.done && !w.deferred && !w.routeFailures.has(r.id) && !w.blocked.has(r.id);
+export const routeActive = (w: Work, r: Route) =>
+  !w.failure && !w.done && !w.deferred && !w.routeFailures.has(r.id) && !w.blocked.has(r.id);
 
 export const routeLive = (w: Work, r: Route) => !w.tunnel.deleting && !r.deleting;

@@ -3,7 +3,13 @@
  * mapper, metrics, and the OpenAPI document. Routes are thin: schema, auth, one service call.
  */
 import { randomBytes } from 'node:crypto';
-import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Logger } from 'pino';
@@ -52,7 +58,12 @@ export interface AppDeps {
   https?: { cert: string | Buffer; key: string | Buffer };
 }
 
-export function errorBody(requestId: string, code: string, message: string, details: Record<string, unknown> = {}) {
+export function errorBody(
+  requestId: string,
+  code: string,
+  message: string,
+  details: Record<string, unknown> = {},
+) {
   return { error: { code, message, details, requestId } };
 }
 
@@ -71,9 +82,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ...(deps.https ? { https: deps.https } : {}),
   }) as unknown as FastifyInstance;
 
-  const auth = createAuthenticator({ store: deps.store, logger: deps.logger, ...(deps.config.auth ? { limits: deps.config.auth } : {}) });
+  const auth = createAuthenticator({
+    store: deps.store,
+    logger: deps.logger,
+    ...(deps.config.auth ? { limits: deps.config.auth } : {}),
+  });
   const mutations = createBuckets(deps.config.mutations ?? { perMinute: 0, burst: 1 });
-  const refusals = createBuckets({ perMinute: deps.config.events?.refusedPerMinute ?? 10, burst: deps.config.events?.refusedPerMinute ?? 10 });
+  const refusals = createBuckets({
+    perMinute: deps.config.events?.refusedPerMinute ?? 10,
+    burst: deps.config.events?.refusedPerMinute ?? 10,
+  });
   /** Per user: refused changes not written to the audit trail since the last that was. */
   const unrecorded = new Map<string, { actor: string; count: number }>();
   const tunnels = createTunnelService({ store: deps.store, secrets: deps.secrets, config: deps.config });
@@ -91,7 +109,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       info: {
         title: 'Tunnelplane API',
         version: deps.config.version,
-        description: 'Self-hosted control plane for Cloudflare Tunnels. Authenticate with HTTP Basic or a bearer API token.',
+        description:
+          'Self-hosted control plane for Cloudflare Tunnels. Authenticate with HTTP Basic or a bearer API token.',
       },
       components: {
         securitySchemes: {
@@ -117,13 +136,23 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       const taken = mutations.take(req.auth.user.id);
       if (!taken.ok) {
         const seconds = Math.ceil(taken.retryAfterMs / 1000);
-        throw new AppError('rate.limited', 429, `You are making changes faster than this server allows; retry in ${seconds} s.`, { retryAfterSeconds: seconds });
+        throw new AppError(
+          'rate.limited',
+          429,
+          `You are making changes faster than this server allows; retry in ${seconds} s.`,
+          { retryAfterSeconds: seconds },
+        );
       }
     }
   });
 
   app.addHook('onResponse', async (req, reply) => {
-    httpMetrics.observe(req.method, req.routeOptions.url ?? 'unknown', reply.statusCode, reply.elapsedTime / 1000);
+    httpMetrics.observe(
+      req.method,
+      req.routeOptions.url ?? 'unknown',
+      reply.statusCode,
+      reply.elapsedTime / 1000,
+    );
     // Refused mutations are part of the audit trail too (accepted ones are recorded with their
     // write), a few per user per minute; the rest are counted into the next one that is written.
     if (req.auth && req.method !== 'GET' && req.method !== 'HEAD' && reply.statusCode >= 400) {
@@ -143,57 +172,107 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
           action: `${req.method} ${req.routeOptions.url ?? 'unknown'}`,
           target: req.url.split('?')[0]!.slice(0, 200),
           outcome: 'error',
-          details: { status: reply.statusCode, code: req.errorCode, requestId: req.id, ...(suppressed ? { unrecordedBefore: suppressed } : {}) },
+          details: {
+            status: reply.statusCode,
+            code: req.errorCode,
+            requestId: req.id,
+            ...(suppressed ? { unrecordedBefore: suppressed } : {}),
+          },
         })
         .catch((err: Error) => req.log.warn({ err: err.message }, 'could not record an audit event'));
     }
   });
 
-  app.setErrorHandler(async (err: FastifyError | AppError | Error, req: FastifyRequest, reply: FastifyReply) => {
-    req.errorCode = err instanceof AppError ? err.code : (err as FastifyError).validation ? 'request.invalid' : ((err as FastifyError).code ?? 'internal');
-    if (err instanceof AppError) {
-      if (err.status === 401) reply.header('www-authenticate', 'Basic realm="tunnelplane", charset="UTF-8"');
-      if (err.status === 503 || err.status === 429) reply.header('retry-after', String(err.details.retryAfterSeconds ?? 1));
-      return reply.status(err.status).send(errorBody(req.id, err.code, err.message, err.details));
-    }
-    const fe = err as FastifyError;
-    if (fe.validation) {
-      const issues = fe.validation.map((v) => ({
-        where: fe.validationContext ?? 'request',
-        path: v.instancePath || (v.params as { missingProperty?: string })?.missingProperty || '',
-        message: v.message ?? 'invalid',
-      }));
-      const first = issues[0];
-      const what = first ? `${first.where}${first.path ? ` ${first.path}` : ''} ${first.message}` : 'invalid request';
-      return reply.status(400).send(errorBody(req.id, 'request.invalid', `Invalid request: ${what}.`, { issues }));
-    }
-    switch (fe.code) {
-      case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+  app.setErrorHandler(
+    async (err: FastifyError | AppError | Error, req: FastifyRequest, reply: FastifyReply) => {
+      req.errorCode =
+        err instanceof AppError
+          ? err.code
+          : (err as FastifyError).validation
+            ? 'request.invalid'
+            : ((err as FastifyError).code ?? 'internal');
+      if (err instanceof AppError) {
+        if (err.status === 401)
+          reply.header('www-authenticate', 'Basic realm="tunnelplane", charset="UTF-8"');
+        if (err.status === 503 || err.status === 429)
+          reply.header('retry-after', String(err.details.retryAfterSeconds ?? 1));
+        return reply.status(err.status).send(errorBody(req.id, err.code, err.message, err.details));
+      }
+      const fe = err as FastifyError;
+      if (fe.validation) {
+        const issues = fe.validation.map((v) => ({
+          where: fe.validationContext ?? 'request',
+          path: v.instancePath || (v.params as { missingProperty?: string })?.missingProperty || '',
+          message: v.message ?? 'invalid',
+        }));
+        const first = issues[0];
+        const what = first
+          ? `${first.where}${first.path ? ` ${first.path}` : ''} ${first.message}`
+          : 'invalid request';
         return reply
-          .status(415)
-          .send(errorBody(req.id, 'request.unsupported_media_type', `Send the body as application/json (got ${req.headers['content-type'] ?? 'nothing'}).`));
-      case 'FST_ERR_CTP_BODY_TOO_LARGE':
-        return reply.status(413).send(errorBody(req.id, 'request.too_large', 'The body is larger than 64 KiB.'));
-      case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      case 'FST_ERR_CTP_INVALID_JSON_BODY':
-        return reply.status(400).send(errorBody(req.id, 'request.invalid', 'The body is not valid JSON.'));
-    }
-    if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
-      return reply.status(fe.statusCode).send(errorBody(req.id, 'request.invalid', fe.message));
-    }
-    if (isUnavailable(err)) {
-      // The database is away (restarting, unreachable): say so, and when to try again; it is not this request's fault.
-      req.errorCode = 'database.unavailable';
-      req.log.warn({ err: err.message, reqId: req.id }, 'database unavailable');
-      reply.header('retry-after', '2');
-      return reply.status(503).send(errorBody(req.id, 'database.unavailable', 'The database is not reachable right now; try again in a few seconds.'));
-    }
-    req.log.error({ err, reqId: req.id, url: req.url, method: req.method }, 'request failed');
-    return reply.status(500).send(errorBody(req.id, 'internal', 'Internal error; the server log has the details under this requestId.'));
-  });
+          .status(400)
+          .send(errorBody(req.id, 'request.invalid', `Invalid request: ${what}.`, { issues }));
+      }
+      switch (fe.code) {
+        case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+          return reply
+            .status(415)
+            .send(
+              errorBody(
+                req.id,
+                'request.unsupported_media_type',
+                `Send the body as application/json (got ${req.headers['content-type'] ?? 'nothing'}).`,
+              ),
+            );
+        case 'FST_ERR_CTP_BODY_TOO_LARGE':
+          return reply
+            .status(413)
+            .send(errorBody(req.id, 'request.too_large', 'The body is larger than 64 KiB.'));
+        case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+        case 'FST_ERR_CTP_INVALID_JSON_BODY':
+          return reply.status(400).send(errorBody(req.id, 'request.invalid', 'The body is not valid JSON.'));
+      }
+      if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
+        return reply.status(fe.statusCode).send(errorBody(req.id, 'request.invalid', fe.message));
+      }
+      if (isUnavailable(err)) {
+        // The database is away (restarting, unreachable): say so, and when to try again; it is not this request's fault.
+        req.errorCode = 'database.unavailable';
+        req.log.warn({ err: err.message, reqId: req.id }, 'database unavailable');
+        reply.header('retry-after', '2');
+        return reply
+          .status(503)
+          .send(
+            errorBody(
+              req.id,
+              'database.unavailable',
+              'The database is not reachable right now; try again in a few seconds.',
+            ),
+          );
+      }
+      req.log.error({ err, reqId: req.id, url: req.url, method: req.method }, 'request failed');
+      return reply
+        .status(500)
+        .send(
+          errorBody(
+            req.id,
+            'internal',
+            'Internal error; the server log has the details under this requestId.',
+          ),
+        );
+    },
+  );
 
   app.setNotFoundHandler(async (req, reply) =>
-    reply.status(404).send(errorBody(req.id, 'route.unknown_path', `No such path: ${req.method} ${req.url.split('?')[0]!.slice(0, 200)}.`)),
+    reply
+      .status(404)
+      .send(
+        errorBody(
+          req.id,
+          'route.unknown_path',
+          `No such path: ${req.method} ${req.url.split('?')[0]!.slice(0, 200)}.`,
+        ),
+      ),
   );
 
   app.get('/healthz', { config: { public: true }, schema: { hide: true } }, async () => ({ status: 'ok' }));
@@ -223,7 +302,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     unrecorded.clear();
     for (const [ownerId, { actor, count }] of pending) {
       await deps.store.events
-        .append({ ownerId, actor, action: 'audit.unrecorded', target: actor, outcome: 'error', details: { refusedRequests: count } })
+        .append({
+          ownerId,
+          actor,
+          action: 'audit.unrecorded',
+          target: actor,
+          outcome: 'error',
+          details: { refusedRequests: count },
+        })
         .catch((err: Error) => deps.logger.warn({ err: err.message }, 'could not record an audit event'));
     }
   };

@@ -7,7 +7,8 @@ import type { UserRow } from '../store/index.js';
 const basic = (u: string, p: string) => `Basic ${Buffer.from(`${u}:${p}`).toString('base64')}`;
 const flush = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-const row = (name: string, passwordHash: string) => ({ id: `id-${name}`, name, password_hash: passwordHash, role: 'user' }) as UserRow;
+const row = (name: string, passwordHash: string) =>
+  ({ id: `id-${name}`, name, password_hash: passwordHash, role: 'user' }) as UserRow;
 
 /** A store holding `users` (read as copies, like rows), counting look-ups and recording updates. */
 function fakeStore(users: UserRow[]) {
@@ -27,7 +28,10 @@ function fakeStore(users: UserRow[]) {
       },
       update: async (id, patch) => {
         updates.push({ id, patch });
-        Object.assign(users.find((u) => u.id === id)!, patch);
+        Object.assign(
+          users.find((u) => u.id === id)!,
+          patch,
+        );
         onUpdate?.();
       },
     },
@@ -62,7 +66,8 @@ function world(opts: { limits?: Partial<AuthLimits>; slow?: boolean } = {}) {
   const outcome = (user: string, password: string, source = '10.0.0.1') =>
     auth.authenticate(basic(user, password), source).then(
       (a) => a.user.name,
-      (e: { code: string; details: { retryAfterSeconds?: number } }) => (e.code === 'auth.throttled' ? `429 ${e.details.retryAfterSeconds}` : e.code),
+      (e: { code: string; details: { retryAfterSeconds?: number } }) =>
+        e.code === 'auth.throttled' ? `429 ${e.details.retryAfterSeconds}` : e.code,
     );
   return {
     auth,
@@ -87,7 +92,9 @@ describe('authenticator: cache and failure memory', () => {
     expect((await auth.authenticate(basic('alice', 'right-password'), '10.0.0.1')).user.name).toBe('alice');
     expect(lookups.byName).toBe(1);
     user.password_hash = await hashPassword('new-password');
-    await expect(auth.authenticate(basic('alice', 'right-password'), '10.0.0.1')).rejects.toMatchObject({ code: 'auth.invalid' });
+    await expect(auth.authenticate(basic('alice', 'right-password'), '10.0.0.1')).rejects.toMatchObject({
+      code: 'auth.invalid',
+    });
   });
 
   it('remembers a failed pair without checking it again (and without counting it again)', async () => {
@@ -118,9 +125,22 @@ describe('authenticator: cache and failure memory', () => {
 describe('authenticator: what a Basic header may hold', () => {
   it('rejects missing and malformed headers and unknown schemes', async () => {
     const w = world();
-    await expect(w.auth.authenticate(undefined, '10.0.0.1')).rejects.toMatchObject({ code: 'auth.required', status: 401 });
-    for (const h of ['Basic', 'Basic ', 'Digest abc', 'Bearer nottp', `Basic ${Buffer.from('nocolon').toString('base64')}`, `Basic ${Buffer.from(':pw').toString('base64')}`]) {
-      await expect(w.auth.authenticate(h, '10.0.0.1')).rejects.toMatchObject({ code: 'auth.invalid', status: 401 });
+    await expect(w.auth.authenticate(undefined, '10.0.0.1')).rejects.toMatchObject({
+      code: 'auth.required',
+      status: 401,
+    });
+    for (const h of [
+      'Basic',
+      'Basic ',
+      'Digest abc',
+      'Bearer nottp',
+      `Basic ${Buffer.from('nocolon').toString('base64')}`,
+      `Basic ${Buffer.from(':pw').toString('base64')}`,
+    ]) {
+      await expect(w.auth.authenticate(h, '10.0.0.1')).rejects.toMatchObject({
+        code: 'auth.invalid',
+        status: 401,
+      });
     }
     expect(w.calls).toEqual([]);
   });
@@ -136,7 +156,10 @@ describe('authenticator: what a Basic header may hold', () => {
     ['bytes that are not UTF-8', Buffer.from([0x61, 0x3a, 0xff, 0xfe]).toString('base64')],
   ])('refuses base64 with %s before any check', async (_what, encoded) => {
     const w = world();
-    await expect(w.auth.authenticate(`Basic ${encoded}`, '10.0.0.1')).rejects.toMatchObject({ code: 'auth.invalid', status: 401 });
+    await expect(w.auth.authenticate(`Basic ${encoded}`, '10.0.0.1')).rejects.toMatchObject({
+      code: 'auth.invalid',
+      status: 401,
+    });
     expect(w.calls).toEqual([]);
     expect(w.lookups.byName).toBe(0);
   });
@@ -200,7 +223,9 @@ describe('authenticator: throttling per account and source', () => {
   });
 
   it('doubles the delay with each further failure, up to the cap', async () => {
-    const w = world({ limits: { freeFailures: 2, baseDelayMs: 1_000, maxDelayMs: 8_000, forgetAfterMs: 60_000 } });
+    const w = world({
+      limits: { freeFailures: 2, baseDelayMs: 1_000, maxDelayMs: 8_000, forgetAfterMs: 60_000 },
+    });
     expect(await w.outcome('alice', 'guess-a')).toBe('auth.invalid');
     expect(await w.outcome('alice', 'guess-b')).toBe('auth.invalid');
     const waits: string[] = [];
@@ -228,7 +253,9 @@ describe('authenticator: throttling per account and source', () => {
   });
 
   it('starts afresh after a success from that source, checked or cached', async () => {
-    const w = world({ limits: { freeFailures: 2, baseDelayMs: 1_000, maxDelayMs: 8_000, forgetAfterMs: 60_000 } });
+    const w = world({
+      limits: { freeFailures: 2, baseDelayMs: 1_000, maxDelayMs: 8_000, forgetAfterMs: 60_000 },
+    });
     expect(await w.outcome('alice', 'g1')).toBe('auth.invalid');
     expect(await w.outcome('alice', 'g2')).toBe('auth.invalid');
     expect(await w.outcome('alice', 'g3')).toBe('429 1');
@@ -262,7 +289,8 @@ describe('authenticator: throttling per account and source', () => {
 
   it('caps the accounts one source may have failing (spraying names)', async () => {
     const w = world({ limits: { maxAccountsPerSource: 3, maxDelayMs: 8_000, forgetAfterMs: 60_000 } });
-    for (const name of ['ann', 'ben', 'cid']) expect(await w.outcome(name, 'guess', '10.0.0.9')).toBe('auth.invalid');
+    for (const name of ['ann', 'ben', 'cid'])
+      expect(await w.outcome(name, 'guess', '10.0.0.9')).toBe('auth.invalid');
     w.advance(10_000);
     const checks = w.calls.length;
     // A fourth name from that source, even a right password, is refused without a check
@@ -280,13 +308,20 @@ describe('authenticator: throttling per account and source', () => {
 
   it('caps the checks one source may have in flight across accounts', async () => {
     const w = world({ slow: true, limits: { maxChecksPerSource: 3 } });
-    const first = ['ann', 'ben', 'alice'].map((name) => w.outcome(name, name === 'alice' ? 'right-a' : 'guess', '10.0.0.9'));
+    const first = ['ann', 'ben', 'alice'].map((name) =>
+      w.outcome(name, name === 'alice' ? 'right-a' : 'guess', '10.0.0.9'),
+    );
     await flush();
     expect(await w.outcome('bob', 'right-b', '10.0.0.9')).toBe('429 1');
     const elsewhere = w.outcome('bob', 'right-b', '10.0.0.10');
     await flush();
     while (w.pending()) await w.release();
-    expect(await Promise.all([...first, elsewhere])).toEqual(['auth.invalid', 'auth.invalid', 'alice', 'bob']);
+    expect(await Promise.all([...first, elsewhere])).toEqual([
+      'auth.invalid',
+      'auth.invalid',
+      'alice',
+      'bob',
+    ]);
     // Once they are answered, the source may check again.
     const again = w.outcome('carol', 'right-c', '10.0.0.9');
     await flush();

@@ -37,7 +37,14 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { isIPv4, isIPv6 } from 'node:net';
 import type { Logger } from 'pino';
 import { AppError } from '../domain/errors.js';
-import { API_TOKEN_PREFIX, dummyPasswordHash, hashApiToken, hashPassword, needsRehash, verifyPassword } from '../domain/passwords.js';
+import {
+  API_TOKEN_PREFIX,
+  dummyPasswordHash,
+  hashApiToken,
+  hashPassword,
+  needsRehash,
+  verifyPassword,
+} from '../domain/passwords.js';
 import type { Store, UserRow } from '../store/index.js';
 
 export interface Authenticated {
@@ -106,13 +113,24 @@ export interface AuthDeps {
   hashPassword?: (password: string) => Promise<string>;
 }
 
-const required = () => new AppError('auth.required', 401, 'Authentication required: send HTTP Basic credentials (USERPASS) or a bearer API token.');
-const rejected = () => new AppError('auth.invalid', 401, 'Invalid credentials: check USERPASS (user:password) or the API token.');
+const required = () =>
+  new AppError(
+    'auth.required',
+    401,
+    'Authentication required: send HTTP Basic credentials (USERPASS) or a bearer API token.',
+  );
+const rejected = () =>
+  new AppError('auth.invalid', 401, 'Invalid credentials: check USERPASS (user:password) or the API token.');
 const throttled = (waitMs: number, why: string) => {
   const seconds = Math.max(1, Math.ceil(waitMs / 1000));
-  return new AppError('auth.throttled', 429, `${why}; retry in ${seconds} s (or use an API token).`, { retryAfterSeconds: seconds });
+  return new AppError('auth.throttled', 429, `${why}; retry in ${seconds} s (or use an API token).`, {
+    retryAfterSeconds: seconds,
+  });
 };
-const busy = () => new AppError('auth.busy', 503, 'Too many sign-ins at once; retry in a second (or use an API token).', { retryAfterSeconds: 1 });
+const busy = () =>
+  new AppError('auth.busy', 503, 'Too many sign-ins at once; retry in a second (or use an API token).', {
+    retryAfterSeconds: 1,
+  });
 
 /**
  * The part of a source address that throttling counts: an IPv4 address (also when mapped into
@@ -124,7 +142,8 @@ export function throttleSource(address: string | undefined): string {
   if (mapped && isIPv4(mapped[1]!)) return mapped[1]!;
   if (!isIPv6(address)) return address;
   const halves = address.replace(/%.*$/, '').toLowerCase().split('::');
-  const groups = (s: string | undefined) => (s ? s.split(':').flatMap((g) => (g.includes('.') ? ['0', '0'] : [g])) : []);
+  const groups = (s: string | undefined) =>
+    s ? s.split(':').flatMap((g) => (g.includes('.') ? ['0', '0'] : [g])) : [];
   const head = groups(halves[0]);
   const tail = groups(halves[1]);
   const all = [...head, ...Array<string>(8 - head.length - tail.length).fill('0'), ...tail];
@@ -166,10 +185,18 @@ interface Attempts {
 }
 
 function checkLimits(limits: AuthLimits) {
-  const bad = Object.entries(limits).filter(([, v]) => typeof v !== 'number' || !(v > 0) || !Number.isInteger(v));
-  if (bad.length) throw new Error(`auth limits must be positive integers: ${bad.map(([k, v]) => `${k}=${String(v)}`).join(', ')}`);
+  const bad = Object.entries(limits).filter(
+    ([, v]) => typeof v !== 'number' || !(v > 0) || !Number.isInteger(v),
+  );
+  if (bad.length)
+    throw new Error(
+      `auth limits must be positive integers: ${bad.map(([k, v]) => `${k}=${String(v)}`).join(', ')}`,
+    );
   if (limits.baseDelayMs > limits.maxDelayMs) throw new Error('auth limits: baseDelayMs exceeds maxDelayMs');
-  if (limits.forgetAfterMs < limits.maxDelayMs) throw new Error('auth limits: forgetAfterMs is shorter than maxDelayMs (failures would be forgotten during the backoff)');
+  if (limits.forgetAfterMs < limits.maxDelayMs)
+    throw new Error(
+      'auth limits: forgetAfterMs is shorter than maxDelayMs (failures would be forgotten during the backoff)',
+    );
 }
 
 export function createAuthenticator(deps: AuthDeps) {
@@ -196,8 +223,11 @@ export function createAuthenticator(deps: AuthDeps) {
   const checksBySource = new Map<string, number>();
   const keyOf = (source: string, account: string) => `${source}\n${account}`;
   const delayAfter = (failures: number) =>
-    failures < limits.freeFailures ? 0 : Math.min(limits.maxDelayMs, limits.baseDelayMs * 2 ** (failures - limits.freeFailures));
-  const live = (a: Attempts, at: number) => a.inFlight > 0 || (a.failures > 0 && at - a.lastFailureAt < limits.forgetAfterMs);
+    failures < limits.freeFailures
+      ? 0
+      : Math.min(limits.maxDelayMs, limits.baseDelayMs * 2 ** (failures - limits.freeFailures));
+  const live = (a: Attempts, at: number) =>
+    a.inFlight > 0 || (a.failures > 0 && at - a.lastFailureAt < limits.forgetAfterMs);
 
   function forget(a: Attempts) {
     const k = keyOf(a.source, a.account);
@@ -233,10 +263,14 @@ export function createAuthenticator(deps: AuthDeps) {
           if (!o || !live(o, at)) {
             if (o) forget(o);
             else accounts.delete(other);
-          } else if (o.inFlight === 0) soonest = Math.min(soonest, o.lastFailureAt + limits.forgetAfterMs - at);
+          } else if (o.inFlight === 0)
+            soonest = Math.min(soonest, o.lastFailureAt + limits.forgetAfterMs - at);
         }
         if (accounts.size >= limits.maxAccountsPerSource) {
-          throw throttled(Number.isFinite(soonest) ? soonest : limits.baseDelayMs, 'Too many failed sign-ins from this address');
+          throw throttled(
+            Number.isFinite(soonest) ? soonest : limits.baseDelayMs,
+            'Too many failed sign-ins from this address',
+          );
         }
       }
       a = { source, account, failures: 0, lastFailureAt: 0, inFlight: 0 };
@@ -248,7 +282,8 @@ export function createAuthenticator(deps: AuthDeps) {
       }
     }
     const checks = checksBySource.get(source) ?? 0;
-    if (checks >= limits.maxChecksPerSource) throw throttled(1000, 'Too many sign-ins from this address at once');
+    if (checks >= limits.maxChecksPerSource)
+      throw throttled(1000, 'Too many sign-ins from this address at once');
     checksBySource.set(source, checks + 1);
     accountsBySource.set(source, (accountsBySource.get(source) ?? new Set()).add(account));
     a.inFlight++;
@@ -314,7 +349,8 @@ export function createAuthenticator(deps: AuthDeps) {
       return run(fn);
     }
     const lane = lanes.get(account);
-    if (lane && lane.length >= limits.maxQueuedPerAccount) throw throttled(1000, 'Too many sign-ins for this user at once');
+    if (lane && lane.length >= limits.maxQueuedPerAccount)
+      throw throttled(1000, 'Too many sign-ins for this user at once');
     if (queued >= limits.maxQueued) throw busy();
     return new Promise<T>((resolve, reject) => {
       const start = () => void run(fn).then(resolve, reject);

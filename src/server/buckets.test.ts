@@ -14,7 +14,12 @@ describe('token buckets', () => {
     expect(b.take('a').ok).toBe(true);
     expect(b.take('a').ok).toBe(false);
     t = 10_000;
-    expect([b.take('a'), b.take('a'), b.take('a'), b.take('a')].map((r) => r.ok)).toEqual([true, true, true, false]);
+    expect([b.take('a'), b.take('a'), b.take('a'), b.take('a')].map((r) => r.ok)).toEqual([
+      true,
+      true,
+      true,
+      false,
+    ]);
   });
   it('0 per minute: no limit', () => {
     const b = createBuckets({ perMinute: 0, burst: 1 });

@@ -10,7 +10,12 @@ export interface Buckets {
   take(key: string): { ok: true } | { ok: false; retryAfterMs: number };
 }
 
-export function createBuckets(opts: { perMinute: number; burst: number; now?: () => number; maxKeys?: number }): Buckets {
+export function createBuckets(opts: {
+  perMinute: number;
+  burst: number;
+  now?: () => number;
+  maxKeys?: number;
+}): Buckets {
   const now = opts.now ?? Date.now;
   const ratePerMs = opts.perMinute / 60_000;
   const maxKeys = opts.maxKeys ?? 100_000;

@@ -55,7 +55,11 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): MetricsR
     help: 'When the last resync of this replica completed (Unix time).',
     registers: [registry],
   });
-  const resyncFailures = new Counter({ name: 'tunnelplane_resync_failures_total', help: 'Resync steps that failed (retried at the next resync).', registers: [registry] });
+  const resyncFailures = new Counter({
+    name: 'tunnelplane_resync_failures_total',
+    help: 'Resync steps that failed (retried at the next resync).',
+    registers: [registry],
+  });
   return {
     resynced(r) {
       unvouched.set(r.unvouched);

@@ -23,12 +23,19 @@ export const routeSchema = {
     access: {
       type: 'object',
       nullable: true,
-      properties: { emails: { type: 'array', items: { type: 'string' } }, emailDomains: { type: 'array', items: { type: 'string' } } },
+      properties: {
+        emails: { type: 'array', items: { type: 'string' } },
+        emailDomains: { type: 'array', items: { type: 'string' } },
+      },
     },
     inCluster: {
       type: 'object',
       nullable: true,
-      properties: { address: { type: 'string' }, ready: { type: 'boolean' }, reason: { type: 'string', nullable: true } },
+      properties: {
+        address: { type: 'string' },
+        ready: { type: 'boolean' },
+        reason: { type: 'string', nullable: true },
+      },
     },
     /** TCP-like routes: the service token the access pods use, and when it expires (it is renewed before). */
     serviceToken: {
@@ -72,9 +79,12 @@ export function presentRoute(r: RouteView, tunnelName: string, inCluster: InClus
     errorCode: r.last_error_code,
     createdAt: r.created_at,
     // What the route asks for (Access protects every kind: tokens, people, allow-lists).
-    protectedBy: isTcpLikeProtocol(r.protocol) || r.access_rule ? 'access' : r.allow_ips ? 'allow-list' : null,
+    protectedBy:
+      isTcpLikeProtocol(r.protocol) || r.access_rule ? 'access' : r.allow_ips ? 'allow-list' : null,
     allowIps: r.allow_ips ? (JSON.parse(r.allow_ips) as string[]) : null,
-    access: r.access_rule ? (JSON.parse(r.access_rule) as { emails: string[]; emailDomains: string[] }) : null,
+    access: r.access_rule
+      ? (JSON.parse(r.access_rule) as { emails: string[]; emailDomains: string[] })
+      : null,
     inCluster:
       inCluster && isTcpLikeProtocol(r.protocol)
         ? {
@@ -83,7 +93,8 @@ export function presentRoute(r: RouteView, tunnelName: string, inCluster: InClus
             reason: r.k8s_ready === 1 ? null : r.k8s_reason,
           }
         : null,
-    serviceToken: isTcpLikeProtocol(r.protocol) && r.service_token_id ? { expiresAt: r.service_token_expires_at } : null,
+    serviceToken:
+      isTcpLikeProtocol(r.protocol) && r.service_token_id ? { expiresAt: r.service_token_expires_at } : null,
   };
 }
 
@@ -104,4 +115,3 @@ export function presentTunnelHead(t: TunnelView, owner: string) {
 export function presentTunnel(t: TunnelView, routes: RouteView[], owner: string, inCluster: InCluster) {
   return { ...presentTunnelHead(t, owner), routes: routes.map((r) => presentRoute(r, t.name, inCluster)) };
 }
-

@@ -8,7 +8,11 @@ import type { RouteView, TunnelView } from '../store/index.js';
 import type { Actor, TunnelService } from './tunnel-service.js';
 
 const WAIT_MS = 30_000;
-const params = { type: 'object', required: ['name'], properties: { name: { type: 'string', maxLength: 64 } } } as const;
+const params = {
+  type: 'object',
+  required: ['name'],
+  properties: { name: { type: 'string', maxLength: 64 } },
+} as const;
 const serviceQuery = { type: 'object', properties: { service: { type: 'string', maxLength: 300 } } } as const;
 const actorOf = (req: FastifyRequest): Actor => ({ user: req.auth!.user });
 
@@ -28,7 +32,9 @@ export function registerPocRoutes(app: FastifyInstance, deps: { tunnels: TunnelS
       opts.schema = { ...(opts.schema ?? {}), tags: ['proof of concept'] };
     });
 
-    poc.get('/', { config: { public: true } }, async (_req, reply) => reply.type('text/html; charset=utf-8').send('Welcome'));
+    poc.get('/', { config: { public: true } }, async (_req, reply) =>
+      reply.type('text/html; charset=utf-8').send('Welcome'),
+    );
 
     poc.post('/tunnels', async (req) => {
       const res = await tunnels.createTunnel(actorOf(req), {}, WAIT_MS);
@@ -42,12 +48,21 @@ export function registerPocRoutes(app: FastifyInstance, deps: { tunnels: TunnelS
       return { result: 'ok', tunnels: out };
     });
 
-    poc.get<{ Params: { name: string } }>('/tunnels/:name/credentials', { schema: { params } }, async (req, reply) =>
-      reply.type('application/json').header('cache-control', 'no-store').send(JSON.stringify(await tunnels.credentials(actorOf(req), req.params.name))),
+    poc.get<{ Params: { name: string } }>(
+      '/tunnels/:name/credentials',
+      { schema: { params } },
+      async (req, reply) =>
+        reply
+          .type('application/json')
+          .header('cache-control', 'no-store')
+          .send(JSON.stringify(await tunnels.credentials(actorOf(req), req.params.name))),
     );
 
-    poc.get<{ Params: { name: string } }>('/tunnels/:name/config', { schema: { params } }, async (req, reply) =>
-      reply.type('application/yaml').send(await tunnels.configYaml(actorOf(req), req.params.name)),
+    poc.get<{ Params: { name: string } }>(
+      '/tunnels/:name/config',
+      { schema: { params } },
+      async (req, reply) =>
+        reply.type('application/yaml').send(await tunnels.configYaml(actorOf(req), req.params.name)),
     );
 
     poc.delete<{ Params: { name: string } }>('/tunnels/:name', { schema: { params } }, async (req) => {
@@ -60,7 +75,12 @@ export function registerPocRoutes(app: FastifyInstance, deps: { tunnels: TunnelS
       { schema: { params, querystring: serviceQuery } },
       async (req, reply) => {
         if (!req.query.service) return reply.status(400).send(missingService);
-        const res = await tunnels.addRoute(actorOf(req), req.params.name, { service: req.query.service }, WAIT_MS);
+        const res = await tunnels.addRoute(
+          actorOf(req),
+          req.params.name,
+          { service: req.query.service },
+          WAIT_MS,
+        );
         const { tunnel, routes } = await tunnels.withRoutes(res.tunnel);
         return { result: 'ok', tunnel: pocTunnel(tunnel, routes) };
       },
@@ -71,7 +91,12 @@ export function registerPocRoutes(app: FastifyInstance, deps: { tunnels: TunnelS
       { schema: { params, querystring: serviceQuery } },
       async (req, reply) => {
         if (!req.query.service) return reply.status(400).send(missingService);
-        const res = await tunnels.deleteRoutes(actorOf(req), req.params.name, { service: req.query.service }, WAIT_MS);
+        const res = await tunnels.deleteRoutes(
+          actorOf(req),
+          req.params.name,
+          { service: req.query.service },
+          WAIT_MS,
+        );
         const { tunnel, routes } = await tunnels.withRoutes(res.tunnel);
         return { result: 'ok', tunnel: pocTunnel(tunnel, routes) };
       },

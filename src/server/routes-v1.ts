@@ -35,18 +35,28 @@ const waitQuery = {
 } as const;
 const pageQuery = {
   type: 'object',
-  properties: { limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 }, cursor: { type: 'string', maxLength: 200 } },
+  properties: {
+    limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 },
+    cursor: { type: 'string', maxLength: 200 },
+  },
   additionalProperties: false,
 } as const;
 
-function presentUser(u: UserRow, defaults: TunnelServiceConfig['defaultQuotas'], usage: { tunnels: number; routes: number }) {
+function presentUser(
+  u: UserRow,
+  defaults: TunnelServiceConfig['defaultQuotas'],
+  usage: { tunnels: number; routes: number },
+) {
   return { name: u.name, role: u.role, quotas: quotasOf(u, defaults), usage, createdAt: u.created_at };
 }
 
 const actorOf = (req: FastifyRequest): Actor => ({ user: req.auth!.user });
 const waitMs = (q: { wait?: number }) => Math.round((q.wait ?? 30) * 1000);
 
-export function registerV1Routes(app: FastifyInstance, deps: { tunnels: TunnelService; store: Store; config: TunnelServiceConfig }) {
+export function registerV1Routes(
+  app: FastifyInstance,
+  deps: { tunnels: TunnelService; store: Store; config: TunnelServiceConfig },
+) {
   const { tunnels, store, config } = deps;
   const accounts = createAccountService({ store });
   // User names never change, so an owner's name can be remembered (bounded: admins list everyone's).
@@ -69,16 +79,28 @@ export function registerV1Routes(app: FastifyInstance, deps: { tunnels: TunnelSe
 
   /** A page of tunnels as JSON text, from the rendered-view cache (the schema's document, pre-serialised). */
   async function sendPage(reply: FastifyReply, req: FastifyRequest, pageKey: string, page: Page<TunnelView>) {
-    const json = await tunnels.views.pageJson(pageKey, page.items, await ownerNamesOf(req, page.items), page.nextCursor);
+    const json = await tunnels.views.pageJson(
+      pageKey,
+      page.items,
+      await ownerNamesOf(req, page.items),
+      page.nextCursor,
+    );
     return reply.type('application/json; charset=utf-8').send(json);
   }
 
   app.register(
     async (v1) => {
-      v1.get('/me', { schema: { tags: ['me'], summary: 'Who you are, your quotas and usage' } }, async (req) => {
-        const user = req.auth!.user;
-        return { ...presentUser(user, config.defaultQuotas, await store.users.usage(user.id)), authenticatedWith: req.auth!.via };
-      });
+      v1.get(
+        '/me',
+        { schema: { tags: ['me'], summary: 'Who you are, your quotas and usage' } },
+        async (req) => {
+          const user = req.auth!.user;
+          return {
+            ...presentUser(user, config.defaultQuotas, await store.users.usage(user.id)),
+            authenticatedWith: req.auth!.via,
+          };
+        },
+      );
 
       // API tokens
       v1.post<{ Body: { name: string; expiresInDays?: number } }>(
@@ -108,7 +130,12 @@ export function registerV1Routes(app: FastifyInstance, deps: { tunnels: TunnelSe
       }));
       v1.delete<{ Params: { id: string } }>(
         '/tokens/:id',
-        { schema: { tags: ['tokens'], params: { type: 'object', properties: { id: { type: 'string', maxLength: 64 } } } } },
+        {
+          schema: {
+            tags: ['tokens'],
+            params: { type: 'object', properties: { id: { type: 'string', maxLength: 64 } } },
+          },
+        },
         async (req, reply) => {
           await accounts.revokeToken(actorOf(req), req.params.id);
           return reply.status(204).send();
@@ -116,7 +143,10 @@ export function registerV1Routes(app: FastifyInstance, deps: { tunnels: TunnelSe
       );
 
       // Tunnels
-      v1.post<{ Body: { name?: string; configMode?: 'local' | 'remote' } | undefined; Querystring: { wait?: number } }>(
+      v1.post<{
+        Body: { name?: string; configMode?: 'local' | 'remote' } | undefined;
+        Querystring: { wait?: number };
+      }>(
         '/tunnels',
         {
           schema: {
@@ -148,13 +178,23 @@ export function registerV1Routes(app: FastifyInstance, deps: { tunnels: TunnelSe
             tags: ['tunnels'],
             summary: 'Your tunnels with their routes',
             querystring: pageQuery,
-            response: { 200: { type: 'object', properties: { items: { type: 'array', items: tunnelSchema }, nextCursor: { type: 'string', nullable: true } } } },
+            response: {
+              200: {
+                type: 'object',
+                properties: {
+                  items: { type: 'array', items: tunnelSchema },
+                  nextCursor: { type: 'string', nullable: true },
+                },
+              },
+            },
           },
         },
         async (req, reply) => {
           const { limit = 50, cursor } = req.query;
           const me = req.auth!.user;
-          const json = await tunnels.views.ownPageJson(me, limit, cursor, () => store.tunnels.listForOwner(me.id, limit, cursor));
+          const json = await tunnels.views.ownPageJson(me, limit, cursor, () =>
+            store.tunnels.listForOwner(me.id, limit, cursor),
+          );
           return reply.type('application/json; charset=utf-8').send(json);
         },
       );
@@ -164,17 +204,28 @@ export function registerV1Routes(app: FastifyInstance, deps: { tunnels: TunnelSe
         async (req, reply) => {
           const t = await tunnels.ownTunnel(actorOf(req), req.params.tunnel);
           const names = await ownerNamesOf(req, [t]);
-          return reply.type('application/json; charset=utf-8').send(await tunnels.views.tunnelJson(t, names.get(t.owner_id)!));
+          return reply
+            .type('application/json; charset=utf-8')
+            .send(await tunnels.views.tunnelJson(t, names.get(t.owner_id)!));
         },
       );
       v1.delete<{ Params: { tunnel: string }; Querystring: { wait?: number } }>(
         '/tunnels/:tunnel',
-        { schema: { tags: ['tunnels'], summary: 'Delete a tunnel and everything it made', params: tunnelParams, querystring: waitQuery } },
+        {
+          schema: {
+            tags: ['tunnels'],
+            summary: 'Delete a tunnel and everything it made',
+            params: tunnelParams,
+            querystring: waitQuery,
+          },
+        },
         async (req, reply) => {
           const res = await tunnels.deleteTunnel(actorOf(req), req.params.tunnel, waitMs(req.query));
           if (res.gone) return reply.status(204).send();
           const c = res.current!;
-          return reply.status(202).send(presentTunnel(c.tunnel, c.routes, await ownerName(c.tunnel.owner_id), config.inCluster));
+          return reply
+            .status(202)
+            .send(presentTunnel(c.tunnel, c.routes, await ownerName(c.tunnel.owner_id), config.inCluster));
         },
       );
       v1.get<{ Params: { tunnel: string } }>(
@@ -182,24 +233,42 @@ export function registerV1Routes(app: FastifyInstance, deps: { tunnels: TunnelSe
         { schema: { tags: ['tunnels'], summary: 'The cloudflared credentials file', params: tunnelParams } },
         async (req, reply) => {
           const creds = await tunnels.credentials(actorOf(req), req.params.tunnel);
-          return reply.header('cache-control', 'no-store').type('application/json').send(JSON.stringify(creds));
+          return reply
+            .header('cache-control', 'no-store')
+            .type('application/json')
+            .send(JSON.stringify(creds));
         },
       );
       v1.get<{ Params: { tunnel: string } }>(
         '/tunnels/:tunnel/config',
         { schema: { tags: ['tunnels'], summary: 'The cloudflared config.yaml', params: tunnelParams } },
-        async (req, reply) => reply.type('application/yaml').send(await tunnels.configYaml(actorOf(req), req.params.tunnel)),
+        async (req, reply) =>
+          reply.type('application/yaml').send(await tunnels.configYaml(actorOf(req), req.params.tunnel)),
       );
       v1.get<{ Params: { tunnel: string } }>(
         '/tunnels/:tunnel/token',
-        { schema: { tags: ['tunnels'], summary: 'The run token for `cloudflared tunnel run --token`', params: tunnelParams } },
-        async (req, reply) => reply.header('cache-control', 'no-store').send({ token: await tunnels.token(actorOf(req), req.params.tunnel) }),
+        {
+          schema: {
+            tags: ['tunnels'],
+            summary: 'The run token for `cloudflared tunnel run --token`',
+            params: tunnelParams,
+          },
+        },
+        async (req, reply) =>
+          reply
+            .header('cache-control', 'no-store')
+            .send({ token: await tunnels.token(actorOf(req), req.params.tunnel) }),
       );
 
       // Routes
       v1.post<{
         Params: { tunnel: string };
-        Body: { service: string; name?: string; allowIps?: string[]; access?: { emails?: string[]; emailDomains?: string[] } };
+        Body: {
+          service: string;
+          name?: string;
+          allowIps?: string[];
+          access?: { emails?: string[]; emailDomains?: string[] };
+        };
         Querystring: { wait?: number };
       }>(
         '/tunnels/:tunnel/routes',
@@ -232,7 +301,9 @@ export function registerV1Routes(app: FastifyInstance, deps: { tunnels: TunnelSe
         },
         async (req, reply) => {
           const res = await tunnels.addRoute(actorOf(req), req.params.tunnel, req.body, waitMs(req.query));
-          return reply.status(res.finished && res.route.phase === 'ready' ? 201 : 202).send(presentRoute(res.route, res.tunnel.name, config.inCluster));
+          return reply
+            .status(res.finished && res.route.phase === 'ready' ? 201 : 202)
+            .send(presentRoute(res.route, res.tunnel.name, config.inCluster));
         },
       );
       v1.get<{ Params: { tunnel: string } }>(
@@ -240,16 +311,35 @@ export function registerV1Routes(app: FastifyInstance, deps: { tunnels: TunnelSe
         { schema: { tags: ['routes'], params: tunnelParams } },
         async (req) => {
           const t = await tunnels.ownTunnel(actorOf(req), req.params.tunnel);
-          return { items: (await tunnels.withRoutes(t)).routes.map((r) => presentRoute(r, t.name, config.inCluster)) };
+          return {
+            items: (await tunnels.withRoutes(t)).routes.map((r) => presentRoute(r, t.name, config.inCluster)),
+          };
         },
       );
       v1.get<{ Params: { tunnel: string; route: string } }>(
         '/tunnels/:tunnel/routes/:route',
-        { schema: { tags: ['routes'], params: { type: 'object', properties: { tunnel: { type: 'string', maxLength: 64 }, route: { type: 'string', maxLength: 300 } } } } },
+        {
+          schema: {
+            tags: ['routes'],
+            params: {
+              type: 'object',
+              properties: {
+                tunnel: { type: 'string', maxLength: 64 },
+                route: { type: 'string', maxLength: 300 },
+              },
+            },
+          },
+        },
         async (req) => {
           const t = await tunnels.ownTunnel(actorOf(req), req.params.tunnel);
-          const r = (await tunnels.withRoutes(t)).routes.find((x) => x.name === req.params.route || x.hostname === req.params.route);
-          if (!r) throw notFound('route.not_found', `Tunnel ${t.name} has no route ${JSON.stringify(req.params.route.slice(0, 64))}.`);
+          const r = (await tunnels.withRoutes(t)).routes.find(
+            (x) => x.name === req.params.route || x.hostname === req.params.route,
+          );
+          if (!r)
+            throw notFound(
+              'route.not_found',
+              `Tunnel ${t.name} has no route ${JSON.stringify(req.params.route.slice(0, 64))}.`,
+            );
           return presentRoute(r, t.name, config.inCluster);
         },
       );
@@ -258,12 +348,23 @@ export function registerV1Routes(app: FastifyInstance, deps: { tunnels: TunnelSe
         {
           schema: {
             tags: ['routes'],
-            params: { type: 'object', properties: { tunnel: { type: 'string', maxLength: 64 }, route: { type: 'string', maxLength: 300 } } },
+            params: {
+              type: 'object',
+              properties: {
+                tunnel: { type: 'string', maxLength: 64 },
+                route: { type: 'string', maxLength: 300 },
+              },
+            },
             querystring: waitQuery,
           },
         },
         async (req, reply) => {
-          const res = await tunnels.deleteRoutes(actorOf(req), req.params.tunnel, { name: req.params.route }, waitMs(req.query));
+          const res = await tunnels.deleteRoutes(
+            actorOf(req),
+            req.params.tunnel,
+            { name: req.params.route },
+            waitMs(req.query),
+          );
           if (res.pending.length === 0) return reply.status(204).send();
           return reply.status(202).send(presentRoute(res.pending[0]!, res.tunnel.name, config.inCluster));
         },
@@ -284,7 +385,12 @@ export function registerV1Routes(app: FastifyInstance, deps: { tunnels: TunnelSe
           },
         },
         async (req) => {
-          const res = await tunnels.deleteRoutes(actorOf(req), req.params.tunnel, { service: req.query.service }, waitMs(req.query));
+          const res = await tunnels.deleteRoutes(
+            actorOf(req),
+            req.params.tunnel,
+            { service: req.query.service },
+            waitMs(req.query),
+          );
           return { deleted: res.deleted, pending: res.pending.map((r) => r.name) };
         },
       );
@@ -292,10 +398,20 @@ export function registerV1Routes(app: FastifyInstance, deps: { tunnels: TunnelSe
       // Events
       v1.get<{ Querystring: { limit?: number; cursor?: string } }>(
         '/events',
-        { schema: { tags: ['events'], summary: 'Your audit trail (admins see everyone\'s)', querystring: pageQuery } },
+        {
+          schema: {
+            tags: ['events'],
+            summary: "Your audit trail (admins see everyone's)",
+            querystring: pageQuery,
+          },
+        },
         async (req) => {
           const user = req.auth!.user;
-          const page = await store.events.list(user.role === 'admin' ? null : user.id, req.query.limit ?? 50, req.query.cursor);
+          const page = await store.events.list(
+            user.role === 'admin' ? null : user.id,
+            req.query.limit ?? 50,
+            req.query.cursor,
+          );
           return {
             items: page.items.map((e) => ({
               id: Number(e.id),
@@ -313,7 +429,11 @@ export function registerV1Routes(app: FastifyInstance, deps: { tunnels: TunnelSe
 
       // Admin
       v1.get('/admin/users', { config: { admin: true }, schema: { tags: ['admin'] } }, async () => ({
-        items: await Promise.all((await store.users.list()).map(async (u) => presentUser(u, config.defaultQuotas, await store.users.usage(u.id)))),
+        items: await Promise.all(
+          (await store.users.list()).map(async (u) =>
+            presentUser(u, config.defaultQuotas, await store.users.usage(u.id)),
+          ),
+        ),
       }));
       v1.get<{ Querystring: { limit?: number; cursor?: string; owner?: string } }>(
         '/admin/tunnels',
@@ -321,7 +441,10 @@ export function registerV1Routes(app: FastifyInstance, deps: { tunnels: TunnelSe
           config: { admin: true },
           schema: {
             tags: ['admin'],
-            querystring: { ...pageQuery, properties: { ...pageQuery.properties, owner: { type: 'string', maxLength: 100 } } },
+            querystring: {
+              ...pageQuery,
+              properties: { ...pageQuery.properties, owner: { type: 'string', maxLength: 100 } },
+            },
           },
         },
         async (req, reply) => {
@@ -332,7 +455,12 @@ export function registerV1Routes(app: FastifyInstance, deps: { tunnels: TunnelSe
             ownerId = u.id;
           }
           const { limit = 50, cursor } = req.query;
-          return sendPage(reply, req, `admin:${ownerId ?? '*'}:${limit}:${cursor ?? ''}`, await store.tunnels.listForOwner(ownerId, limit, cursor));
+          return sendPage(
+            reply,
+            req,
+            `admin:${ownerId ?? '*'}:${limit}:${cursor ?? ''}`,
+            await store.tunnels.listForOwner(ownerId, limit, cursor),
+          );
         },
       );
       v1.post<{ Params: { tunnel: string; route: string } }>(
@@ -341,8 +469,14 @@ export function registerV1Routes(app: FastifyInstance, deps: { tunnels: TunnelSe
           config: { admin: true },
           schema: {
             tags: ['admin'],
-            summary: 'Rotate a TCP route\'s Access service token; the access pods roll onto the new one',
-            params: { type: 'object', properties: { tunnel: { type: 'string', maxLength: 64 }, route: { type: 'string', maxLength: 300 } } },
+            summary: "Rotate a TCP route's Access service token; the access pods roll onto the new one",
+            params: {
+              type: 'object',
+              properties: {
+                tunnel: { type: 'string', maxLength: 64 },
+                route: { type: 'string', maxLength: 300 },
+              },
+            },
           },
         },
         async (req, reply) => {
@@ -377,7 +511,18 @@ export function registerV1Routes(app: FastifyInstance, deps: { tunnels: TunnelSe
   );
 }
 
-function presentToken(t: { id: string; name: string; created_at: string; last_used_at: string | null; expires_at: string | null }) {
-  return { id: t.id, name: t.name, createdAt: t.created_at, lastUsedAt: t.last_used_at, expiresAt: t.expires_at };
+function presentToken(t: {
+  id: string;
+  name: string;
+  created_at: string;
+  last_used_at: string | null;
+  expires_at: string | null;
+}) {
+  return {
+    id: t.id,
+    name: t.name,
+    createdAt: t.created_at,
+    lastUsedAt: t.last_used_at,
+    expiresAt: t.expires_at,
+  };
 }
-

@@ -9,7 +9,15 @@ import { parseService } from '../domain/service-url.js';
 import { parseAccessRule, parseAllowList } from '../domain/allow-list.js';
 import { credentialsFile, renderIngress, tunnelToken } from '../domain/cloudflared-files.js';
 import type { SecretBox } from '../domain/secret-box.js';
-import type { AccountCapacity, Quotas, RouteView, Store, TunnelRow, TunnelView, UserRow } from '../store/index.js';
+import type {
+  AccountCapacity,
+  Quotas,
+  RouteView,
+  Store,
+  TunnelRow,
+  TunnelView,
+  UserRow,
+} from '../store/index.js';
 import { accessPolicies } from '../domain/access-policies.js';
 import { createTunnelViews } from './tunnel-views.js';
 
@@ -40,7 +48,11 @@ export interface TunnelWithRoutes<T extends TunnelView = TunnelRow> {
 }
 
 export function quotasOf(user: UserRow, defaults: Quotas): Quotas {
-  return { ...defaults, tunnels: user.quota_tunnels ?? defaults.tunnels, routes: user.quota_routes ?? defaults.routes };
+  return {
+    ...defaults,
+    tunnels: user.quota_tunnels ?? defaults.tunnels,
+    routes: user.quota_routes ?? defaults.routes,
+  };
 }
 
 export function createTunnelService(deps: { store: Store; secrets: SecretBox; config: TunnelServiceConfig }) {
@@ -54,7 +66,9 @@ export function createTunnelService(deps: { store: Store; secrets: SecretBox; co
   async function ownTunnel(actor: Actor, name: string): Promise<TunnelRow> {
     const tunnel = await store.tunnels.byName(assertTunnelName(name));
     if (!tunnel || (tunnel.owner_id !== actor.user.id && actor.user.role !== 'admin')) {
-      throw notFound('tunnel.not_found', `You have no tunnel named ${JSON.stringify(name.slice(0, 64))}.`, { tunnel: name.slice(0, 64) });
+      throw notFound('tunnel.not_found', `You have no tunnel named ${JSON.stringify(name.slice(0, 64))}.`, {
+        tunnel: name.slice(0, 64),
+      });
     }
     return tunnel;
   }
@@ -68,7 +82,11 @@ export function createTunnelService(deps: { store: Store; secrets: SecretBox; co
    * Waits until `done` holds for the tunnel's current rows, the tunnel is gone, or the time is
    * up. Wakes on in-process changes and polls for other replicas' work.
    */
-  async function waitFor(tunnelId: string, waitMs: number, done: (t: TunnelRow | undefined) => boolean | Promise<boolean>) {
+  async function waitFor(
+    tunnelId: string,
+    waitMs: number,
+    done: (t: TunnelRow | undefined) => boolean | Promise<boolean>,
+  ) {
     const deadline = Date.now() + Math.min(waitMs, config.maxWaitMs);
     for (;;) {
       const t = await store.tunnels.byId(tunnelId);
@@ -118,7 +136,11 @@ export function createTunnelService(deps: { store: Store; secrets: SecretBox; co
       } while (cursor);
     },
 
-    async createTunnel(actor: Actor, input: { name?: string; configMode?: 'local' | 'remote' }, waitMs: number) {
+    async createTunnel(
+      actor: Actor,
+      input: { name?: string; configMode?: 'local' | 'remote' },
+      waitMs: number,
+    ) {
       const secret = randomBytes(32);
       const mode = input.configMode ?? config.defaultConfigMode;
       let tunnel: TunnelRow | undefined;
@@ -132,7 +154,13 @@ export function createTunnelService(deps: { store: Store; secrets: SecretBox; co
           );
         } catch (err) {
           // A random name that collides is drawn again; a chosen one is the user's to change.
-          if (!(err instanceof AppError && err.code === 'tunnel.name_taken' && input.name === undefined && attempt < 5)) throw err;
+          if (!(
+            err instanceof AppError &&
+            err.code === 'tunnel.name_taken' &&
+            input.name === undefined &&
+            attempt < 5
+          ))
+            throw err;
         }
       }
       const finished = waitMs > 0 ? await waitFor(tunnel.id, waitMs, converged(tunnel.generation)) : false;
@@ -151,16 +179,25 @@ export function createTunnelService(deps: { store: Store; secrets: SecretBox; co
     async addRoute(
       actor: Actor,
       tunnelName: string,
-      input: { service: string; name?: string; allowIps?: string[]; access?: { emails?: string[]; emailDomains?: string[] } },
+      input: {
+        service: string;
+        name?: string;
+        allowIps?: string[];
+        access?: { emails?: string[]; emailDomains?: string[] };
+      },
       waitMs: number,
     ) {
       const tunnel = await ownTunnel(actor, tunnelName);
-      if (tunnel.deleting) throw new AppError('tunnel.deleting', 409, `Tunnel ${tunnel.name} is being deleted.`);
+      if (tunnel.deleting)
+        throw new AppError('tunnel.deleting', 409, `Tunnel ${tunnel.name} is being deleted.`);
       const service = parseService(input.service);
       const allowIps = input.allowIps ? parseAllowList(input.allowIps) : null;
       const access = input.access ? parseAccessRule(input.access, service.tcpLike) : null;
       // The route's own Access application must fit Cloudflare's limit of rules per application.
-      const rules = accessPolicies({ tcpLike: service.tcpLike, allowIps, access }, 'token').reduce((n, p) => n + p.include.length + (p.require?.length ?? 0), 0);
+      const rules = accessPolicies({ tcpLike: service.tcpLike, allowIps, access }, 'token').reduce(
+        (n, p) => n + p.include.length + (p.require?.length ?? 0),
+        0,
+      );
       if (rules > config.rulesPerApplication) {
         throw new AppError(
           'route.protection_too_large',
@@ -175,13 +212,26 @@ export function createTunnelService(deps: { store: Store; secrets: SecretBox; co
         try {
           route = await store.tunnels.addRoute(
             tunnel,
-            { name, hostname: routeHostname(name, tunnel.name, config.zoneName), service: service.service, protocol: service.protocol, allowIps, access },
+            {
+              name,
+              hostname: routeHostname(name, tunnel.name, config.zoneName),
+              service: service.service,
+              protocol: service.protocol,
+              allowIps,
+              access,
+            },
             quotasOf(actor.user, config.defaultQuotas),
             config.capacity,
             actor.user.name,
           );
         } catch (err) {
-          if (!(err instanceof AppError && err.code === 'route.name_taken' && input.name === undefined && attempt < 5)) throw err;
+          if (!(
+            err instanceof AppError &&
+            err.code === 'route.name_taken' &&
+            input.name === undefined &&
+            attempt < 5
+          ))
+            throw err;
         }
       }
       const routeId = route.id;
@@ -190,7 +240,12 @@ export function createTunnelService(deps: { store: Store; secrets: SecretBox; co
           ? await waitFor(tunnel.id, waitMs, async (t) => {
               if (!t) return true;
               const [r] = await store.tunnels.routesById([routeId]);
-              return !r || r.phase === 'ready' || r.phase === 'error' || (t.phase === 'error' && t.observed_generation >= t.generation);
+              return (
+                !r ||
+                r.phase === 'ready' ||
+                r.phase === 'error' ||
+                (t.phase === 'error' && t.observed_generation >= t.generation)
+              );
             })
           : false;
       const [current] = await store.tunnels.routesById([routeId]);
@@ -198,25 +253,40 @@ export function createTunnelService(deps: { store: Store; secrets: SecretBox; co
     },
 
     /** Deletes the given routes of a tunnel (by name, or every route of a service). */
-    async deleteRoutes(actor: Actor, tunnelName: string, select: { name?: string; service?: string }, waitMs: number) {
+    async deleteRoutes(
+      actor: Actor,
+      tunnelName: string,
+      select: { name?: string; service?: string },
+      waitMs: number,
+    ) {
       const tunnel = await ownTunnel(actor, tunnelName);
       const { routes } = await withRoutes(tunnel);
       let chosen: RouteView[];
       if (select.name !== undefined) {
         chosen = routes.filter((r) => r.name === select.name || r.hostname === select.name);
         if (chosen.length === 0) {
-          throw notFound('route.not_found', `Tunnel ${tunnel.name} has no route named ${JSON.stringify(select.name.slice(0, 64))}.`);
+          throw notFound(
+            'route.not_found',
+            `Tunnel ${tunnel.name} has no route named ${JSON.stringify(select.name.slice(0, 64))}.`,
+          );
         }
       } else {
         const wanted = parseService(select.service ?? '').service;
         chosen = routes.filter((r) => r.service === wanted);
         if (chosen.length === 0) {
-          throw notFound('route.not_found', `Tunnel ${tunnel.name} has no route to ${wanted}.`, { service: wanted });
+          throw notFound('route.not_found', `Tunnel ${tunnel.name} has no route to ${wanted}.`, {
+            service: wanted,
+          });
         }
       }
-      await store.tunnels.markRoutesDeleting(tunnel, chosen.filter((r) => !r.deleting), actor.user.name);
+      await store.tunnels.markRoutesDeleting(
+        tunnel,
+        chosen.filter((r) => !r.deleting),
+        actor.user.name,
+      );
       const ids = chosen.map((r) => r.id);
-      if (waitMs > 0) await waitFor(tunnel.id, waitMs, async () => (await store.tunnels.routesById(ids)).length === 0);
+      if (waitMs > 0)
+        await waitFor(tunnel.id, waitMs, async () => (await store.tunnels.routesById(ids)).length === 0);
       const left = await store.tunnels.routesById(ids);
       const leftNames = new Set(left.map((r) => r.name));
       return {
@@ -229,7 +299,11 @@ export function createTunnelService(deps: { store: Store; secrets: SecretBox; co
     /** The cloudflared credentials file; needs the Cloudflare tunnel to exist. */
     async credentials(actor: Actor, name: string) {
       const tunnel = await ready(await ownTunnel(actor, name));
-      return credentialsFile({ accountTag: config.accountId, tunnelId: tunnel.cf_tunnel_id!, secret: secrets.open(tunnel.secret_sealed) });
+      return credentialsFile({
+        accountTag: config.accountId,
+        tunnelId: tunnel.cf_tunnel_id!,
+        secret: secrets.open(tunnel.secret_sealed),
+      });
     },
 
     /** Admins: rotate a TCP route's service token (the access pods roll onto the new one). */
@@ -237,9 +311,17 @@ export function createTunnelService(deps: { store: Store; secrets: SecretBox; co
       const tunnel = await ownTunnel(actor, tunnelName);
       const { routes } = await withRoutes(tunnel);
       const route = routes.find((r) => r.name === routeName || r.hostname === routeName);
-      if (!route || route.deleting) throw notFound('route.not_found', `Tunnel ${tunnel.name} has no route ${JSON.stringify(routeName.slice(0, 64))}.`);
+      if (!route || route.deleting)
+        throw notFound(
+          'route.not_found',
+          `Tunnel ${tunnel.name} has no route ${JSON.stringify(routeName.slice(0, 64))}.`,
+        );
       if (!route.service_token_id) {
-        throw new AppError('route.no_service_token', 409, `Route ${route.name} has no service token (only TCP-like routes do, once provisioned).`);
+        throw new AppError(
+          'route.no_service_token',
+          409,
+          `Route ${route.name} has no service token (only TCP-like routes do, once provisioned).`,
+        );
       }
       await store.tunnels.requestRotation(tunnel, route, actor.user.name);
       return route;
@@ -247,7 +329,11 @@ export function createTunnelService(deps: { store: Store; secrets: SecretBox; co
 
     async token(actor: Actor, name: string) {
       const tunnel = await ready(await ownTunnel(actor, name));
-      return tunnelToken({ accountTag: config.accountId, tunnelId: tunnel.cf_tunnel_id!, secret: secrets.open(tunnel.secret_sealed) });
+      return tunnelToken({
+        accountTag: config.accountId,
+        tunnelId: tunnel.cf_tunnel_id!,
+        secret: secrets.open(tunnel.secret_sealed),
+      });
     },
 
     /** The ingress as cloudflared should see it: live routes, newest first, then the catch-all. */
@@ -263,10 +349,15 @@ export function createTunnelService(deps: { store: Store; secrets: SecretBox; co
 
   async function ready(tunnel: TunnelRow): Promise<TunnelRow & { cf_tunnel_id: string }> {
     if (tunnel.cf_tunnel_id) return tunnel as TunnelRow & { cf_tunnel_id: string };
-    throw new AppError('tunnel.not_ready', 409, `Tunnel ${tunnel.name} is still being created in Cloudflare; try again shortly.`, {
-      phase: tunnel.phase,
-      lastError: tunnel.last_error,
-    });
+    throw new AppError(
+      'tunnel.not_ready',
+      409,
+      `Tunnel ${tunnel.name} is still being created in Cloudflare; try again shortly.`,
+      {
+        phase: tunnel.phase,
+        lastError: tunnel.last_error,
+      },
+    );
   }
 }
 

@@ -29,7 +29,13 @@ interface Entry {
 
 export function createTunnelViews(deps: { store: Store; inCluster: InCluster; maxBytes: number }) {
   const { store, inCluster } = deps;
-  const cache = deps.maxBytes > 0 ? new LRUCache<string, Entry>({ maxSize: deps.maxBytes, sizeCalculation: (e) => e.bytes.length + e.version.length + 100 }) : null;
+  const cache =
+    deps.maxBytes > 0
+      ? new LRUCache<string, Entry>({
+          maxSize: deps.maxBytes,
+          sizeCalculation: (e) => e.bytes.length + e.version.length + 100,
+        })
+      : null;
   const tunnelJson = fastJson(tunnelSchema);
   let hits = 0;
   let misses = 0;
@@ -57,13 +63,20 @@ export function createTunnelViews(deps: { store: Store; inCluster: InCluster; ma
   async function render(tunnels: TunnelView[], owners: string[]): Promise<Buffer[]> {
     const routes = await store.tunnels.routeViewsOf(tunnels.map((t) => t.id));
     return tunnels.map((t, i) => {
-      const doc = { ...presentTunnelHead(t, owners[i]!), routes: (routes.get(t.id) ?? []).map((r) => presentRoute(r, t.name, inCluster)) };
+      const doc = {
+        ...presentTunnelHead(t, owners[i]!),
+        routes: (routes.get(t.id) ?? []).map((r) => presentRoute(r, t.name, inCluster)),
+      };
       return Buffer.from(tunnelJson(doc));
     });
   }
 
   /** `{"items":[…],"nextCursor":…}`, the document the list's response schema describes. */
-  async function renderPage(tunnels: TunnelView[], owners: string[], nextCursor: string | null): Promise<Buffer> {
+  async function renderPage(
+    tunnels: TunnelView[],
+    owners: string[],
+    nextCursor: string | null,
+  ): Promise<Buffer> {
     const items = await render(tunnels, owners);
     const parts: Buffer[] = [OPEN_PAGE];
     items.forEach((item, i) => parts.push(...(i > 0 ? [COMMA, item] : [item])));
@@ -77,7 +90,12 @@ export function createTunnelViews(deps: { store: Store; inCluster: InCluster; ma
      * document the list's response schema describes. Kept whole per page (`pageKey`: whose
      * list, which page), under the versions of the tunnels it shows.
      */
-    async pageJson(pageKey: string, tunnels: TunnelView[], ownerNames: ReadonlyMap<string, string>, nextCursor: string | null): Promise<Buffer> {
+    async pageJson(
+      pageKey: string,
+      tunnels: TunnelView[],
+      ownerNames: ReadonlyMap<string, string>,
+      nextCursor: string | null,
+    ): Promise<Buffer> {
       const owners = tunnels.map((t) => ownerNames.get(t.owner_id) ?? 'unknown');
       const version = `${tunnels.map((t, i) => `${t.id}:${tunnelVersion(t, owners[i]!)}`).join(';')};${nextCursor ?? ''}`;
       const key = `page:${pageKey}`;
@@ -104,7 +122,11 @@ export function createTunnelViews(deps: { store: Store; inCluster: InCluster; ma
       const cached = lookup(key, version);
       if (cached !== undefined) return cached;
       const page = await load();
-      const bytes = await renderPage(page.items, page.items.map(() => user.name), page.nextCursor);
+      const bytes = await renderPage(
+        page.items,
+        page.items.map(() => user.name),
+        page.nextCursor,
+      );
       cache?.set(key, { version, bytes });
       return bytes;
     },
@@ -121,7 +143,10 @@ export function createTunnelViews(deps: { store: Store; inCluster: InCluster; ma
     },
 
     /** The locally-managed config.yaml of a tunnel that exists in Cloudflare. */
-    async configYaml(t: TunnelView & { cf_tunnel_id: string }, routesOfTunnel: () => Promise<RouteView[]>): Promise<Buffer> {
+    async configYaml(
+      t: TunnelView & { cf_tunnel_id: string },
+      routesOfTunnel: () => Promise<RouteView[]>,
+    ): Promise<Buffer> {
       const key = `config:${t.id}`;
       const version = configVersion(t);
       const cached = lookup(key, version);

@@ -11,10 +11,16 @@ import type { Dialect } from './migrations.js';
 export function createBudgetRepository(db: Kysely<Database>, dialect: Dialect, now: () => number = Date.now) {
   return {
     /** Up to `n` of `requests` per `windowMs` for `owner`; none left: when the oldest reservation leaves the window. */
-    async reserve(owner: string, n: number, requests: number, windowMs: number): Promise<{ granted: number; retryInMs: number }> {
+    async reserve(
+      owner: string,
+      n: number,
+      requests: number,
+      windowMs: number,
+    ): Promise<{ granted: number; retryInMs: number }> {
       return db.transaction().execute(async (trx) => {
         // One reservation at a time across replicas (SQLite serialises writers already).
-        if (dialect === 'postgres') await sql`select pg_advisory_xact_lock(hashtext('tunnelplane_rate_budget'))`.execute(trx);
+        if (dialect === 'postgres')
+          await sql`select pg_advisory_xact_lock(hashtext('tunnelplane_rate_budget'))`.execute(trx);
         const t = now();
         const since = new Date(t - windowMs).toISOString();
         await trx.deleteFrom('rate_grants').where('at', '<=', since).execute();
@@ -22,7 +28,10 @@ export function createBudgetRepository(db: Kysely<Database>, dialect: Dialect, n
         const used = rows.reduce((sum, r) => sum + Number(r.n), 0);
         const granted = Math.max(0, Math.min(n, requests - used));
         if (granted > 0) {
-          await trx.insertInto('rate_grants').values({ owner, at: new Date(t).toISOString(), n: granted }).execute();
+          await trx
+            .insertInto('rate_grants')
+            .values({ owner, at: new Date(t).toISOString(), n: granted })
+            .execute();
           return { granted, retryInMs: 0 };
         }
         const oldest = rows[0] ? Date.parse(rows[0].at) : t;

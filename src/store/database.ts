@@ -31,8 +31,20 @@ export function isUnavailable(err: unknown): boolean {
   return (
     /^08/.test(code) || // connection exception
     ['57P01', '57P02', '57P03', '53300', '55000', '3D000'].includes(code) ||
-    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'SQLITE_BUSY', 'SQLITE_LOCKED'].includes(code) ||
-    /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|not queryable/i.test(message)
+    [
+      'ECONNREFUSED',
+      'ECONNRESET',
+      'ETIMEDOUT',
+      'EPIPE',
+      'ENOTFOUND',
+      'EAI_AGAIN',
+      'EHOSTUNREACH',
+      'SQLITE_BUSY',
+      'SQLITE_LOCKED',
+    ].includes(code) ||
+    /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|not queryable/i.test(
+      message,
+    )
   );
 }
 
@@ -50,7 +62,11 @@ export function openDatabase(url: string, opts: DatabaseOptions = {}): OpenedDat
   if (/^postgres(ql)?:\/\//.test(url)) {
     dialect = 'postgres';
     // A bounded wait for a connection: a request answers 503 rather than hanging while the server is away.
-    const pool = new pg.Pool({ connectionString: url, max: opts.poolSize ?? 10, connectionTimeoutMillis: 5000 });
+    const pool = new pg.Pool({
+      connectionString: url,
+      max: opts.poolSize ?? 10,
+      connectionTimeoutMillis: 5000,
+    });
     pool.on('error', (err) => opts.onPoolError?.(err));
     db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   } else {

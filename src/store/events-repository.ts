@@ -42,7 +42,10 @@ export function createEventsRepository(db: Kysely<Database>) {
       let q = db.selectFrom('events').selectAll();
       if (ownerId) q = q.where('owner_id', '=', ownerId);
       if (before !== null) q = q.where('id', '<', before);
-      const rows = await q.orderBy('id', 'desc').limit(limit + 1).execute();
+      const rows = await q
+        .orderBy('id', 'desc')
+        .limit(limit + 1)
+        .execute();
       const items = rows.slice(0, limit);
       const last = items[items.length - 1];
       return { items, nextCursor: rows.length > limit && last ? encodeCursor([Number(last.id)]) : null };

@@ -1,6 +1,15 @@
 export { createStore, connectStore } from './store.js';
 export type { Store } from './store.js';
-export type { UserRow, TokenRow, TunnelRow, RouteRow, EventRow, Quotas, AccountCapacity, Page } from './rows.js';
+export type {
+  UserRow,
+  TokenRow,
+  TunnelRow,
+  RouteRow,
+  EventRow,
+  Quotas,
+  AccountCapacity,
+  Page,
+} from './rows.js';
 export type { RouteView, TunnelView, NewRoute } from './tunnels-repository.js';
 export type { NewEvent } from './events-repository.js';
 export type { WorkRepository, TunnelOutcome, RoutePatch, RouteErrorRecord } from './work-repository.js';

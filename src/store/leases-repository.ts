@@ -27,7 +27,12 @@ export function createLeasesRepository(db: Kysely<Database>) {
     },
     /** Extends a lease we hold; false when it is no longer ours. */
     async renew(name: string, owner: string, ms: number): Promise<boolean> {
-      const res = await db.updateTable('leases').set({ until: later(ms) }).where('name', '=', name).where('owner', '=', owner).executeTakeFirst();
+      const res = await db
+        .updateTable('leases')
+        .set({ until: later(ms) })
+        .where('name', '=', name)
+        .where('owner', '=', owner)
+        .executeTakeFirst();
       return Number(res.numUpdatedRows) > 0;
     },
     async release(name: string, owner: string) {
@@ -36,7 +41,11 @@ export function createLeasesRepository(db: Kysely<Database>) {
     /** Every lease of this owner: named ones and tunnel claims (a clean stop). */
     async releaseAll(owner: string) {
       await db.deleteFrom('leases').where('owner', '=', owner).execute();
-      await db.updateTable('tunnels').set({ lease_owner: null, lease_until: null }).where('lease_owner', '=', owner).execute();
+      await db
+        .updateTable('tunnels')
+        .set({ lease_owner: null, lease_until: null })
+        .where('lease_owner', '=', owner)
+        .execute();
     },
   };
 }

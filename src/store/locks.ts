@@ -27,7 +27,13 @@ export function createLocks(dialect: Dialect) {
     async tunnels(trx: Db, tunnelIds: readonly string[]) {
       if (!pg || tunnelIds.length === 0) return;
       for (const ids of chunks([...new Set(tunnelIds)].sort())) {
-        await trx.selectFrom('tunnels').select('id').where('id', 'in', ids).orderBy('id').forNoKeyUpdate().execute();
+        await trx
+          .selectFrom('tunnels')
+          .select('id')
+          .where('id', 'in', ids)
+          .orderBy('id')
+          .forNoKeyUpdate()
+          .execute();
       }
     },
   };

@@ -50,7 +50,11 @@ const migrations = (dialect: Dialect): Record<string, Migration> => ({
         .addColumn('created_at', 'text', (c) => c.notNull())
         .addColumn('updated_at', 'text', (c) => c.notNull())
         .execute();
-      await db.schema.createIndex('tunnels_owner').on('tunnels').columns(['owner_id', 'created_at', 'id']).execute();
+      await db.schema
+        .createIndex('tunnels_owner')
+        .on('tunnels')
+        .columns(['owner_id', 'created_at', 'id'])
+        .execute();
       await db.schema.createIndex('tunnels_created').on('tunnels').columns(['created_at', 'id']).execute();
       await db.schema.createIndex('tunnels_cf').on('tunnels').column('cf_tunnel_id').execute();
       await db.schema
@@ -70,11 +74,17 @@ const migrations = (dialect: Dialect): Record<string, Migration> => ({
         .addColumn('updated_at', 'text', (c) => c.notNull())
         .addUniqueConstraint('routes_tunnel_name', ['tunnel_id', 'name'])
         .execute();
-      await db.schema.createIndex('routes_tunnel').on('routes').columns(['tunnel_id', 'created_at']).execute();
+      await db.schema
+        .createIndex('routes_tunnel')
+        .on('routes')
+        .columns(['tunnel_id', 'created_at'])
+        .execute();
       await db.schema
         .createTable('events')
         .addColumn('id', dialect === 'postgres' ? sql`bigint` : 'integer', (c) =>
-          dialect === 'postgres' ? c.primaryKey().generatedAlwaysAsIdentity() : c.primaryKey().autoIncrement(),
+          dialect === 'postgres'
+            ? c.primaryKey().generatedAlwaysAsIdentity()
+            : c.primaryKey().autoIncrement(),
         )
         .addColumn('at', 'text', (c) => c.notNull())
         .addColumn('owner_id', 'text')
@@ -105,9 +115,13 @@ const migrations = (dialect: Dialect): Record<string, Migration> => ({
         ['k8s_hash', 'text'],
         ['k8s_reason', 'text'],
       ];
-      for (const [name, type] of columns) await db.schema.alterTable('routes').addColumn(name, type).execute();
+      for (const [name, type] of columns)
+        await db.schema.alterTable('routes').addColumn(name, type).execute();
       for (const name of ['token_version', 'access_uncertain', 'rotate_requested', 'k8s_ready']) {
-        await db.schema.alterTable('routes').addColumn(name, 'integer', (c) => c.notNull().defaultTo(0)).execute();
+        await db.schema
+          .alterTable('routes')
+          .addColumn(name, 'integer', (c) => c.notNull().defaultTo(0))
+          .execute();
       }
     },
   },
@@ -129,7 +143,10 @@ const migrations = (dialect: Dialect): Record<string, Migration> => ({
    */
   '0004_routes_version': {
     async up(db: Kysely<unknown>) {
-      await db.schema.alterTable('tunnels').addColumn('routes_version', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      await db.schema
+        .alterTable('tunnels')
+        .addColumn('routes_version', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
       if (dialect === 'postgres') {
         // Statement-level: each tunnel a statement touches is bumped once (in id order), not once
         // per route row, so a multi-route statement never re-locks its tunnel mid-statement.
@@ -188,7 +205,18 @@ const migrations = (dialect: Dialect): Record<string, Migration> => ({
         .addColumn('owner_id', 'text', (c) => c.primaryKey())
         .addColumn('version', 'integer', (c) => c.notNull())
         .execute();
-      const shown = ['name', 'config_mode', 'cf_tunnel_id', 'generation', 'observed_generation', 'phase', 'last_error', 'deleting', 'routes_version', 'owner_id'];
+      const shown = [
+        'name',
+        'config_mode',
+        'cf_tunnel_id',
+        'generation',
+        'observed_generation',
+        'phase',
+        'last_error',
+        'deleting',
+        'routes_version',
+        'owner_id',
+      ];
       const bump = (owners: string) =>
         `INSERT INTO tunnel_list_versions (owner_id, version) ${owners} ON CONFLICT (owner_id) DO UPDATE SET version = tunnel_list_versions.version + 1`;
       if (dialect === 'postgres') {
@@ -210,13 +238,25 @@ const migrations = (dialect: Dialect): Record<string, Migration> => ({
                 `${bump(`SELECT DISTINCT owner_id, 1 FROM (${owners}) AS owners ORDER BY owner_id`)}; RETURN NULL; END $$`,
             )
             .execute(db);
-          await sql.raw(`CREATE TRIGGER tunnel_list_version_${name} ${event} ON tunnels REFERENCING ${tables} FOR EACH STATEMENT EXECUTE FUNCTION ${fn}()`).execute(db);
+          await sql
+            .raw(
+              `CREATE TRIGGER tunnel_list_version_${name} ${event} ON tunnels REFERENCING ${tables} FOR EACH STATEMENT EXECUTE FUNCTION ${fn}()`,
+            )
+            .execute(db);
         }
       } else {
         // (SQLite reads `INSERT … SELECT … ON CONFLICT` only with a WHERE clause.)
         const one = (owner: string, when = 'true') => bump(`SELECT ${owner}, 1 WHERE ${when}`);
-        await sql.raw(`CREATE TRIGGER tunnel_list_version_insert AFTER INSERT ON tunnels BEGIN ${one('NEW.owner_id')}; END`).execute(db);
-        await sql.raw(`CREATE TRIGGER tunnel_list_version_delete AFTER DELETE ON tunnels BEGIN ${one('OLD.owner_id')}; END`).execute(db);
+        await sql
+          .raw(
+            `CREATE TRIGGER tunnel_list_version_insert AFTER INSERT ON tunnels BEGIN ${one('NEW.owner_id')}; END`,
+          )
+          .execute(db);
+        await sql
+          .raw(
+            `CREATE TRIGGER tunnel_list_version_delete AFTER DELETE ON tunnels BEGIN ${one('OLD.owner_id')}; END`,
+          )
+          .execute(db);
         await sql
           .raw(
             `CREATE TRIGGER tunnel_list_version_update AFTER UPDATE OF ${shown.join(', ')} ON tunnels ` +
@@ -241,7 +281,10 @@ const migrations = (dialect: Dialect): Record<string, Migration> => ({
       await db.schema.alterTable('routes').addColumn('access_policies_hash', 'text').execute();
       await db.schema.alterTable('routes').addColumn('service_token_expires_at', 'text').execute();
       await db.schema.alterTable('routes').addColumn('last_error_code', 'text').execute();
-      await db.schema.alterTable('routes').addColumn('k8s_removed', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      await db.schema
+        .alterTable('routes')
+        .addColumn('k8s_removed', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
       await sql`update routes set k8s_removed = 1, k8s_hash = null where k8s_hash = 'removed'`.execute(db);
       await db.schema.alterTable('tunnels').addColumn('last_error_code', 'text').execute();
       await db.schema
@@ -263,7 +306,9 @@ const migrations = (dialect: Dialect): Record<string, Migration> => ({
       await db.schema
         .createTable('rate_grants')
         .addColumn('id', dialect === 'postgres' ? sql`bigint` : 'integer', (c) =>
-          dialect === 'postgres' ? c.primaryKey().generatedAlwaysAsIdentity() : c.primaryKey().autoIncrement(),
+          dialect === 'postgres'
+            ? c.primaryKey().generatedAlwaysAsIdentity()
+            : c.primaryKey().autoIncrement(),
         )
         .addColumn('owner', 'text', (c) => c.notNull())
         .addColumn('at', 'text', (c) => c.notNull())

@@ -10,7 +10,10 @@ import type { Locks } from './locks.js';
 import { toRoute } from './work-repository.js';
 import { chunks, now, type RouteRow } from './rows.js';
 
-export type ResyncTunnel = Pick<Tunnel, 'id' | 'ownerId' | 'name' | 'cfTunnelId' | 'deleting' | 'configMode' | 'configHash'>;
+export type ResyncTunnel = Pick<
+  Tunnel,
+  'id' | 'ownerId' | 'name' | 'cfTunnelId' | 'deleting' | 'configMode' | 'configHash'
+>;
 
 export interface ResyncRoute {
   route: Route;
@@ -23,15 +26,25 @@ export function createResyncRepository(db: Kysely<Database>, locks: Locks) {
       .selectFrom('routes')
       .innerJoin('tunnels', 'tunnels.id', 'routes.tunnel_id')
       .selectAll('routes')
-      .select(['tunnels.name as t_name', 'tunnels.owner_id as t_owner', 'tunnels.deleting as t_deleting', 'tunnels.cf_tunnel_id as t_cf']);
-  const toResync = (r: RouteRow & { t_name: string; t_owner: string; t_deleting: number; t_cf: string | null }): ResyncRoute => ({
+      .select([
+        'tunnels.name as t_name',
+        'tunnels.owner_id as t_owner',
+        'tunnels.deleting as t_deleting',
+        'tunnels.cf_tunnel_id as t_cf',
+      ]);
+  const toResync = (
+    r: RouteRow & { t_name: string; t_owner: string; t_deleting: number; t_cf: string | null },
+  ): ResyncRoute => ({
     route: toRoute(r),
     tunnel: { name: r.t_name, ownerId: r.t_owner, deleting: r.t_deleting === 1, cfTunnelId: r.t_cf },
   });
 
   return {
     async tunnels(): Promise<ResyncTunnel[]> {
-      const rows = await db.selectFrom('tunnels').select(['id', 'owner_id', 'name', 'cf_tunnel_id', 'deleting', 'config_mode', 'config_hash']).execute();
+      const rows = await db
+        .selectFrom('tunnels')
+        .select(['id', 'owner_id', 'name', 'cf_tunnel_id', 'deleting', 'config_mode', 'config_hash'])
+        .execute();
       return rows.map((t) => ({
         id: t.id,
         ownerId: t.owner_id,
@@ -46,13 +59,14 @@ export function createResyncRepository(db: Kysely<Database>, locks: Locks) {
     /** The routes at these hostnames (one listing page of DNS records), with their tunnels. */
     async routesAtHostnames(hostnames: string[]): Promise<ResyncRoute[]> {
       const out: ResyncRoute[] = [];
-      for (const chunk of chunks(hostnames)) out.push(...(await withTunnel().where('routes.hostname', 'in', chunk).execute()).map(toResync));
+      for (const chunk of chunks(hostnames))
+        out.push(...(await withTunnel().where('routes.hostname', 'in', chunk).execute()).map(toResync));
       return out;
     },
 
     /** Every route, `perPage` at a time in id order (keyset paging: the caller holds one page). */
     async *routePages(perPage: number): AsyncGenerator<ResyncRoute[]> {
-      for (let after: string | null = null; ; ) {
+      for (let after: string | null = null; ;) {
         let q = withTunnel();
         if (after !== null) q = q.where('routes.id', '>', after);
         const page = (await q.orderBy('routes.id').limit(perPage).execute()).map(toResync);
@@ -67,7 +81,14 @@ export function createResyncRepository(db: Kysely<Database>, locks: Locks) {
       db
         .selectFrom('routes')
         .innerJoin('tunnels', 'tunnels.id', 'routes.tunnel_id')
-        .select(['routes.id', 'routes.tunnel_id', 'routes.name', 'routes.k8s_ready', 'routes.k8s_reason', 'tunnels.name as tunnel_name'])
+        .select([
+          'routes.id',
+          'routes.tunnel_id',
+          'routes.name',
+          'routes.k8s_ready',
+          'routes.k8s_reason',
+          'tunnels.name as tunnel_name',
+        ])
         .where('routes.protocol', 'in', ['tcp', 'ssh', 'rdp', 'smb'])
         .where('routes.deleting', '=', 0)
         .where('routes.k8s_hash', 'is not', null)
@@ -77,8 +98,16 @@ export function createResyncRepository(db: Kysely<Database>, locks: Locks) {
     async forgetCloudflareTunnel(tunnelId: string) {
       await db.transaction().execute(async (trx) => {
         await locks.tunnels(trx, [tunnelId]);
-        await trx.updateTable('tunnels').set({ cf_tunnel_id: null, config_hash: null, config_version: null, updated_at: now() }).where('id', '=', tunnelId).execute();
-        await trx.updateTable('routes').set({ dns_uncertain: 1, updated_at: now() }).where('tunnel_id', '=', tunnelId).execute();
+        await trx
+          .updateTable('tunnels')
+          .set({ cf_tunnel_id: null, config_hash: null, config_version: null, updated_at: now() })
+          .where('id', '=', tunnelId)
+          .execute();
+        await trx
+          .updateTable('routes')
+          .set({ dns_uncertain: 1, updated_at: now() })
+          .where('tunnel_id', '=', tunnelId)
+          .execute();
       });
     },
 
@@ -86,7 +115,13 @@ export function createResyncRepository(db: Kysely<Database>, locks: Locks) {
     async tombstoned(kind: 'tunnel' | 'route', names: string[]): Promise<Set<string>> {
       const out = new Set<string>();
       for (const chunk of chunks([...new Set(names)])) {
-        for (const r of await db.selectFrom('tombstones').select('name').where('kind', '=', kind).where('name', 'in', chunk).execute()) out.add(r.name);
+        for (const r of await db
+          .selectFrom('tombstones')
+          .select('name')
+          .where('kind', '=', kind)
+          .where('name', 'in', chunk)
+          .execute())
+          out.add(r.name);
       }
       return out;
     },

@@ -39,15 +39,18 @@ export interface Page<T> {
 export const now = () => new Date().toISOString();
 export const later = (ms: number) => new Date(Date.now() + ms).toISOString();
 
-export const encodeCursor = (parts: (string | number)[]) => Buffer.from(JSON.stringify(parts)).toString('base64url');
+export const encodeCursor = (parts: (string | number)[]) =>
+  Buffer.from(JSON.stringify(parts)).toString('base64url');
 
-const badCursor = () => new AppError('request.invalid', 400, 'The cursor is not one this server handed out.', { field: 'cursor' });
+const badCursor = () =>
+  new AppError('request.invalid', 400, 'The cursor is not one this server handed out.', { field: 'cursor' });
 
 export function decodeCursor(cursor: string | undefined): (string | number)[] | null {
   if (!cursor) return null;
   try {
     const parts = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    if (Array.isArray(parts) && parts.every((p) => typeof p === 'string' || typeof p === 'number')) return parts;
+    if (Array.isArray(parts) && parts.every((p) => typeof p === 'string' || typeof p === 'number'))
+      return parts;
   } catch {
     // fall through
   }
@@ -65,7 +68,12 @@ export function decodeIdCursor(cursor: string | undefined): number | null {
 
 export function isUniqueViolation(err: unknown): boolean {
   const e = err as { code?: string; message?: string };
-  return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || /UNIQUE constraint/.test(e?.message ?? '');
+  return (
+    e?.code === '23505' ||
+    e?.code === 'SQLITE_CONSTRAINT_UNIQUE' ||
+    e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY' ||
+    /UNIQUE constraint/.test(e?.message ?? '')
+  );
 }
 
 /** Statements stay under both databases' bound-parameter limits. */

@@ -11,7 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectStore, type Store, type TunnelOutcome } from './index.js';
 
 const pgUrl = process.env.TUNNELPLANE_TEST_POSTGRES_URL;
-const backends: Array<[string, () => string]> = [['sqlite', () => `sqlite:${join(mkdtempSync(join(tmpdir(), 'tp-store-')), 'db.sqlite')}`]];
+const backends: Array<[string, () => string]> = [
+  ['sqlite', () => `sqlite:${join(mkdtempSync(join(tmpdir(), 'tp-store-')), 'db.sqlite')}`],
+];
 if (pgUrl) backends.push(['postgres', () => pgUrl]);
 
 if (process.env.CI && !pgUrl) {
@@ -45,13 +47,18 @@ describe.each(backends)('store on %s', (_name, url) => {
     close = opened.close;
     if (store.dialect === 'postgres') {
       // Each run starts clean on the shared CI database.
-      await sql`truncate events, routes, tunnels, api_tokens, users, leases, settings, tombstones, rate_grants restart identity cascade`.execute(store.db);
+      await sql`truncate events, routes, tunnels, api_tokens, users, leases, settings, tombstones, rate_grants restart identity cascade`.execute(
+        store.db,
+      );
     }
   });
   afterAll(async () => close?.());
 
   const newUser = (name = `u${uniq()}`) => store.users.create({ name, passwordHash: 'x', role: 'user' });
-  const outcome = (t: { id: string; name: string; generation: number }, over: Partial<TunnelOutcome> = {}): TunnelOutcome => ({
+  const outcome = (
+    t: { id: string; name: string; generation: number },
+    over: Partial<TunnelOutcome> = {},
+  ): TunnelOutcome => ({
     tunnel: t,
     kind: 'converged',
     readyRouteIds: [],
@@ -79,32 +86,77 @@ describe.each(backends)('store on %s', (_name, url) => {
     const u = await newUser();
     const a = await newTunnel(u.id);
     await newTunnel(u.id);
-    await expect(newTunnel(u.id)).rejects.toMatchObject({ code: 'quota.exceeded', details: { resource: 'tunnels', limit: 2, used: 2 } });
+    await expect(newTunnel(u.id)).rejects.toMatchObject({
+      code: 'quota.exceeded',
+      details: { resource: 'tunnels', limit: 2, used: 2 },
+    });
     await store.tunnels.markDeleting(a, 'test');
     await newTunnel(u.id);
 
     const u2 = await newUser();
     const t = await newTunnel(u2.id);
-    for (let i = 0; i < 3; i++) await store.tunnels.addRoute(t, { name: `r${i}`, hostname: `r${i}-${t.name}.z`, service: 's', protocol: 'http' }, quota, cap, 'test');
-    await expect(store.tunnels.addRoute(t, { name: 'r9', hostname: `r9-${t.name}.z`, service: 's', protocol: 'http' }, quota, cap, 'test')).rejects.toMatchObject({
+    for (let i = 0; i < 3; i++)
+      await store.tunnels.addRoute(
+        t,
+        { name: `r${i}`, hostname: `r${i}-${t.name}.z`, service: 's', protocol: 'http' },
+        quota,
+        cap,
+        'test',
+      );
+    await expect(
+      store.tunnels.addRoute(
+        t,
+        { name: 'r9', hostname: `r9-${t.name}.z`, service: 's', protocol: 'http' },
+        quota,
+        cap,
+        'test',
+      ),
+    ).rejects.toMatchObject({
       code: 'quota.exceeded',
     });
-    await expect(store.tunnels.addRoute(t, { name: 'r0', hostname: `x-${t.name}.z`, service: 's', protocol: 'http' }, { tunnels: 9, routes: 9, protectedRoutes: 9, tcpRoutes: 9 }, cap, 'test')).rejects.toMatchObject({
+    await expect(
+      store.tunnels.addRoute(
+        t,
+        { name: 'r0', hostname: `x-${t.name}.z`, service: 's', protocol: 'http' },
+        { tunnels: 9, routes: 9, protectedRoutes: 9, tcpRoutes: 9 },
+        cap,
+        'test',
+      ),
+    ).rejects.toMatchObject({
       code: 'route.name_taken',
     });
-    expect(await store.users.usage(u2.id)).toEqual({ tunnels: 1, routes: 3, protectedRoutes: 0, tcpRoutes: 0 });
+    expect(await store.users.usage(u2.id)).toEqual({
+      tunnels: 1,
+      routes: 3,
+      protectedRoutes: 0,
+      tcpRoutes: 0,
+    });
   });
 
   it('bumps the generation on every desired change and refuses routes on a deleting tunnel', async () => {
     const u = await newUser();
     const t = await newTunnel(u.id);
     expect(t.generation).toBe(1);
-    const r = await store.tunnels.addRoute(t, { name: 'a', hostname: `a-${t.name}.z`, service: 's', protocol: 'http' }, quota, cap, 'test');
+    const r = await store.tunnels.addRoute(
+      t,
+      { name: 'a', hostname: `a-${t.name}.z`, service: 's', protocol: 'http' },
+      quota,
+      cap,
+      'test',
+    );
     expect((await store.tunnels.byId(t.id))!.generation).toBe(2);
     await store.tunnels.markRoutesDeleting(t, [r], 'test');
     expect((await store.tunnels.byId(t.id))!.generation).toBe(3);
     await store.tunnels.markDeleting(t, 'test');
-    await expect(store.tunnels.addRoute(t, { name: 'b', hostname: `b-${t.name}.z`, service: 's', protocol: 'http' }, quota, cap, 'test')).rejects.toMatchObject({
+    await expect(
+      store.tunnels.addRoute(
+        t,
+        { name: 'b', hostname: `b-${t.name}.z`, service: 's', protocol: 'http' },
+        quota,
+        cap,
+        'test',
+      ),
+    ).rejects.toMatchObject({
       code: 'tunnel.deleting',
     });
   });
@@ -116,23 +168,50 @@ describe.each(backends)('store on %s', (_name, url) => {
     const version = async (id = t.id) => (await store.tunnels.byId(id))!.routes_version;
     const { seen, step } = await versionSteps(version);
     const big = { tunnels: 9, routes: 9, protectedRoutes: 9, tcpRoutes: 9 };
-    let r = await store.tunnels.addRoute(t, { name: 'a', hostname: `a-${t.name}.z`, service: 's', protocol: 'http' }, big, cap, 'test');
+    let r = await store.tunnels.addRoute(
+      t,
+      { name: 'a', hostname: `a-${t.name}.z`, service: 's', protocol: 'http' },
+      big,
+      cap,
+      'test',
+    );
     seen.push(await version());
     expect(seen[1]).not.toBe(seen[0]);
-    const patch = (objects: Parameters<typeof store.work.patchRoutes>[0][number]['objects']) => store.work.patchRoutes([{ tunnelId: t.id, routeId: r.id, objects }]);
+    const patch = (objects: Parameters<typeof store.work.patchRoutes>[0][number]['objects']) =>
+      store.work.patchRoutes([{ tunnelId: t.id, routeId: r.id, objects }]);
     await step(() => patch({ dnsRecordId: 'rec', dnsUncertain: false }));
     await step(() => patch({ k8sReady: true }));
-    await step(() => store.work.record(outcome(t, { kind: 'failed', error: { message: 'boom', code: null, retryInMs: 1, terminal: false }, routeErrors: [{ routeId: r.id, message: 'boom', code: null, phase: 'error' }] })));
+    await step(() =>
+      store.work.record(
+        outcome(t, {
+          kind: 'failed',
+          error: { message: 'boom', code: null, retryInMs: 1, terminal: false },
+          routeErrors: [{ routeId: r.id, message: 'boom', code: null, phase: 'error' }],
+        }),
+      ),
+    );
     await step(() => patch({ dnsUncertain: true }));
     await step(() => store.tunnels.markRoutesDeleting(t, [r], 'test'));
     await step(() => store.work.record(outcome(t, { goneRoutes: [r] })));
-    r = await store.tunnels.addRoute(t, { name: 'b', hostname: `b-${t.name}.z`, service: 's', protocol: 'http' }, big, cap, 'test');
+    r = await store.tunnels.addRoute(
+      t,
+      { name: 'b', hostname: `b-${t.name}.z`, service: 's', protocol: 'http' },
+      big,
+      cap,
+      'test',
+    );
     seen.push(await version());
     // Raw SQL too: the trigger, not the code path, keeps it.
     await step(() => sql`update routes set service = ${'s2'} where id = ${r.id}`.execute(store.db));
     // Another tunnel's routes never touch it.
     const before = await version();
-    await store.tunnels.addRoute(other, { name: 'c', hostname: `c-${other.name}.z`, service: 's', protocol: 'http' }, big, cap, 'test');
+    await store.tunnels.addRoute(
+      other,
+      { name: 'c', hostname: `c-${other.name}.z`, service: 's', protocol: 'http' },
+      big,
+      cap,
+      'test',
+    );
     expect(await version()).toBe(before);
     expect(await version(other.id)).toBeGreaterThan(0);
   });
@@ -146,10 +225,23 @@ describe.each(backends)('store on %s', (_name, url) => {
     await step(async () => (t = await newTunnel(u.id)));
     const big = { tunnels: 9, routes: 9, protectedRoutes: 9, tcpRoutes: 9 };
     let r!: Awaited<ReturnType<typeof store.tunnels.addRoute>>;
-    await step(async () => (r = await store.tunnels.addRoute(t, { name: 'a', hostname: `a-${t.name}.z`, service: 's', protocol: 'http' }, big, cap, 'test')));
-    await step(() => store.work.patchRoutes([{ tunnelId: t.id, routeId: r.id, objects: { dnsRecordId: 'rec' } }]));
+    await step(
+      async () =>
+        (r = await store.tunnels.addRoute(
+          t,
+          { name: 'a', hostname: `a-${t.name}.z`, service: 's', protocol: 'http' },
+          big,
+          cap,
+          'test',
+        )),
+    );
+    await step(() =>
+      store.work.patchRoutes([{ tunnelId: t.id, routeId: r.id, objects: { dnsRecordId: 'rec' } }]),
+    );
     await step(() => store.work.setCloudflareId(t.id, 'cf-1'));
-    await step(() => sql`update tunnels set phase = ${'error'}, last_error = ${'x'} where id = ${t.id}`.execute(store.db));
+    await step(() =>
+      sql`update tunnels set phase = ${'error'}, last_error = ${'x'} where id = ${t.id}`.execute(store.db),
+    );
     // Bookkeeping the API does not show leaves it alone: claims, leases, retries.
     const quiet = await version();
     await store.work.claim('replica-a', 10, 10_000);
@@ -158,7 +250,13 @@ describe.each(backends)('store on %s', (_name, url) => {
     expect(await version()).toBe(quiet);
     // Another user's tunnels never touch it.
     const other = await newTunnel(someoneElse.id);
-    await store.tunnels.addRoute(other, { name: 'c', hostname: `c-${other.name}.z`, service: 's', protocol: 'http' }, big, cap, 'test');
+    await store.tunnels.addRoute(
+      other,
+      { name: 'c', hostname: `c-${other.name}.z`, service: 's', protocol: 'http' },
+      big,
+      cap,
+      'test',
+    );
     expect(await version()).toBe(quiet);
     expect(await version(someoneElse.id)).toBeGreaterThan(0);
     await step(() => store.tunnels.markDeleting(t, 'test'));
@@ -170,7 +268,11 @@ describe.each(backends)('store on %s', (_name, url) => {
     const big = { tunnels: 10, routes: 10, protectedRoutes: 10, tcpRoutes: 10 };
     const names: string[] = [];
     for (let i = 0; i < 5; i++) {
-      const t = await store.tunnels.create({ ownerId: u.id, name: `p${uniq()}`, configMode: 'local', secretSealed: 's' }, big, 'test');
+      const t = await store.tunnels.create(
+        { ownerId: u.id, name: `p${uniq()}`, configMode: 'local', secretSealed: 's' },
+        big,
+        'test',
+      );
       names.push(t.name);
     }
     const seen: string[] = [];
@@ -182,7 +284,9 @@ describe.each(backends)('store on %s', (_name, url) => {
       cursor = page.nextCursor ?? undefined;
     } while (cursor);
     expect(seen.sort()).toEqual(names.sort());
-    await expect(store.tunnels.listForOwner(u.id, 2, 'forged!')).rejects.toMatchObject({ code: 'request.invalid' });
+    await expect(store.tunnels.listForOwner(u.id, 2, 'forged!')).rejects.toMatchObject({
+      code: 'request.invalid',
+    });
     for (const bad of [['a'], [1e999], [1.5], [-3]]) {
       const cursor = Buffer.from(JSON.stringify(bad)).toString('base64url');
       await expect(store.events.list(u.id, 2, cursor)).rejects.toMatchObject({ code: 'request.invalid' });
@@ -203,8 +307,14 @@ describe.each(backends)('store on %s', (_name, url) => {
     const row = (await store.tunnels.byId(t.id))!;
     expect(row.observed_generation).toBe(row.generation);
     expect(row.phase).toBe('ready');
-    await store.work.release(first.map((x) => x.id), 'replica-a');
-    await store.work.release(third.map((x) => x.id), 'replica-b');
+    await store.work.release(
+      first.map((x) => x.id),
+      'replica-a',
+    );
+    await store.work.release(
+      third.map((x) => x.id),
+      'replica-b',
+    );
   });
 
   it('takes over an expired lease, and backs off failed tunnels', async () => {
@@ -216,13 +326,28 @@ describe.each(backends)('store on %s', (_name, url) => {
     const b = await store.work.claim('replica-b', 1000, 60_000);
     const mine = b.find((x) => x.id === t.id)!;
     expect(mine).toBeTruthy();
-    await store.work.record(outcome(mine, { kind: 'failed', error: { message: 'boom', code: 'x.y', retryInMs: 60_000, terminal: false } }));
+    await store.work.record(
+      outcome(mine, {
+        kind: 'failed',
+        error: { message: 'boom', code: 'x.y', retryInMs: 60_000, terminal: false },
+      }),
+    );
     await store.work.release([t.id], 'replica-b');
     const c = await store.work.claim('replica-c', 1000, 60_000);
     expect(c.map((x) => x.id)).not.toContain(t.id);
-    expect((await store.tunnels.byId(t.id))!).toMatchObject({ last_error: 'boom', last_error_code: 'x.y', attempts: 1 });
-    await store.work.release(b.map((x) => x.id), 'replica-b');
-    await store.work.release(c.map((x) => x.id), 'replica-c');
+    expect((await store.tunnels.byId(t.id))!).toMatchObject({
+      last_error: 'boom',
+      last_error_code: 'x.y',
+      attempts: 1,
+    });
+    await store.work.release(
+      b.map((x) => x.id),
+      'replica-b',
+    );
+    await store.work.release(
+      c.map((x) => x.id),
+      'replica-c',
+    );
   });
 
   it('grants a named lease to one owner at a time, renews it for its owner only, and hands it over on release', async () => {
@@ -249,8 +374,17 @@ describe.each(backends)('store on %s', (_name, url) => {
     const heavy = await newUser();
     const light = await newUser();
     const big = { tunnels: 20, routes: 20, protectedRoutes: 20, tcpRoutes: 20 };
-    for (let i = 0; i < 6; i++) await store.tunnels.create({ ownerId: heavy.id, name: `h${uniq()}`, configMode: 'local', secretSealed: 's' }, big, 'test');
-    const mine = await store.tunnels.create({ ownerId: light.id, name: `l${uniq()}`, configMode: 'local', secretSealed: 's' }, big, 'test');
+    for (let i = 0; i < 6; i++)
+      await store.tunnels.create(
+        { ownerId: heavy.id, name: `h${uniq()}`, configMode: 'local', secretSealed: 's' },
+        big,
+        'test',
+      );
+    const mine = await store.tunnels.create(
+      { ownerId: light.id, name: `l${uniq()}`, configMode: 'local', secretSealed: 's' },
+      big,
+      'test',
+    );
     // Everything else dirty in this database is claimed away first.
     const others = await store.work.claim('elsewhere', 10_000, 60_000);
     await store.work.release(
@@ -266,8 +400,16 @@ describe.each(backends)('store on %s', (_name, url) => {
     expect(capped.filter((x) => x.ownerId === heavy.id)).toHaveLength(2);
     expect(capped.filter((x) => x.ownerId === light.id)).toHaveLength(1);
     await store.leases.releaseAll('fair');
-    await store.work.record({ tunnel: mine, kind: 'converged', readyRouteIds: [], goneRoutes: [], routeErrors: [] });
-    expect((await store.work.claim('fair', 100, 60_000, 2)).filter((x) => x.ownerId === heavy.id)).toHaveLength(6);
+    await store.work.record({
+      tunnel: mine,
+      kind: 'converged',
+      readyRouteIds: [],
+      goneRoutes: [],
+      routeErrors: [],
+    });
+    expect(
+      (await store.work.claim('fair', 100, 60_000, 2)).filter((x) => x.ownerId === heavy.id),
+    ).toHaveLength(6);
     await store.leases.releaseAll('fair');
     await store.leases.releaseAll('elsewhere');
   });
@@ -276,33 +418,57 @@ describe.each(backends)('store on %s', (_name, url) => {
     const u = await newUser();
     const t = await newTunnel(u.id);
     const big = { tunnels: 9, routes: 9, protectedRoutes: 9, tcpRoutes: 9 };
-    const a = await store.tunnels.addRoute(t, { name: 'a', hostname: `a-${t.name}.z`, service: 's', protocol: 'http' }, big, cap, 'test');
-    const b = await store.tunnels.addRoute(t, { name: 'b', hostname: `b-${t.name}.z`, service: 's', protocol: 'http' }, big, cap, 'test');
+    const a = await store.tunnels.addRoute(
+      t,
+      { name: 'a', hostname: `a-${t.name}.z`, service: 's', protocol: 'http' },
+      big,
+      cap,
+      'test',
+    );
+    const b = await store.tunnels.addRoute(
+      t,
+      { name: 'b', hostname: `b-${t.name}.z`, service: 's', protocol: 'http' },
+      big,
+      cap,
+      'test',
+    );
     await store.work.record(outcome(t, { goneRoutes: [a] }));
-    expect([...(await store.resync.tombstoned('route', [`${t.name}/a`, `${t.name}/b`]))]).toEqual([`${t.name}/a`]);
+    expect([...(await store.resync.tombstoned('route', [`${t.name}/a`, `${t.name}/b`]))]).toEqual([
+      `${t.name}/a`,
+    ]);
     await store.work.deleteTunnel(t, [b.name]);
     expect([...(await store.resync.tombstoned('tunnel', [t.name]))]).toEqual([t.name]);
     expect((await store.resync.tombstoned('route', [`${t.name}/b`])).size).toBe(1);
-    expect(await store.resync.pruneTombstones(new Date(Date.now() + 1000).toISOString())).toBeGreaterThanOrEqual(3);
+    expect(
+      await store.resync.pruneTombstones(new Date(Date.now() + 1000).toISOString()),
+    ).toBeGreaterThanOrEqual(3);
     expect((await store.resync.tombstoned('tunnel', [t.name])).size).toBe(0);
   });
 
   it('shares one call budget between replicas: reservations racing never exceed it', async () => {
     const owners = ['r1', 'r2', 'r3'];
-    const asks = owners.flatMap((o) => Array.from({ length: 10 }, () => store.budget.reserve(o, 7, 50, 60_000)));
+    const asks = owners.flatMap((o) =>
+      Array.from({ length: 10 }, () => store.budget.reserve(o, 7, 50, 60_000)),
+    );
     const answers = await Promise.all(asks);
     expect(answers.reduce((n, a) => n + a.granted, 0)).toBe(50);
     const refused = answers.filter((a) => a.granted === 0);
     expect(refused.length).toBeGreaterThan(0);
     for (const a of refused) expect(a.retryInMs).toBeGreaterThan(0);
     // Another window later the budget is whole again.
-    const later = (await import('./budget-repository.js')).createBudgetRepository(store.db, store.dialect, () => Date.now() + 61_000);
+    const later = (await import('./budget-repository.js')).createBudgetRepository(
+      store.db,
+      store.dialect,
+      () => Date.now() + 61_000,
+    );
     expect((await later.reserve('r1', 50, 50, 60_000)).granted).toBe(50);
   });
 
   it('creates a user and a setting once, whoever races for it', async () => {
     const name = `race${uniq()}`;
-    const made = await Promise.all(Array.from({ length: 5 }, () => store.users.ensure({ name, passwordHash: 'x', role: 'user' })));
+    const made = await Promise.all(
+      Array.from({ length: 5 }, () => store.users.ensure({ name, passwordHash: 'x', role: 'user' })),
+    );
     expect(made.filter((m) => m.created)).toHaveLength(1);
     expect(new Set(made.map((m) => m.user.id)).size).toBe(1);
     const key = `k${uniq()}`;

@@ -6,7 +6,12 @@ import { now, type TokenRow } from './rows.js';
 
 export function createTokensRepository(db: Kysely<Database>) {
   return {
-    async create(t: { userId: string; name: string; tokenHash: string; expiresAt: string | null }): Promise<TokenRow> {
+    async create(t: {
+      userId: string;
+      name: string;
+      tokenHash: string;
+      expiresAt: string | null;
+    }): Promise<TokenRow> {
       const row: TokenRow = {
         id: randomUUID(),
         user_id: t.userId,
@@ -19,10 +24,16 @@ export function createTokensRepository(db: Kysely<Database>) {
       await db.insertInto('api_tokens').values(row).execute();
       return row;
     },
-    byHash: (hash: string) => db.selectFrom('api_tokens').selectAll().where('token_hash', '=', hash).executeTakeFirst(),
-    listForUser: (userId: string) => db.selectFrom('api_tokens').selectAll().where('user_id', '=', userId).orderBy('created_at').execute(),
+    byHash: (hash: string) =>
+      db.selectFrom('api_tokens').selectAll().where('token_hash', '=', hash).executeTakeFirst(),
+    listForUser: (userId: string) =>
+      db.selectFrom('api_tokens').selectAll().where('user_id', '=', userId).orderBy('created_at').execute(),
     async remove(userId: string, id: string): Promise<boolean> {
-      const res = await db.deleteFrom('api_tokens').where('id', '=', id).where('user_id', '=', userId).executeTakeFirst();
+      const res = await db
+        .deleteFrom('api_tokens')
+        .where('id', '=', id)
+        .where('user_id', '=', userId)
+        .executeTakeFirst();
       return Number(res.numDeletedRows) > 0;
     },
     async touch(id: string, at: string) {

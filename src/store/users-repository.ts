@@ -31,7 +31,13 @@ export async function countRoutes(trx: Db, ownerId: string, kind: RouteKind = 'a
     .where('routes.deleting', '=', 0);
   if (kind === 'tcp') q = q.where('routes.protocol', 'in', TCP_LIKE_PROTOCOLS);
   if (kind === 'protected') {
-    q = q.where((eb) => eb.or([eb('routes.protocol', 'in', TCP_LIKE_PROTOCOLS), eb('routes.access_rule', 'is not', null), eb('routes.allow_ips', 'is not', null)]));
+    q = q.where((eb) =>
+      eb.or([
+        eb('routes.protocol', 'in', TCP_LIKE_PROTOCOLS),
+        eb('routes.access_rule', 'is not', null),
+        eb('routes.allow_ips', 'is not', null),
+      ]),
+    );
   }
   return Number((await q.executeTakeFirstOrThrow()).n);
 }
@@ -45,7 +51,13 @@ export async function countHeld(trx: Db, kind: 'protected' | 'tcp'): Promise<num
   q =
     kind === 'tcp'
       ? q.where('protocol', 'in', TCP_LIKE_PROTOCOLS)
-      : q.where((eb) => eb.or([eb('protocol', 'in', TCP_LIKE_PROTOCOLS), eb('access_rule', 'is not', null), eb('allow_ips', 'is not', null)]));
+      : q.where((eb) =>
+          eb.or([
+            eb('protocol', 'in', TCP_LIKE_PROTOCOLS),
+            eb('access_rule', 'is not', null),
+            eb('allow_ips', 'is not', null),
+          ]),
+        );
   return Number((await q.executeTakeFirstOrThrow()).n);
 }
 
@@ -76,8 +88,10 @@ export function createUsersRepository(db: Kysely<Database>) {
   });
 
   return {
-    byId: (id: string): Promise<UserRow | undefined> => select().where('users.id', '=', id).executeTakeFirst(),
-    byName: (name: string): Promise<UserRow | undefined> => select().where('users.name', '=', name).executeTakeFirst(),
+    byId: (id: string): Promise<UserRow | undefined> =>
+      select().where('users.id', '=', id).executeTakeFirst(),
+    byName: (name: string): Promise<UserRow | undefined> =>
+      select().where('users.name', '=', name).executeTakeFirst(),
     list: (): Promise<UserRow[]> => select().orderBy('users.name').execute(),
 
     async create(u: NewUser): Promise<UserRow> {
@@ -85,7 +99,8 @@ export function createUsersRepository(db: Kysely<Database>) {
       try {
         await db.insertInto('users').values(row).execute();
       } catch (err) {
-        if (isUniqueViolation(err)) throw conflict('user.name_taken', `A user named ${u.name} already exists.`);
+        if (isUniqueViolation(err))
+          throw conflict('user.name_taken', `A user named ${u.name} already exists.`);
         throw err;
       }
       return { ...row, tunnels_version: 0 };
@@ -105,14 +120,27 @@ export function createUsersRepository(db: Kysely<Database>) {
       return { user, created: Number(res.numInsertedOrUpdatedRows ?? 0) > 0 };
     },
 
-    async update(id: string, patch: Partial<Pick<UserRow, 'password_hash' | 'role' | 'quota_tunnels' | 'quota_routes'>>) {
-      await db.updateTable('users').set({ ...patch, updated_at: now() }).where('id', '=', id).execute();
+    async update(
+      id: string,
+      patch: Partial<Pick<UserRow, 'password_hash' | 'role' | 'quota_tunnels' | 'quota_routes'>>,
+    ) {
+      await db
+        .updateTable('users')
+        .set({ ...patch, updated_at: now() })
+        .where('id', '=', id)
+        .execute();
     },
 
     async remove(id: string) {
-      const owned = await db.selectFrom('tunnels').select(db.fn.countAll<number>().as('n')).where('owner_id', '=', id).executeTakeFirstOrThrow();
+      const owned = await db
+        .selectFrom('tunnels')
+        .select(db.fn.countAll<number>().as('n'))
+        .where('owner_id', '=', id)
+        .executeTakeFirstOrThrow();
       if (Number(owned.n) > 0) {
-        throw conflict('user.has_tunnels', 'The user still owns tunnels; delete them first.', { tunnels: Number(owned.n) });
+        throw conflict('user.has_tunnels', 'The user still owns tunnels; delete them first.', {
+          tunnels: Number(owned.n),
+        });
       }
       await db.deleteFrom('users').where('id', '=', id).execute();
     },

@@ -5,7 +5,13 @@
  * tunnels-repository.ts; the two meet only in the tables.
  */
 import { sql, type ExpressionBuilder, type Kysely, type Updateable } from 'kysely';
-import { parseAccessColumn, parseAllowIpsColumn, type Route, type RouteObjects, type Tunnel } from '../domain/model.js';
+import {
+  parseAccessColumn,
+  parseAllowIpsColumn,
+  type Route,
+  type RouteObjects,
+  type Tunnel,
+} from '../domain/model.js';
 import type { Database, RoutesTable } from './schema.js';
 import type { Dialect } from './migrations.js';
 import type { Locks } from './locks.js';
@@ -121,8 +127,14 @@ export interface TunnelOutcome {
 
 const ERROR_LENGTH = 1000;
 
-export function createWorkRepository(db: Kysely<Database>, dialect: Dialect, locks: Locks, signals: SignalEmitter) {
-  const dirty = (eb: ExpressionBuilder<Database, 'tunnels'>) => eb.or([eb('generation', '>', eb.ref('observed_generation')), eb('deleting', '=', 1)]);
+export function createWorkRepository(
+  db: Kysely<Database>,
+  dialect: Dialect,
+  locks: Locks,
+  signals: SignalEmitter,
+) {
+  const dirty = (eb: ExpressionBuilder<Database, 'tunnels'>) =>
+    eb.or([eb('generation', '>', eb.ref('observed_generation')), eb('deleting', '=', 1)]);
 
   async function tombstone(trx: Db, kind: 'tunnel' | 'route', names: string[]) {
     for (const chunk of chunks(names)) {
@@ -165,10 +177,13 @@ export function createWorkRepository(db: Kysely<Database>, dialect: Dialect, loc
           where (generation > observed_generation or deleting = 1)
             and (next_attempt_at is null or next_attempt_at <= ${at})
             and (lease_until is null or lease_until < ${at})
-        ) ranked where turn <= ${perOwner} or others = 0 order by turn, updated_at, id limit ${limit}`.execute(db);
+        ) ranked where turn <= ${perOwner} or others = 0 order by turn, updated_at, id limit ${limit}`.execute(
+        db,
+      );
       if (rows.length === 0) return [];
       const ids = rows.map((r) => r.id);
-      const free = (eb: ExpressionBuilder<Database, 'tunnels'>) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', at)]);
+      const free = (eb: ExpressionBuilder<Database, 'tunnels'>) =>
+        eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', at)]);
       const claimed: TunnelRow[] = [];
       for (const chunk of chunks(ids)) {
         let candidates = db.selectFrom('tunnels').select('id').where('id', 'in', chunk).where(free);
@@ -192,7 +207,13 @@ export function createWorkRepository(db: Kysely<Database>, dialect: Dialect, loc
     async routesOf(tunnelIds: string[]): Promise<Map<string, Route[]>> {
       const out = new Map<string, Route[]>(tunnelIds.map((id) => [id, []]));
       for (const chunk of chunks(tunnelIds)) {
-        const rows = await db.selectFrom('routes').selectAll().where('tunnel_id', 'in', chunk).orderBy('created_at', 'desc').orderBy('id', 'desc').execute();
+        const rows = await db
+          .selectFrom('routes')
+          .selectAll()
+          .where('tunnel_id', 'in', chunk)
+          .orderBy('created_at', 'desc')
+          .orderBy('id', 'desc')
+          .execute();
         for (const r of rows) out.get(r.tunnel_id)!.push(toRoute(r));
       }
       return out;
@@ -200,30 +221,56 @@ export function createWorkRepository(db: Kysely<Database>, dialect: Dialect, loc
 
     async extend(tunnelIds: string[], owner: string, leaseMs: number) {
       for (const chunk of chunks(tunnelIds)) {
-        await db.updateTable('tunnels').set({ lease_until: later(leaseMs) }).where('id', 'in', chunk).where('lease_owner', '=', owner).execute();
+        await db
+          .updateTable('tunnels')
+          .set({ lease_until: later(leaseMs) })
+          .where('id', 'in', chunk)
+          .where('lease_owner', '=', owner)
+          .execute();
       }
     },
     async release(tunnelIds: string[], owner: string) {
       for (const chunk of chunks(tunnelIds)) {
-        await db.updateTable('tunnels').set({ lease_owner: null, lease_until: null }).where('id', 'in', chunk).where('lease_owner', '=', owner).execute();
+        await db
+          .updateTable('tunnels')
+          .set({ lease_owner: null, lease_until: null })
+          .where('id', 'in', chunk)
+          .where('lease_owner', '=', owner)
+          .execute();
       }
     },
     /** When the earliest backed-off tunnel becomes due (to sleep until then), or null. */
     async nextDue(): Promise<string | null> {
-      const row = await db.selectFrom('tunnels').select((eb) => eb.fn.min('next_attempt_at').as('due')).where(dirty).executeTakeFirst();
+      const row = await db
+        .selectFrom('tunnels')
+        .select((eb) => eb.fn.min('next_attempt_at').as('due'))
+        .where(dirty)
+        .executeTakeFirst();
       return (row?.due as string | null | undefined) ?? null;
     },
     /** Tunnels whose desired state is ahead of what was observed (the queue). */
     async queueDepth(): Promise<number> {
-      const row = await db.selectFrom('tunnels').select(db.fn.countAll<number>().as('n')).where(dirty).executeTakeFirstOrThrow();
+      const row = await db
+        .selectFrom('tunnels')
+        .select(db.fn.countAll<number>().as('n'))
+        .where(dirty)
+        .executeTakeFirstOrThrow();
       return Number(row.n);
     },
 
     async setCloudflareId(tunnelId: string, cfTunnelId: string | null) {
-      await db.updateTable('tunnels').set({ cf_tunnel_id: cfTunnelId, updated_at: now() }).where('id', '=', tunnelId).execute();
+      await db
+        .updateTable('tunnels')
+        .set({ cf_tunnel_id: cfTunnelId, updated_at: now() })
+        .where('id', '=', tunnelId)
+        .execute();
     },
     async setConfig(tunnelId: string, hash: string | null, version: number | null) {
-      await db.updateTable('tunnels').set({ config_hash: hash, config_version: version }).where('id', '=', tunnelId).execute();
+      await db
+        .updateTable('tunnels')
+        .set({ config_hash: hash, config_version: version })
+        .where('id', '=', tunnelId)
+        .execute();
     },
 
     /** Records what was learnt of routes' outside objects: one transaction for the lot. */
@@ -242,7 +289,8 @@ export function createWorkRepository(db: Kysely<Database>, dialect: Dialect, loc
             groups.set(key, g);
           }
           for (const { set, ids } of groups.values()) {
-            for (const chunk of chunks(ids)) await trx.updateTable('routes').set(set).where('id', 'in', chunk).execute();
+            for (const chunk of chunks(ids))
+              await trx.updateTable('routes').set(set).where('id', 'in', chunk).execute();
           }
         },
       );
@@ -263,13 +311,19 @@ export function createWorkRepository(db: Kysely<Database>, dialect: Dialect, loc
         for (const e of o.routeErrors) {
           await trx
             .updateTable('routes')
-            .set({ phase: e.phase, last_error: e.message.slice(0, ERROR_LENGTH), last_error_code: e.code, updated_at: now() })
+            .set({
+              phase: e.phase,
+              last_error: e.message.slice(0, ERROR_LENGTH),
+              last_error_code: e.code,
+              updated_at: now(),
+            })
             .where('id', '=', e.routeId)
             .where('deleting', '=', 0)
             .execute();
         }
         if (o.goneRoutes.length > 0) {
-          for (const chunk of chunks(o.goneRoutes.map((r) => r.id))) await trx.deleteFrom('routes').where('id', 'in', chunk).execute();
+          for (const chunk of chunks(o.goneRoutes.map((r) => r.id)))
+            await trx.deleteFrom('routes').where('id', 'in', chunk).execute();
           await tombstone(
             trx,
             'route',
@@ -292,13 +346,19 @@ export function createWorkRepository(db: Kysely<Database>, dialect: Dialect, loc
             .where('id', '=', o.tunnel.id)
             .execute();
         } else if (o.kind === 'wait') {
-          await trx.updateTable('tunnels').set({ next_attempt_at: later(o.error?.retryInMs ?? 1000) }).where('id', '=', o.tunnel.id).execute();
+          await trx
+            .updateTable('tunnels')
+            .set({ next_attempt_at: later(o.error?.retryInMs ?? 1000) })
+            .where('id', '=', o.tunnel.id)
+            .execute();
         } else {
           const e = o.error!;
           await trx
             .updateTable('tunnels')
             .set({
-              phase: sql<TunnelRow['phase']>`case when deleting = 1 then 'deleting' else ${e.terminal ? 'error' : 'pending'} end`,
+              phase: sql<
+                TunnelRow['phase']
+              >`case when deleting = 1 then 'deleting' else ${e.terminal ? 'error' : 'pending'} end`,
               last_error: e.message.slice(0, ERROR_LENGTH),
               last_error_code: e.code,
               attempts: sql`attempts + 1`,

@@ -193,7 +193,10 @@ export interface ChaosPlan {
   settleCreatesEvery: number;
   /** Kills in each phase (the killer waits for the next phase once a phase has had them) … */
   killsPerPhase: number;
-  /** … and a phase ends once its requests are answered and it has had its kills (and settled, when asked), or this long after it started (ms). */
+  /**
+   * … and a phase ends once its requests are answered and it has had its kills (and settled,
+   * when asked), or this long after it started (ms).
+   */
   phaseMaxMs: number;
   /** After faults go off, the emulator must equal the desired state within this (ms) … */
   convergeBoundMs: number;

@@ -15,11 +15,18 @@ export function cfHand(cf: StartedCloudflareEmulator) {
   return {
     call,
     deleteRecord: (id: string) => call('DELETE', `/zones/${cf.zoneId}/dns_records/${id}`),
-    patchRecord: (id: string, patch: Record<string, unknown>) => call('PATCH', `/zones/${cf.zoneId}/dns_records/${id}`, patch),
-    createRecord: (rec: Record<string, unknown>) => call('POST', `/zones/${cf.zoneId}/dns_records`, { ttl: 1, ...rec }),
+    patchRecord: (id: string, patch: Record<string, unknown>) =>
+      call('PATCH', `/zones/${cf.zoneId}/dns_records/${id}`, patch),
+    createRecord: (rec: Record<string, unknown>) =>
+      call('POST', `/zones/${cf.zoneId}/dns_records`, { ttl: 1, ...rec }),
     createTunnel: (name: string) =>
-      call('POST', `/accounts/${cf.accountId}/cfd_tunnel`, { name, config_src: 'local', tunnel_secret: Buffer.alloc(32, 3).toString('base64') }),
+      call('POST', `/accounts/${cf.accountId}/cfd_tunnel`, {
+        name,
+        config_src: 'local',
+        tunnel_secret: Buffer.alloc(32, 3).toString('base64'),
+      }),
     deleteTunnel: (id: string) => call('DELETE', `/accounts/${cf.accountId}/cfd_tunnel/${id}`),
-    putConfig: (id: string, ingress: unknown[]) => call('PUT', `/accounts/${cf.accountId}/cfd_tunnel/${id}/configurations`, { config: { ingress } }),
+    putConfig: (id: string, ingress: unknown[]) =>
+      call('PUT', `/accounts/${cf.accountId}/cfd_tunnel/${id}/configurations`, { config: { ingress } }),
   };
 }

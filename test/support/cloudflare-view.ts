@@ -2,8 +2,22 @@
 import type { StartedCloudflareEmulator } from '../../src/emulators/cloudflare/index.js';
 
 export interface CfView {
-  tunnels: Array<{ id: string; name: string; secret: string; configSrc: string; ingress: Array<{ hostname?: string; service: string }> | null; version: number }>;
-  records: Array<{ id: string; name: string; type: string; content: string; proxied: boolean; comment: string | null }>;
+  tunnels: Array<{
+    id: string;
+    name: string;
+    secret: string;
+    configSrc: string;
+    ingress: Array<{ hostname?: string; service: string }> | null;
+    version: number;
+  }>;
+  records: Array<{
+    id: string;
+    name: string;
+    type: string;
+    content: string;
+    proxied: boolean;
+    comment: string | null;
+  }>;
 }
 
 export function cfView(cf: StartedCloudflareEmulator): CfView {

@@ -86,7 +86,10 @@ export function apiSettledDifferences(api: readonly ApiTunnel[]): string[] {
   return out;
 }
 
-/** Cloudflare tunnels: exactly one live tunnel per API tunnel, with its id, config source and secret (when the credentials were read); nothing else live. */
+/**
+ * Cloudflare tunnels: exactly one live tunnel per API tunnel, with its id, config source and
+ * secret (when the credentials were read); nothing else live.
+ */
 export function tunnelDifferences(api: readonly ApiTunnel[], cf: EmulatorState, m: Markers): string[] {
   const out: string[] = [];
   const live = cf.tunnels.filter((t) => !t.deletedAt);
@@ -352,7 +355,6 @@ export function accessDifferences(
     if (!wantedTokens.has(token.name)) out.push(`access: orphan service token ${token.name} (${token.id})`);
   return out;
 }
-
 
 /**
  * What should exist: the API's tunnels and routes minus those being deleted (their external

@@ -30,7 +30,10 @@ async function onDatabase<T>(url: string, fn: (c: pg.Client) => Promise<T>): Pro
   }
 }
 
-export async function createScratchDatabase(baseUrl: string, prefix = 'tp_scratch'): Promise<ScratchDatabase> {
+export async function createScratchDatabase(
+  baseUrl: string,
+  prefix = 'tp_scratch',
+): Promise<ScratchDatabase> {
   const name = `${prefix}_${randomBytes(4).toString('hex')}`;
   await onDatabase(baseUrl, (c) => c.query(`CREATE DATABASE ${name}`));
   const u = new URL(baseUrl);
@@ -39,11 +42,15 @@ export async function createScratchDatabase(baseUrl: string, prefix = 'tp_scratc
   return {
     url,
     name,
-    query: async <T>(text: string, values?: unknown[]) => onDatabase(url, async (c) => (await c.query(text, values)).rows as T[]),
+    query: async <T>(text: string, values?: unknown[]) =>
+      onDatabase(url, async (c) => (await c.query(text, values)).rows as T[]),
     goAway: () =>
       onDatabase(baseUrl, async (c) => {
         await c.query(`ALTER DATABASE ${name} WITH ALLOW_CONNECTIONS false`);
-        await c.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [name]);
+        await c.query(
+          'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+          [name],
+        );
       }),
     comeBack: () =>
       onDatabase(baseUrl, async (c) => {

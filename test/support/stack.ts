@@ -10,7 +10,10 @@ import { randomBytes } from 'node:crypto';
 import { destination, pino } from 'pino';
 import { loadConfig } from '../../src/config/index.js';
 import { hashPassword } from '../../src/domain/passwords.js';
-import { startCloudflareEmulator, type StartedCloudflareEmulator } from '../../src/emulators/cloudflare/index.js';
+import {
+  startCloudflareEmulator,
+  type StartedCloudflareEmulator,
+} from '../../src/emulators/cloudflare/index.js';
 import { createRuntime, type Runtime } from '../../src/main/runtime.js';
 
 export interface Stack {
@@ -38,7 +41,12 @@ export interface ApiResponse<T = any> {
 }
 
 export interface Api {
-  request<T = any>(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<ApiResponse<T>>;
+  request<T = any>(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<ApiResponse<T>>;
   get<T = any>(path: string): Promise<ApiResponse<T>>;
   post<T = any>(path: string, body?: unknown): Promise<ApiResponse<T>>;
   del<T = any>(path: string): Promise<ApiResponse<T>>;
@@ -75,7 +83,8 @@ export async function startStack(
     config?: Record<string, unknown>;
   } = {},
 ): Promise<Stack> {
-  const cf = opts.cf ?? (await startCloudflareEmulator({ port: 0, zoneName: 'example.com', retryAfterSeconds: 1 }));
+  const cf =
+    opts.cf ?? (await startCloudflareEmulator({ port: 0, zoneName: 'example.com', retryAfterSeconds: 1 }));
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'tunnelplane-test-'));
   const secretKey = randomBytes(32).toString('base64');
   let kubeconfigPath: string | undefined;
@@ -92,13 +101,21 @@ export async function startStack(
         listen: { host: '127.0.0.1', port: 0 },
         database: { url: opts.database ?? `sqlite:${join(dir, 'db.sqlite')}` },
         secretKey,
-        cloudflare: { apiToken: cf.token, accountId: cf.accountId, zoneName: cf.zoneName, baseUrl: cf.url, timeoutMs: opts.timeoutMs ?? 2000 },
+        cloudflare: {
+          apiToken: cf.token,
+          accountId: cf.accountId,
+          zoneName: cf.zoneName,
+          baseUrl: cf.url,
+          timeoutMs: opts.timeoutMs ?? 2000,
+        },
         tunnels: { defaultConfigMode: opts.configMode ?? 'local' },
         reconciler: { resyncSeconds: opts.resyncSeconds ?? 0, pollMs: 200, backoffMaxSeconds: 4 },
         // Tests drive many changes quickly; the pacing of users' changes is tested on its own (tenants.e2e).
         api: { mutationsPerMinute: 0 },
         log: { level: 'silent' },
-        ...(opts.kubernetes ? { kubernetes: { kubeconfig: kubeconfigPath, namespace: opts.kubernetes.namespace } } : {}),
+        ...(opts.kubernetes
+          ? { kubernetes: { kubeconfig: kubeconfigPath, namespace: opts.kubernetes.namespace } }
+          : {}),
       },
     });
     // A real logger (into /dev/null): the warn and error paths run as in production.
@@ -115,7 +132,11 @@ export async function startStack(
     holder.runtime = runtime;
     for (const [name, password] of Object.entries(PASSWORDS)) {
       if (!(await runtime.store.users.byName(name))) {
-        await runtime.store.users.ensure({ name, passwordHash: await testHash(password), role: name === 'admin' ? 'admin' : 'user' });
+        await runtime.store.users.ensure({
+          name,
+          passwordHash: await testHash(password),
+          role: name === 'admin' ? 'admin' : 'user',
+        });
       }
     }
     const url = await runtime.listen();
@@ -132,19 +153,28 @@ export async function startStack(
       return url;
     },
     dir,
-    as: (user, password) => api(() => url, { authorization: `Basic ${Buffer.from(`${user}:${password ?? PASSWORDS[user] ?? ''}`).toString('base64')}` }),
+    as: (user, password) =>
+      api(() => url, {
+        authorization: `Basic ${Buffer.from(`${user}:${password ?? PASSWORDS[user] ?? ''}`).toString('base64')}`,
+      }),
     async stop() {
       await runtime.close();
       if (!opts.cf) await cf.close();
       if (!opts.dir) rmSync(dir, { recursive: true, force: true });
-      if (violations.length > 0) throw new Error(`tunnels recorded converged with unfinished routes: ${[...new Set(violations)].join(', ')}`);
+      if (violations.length > 0)
+        throw new Error(
+          `tunnels recorded converged with unfinished routes: ${[...new Set(violations)].join(', ')}`,
+        );
     },
     async restart() {
       await runtime.close();
       ({ runtime, url } = await build());
     },
     async tombstone(kind, name) {
-      await runtime.store.db.insertInto('tombstones').values({ kind, name, deleted_at: new Date().toISOString() }).execute();
+      await runtime.store.db
+        .insertInto('tombstones')
+        .values({ kind, name, deleted_at: new Date().toISOString() })
+        .execute();
     },
   } as Stack;
   return stack;
@@ -165,11 +195,17 @@ async function unfinishedButConverged(runtime: Runtime): Promise<string[]> {
 }
 
 export function api(base: () => string, auth: Record<string, string>): Api {
-  const request = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
+  const request = async (
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ) => {
     const init: RequestInit = { method, headers: { ...auth, ...headers } };
     if (body !== undefined) {
       init.body = typeof body === 'string' ? body : JSON.stringify(body);
-      if (!headers['content-type']) (init.headers as Record<string, string>)['content-type'] = 'application/json';
+      if (!headers['content-type'])
+        (init.headers as Record<string, string>)['content-type'] = 'application/json';
     }
     const res = await fetch(base() + path, init);
     const text = await res.text();
@@ -196,7 +232,8 @@ export async function eventually<T>(fn: () => Promise<T> | T, timeoutMs = 15_000
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`condition not met in ${timeoutMs} ms${last ? `: ${(last as Error).message}` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(`condition not met in ${timeoutMs} ms${last ? `: ${(last as Error).message}` : ''}`);
     await new Promise((r) => setTimeout(r, stepMs));
   }
 }

@@ -47,7 +47,11 @@ export interface CnameInput {
 }
 
 export interface TunnelsApi {
-  createTunnel(name: string, secret: Buffer, configSrc: 'local' | 'cloudflare'): Promise<CloudflareTunnelInfo>;
+  createTunnel(
+    name: string,
+    secret: Buffer,
+    configSrc: 'local' | 'cloudflare',
+  ): Promise<CloudflareTunnelInfo>;
   /** The live (not deleted) tunnel with exactly this name, or null. */
   findTunnel(name: string): Promise<CloudflareTunnelInfo | null>;
   /** Every live tunnel whose name starts with `prefix`. */
@@ -61,7 +65,11 @@ export interface TunnelsApi {
 
 export interface DnsApi {
   /** One all-or-nothing batch; returns the created records in the order of `posts`. */
-  batch(ops: { deletes?: string[]; patches?: (CnameInput & { id: string })[]; posts?: CnameInput[] }): Promise<{
+  batch(ops: {
+    deletes?: string[];
+    patches?: (CnameInput & { id: string })[];
+    posts?: CnameInput[];
+  }): Promise<{
     posts: DnsRecord[];
   }>;
   /**
@@ -113,7 +121,12 @@ export interface AccessApi {
   /** A self-hosted application with its own (app-scoped) policies, created in the same call. */
   createAccessApp(name: string, domain: string, policies: readonly AccessPolicySpec[]): Promise<AccessApp>;
   /** Replaces the application (PUT): its policies become exactly these. */
-  updateAccessApp(id: string, name: string, domain: string, policies: readonly AccessPolicySpec[]): Promise<AccessApp>;
+  updateAccessApp(
+    id: string,
+    name: string,
+    domain: string,
+    policies: readonly AccessPolicySpec[],
+  ): Promise<AccessApp>;
   listAccessApps(namePrefix: string): Promise<AccessApp[]>;
   /** The application with this id, or null when Cloudflare has none. */
   getAccessApp(id: string): Promise<AccessApp | null>;
@@ -186,7 +199,12 @@ function parseRetryAfter(headers: Headers | undefined, cap: number): number | nu
 export function translateError(err: unknown, what: string, maxRetryAfterMs = 60_000): ProviderError {
   if (err instanceof ProviderError) return err;
   if (err instanceof APIConnectionTimeoutError || err instanceof APIConnectionError) {
-    return new ProviderError({ provider: 'cloudflare', kind: 'transient', message: `${what}: ${err.message}`, cause: err });
+    return new ProviderError({
+      provider: 'cloudflare',
+      kind: 'transient',
+      message: `${what}: ${err.message}`,
+      cause: err,
+    });
   }
   if (err instanceof APIError) {
     const status = err.status ?? null;
@@ -197,7 +215,8 @@ export function translateError(err: unknown, what: string, maxRetryAfterMs = 60_
     let kind: ProviderError['kind'];
     if (status === 429) kind = 'rate_limited';
     else if (status === 404 || code === 81044) kind = 'not_found';
-    else if (status === 409 || code === 81053 || code === 81054 || code === 81057 || code === 1013) kind = 'conflict';
+    else if (status === 409 || code === 81053 || code === 81054 || code === 81057 || code === 1013)
+      kind = 'conflict';
     else if (status === 401 || status === 403) kind = 'permission';
     else if (status === null || status === 408 || status >= 500) kind = 'transient';
     else kind = 'invalid';
@@ -212,7 +231,12 @@ export function translateError(err: unknown, what: string, maxRetryAfterMs = 60_
     });
   }
   const message = err instanceof Error ? err.message : String(err);
-  return new ProviderError({ provider: 'cloudflare', kind: 'transient', message: `${what}: ${message}`, cause: err });
+  return new ProviderError({
+    provider: 'cloudflare',
+    kind: 'transient',
+    message: `${what}: ${message}`,
+    cause: err,
+  });
 }
 
 interface RawTunnel {
@@ -231,7 +255,11 @@ interface RawRecord {
   comment?: string | null;
 }
 
-const toTunnel = (t: RawTunnel): CloudflareTunnelInfo => ({ id: t.id ?? '', name: t.name ?? '', status: t.status ?? '' });
+const toTunnel = (t: RawTunnel): CloudflareTunnelInfo => ({
+  id: t.id ?? '',
+  name: t.name ?? '',
+  status: t.status ?? '',
+});
 const toRecord = (r: RawRecord): DnsRecord => ({
   id: r.id ?? '',
   name: r.name ?? '',
@@ -262,7 +290,11 @@ async function ignoreNotFound(fn: () => Promise<unknown>): Promise<void> {
 }
 
 /** Every item of a paginated list whose name starts with `prefix`. */
-async function collectNamed<T extends { name: string }>(items: AsyncIterable<unknown>, map: (raw: unknown) => T, prefix: string): Promise<T[]> {
+async function collectNamed<T extends { name: string }>(
+  items: AsyncIterable<unknown>,
+  map: (raw: unknown) => T,
+  prefix: string,
+): Promise<T[]> {
   const out: T[] = [];
   for await (const raw of items) {
     const item = map(raw);
@@ -272,8 +304,20 @@ async function collectNamed<T extends { name: string }>(items: AsyncIterable<unk
 }
 
 function toServiceToken(raw: unknown): ServiceToken {
-  const t = raw as { id?: string; name?: string; client_id?: string; client_secret?: string; expires_at?: string | null };
-  return { id: t.id ?? '', name: t.name ?? '', clientId: t.client_id ?? '', clientSecret: t.client_secret ?? null, expiresAt: t.expires_at ?? null };
+  const t = raw as {
+    id?: string;
+    name?: string;
+    client_id?: string;
+    client_secret?: string;
+    expires_at?: string | null;
+  };
+  return {
+    id: t.id ?? '',
+    name: t.name ?? '',
+    clientId: t.client_id ?? '',
+    clientSecret: t.client_secret ?? null,
+    expiresAt: t.expires_at ?? null,
+  };
 }
 
 interface RawPolicy {
@@ -299,7 +343,13 @@ function toAccessApp(raw: unknown): AccessApp {
 
 /** Inline, app-scoped policies in precedence order (Cloudflare creates them with the app). */
 const inlinePolicies = (policies: readonly AccessPolicySpec[]) =>
-  policies.map((p, i) => ({ name: p.name, decision: p.decision, include: p.include, ...(p.require ? { require: p.require } : {}), precedence: i + 1 }));
+  policies.map((p, i) => ({
+    name: p.name,
+    decision: p.decision,
+    include: p.include,
+    ...(p.require ? { require: p.require } : {}),
+    precedence: i + 1,
+  }));
 
 export function createCloudflareApi(opts: CloudflareApiOptions): CloudflareApi {
   const { accountId, zoneId, limiter, observer } = opts;
@@ -369,12 +419,22 @@ export function createCloudflareApi(opts: CloudflareApiOptions): CloudflareApi {
   const tunnels = sdk.zeroTrust.tunnels.cloudflared;
 
   /** One page of our DNS records, mapped: the SDK's page (raw objects, whole body) is dropped here. */
-  async function recordsPage(commentPrefix: string, page: number, perPage: number): Promise<{ records: DnsRecord[]; last: boolean }> {
+  async function recordsPage(
+    commentPrefix: string,
+    page: number,
+    perPage: number,
+  ): Promise<{ records: DnsRecord[]; last: boolean }> {
     const res = await guard(`list DNS records (page ${page})`, () =>
-      sdk.dns.records.list({ zone_id: zoneId, comment: { startswith: commentPrefix }, per_page: perPage, page }),
+      sdk.dns.records.list({
+        zone_id: zoneId,
+        comment: { startswith: commentPrefix },
+        per_page: perPage,
+        page,
+      }),
     );
     const records = (res.result as RawRecord[]).map(toRecord);
-    const info = res.result_info as { per_page?: number; total_count?: number; total_pages?: number } | undefined;
+    const info = res.result_info as
+      { per_page?: number; total_count?: number; total_pages?: number } | undefined;
     // The SDK's own iteration asks for one page past the last; the counts save that call.
     const last =
       records.length === 0 ||
@@ -383,7 +443,10 @@ export function createCloudflareApi(opts: CloudflareApiOptions): CloudflareApi {
     return { records, last };
   }
 
-  async function* pagesByComment(commentPrefix: string, perPage = DNS_PAGE): AsyncGenerator<DnsRecord[], void, undefined> {
+  async function* pagesByComment(
+    commentPrefix: string,
+    perPage = DNS_PAGE,
+  ): AsyncGenerator<DnsRecord[], void, undefined> {
     for (let page = 1; ; page++) {
       // Only the mapped records live across the yield, never the SDK's page.
       const { records, last } = await recordsPage(commentPrefix, page, perPage);
@@ -415,7 +478,12 @@ export function createCloudflareApi(opts: CloudflareApiOptions): CloudflareApi {
     listTunnels: (prefix) =>
       guard('list tunnels', async () => {
         const out: CloudflareTunnelInfo[] = [];
-        for await (const t of tunnels.list({ account_id: accountId, include_prefix: prefix, is_deleted: false, per_page: 1000 })) {
+        for await (const t of tunnels.list({
+          account_id: accountId,
+          include_prefix: prefix,
+          is_deleted: false,
+          per_page: 1000,
+        })) {
           const raw = t as RawTunnel;
           if (raw.name?.startsWith(prefix) && !raw.deleted_at) out.push(toTunnel(raw));
         }
@@ -500,7 +568,9 @@ export function createCloudflareApi(opts: CloudflareApiOptions): CloudflareApi {
 
     createServiceToken: (name) =>
       guard(`create service token ${name}`, async () =>
-        toServiceToken(await sdk.zeroTrust.access.serviceTokens.create({ account_id: accountId, name, duration: '8760h' })),
+        toServiceToken(
+          await sdk.zeroTrust.access.serviceTokens.create({ account_id: accountId, name, duration: '8760h' }),
+        ),
       ),
 
     rotateServiceToken: (id) =>
@@ -515,7 +585,11 @@ export function createCloudflareApi(opts: CloudflareApiOptions): CloudflareApi {
 
     listServiceTokens: (namePrefix) =>
       guard('list service tokens', () =>
-        collectNamed(sdk.zeroTrust.access.serviceTokens.list({ account_id: accountId }), toServiceToken, namePrefix),
+        collectNamed(
+          sdk.zeroTrust.access.serviceTokens.list({ account_id: accountId }),
+          toServiceToken,
+          namePrefix,
+        ),
       ),
 
     getServiceToken: (id) =>
@@ -561,7 +635,11 @@ export function createCloudflareApi(opts: CloudflareApiOptions): CloudflareApi {
 
     listAccessApps: (namePrefix) =>
       guard('list Access applications', () =>
-        collectNamed(sdk.zeroTrust.access.applications.list({ account_id: accountId }), toAccessApp, namePrefix),
+        collectNamed(
+          sdk.zeroTrust.access.applications.list({ account_id: accountId }),
+          toAccessApp,
+          namePrefix,
+        ),
       ),
 
     getAccessApp: (id) =>
@@ -578,9 +656,17 @@ export function createCloudflareApi(opts: CloudflareApiOptions): CloudflareApi {
     getFirewallEntrypoint: () =>
       guard('read the custom firewall rules', async () => {
         try {
-          const res = (await sdk.rulesets.phases.get('http_request_firewall_custom', { zone_id: zoneId })) as {
+          const res = (await sdk.rulesets.phases.get('http_request_firewall_custom', {
+            zone_id: zoneId,
+          })) as {
             id?: string;
-            rules?: Array<{ id?: string; ref?: string; description?: string; expression?: string; action?: string }>;
+            rules?: Array<{
+              id?: string;
+              ref?: string;
+              description?: string;
+              expression?: string;
+              action?: string;
+            }>;
           };
           return {
             id: res.id ?? '',
@@ -600,7 +686,9 @@ export function createCloudflareApi(opts: CloudflareApiOptions): CloudflareApi {
 
     deleteFirewallRule: (rulesetId, ruleId) =>
       guard(`delete firewall rule ${ruleId}`, async () => {
-        await ignoreNotFound(() => sdk.rulesets.rules.delete(ruleId, { zone_id: zoneId, ruleset_id: rulesetId }));
+        await ignoreNotFound(() =>
+          sdk.rulesets.rules.delete(ruleId, { zone_id: zoneId, ruleset_id: rulesetId }),
+        );
       }),
 
     verifyToken: () =>

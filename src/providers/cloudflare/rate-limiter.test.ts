@@ -25,23 +25,31 @@ describe('rate limiter', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(50);
   });
 
-  it('serves waiting tenants in turn: one tenant\'s queue delays another\'s call by one turn', async () => {
+  it("serves waiting tenants in turn: one tenant's queue delays another's call by one turn", async () => {
     const limiter = createRateLimiter({ requests: 1, windowSeconds: 0.02, marginMs: 0 });
     const order: string[] = [];
-    const call = (tenant: string, i: number) => asTenant(tenant, async () => {
-      await limiter.acquire();
-      order.push(`${tenant}${i}`);
-    });
+    const call = (tenant: string, i: number) =>
+      asTenant(tenant, async () => {
+        await limiter.acquire();
+        order.push(`${tenant}${i}`);
+      });
     const noisy = Array.from({ length: 6 }, (_, i) => call('noisy', i));
     await new Promise((r) => setTimeout(r, 5));
     const quiet = call('quiet', 0);
     await Promise.all([...noisy, quiet]);
     // The first noisy call went out at once; the quiet one is next, not seventh.
     expect(order.indexOf('quiet0')).toBeLessThanOrEqual(2);
-    expect(order.filter((x) => x.startsWith('noisy'))).toEqual(['noisy0', 'noisy1', 'noisy2', 'noisy3', 'noisy4', 'noisy5']);
+    expect(order.filter((x) => x.startsWith('noisy'))).toEqual([
+      'noisy0',
+      'noisy1',
+      'noisy2',
+      'noisy3',
+      'noisy4',
+      'noisy5',
+    ]);
   });
 
-  it('calls outside any tenant are the system\'s', async () => {
+  it("calls outside any tenant are the system's", async () => {
     const limiter = createRateLimiter({ requests: 1, windowSeconds: 10, marginMs: 0 });
     await limiter.acquire();
     const waiting = limiter.acquire(AbortSignal.timeout(50)).catch(() => 'aborted');
@@ -69,9 +77,14 @@ describe('rate limiter', () => {
   });
 
   it('folds ids out of endpoint labels', () => {
-    expect(endpointLabel('post', 'http://x/client/v4/accounts/0123456789abcdef0123456789abcdef/cfd_tunnel')).toBe('POST /accounts/:id/cfd_tunnel');
-    expect(endpointLabel('PUT', 'http://x/client/v4/accounts/0123456789abcdef0123456789abcdef/cfd_tunnel/c1744f8b-faa1-48a4-9e5c-02ac921467fa/configurations')).toBe(
-      'PUT /accounts/:id/cfd_tunnel/:id/configurations',
-    );
+    expect(
+      endpointLabel('post', 'http://x/client/v4/accounts/0123456789abcdef0123456789abcdef/cfd_tunnel'),
+    ).toBe('POST /accounts/:id/cfd_tunnel');
+    expect(
+      endpointLabel(
+        'PUT',
+        'http://x/client/v4/accounts/0123456789abcdef0123456789abcdef/cfd_tunnel/c1744f8b-faa1-48a4-9e5c-02ac921467fa/configurations',
+      ),
+    ).toBe('PUT /accounts/:id/cfd_tunnel/:id/configurations');
   });
 });

@@ -4,7 +4,13 @@
  * the same object twice changes nothing), deleted by name (already gone counts as done), and
  * listed by our `managed-by` label for orphan collection. Errors become `ProviderError` here.
  */
-import { ApiException, KubeConfig, KubernetesObjectApi, PatchStrategy, type KubernetesObject } from '@kubernetes/client-node';
+import {
+  ApiException,
+  KubeConfig,
+  KubernetesObjectApi,
+  PatchStrategy,
+  type KubernetesObject,
+} from '@kubernetes/client-node';
 import { ProviderError } from '../../domain/errors.js';
 import type { KubeObject } from '../../domain/access-objects.js';
 
@@ -34,7 +40,10 @@ export function translateKubernetesError(err: unknown, what: string): ProviderEr
     const code = err.code;
     let body: { message?: string; reason?: string } = {};
     try {
-      body = typeof err.body === 'string' ? (JSON.parse(err.body) as typeof body) : ((err.body ?? {}) as typeof body);
+      body =
+        typeof err.body === 'string'
+          ? (JSON.parse(err.body) as typeof body)
+          : ((err.body ?? {}) as typeof body);
     } catch {
       // not JSON
     }
@@ -46,11 +55,24 @@ export function translateKubernetesError(err: unknown, what: string): ProviderEr
     else if (code === 429) kind = 'rate_limited';
     else if (code >= 500) kind = 'transient';
     else kind = 'invalid';
-    const hint = code === 403 ? ' (grant the verbs in deploy/rbac.yaml to the control plane\'s service account)' : '';
-    return new ProviderError({ provider: 'kubernetes', kind, status: code, providerCode: body.reason ?? null, message: `${what}: Kubernetes answered ${code}: ${detail}${hint}`, cause: err });
+    const hint =
+      code === 403 ? " (grant the verbs in deploy/rbac.yaml to the control plane's service account)" : '';
+    return new ProviderError({
+      provider: 'kubernetes',
+      kind,
+      status: code,
+      providerCode: body.reason ?? null,
+      message: `${what}: Kubernetes answered ${code}: ${detail}${hint}`,
+      cause: err,
+    });
   }
   const message = err instanceof Error ? err.message : String(err);
-  return new ProviderError({ provider: 'kubernetes', kind: 'transient', message: `${what}: ${message}`, cause: err });
+  return new ProviderError({
+    provider: 'kubernetes',
+    kind: 'transient',
+    message: `${what}: ${message}`,
+    cause: err,
+  });
 }
 
 export interface KubernetesApiOptions {
@@ -81,12 +103,26 @@ export function createKubernetesApi(opts: KubernetesApiOptions): KubernetesApi {
     namespace: ns,
     apply: (obj) =>
       guard(`apply ${obj.kind} ${obj.metadata.name}`, async () => {
-        await client.patch(obj as unknown as KubernetesObject, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
+        await client.patch(
+          obj as unknown as KubernetesObject,
+          undefined,
+          undefined,
+          FIELD_MANAGER,
+          true,
+          PatchStrategy.ServerSideApply,
+        );
       }),
     remove: (kind, name) =>
       guard(`delete ${kind} ${name}`, async () => {
         try {
-          await client.delete({ apiVersion: KINDS[kind], kind, metadata: { name, namespace: ns } }, undefined, undefined, undefined, undefined, 'Background');
+          await client.delete(
+            { apiVersion: KINDS[kind], kind, metadata: { name, namespace: ns } },
+            undefined,
+            undefined,
+            undefined,
+            undefined,
+            'Background',
+          );
         } catch (err) {
           if (err instanceof ApiException && err.code === 404) return;
           throw err;
@@ -96,7 +132,16 @@ export function createKubernetesApi(opts: KubernetesApiOptions): KubernetesApi {
       guard('list managed objects', async () => {
         const out: ManagedObject[] = [];
         for (const kind of Object.keys(KINDS) as ManagedObject['kind'][]) {
-          const list = await client.list(KINDS[kind], kind, ns, undefined, undefined, undefined, undefined, selector);
+          const list = await client.list(
+            KINDS[kind],
+            kind,
+            ns,
+            undefined,
+            undefined,
+            undefined,
+            undefined,
+            selector,
+          );
           for (const item of list.items) {
             out.push({ kind, name: item.metadata?.name ?? '', labels: item.metadata?.labels ?? {} });
           }
@@ -105,22 +150,24 @@ export function createKubernetesApi(opts: KubernetesApiOptions): KubernetesApi {
       }),
     deploymentReadiness: (selector) =>
       guard('read deployment status', async () => {
-        const list = await client.list<KubernetesObject & { spec?: { replicas?: number }; status?: { readyReplicas?: number; conditions?: Array<{ type?: string; status?: string; reason?: string; message?: string }> } }>(
-          'apps/v1',
-          'Deployment',
-          ns,
-          undefined,
-          undefined,
-          undefined,
-          undefined,
-          selector,
-        );
+        const list = await client.list<
+          KubernetesObject & {
+            spec?: { replicas?: number };
+            status?: {
+              readyReplicas?: number;
+              conditions?: Array<{ type?: string; status?: string; reason?: string; message?: string }>;
+            };
+          }
+        >('apps/v1', 'Deployment', ns, undefined, undefined, undefined, undefined, selector);
         const out = new Map<string, { ready: boolean; reason: string | null }>();
         for (const d of list.items) {
           const want = d.spec?.replicas ?? 1;
           const ready = (d.status?.readyReplicas ?? 0) >= want && want > 0;
           const bad = d.status?.conditions?.find((c) => c.status === 'False');
-          out.set(d.metadata?.name ?? '', { ready, reason: ready ? null : (bad?.message ?? bad?.reason ?? 'starting') });
+          out.set(d.metadata?.name ?? '', {
+            ready,
+            reason: ready ? null : (bad?.message ?? bad?.reason ?? 'starting'),
+          });
         }
         return out;
       }),

@@ -39,13 +39,25 @@ export function createAccessStep(ctx: StepContext) {
       if (token) {
         // Its secret was never seen: rotate to learn one.
         const rotated = await cloudflare.rotateServiceToken(token.id);
-        await patchRoute(ctx, w, r, tokenObjects(r, { ...rotated, expiresAt: rotated.expiresAt ?? token.expiresAt }, rotated.clientSecret));
+        await patchRoute(
+          ctx,
+          w,
+          r,
+          tokenObjects(
+            r,
+            { ...rotated, expiresAt: rotated.expiresAt ?? token.expiresAt },
+            rotated.clientSecret,
+          ),
+        );
       }
     }
     if (!r.objects.accessAppId) {
-      const app = (await cloudflare.listAccessApps(name)).find((a) => a.name === name && a.domain === r.hostname);
+      const app = (await cloudflare.listAccessApps(name)).find(
+        (a) => a.name === name && a.domain === r.hostname,
+      );
       // Its policies are not known to be ours: leave the hash empty so they are put again.
-      if (app) await patchRoute(ctx, w, r, { accessAppId: app.id, accessAud: app.aud, accessPoliciesHash: null });
+      if (app)
+        await patchRoute(ctx, w, r, { accessAppId: app.id, accessAud: app.aud, accessPoliciesHash: null });
     }
   }
 
@@ -58,7 +70,13 @@ export function createAccessStep(ctx: StepContext) {
 
   /** Something we recorded is gone from Cloudflare (deleted by hand, or a delete whose answer was lost): forget it, make it again. */
   async function forgetToken(w: Work, r: Route) {
-    await patchRoute(ctx, w, r, { serviceTokenId: null, serviceTokenClientId: null, serviceTokenSealed: null, serviceTokenExpiresAt: null, accessPoliciesHash: null });
+    await patchRoute(ctx, w, r, {
+      serviceTokenId: null,
+      serviceTokenClientId: null,
+      serviceTokenSealed: null,
+      serviceTokenExpiresAt: null,
+      accessPoliciesHash: null,
+    });
   }
 
   async function ensureOne(w: Work, r: Route) {
@@ -67,7 +85,10 @@ export function createAccessStep(ctx: StepContext) {
     } catch (err) {
       if (!gone(err)) throw err;
       // Once: an application or token we recorded vanished between our look and our write.
-      ctx.logger.info({ tunnel: w.tunnel.name, route: r.name, err: (err as Error).message }, 'an Access object of the route is gone; making it again');
+      ctx.logger.info(
+        { tunnel: w.tunnel.name, route: r.name, err: (err as Error).message },
+        'an Access object of the route is gone; making it again',
+      );
       await ensureOnce(w, r, true);
     }
   }
@@ -75,8 +96,18 @@ export function createAccessStep(ctx: StepContext) {
   async function ensureOnce(w: Work, r: Route, retry = false) {
     if (retry) {
       // Which one vanished is not known: forget the application (its policies name the token) and look both up again.
-      await patchRoute(ctx, w, r, { accessAppId: null, accessAud: null, accessPoliciesHash: null, accessUncertain: true });
-      if (r.objects.serviceTokenId && (await cloudflare.listServiceTokens(ownership.accessName(w.tunnel.name, r.name))).every((t) => t.id !== r.objects.serviceTokenId)) {
+      await patchRoute(ctx, w, r, {
+        accessAppId: null,
+        accessAud: null,
+        accessPoliciesHash: null,
+        accessUncertain: true,
+      });
+      if (
+        r.objects.serviceTokenId &&
+        (await cloudflare.listServiceTokens(ownership.accessName(w.tunnel.name, r.name))).every(
+          (t) => t.id !== r.objects.serviceTokenId,
+        )
+      ) {
         await forgetToken(w, r);
       }
     }
@@ -93,7 +124,10 @@ export function createAccessStep(ctx: StepContext) {
       const refreshed = renewing ? await cloudflare.refreshServiceToken(r.objects.serviceTokenId!) : null;
       const rotated = await cloudflare.rotateServiceToken(r.objects.serviceTokenId!);
       const expiresAt = refreshed?.expiresAt ?? rotated.expiresAt ?? r.objects.serviceTokenExpiresAt;
-      await patchRoute(ctx, w, r, { ...tokenObjects(r, { ...rotated, expiresAt }, rotated.clientSecret), rotateRequested: false });
+      await patchRoute(ctx, w, r, {
+        ...tokenObjects(r, { ...rotated, expiresAt }, rotated.clientSecret),
+        rotateRequested: false,
+      });
       await ctx.events.append({
         ownerId: w.tunnel.ownerId,
         actor: 'reconciler',
@@ -107,7 +141,12 @@ export function createAccessStep(ctx: StepContext) {
     const hash = policiesHash(policies);
     if (!r.objects.accessAppId) {
       const app = await cloudflare.createAccessApp(name, r.hostname, policies);
-      await patchRoute(ctx, w, r, { accessAppId: app.id, accessAud: app.aud, accessPoliciesHash: hash, accessUncertain: false });
+      await patchRoute(ctx, w, r, {
+        accessAppId: app.id,
+        accessAud: app.aud,
+        accessPoliciesHash: hash,
+        accessUncertain: false,
+      });
     } else if (r.objects.accessPoliciesHash !== hash) {
       await cloudflare.updateAccessApp(r.objects.accessAppId, name, r.hostname, policies);
       await patchRoute(ctx, w, r, { accessPoliciesHash: hash });
@@ -123,7 +162,12 @@ export function createAccessStep(ctx: StepContext) {
     }
     if (r.objects.serviceTokenId) {
       await cloudflare.deleteServiceToken(r.objects.serviceTokenId);
-      await patchRoute(ctx, w, r, { serviceTokenId: null, serviceTokenClientId: null, serviceTokenSealed: null, serviceTokenExpiresAt: null });
+      await patchRoute(ctx, w, r, {
+        serviceTokenId: null,
+        serviceTokenClientId: null,
+        serviceTokenSealed: null,
+        serviceTokenExpiresAt: null,
+      });
     }
     if (r.objects.accessUncertain) await patchRoute(ctx, w, r, { accessUncertain: false });
   }
@@ -143,7 +187,11 @@ export function createAccessStep(ctx: StepContext) {
     /** Every live route that needs protection has it, as it asks for it. */
     ensure: (ws: Work[]) =>
       each(
-        ws.flatMap((w) => w.routes.filter((r) => routeLive(w, r) && needsAccess(r) && routeActive(w, r)).map((r) => ({ w, r }))),
+        ws.flatMap((w) =>
+          w.routes
+            .filter((r) => routeLive(w, r) && needsAccess(r) && routeActive(w, r))
+            .map((r) => ({ w, r })),
+        ),
         ensureOne,
       ),
 

@@ -24,7 +24,10 @@ export function wantedIngress(tunnel: Pick<Tunnel, 'configVersion'>, routes: Rou
 /** Whether the tunnel's remote configuration is as its live routes want it. */
 export function configCurrent(w: Work): boolean {
   if (w.tunnel.configMode !== 'remote' || w.tunnel.deleting) return true;
-  const ingress = wantedIngress(w.tunnel, w.routes.filter((r) => routeLive(w, r)));
+  const ingress = wantedIngress(
+    w.tunnel,
+    w.routes.filter((r) => routeLive(w, r)),
+  );
   return ingress === null || configHash(ingress) === w.tunnel.configHash;
 }
 
@@ -32,7 +35,9 @@ export function createConfigStep(ctx: StepContext) {
   return {
     /** `defer(w)`: whether the scheduler puts this tunnel's PUT off (a burst goes on). */
     async push(ws: Work[], defer: (w: Work) => boolean) {
-      const targets = ws.filter((w) => active(w) && !w.tunnel.deleting && w.tunnel.configMode === 'remote' && w.tunnel.cfTunnelId);
+      const targets = ws.filter(
+        (w) => active(w) && !w.tunnel.deleting && w.tunnel.configMode === 'remote' && w.tunnel.cfTunnelId,
+      );
       await mapLimit(targets, ctx.options.concurrency, (w) =>
         ctx.asOwner(w, async () => {
           const ingress = wantedIngress(w.tunnel, w.routes);

@@ -10,7 +10,13 @@ import { active, failTunnel, type Work } from '../work.js';
 export function createDeletionsStep(ctx: StepContext, kubernetesEnabled: boolean) {
   return {
     async finish(ws: Work[]) {
-      const targets = ws.filter((w) => active(w) && w.tunnel.deleting && w.routeFailures.size === 0 && w.routes.every((r) => routeGone(r, kubernetesEnabled)));
+      const targets = ws.filter(
+        (w) =>
+          active(w) &&
+          w.tunnel.deleting &&
+          w.routeFailures.size === 0 &&
+          w.routes.every((r) => routeGone(r, kubernetesEnabled)),
+      );
       await mapLimit(targets, ctx.options.concurrency, (w) =>
         ctx.asOwner(w, async () => {
           try {
@@ -18,7 +24,10 @@ export function createDeletionsStep(ctx: StepContext, kubernetesEnabled: boolean
               await ctx.cloudflare.cleanConnections(w.tunnel.cfTunnelId);
               await ctx.cloudflare.deleteTunnel(w.tunnel.cfTunnelId);
             }
-            await ctx.work.deleteTunnel(w.tunnel, w.routes.map((r) => r.name));
+            await ctx.work.deleteTunnel(
+              w.tunnel,
+              w.routes.map((r) => r.name),
+            );
             await ctx.events.append({
               ownerId: w.tunnel.ownerId,
               actor: 'reconciler',

@@ -59,10 +59,14 @@ export function isWrite(op: DnsOp): op is Extract<DnsOp, { kind: 'post' | 'patch
  * absent key: the name was not looked up; an empty list: nothing is there). `null`: the
  * lookup failed, and uncertain routes are `unresolved`.
  */
-export function planDns(routes: readonly DnsRouteInput[], found: ReadonlyMap<string, readonly FoundRecord[]> | null): DnsOp[] {
+export function planDns(
+  routes: readonly DnsRouteInput[],
+  found: ReadonlyMap<string, readonly FoundRecord[]> | null,
+): DnsOp[] {
   const ops: DnsOp[] = [];
   for (const r of routes) {
-    const wanted = r.want === 'present' && r.content ? { name: r.hostname, content: r.content, comment: r.comment } : null;
+    const wanted =
+      r.want === 'present' && r.content ? { name: r.hostname, content: r.content, comment: r.comment } : null;
     if (!r.uncertain) {
       if (r.want === 'absent' && r.recordId) ops.push({ kind: 'delete', routeId: r.routeId, id: r.recordId });
       else if (wanted && !r.recordId) ops.push({ kind: 'post', routeId: r.routeId, record: wanted });
@@ -76,19 +80,31 @@ export function planDns(routes: readonly DnsRouteInput[], found: ReadonlyMap<str
     const ours = atName.find((rec) => rec.comment === r.comment);
     const foreign = atName.find((rec) => rec !== ours);
     if (r.want === 'absent') {
-      ops.push(ours ? { kind: 'delete', routeId: r.routeId, id: ours.id } : { kind: 'settle', routeId: r.routeId, recordId: null });
+      ops.push(
+        ours
+          ? { kind: 'delete', routeId: r.routeId, id: ours.id }
+          : { kind: 'settle', routeId: r.routeId, recordId: null },
+      );
       continue;
     }
     if (ours) {
       const drifted = wanted && (ours.content !== wanted.content || !ours.proxied || ours.type !== 'CNAME');
-      ops.push(drifted ? { kind: 'patch', routeId: r.routeId, id: ours.id, record: wanted } : { kind: 'settle', routeId: r.routeId, recordId: ours.id });
+      ops.push(
+        drifted
+          ? { kind: 'patch', routeId: r.routeId, id: ours.id, record: wanted }
+          : { kind: 'settle', routeId: r.routeId, recordId: ours.id },
+      );
       continue;
     }
     if (foreign) {
       ops.push({ kind: 'foreign', routeId: r.routeId, hostname: r.hostname, type: foreign.type });
       continue;
     }
-    ops.push(wanted ? { kind: 'post', routeId: r.routeId, record: wanted } : { kind: 'settle', routeId: r.routeId, recordId: null });
+    ops.push(
+      wanted
+        ? { kind: 'post', routeId: r.routeId, record: wanted }
+        : { kind: 'settle', routeId: r.routeId, recordId: null },
+    );
   }
   return ops;
 }
@@ -106,6 +122,8 @@ export function namesToLookUp(routes: readonly DnsRouteInput[]): string[] {
  */
 export function afterRefusedBatch(ops: ReadonlyArray<Extract<DnsOp, { kind: 'post' | 'patch' | 'delete' }>>) {
   return ops.flatMap((op) =>
-    op.kind === 'patch' ? [] : [{ routeId: op.routeId, recordId: op.kind === 'delete' ? op.id : null, uncertain: false as const }],
+    op.kind === 'patch'
+      ? []
+      : [{ routeId: op.routeId, recordId: op.kind === 'delete' ? op.id : null, uncertain: false as const }],
   );
 }

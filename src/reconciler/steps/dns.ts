@@ -13,7 +13,15 @@ import type { DnsRecord } from '../../providers/cloudflare/index.js';
 import { patchRoutes, type StepContext } from '../context.js';
 import { protectedNow, protectionStands } from '../protection.js';
 import { failRoute, routeActive, routeLive, type Work } from '../work.js';
-import { afterRefusedBatch, isWrite, namesToLookUp, planDns, type DnsOp, type DnsRouteInput, type DnsWant } from './dns-plan.js';
+import {
+  afterRefusedBatch,
+  isWrite,
+  namesToLookUp,
+  planDns,
+  type DnsOp,
+  type DnsRouteInput,
+  type DnsWant,
+} from './dns-plan.js';
 
 export const FOREIGN_RECORD = 'dns.foreign_record';
 export const RECORD_QUOTA = 'dns.record_quota';
@@ -23,9 +31,11 @@ export const PROTECTION_LOST = 'route.protection_unavailable';
  * Cloudflare answered and refused the request as such: not a lost answer, a timeout or a rate
  * limit, and not a 404 or a conflict (those say something about one record: the look finds it).
  */
-const rejected = (err: unknown) => err instanceof ProviderError && (err.kind === 'invalid' || err.kind === 'permission');
+const rejected = (err: unknown) =>
+  err instanceof ProviderError && (err.kind === 'invalid' || err.kind === 'permission');
 /** The zone's record quota (code 81045 "Record quota exceeded."; the code is matched with the wording). */
-const isRecordQuota = (err: unknown) => err instanceof ProviderError && (err.providerCode === 81045 || /record quota/i.test(err.message));
+const isRecordQuota = (err: unknown) =>
+  err instanceof ProviderError && (err.providerCode === 81045 || /record quota/i.test(err.message));
 
 type Write = Extract<DnsOp, { kind: 'post' | 'patch' | 'delete' }>;
 
@@ -36,7 +46,12 @@ export function createDnsStep(ctx: StepContext) {
     if (!routeLive(w, r)) return 'absent';
     if (protectedNow(r)) return 'present';
     // No protection stands any more (its application vanished and could not be made again): withdraw the name.
-    if ((r.objects.dnsRecordId || r.objects.dnsUncertain) && !protectionStands(r, legacyFirewall) && w.routeFailures.has(r.id)) return 'absent';
+    if (
+      (r.objects.dnsRecordId || r.objects.dnsUncertain) &&
+      !protectionStands(r, legacyFirewall) &&
+      w.routeFailures.has(r.id)
+    )
+      return 'absent';
     return 'hold';
   }
 
@@ -49,9 +64,11 @@ export function createDnsStep(ctx: StepContext) {
       return out;
     }
     // Streamed: only the records at the wanted names are kept, not the zone.
-    for await (const page of cloudflare.pagesByComment(ownership.dnsCommentPrefix)) for (const r of page) add(r);
+    for await (const page of cloudflare.pagesByComment(ownership.dnsCommentPrefix))
+      for (const r of page) add(r);
     // A foreign record at one of our names has no marker; list those names individually.
-    for (const name of names) if (out.get(name)!.length === 0) for (const r of await cloudflare.listByName(name)) add(r);
+    for (const name of names)
+      if (out.get(name)!.length === 0) for (const r of await cloudflare.listByName(name)) add(r);
     return out;
   }
 
@@ -67,7 +84,10 @@ export function createDnsStep(ctx: StepContext) {
           // A route that failed earlier in the pass waits, unless its name must be withdrawn.
           if (w.routeFailures.has(r.id) && !(want === 'absent' && routeLive(w, r))) continue;
           if (want === 'absent' && routeLive(w, r) && r.objects.dnsRecordId) {
-            logger.warn({ tunnel: w.tunnel.name, hostname: r.hostname }, 'protection could not be put back: withdrawing the hostname');
+            logger.warn(
+              { tunnel: w.tunnel.name, hostname: r.hostname },
+              'protection could not be put back: withdrawing the hostname',
+            );
           }
           byRoute.set(r.id, { w, r });
           inputs.push({
@@ -95,11 +115,16 @@ export function createDnsStep(ctx: StepContext) {
       const ops = planDns(inputs, found);
       const at = (op: DnsOp) => byRoute.get(op.routeId)!;
 
-      const settled: Array<{ w: Work; r: Route; objects: { dnsRecordId: string | null; dnsUncertain: boolean } }> = [];
+      const settled: Array<{
+        w: Work;
+        r: Route;
+        objects: { dnsRecordId: string | null; dnsUncertain: boolean };
+      }> = [];
       for (const op of ops) {
         const { w, r } = at(op);
         if (op.kind === 'unresolved') failRoute(w, r, lookupError);
-        else if (op.kind === 'settle') settled.push({ w, r, objects: { dnsRecordId: op.recordId, dnsUncertain: false } });
+        else if (op.kind === 'settle')
+          settled.push({ w, r, objects: { dnsRecordId: op.recordId, dnsUncertain: false } });
         else if (op.kind === 'foreign') {
           w.blocked.set(r.id, {
             code: FOREIGN_RECORD,
@@ -108,8 +133,11 @@ export function createDnsStep(ctx: StepContext) {
         }
       }
       await patchRoutes(ctx, settled);
-      const writes = ops.filter(isWrite).filter((op) => routeActive(at(op).w, at(op).r) || op.kind === 'delete');
-      for (let i = 0; i < writes.length; i += ctx.options.dnsBatchLimit) await sendChunk(writes.slice(i, i + ctx.options.dnsBatchLimit));
+      const writes = ops
+        .filter(isWrite)
+        .filter((op) => routeActive(at(op).w, at(op).r) || op.kind === 'delete');
+      for (let i = 0; i < writes.length; i += ctx.options.dnsBatchLimit)
+        await sendChunk(writes.slice(i, i + ctx.options.dnsBatchLimit));
 
       async function sendChunk(chunk: Write[]) {
         // Record the intent first: if we crash or the answer is lost, the next pass looks first.
@@ -127,9 +155,14 @@ export function createDnsStep(ctx: StepContext) {
           const created = new Map(posts.map((op, j) => [op.routeId, res.posts[j]?.id ?? null]));
           const done = [];
           for (const op of chunk) {
-            const recordId = op.kind === 'delete' ? null : op.kind === 'patch' ? op.id : created.get(op.routeId)!;
+            const recordId =
+              op.kind === 'delete' ? null : op.kind === 'patch' ? op.id : created.get(op.routeId)!;
             if (op.kind === 'post' && !recordId) {
-              failRoute(at(op).w, at(op).r, new Error(`Cloudflare's batch answer has no record for ${op.record.name}`));
+              failRoute(
+                at(op).w,
+                at(op).r,
+                new Error(`Cloudflare's batch answer has no record for ${op.record.name}`),
+              );
               continue;
             }
             done.push({ ...at(op), objects: { dnsRecordId: recordId, dnsUncertain: false } });
@@ -137,14 +170,22 @@ export function createDnsStep(ctx: StepContext) {
           await patchRoutes(ctx, done);
         } catch (err) {
           logger.warn(
-            { err: (err as Error).message, code: err instanceof ProviderError ? err.providerCode : null, status: err instanceof ProviderError ? err.status : null, operations: chunk.length },
+            {
+              err: (err as Error).message,
+              code: err instanceof ProviderError ? err.providerCode : null,
+              status: err instanceof ProviderError ? err.status : null,
+              operations: chunk.length,
+            },
             'DNS batch refused or failed',
           );
           if (rejected(err)) {
             // A definite refusal of an all-or-nothing batch: nothing was written, no need to look.
             await patchRoutes(
               ctx,
-              afterRefusedBatch(chunk).map(({ routeId, recordId }) => ({ ...byRoute.get(routeId)!, objects: { dnsRecordId: recordId, dnsUncertain: false } })),
+              afterRefusedBatch(chunk).map(({ routeId, recordId }) => ({
+                ...byRoute.get(routeId)!,
+                objects: { dnsRecordId: recordId, dnsUncertain: false },
+              })),
             );
             if (isRecordQuota(err)) return quotaExhausted(chunk, (err as Error).message);
           }
@@ -153,7 +194,14 @@ export function createDnsStep(ctx: StepContext) {
           // look and confined to its route.
           const e =
             err instanceof ProviderError && err.kind === 'conflict'
-              ? new ProviderError({ provider: 'cloudflare', kind: 'transient', message: err.message, status: err.status, providerCode: err.providerCode, cause: err })
+              ? new ProviderError({
+                  provider: 'cloudflare',
+                  kind: 'transient',
+                  message: err.message,
+                  status: err.status,
+                  providerCode: err.providerCode,
+                  cause: err,
+                })
               : err;
           for (const op of chunk) failRoute(at(op).w, at(op).r, e);
         }
@@ -166,7 +214,8 @@ export function createDnsStep(ctx: StepContext) {
        */
       async function quotaExhausted(chunk: Write[], cause: string) {
         const message = `The DNS zone's record quota is used up, so no record was created for this route's hostname (${cause}). Delete unused routes or records, or move the zone to a plan with more records; the route is tried again at the next resync.`;
-        for (const op of chunk) if (op.kind === 'post') at(op).w.blocked.set(op.routeId, { code: RECORD_QUOTA, message });
+        for (const op of chunk)
+          if (op.kind === 'post') at(op).w.blocked.set(op.routeId, { code: RECORD_QUOTA, message });
         const others = chunk.filter((op) => op.kind !== 'post');
         // Deletes and patches use no quota: refused again, they are failures like any other.
         if (others.length > 0 && others.length < chunk.length) await sendChunk(others);

@@ -14,7 +14,10 @@ import { mapLimit } from '../map-limit.js';
 import { patchRoute, type StepContext } from '../context.js';
 import { failRoute, routeActive, routeLive, type Work } from '../work.js';
 
-export function createKubernetesStep(ctx: StepContext, resync: Pick<ResyncRepository, 'appliedAccessRoutes'>) {
+export function createKubernetesStep(
+  ctx: StepContext,
+  resync: Pick<ResyncRepository, 'appliedAccessRoutes'>,
+) {
   const { kubernetes, tcpAccess: settings, ownership } = ctx;
   let lastReadiness = 0;
 
@@ -31,7 +34,12 @@ export function createKubernetesStep(ctx: StepContext, resync: Pick<ResyncReposi
       const s = status.get(accessObjectName(r.name, r.tunnel_name));
       const ready = !!s?.ready;
       const reason = s ? s.reason : 'deployment missing';
-      if (ready !== (r.k8s_ready === 1) || reason !== r.k8s_reason) patches.push({ tunnelId: r.tunnel_id, routeId: r.id, objects: { k8sReady: ready, k8sReason: reason } });
+      if (ready !== (r.k8s_ready === 1) || reason !== r.k8s_reason)
+        patches.push({
+          tunnelId: r.tunnel_id,
+          routeId: r.id,
+          objects: { k8sReady: ready, k8sReason: reason },
+        });
     }
     await ctx.work.patchRoutes(patches);
   }
@@ -53,10 +61,15 @@ export function createKubernetesStep(ctx: StepContext, resync: Pick<ResyncReposi
     async remove(ws: Work[]) {
       if (!kubernetes) return;
       await each(
-        ws.flatMap((w) => w.routes.filter((r) => !routeLive(w, r) && isTcpLike(r) && !r.objects.k8sRemoved && routeActive(w, r)).map((r) => ({ w, r }))),
+        ws.flatMap((w) =>
+          w.routes
+            .filter((r) => !routeLive(w, r) && isTcpLike(r) && !r.objects.k8sRemoved && routeActive(w, r))
+            .map((r) => ({ w, r })),
+        ),
         async (w, r) => {
           const name = accessObjectName(r.name, w.tunnel.name);
-          for (const kind of ['Deployment', 'Service', 'Secret'] as const) await kubernetes.remove(kind, name);
+          for (const kind of ['Deployment', 'Service', 'Secret'] as const)
+            await kubernetes.remove(kind, name);
           await patchRoute(ctx, w, r, { k8sHash: null, k8sRemoved: true, k8sReady: false, k8sReason: null });
         },
       );
@@ -66,7 +79,16 @@ export function createKubernetesStep(ctx: StepContext, resync: Pick<ResyncReposi
     async apply(ws: Work[]) {
       if (!kubernetes) return;
       const targets = ws.flatMap((w) =>
-        w.routes.filter((r) => routeLive(w, r) && isTcpLike(r) && routeActive(w, r) && r.objects.accessAppId && r.objects.serviceTokenSealed).map((r) => ({ w, r })),
+        w.routes
+          .filter(
+            (r) =>
+              routeLive(w, r) &&
+              isTcpLike(r) &&
+              routeActive(w, r) &&
+              r.objects.accessAppId &&
+              r.objects.serviceTokenSealed,
+          )
+          .map((r) => ({ w, r })),
       );
       if (targets.length === 0) return;
       await each(targets, async (w, r) => {
@@ -83,7 +105,10 @@ export function createKubernetesStep(ctx: StepContext, resync: Pick<ResyncReposi
             tokenVersion: String(r.objects.tokenVersion),
             ownerLabels: ownership.kubernetesLabels,
           },
-          { clientId: r.objects.serviceTokenClientId ?? '', clientSecret: ctx.secrets.open(r.objects.serviceTokenSealed!).toString('utf8') },
+          {
+            clientId: r.objects.serviceTokenClientId ?? '',
+            clientSecret: ctx.secrets.open(r.objects.serviceTokenSealed!).toString('utf8'),
+          },
         );
         const hash = createHash('sha256').update(JSON.stringify(objects)).digest('hex').slice(0, 32);
         if (hash === r.objects.k8sHash) return;
@@ -91,7 +116,9 @@ export function createKubernetesStep(ctx: StepContext, resync: Pick<ResyncReposi
         await patchRoute(ctx, w, r, { k8sHash: hash, k8sReady: false, k8sReason: 'starting' });
       });
       // Readiness is a nicety here: a cluster that cannot answer it fails no route.
-      await refreshReadiness(true).catch((err: Error) => ctx.logger.warn({ err: err.message }, 'could not read access pod readiness'));
+      await refreshReadiness(true).catch((err: Error) =>
+        ctx.logger.warn({ err: err.message }, 'could not read access pod readiness'),
+      );
     },
   };
 }

@@ -26,13 +26,22 @@ export function createTunnelsStep(ctx: StepContext) {
             const secret = ctx.secrets.open(w.tunnel.secretSealed);
             let id: string;
             try {
-              id = (await cloudflare.createTunnel(cfName, secret, w.tunnel.configMode === 'remote' ? 'cloudflare' : 'local')).id;
+              id = (
+                await cloudflare.createTunnel(
+                  cfName,
+                  secret,
+                  w.tunnel.configMode === 'remote' ? 'cloudflare' : 'local',
+                )
+              ).id;
             } catch (err) {
               if (!(err instanceof ProviderError && err.kind === 'conflict')) throw err;
               const found = await cloudflare.findTunnel(cfName);
               if (!found) throw err;
               id = found.id;
-              ctx.logger.info({ tunnel: w.tunnel.name, cloudflareId: id }, 'adopted existing Cloudflare tunnel');
+              ctx.logger.info(
+                { tunnel: w.tunnel.name, cloudflareId: id },
+                'adopted existing Cloudflare tunnel',
+              );
             }
             await ctx.work.setCloudflareId(w.tunnel.id, id);
             w.tunnel.cfTunnelId = id;
