@@ -1,6 +1,8 @@
 // Lint: typescript-eslint's recommended rules plus the import boundaries of docs/architecture.md.
 // A file that imports across a forbidden edge of the map fails `npm run lint`.
 import tseslint from 'typescript-eslint';
+import importX from 'eslint-plugin-import-x';
+import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
 
 const layers = [
   'domain',
@@ -83,6 +85,18 @@ export default tseslint.config(
         },
       ],
     },
+  },
+  // No import circles in the product, dynamic imports included: each part's dependencies point one way.
+  {
+    files: ['src/**/*.ts'],
+    ignores: ['src/**/*.test.ts'],
+    plugins: { 'import-x': importX },
+    settings: {
+      'import-x/resolver-next': [createTypeScriptImportResolver({ project: './tsconfig.json' })],
+      'import-x/parsers': { '@typescript-eslint/parser': ['.ts'] },
+      'import-x/extensions': ['.ts'],
+    },
+    rules: { 'import-x/no-cycle': ['error', { allowUnsafeDynamicCyclicDependency: false }] },
   },
   // Tests read JSON answers; typing every one of them would say nothing the assertions don't.
   {

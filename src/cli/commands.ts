@@ -36,8 +36,14 @@ export interface Command {
   usage?: string;
   /** Overloaded verbs: each form with its own summary, listed separately in help. */
   forms?: Array<{ usage: string; summary: string }>;
-  run(ctx: Ctx, args: string[]): Promise<number>;
+  /**
+   * The handler; or, for the commands that read this table themselves (help, completion,
+   * version), which of main.ts's built-ins runs it — so this table imports nothing that imports it.
+   */
+  run: ((ctx: Ctx, args: string[]) => Promise<number>) | Builtin;
 }
+
+export type Builtin = 'help' | 'completion' | 'version';
 
 export const SHELLS = ['bash', 'zsh', 'fish'] as const;
 
@@ -115,8 +121,7 @@ export const COMMANDS: Command[] = [
     flags: [],
     summary: 'show help, for one command with COMMAND',
     section: 'proof',
-    // help and completion read this table: imported when run, so the modules do not import each other.
-    run: async (ctx, topic) => (await import('./help.js')).help(ctx, topic),
+    run: 'help',
   },
   {
     path: ['tunnel', 'create'],
@@ -226,7 +231,7 @@ export const COMMANDS: Command[] = [
     usage: 'completion bash|zsh|fish',
     summary: 'print a shell completion script',
     section: 'other',
-    run: async (ctx, [shell]) => (await import('./completion.js')).completion(ctx, shell as string),
+    run: 'completion',
   },
   {
     path: ['version'],
@@ -234,7 +239,7 @@ export const COMMANDS: Command[] = [
     flags: [],
     summary: "print tunnelctl's version",
     section: 'other',
-    run: async (ctx) => (await import('./help.js')).version(ctx),
+    run: 'version',
   },
 ];
 

@@ -5,11 +5,12 @@
  */
 import { TunnelplaneApiError, TunnelplaneConnectionError } from '../client/index.js';
 import { GLOBAL_FLAGS, parseArgv } from './args.js';
-import { COMMANDS, GROUPS, subcommands, type Command } from './commands.js';
+import { COMMANDS, GROUPS, subcommands, type Builtin, type Command } from './commands.js';
 import { createContext, type Ctx, type Io } from './context.js';
 import { CliError, UsageError } from './errors.js';
 import { explain } from './explain.js';
-import { commandHelp, helpText, readVersion, usageText } from './help.js';
+import { commandHelp, help, helpText, readVersion, usageText, version } from './help.js';
+import { completion } from './completion.js';
 import { FORMATS, type Format } from './output.js';
 
 export type { Io } from './context.js';
@@ -74,10 +75,21 @@ export async function runTunnelctl(argv: string[], io: Io): Promise<number> {
       timeoutSeconds,
       version: readVersion(),
     });
-    return await command.run(ctx, args);
+    return await runCommand(command, ctx, args);
   } catch (err) {
     return report(err, io, ctx);
   }
+}
+
+/** The commands that read the command table themselves run here, where the table does not import them. */
+const BUILTINS: Record<Builtin, (ctx: Ctx, args: string[]) => Promise<number>> = {
+  help: (ctx, topic) => help(ctx, topic),
+  completion: (ctx, [shell]) => completion(ctx, shell as string),
+  version: (ctx) => version(ctx),
+};
+
+function runCommand(command: Command, ctx: Ctx, args: string[]): Promise<number> {
+  return typeof command.run === 'string' ? BUILTINS[command.run](ctx, args) : command.run(ctx, args);
 }
 
 function findCommand(words: string[]): { command: Command; args: string[] } {

@@ -5,15 +5,19 @@
  * Access policies).
  */
 import ipaddr from 'ipaddr.js';
-import { invalid } from './errors.js';
+import { AppError } from './errors.js';
 
 export const MAX_ALLOW_ENTRIES = 50;
 
 const refuse = (raw: string, why: string) => {
   const entry = raw.slice(0, 60);
-  return invalid('route.invalid_allow_list', `${JSON.stringify(entry)} is not an allow-list entry: ${why}.`, {
-    entry,
-  });
+  return new AppError(
+    'route.invalid_allow_list',
+    `${JSON.stringify(entry)} is not an allow-list entry: ${why}.`,
+    {
+      entry,
+    },
+  );
 };
 
 /**
@@ -55,13 +59,17 @@ export function parseAllowEntry(raw: string): string {
 /** Validates and normalises an allow-list: canonical entries, no duplicates, sorted. */
 export function parseAllowList(items: readonly string[]): string[] {
   if (items.length > MAX_ALLOW_ENTRIES) {
-    throw invalid('route.invalid_allow_list', `An allow-list holds at most ${MAX_ALLOW_ENTRIES} entries.`, {
-      entries: items.length,
-    });
+    throw new AppError(
+      'route.invalid_allow_list',
+      `An allow-list holds at most ${MAX_ALLOW_ENTRIES} entries.`,
+      {
+        entries: items.length,
+      },
+    );
   }
   const out = new Set(items.map(parseAllowEntry));
   if (out.size === 0)
-    throw invalid('route.invalid_allow_list', 'An allow-list needs at least one address or range.');
+    throw new AppError('route.invalid_allow_list', 'An allow-list needs at least one address or range.');
   return [...out].sort();
 }
 
@@ -77,7 +85,7 @@ export function parseAccessRule(
   tcpLike: boolean,
 ): { emails: string[]; emailDomains: string[] } {
   if (tcpLike) {
-    throw invalid(
+    throw new AppError(
       'route.invalid_access',
       'TCP routes are always protected by a service token; `access` is for HTTP routes.',
     );
@@ -86,12 +94,12 @@ export function parseAccessRule(
   const emailDomains = [...new Set((input.emailDomains ?? []).map((d) => d.trim().toLowerCase()))];
   const bad = [...emails.filter((e) => !EMAIL.test(e)), ...emailDomains.filter((d) => !DOMAIN.test(d))];
   if (bad.length > 0)
-    throw invalid('route.invalid_access', `Not an email or domain: ${bad.slice(0, 3).join(', ')}.`, {
+    throw new AppError('route.invalid_access', `Not an email or domain: ${bad.slice(0, 3).join(', ')}.`, {
       entries: bad.slice(0, 10),
     });
   if (emails.length + emailDomains.length === 0)
-    throw invalid('route.invalid_access', 'Access needs at least one email or email domain.');
+    throw new AppError('route.invalid_access', 'Access needs at least one email or email domain.');
   if (emails.length + emailDomains.length > 50)
-    throw invalid('route.invalid_access', 'Access rules hold at most 50 emails and domains.');
+    throw new AppError('route.invalid_access', 'Access rules hold at most 50 emails and domains.');
   return { emails: emails.sort(), emailDomains: emailDomains.sort() };
 }

@@ -3,30 +3,25 @@
  * dotted `code`, an HTTP status and safe `details`; the server maps it to the error body once.
  */
 
-export type ErrorDetails = Record<string, unknown>;
+import { ERRORS, type ErrorCode } from './error-catalogue.js';
 
+export type ErrorDetails = Record<string, unknown>;
+export type { ErrorCode } from './error-catalogue.js';
+
+/** An error a user sees: a catalogued code (error-catalogue.ts gives its status), a message, safe details. */
 export class AppError extends Error {
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly status: number;
   readonly details: ErrorDetails;
 
-  constructor(code: string, status: number, message: string, details: ErrorDetails = {}, cause?: unknown) {
+  constructor(code: ErrorCode, message: string, details: ErrorDetails = {}, cause?: unknown) {
     super(message, cause === undefined ? undefined : { cause });
     this.name = 'AppError';
     this.code = code;
-    this.status = status;
+    this.status = ERRORS[code].status;
     this.details = details;
   }
 }
-
-export const invalid = (code: string, message: string, details?: ErrorDetails) =>
-  new AppError(code, 400, message, details);
-export const notFound = (code: string, message: string, details?: ErrorDetails) =>
-  new AppError(code, 404, message, details);
-export const conflict = (code: string, message: string, details?: ErrorDetails) =>
-  new AppError(code, 409, message, details);
-export const forbidden = (code: string, message: string, details?: ErrorDetails) =>
-  new AppError(code, 403, message, details);
 
 /**
  * What an outside system (Cloudflare, Kubernetes) answered, translated once by its adapter.

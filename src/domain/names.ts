@@ -3,7 +3,7 @@
  * of the objects it owns outside (Cloudflare tunnel names, DNS comments, Kubernetes objects).
  */
 import { randomInt } from 'node:crypto';
-import { invalid } from './errors.js';
+import { AppError } from './errors.js';
 
 const LETTERS = 'abcdefghijklmnopqrstuvwxyz';
 
@@ -28,7 +28,7 @@ const ROUTE_NAME = /^[a-z0-9]{1,24}$/;
 
 export function assertTunnelName(name: string): string {
   if (!TUNNEL_NAME.test(name) || name.includes('--')) {
-    throw invalid(
+    throw new AppError(
       'tunnel.invalid_name',
       `Tunnel name ${JSON.stringify(name.slice(0, 64))} is invalid: use 1-24 lowercase letters, digits or single '-', starting with a letter.`,
       { name: name.slice(0, 64) },
@@ -39,7 +39,7 @@ export function assertTunnelName(name: string): string {
 
 export function assertRouteName(name: string): string {
   if (!ROUTE_NAME.test(name) || name.includes('--')) {
-    throw invalid(
+    throw new AppError(
       'route.invalid_name',
       `Route name ${JSON.stringify(name.slice(0, 64))} is invalid: use 1-24 lowercase letters or digits.`,
       { name: name.slice(0, 64) },
@@ -52,10 +52,10 @@ export function assertRouteName(name: string): string {
 export function routeHostname(routeName: string, tunnelName: string, zoneName: string): string {
   const label = `${routeName}-${tunnelName}`;
   if (label.length > 63)
-    throw invalid('route.invalid_name', `Hostname label ${label} is longer than 63 characters.`);
+    throw new AppError('route.invalid_name', `Hostname label ${label} is longer than 63 characters.`);
   const host = `${label}.${zoneName.toLowerCase()}`;
   if (host.length > 253)
-    throw invalid('route.invalid_name', `Hostname ${host} is longer than 253 characters.`);
+    throw new AppError('route.invalid_name', `Hostname ${host} is longer than 253 characters.`);
   return host;
 }
 

@@ -4,7 +4,7 @@
  * first 8 hex of the zone id), so two installations sharing a Cloudflare account or a namespace
  * never adopt or collect each other's objects. Resync touches nothing without our marker.
  */
-import { invalid } from './errors.js';
+import { AppError } from './errors.js';
 
 export const INSTANCE_ID = /^[a-z0-9]{1,12}$/;
 
@@ -29,7 +29,7 @@ export interface Ownership {
 
 export function ownership(id: string): Ownership {
   if (!INSTANCE_ID.test(id))
-    throw invalid(
+    throw new AppError(
       'config.invalid_instance',
       `instance ${JSON.stringify(id)} must be 1-12 lowercase letters or digits`,
     );

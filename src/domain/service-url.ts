@@ -3,7 +3,7 @@
  * (reference §5.5), minus what cloudflared accepts but would not work: unknown schemes, a tcp
  * service without a port, status codes no HTTP client understands.
  */
-import { invalid } from './errors.js';
+import { AppError } from './errors.js';
 
 export type Protocol =
   'http' | 'https' | 'tcp' | 'ssh' | 'rdp' | 'smb' | 'unix' | 'unix+tls' | 'http_status' | 'hello_world';
@@ -37,7 +37,7 @@ const URL_FORM =
   /^([a-z][a-z0-9+.-]*):\/\/(\[[0-9a-f:.]+\]|[a-z0-9_](?:[a-z0-9_.-]*[a-z0-9_])?)(?::(\d{1,5}))?(.*)$/i;
 
 const reject = (input: string, rule: string, message: string) =>
-  invalid('route.invalid_service', message, { service: input.slice(0, 300), rule });
+  new AppError('route.invalid_service', message, { service: input.slice(0, 300), rule });
 
 export function parseService(raw: string): Service {
   const input = raw.trim();

@@ -31,7 +31,14 @@ import {
 import { resolveInstallation } from './installation.js';
 import { cloudflareTransient, databaseTransient, retryTransient, StartupError } from './startup.js';
 import type { KubernetesApi } from '../providers/kubernetes/index.js';
-import { buildApp } from '../server/app.js';
+import { buildApp, type AppServices } from '../server/app.js';
+import { createAuthenticator } from '../server/auth.js';
+import { createTunnelViews } from '../server/tunnel-views.js';
+import { createWaits } from '../server/waits.js';
+import { createAccountService } from '../server/account-service.js';
+import { createTunnelService } from '../server/tunnel-service.js';
+import { createRouteService } from '../server/route-service.js';
+import type { InCluster } from '../server/presenters.js';
 import { createMetrics } from '../server/metrics.js';
 
 export { VERSION } from './version.js';
@@ -364,6 +371,56 @@ export interface Runtime {
   close(): Promise<void>;
 }
 
+/** The HTTP layer's services, each handed only the repositories it uses. */
+function createServices(core: Core, config: ServerConfig, inCluster: InCluster): AppServices {
+  const { store, logger } = core;
+  const auth = createAuthenticator({
+    store: { users: store.users, tokens: store.tokens },
+    logger: logger.child({ component: 'auth' }),
+    limits: {
+      freeFailures: config.auth.freeFailures,
+      maxDelayMs: config.auth.maxDelaySeconds * 1000,
+      maxHashing: config.auth.maxHashing,
+      maxAccountsPerSource: config.auth.maxAccountsPerSource,
+    },
+  });
+  const views = createTunnelViews({
+    tunnels: store.tunnels,
+    inCluster,
+    maxBytes: config.api.responseCacheMiB * 1024 * 1024,
+  });
+  const waits = createWaits({ tunnels: store.tunnels, signals: store.signals, maxWaitMs: 120_000 });
+  const accounts = createAccountService({
+    users: store.users,
+    tokens: store.tokens,
+    events: store.events,
+    defaultQuotas: config.quotas,
+  });
+  const tunnels = createTunnelService({
+    tunnels: store.tunnels,
+    views,
+    waits,
+    secrets: core.secrets,
+    quotasOf: accounts.quotasOf,
+    config: { accountId: core.accountId, defaultConfigMode: config.tunnels.defaultConfigMode },
+  });
+  const routes = createRouteService({
+    tunnels: store.tunnels,
+    tunnelService: tunnels,
+    waits,
+    quotasOf: accounts.quotasOf,
+    config: {
+      zoneName: core.zoneName,
+      capacity: {
+        accessApplications: config.cloudflare.limits.accessApplications,
+        serviceTokens: config.cloudflare.limits.serviceTokens,
+      },
+      rulesPerApplication: config.cloudflare.limits.rulesPerApplication,
+    },
+  });
+  return { auth, tunnels, routes, accounts, waits };
+}
+
 export async function createRuntime(
   config: ServerConfig,
   opts: { logger?: Logger; replicaId?: string; hooks?: ReconcilerHooks } = {},
@@ -381,32 +438,17 @@ export async function createRuntime(
     const tls = config.tls
       ? { cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) }
       : undefined;
+    const inCluster = kubernetes ? { namespace: k8s.namespace, port: k8s.port } : null;
     const app = await buildApp({
-      store,
-      secrets: core.secrets,
+      services: createServices(core, config, inCluster),
+      events: store.events,
+      ping: store.ping,
       logger: logger.child({ component: 'http' }),
       metrics,
       config: {
         version: VERSION,
-        zoneName: core.zoneName,
-        accountId: core.accountId,
-        defaultQuotas: config.quotas,
-        defaultConfigMode: config.tunnels.defaultConfigMode,
-        maxWaitMs: 120_000,
-        inCluster: kubernetes ? { namespace: k8s.namespace, port: k8s.port } : null,
-        viewCacheBytes: config.api.responseCacheMiB * 1024 * 1024,
-        capacity: {
-          accessApplications: config.cloudflare.limits.accessApplications,
-          serviceTokens: config.cloudflare.limits.serviceTokens,
-        },
-        rulesPerApplication: config.cloudflare.limits.rulesPerApplication,
+        inCluster,
         mutations: { perMinute: config.api.mutationsPerMinute, burst: config.api.mutationBurst },
-        auth: {
-          freeFailures: config.auth.freeFailures,
-          maxDelayMs: config.auth.maxDelaySeconds * 1000,
-          maxHashing: config.auth.maxHashing,
-          maxAccountsPerSource: config.auth.maxAccountsPerSource,
-        },
         events: { refusedPerMinute: config.events.refusedPerMinute },
       },
       ...(tls ? { https: tls } : {}),

@@ -6,6 +6,7 @@
  * while undone. Pure; tested in outcome.test.ts.
  */
 import { ProviderError } from '../domain/errors.js';
+import type { RouteErrorCode } from '../domain/error-catalogue.js';
 import { isTcpLike, type Route } from '../domain/model.js';
 import type { RouteErrorRecord, TunnelOutcome } from '../store/index.js';
 import { configCurrent } from './steps/config.js';
@@ -124,7 +125,7 @@ export function decide(
     };
   } else {
     message = `Not finished: ${unfinished.join('; ')}.`;
-    code = 'reconciler.unfinished';
+    code = 'reconciler.unfinished' satisfies RouteErrorCode;
   }
   const outcome: TunnelOutcome = {
     ...base,

@@ -13,14 +13,19 @@ import Fastify, {
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Logger } from 'pino';
-import { AppError } from '../domain/errors.js';
-import type { SecretBox } from '../domain/secret-box.js';
-import { isUnavailable, type Store } from '../store/index.js';
-import { createAuthenticator, type Authenticated, type AuthLimits } from './auth.js';
+import { AppError, type ErrorCode } from '../domain/errors.js';
+import { isUnavailable, type EventsRepository } from '../store/index.js';
+import type { Authenticated, Authenticator } from './auth.js';
 import { createBuckets } from './buckets.js';
-import { createTunnelService, type TunnelServiceConfig } from './tunnel-service.js';
+import type { TunnelService } from './tunnel-service.js';
+import type { RouteService } from './route-service.js';
+import type { AccountService } from './account-service.js';
+import type { Waits } from './waits.js';
+import type { InCluster } from './presenters.js';
 import { createHttpMetrics, type MetricsRegistry } from './metrics.js';
-import { registerV1Routes } from './routes-v1.js';
+import { registerTunnelRoutes } from './routes-tunnels.js';
+import { registerAccountRoutes } from './routes-account.js';
+import { registerAdminRoutes } from './routes-admin.js';
 import { registerPocRoutes } from './routes-poc.js';
 
 declare module 'fastify' {
@@ -37,19 +42,31 @@ declare module 'fastify' {
   }
 }
 
-export interface AppConfig extends TunnelServiceConfig {
+export interface AppConfig {
   version: string;
+  /** Where TCP routes are reachable in the cluster; null without Kubernetes. */
+  inCluster: InCluster;
   /** Changes per user (0 per minute: no limit). */
   mutations?: { perMinute: number; burst: number };
-  /** Sign-in throttling (auth.ts). */
-  auth?: Partial<AuthLimits>;
   /** Refused changes a user leaves in the audit trail per minute; more are counted into one event. */
   events?: { refusedPerMinute: number };
 }
 
+/** What the HTTP layer calls: built by the composition root (src/main/runtime.ts), never here. */
+export interface AppServices {
+  auth: Authenticator;
+  tunnels: TunnelService;
+  routes: RouteService;
+  accounts: AccountService;
+  waits: Waits;
+}
+
 export interface AppDeps {
-  store: Store;
-  secrets: SecretBox;
+  services: AppServices;
+  /** The audit trail of refused requests. */
+  events: Pick<EventsRepository, 'append'>;
+  /** Cheap database liveness query for /readyz. */
+  ping: () => Promise<void>;
   logger: Logger;
   metrics: MetricsRegistry;
   config: AppConfig;
@@ -60,7 +77,7 @@ export interface AppDeps {
 
 export function errorBody(
   requestId: string,
-  code: string,
+  code: ErrorCode,
   message: string,
   details: Record<string, unknown> = {},
 ) {
@@ -82,11 +99,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ...(deps.https ? { https: deps.https } : {}),
   }) as unknown as FastifyInstance;
 
-  const auth = createAuthenticator({
-    store: deps.store,
-    logger: deps.logger,
-    ...(deps.config.auth ? { limits: deps.config.auth } : {}),
-  });
+  const { auth, tunnels, waits } = deps.services;
   const mutations = createBuckets(deps.config.mutations ?? { perMinute: 0, burst: 1 });
   const refusals = createBuckets({
     perMinute: deps.config.events?.refusedPerMinute ?? 10,
@@ -94,7 +107,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   /** Per user: refused changes not written to the audit trail since the last that was. */
   const unrecorded = new Map<string, { actor: string; count: number }>();
-  const tunnels = createTunnelService({ store: deps.store, secrets: deps.secrets, config: deps.config });
   const httpMetrics = createHttpMetrics(deps.metrics);
   httpMetrics.viewCache(tunnels.views.stats);
 
@@ -129,7 +141,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (cfg?.public || url.startsWith('/docs') || url === '/openapi.json' || !req.routeOptions.url) return;
     req.auth = await auth.authenticate(req.headers.authorization, req.ip);
     if (cfg?.admin && req.auth.user.role !== 'admin') {
-      throw new AppError('auth.forbidden', 403, 'This path is for administrators.');
+      throw new AppError('auth.forbidden', 'This path is for administrators.');
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       // Each user's changes are paced: a loop of creates and deletes cannot spend the Cloudflare budget everyone shares.
@@ -138,7 +150,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         const seconds = Math.ceil(taken.retryAfterMs / 1000);
         throw new AppError(
           'rate.limited',
-          429,
           `You are making changes faster than this server allows; retry in ${seconds} s.`,
           { retryAfterSeconds: seconds },
         );
@@ -165,7 +176,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       }
       const suppressed = unrecorded.get(user.id)?.count ?? 0;
       unrecorded.delete(user.id);
-      await deps.store.events
+      await deps.events
         .append({
           ownerId: user.id,
           actor: user.name,
@@ -278,7 +289,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.get('/healthz', { config: { public: true }, schema: { hide: true } }, async () => ({ status: 'ok' }));
   app.get('/readyz', { config: { public: true }, schema: { hide: true } }, async (_req, reply) => {
     try {
-      await deps.store.ping();
+      await deps.ping();
     } catch {
       return reply.status(503).send({ status: 'unavailable', reason: 'database unreachable' });
     }
@@ -301,7 +312,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     const pending = [...unrecorded];
     unrecorded.clear();
     for (const [ownerId, { actor, count }] of pending) {
-      await deps.store.events
+      await deps.events
         .append({
           ownerId,
           actor,
@@ -317,7 +328,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   flushTimer.unref();
   app.addHook('preClose', async () => {
     closing = true;
-    tunnels.shutdown();
+    waits.shutdown();
   });
   app.addHook('onClose', async () => {
     clearInterval(flushTimer);
@@ -327,8 +338,21 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (closing) reply.header('connection', 'close');
   });
 
-  registerV1Routes(app, { tunnels, store: deps.store, config: deps.config });
-  registerPocRoutes(app, { tunnels });
+  const api = {
+    tunnels,
+    routes: deps.services.routes,
+    accounts: deps.services.accounts,
+    inCluster: deps.config.inCluster,
+  };
+  app.register(
+    async (v1) => {
+      registerAccountRoutes(v1, api);
+      registerTunnelRoutes(v1, api);
+      registerAdminRoutes(v1, api);
+    },
+    { prefix: '/api/v1' },
+  );
+  registerPocRoutes(app, { tunnels, routes: deps.services.routes });
 
   await app.ready();
   return app;

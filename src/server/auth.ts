@@ -116,19 +116,18 @@ export interface AuthDeps {
 const required = () =>
   new AppError(
     'auth.required',
-    401,
     'Authentication required: send HTTP Basic credentials (USERPASS) or a bearer API token.',
   );
 const rejected = () =>
-  new AppError('auth.invalid', 401, 'Invalid credentials: check USERPASS (user:password) or the API token.');
+  new AppError('auth.invalid', 'Invalid credentials: check USERPASS (user:password) or the API token.');
 const throttled = (waitMs: number, why: string) => {
   const seconds = Math.max(1, Math.ceil(waitMs / 1000));
-  return new AppError('auth.throttled', 429, `${why}; retry in ${seconds} s (or use an API token).`, {
+  return new AppError('auth.throttled', `${why}; retry in ${seconds} s (or use an API token).`, {
     retryAfterSeconds: seconds,
   });
 };
 const busy = () =>
-  new AppError('auth.busy', 503, 'Too many sign-ins at once; retry in a second (or use an API token).', {
+  new AppError('auth.busy', 'Too many sign-ins at once; retry in a second (or use an API token).', {
     retryAfterSeconds: 1,
   });
 

@@ -1,8 +1,7 @@
 /** How tunnels and routes look in the API: JSON schemas (serialisation and OpenAPI) and presenters. */
 import { inClusterAddress } from '../domain/access-objects.js';
 import { isTcpLikeProtocol } from '../domain/service-url.js';
-import type { RouteView, TunnelView } from '../store/index.js';
-import type { TunnelServiceConfig } from './tunnel-service.js';
+import type { EventRow, Quotas, RouteView, TokenRow, TunnelView, UserRow } from '../store/index.js';
 
 const phase = { type: 'string', enum: ['pending', 'ready', 'error', 'deleting'] } as const;
 
@@ -66,7 +65,8 @@ export const tunnelSchema = {
   properties: { ...tunnelHeadSchema.properties, routes: { type: 'array', items: routeSchema } },
 } as const;
 
-export type InCluster = TunnelServiceConfig['inCluster'];
+/** Where TCP routes are reachable in the cluster; null without Kubernetes. */
+export type InCluster = { namespace: string; port: number } | null;
 
 export function presentRoute(r: RouteView, tunnelName: string, inCluster: InCluster) {
   return {
@@ -114,4 +114,38 @@ export function presentTunnelHead(t: TunnelView, owner: string) {
 
 export function presentTunnel(t: TunnelView, routes: RouteView[], owner: string, inCluster: InCluster) {
   return { ...presentTunnelHead(t, owner), routes: routes.map((r) => presentRoute(r, t.name, inCluster)) };
+}
+
+export function presentUser(d: { user: UserRow; quotas: Quotas; usage: Quotas }) {
+  return {
+    name: d.user.name,
+    role: d.user.role,
+    quotas: d.quotas,
+    usage: d.usage,
+    createdAt: d.user.created_at,
+  };
+}
+
+export function presentToken(
+  t: Pick<TokenRow, 'id' | 'name' | 'created_at' | 'last_used_at' | 'expires_at'>,
+) {
+  return {
+    id: t.id,
+    name: t.name,
+    createdAt: t.created_at,
+    lastUsedAt: t.last_used_at,
+    expiresAt: t.expires_at,
+  };
+}
+
+export function presentEvent(e: EventRow) {
+  return {
+    id: Number(e.id),
+    at: e.at,
+    actor: e.actor,
+    action: e.action,
+    target: e.target,
+    outcome: e.outcome,
+    details: JSON.parse(e.details) as unknown,
+  };
 }

@@ -5,7 +5,9 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { RouteView, TunnelView } from '../store/index.js';
-import type { Actor, TunnelService } from './tunnel-service.js';
+import type { Actor } from './actor.js';
+import type { RouteService } from './route-service.js';
+import type { TunnelService } from './tunnel-service.js';
 
 const WAIT_MS = 30_000;
 const params = {
@@ -16,8 +18,11 @@ const params = {
 const serviceQuery = { type: 'object', properties: { service: { type: 'string', maxLength: 300 } } } as const;
 const actorOf = (req: FastifyRequest): Actor => ({ user: req.auth!.user });
 
-export function registerPocRoutes(app: FastifyInstance, deps: { tunnels: TunnelService }) {
-  const { tunnels } = deps;
+export function registerPocRoutes(
+  app: FastifyInstance,
+  deps: { tunnels: TunnelService; routes: RouteService },
+) {
+  const { tunnels, routes } = deps;
 
   /** `{name, config: {tunnel, ingress}}` as the original answered. */
   const pocTunnel = (t: TunnelView, routes: RouteView[]) => ({
@@ -75,14 +80,9 @@ export function registerPocRoutes(app: FastifyInstance, deps: { tunnels: TunnelS
       { schema: { params, querystring: serviceQuery } },
       async (req, reply) => {
         if (!req.query.service) return reply.status(400).send(missingService);
-        const res = await tunnels.addRoute(
-          actorOf(req),
-          req.params.name,
-          { service: req.query.service },
-          WAIT_MS,
-        );
-        const { tunnel, routes } = await tunnels.withRoutes(res.tunnel);
-        return { result: 'ok', tunnel: pocTunnel(tunnel, routes) };
+        const res = await routes.add(actorOf(req), req.params.name, { service: req.query.service }, WAIT_MS);
+        const current = await tunnels.withRoutes(res.tunnel);
+        return { result: 'ok', tunnel: pocTunnel(current.tunnel, current.routes) };
       },
     );
 
@@ -91,14 +91,14 @@ export function registerPocRoutes(app: FastifyInstance, deps: { tunnels: TunnelS
       { schema: { params, querystring: serviceQuery } },
       async (req, reply) => {
         if (!req.query.service) return reply.status(400).send(missingService);
-        const res = await tunnels.deleteRoutes(
+        const res = await routes.delete(
           actorOf(req),
           req.params.name,
           { service: req.query.service },
           WAIT_MS,
         );
-        const { tunnel, routes } = await tunnels.withRoutes(res.tunnel);
-        return { result: 'ok', tunnel: pocTunnel(tunnel, routes) };
+        const current = await tunnels.withRoutes(res.tunnel);
+        return { result: 'ok', tunnel: pocTunnel(current.tunnel, current.routes) };
       },
     );
   });

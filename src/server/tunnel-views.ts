@@ -16,7 +16,7 @@
 import fastJson from 'fast-json-stringify';
 import { LRUCache } from 'lru-cache';
 import { renderConfigYaml, renderIngress } from '../domain/cloudflared-files.js';
-import type { Page, RouteView, Store, TunnelView } from '../store/index.js';
+import type { Page, RouteView, TunnelsRepository, TunnelView } from '../store/index.js';
 import { presentRoute, presentTunnelHead, tunnelSchema, type InCluster } from './presenters.js';
 
 const OPEN_PAGE = Buffer.from('{"items":[');
@@ -27,8 +27,12 @@ interface Entry {
   bytes: Buffer;
 }
 
-export function createTunnelViews(deps: { store: Store; inCluster: InCluster; maxBytes: number }) {
-  const { store, inCluster } = deps;
+export function createTunnelViews(deps: {
+  tunnels: Pick<TunnelsRepository, 'routeViewsOf'>;
+  inCluster: InCluster;
+  maxBytes: number;
+}) {
+  const { tunnels: repo, inCluster } = deps;
   const cache =
     deps.maxBytes > 0
       ? new LRUCache<string, Entry>({
@@ -61,7 +65,7 @@ export function createTunnelViews(deps: { store: Store; inCluster: InCluster; ma
 
   /** Each tunnel's JSON with its routes (one query for all of them). */
   async function render(tunnels: TunnelView[], owners: string[]): Promise<Buffer[]> {
-    const routes = await store.tunnels.routeViewsOf(tunnels.map((t) => t.id));
+    const routes = await repo.routeViewsOf(tunnels.map((t) => t.id));
     return tunnels.map((t, i) => {
       const doc = {
         ...presentTunnelHead(t, owners[i]!),

@@ -68,6 +68,10 @@ export function openDatabase(url: string, opts: DatabaseOptions = {}): OpenedDat
       connectionTimeoutMillis: 5000,
     });
     pool.on('error', (err) => opts.onPoolError?.(err));
+    // A client checked out but between queries (inside a transaction) reports a lost connection
+    // as an 'error' event the pool does not catch. Its next query fails and is reported where it
+    // was made; an idle client's error also reaches the pool listener above.
+    pool.on('connect', (client) => client.on('error', () => {}));
     db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   } else {
     dialect = 'sqlite';

@@ -43,7 +43,7 @@ export const encodeCursor = (parts: (string | number)[]) =>
   Buffer.from(JSON.stringify(parts)).toString('base64url');
 
 const badCursor = () =>
-  new AppError('request.invalid', 400, 'The cursor is not one this server handed out.', { field: 'cursor' });
+  new AppError('request.invalid', 'The cursor is not one this server handed out.', { field: 'cursor' });
 
 export function decodeCursor(cursor: string | undefined): (string | number)[] | null {
   if (!cursor) return null;

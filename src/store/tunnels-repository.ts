@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
-import { conflict, forbidden } from '../domain/errors.js';
+import { AppError } from '../domain/errors.js';
 import type { AccessRule, ConfigMode } from '../domain/model.js';
 import type { Database } from './schema.js';
 import type { Locks } from './locks.js';
@@ -85,11 +85,15 @@ const QUOTA_WORDS: Record<keyof Quotas, string> = {
 
 function checkQuota(resource: keyof Quotas, used: number, limit: number) {
   if (used >= limit) {
-    throw forbidden('quota.exceeded', `You have reached your quota of ${limit} ${QUOTA_WORDS[resource]}.`, {
-      resource,
-      limit,
-      used,
-    });
+    throw new AppError(
+      'quota.exceeded',
+      `You have reached your quota of ${limit} ${QUOTA_WORDS[resource]}.`,
+      {
+        resource,
+        limit,
+        used,
+      },
+    );
   }
 }
 
@@ -99,7 +103,7 @@ function checkCapacity(resource: keyof AccountCapacity, used: number, limit: num
       resource === 'serviceTokens'
         ? 'service tokens (one per TCP route)'
         : 'Access applications (one per protected route)';
-    throw conflict(
+    throw new AppError(
       'capacity.exhausted',
       `The Cloudflare account has no room for another route of this kind: ${used} of its ${limit} ${what} are in use. Delete unused routes, or ask the operator.`,
       {
@@ -190,7 +194,7 @@ export function createTunnelsRepository(db: Kysely<Database>, locks: Locks, sign
         });
       } catch (err) {
         if (isUniqueViolation(err))
-          throw conflict('tunnel.name_taken', `A tunnel named ${t.name} already exists.`);
+          throw new AppError('tunnel.name_taken', `A tunnel named ${t.name} already exists.`);
         throw err;
       }
       signals.desiredChanged(row.id);
@@ -297,7 +301,7 @@ export function createTunnelsRepository(db: Kysely<Database>, locks: Locks, sign
             .where('id', '=', tunnel.id)
             .executeTakeFirst();
           if (!current || current.deleting)
-            throw conflict('tunnel.deleting', `Tunnel ${tunnel.name} is being deleted.`);
+            throw new AppError('tunnel.deleting', `Tunnel ${tunnel.name} is being deleted.`);
           checkQuota('routes', await countRoutes(trx, tunnel.owner_id), quota.routes);
           const tcp = TCP_LIKE_PROTOCOLS.includes(r.protocol);
           if (tcp || r.access || r.allowIps) {
@@ -335,8 +339,11 @@ export function createTunnelsRepository(db: Kysely<Database>, locks: Locks, sign
             .where('name', '=', r.name)
             .executeTakeFirst();
           if (sameName)
-            throw conflict('route.name_taken', `Tunnel ${tunnel.name} already has a route named ${r.name}.`);
-          throw conflict(
+            throw new AppError(
+              'route.name_taken',
+              `Tunnel ${tunnel.name} already has a route named ${r.name}.`,
+            );
+          throw new AppError(
             'route.hostname_taken',
             `The hostname ${r.hostname} is taken; choose another route name.`,
           );

@@ -1,7 +1,7 @@
 /** Users and their usage (what quotas count). */
 import { randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
-import { conflict } from '../domain/errors.js';
+import { AppError } from '../domain/errors.js';
 import type { Database } from './schema.js';
 import { isUniqueViolation, now, type Db, type Quotas, type UserRow } from './rows.js';
 
@@ -100,7 +100,7 @@ export function createUsersRepository(db: Kysely<Database>) {
         await db.insertInto('users').values(row).execute();
       } catch (err) {
         if (isUniqueViolation(err))
-          throw conflict('user.name_taken', `A user named ${u.name} already exists.`);
+          throw new AppError('user.name_taken', `A user named ${u.name} already exists.`);
         throw err;
       }
       return { ...row, tunnels_version: 0 };
@@ -138,7 +138,7 @@ export function createUsersRepository(db: Kysely<Database>) {
         .where('owner_id', '=', id)
         .executeTakeFirstOrThrow();
       if (Number(owned.n) > 0) {
-        throw conflict('user.has_tunnels', 'The user still owns tunnels; delete them first.', {
+        throw new AppError('user.has_tunnels', 'The user still owns tunnels; delete them first.', {
           tunnels: Number(owned.n),
         });
       }

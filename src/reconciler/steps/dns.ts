@@ -7,6 +7,7 @@
  * routes that needed it, a failed chunk only its routes.
  */
 import { ProviderError } from '../../domain/errors.js';
+import type { RouteErrorCode } from '../../domain/error-catalogue.js';
 import { tunnelCname } from '../../domain/names.js';
 import type { Route } from '../../domain/model.js';
 import type { DnsRecord } from '../../providers/cloudflare/index.js';
@@ -23,9 +24,8 @@ import {
   type DnsWant,
 } from './dns-plan.js';
 
-export const FOREIGN_RECORD = 'dns.foreign_record';
-export const RECORD_QUOTA = 'dns.record_quota';
-export const PROTECTION_LOST = 'route.protection_unavailable';
+const FOREIGN_RECORD: RouteErrorCode = 'dns.foreign_record';
+const RECORD_QUOTA: RouteErrorCode = 'dns.record_quota';
 
 /**
  * Cloudflare answered and refused the request as such: not a lost answer, a timeout or a rate

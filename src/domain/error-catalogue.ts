@@ -1,0 +1,107 @@
+/**
+ * Every error code a user can meet, once: its HTTP status and when it happens. `AppError` takes
+ * its status from here (a code not in this table does not compile), the server answers from it,
+ * and docs/api.md's tables are checked against it by a test (error-catalogue.test.ts).
+ */
+
+export const ERRORS = {
+  'request.invalid': { status: 400, when: 'body or query fails the schema (`details.issues` lists them)' },
+  'tunnel.invalid_name': {
+    status: 400,
+    when: 'a tunnel name (in a path or a body) that is not 1–24 of `[a-z0-9-]` starting with a letter (8 random letters when generated)',
+  },
+  'route.invalid_service': {
+    status: 400,
+    when: 'a service URL cloudflared would refuse or that Tunnelplane does not support (`details.rule`)',
+  },
+  'route.invalid_name': {
+    status: 400,
+    when: 'a route name that is not 1–24 of `[a-z0-9]` (no `-`: `<route>-<tunnel>` must split one way)',
+  },
+  'route.invalid_allow_list': {
+    status: 400,
+    when: 'an `allowIps` entry that is not one IPv4 (four decimal parts) or IPv6 address or CIDR range in canonical form: no zone id (`%eth0`), no leading zeros in the prefix, no bits set below it (the message names the range meant); or more than 50',
+  },
+  'route.protection_too_large': {
+    status: 400,
+    when: "the route's Access application would hold more rules than Cloudflare allows in one (each email or domain counts once per allowed range; `details: {rules, limit}`)",
+  },
+  'route.invalid_access': {
+    status: 400,
+    when: '`access` on a TCP route, or an entry that is not an email / domain',
+  },
+  'config.invalid_instance': {
+    status: 400,
+    when: 'an installation id that is not 1–12 of `[a-z0-9]` (configuration)',
+  },
+  'auth.required': { status: 401, when: 'no credentials (`WWW-Authenticate: Basic realm="tunnelplane"`)' },
+  'auth.invalid': {
+    status: 401,
+    when: 'wrong credentials, Basic credentials that are not canonical base64 or hold control characters',
+  },
+  'auth.forbidden': { status: 403, when: 'admin-only path' },
+  'quota.exceeded': {
+    status: 403,
+    when: '`details: {resource, limit, used}`, resource one of `tunnels`, `routes`, `protectedRoutes`, `tcpRoutes` (protected: TCP, Access for people, allow-lists)',
+  },
+  'tunnel.not_found': {
+    status: 404,
+    when: "unknown or not yours (never 403: other users' objects do not exist for you)",
+  },
+  'route.not_found': { status: 404, when: 'unknown or not yours' },
+  'token.not_found': { status: 404, when: 'unknown or not yours' },
+  'user.not_found': { status: 404, when: 'unknown user (admin paths)' },
+  'route.unknown_path': { status: 404, when: 'no such path' },
+  'tunnel.name_taken': { status: 409, when: 'uniqueness' },
+  'route.name_taken': { status: 409, when: 'uniqueness' },
+  'route.hostname_taken': { status: 409, when: 'uniqueness' },
+  'user.name_taken': { status: 409, when: 'uniqueness' },
+  'tunnel.deleting': { status: 409, when: 'a change to a tunnel that is being deleted' },
+  'tunnel.not_ready': {
+    status: 409,
+    when: 'credentials, config or token of a tunnel Cloudflare has not created yet (`details.phase`, `details.lastError`)',
+  },
+  'route.no_service_token': {
+    status: 409,
+    when: 'rotating the token of a route that has none (only TCP-like routes do)',
+  },
+  'user.has_tunnels': { status: 409, when: 'removing a user who still owns tunnels' },
+  'capacity.exhausted': {
+    status: 409,
+    when: 'the Cloudflare account (shared by every user) has no Access application or service token left for this route (`details: {resource, limit, used}`, resource `accessApplications` or `serviceTokens`); nothing was written',
+  },
+  'request.too_large': { status: 413, when: 'body over 64 KiB' },
+  'request.unsupported_media_type': { status: 415, when: 'a body that is not `application/json`' },
+  'auth.throttled': {
+    status: 429,
+    when: 'too many failed passwords for this account from this address (`Retry-After`)',
+  },
+  'rate.limited': {
+    status: 429,
+    when: "this user's changes come faster than the server allows (`Retry-After`; `api.mutationsPerMinute`)",
+  },
+  'auth.busy': {
+    status: 503,
+    when: 'the whole server is checking too many passwords at once, across many accounts (with `Retry-After`); API tokens are never throttled this way',
+  },
+  'database.unavailable': {
+    status: 503,
+    when: 'the database is away (restarting, unreachable); try again (`Retry-After`)',
+  },
+  internal: { status: 500, when: 'never shows internals; `requestId` finds it in the log' },
+} as const satisfies Record<string, { status: number; when: string }>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+/**
+ * Why a route waits (its `errorCode` beside `lastError`): stable codes of the reconciler's
+ * findings; `cloudflare.*` and `kubernetes.*` follow `<provider>.<kind>` of the provider's answer.
+ */
+export const ROUTE_ERRORS = {
+  'dns.foreign_record':
+    'a record Tunnelplane did not make holds its name (left untouched; phase `error`, retried at each resync)',
+  'dns.record_quota': "the zone's record quota is used up (phase `error`, retried at each resync)",
+  'reconciler.unfinished': 'a step did not run for it this pass (retried at once)',
+} as const;
+
+export type RouteErrorCode = keyof typeof ROUTE_ERRORS;
