@@ -18,6 +18,8 @@ export interface DatabaseOptions {
    * without a listener such an error would end the process.
    */
   onPoolError?: (err: Error) => void;
+  /** PostgreSQL: how long a statement waits for a lock before it fails (and is retried by its caller). */
+  lockTimeoutMs?: number;
 }
 
 /**
@@ -30,7 +32,8 @@ export function isUnavailable(err: unknown): boolean {
   const message = typeof e?.message === 'string' ? e.message : '';
   return (
     /^08/.test(code) || // connection exception
-    ['57P01', '57P02', '57P03', '53300', '55000', '3D000'].includes(code) ||
+    // Shut down, too many connections, not ready, no database; a lock held too long, a cycle retried and lost.
+    ['57P01', '57P02', '57P03', '53300', '55000', '3D000', '55P03', '40P01', '40001'].includes(code) ||
     [
       'ECONNREFUSED',
       'ECONNRESET',
@@ -66,6 +69,10 @@ export function openDatabase(url: string, opts: DatabaseOptions = {}): OpenedDat
       connectionString: url,
       max: opts.poolSize ?? 10,
       connectionTimeoutMillis: 5000,
+      // A replica paused or cut off while holding a lock must not stall the others until TCP
+      // keepalive notices: waits for a lock end, and so does a transaction left idle.
+      lock_timeout: opts.lockTimeoutMs ?? 10_000,
+      idle_in_transaction_session_timeout: 60_000,
     });
     pool.on('error', (err) => opts.onPoolError?.(err));
     // A client checked out but between queries (inside a transaction) reports a lost connection

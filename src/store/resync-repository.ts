@@ -6,7 +6,7 @@
 import type { Kysely } from 'kysely';
 import type { Route, Tunnel } from '../domain/model.js';
 import type { Database } from './schema.js';
-import type { Locks } from './locks.js';
+import { transact, type Locks } from './locks.js';
 import { toRoute } from './work-repository.js';
 import { chunks, now, type RouteRow } from './rows.js';
 
@@ -96,7 +96,7 @@ export function createResyncRepository(db: Kysely<Database>, locks: Locks) {
 
     /** A tunnel's Cloudflare tunnel vanished: forget it and its configuration; look before writing its records. */
     async forgetCloudflareTunnel(tunnelId: string) {
-      await db.transaction().execute(async (trx) => {
+      await transact(db, async (trx) => {
         await locks.tunnels(trx, [tunnelId]);
         await trx
           .updateTable('tunnels')

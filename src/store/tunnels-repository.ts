@@ -8,7 +8,7 @@ import { sql, type Kysely } from 'kysely';
 import { AppError } from '../domain/errors.js';
 import type { AccessRule, ConfigMode } from '../domain/model.js';
 import type { Database } from './schema.js';
-import type { Locks } from './locks.js';
+import { transact, type Locks } from './locks.js';
 import type { SignalEmitter } from './signals.js';
 import { appendEvent } from './events-repository.js';
 import { countHeld, countRoutes, countTunnels, TCP_LIKE_PROTOCOLS } from './users-repository.js';
@@ -179,7 +179,7 @@ export function createTunnelsRepository(db: Kysely<Database>, locks: Locks, sign
         updated_at: now(),
       };
       try {
-        await db.transaction().execute(async (trx) => {
+        await transact(db, async (trx) => {
           await locks.user(trx, t.ownerId);
           checkQuota('tunnels', await countTunnels(trx, t.ownerId), quota.tunnels);
           await trx.insertInto('tunnels').values(row).execute();
@@ -223,7 +223,7 @@ export function createTunnelsRepository(db: Kysely<Database>, locks: Locks, sign
     },
 
     async markDeleting(tunnel: TunnelRow, actor: string) {
-      await db.transaction().execute(async (trx) => {
+      await transact(db, async (trx) => {
         await trx
           .updateTable('tunnels')
           .set({ deleting: 1, phase: 'deleting', last_error: null, last_error_code: null })
@@ -292,7 +292,7 @@ export function createTunnelsRepository(db: Kysely<Database>, locks: Locks, sign
         updated_at: now(),
       };
       try {
-        await db.transaction().execute(async (trx) => {
+        await transact(db, async (trx) => {
           await locks.user(trx, tunnel.owner_id);
           await locks.tunnels(trx, [tunnel.id]);
           const current = await trx
@@ -360,7 +360,7 @@ export function createTunnelsRepository(db: Kysely<Database>, locks: Locks, sign
       actor: string,
     ) {
       if (routes.length === 0) return;
-      await db.transaction().execute(async (trx) => {
+      await transact(db, async (trx) => {
         await locks.tunnels(trx, [tunnel.id]);
         await trx
           .updateTable('routes')
@@ -387,7 +387,7 @@ export function createTunnelsRepository(db: Kysely<Database>, locks: Locks, sign
     },
 
     async requestRotation(tunnel: TunnelRow, route: Pick<RouteRow, 'id' | 'name'>, actor: string) {
-      await db.transaction().execute(async (trx) => {
+      await transact(db, async (trx) => {
         await locks.tunnels(trx, [tunnel.id]);
         await trx
           .updateTable('routes')

@@ -14,7 +14,7 @@ import {
 } from '../domain/model.js';
 import type { Database, RoutesTable } from './schema.js';
 import type { Dialect } from './migrations.js';
-import type { Locks } from './locks.js';
+import { transact, type Locks } from './locks.js';
 import type { SignalEmitter } from './signals.js';
 import { bumpTunnel } from './tunnels-repository.js';
 import { chunks, later, now, type Db, type RouteRow, type TunnelRow } from './rows.js';
@@ -152,7 +152,7 @@ export function createWorkRepository(
       await fn(db);
       return;
     }
-    await db.transaction().execute(async (trx) => {
+    await transact(db, async (trx) => {
       await locks.tunnels(trx, tunnelIds);
       await fn(trx);
     });
@@ -298,7 +298,7 @@ export function createWorkRepository(
 
     /** A pass's outcome for one tunnel, in one transaction. */
     async record(o: TunnelOutcome) {
-      await db.transaction().execute(async (trx) => {
+      await transact(db, async (trx) => {
         await locks.tunnels(trx, [o.tunnel.id]);
         for (const chunk of chunks(o.readyRouteIds)) {
           await trx
@@ -374,7 +374,7 @@ export function createWorkRepository(
 
     /** The finalizer's last step: the rows go only once their outside objects are gone. */
     async deleteTunnel(tunnel: Pick<Tunnel, 'id' | 'name'>, routeNames: string[]) {
-      await db.transaction().execute(async (trx) => {
+      await transact(db, async (trx) => {
         await locks.tunnels(trx, [tunnel.id]);
         await trx.deleteFrom('routes').where('tunnel_id', '=', tunnel.id).execute();
         await trx.deleteFrom('tunnels').where('id', '=', tunnel.id).execute();
