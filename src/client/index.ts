@@ -1,20 +1,11 @@
 /** Public surface of the Tunnelplane API client: import from here, not from the files. */
-export { createTunnelplaneClient, normaliseBaseUrl, MAX_WAIT_SECONDS } from './client.js';
-export type {
-  AdminApi,
-  CallOptions,
-  ClientAuth,
-  ClientOptions,
-  EventsApi,
-  LegacyApi,
-  ListOptions,
-  RoutesApi,
-  SystemApi,
-  TokensApi,
-  TunnelplaneClient,
-  TunnelsApi,
-  WaitOptions,
-} from './client.js';
+export { createTunnelplaneClient, type TunnelplaneClient } from './client.js';
+export { normaliseBaseUrl, MAX_WAIT_SECONDS } from './transport.js';
+export type { CallOptions, ClientAuth, ClientOptions, ListOptions, WaitOptions } from './transport.js';
+export type { RoutesApi, TunnelsApi } from './tunnels.js';
+export type { AdminApi, EventsApi, TokensApi } from './accounts.js';
+export type { SystemApi } from './system.js';
+export type { LegacyApi } from './legacy.js';
 export {
   TunnelplaneError,
   TunnelplaneApiError,

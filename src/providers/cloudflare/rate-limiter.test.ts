@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { asTenant, createRateLimiter } from './rate-limiter.js';
-import { endpointLabel } from './cloudflare-api.js';
+import { endpointLabel } from './sdk-client.js';
 
 describe('rate limiter', () => {
   it('lets a burst up to the budget through at once, then waits for the window to slide', async () => {

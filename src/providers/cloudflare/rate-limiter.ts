@@ -10,7 +10,8 @@
  * tenant's one by a single turn, not by the thousand.
  *
  * Shared between replicas: with `shared`, every slot is first reserved in the database
- * (shared-budget.ts) so that all the replicas of one token together stay within its budget.
+ * (`ReserveSlots`, which the composition root backs with the store's budget repository) so
+ * that all the replicas of one token together stay within its budget.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 
