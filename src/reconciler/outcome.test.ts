@@ -2,62 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { ProviderError } from '../domain/errors.js';
 import { accessPolicies, policiesHash } from '../domain/access-policies.js';
 import type { Route, RouteObjects, Tunnel } from '../domain/model.js';
+import { route, tunnel } from '../../test/support/model.js';
 import { decide } from './outcome.js';
 import { newWork, type Work } from './work.js';
 
-const tunnel = (over: Partial<Tunnel> = {}): Tunnel => ({
-  id: 't1',
-  ownerId: 'u1',
-  name: 'tun',
-  configMode: 'local',
-  secretSealed: 's',
-  cfTunnelId: 'cf1',
-  generation: 3,
-  observedGeneration: 2,
-  phase: 'pending',
-  lastError: null,
-  deleting: false,
-  configHash: null,
-  configVersion: null,
-  attempts: 0,
-  createdAt: '2026-01-01T00:00:00Z',
-  ...over,
-});
-const objects = (over: Partial<RouteObjects> = {}): RouteObjects => ({
-  dnsRecordId: 'rec',
-  dnsUncertain: false,
-  accessAppId: null,
-  accessAud: null,
-  accessPoliciesHash: null,
-  accessUncertain: false,
-  serviceTokenId: null,
-  serviceTokenClientId: null,
-  serviceTokenSealed: null,
-  serviceTokenExpiresAt: null,
-  tokenVersion: 0,
-  rotateRequested: false,
-  k8sHash: null,
-  k8sRemoved: false,
-  k8sReady: false,
-  k8sReason: null,
-  ...over,
-});
-const route = (id: string, over: Partial<Route> = {}, o: Partial<RouteObjects> = {}): Route => ({
-  id,
-  tunnelId: 't1',
-  name: id,
-  hostname: `${id}-tun.example.com`,
-  service: 'http://localhost:1',
-  protocol: 'http',
-  allowIps: null,
-  access: null,
-  phase: 'pending',
-  lastError: null,
-  deleting: false,
-  createdAt: '2026-01-01T00:00:00Z',
-  objects: objects(o),
-  ...over,
-});
 const protectedTcp = (id: string, o: Partial<RouteObjects> = {}) =>
   route(
     id,

@@ -109,6 +109,7 @@ export function createPass(ctx: StepContext, resync: Pick<ResyncRepository, 'app
         const legacyFirewall = (await ctx.settings.get(LEGACY_FIREWALL_KEY)) !== null;
         await tunnels.ensure(ws);
         await kubernetes.remove(ws);
+        await dns.claimNames(ws);
         await access.ensure(ws);
         await dns.sync(ws, legacyFirewall);
         await config.push(ws, defer);

@@ -18,6 +18,8 @@ export interface CfView {
     proxied: boolean;
     comment: string | null;
   }>;
+  accessApps: Array<{ id: string; name: string; domain: string }>;
+  serviceTokens: Array<{ id: string; name: string }>;
 }
 
 export function cfView(cf: StartedCloudflareEmulator): CfView {
@@ -41,5 +43,7 @@ export function cfView(cf: StartedCloudflareEmulator): CfView {
       proxied: r.proxied,
       comment: r.comment,
     })),
+    accessApps: s.accessApps.map((a: any) => ({ id: a.id, name: a.fields.name, domain: a.fields.domain })),
+    serviceTokens: s.serviceTokens.map((t: any) => ({ id: t.id, name: t.name })),
   };
 }

@@ -12,13 +12,14 @@
  * rotate, is refreshed (a new expiry) and rotated (a new secret: the access pods roll).
  */
 import { ProviderError } from '../../domain/errors.js';
-import { isTcpLike, needsAccess, type Route } from '../../domain/model.js';
+import { isTcpLike, type Route } from '../../domain/model.js';
 import { policiesHash } from '../../domain/access-policies.js';
 import type { ServiceToken } from '../../providers/cloudflare/index.js';
 import { mapLimit } from '../map-limit.js';
 import { patchRoute, type StepContext } from '../context.js';
 import { desiredPolicies } from '../protection.js';
-import { failRoute, routeActive, routeLive, type Work } from '../work.js';
+import { failRoute, type Work } from '../work.js';
+import { accessTargets, planAccess, planAccessRemoval, type AccessOp } from './access-plan.js';
 
 export function createAccessStep(ctx: StepContext) {
   const { cloudflare, secrets, ownership } = ctx;
@@ -61,12 +62,8 @@ export function createAccessStep(ctx: StepContext) {
     }
   }
 
-  const expiring = (r: Route) => {
-    const at = r.objects.serviceTokenExpiresAt;
-    return at !== null && Date.parse(at) - Date.now() < ctx.options.tokenRenewBeforeMs;
-  };
-
   const gone = (err: unknown) => err instanceof ProviderError && err.kind === 'not_found';
+  const planOptions = () => ({ now: Date.now(), renewBeforeMs: ctx.options.tokenRenewBeforeMs });
 
   /** Something we recorded is gone from Cloudflare (deleted by hand, or a delete whose answer was lost): forget it, make it again. */
   async function forgetToken(w: Work, r: Route) {
@@ -112,64 +109,75 @@ export function createAccessStep(ctx: StepContext) {
       }
     }
     if (r.objects.accessUncertain) await adopt(w, r);
-    const tcp = isTcpLike(r);
-    const name = ownership.accessName(w.tunnel.name, r.name);
-    const missing = (tcp && !r.objects.serviceTokenId) || !r.objects.accessAppId;
-    if (missing && !r.objects.accessUncertain) await patchRoute(ctx, w, r, { accessUncertain: true });
-    if (tcp && !r.objects.serviceTokenId) {
-      const token = await cloudflare.createServiceToken(name);
-      await patchRoute(ctx, w, r, tokenObjects(r, token, token.clientSecret));
-    } else if (tcp && (r.objects.rotateRequested || expiring(r))) {
-      const renewing = expiring(r);
-      const refreshed = renewing ? await cloudflare.refreshServiceToken(r.objects.serviceTokenId!) : null;
-      const rotated = await cloudflare.rotateServiceToken(r.objects.serviceTokenId!);
-      const expiresAt = refreshed?.expiresAt ?? rotated.expiresAt ?? r.objects.serviceTokenExpiresAt;
-      await patchRoute(ctx, w, r, {
-        ...tokenObjects(r, { ...rotated, expiresAt }, rotated.clientSecret),
-        rotateRequested: false,
-      });
-      await ctx.events.append({
-        ownerId: w.tunnel.ownerId,
-        actor: 'reconciler',
-        action: renewing ? 'route.token_renewed' : 'route.token_rotated',
-        target: `${w.tunnel.name}/${r.name}`,
-        outcome: 'ok',
-        details: { expiresAt },
-      });
-    }
-    const policies = desiredPolicies(r);
-    const hash = policiesHash(policies);
-    if (!r.objects.accessAppId) {
-      const app = await cloudflare.createAccessApp(name, r.hostname, policies);
-      await patchRoute(ctx, w, r, {
-        accessAppId: app.id,
-        accessAud: app.aud,
-        accessPoliciesHash: hash,
-        accessUncertain: false,
-      });
-    } else if (r.objects.accessPoliciesHash !== hash) {
-      await cloudflare.updateAccessApp(r.objects.accessAppId, name, r.hostname, policies);
-      await patchRoute(ctx, w, r, { accessPoliciesHash: hash });
-    }
-    if (r.objects.accessUncertain) await patchRoute(ctx, w, r, { accessUncertain: false });
+    for (const op of planAccess(r, planOptions())) await apply(w, r, op);
   }
 
   async function removeOne(w: Work, r: Route) {
     if (r.objects.accessUncertain) await adopt(w, r);
-    if (r.objects.accessAppId) {
-      await cloudflare.deleteAccessApp(r.objects.accessAppId);
-      await patchRoute(ctx, w, r, { accessAppId: null, accessAud: null, accessPoliciesHash: null });
+    for (const op of planAccessRemoval(r)) await apply(w, r, op);
+  }
+
+  /** Sends one operation and records what it made at once (a crash after it loses nothing). */
+  async function apply(w: Work, r: Route, op: AccessOp) {
+    const name = ownership.accessName(w.tunnel.name, r.name);
+    const o = r.objects;
+    switch (op.kind) {
+      case 'mark_uncertain':
+        return patchRoute(ctx, w, r, { accessUncertain: true });
+      case 'clear_uncertain':
+        if (o.accessUncertain) await patchRoute(ctx, w, r, { accessUncertain: false });
+        return;
+      case 'create_token': {
+        const token = await cloudflare.createServiceToken(name);
+        return patchRoute(ctx, w, r, tokenObjects(r, token, token.clientSecret));
+      }
+      case 'renew_token':
+      case 'rotate_token': {
+        const renewing = op.kind === 'renew_token';
+        const refreshed = renewing ? await cloudflare.refreshServiceToken(o.serviceTokenId!) : null;
+        const rotated = await cloudflare.rotateServiceToken(o.serviceTokenId!);
+        const expiresAt = refreshed?.expiresAt ?? rotated.expiresAt ?? o.serviceTokenExpiresAt;
+        await patchRoute(ctx, w, r, {
+          ...tokenObjects(r, { ...rotated, expiresAt }, rotated.clientSecret),
+          rotateRequested: false,
+        });
+        await ctx.events.append({
+          ownerId: w.tunnel.ownerId,
+          actor: 'reconciler',
+          action: renewing ? 'route.token_renewed' : 'route.token_rotated',
+          target: `${w.tunnel.name}/${r.name}`,
+          outcome: 'ok',
+          details: { expiresAt },
+        });
+        return;
+      }
+      case 'create_app': {
+        const policies = desiredPolicies(r);
+        const app = await cloudflare.createAccessApp(name, r.hostname, policies);
+        return patchRoute(ctx, w, r, {
+          accessAppId: app.id,
+          accessAud: app.aud,
+          accessPoliciesHash: policiesHash(policies),
+          accessUncertain: false,
+        });
+      }
+      case 'update_app': {
+        const policies = desiredPolicies(r);
+        await cloudflare.updateAccessApp(o.accessAppId!, name, r.hostname, policies);
+        return patchRoute(ctx, w, r, { accessPoliciesHash: policiesHash(policies) });
+      }
+      case 'delete_app':
+        await cloudflare.deleteAccessApp(o.accessAppId!);
+        return patchRoute(ctx, w, r, { accessAppId: null, accessAud: null, accessPoliciesHash: null });
+      case 'delete_token':
+        await cloudflare.deleteServiceToken(o.serviceTokenId!);
+        return patchRoute(ctx, w, r, {
+          serviceTokenId: null,
+          serviceTokenClientId: null,
+          serviceTokenSealed: null,
+          serviceTokenExpiresAt: null,
+        });
     }
-    if (r.objects.serviceTokenId) {
-      await cloudflare.deleteServiceToken(r.objects.serviceTokenId);
-      await patchRoute(ctx, w, r, {
-        serviceTokenId: null,
-        serviceTokenClientId: null,
-        serviceTokenSealed: null,
-        serviceTokenExpiresAt: null,
-      });
-    }
-    if (r.objects.accessUncertain) await patchRoute(ctx, w, r, { accessUncertain: false });
   }
 
   const each = (targets: Array<{ w: Work; r: Route }>, fn: (w: Work, r: Route) => Promise<void>) =>
@@ -183,29 +191,13 @@ export function createAccessStep(ctx: StepContext) {
       }),
     );
 
+  const targets = (ws: Work[], which: 'ensure' | 'remove') =>
+    ws.flatMap((w) => accessTargets(w)[which].map((r) => ({ w, r })));
+
   return {
     /** Every live route that needs protection has it, as it asks for it. */
-    ensure: (ws: Work[]) =>
-      each(
-        ws.flatMap((w) =>
-          w.routes
-            .filter((r) => routeLive(w, r) && needsAccess(r) && routeActive(w, r))
-            .map((r) => ({ w, r })),
-        ),
-        ensureOne,
-      ),
-
+    ensure: (ws: Work[]) => each(targets(ws, 'ensure'), ensureOne),
     /** Routes deleted (once their record is gone), or no longer protected: their Access objects go. */
-    remove: (ws: Work[]) =>
-      each(
-        ws.flatMap((w) =>
-          w.routes
-            .filter((r) => routeActive(w, r) && (!routeLive(w, r) || !needsAccess(r)))
-            .filter((r) => routeLive(w, r) || (!r.objects.dnsRecordId && !r.objects.dnsUncertain))
-            .filter((r) => r.objects.accessAppId || r.objects.serviceTokenId || r.objects.accessUncertain)
-            .map((r) => ({ w, r })),
-        ),
-        removeOne,
-      ),
+    remove: (ws: Work[]) => each(targets(ws, 'remove'), removeOne),
   };
 }

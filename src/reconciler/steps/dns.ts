@@ -9,7 +9,8 @@
 import { ProviderError } from '../../domain/errors.js';
 import type { RouteErrorCode } from '../../domain/error-catalogue.js';
 import { tunnelCname } from '../../domain/names.js';
-import type { Route } from '../../domain/model.js';
+import { needsAccess, type Route } from '../../domain/model.js';
+import { mapLimit } from '../map-limit.js';
 import type { DnsRecord } from '../../providers/cloudflare/index.js';
 import { patchRoutes, type StepContext } from '../context.js';
 import { protectedNow, protectionStands } from '../protection.js';
@@ -38,6 +39,11 @@ const isRecordQuota = (err: unknown) =>
   err instanceof ProviderError && (err.providerCode === 81045 || /record quota/i.test(err.message));
 
 type Write = Extract<DnsOp, { kind: 'post' | 'patch' | 'delete' }>;
+
+const foreignRecord = (hostname: string, type: string) => ({
+  code: FOREIGN_RECORD,
+  message: `DNS name ${hostname} already has a ${type} record not managed by Tunnelplane; it is left untouched. Delete it or choose another route name.`,
+});
 
 export function createDnsStep(ctx: StepContext) {
   const { cloudflare, ownership, logger } = ctx;
@@ -73,6 +79,45 @@ export function createDnsStep(ctx: StepContext) {
   }
 
   return {
+    /**
+     * Before anything is made for a protected route's hostname (its Access application covers
+     * the name), the name must be free or ours: a record someone else made there blocks the
+     * route, and no application of ours ever covers their site. Routes that hold a record, or
+     * whose write is uncertain (the name was free when it was sent), need no look.
+     */
+    async claimNames(ws: Work[]) {
+      const targets = ws.flatMap((w) =>
+        w.failure || w.done
+          ? []
+          : w.routes
+              .filter(
+                (r) =>
+                  routeLive(w, r) &&
+                  routeActive(w, r) &&
+                  needsAccess(r) &&
+                  !r.objects.dnsRecordId &&
+                  !r.objects.dnsUncertain,
+              )
+              .map((r) => ({ w, r })),
+      );
+      const found: Array<{ w: Work; r: Route; objects: { dnsUncertain: true } }> = [];
+      await mapLimit(targets, ctx.options.concurrency, ({ w, r }) =>
+        ctx.asOwner(w, async () => {
+          try {
+            const comment = ownership.dnsComment(w.tunnel.name, r.name);
+            const atName = await cloudflare.listByName(r.hostname);
+            const foreign = atName.find((rec) => rec.comment !== comment);
+            if (foreign) w.blocked.set(r.id, foreignRecord(r.hostname, foreign.type));
+            // Our own record, unrecorded: the sync's look settles it.
+            else if (atName.length > 0) found.push({ w, r, objects: { dnsUncertain: true } });
+          } catch (err) {
+            failRoute(w, r, err);
+          }
+        }),
+      );
+      await patchRoutes(ctx, found);
+    },
+
     async sync(ws: Work[], legacyFirewall: boolean) {
       const byRoute = new Map<string, { w: Work; r: Route }>();
       const inputs: DnsRouteInput[] = [];
@@ -125,12 +170,7 @@ export function createDnsStep(ctx: StepContext) {
         if (op.kind === 'unresolved') failRoute(w, r, lookupError);
         else if (op.kind === 'settle')
           settled.push({ w, r, objects: { dnsRecordId: op.recordId, dnsUncertain: false } });
-        else if (op.kind === 'foreign') {
-          w.blocked.set(r.id, {
-            code: FOREIGN_RECORD,
-            message: `DNS name ${op.hostname} already has a ${op.type} record not managed by Tunnelplane; it is left untouched. Delete it or choose another route name.`,
-          });
-        }
+        else if (op.kind === 'foreign') w.blocked.set(r.id, foreignRecord(op.hostname, op.type));
       }
       await patchRoutes(ctx, settled);
       const writes = ops
