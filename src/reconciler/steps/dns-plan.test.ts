@@ -1,10 +1,18 @@
 import { describe, expect, it } from 'vitest';
+import { accessPolicies, policiesHash } from '../../domain/access-policies.js';
+import type { Route, Tunnel } from '../../domain/model.js';
+import { route as modelRoute, tunnel } from '../../../test/support/model.js';
+import { newWork, type Work } from '../work.js';
 import {
-  afterRefusedBatch,
+  claimTargets,
+  dnsInputs,
+  dnsWant,
   namesToLookUp,
+  planClaim,
   planDns,
   type DnsOp,
   type DnsRouteInput,
+  type DnsWant,
   type FoundRecord,
 } from './dns-plan.js';
 
@@ -154,17 +162,195 @@ describe('planDns', () => {
   });
 });
 
-describe('afterRefusedBatch', () => {
-  it('a refused delete keeps its record, a refused create made none, a refused patch is looked at again', () => {
-    expect(
-      afterRefusedBatch([
-        { kind: 'delete', routeId: 'a', id: 'rec-a' },
-        { kind: 'post', routeId: 'b', record: cname },
-        { kind: 'patch', routeId: 'c', id: 'rec-c', record: cname },
-      ]),
-    ).toEqual([
-      { routeId: 'a', recordId: 'rec-a', uncertain: false },
-      { routeId: 'b', recordId: null, uncertain: false },
+// The routes as the store hands them (test/support/model.ts), for what is decided before the plan.
+const people = { emails: ['a@example.com'], emailDomains: [] };
+const guarded = (id: string, o: Partial<Route['objects']> = {}, over: Partial<Route> = {}) =>
+  modelRoute(
+    id,
+    { access: people, ...over },
+    {
+      accessAppId: 'app',
+      accessPoliciesHash: policiesHash(
+        accessPolicies({ tcpLike: false, allowIps: null, access: people }, null),
+      ),
+      ...o,
+    },
+  );
+const failed = (id: string) => (w: Work) => w.routeFailures.set(id, new Error('x'));
+const none = () => undefined;
+
+describe('dnsWant', () => {
+  // situation, tunnel, route, what the pass did, legacy WAF rules, want
+  const cases: Array<[string, Partial<Tunnel>, Route, (w: Work) => void, boolean, DnsWant]> = [
+    ['a plain HTTP route needs no protection: present', {}, modelRoute('a'), none, false, 'present'],
+    [
+      'a protected route whose application holds its policies: present',
+      {},
+      guarded('a'),
+      none,
+      false,
+      'present',
+    ],
+    ['a deleted route: absent', {}, modelRoute('a', { deleting: true }), none, false, 'absent'],
+    ['a route of a deleted tunnel: absent', { deleting: true }, modelRoute('a'), none, false, 'absent'],
+    [
+      'protection pending (no application yet): hold',
+      {},
+      guarded('a', { accessAppId: null }),
+      none,
+      false,
+      'hold',
+    ],
+    [
+      'policies out of date but an application stands: hold (the record stays)',
+      {},
+      guarded('a', { accessPoliciesHash: null }),
+      failed('a'),
+      false,
+      'hold',
+    ],
+    [
+      'its application vanished and could not be made again: withdrawn',
+      {},
+      guarded('a', { accessAppId: null }),
+      failed('a'),
+      false,
+      'absent',
+    ],
+    [
+      'the same with an uncertain write: withdrawn',
+      {},
+      guarded('a', { accessAppId: null, dnsRecordId: null, dnsUncertain: true }),
+      failed('a'),
+      false,
+      'absent',
+    ],
+    [
+      'no application, but no record either: hold',
+      {},
+      guarded('a', { accessAppId: null, dnsRecordId: null }),
+      failed('a'),
+      false,
+      'hold',
+    ],
+    [
+      'an allow-list still in the legacy WAF rules: its protection stands, hold',
+      {},
+      modelRoute('a', { allowIps: ['10.0.0.0/8'] }),
+      failed('a'),
+      true,
+      'hold',
+    ],
+  ];
+  it.each(cases)('%s', (_name, t, r, then, legacy, want) => {
+    const w = newWork(tunnel(t), [r]);
+    then(w);
+    expect(dnsWant(w, r, legacy)).toBe(want);
+  });
+});
+
+describe('dnsInputs', () => {
+  const comment = (t: string, r: string) => `ours ${t}/${r}`;
+  // situation, tunnel, routes, what the pass did, the routes planned for
+  const cases: Array<[string, Partial<Tunnel>, Route[], (w: Work) => void, string[]]> = [
+    ['every route of a tunnel still worked on', {}, [modelRoute('a'), modelRoute('b')], none, ['a', 'b']],
+    ['its tunnel failed in this pass', {}, [modelRoute('a')], (w) => (w.failure = new Error('x')), []],
+    ['deleted in this pass', {}, [modelRoute('a')], (w) => (w.done = true), []],
+    ['no Cloudflare tunnel yet', { cfTunnelId: null }, [modelRoute('a')], none, []],
+    [
+      'a deleted tunnel without a Cloudflare tunnel still withdraws',
+      { cfTunnelId: null, deleting: true },
+      [modelRoute('a')],
+      none,
+      ['a'],
+    ],
+    [
+      'a blocked route is left out',
+      {},
+      [modelRoute('a')],
+      (w) => w.blocked.set('a', { code: 'x', message: 'x' }),
+      [],
+    ],
+    ['a route that failed earlier waits', {}, [guarded('a', { accessPoliciesHash: null })], failed('a'), []],
+    ['unless its name must be withdrawn', {}, [guarded('a', { accessAppId: null })], failed('a'), ['a']],
+  ];
+  it.each(cases)('%s', (_name, t, routes, then, planned) => {
+    const w = newWork(tunnel(t), routes);
+    then(w);
+    expect(dnsInputs([w], { legacyFirewall: false, comment }).map((i) => i.routeId)).toEqual(planned);
+  });
+
+  it('says what each route wants, with our comment, the tunnel target and what is recorded', () => {
+    const w = newWork(tunnel(), [modelRoute('a', {}, { dnsUncertain: true })]);
+    const w2 = newWork(tunnel({ id: 't2', cfTunnelId: null, deleting: true }), [modelRoute('b')]);
+    expect(dnsInputs([w, w2], { legacyFirewall: false, comment })).toEqual([
+      {
+        routeId: 'a',
+        hostname: 'a-tun.example.com',
+        comment: 'ours tun/a',
+        want: 'present',
+        content: 'cf1.cfargotunnel.com',
+        recordId: 'rec',
+        uncertain: true,
+      },
+      {
+        routeId: 'b',
+        hostname: 'b-tun.example.com',
+        comment: 'ours tun/b',
+        want: 'absent',
+        content: null,
+        recordId: 'rec',
+        uncertain: false,
+      },
     ]);
+  });
+});
+
+describe('claimTargets', () => {
+  const cases: Array<[string, Route, (w: Work) => void, boolean]> = [
+    [
+      'a new protected route: its name is looked at',
+      guarded('a', { dnsRecordId: null, accessAppId: null }),
+      none,
+      true,
+    ],
+    ['a plain route needs no look', modelRoute('a', {}, { dnsRecordId: null }), none, false],
+    ['it holds its record already', guarded('a'), none, false],
+    [
+      'its write is uncertain (the name was free then)',
+      guarded('a', { dnsRecordId: null, dnsUncertain: true }),
+      none,
+      false,
+    ],
+    ['a deleted route', guarded('a', { dnsRecordId: null }, { deleting: true }), none, false],
+    ['failed earlier in the pass', guarded('a', { dnsRecordId: null }), failed('a'), false],
+    ['its tunnel failed', guarded('a', { dnsRecordId: null }), (w) => (w.failure = new Error('x')), false],
+    [
+      'its tunnel was deleted in this pass',
+      guarded('a', { dnsRecordId: null }),
+      (w) => (w.done = true),
+      false,
+    ],
+  ];
+  it.each(cases)('%s', (_name, r, then, looked) => {
+    const w = newWork(tunnel(), [r]);
+    then(w);
+    expect(claimTargets([w])).toEqual(looked ? [{ w, r }] : []);
+  });
+});
+
+describe('planClaim', () => {
+  const cases: Array<[string, FoundRecord[], ReturnType<typeof planClaim>]> = [
+    ['the name is free: nothing', [], []],
+    ['our record, unrecorded: the sync looks', [rec({})], [{ kind: 'mark_uncertain' }]],
+    ["someone else's record: blocked", [rec({ type: 'A', comment: null })], [{ kind: 'foreign', type: 'A' }]],
+    [
+      'ours beside a foreign one: blocked',
+      [rec({}), rec({ type: 'TXT', comment: 'by hand' })],
+      [{ kind: 'foreign', type: 'TXT' }],
+    ],
+  ];
+  it.each(cases)('%s', (_name, atName, ops) => {
+    expect(planClaim(atName, COMMENT)).toEqual(ops);
   });
 });

@@ -1,9 +1,15 @@
 /**
  * The DNS planner: from what each route wants of its hostname and what is known outside (the
  * record id we hold, an "uncertain" mark after a write whose answer was lost, and for uncertain
- * routes the records a lookup found at the name), the operations to send. Pure: no I/O, so
- * every case is a row of a table test (dns-plan.test.ts).
+ * routes the records a lookup found at the name), the operations to send; before that, whether
+ * a protected route's name is free (claims). Pure: no I/O, so every case is a row of a table
+ * test (dns-plan.test.ts). What a batch's answer means is dns-batch-plan.ts; the step (dns.ts)
+ * looks up, sends in chunks and records.
  */
+import { needsAccess, type Route } from '../../domain/model.js';
+import { tunnelCname } from '../../domain/names.js';
+import { protectedNow, protectionStands } from '../protection.js';
+import { routeActive, routeLive, type Work } from '../work.js';
 
 /**
  * What a route wants of its record: `present` (live, protected, its tunnel exists),
@@ -50,8 +56,60 @@ export type DnsOp =
   /** The route needed a look that could not be made: nothing is sent for it this pass. */
   | { kind: 'unresolved'; routeId: string };
 
-export function isWrite(op: DnsOp): op is Extract<DnsOp, { kind: 'post' | 'patch' | 'delete' }> {
+export type DnsWrite = Extract<DnsOp, { kind: 'post' | 'patch' | 'delete' }>;
+
+export function isWrite(op: DnsOp): op is DnsWrite {
   return op.kind === 'post' || op.kind === 'patch' || op.kind === 'delete';
+}
+
+/**
+ * What a route wants: withdrawn when deleted, or when no protection stands any more (its
+ * application vanished and could not be made again in this pass); present once protected.
+ */
+export function dnsWant(w: Work, r: Route, legacyFirewall: boolean): DnsWant {
+  if (!routeLive(w, r)) return 'absent';
+  if (protectedNow(r)) return 'present';
+  if (
+    (r.objects.dnsRecordId || r.objects.dnsUncertain) &&
+    !protectionStands(r, legacyFirewall) &&
+    w.routeFailures.has(r.id)
+  )
+    return 'absent';
+  return 'hold';
+}
+
+export interface DnsInputOptions {
+  /** Allow-list WAF rules from before per-route Access still stand (see resync). */
+  legacyFirewall: boolean;
+  /** Our ownership comment for a route's record. */
+  comment(tunnel: string, route: string): string;
+}
+
+/**
+ * The routes this pass plans records for: those of tunnels still worked on whose Cloudflare
+ * tunnel exists (or that are being deleted), not blocked; a route that failed earlier in the
+ * pass waits, unless its name must be withdrawn.
+ */
+export function dnsInputs(ws: readonly Work[], o: DnsInputOptions): DnsRouteInput[] {
+  const inputs: DnsRouteInput[] = [];
+  for (const w of ws) {
+    if (w.failure || w.done || (!w.tunnel.cfTunnelId && !w.tunnel.deleting)) continue;
+    for (const r of w.routes) {
+      if (w.blocked.has(r.id)) continue;
+      const want = dnsWant(w, r, o.legacyFirewall);
+      if (w.routeFailures.has(r.id) && !(want === 'absent' && routeLive(w, r))) continue;
+      inputs.push({
+        routeId: r.id,
+        hostname: r.hostname,
+        comment: o.comment(w.tunnel.name, r.name),
+        want,
+        content: w.tunnel.cfTunnelId ? tunnelCname(w.tunnel.cfTunnelId) : null,
+        recordId: r.objects.dnsRecordId,
+        uncertain: r.objects.dnsUncertain,
+      });
+    }
+  }
+  return inputs;
 }
 
 /**
@@ -115,15 +173,34 @@ export function namesToLookUp(routes: readonly DnsRouteInput[]): string[] {
 }
 
 /**
- * What a batch's failure means for its operations. `rejected`: Cloudflare refused the
- * all-or-nothing batch as such (nothing was written): a delete keeps its record, a create made
- * none, a patch leaves its record as it was (a look settles it). Otherwise the answer may have
- * been lost: every operation stays uncertain and the next pass looks first.
+ * Protected live routes about to get their Access application, with no record of ours and no
+ * uncertain write: their name is looked at first (a record someone else made there blocks them).
  */
-export function afterRefusedBatch(ops: ReadonlyArray<Extract<DnsOp, { kind: 'post' | 'patch' | 'delete' }>>) {
-  return ops.flatMap((op) =>
-    op.kind === 'patch'
+export const claimTargets = (ws: readonly Work[]) =>
+  ws.flatMap((w) =>
+    w.failure || w.done
       ? []
-      : [{ routeId: op.routeId, recordId: op.kind === 'delete' ? op.id : null, uncertain: false as const }],
+      : w.routes
+          .filter(
+            (r) =>
+              routeLive(w, r) &&
+              routeActive(w, r) &&
+              needsAccess(r) &&
+              !r.objects.dnsRecordId &&
+              !r.objects.dnsUncertain,
+          )
+          .map((r) => ({ w, r })),
   );
+
+export type ClaimOp =
+  /** A record we did not make holds the name: the route is blocked before anything covers it. */
+  | { kind: 'foreign'; type: string }
+  /** Our own record, unrecorded: marked uncertain, so the sync's look settles it. */
+  | { kind: 'mark_uncertain' };
+
+/** What the records at a claimed name (`atName`) mean for the route whose comment is `comment`. */
+export function planClaim(atName: ReadonlyArray<Pick<FoundRecord, 'type' | 'comment'>>, comment: string) {
+  const foreign = atName.find((rec) => rec.comment !== comment);
+  if (foreign) return [{ kind: 'foreign', type: foreign.type }] satisfies ClaimOp[];
+  return atName.length > 0 ? ([{ kind: 'mark_uncertain' }] satisfies ClaimOp[]) : [];
 }

@@ -3,16 +3,24 @@
  * Deployment (`cloudflared access tcp`) and Service, server-side applied with field manager
  * `tunnelplane` (a hash of what was applied skips identical applies); a deleted route's objects
  * go before anything else of it. A failure here is the route's own: its tunnel's other routes,
- * and every other tunnel, go on.
+ * and every other tunnel, go on. What to send is decided by the planner (kubernetes-plan.ts);
+ * this executor sends and records.
  */
-import { createHash } from 'node:crypto';
 import { accessObjectName } from '../../domain/names.js';
-import { renderAccessObjects } from '../../domain/access-objects.js';
-import { isTcpLike, type Route } from '../../domain/model.js';
+import type { Route } from '../../domain/model.js';
+import type { KubernetesApi } from '../../providers/kubernetes/index.js';
 import type { ResyncRepository } from '../../store/index.js';
 import { mapLimit } from '../map-limit.js';
 import { patchRoute, type StepContext } from '../context.js';
-import { failRoute, routeActive, routeLive, type Work } from '../work.js';
+import { failRoute, type Work } from '../work.js';
+import {
+  kubernetesTargets,
+  planPodRemoval,
+  planPods,
+  podObjects,
+  readinessPatches,
+  type KubernetesOp,
+} from './kubernetes-plan.js';
 
 export function createKubernetesStep(
   ctx: StepContext,
@@ -29,19 +37,21 @@ export function createKubernetesStep(
     const routes = await resync.appliedAccessRoutes();
     if (routes.length === 0) return;
     const status = await kubernetes.deploymentReadiness(ownership.kubernetesSelector);
-    const patches = [];
-    for (const r of routes) {
-      const s = status.get(accessObjectName(r.name, r.tunnel_name));
-      const ready = !!s?.ready;
-      const reason = s ? s.reason : 'deployment missing';
-      if (ready !== (r.k8s_ready === 1) || reason !== r.k8s_reason)
-        patches.push({
-          tunnelId: r.tunnel_id,
-          routeId: r.id,
-          objects: { k8sReady: ready, k8sReason: reason },
-        });
+    await ctx.work.patchRoutes(readinessPatches(routes, status));
+  }
+
+  /** Sends one operation; what it changed is recorded at once. */
+  async function apply(k8s: KubernetesApi, w: Work, r: Route, op: KubernetesOp) {
+    switch (op.kind) {
+      case 'delete':
+        return k8s.remove(op.object, accessObjectName(r.name, w.tunnel.name));
+      case 'record_removed':
+        return patchRoute(ctx, w, r, { k8sHash: null, k8sRemoved: true, k8sReady: false, k8sReason: null });
+      case 'apply':
+        return k8s.apply(op.object);
+      case 'record_applied':
+        return patchRoute(ctx, w, r, { k8sHash: op.hash, k8sReady: false, k8sReason: 'starting' });
     }
-    await ctx.work.patchRoutes(patches);
   }
 
   const each = (targets: Array<{ w: Work; r: Route }>, fn: (w: Work, r: Route) => Promise<void>) =>
@@ -53,6 +63,9 @@ export function createKubernetesStep(
       }
     });
 
+  const targets = (ws: Work[], which: 'apply' | 'remove') =>
+    ws.flatMap((w) => kubernetesTargets(w)[which].map((r) => ({ w, r })));
+
   return {
     enabled: !!kubernetes,
     refreshReadiness,
@@ -60,60 +73,25 @@ export function createKubernetesStep(
     /** Before anything else of a deleted TCP route: its Kubernetes objects. */
     async remove(ws: Work[]) {
       if (!kubernetes) return;
-      await each(
-        ws.flatMap((w) =>
-          w.routes
-            .filter((r) => !routeLive(w, r) && isTcpLike(r) && !r.objects.k8sRemoved && routeActive(w, r))
-            .map((r) => ({ w, r })),
-        ),
-        async (w, r) => {
-          const name = accessObjectName(r.name, w.tunnel.name);
-          for (const kind of ['Deployment', 'Service', 'Secret'] as const)
-            await kubernetes.remove(kind, name);
-          await patchRoute(ctx, w, r, { k8sHash: null, k8sRemoved: true, k8sReady: false, k8sReason: null });
-        },
-      );
+      await each(targets(ws, 'remove'), async (w, r) => {
+        for (const op of planPodRemoval()) await apply(kubernetes, w, r, op);
+      });
     },
 
     /** Applies each live protected TCP route's Secret, Deployment and Service when they changed. */
     async apply(ws: Work[]) {
       if (!kubernetes) return;
-      const targets = ws.flatMap((w) =>
-        w.routes
-          .filter(
-            (r) =>
-              routeLive(w, r) &&
-              isTcpLike(r) &&
-              routeActive(w, r) &&
-              r.objects.accessAppId &&
-              r.objects.serviceTokenSealed,
-          )
-          .map((r) => ({ w, r })),
-      );
-      if (targets.length === 0) return;
-      await each(targets, async (w, r) => {
-        const objects = renderAccessObjects(
-          {
-            namespace: kubernetes.namespace,
-            routeName: r.name,
-            tunnelName: w.tunnel.name,
-            ownerId: w.tunnel.ownerId,
-            hostname: r.hostname,
-            image: settings.image,
-            replicas: settings.replicas,
-            port: settings.port,
-            tokenVersion: String(r.objects.tokenVersion),
-            ownerLabels: ownership.kubernetesLabels,
-          },
-          {
-            clientId: r.objects.serviceTokenClientId ?? '',
-            clientSecret: ctx.secrets.open(r.objects.serviceTokenSealed!).toString('utf8'),
-          },
+      const live = targets(ws, 'apply');
+      if (live.length === 0) return;
+      await each(live, async (w, r) => {
+        const clientSecret = ctx.secrets.open(r.objects.serviceTokenSealed!).toString('utf8');
+        const wanted = podObjects(
+          w,
+          r,
+          { ...settings, namespace: kubernetes.namespace, ownerLabels: ownership.kubernetesLabels },
+          clientSecret,
         );
-        const hash = createHash('sha256').update(JSON.stringify(objects)).digest('hex').slice(0, 32);
-        if (hash === r.objects.k8sHash) return;
-        for (const obj of objects) await kubernetes.apply(obj);
-        await patchRoute(ctx, w, r, { k8sHash: hash, k8sReady: false, k8sReason: 'starting' });
+        for (const op of planPods(r, wanted)) await apply(kubernetes, w, r, op);
       });
       // Readiness is a nicety here: a cluster that cannot answer it fails no route.
       await refreshReadiness(true).catch((err: Error) =>
