@@ -6,9 +6,8 @@
 import type { Kysely } from 'kysely';
 import type { Route, Tunnel } from '../domain/model.js';
 import type { Database } from './schema.js';
-import { transact, type Locks } from './locks.js';
-import { toRoute } from './work-repository.js';
-import { chunks, now, type RouteRow } from './rows.js';
+import { toRoute } from './mapping.js';
+import { chunks, type RouteRow } from './rows.js';
 
 export type ResyncTunnel = Pick<
   Tunnel,
@@ -20,7 +19,7 @@ export interface ResyncRoute {
   tunnel: { name: string; ownerId: string; deleting: boolean; cfTunnelId: string | null };
 }
 
-export function createResyncRepository(db: Kysely<Database>, locks: Locks) {
+export function createResyncRepository(db: Kysely<Database>) {
   const withTunnel = () =>
     db
       .selectFrom('routes')
@@ -93,23 +92,6 @@ export function createResyncRepository(db: Kysely<Database>, locks: Locks) {
         .where('routes.deleting', '=', 0)
         .where('routes.k8s_hash', 'is not', null)
         .execute(),
-
-    /** A tunnel's Cloudflare tunnel vanished: forget it and its configuration; look before writing its records. */
-    async forgetCloudflareTunnel(tunnelId: string) {
-      await transact(db, async (trx) => {
-        await locks.tunnels(trx, [tunnelId]);
-        await trx
-          .updateTable('tunnels')
-          .set({ cf_tunnel_id: null, config_hash: null, config_version: null, updated_at: now() })
-          .where('id', '=', tunnelId)
-          .execute();
-        await trx
-          .updateTable('routes')
-          .set({ dns_uncertain: 1, updated_at: now() })
-          .where('tunnel_id', '=', tunnelId)
-          .execute();
-      });
-    },
 
     /** Which of these names (`<tunnel>` or `<tunnel>/<route>`) this installation deleted the rows of. */
     async tombstoned(kind: 'tunnel' | 'route', names: string[]): Promise<Set<string>> {

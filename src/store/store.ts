@@ -31,7 +31,7 @@ export function createStore(db: Kysely<Database>, dialect: Dialect) {
     tokens: createTokensRepository(db),
     tunnels: createTunnelsRepository(db, locks, signals),
     work: createWorkRepository(db, dialect, locks, signals),
-    resync: createResyncRepository(db, locks),
+    resync: createResyncRepository(db),
     events: createEventsRepository(db),
     leases: createLeasesRepository(db),
     settings: createSettingsRepository(db),

@@ -5,98 +5,14 @@
  * tunnels-repository.ts; the two meet only in the tables.
  */
 import { sql, type ExpressionBuilder, type Kysely, type Updateable } from 'kysely';
-import {
-  parseAccessColumn,
-  parseAllowIpsColumn,
-  type Route,
-  type RouteObjects,
-  type Tunnel,
-} from '../domain/model.js';
+import type { Route, RouteObjects, Tunnel } from '../domain/model.js';
 import type { Database, RoutesTable } from './schema.js';
 import type { Dialect } from './migrations.js';
 import { transact, type Locks } from './locks.js';
 import type { SignalEmitter } from './signals.js';
 import { bumpTunnel } from './tunnels-repository.js';
-import { chunks, later, now, type Db, type RouteRow, type TunnelRow } from './rows.js';
-
-export function toTunnel(t: TunnelRow): Tunnel {
-  return {
-    id: t.id,
-    ownerId: t.owner_id,
-    name: t.name,
-    configMode: t.config_mode,
-    secretSealed: t.secret_sealed,
-    cfTunnelId: t.cf_tunnel_id,
-    generation: t.generation,
-    observedGeneration: t.observed_generation,
-    phase: t.phase,
-    lastError: t.last_error,
-    deleting: t.deleting === 1,
-    configHash: t.config_hash,
-    configVersion: t.config_version,
-    attempts: t.attempts,
-    createdAt: t.created_at,
-  };
-}
-
-export function toRoute(r: RouteRow): Route {
-  return {
-    id: r.id,
-    tunnelId: r.tunnel_id,
-    name: r.name,
-    hostname: r.hostname,
-    service: r.service,
-    protocol: r.protocol,
-    allowIps: parseAllowIpsColumn(r.allow_ips),
-    access: parseAccessColumn(r.access_rule),
-    phase: r.phase,
-    lastError: r.last_error,
-    deleting: r.deleting === 1,
-    createdAt: r.created_at,
-    objects: {
-      dnsRecordId: r.dns_record_id,
-      dnsUncertain: r.dns_uncertain === 1,
-      accessAppId: r.access_app_id,
-      accessAud: r.access_aud,
-      accessPoliciesHash: r.access_policies_hash,
-      accessUncertain: r.access_uncertain === 1,
-      serviceTokenId: r.service_token_id,
-      serviceTokenClientId: r.service_token_client_id,
-      serviceTokenSealed: r.service_token_sealed,
-      serviceTokenExpiresAt: r.service_token_expires_at,
-      tokenVersion: r.token_version,
-      rotateRequested: r.rotate_requested === 1,
-      k8sHash: r.k8s_hash,
-      k8sRemoved: r.k8s_removed === 1,
-      k8sReady: r.k8s_ready === 1,
-      k8sReason: r.k8s_reason,
-    },
-  };
-}
-
-const bit = (b: boolean) => (b ? 1 : 0);
-
-/** Domain → columns, only for the fields given. */
-export function objectColumns(o: Partial<RouteObjects>): Updateable<RoutesTable> {
-  const c: Updateable<RoutesTable> = {};
-  if (o.dnsRecordId !== undefined) c.dns_record_id = o.dnsRecordId;
-  if (o.dnsUncertain !== undefined) c.dns_uncertain = bit(o.dnsUncertain);
-  if (o.accessAppId !== undefined) c.access_app_id = o.accessAppId;
-  if (o.accessAud !== undefined) c.access_aud = o.accessAud;
-  if (o.accessPoliciesHash !== undefined) c.access_policies_hash = o.accessPoliciesHash;
-  if (o.accessUncertain !== undefined) c.access_uncertain = bit(o.accessUncertain);
-  if (o.serviceTokenId !== undefined) c.service_token_id = o.serviceTokenId;
-  if (o.serviceTokenClientId !== undefined) c.service_token_client_id = o.serviceTokenClientId;
-  if (o.serviceTokenSealed !== undefined) c.service_token_sealed = o.serviceTokenSealed;
-  if (o.serviceTokenExpiresAt !== undefined) c.service_token_expires_at = o.serviceTokenExpiresAt;
-  if (o.tokenVersion !== undefined) c.token_version = o.tokenVersion;
-  if (o.rotateRequested !== undefined) c.rotate_requested = bit(o.rotateRequested);
-  if (o.k8sHash !== undefined) c.k8s_hash = o.k8sHash;
-  if (o.k8sRemoved !== undefined) c.k8s_removed = bit(o.k8sRemoved);
-  if (o.k8sReady !== undefined) c.k8s_ready = bit(o.k8sReady);
-  if (o.k8sReason !== undefined) c.k8s_reason = o.k8sReason;
-  return c;
-}
+import { chunks, later, now, type Db, type TunnelRow } from './rows.js';
+import { objectColumns, toRoute, toTunnel } from './mapping.js';
 
 export interface RoutePatch {
   tunnelId: string;
@@ -143,6 +59,22 @@ export function createWorkRepository(
         .values(chunk.map((name) => ({ kind, name, deleted_at: now() })))
         .onConflict((oc) => oc.columns(['kind', 'name']).doUpdateSet({ deleted_at: now() }))
         .execute();
+    }
+  }
+
+  /** Patches with the same columns and values go in one statement. */
+  async function writePatches(trx: Db, patches: RoutePatch[]) {
+    const groups = new Map<string, { set: Updateable<RoutesTable>; ids: string[] }>();
+    for (const p of patches) {
+      const set = { ...objectColumns(p.objects), updated_at: now() };
+      const key = JSON.stringify(Object.entries(set).filter(([k]) => k !== 'updated_at'));
+      const g = groups.get(key) ?? { set, ids: [] };
+      g.ids.push(p.routeId);
+      groups.set(key, g);
+    }
+    for (const { set, ids } of groups.values()) {
+      for (const chunk of chunks(ids))
+        await trx.updateTable('routes').set(set).where('id', 'in', chunk).execute();
     }
   }
 
@@ -278,22 +210,53 @@ export function createWorkRepository(
       if (patches.length === 0) return;
       await writeRoutes(
         patches.map((p) => p.tunnelId),
-        async (trx) => {
-          // Patches with the same columns and values go in one statement.
-          const groups = new Map<string, { set: Updateable<RoutesTable>; ids: string[] }>();
-          for (const p of patches) {
-            const set = { ...objectColumns(p.objects), updated_at: now() };
-            const key = JSON.stringify(Object.entries(set).filter(([k]) => k !== 'updated_at'));
-            const g = groups.get(key) ?? { set, ids: [] };
-            g.ids.push(p.routeId);
-            groups.set(key, g);
-          }
-          for (const { set, ids } of groups.values()) {
-            for (const chunk of chunks(ids))
-              await trx.updateTable('routes').set(set).where('id', 'in', chunk).execute();
-          }
-        },
+        (trx) => writePatches(trx, patches),
       );
+    },
+
+    /**
+     * Drift a resync found, written with a new generation of each tunnel it touches in the same
+     * transaction: whatever stops the resync after this, a pass puts the objects back.
+     * `routes`: objects known gone; `forgetTunnels`: their Cloudflare tunnel is gone (made
+     * again); `forgetConfigs`: their remote configuration was edited (put again, `version` kept).
+     */
+    async repair(r: {
+      routes?: RoutePatch[];
+      forgetTunnels?: string[];
+      forgetConfigs?: Array<{ tunnelId: string; version: number }>;
+    }) {
+      const routes = r.routes ?? [];
+      const forget = r.forgetTunnels ?? [];
+      const configs = r.forgetConfigs ?? [];
+      const ids = [
+        ...new Set([...routes.map((p) => p.tunnelId), ...forget, ...configs.map((c) => c.tunnelId)]),
+      ];
+      if (ids.length === 0) return;
+      await transact(db, async (trx) => {
+        if (dialect === 'postgres') await locks.tunnels(trx, ids);
+        await writePatches(trx, routes);
+        for (const chunk of chunks(forget)) {
+          await trx
+            .updateTable('tunnels')
+            .set({ cf_tunnel_id: null, config_hash: null, config_version: null, updated_at: now() })
+            .where('id', 'in', chunk)
+            .execute();
+          // Their records point at the old tunnel: looked up again by name.
+          await trx
+            .updateTable('routes')
+            .set({ dns_uncertain: 1, updated_at: now() })
+            .where('tunnel_id', 'in', chunk)
+            .execute();
+        }
+        for (const c of configs)
+          await trx
+            .updateTable('tunnels')
+            .set({ config_hash: null, config_version: c.version })
+            .where('id', '=', c.tunnelId)
+            .execute();
+        for (const id of ids) await bumpTunnel(trx, id);
+      });
+      for (const id of ids) signals.desiredChanged(id);
     },
 
     /** A pass's outcome for one tunnel, in one transaction. */
