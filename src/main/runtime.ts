@@ -490,7 +490,12 @@ export async function createRuntime(
         if (closed) return;
         closed = true;
         await app.close();
-        await reconciler?.stop();
+        // A pass may be asleep in the limiter (a 429's Retry-After lasts up to 300 s): once the
+        // loop is told to stop, the limiter refuses every wait as transient, so the pass ends at
+        // its next Cloudflare call and leaves what it did not do pending for the next process.
+        const stopping = reconciler?.stop();
+        core.limiter.close();
+        await stopping;
         await core.closeStore();
       },
     };

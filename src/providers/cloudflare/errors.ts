@@ -22,6 +22,10 @@ export function parseRetryAfter(headers: Headers | undefined, cap: number): numb
 export function translateError(err: unknown, what: string, maxRetryAfterMs = 60_000): ProviderError {
   if (err instanceof ProviderError) return err;
   if (err instanceof APIConnectionTimeoutError || err instanceof APIConnectionError) {
+    // Our own fetch refused the call (the rate limiter while stopping): its words, not the SDK's.
+    const cause = (err as { cause?: unknown }).cause;
+    if (cause instanceof ProviderError)
+      return new ProviderError({ ...cause, message: `${what}: ${cause.message}`, cause });
     return new ProviderError({
       provider: 'cloudflare',
       kind: 'transient',
