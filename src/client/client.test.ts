@@ -68,7 +68,7 @@ describe('client: auth', () => {
       client.withAuth({ type: 'basic', user: 'user1', password: 'nope' }).tunnels.list(),
     )) as TunnelplaneApiError;
     expect(wrong.code).toBe('auth.invalid');
-    expect(wrong.message).toBe('Invalid credentials.');
+    expect(wrong.message).toBe('Invalid credentials: check USERPASS (user:password) or the API token.');
     expect(wrong.requestId).toMatch(/^req-/);
     expect(wrong.method).toBe('GET');
     expect(wrong.url).toBe(`${fake.url}/api/v1/tunnels`);
@@ -104,7 +104,7 @@ describe('client: tunnels and routes', () => {
     const name = created.value.name;
     expect((await client.tunnels.get(name)).id).toBe(created.value.id);
     expect((await client.tunnels.list()).items.map((t) => t.name)).toEqual([name]);
-    const gone = await client.tunnels.delete(name, { wait: 0 });
+    const gone = await client.tunnels.delete(name, { wait: 10 });
     expect(gone).toEqual({ converged: true, status: 204, value: null });
     expect(isApiError(await caught(client.tunnels.get(name)), 'tunnel.not_found')).toBe(true);
   });
@@ -155,8 +155,9 @@ describe('client: tunnels and routes', () => {
     });
     const b = await client.routes.create(t.name, { service: 'tcp://10.0.0.5:5432' });
     expect(b.value.inCluster).toEqual({
-      address: `tunnel-access-${b.value.name}-${t.name}:10000`,
+      address: `tunnel-access-${b.value.name}-${t.name}.tunnel-control-plane.svc.cluster.local:10000`,
       ready: true,
+      reason: null,
     });
     expect((await client.routes.list(t.name)).map((r) => r.name)).toEqual([b.value.name, 'web']);
     expect((await client.routes.get(t.name, 'web')).service).toBe('http://localhost:8000');
@@ -182,7 +183,7 @@ describe('client: tunnels and routes', () => {
     expect(err.status).toBe(400);
     expect(err.code).toBe('route.invalid_service');
     expect(err.message).toContain('ftp://files');
-    expect(err.details).toEqual({ rule: 'ftp://files' });
+    expect(err.details).toEqual({ service: 'ftp://files', rule: 'scheme' });
   });
 
   it("never shows another user's tunnels", async () => {

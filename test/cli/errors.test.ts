@@ -115,7 +115,7 @@ describe('failures (exit 1)', () => {
     const r = await tunnelctl(['create', 'web', 'ftp://files.local'], { env });
     expect(r.code).toBe(1);
     expectOneLine(r.stderr);
-    expect(r.stderr).toContain('Service "ftp://files.local" is not supported');
+    expect(r.stderr).toContain('ftp://files.local uses the unsupported scheme "ftp"');
     expect(r.stderr).toContain('route.invalid_service');
   });
 
@@ -124,7 +124,7 @@ describe('failures (exit 1)', () => {
     fake.seedTunnel('user1');
     const r = await tunnelctl(['create'], { env });
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain('Tunnel quota reached: 1 of 1.');
+    expect(r.stderr).toContain('You have reached your quota of 1 tunnels.');
     expect(r.stderr).toContain('ask an admin to raise your quota');
   });
 

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { startFakeServer, type FakeServer } from './fake-server.js';
+import { FAKE_OPTIONS, startFakeServer, type FakeServer } from './fake-server.js';
 import { tunnelctl, userEnv } from './harness.js';
 
 let fake: FakeServer;
@@ -47,6 +47,7 @@ describe('the README sequence, verbatim', () => {
       AccountTag: fake.accountTag,
       TunnelSecret: tunnel!.secret,
       TunnelID: tunnel!.id,
+      Endpoint: '',
     });
 
     // tunnelctl create TUNNEL http://localhost:8000
@@ -64,6 +65,7 @@ describe('the README sequence, verbatim', () => {
     expect(config.stderr).toBe('');
     expect(parseYaml(config.stdout)).toEqual({
       tunnel: tunnel!.id,
+      'credentials-file': 'credentials.json',
       ingress: [
         { hostname: route.hostname, service: 'http://localhost:8000' },
         { service: 'http_status:404' },
@@ -125,7 +127,9 @@ describe('proof of concept verbs', () => {
     expect(route).toMatchObject({
       service: 'tcp://192.168.1.10:10000',
       protocol: 'tcp',
-      inCluster: { address: `tunnel-access-${route.name}-${t.name}:10000` },
+      inCluster: {
+        address: `tunnel-access-${route.name}-${t.name}.${FAKE_OPTIONS.namespace}.svc.cluster.local:10000`,
+      },
     });
     expect(r.stderr).toContain(`tunnelctl config ${t.name} > config.yaml`);
   });
@@ -182,7 +186,8 @@ describe('proof of concept verbs', () => {
     const t = fake.seedTunnel('user1', { services: ['http://localhost:8000'] });
     const r = await tunnelctl(['delete', t.name, 'http://localhost:9999'], { env });
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain(`Tunnel ${t.name} has no route to http://localhost:9999`);
+    // The server refuses a service with no route (404 route.not_found); tunnelctl names it and lists the routes.
+    expect(r.stderr).toContain(`Tunnel ${t.name} has no route http://localhost:9999; its routes: `);
     expect(r.stderr).toContain('http://localhost:8000');
   });
 

@@ -93,7 +93,9 @@ describe('run --print', () => {
     const name = fake.tunnelsOf('user1')[0]!.name;
     const r = await tunnelctl(['run', name, '--print'], { env });
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain(`Tunnel ${name} cannot run yet (phase error: boom)`);
+    expect(r.stderr).toContain(
+      `Tunnel ${name} cannot run yet (phase error: create tunnel tunnelplane-test-${name}: Cloudflare answered 403 (10000): boom)`,
+    );
   });
 });
 

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { startFakeServer, type FakeServer } from './fake-server.js';
+import { FAKE_OPTIONS, startFakeServer, type FakeServer } from './fake-server.js';
 import { ROOT, tunnelctl, userEnv } from './harness.js';
 
 let fake: FakeServer;
@@ -86,7 +86,9 @@ describe('tunnel', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(new RegExp(`^ID: +${t.id}$`, 'm'));
     expect(r.stdout).toMatch(/^ {2}NAME\s+HOSTNAME\s+SERVICE\s+PHASE\s+PROTECTED\s+IN-CLUSTER$/m);
-    expect(r.stdout).toContain(`tunnel-access-${t.routes[0]!.name}-gamma:10000`);
+    expect(r.stdout).toContain(
+      `tunnel-access-${t.routes[0]!.name}-gamma.${FAKE_OPTIONS.namespace}.svc.cluster.local:10000`,
+    );
     const y = parseYaml((await tunnelctl(['tunnel', 'get', 'gamma', '-o', 'yaml'], { env })).stdout);
     expect(y).toMatchObject({ name: 'gamma', id: t.id, routes: [{ service: 'tcp://10.0.0.5:5432' }] });
   });
@@ -124,7 +126,7 @@ describe('route', () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('');
     expect(r.stderr).toBe(
-      'error: Service "http://localhost:8000/path" is not supported: a service URL cannot have a path. (route.invalid_service)\n',
+      'error: http://localhost:8000/path is an invalid address, ingress rules don\'t support proxying to a different path on the origin service (remove everything after the host and port, including a trailing "/"). (route.invalid_service)\n',
     );
   });
 
@@ -255,10 +257,14 @@ describe('--wait, --no-wait, --timeout', () => {
   });
 
   it('fails with the last error when provisioning fails', async () => {
-    fake.setBehaviour({ failNextTunnel: 'Cloudflare said: account suspended' });
+    // A failed tunnel never converges, so the real server holds the request for all of its
+    // wait; here it answers at once (a reconciler slower than the wait) and tunnelctl polls.
+    fake.setBehaviour({ failNextTunnel: 'account suspended', maxWaitSeconds: 0 });
     const r = await tunnelctl(['create'], { env });
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^error: Tunnel [a-z]{8} failed: Cloudflare said: account suspended/);
+    expect(r.stderr).toMatch(
+      /^error: Tunnel ([a-z]{8}) failed: create tunnel tunnelplane-test-\1: Cloudflare answered 403 \(10000\): account suspended/,
+    );
   });
 
   it('waits for a deletion to finish', async () => {

@@ -1,0 +1,306 @@
+/**
+ * What the fake server holds and how it shows it: users, tokens, tunnels, routes and events in
+ * memory, a simulated reconciler, and the API's JSON views and cloudflared files. The pure rules
+ * (names, service URLs, allow-lists, the files' formats) are the domain's own, so these agree
+ * with the real server by construction; test/contract checks everything else.
+ *
+ * The simulated reconciler runs between requests (`advance()`), never inside one: an answer
+ * given without waiting shows the change as written (pending), as the real server's does.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { inClusterAddress } from '../../src/domain/access-objects.js';
+import {
+  credentialsFile,
+  renderConfigYaml,
+  renderIngress,
+  tunnelToken,
+} from '../../src/domain/cloudflared-files.js';
+import { isTcpLikeProtocol } from '../../src/domain/service-url.js';
+
+export type Phase = 'pending' | 'ready' | 'error' | 'deleting';
+
+export interface FakeRoute {
+  name: string;
+  hostname: string;
+  service: string;
+  protocol: string;
+  allowIps: string[] | null;
+  access: { emails: string[]; emailDomains: string[] } | null;
+  createdAt: string;
+  readyAt: number;
+  ready: boolean;
+  deleteAt: number | null;
+  /** When the TCP route's Access service token expires, once it has one. */
+  tokenExpiresAt: string | null;
+}
+
+export interface FakeTunnel {
+  name: string;
+  /** The Cloudflare tunnel id, shown once the tunnel is provisioned. */
+  id: string;
+  owner: string;
+  configMode: 'local' | 'remote';
+  createdAt: string;
+  generation: number;
+  observedGeneration: number;
+  /** When the latest change is done. */
+  settleAt: number;
+  provisioned: boolean;
+  deleteAt: number | null;
+  /** Cloudflare refuses to create this tunnel with this message. */
+  failure: string | null;
+  lastError: string | null;
+  secret: string;
+  routes: FakeRoute[];
+}
+
+export interface FakeToken {
+  id: string;
+  name: string;
+  owner: string;
+  secret: string;
+  createdAt: string;
+  lastUsedAt: string | null;
+  expiresAt: string | null;
+}
+
+export interface FakeUser {
+  name: string;
+  password: string;
+  role: 'user' | 'admin';
+  createdAt: string;
+  quotaTunnels: number | null;
+  quotaRoutes: number | null;
+}
+
+export interface FakeEvent {
+  id: number;
+  at: string;
+  owner: string;
+  actor: string;
+  action: string;
+  target: string;
+  outcome: 'ok' | 'error';
+  details: Record<string, unknown>;
+}
+
+export interface StateOptions {
+  zone: string;
+  accountTag: string;
+  /** The configured installation id (`tunnelplane-<instance>-<tunnel>` at Cloudflare). */
+  instance: string;
+  /** Where TCP routes are reachable in the cluster; null: no Kubernetes (no `inCluster`). */
+  namespace: string | null;
+  defaultConfigMode: 'local' | 'remote';
+}
+
+export const DEFAULT_QUOTAS = { tunnels: 10, routes: 50, protectedRoutes: 20, tcpRoutes: 5 };
+const TOKEN_DAYS = 365;
+const isoNow = () => new Date().toISOString();
+
+export function createFakeState(opts: StateOptions) {
+  const users = new Map<string, FakeUser>();
+  const tokens = new Map<string, FakeToken>();
+  const tunnels = new Map<string, FakeTunnel>();
+  const events: FakeEvent[] = [];
+
+  /** The reconciler's work that is due: provisioning, failures, readiness, deletions. */
+  function advance(now = Date.now()): void {
+    for (const [name, t] of tunnels) {
+      if (t.deleteAt !== null && now >= t.deleteAt) {
+        tunnels.delete(name);
+        continue;
+      }
+      if (!t.provisioned && t.lastError === null && now >= t.settleAt) {
+        if (t.failure !== null)
+          t.lastError = `create tunnel tunnelplane-${opts.instance}-${t.name}: Cloudflare answered 403 (10000): ${t.failure}`;
+        else t.provisioned = true;
+      }
+      t.routes = t.routes.filter((r) => r.deleteAt === null || now < r.deleteAt);
+      if (!t.provisioned) continue;
+      for (const r of t.routes) {
+        if (r.ready || now < r.readyAt) continue;
+        r.ready = true;
+        if (isTcpLikeProtocol(r.protocol))
+          r.tokenExpiresAt = new Date(now + TOKEN_DAYS * 86_400_000).toISOString();
+      }
+      if (t.deleteAt === null && now >= t.settleAt) t.observedGeneration = t.generation;
+    }
+  }
+
+  function tunnelPhase(t: FakeTunnel): Phase {
+    if (t.deleteAt !== null) return 'deleting';
+    if (t.lastError !== null) return 'error';
+    return t.provisioned ? 'ready' : 'pending';
+  }
+
+  function routePhase(t: FakeTunnel, r: FakeRoute): Phase {
+    if (r.deleteAt !== null || t.deleteAt !== null) return 'deleting';
+    return r.ready ? 'ready' : 'pending';
+  }
+
+  function routeJson(t: FakeTunnel, r: FakeRoute) {
+    const tcp = isTcpLikeProtocol(r.protocol);
+    return {
+      name: r.name,
+      hostname: r.hostname,
+      service: r.service,
+      protocol: r.protocol,
+      phase: routePhase(t, r),
+      lastError: null,
+      errorCode: null,
+      createdAt: r.createdAt,
+      protectedBy: tcp || r.access ? 'access' : r.allowIps ? 'allow-list' : null,
+      allowIps: r.allowIps,
+      access: r.access,
+      inCluster:
+        opts.namespace !== null && tcp
+          ? {
+              address: inClusterAddress(r.name, t.name, opts.namespace, 10000),
+              ready: r.ready,
+              reason: null,
+            }
+          : null,
+      serviceToken: tcp && r.tokenExpiresAt ? { expiresAt: r.tokenExpiresAt } : null,
+    };
+  }
+
+  function tunnelJson(t: FakeTunnel) {
+    return {
+      name: t.name,
+      id: t.provisioned ? t.id : null,
+      owner: t.owner,
+      configMode: t.configMode,
+      phase: tunnelPhase(t),
+      lastError: t.lastError,
+      generation: t.generation,
+      observedGeneration: t.observedGeneration,
+      createdAt: t.createdAt,
+      routes: t.routes.map((r) => routeJson(t, r)),
+    };
+  }
+
+  const live = (t: FakeTunnel) => t.routes.filter((r) => r.deleteAt === null && t.deleteAt === null);
+  const secretOf = (t: FakeTunnel) => ({
+    accountTag: opts.accountTag,
+    tunnelId: t.id,
+    secret: Buffer.from(t.secret, 'base64'),
+  });
+
+  function quotasOf(user: string) {
+    const u = users.get(user);
+    return {
+      ...DEFAULT_QUOTAS,
+      tunnels: u?.quotaTunnels ?? DEFAULT_QUOTAS.tunnels,
+      routes: u?.quotaRoutes ?? DEFAULT_QUOTAS.routes,
+    };
+  }
+
+  function usageOf(user: string) {
+    const routes = [...tunnels.values()].filter((t) => t.owner === user).flatMap((t) => t.routes);
+    const tcp = routes.filter((r) => isTcpLikeProtocol(r.protocol));
+    return {
+      tunnels: [...tunnels.values()].filter((t) => t.owner === user).length,
+      routes: routes.length,
+      protectedRoutes: routes.filter((r) => isTcpLikeProtocol(r.protocol) || r.access || r.allowIps).length,
+      tcpRoutes: tcp.length,
+    };
+  }
+
+  return {
+    users,
+    tokens,
+    tunnels,
+    events,
+    advance,
+    tunnelJson,
+    routeJson,
+    quotasOf,
+    usageOf,
+    live,
+
+    userJson: (u: FakeUser) => ({
+      name: u.name,
+      role: u.role,
+      quotas: quotasOf(u.name),
+      usage: usageOf(u.name),
+      createdAt: u.createdAt,
+    }),
+
+    tokenJson: (t: FakeToken) => ({
+      id: t.id,
+      name: t.name,
+      createdAt: t.createdAt,
+      lastUsedAt: t.lastUsedAt,
+      expiresAt: t.expiresAt,
+    }),
+
+    eventJson: ({ owner: _owner, ...e }: FakeEvent) => e,
+
+    addUser(name: string, password: string, role: 'user' | 'admin' = 'user') {
+      users.set(name, { name, password, role, createdAt: isoNow(), quotaTunnels: null, quotaRoutes: null });
+    },
+
+    event(e: Omit<FakeEvent, 'id' | 'at' | 'outcome'> & { outcome?: 'ok' | 'error' }) {
+      events.push({ id: events.length + 1, at: isoNow(), outcome: 'ok', ...e });
+    },
+
+    newTunnel(owner: string, name: string, configMode: 'local' | 'remote', settleAt: number): FakeTunnel {
+      const t: FakeTunnel = {
+        name,
+        id: randomUUID(),
+        owner,
+        configMode,
+        createdAt: isoNow(),
+        generation: 1,
+        observedGeneration: 0,
+        settleAt,
+        provisioned: false,
+        deleteAt: null,
+        failure: null,
+        lastError: null,
+        secret: randomBytes(32).toString('base64'),
+        routes: [],
+      };
+      tunnels.set(name, t);
+      return t;
+    },
+
+    newRoute(
+      t: FakeTunnel,
+      r: Pick<FakeRoute, 'name' | 'service' | 'protocol' | 'allowIps' | 'access'>,
+      readyAt: number,
+    ): FakeRoute {
+      const route: FakeRoute = {
+        ...r,
+        hostname: `${r.name}-${t.name}.${opts.zone.toLowerCase()}`,
+        createdAt: isoNow(),
+        readyAt,
+        ready: false,
+        deleteAt: null,
+        tokenExpiresAt: null,
+      };
+      t.routes.unshift(route);
+      t.generation += 1;
+      t.settleAt = readyAt;
+      return route;
+    },
+
+    credentialsOf: (t: FakeTunnel) => JSON.stringify(credentialsFile(secretOf(t))),
+    runTokenOf: (t: FakeTunnel) => tunnelToken(secretOf(t)),
+    configOf: (t: FakeTunnel) =>
+      renderConfigYaml({
+        tunnelId: t.id,
+        credentialsFile: 'credentials.json',
+        ingress: renderIngress(live(t)),
+      }),
+    /** `{tunnel, ingress}` as the proof of concept's paths show a tunnel. */
+    pocConfigOf: (t: FakeTunnel) => ({
+      tunnel: t.provisioned ? t.id : null,
+      ingress: renderIngress(live(t)),
+    }),
+    phaseOf: tunnelPhase,
+  };
+}
+
+export type FakeState = ReturnType<typeof createFakeState>;
