@@ -1,8 +1,11 @@
 /**
  * Orphans: objects outside that carry this installation's marker but match no row. Only those
  * this installation can prove it made and no longer wants are collected: a tombstone names the
- * tunnel or route whose row it deleted. Anything else carrying our marker (a database restored
- * from a backup, a configuration copied to a second installation) is reported, never deleted.
+ * tunnel or route whose row it deleted, and the object was made before that (a name used again
+ * after the deletion, by a later copy of this database, is not vouched for). Anything else
+ * carrying our marker (a database restored from a backup, a configuration copied to a second
+ * installation) is reported, never deleted. An Access application is kept while a DNS record
+ * still stands at its hostname: deleting it would leave the record's service unprotected.
  * And a resync never deletes many at once on its own: above the bound it holds them all and
  * waits for `tunnelplane gc --confirm`.
  */
@@ -26,6 +29,10 @@ export interface Orphan {
   route: string | null;
   /** For Kubernetes objects: which kind to delete. */
   objectKind?: ManagedObject['kind'];
+  /** When it was made, as its provider says (null: unknown, so never vouched for). */
+  createdAt: string | null;
+  /** For Access applications: the hostname they protect. */
+  domain?: string;
 }
 
 export interface OrphanPlan {
@@ -68,10 +75,13 @@ export async function classify(
   const routes = await resync.tombstoned('route', routeKeys);
   const tunnels = await resync.tombstoned('tunnel', tunnelKeys);
   const plan: OrphanPlan = { collectable: [], unvouched: [] };
+  /** Deleted after this object was made (the same name made again later vouches for nothing). */
+  const after = (deletedAt: string | undefined, c: Orphan) =>
+    deletedAt !== undefined && c.createdAt !== null && Date.parse(c.createdAt) <= Date.parse(deletedAt);
   for (const c of candidates) {
-    const vouched = c.route
-      ? routes.has(`${c.tunnel}/${c.route}`) || (c.tunnel !== null && tunnels.has(c.tunnel))
-      : c.tunnel !== null && tunnels.has(c.tunnel);
+    const vouched =
+      (c.route !== null && after(routes.get(`${c.tunnel}/${c.route}`), c)) ||
+      (c.tunnel !== null && after(tunnels.get(c.tunnel), c));
     (vouched ? plan.collectable : plan.unvouched).push(c);
   }
   return plan;
@@ -106,6 +116,10 @@ export async function deleteOrphans(
   for (const o of orphans) {
     if (o.kind === 'dns') continue;
     try {
+      if (o.kind === 'access-app' && o.domain && (await deps.cloudflare.listByName(o.domain)).length > 0) {
+        failed.push({ orphan: o, error: `kept: a DNS record still stands at ${o.domain}` });
+        continue;
+      }
       if (o.kind === 'tunnel') {
         await deps.cloudflare.cleanConnections(o.id);
         await deps.cloudflare.deleteTunnel(o.id);

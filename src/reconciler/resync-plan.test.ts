@@ -33,6 +33,7 @@ const record = (over: Partial<DnsRecord> = {}): DnsRecord => ({
   content: tunnelCname('cf1'),
   proxied: true,
   comment: own.dnsComment('tun', 'web'),
+  createdAt: null,
   ...over,
 });
 
@@ -100,7 +101,14 @@ describe('classifyRecord', () => {
     const v = classifyRecord(record({ comment: own.dnsComment('a', 'b') }), undefined, own);
     expect(v).toEqual({
       kind: 'orphan',
-      orphan: { kind: 'dns', id: 'rec', name: 'web-tun.example.com', tunnel: 'a', route: 'b' },
+      orphan: {
+        kind: 'dns',
+        id: 'rec',
+        name: 'web-tun.example.com',
+        tunnel: 'a',
+        route: 'b',
+        createdAt: null,
+      },
     });
     const d = classifyRecord(record({ id: 'r2' }), at(route('web')), own);
     expect(d).toMatchObject({ kind: 'duplicate', recordId: 'rec' });
@@ -313,14 +321,15 @@ describe('orphans from the listings', () => {
   });
 
   it('a Cloudflare tunnel is ours to keep when a row names it by id or by name', () => {
+    const createdAt = '2026-01-01T00:00:00Z';
     const listed = [
-      { id: 'cf1', name: own.tunnelName('tun') },
-      { id: 'cf2', name: own.tunnelName('made-before-its-id-was-kept') },
-      { id: 'cf3', name: own.tunnelName('gone') },
+      { id: 'cf1', name: own.tunnelName('tun'), createdAt },
+      { id: 'cf2', name: own.tunnelName('made-before-its-id-was-kept'), createdAt },
+      { id: 'cf3', name: own.tunnelName('gone'), createdAt },
     ];
     const rows = [t(), t({ id: 't2', name: 'made-before-its-id-was-kept', cfTunnelId: null })];
     expect(orphanTunnels(listed, rows, own)).toEqual([
-      { kind: 'tunnel', id: 'cf3', name: own.tunnelName('gone'), tunnel: 'gone', route: null },
+      { kind: 'tunnel', id: 'cf3', name: own.tunnelName('gone'), tunnel: 'gone', route: null, createdAt },
     ]);
   });
 

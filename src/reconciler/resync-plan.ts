@@ -84,6 +84,7 @@ export function classifyRecord(rec: DnsRecord, at: ResyncRoute | undefined, own:
     name: rec.name,
     tunnel: marker?.tunnel ?? null,
     route: marker?.route ?? null,
+    createdAt: rec.createdAt,
   };
   if (!at) return { kind: 'orphan', orphan };
   const r = at.route;
@@ -227,7 +228,7 @@ export const comparableConfigs = (tunnels: readonly ResyncTunnel[], listed: Read
 
 /** Our Cloudflare tunnels that no row names, by id or by name. */
 export function orphanTunnels(
-  listed: ReadonlyArray<{ id: string; name: string }>,
+  listed: ReadonlyArray<{ id: string; name: string; createdAt: string | null }>,
   tunnels: readonly ResyncTunnel[],
   own: Ownership,
 ): Orphan[] {
@@ -241,6 +242,7 @@ export function orphanTunnels(
       name: cf.name,
       tunnel: cf.name.slice(own.tunnelPrefix.length),
       route: null,
+      createdAt: cf.createdAt,
     }));
 }
 
@@ -251,13 +253,14 @@ export function orphanAccess(
   claimed: ReadonlySet<string>,
   own: Ownership,
 ): Orphan[] {
-  const one = (kind: 'access-app' | 'service-token', x: { id: string; name: string }): Orphan => {
+  const one = (kind: Orphan['kind'], x: AccessApp | ServiceToken): Orphan => {
     const owner = parseAccessName(own, x.name);
-    return { kind, id: x.id, name: x.name, tunnel: owner?.tunnel ?? null, route: owner?.route ?? null };
+    const { id, name, createdAt } = x;
+    return { kind, id, name, tunnel: owner?.tunnel ?? null, route: owner?.route ?? null, createdAt };
   };
   const unclaimed = (x: { id: string; name: string }) => !claimed.has(x.id) && !claimed.has(x.name);
   return [
-    ...apps.filter(unclaimed).map((a) => one('access-app', a)),
+    ...apps.filter(unclaimed).map((a) => ({ ...one('access-app', a), domain: a.domain })),
     ...tokens.filter(unclaimed).map((t) => one('service-token', t)),
   ];
 }
@@ -278,6 +281,7 @@ export function orphanKubernetes(objects: readonly ManagedObject[], wanted: Read
         tunnel: owner?.tunnel ?? null,
         route: owner?.route ?? null,
         objectKind: obj.kind,
+        createdAt: obj.createdAt,
       };
     });
 }

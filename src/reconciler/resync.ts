@@ -77,11 +77,12 @@ export function createResync(ctx: StepContext, repo: ResyncRepository, hooks: Re
     };
 
     // Outside first: tunnels, then records page by page (each compared with the routes at its names).
-    let cfTunnels: Array<{ id: string; name: string }> | null = null;
+    let cfTunnels: Array<{ id: string; name: string; createdAt: string | null }> | null = null;
     try {
-      cfTunnels = (await cloudflare.listTunnels(ownership.tunnelPrefix)).map(({ id, name }) => ({
+      cfTunnels = (await cloudflare.listTunnels(ownership.tunnelPrefix)).map(({ id, name, createdAt }) => ({
         id,
         name,
+        createdAt,
       }));
     } catch (err) {
       fail('listing tunnels', err);

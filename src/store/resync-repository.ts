@@ -93,17 +93,17 @@ export function createResyncRepository(db: Kysely<Database>) {
         .where('routes.k8s_hash', 'is not', null)
         .execute(),
 
-    /** Which of these names (`<tunnel>` or `<tunnel>/<route>`) this installation deleted the rows of. */
-    async tombstoned(kind: 'tunnel' | 'route', names: string[]): Promise<Set<string>> {
-      const out = new Set<string>();
+    /** Which of these names (`<tunnel>` or `<tunnel>/<route>`) this installation deleted the rows of, and when (last). */
+    async tombstoned(kind: 'tunnel' | 'route', names: string[]): Promise<Map<string, string>> {
+      const out = new Map<string, string>();
       for (const chunk of chunks([...new Set(names)])) {
         for (const r of await db
           .selectFrom('tombstones')
-          .select('name')
+          .select(['name', 'deleted_at'])
           .where('kind', '=', kind)
           .where('name', 'in', chunk)
           .execute())
-          out.add(r.name);
+          out.set(r.name, r.deleted_at);
       }
       return out;
     },

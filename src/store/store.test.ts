@@ -433,11 +433,11 @@ describe.each(backends)('store on %s', (_name, url) => {
       'test',
     );
     await store.work.record(outcome(t, { goneRoutes: [a] }));
-    expect([...(await store.resync.tombstoned('route', [`${t.name}/a`, `${t.name}/b`]))]).toEqual([
+    expect([...(await store.resync.tombstoned('route', [`${t.name}/a`, `${t.name}/b`])).keys()]).toEqual([
       `${t.name}/a`,
     ]);
     await store.work.deleteTunnel(t, [b.name]);
-    expect([...(await store.resync.tombstoned('tunnel', [t.name]))]).toEqual([t.name]);
+    expect([...(await store.resync.tombstoned('tunnel', [t.name])).keys()]).toEqual([t.name]);
     expect((await store.resync.tombstoned('route', [`${t.name}/b`])).size).toBe(1);
     expect(
       await store.resync.pruneTombstones(new Date(Date.now() + 1000).toISOString()),

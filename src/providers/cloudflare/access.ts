@@ -16,6 +16,8 @@ export interface ServiceToken {
   clientSecret: string | null;
   /** Cloudflare's `expires_at` (null: never). */
   expiresAt: string | null;
+  /** When Cloudflare made it (null if it did not say). */
+  createdAt: string | null;
 }
 
 export interface AccessApp {
@@ -25,6 +27,8 @@ export interface AccessApp {
   aud: string;
   /** The application's policies as Cloudflare holds them, in precedence order. */
   policies: AccessPolicySpec[];
+  /** When Cloudflare made it (null if it did not say). */
+  createdAt: string | null;
 }
 
 export interface AccessApi {
@@ -59,6 +63,7 @@ function toServiceToken(raw: unknown): ServiceToken {
     client_id?: string;
     client_secret?: string;
     expires_at?: string | null;
+    created_at?: string | null;
   };
   return {
     id: t.id ?? '',
@@ -66,6 +71,7 @@ function toServiceToken(raw: unknown): ServiceToken {
     clientId: t.client_id ?? '',
     clientSecret: t.client_secret ?? null,
     expiresAt: t.expires_at ?? null,
+    createdAt: t.created_at ?? null,
   };
 }
 
@@ -78,7 +84,14 @@ interface RawPolicy {
 }
 
 function toAccessApp(raw: unknown): AccessApp {
-  const a = raw as { id?: string; name?: string; domain?: string; aud?: string; policies?: RawPolicy[] };
+  const a = raw as {
+    id?: string;
+    name?: string;
+    domain?: string;
+    aud?: string;
+    policies?: RawPolicy[];
+    created_at?: string | null;
+  };
   const policies = [...(a.policies ?? [])]
     .sort((x, y) => (x.precedence ?? 0) - (y.precedence ?? 0))
     .map((p) => ({
@@ -87,7 +100,15 @@ function toAccessApp(raw: unknown): AccessApp {
       include: (p.include ?? []) as AccessRuleItem[],
       ...(p.require?.length ? { require: p.require as AccessRuleItem[] } : {}),
     }));
-  return { id: a.id ?? '', name: a.name ?? '', domain: a.domain ?? '', aud: a.aud ?? '', policies };
+  const createdAt = a.created_at ?? null;
+  return {
+    id: a.id ?? '',
+    name: a.name ?? '',
+    domain: a.domain ?? '',
+    aud: a.aud ?? '',
+    policies,
+    createdAt,
+  };
 }
 
 /** Inline, app-scoped policies in precedence order (Cloudflare creates them with the app). */

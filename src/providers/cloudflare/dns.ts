@@ -11,6 +11,8 @@ export interface DnsRecord {
   content: string;
   proxied: boolean;
   comment: string | null;
+  /** When Cloudflare made it (`created_on`; null if it did not say). */
+  createdAt: string | null;
 }
 
 export interface CnameInput {
@@ -49,6 +51,7 @@ interface RawRecord {
   content?: string;
   proxied?: boolean;
   comment?: string | null;
+  created_on?: string | null;
 }
 
 const toRecord = (r: RawRecord): DnsRecord => ({
@@ -58,6 +61,7 @@ const toRecord = (r: RawRecord): DnsRecord => ({
   content: r.content ?? '',
   proxied: r.proxied ?? false,
   comment: r.comment ?? null,
+  createdAt: r.created_on ?? null,
 });
 
 /** Every record we write is a proxied CNAME with automatic TTL. */

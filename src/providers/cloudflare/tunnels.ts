@@ -11,6 +11,8 @@ export interface CloudflareTunnelInfo {
   id: string;
   name: string;
   status: string;
+  /** When Cloudflare made it (ISO 8601; null if it did not say). */
+  createdAt: string | null;
 }
 
 export interface TunnelsApi {
@@ -34,6 +36,7 @@ interface RawTunnel {
   id?: string;
   name?: string;
   status?: string;
+  created_at?: string | null;
   deleted_at?: string | null;
 }
 
@@ -41,6 +44,7 @@ const toTunnel = (t: RawTunnel): CloudflareTunnelInfo => ({
   id: t.id ?? '',
   name: t.name ?? '',
   status: t.status ?? '',
+  createdAt: t.created_at ?? null,
 });
 
 export function createTunnelsApi({ sdk, accountId, guard }: CloudflareClient): TunnelsApi {

@@ -20,6 +20,8 @@ export interface ManagedObject {
   kind: 'Deployment' | 'Service' | 'Secret';
   name: string;
   labels: Record<string, string>;
+  /** `metadata.creationTimestamp` (ISO 8601; null if absent). */
+  createdAt: string | null;
 }
 
 export interface KubernetesApi {
@@ -143,7 +145,13 @@ export function createKubernetesApi(opts: KubernetesApiOptions): KubernetesApi {
             selector,
           );
           for (const item of list.items) {
-            out.push({ kind, name: item.metadata?.name ?? '', labels: item.metadata?.labels ?? {} });
+            const created = item.metadata?.creationTimestamp as Date | string | undefined;
+            out.push({
+              kind,
+              name: item.metadata?.name ?? '',
+              labels: item.metadata?.labels ?? {},
+              createdAt: created ? new Date(created).toISOString() : null,
+            });
           }
         }
         return out;
