@@ -97,7 +97,7 @@ describe('a service token near its expiry', () => {
     const name = `tunnel-access-${r.name}-${t}`;
     const token = () =>
       (cf.control.state() as any).serviceTokens.find(
-        (x: any) => x.name === `tunnelplane-test-${t}-${r.name}`,
+        (x: any) => x.name === `tunnelplane-${stack.runtime.installationId}-${t}-${r.name}`,
       );
     // Cloudflare's default duration: a year; the route shows when.
     const first = token();
@@ -139,6 +139,36 @@ describe('a service token near its expiry', () => {
   });
 });
 
+describe('a route whose deletion is refused', () => {
+  it('stays deleting and says why, on the route and on its tunnel', async () => {
+    const u = stack.as('user1');
+    const t = (await u.post('/api/v1/tunnels?wait=10', {})).body.name;
+    const body = { service: 'http://localhost:1', allowIps: ['203.0.113.0/24'] };
+    const r = (await u.post(`/api/v1/tunnels/${t}/routes?wait=10`, body)).body;
+    cf.control.addFault({
+      method: 'DELETE',
+      path: '/accounts/*/access/apps/*',
+      times: 1000,
+      action: { type: 'error', status: 403, code: 10000, message: 'Authentication error' },
+    });
+    try {
+      expect((await u.del(`/api/v1/tunnels/${t}/routes/${r.name}?wait=0`)).status).toBe(202);
+      await eventually(async () => {
+        const view = (await u.get(`/api/v1/tunnels/${t}`)).body;
+        const route = view.routes.find((x: any) => x.name === r.name);
+        expect(route).toMatchObject({ phase: 'deleting', errorCode: 'cloudflare.permission' });
+        expect(route.lastError).toMatch(/Authentication error/);
+        expect(view.lastError).toMatch(/Authentication error/);
+        return true;
+      });
+    } finally {
+      cf.control.clearFaults();
+    }
+    // Refused for good (a permission): tried again at the longest backoff, and then it goes.
+    await eventually(async () => (await u.get(`/api/v1/tunnels/${t}`)).body.routes.length === 0);
+  });
+});
+
 describe('Cloudflare at start', () => {
   it('rate limiting or failing: the start waits and retries, and says so; it does not stop', async () => {
     const faults = [
@@ -155,7 +185,7 @@ describe('Cloudflare at start', () => {
         action: { type: 'error', status: 502 },
       }),
     ];
-    const started = await startStack({ cf });
+    const started = await startStack({ cf, instance: null });
     try {
       expect((await started.as('user1').post('/api/v1/tunnels?wait=10', {})).status).toBe(201);
       expect(

@@ -51,6 +51,19 @@ describe('decide', () => {
     expect(d.unfinished).toEqual(['route l is not deleted yet']);
   });
 
+  it('a deleted route whose deletion failed carries its error, and stays deleting', () => {
+    const left = route('l', { deleting: true }, { accessAppId: 'app' });
+    const err = new ProviderError({ provider: 'cloudflare', kind: 'permission', message: 'delete app: 403' });
+    const d = decided(work(tunnel(), [left], (w) => w.routeFailures.set('l', err)));
+    expect(d.outcome).toMatchObject({
+      kind: 'failed',
+      goneRoutes: [],
+      routeErrors: [
+        { routeId: 'l', message: 'delete app: 403', code: 'cloudflare.permission', deleting: true },
+      ],
+    });
+  });
+
   it.each<[string, Route]>([
     ['no record yet', route('a', {}, { dnsRecordId: null })],
     ['an uncertain record', route('a', {}, { dnsUncertain: true })],

@@ -70,6 +70,15 @@ export function decide(
     if (!routeLive(w, r)) {
       if (routeGone(r, kubernetesEnabled) && !failure) gone.push(r);
       else if (!failure) unfinished.push(`route ${r.name} is not deleted yet`);
+      // A deletion that fails says why on the route too (it stays `deleting`).
+      else
+        routeErrors.push({
+          routeId: r.id,
+          message: failure.message,
+          code: codeOf(failure),
+          phase: 'pending',
+          deleting: true,
+        });
       continue;
     }
     if (blocked)

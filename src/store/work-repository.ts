@@ -26,6 +26,8 @@ export interface RouteErrorRecord {
   code: string | null;
   /** `error`: it cannot converge until something outside changes; `pending`: retried. */
   phase: 'pending' | 'error';
+  /** A deleted route whose deletion failed: only its error is written (it stays `deleting`). */
+  deleting?: boolean;
 }
 
 /** How one claimed tunnel's pass ended. */
@@ -272,16 +274,16 @@ export function createWorkRepository(
             .execute();
         }
         for (const e of o.routeErrors) {
+          const error = {
+            last_error: e.message.slice(0, ERROR_LENGTH),
+            last_error_code: e.code,
+            updated_at: now(),
+          };
           await trx
             .updateTable('routes')
-            .set({
-              phase: e.phase,
-              last_error: e.message.slice(0, ERROR_LENGTH),
-              last_error_code: e.code,
-              updated_at: now(),
-            })
+            .set(e.deleting ? error : { ...error, phase: e.phase })
             .where('id', '=', e.routeId)
-            .where('deleting', '=', 0)
+            .where('deleting', '=', e.deleting ? 1 : 0)
             .execute();
         }
         if (o.goneRoutes.length > 0) {
