@@ -42,7 +42,7 @@ describe.skipIf(!pgUrl)('PostgreSQL going away', () => {
   it('under load, two replicas stay up, answer 503 while it is away, and resume by themselves', async () => {
     db = await createScratchDatabase(pgUrl!, 'tp_outage');
     for (let i = 0; i < 2; i++)
-      replicas.push(await startStack({ cf, database: db.url, configMode: 'remote' }));
+      replicas.push(await startStack({ cf, instance: null, database: db.url, configMode: 'remote' }));
     const [a, b] = replicas as [Stack, Stack];
     const t = (await a.as('user1').post('/api/v1/tunnels?wait=10', {})).body.name;
     // Load while it goes away: routes posted on both replicas.
@@ -100,6 +100,7 @@ describe.skipIf(!pgUrl)('PostgreSQL going away', () => {
       let up: Stack | null = null;
       const starting = startStack({
         cf,
+        instance: null,
         database: late.url,
         config: { 'database.startupWaitSeconds': 60 },
       }).then((s) => (up = s));
@@ -130,7 +131,12 @@ describe.skipIf(!pgUrl)('PostgreSQL going away', () => {
       three.push(
         ...(await Promise.all(
           [0, 1, 2].map(() =>
-            startStack({ cf, database: empty.url, config: { 'users.file': join(dir, 'users.json') } }),
+            startStack({
+              cf,
+              instance: null,
+              database: empty.url,
+              config: { 'users.file': join(dir, 'users.json') },
+            }),
           ),
         )),
       );

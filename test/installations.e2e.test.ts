@@ -118,6 +118,47 @@ describe('two installations with default settings on one zone and one token', ()
   });
 });
 
+describe('a configuration copied to a second installation (the same `instance`, a new database)', () => {
+  const stacks: Stack[] = [];
+  afterAll(async () => {
+    for (const s of stacks) await s.stop();
+  });
+
+  it('refuses to start, and touches nothing, unless told the database replaces a lost one', async () => {
+    const first = await startStack({ cf, instance: 'copied' });
+    stacks.push(first);
+    await populate(first, 'user1');
+    const before = madeBy('copied');
+    expect(before.tunnels).toHaveLength(2);
+
+    const refused = await startStack({ cf, instance: 'copied' }).then(
+      (s) => (stacks.push(s), null),
+      (err: Error) => err,
+    );
+    expect(refused?.message).toMatch(/Cloudflare already holds objects with this installation's marker/);
+    expect(refused?.message).toMatch(/--adopt-installation/);
+    expect(madeBy('copied')).toEqual(before);
+
+    // The first installation's database is lost; a new one takes its place, knowingly.
+    await first.runtime.close();
+    const replacement = await startStack({ cf, instance: 'copied', config: { adoptInstallation: true } });
+    stacks.push(replacement);
+    expect(replacement.runtime.installationId).toBe('copied');
+    // What it finds but does not know is reported, never deleted.
+    expect(await replacement.runtime.reconciler!.resync()).toMatchObject({
+      orphanTunnels: 0,
+      orphanRecords: 0,
+    });
+    expect(madeBy('copied')).toEqual(before);
+  });
+
+  it('a new database with a configured `instance` Cloudflare has never seen starts as before', async () => {
+    const fresh = await startStack({ cf, instance: 'brandnew' });
+    stacks.push(fresh);
+    expect(fresh.runtime.installationId).toBe('brandnew');
+  });
+});
+
 describe('a database restored from an older copy', () => {
   let stack: Stack;
   const dir = mkdtempSync(join(tmpdir(), 'tp-restore-'));
@@ -168,6 +209,50 @@ describe('a database restored from an older copy', () => {
         const rec = cfView(cf).records.find((r) => r.name === h)!;
         await cfHand(cf).deleteRecord(rec.id);
       }
+  });
+});
+
+describe('a restored copy that deleted a name used again after the copy', () => {
+  let stack: Stack;
+  const dir = mkdtempSync(join(tmpdir(), 'tp-reused-'));
+  afterAll(async () => {
+    await stack?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('deletes nothing made under that name after the copy: its tombstone is older than they are', async () => {
+    stack = await startStack({ cf, instance: null, dir });
+    const id = stack.runtime.installationId;
+    const u = () => stack.as('user1');
+    expect((await u().post('/api/v1/tunnels?wait=10', { name: 'reused' })).status).toBe(201);
+    const route = { name: 'api', service: 'http://localhost:1' };
+    expect((await u().post('/api/v1/tunnels/reused/routes?wait=10', route)).status).toBe(201);
+    expect((await u().del('/api/v1/tunnels/reused?wait=10')).status).toBe(204);
+    // The copy holds the tombstone of `reused`.
+    await stack.runtime.close();
+    copyFileSync(join(dir, 'db.sqlite'), join(dir, 'backup.sqlite'));
+    await stack.restart();
+    expect((await u().post('/api/v1/tunnels?wait=10', { name: 'reused' })).status).toBe(201);
+    expect((await u().post('/api/v1/tunnels/reused/routes?wait=10', route)).status).toBe(201);
+    const adm = { name: 'adm', service: 'http://localhost:2', allowIps: ['203.0.113.0/24'] };
+    expect((await u().post('/api/v1/tunnels/reused/routes?wait=10', adm)).status).toBe(201);
+    const made = madeBy(id);
+    expect(made.tunnels).toHaveLength(1);
+    expect(made.records).toHaveLength(2);
+    expect(made.apps).toHaveLength(1);
+
+    await stack.runtime.close();
+    copyFileSync(join(dir, 'backup.sqlite'), join(dir, 'db.sqlite'));
+    rmSync(join(dir, 'db.sqlite-wal'), { force: true });
+    rmSync(join(dir, 'db.sqlite-shm'), { force: true });
+    await stack.restart();
+    const result = await stack.runtime.reconciler!.resync();
+    expect(result).toMatchObject({ orphanRecords: 0, orphanTunnels: 0, orphanAccess: 0, unvouched: 4 });
+    expect(madeBy(id)).toEqual(made);
+    // And the plan `tunnelplane gc` shows agrees: nothing to collect, four left alone.
+    const plan = await stack.runtime.reconciler!.planOrphans();
+    expect(plan.collectable).toEqual([]);
+    expect(plan.unvouched).toHaveLength(4);
   });
 });
 
@@ -244,11 +329,31 @@ describe('mass deletion', () => {
     expect(plan).toMatch(/12 provably ours/);
     expect(plan).toMatch(/o0-gone\.example\.com/);
     expect(plan).toMatch(/1 carrying its marker that its database does not know/);
-    expect(plan).toMatch(/nothing deleted: run again with --confirm to delete 12/);
+    const digest = /run again with --confirm ([0-9a-f]{12}) to delete 12/.exec(plan)?.[1];
+    expect(digest).toBeDefined();
     for (const o of orphans) expect(ids().has(o)).toBe(true);
 
-    const applied = await gcCli('--confirm');
-    expect(applied).toMatch(/deleted 12/);
+    // The plan changes after it was reviewed (one more orphan): the reviewed digest deletes nothing.
+    const extra = await hand.createRecord({
+      type: 'CNAME',
+      name: 'o12-gone.example.com',
+      content: 'x.cfargotunnel.com',
+      proxied: true,
+      comment: 'managed-by:tunnelplane/gctest tunnel=gone route=o12',
+    });
+    await stack.tombstone('route', 'gone/o12');
+    const stale = await gcCli('--confirm', digest!).then(
+      () => null,
+      (err: { code: number; stderr: string }) => err,
+    );
+    expect(stale?.code).toBe(1);
+    expect(stale?.stderr).toMatch(/the plan changed since it was reviewed/);
+    for (const o of [...orphans, extra.id]) expect(ids().has(o)).toBe(true);
+    // Reviewed again, confirmed by its new digest.
+    const again = /--confirm ([0-9a-f]{12}) to delete 13/.exec(await gcCli())?.[1];
+    const applied = await gcCli('--confirm', again!);
+    expect(applied).toMatch(/deleted 13/);
+    expect(ids().has(extra.id)).toBe(false);
     for (const o of orphans) expect(ids().has(o)).toBe(false);
     expect(ids().has(stranger.id)).toBe(true);
     // Everything live is untouched.

@@ -36,7 +36,7 @@ describe.skipIf(!pgUrl)('lock order on PostgreSQL', () => {
     cf = await startCloudflareEmulator({ port: 0, zoneName: 'example.com', retryAfterSeconds: 1 });
     db = await createScratchDatabase(pgUrl!, 'tp_locks');
     for (let i = 0; i < 3; i++)
-      replicas.push(await startStack({ cf, database: db.url, configMode: 'remote' }));
+      replicas.push(await startStack({ cf, instance: null, database: db.url, configMode: 'remote' }));
   }, 60_000);
   afterAll(async () => {
     for (const r of replicas) await r.stop();

@@ -241,7 +241,11 @@ describe('one user against every shared limit', () => {
   }, 120_000);
 
   it("paces each user's changes with 429 rate.limited and Retry-After, and leaves others alone", async () => {
-    const paced = await startStack({ cf, config: { 'api.mutationsPerMinute': 6, 'api.mutationBurst': 3 } });
+    const paced = await startStack({
+      cf,
+      instance: null,
+      config: { 'api.mutationsPerMinute': 6, 'api.mutationBurst': 3 },
+    });
     try {
       const u = paced.as('user1');
       const statuses = [];
@@ -363,6 +367,7 @@ describe.skipIf(!pgUrl)('two replicas on one token', () => {
       replicas.push(
         await startStack({
           cf,
+          instance: null,
           database: db.url,
           configMode: 'remote',
           config: {

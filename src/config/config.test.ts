@@ -102,4 +102,52 @@ describe('configuration', () => {
     );
     expect(() => parseOriginCert('')).toThrow('missing token in the certificate');
   });
+
+  describe('listen.trustProxy', () => {
+    const base = { TUNNELPLANE_CLOUDFLARE_API_TOKEN: 't', TUNNELPLANE_CLOUDFLARE_ZONE: 'example.com' };
+    const load = (value: unknown, env?: string) =>
+      loadConfig({
+        env: { ...base, ...(env === undefined ? {} : { TUNNELPLANE_TRUST_PROXY: env }) },
+        flags: value === undefined ? {} : { 'listen.trustProxy': value },
+      }).listen.trustProxy;
+
+    it('is off unless given', () => expect(load(undefined)).toBe(false));
+
+    it.each<[string, unknown, string | undefined, unknown]>([
+      ['true from the environment', undefined, 'true', true],
+      ['false from the environment', undefined, 'false', false],
+      [
+        'a comma-separated list from the environment',
+        undefined,
+        '10.42.0.0/16, ::1,loopback',
+        ['10.42.0.0/16', '::1', 'loopback'],
+      ],
+      [
+        'a list',
+        ['192.0.2.7', '2001:db8::/32', 'uniquelocal'],
+        undefined,
+        ['192.0.2.7', '2001:db8::/32', 'uniquelocal'],
+      ],
+      ['a boolean', true, undefined, true],
+    ])('takes %s', (_what, value, env, expected) => expect(load(value, env)).toEqual(expected));
+
+    it.each<[string, unknown, RegExp]>([
+      ['a hop count', 1, /listen\.trustProxy: .*hop count/],
+      [
+        'an entry that is not an address',
+        ['10.0.0.1', 'proxy.local'],
+        /listen\.trustProxy\.1: "proxy\.local" is not an IP address/,
+      ],
+      ['a prefix too long', ['10.0.0.0/33'], /listen\.trustProxy\.0: /],
+      ['a short IPv4 form', ['10.1'], /listen\.trustProxy\.0: /],
+      ['an empty list', [], /listen\.trustProxy: list at least one proxy/],
+    ])('refuses %s, naming the key', (_what, value, problem) => {
+      try {
+        load(value);
+        expect.fail('accepted');
+      } catch (err) {
+        expect((err as ConfigError).problems.join('\n')).toMatch(problem);
+      }
+    });
+  });
 });

@@ -5,6 +5,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
+import ipaddr from 'ipaddr.js';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { parseOriginCert } from './origin-cert.js';
@@ -15,18 +16,76 @@ const positive = z.coerce.number().int().min(1);
 /** Booleans from YAML, or from the environment as `true`/`false`. */
 const flag = z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean());
 
+/** proxy-addr's names for ranges (Fastify's `trustProxy` takes them too). */
+const PROXY_RANGES = ['loopback', 'linklocal', 'uniquelocal'];
+const isProxyEntry = (s: string) =>
+  PROXY_RANGES.includes(s) ||
+  (s.includes('/')
+    ? ipaddr.isValidCIDR(s)
+    : ipaddr.IPv4.isValidFourPartDecimal(s) || (s.includes(':') && ipaddr.IPv6.isValid(s)));
+/**
+ * Whose `X-Forwarded-For` is believed: `false` (nobody), `true` (every hop: the client picks
+ * its address), or the proxies' addresses / CIDR ranges / `loopback`, `linklocal`,
+ * `uniquelocal` (YAML list, or comma-separated in the environment). No hop count: it cannot tell
+ * a proxy from a client that sends the header itself (Fastify trusts nobody for one).
+ */
+const trustProxy = z.preprocess(
+  (v) =>
+    v === 'true'
+      ? true
+      : v === 'false'
+        ? false
+        : typeof v === 'string'
+          ? v
+              .split(',')
+              .map((s) => s.trim())
+              .filter(Boolean)
+          : v,
+  z
+    .union([z.boolean(), z.array(z.string())], {
+      error:
+        "must be false, true, or a list of the proxies' addresses or CIDR ranges (a hop count cannot tell a proxy from a client)",
+    })
+    .superRefine((v, ctx) => {
+      if (v === true || v === false) return;
+      if (v.length === 0)
+        ctx.addIssue({ code: 'custom', message: 'list at least one proxy (or give false)' });
+      v.forEach((entry, i) => {
+        if (!isProxyEntry(entry))
+          ctx.addIssue({
+            code: 'custom',
+            path: [i],
+            message: `${JSON.stringify(entry)} is not an IP address, a CIDR range or one of ${PROXY_RANGES.join(', ')}`,
+          });
+      });
+    }),
+);
+
 export const configSchema = z
   .object({
     /**
      * This installation's id in the markers on everything it makes (1-12 of a-z 0-9). Default:
-     * the first 8 hex of the zone id. Installations sharing a Cloudflare account or a namespace
-     * must differ. Changing it makes earlier objects foreign (never collected).
+     * the id kept in the database (a new one takes a random id; main/installation.ts).
+     * Installations sharing a Cloudflare account or a namespace must differ.
      */
     instance: z
       .string()
       .regex(/^[a-z0-9]{1,12}$/, 'must be 1-12 lowercase letters or digits')
       .optional(),
-    listen: z.object({ host: z.string().min(1).default('127.0.0.1'), port: port.default(5000) }).prefault({}),
+    /**
+     * A new database with a configured `instance` whose markers Cloudflare already holds is
+     * refused (a copied configuration would take the other installation's objects), unless this
+     * says the database replaces a lost one of the same installation.
+     */
+    adoptInstallation: flag.default(false),
+    listen: z
+      .object({
+        host: z.string().min(1).default('127.0.0.1'),
+        port: port.default(5000),
+        /** Reverse proxies whose `X-Forwarded-For` gives the client's address (sign-in throttling counts per address). */
+        trustProxy: trustProxy.default(false),
+      })
+      .prefault({}),
     tls: z.object({ cert: z.string().min(1), key: z.string().min(1) }).optional(),
     database: z
       .object({
@@ -204,8 +263,10 @@ type Raw = Record<string, unknown>;
 /** `TUNNELPLANE_*` variables and where each goes. */
 const ENV: Record<string, string> = {
   TUNNELPLANE_INSTANCE: 'instance',
+  TUNNELPLANE_ADOPT_INSTALLATION: 'adoptInstallation',
   TUNNELPLANE_HOST: 'listen.host',
   TUNNELPLANE_PORT: 'listen.port',
+  TUNNELPLANE_TRUST_PROXY: 'listen.trustProxy',
   TUNNELPLANE_TLS_CERT: 'tls.cert',
   TUNNELPLANE_TLS_KEY: 'tls.key',
   TUNNELPLANE_DATABASE_URL: 'database.url',

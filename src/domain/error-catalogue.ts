@@ -70,11 +70,20 @@ export const ERRORS = {
     status: 409,
     when: 'the Cloudflare account (shared by every user) has no Access application or service token left for this route (`details: {resource, limit, used}`, resource `accessApplications` or `serviceTokens`); nothing was written',
   },
+  'request.timeout': {
+    status: 408,
+    when: 'the request line and headers did not arrive in time (the connection is closed)',
+  },
   'request.too_large': { status: 413, when: 'body over 64 KiB' },
+  'request.uri_too_long': { status: 414, when: 'a path segment over 100 characters (no name is that long)' },
+  'request.headers_too_large': {
+    status: 431,
+    when: 'the request line and headers together over 16 KiB, a long URL included (the connection is closed)',
+  },
   'request.unsupported_media_type': { status: 415, when: 'a body that is not `application/json`' },
   'auth.throttled': {
     status: 429,
-    when: 'too many failed passwords for this account from this address (`Retry-After`)',
+    when: 'too many failed passwords for this account from this address, or for this account from addresses it has not signed in from lately (`Retry-After`)',
   },
   'rate.limited': {
     status: 429,

@@ -1,7 +1,7 @@
 /**
  * Ownership markers: how Tunnelplane recognises what it made outside, and only what this
- * installation made. Every marker carries the installation's id (config `instance`, else the
- * first 8 hex of the zone id), so two installations sharing a Cloudflare account or a namespace
+ * installation made. Every marker carries the installation's id (kept in its database:
+ * main/installation.ts), so two installations sharing a Cloudflare account or a namespace
  * never adopt or collect each other's objects. Resync touches nothing without our marker.
  */
 import { AppError } from './errors.js';

@@ -45,15 +45,29 @@ describe('password hashes', () => {
   });
 
   it.each([
-    ['the previous default (N=2^14, r=8, p=1)', made('pw', 2 ** 14, 8, 1)],
+    ['the previous default (N=2^14, r=8, p=1: more memory, a fifth of the work)', made('pw', 2 ** 14, 8, 1)],
     ['a weaker one (N=2^10)', made('pw', 2 ** 10, 8, 1)],
-    ['another OWASP setting (N=2^14, p=5)', made('pw', 2 ** 14, 8, 5)],
-    ['a 64-byte key', made('pw', 2 ** 13, 8, 10, 64)],
+    ['less work (p=9)', made('pw', 2 ** 13, 8, 9)],
+    ['less memory, more work (N=2^12, p=40)', made('pw', 2 ** 12, 8, 40)],
+    ['a 16-byte key', made('pw', 2 ** 13, 8, 10, 16)],
     ['an 8-byte salt', made('pw', 2 ** 13, 8, 10, 32, 8)],
   ])('still verifies %s, and asks for a rehash', async (_what, stored) => {
     expect(await verifyPassword('pw', stored)).toBe(true);
     expect(await verifyPassword('pW', stored)).toBe(false);
     expect(needsRehash(stored)).toBe(true);
+  });
+
+  // Rehashing these with the current parameters would weaken them.
+  it.each([
+    ['another OWASP setting (N=2^14, p=5: twice the memory, the same work)', made('pw', 2 ** 14, 8, 5)],
+    ['OWASP minimum (N=2^17, r=8, p=1)', made('pw', 2 ** 17, 8, 1)],
+    ['more work (p=11)', made('pw', 2 ** 13, 8, 11)],
+    ['a larger block (r=16)', made('pw', 2 ** 13, 16, 10)],
+    ['a 64-byte key', made('pw', 2 ** 13, 8, 10, 64)],
+    ['a 32-byte salt', made('pw', 2 ** 13, 8, 10, 32, 32)],
+  ])('still verifies %s, and never asks for a rehash (no downgrade)', async (_what, stored) => {
+    expect(await verifyPassword('pw', stored)).toBe(true);
+    expect(needsRehash(stored)).toBe(false);
   });
 
   it.each([

@@ -1,8 +1,8 @@
 /**
  * Password and API-token hashing. Passwords: scrypt with a per-password salt, parameters kept
  * in the hash (`scrypt$N$r$p$salt$key`) so they can be raised: `verifyPassword` reads any
- * parameters, `needsRehash` tells which hashes predate the current ones. API tokens are 256-bit
- * random strings, so a plain SHA-256 is enough to store them.
+ * parameters, `needsRehash` tells which hashes are weaker than the current ones. API tokens
+ * are 256-bit random strings, so a plain SHA-256 is enough to store them.
  *
  * Parameters: N=2^13, r=8, p=10, one of OWASP's equivalents of its scrypt minimum (N=2^17, r=8,
  * p=1), chosen for memory. scrypt needs 128·N·r bytes whatever p is (OpenSSL runs the p lanes
@@ -80,20 +80,22 @@ export async function verifyPassword(password: string, stored: string): Promise<
 }
 
 /**
- * Whether a stored hash was made with other parameters (or another key or salt size) than new
- * hashes are: hash the password again at the next successful sign-in. Hashes that cannot be
- * read never verify, so there is nothing to rehash.
+ * Whether a stored hash is weaker than new hashes are: hash the password again at the next
+ * successful sign-in. Weaker in any one of memory (128·N·r bytes), work (N·r·p), salt or key
+ * length; a hash at least as strong in all of them is kept, so a stronger hash (an OWASP
+ * setting of more memory, an imported one) is never replaced by the current parameters. The
+ * previous default (N=2^14, p=1: below OWASP's minimum) has more memory but a fifth of the work,
+ * and is replaced. Hashes that cannot be read never verify, so there is nothing to rehash.
  */
 export function needsRehash(stored: string): boolean {
   const parsed = parse(stored);
   if (!parsed) return false;
   const { N, r, p } = PASSWORD_PARAMS;
   return (
-    parsed.N !== N ||
-    parsed.r !== r ||
-    parsed.p !== p ||
-    parsed.salt.length !== SALT_BYTES ||
-    parsed.key.length !== KEY_BYTES
+    parsed.N * parsed.r < N * r ||
+    parsed.N * parsed.r * parsed.p < N * r * p ||
+    parsed.salt.length < SALT_BYTES ||
+    parsed.key.length < KEY_BYTES
   );
 }
 

@@ -167,7 +167,8 @@ export interface Core {
 /** Connects to the database (waiting for it, bounded) and to Cloudflare (retrying transient faults), and resolves the installation. */
 export async function createCore(
   config: ServerConfig,
-  opts: { logger?: Logger; replicaId?: string } = {},
+  /** `syncUsers: false`: leave the users file alone (`tunnelplane gc` reads, it does not serve). */
+  opts: { logger?: Logger; replicaId?: string; syncUsers?: boolean } = {},
 ): Promise<Core> {
   const logger = opts.logger ?? createLogger(config.log.level);
   const metrics = createMetrics();
@@ -186,7 +187,8 @@ export async function createCore(
     { transient: databaseTransient, maxMs: config.database.startupWaitSeconds * 1000, logger: dbLogger },
   );
   try {
-    if (config.users.file) await syncUsersFile(store, config.users.file, config.users.admins, logger);
+    if (config.users.file && opts.syncUsers !== false)
+      await syncUsersFile(store, config.users.file, config.users.admins, logger);
 
     const replicaId = opts.replicaId ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
     const { requests, windowSeconds, shared } = config.cloudflare.rateLimit;
@@ -262,10 +264,27 @@ export async function createCore(
     if (!accountId) throw new StartupError('cloudflare.accountId is required (or a cert.pem holding it)');
     const cloudflare = createCloudflareApi({ ...base, accountId, zoneId });
 
+    /** A few of the tunnels and records Cloudflare holds with an installation id's markers. */
+    const marked = (id: string) =>
+      retryTransient(
+        'Cloudflare (looking for objects of this installation)',
+        async () => {
+          const marker = ownership(id);
+          const tunnels = (await cloudflare.listTunnels(marker.tunnelPrefix)).map((t) => `tunnel ${t.name}`);
+          const records: string[] = [];
+          for await (const page of cloudflare.pagesByComment(marker.dnsCommentPrefix)) {
+            records.push(...page.map((r) => `DNS record ${r.name}`));
+            break;
+          }
+          return [...tunnels, ...records].slice(0, 3);
+        },
+        retrying,
+      );
     const installation = await resolveInstallation(
-      { settings: store.settings, resync: store.resync },
+      { settings: store.settings, resync: store.resync, marked },
       config.instance,
       zoneId,
+      { adopt: config.adoptInstallation },
     ).catch((err: Error) => {
       throw new StartupError(err.message);
     });
@@ -450,6 +469,7 @@ export async function createRuntime(
         inCluster,
         mutations: { perMinute: config.api.mutationsPerMinute, burst: config.api.mutationBurst },
         events: { refusedPerMinute: config.events.refusedPerMinute },
+        trustProxy: config.listen.trustProxy,
       },
       ...(tls ? { https: tls } : {}),
     });

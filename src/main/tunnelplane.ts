@@ -3,6 +3,7 @@
  * builds the config, and hands over to the runtime; every failure is one clear line and a
  * non-zero exit, never a stack trace.
  */
+import { createHash } from 'node:crypto';
 import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -25,12 +26,14 @@ Usage:
       The server with an in-process Cloudflare emulator and demo users
       (user1/user1password, user2/user2password, admin/adminpassword).
   tunnelplane serve [--config FILE] [--secret-dir DIR] [--host H] [--port N] [--database URL]
+                    [--adopt-installation]
       The server. Configuration: YAML file, the proof of concept's secret/ folder,
       TUNNELPLANE_* variables, then flags (see docs/operator-guide.md).
   tunnelplane migrate [--config FILE] [--database URL]
-  tunnelplane gc [--config FILE] [--secret-dir DIR] [--confirm] [--include-unvouched] [--json]
+  tunnelplane gc [--config FILE] [--secret-dir DIR] [--confirm DIGEST] [--include-unvouched] [--json]
       Shows what orphan collection would delete (objects provably this installation's that no
-      row wants) and what it leaves alone; --confirm deletes the former (and, with
+      row wants), what it leaves alone, and the plan's digest; --confirm DIGEST deletes the
+      former if the plan is still the one reviewed (and, with
       --include-unvouched, objects carrying this installation's marker that its database does
       not know, e.g. after restoring an older backup).
   tunnelplane user add NAME [--admin] [--password-stdin]
@@ -58,6 +61,7 @@ function serverFlags(argv: string[]) {
       host: { type: 'string' },
       port: { type: 'string', short: 'p' },
       database: { type: 'string' },
+      'adopt-installation': { type: 'boolean' },
     },
     strict: true,
   }).values;
@@ -83,18 +87,30 @@ function serveConfig(f: ReturnType<typeof serverFlags>) {
     ...(f.config ? { file: f.config } : {}),
     ...(secretDir ? { secretDir } : {}),
     env: process.env,
-    flags: { 'listen.host': f.host, 'listen.port': f.port, 'database.url': f.database },
+    flags: {
+      'listen.host': f.host,
+      'listen.port': f.port,
+      'database.url': f.database,
+      adoptInstallation: f['adopt-installation'],
+    },
   });
 }
 
-async function gc(argv: string[]) {
+/** 12 hex digits naming exactly the objects a plan would delete. */
+function planDigest(orphans: ReadonlyArray<{ kind: string; id: string }>): string {
+  const keys = orphans.map((o) => `${o.kind}:${o.id}`).sort();
+  return createHash('sha256').update(keys.join('\n')).digest('hex').slice(0, 12);
+}
+
+/** 0, or 1 when nothing was deleted because the plan changed, or some deletions failed. */
+async function gc(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {
       config: { type: 'string', short: 'c' },
       'secret-dir': { type: 'string' },
       database: { type: 'string' },
-      confirm: { type: 'boolean', default: false },
+      confirm: { type: 'string' },
       'include-unvouched': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
     },
@@ -107,14 +123,25 @@ async function gc(argv: string[]) {
   });
   const { createCore, createCoreReconciler, createLogger } = await loadRuntime();
   const { describeOrphans } = await import('../reconciler/index.js');
+  if (values.confirm !== undefined && !/^[0-9a-f]{12}$/.test(values.confirm))
+    throw new UsageError('--confirm takes the plan digest `tunnelplane gc` printed (12 hex digits)');
   const core = await createCore(config, {
     logger: createLogger(config.log.level === 'info' ? 'warn' : config.log.level),
+    syncUsers: false,
   });
   try {
     const reconciler = createCoreReconciler(core, { replicaId: `gc-${process.pid}` });
     const plan = await reconciler.planOrphans();
     const chosen = [...plan.collectable, ...(values['include-unvouched'] ? plan.unvouched : [])];
+    // What a person reviewed is what goes: the plan is named by a digest of exactly what it deletes.
+    const digest = planDigest(chosen);
     let result = null;
+    if (values.confirm !== undefined && values.confirm !== digest) {
+      process.stderr.write(
+        `tunnelplane: the plan changed since it was reviewed (now ${digest}, not ${values.confirm}): nothing deleted; review it again with tunnelplane gc\n`,
+      );
+      return 1;
+    }
     if (values.confirm && chosen.length > 0) result = await reconciler.applyOrphans(chosen);
     if (values.json) {
       process.stdout.write(
@@ -123,10 +150,11 @@ async function gc(argv: string[]) {
           ours: plan.ours,
           collectable: plan.collectable,
           unvouched: plan.unvouched,
+          digest,
           applied: result,
         }) + '\n',
       );
-      return;
+      return result?.failed ? 1 : 0;
     }
     const out = process.stdout;
     out.write(`installation ${core.ownership.id}: ${plan.ours} objects carry its marker\n`);
@@ -139,7 +167,7 @@ async function gc(argv: string[]) {
     if (!values.confirm) {
       out.write(
         chosen.length > 0
-          ? `nothing deleted: run again with --confirm to delete ${chosen.length}\n`
+          ? `nothing deleted: run again with --confirm ${digest} to delete ${chosen.length}\n`
           : 'nothing to delete\n',
       );
     } else if (result) {
@@ -148,10 +176,11 @@ async function gc(argv: string[]) {
       out.write(
         `deleted ${deleted}${result.failed ? `; ${result.failed} failed (see the log; run again)` : ''}\n`,
       );
-      if (result.failed) process.exitCode = 1;
+      if (result.failed) return 1;
     } else {
       out.write('nothing to delete\n');
     }
+    return 0;
   } finally {
     await core.closeStore();
   }
@@ -440,8 +469,7 @@ async function main(argv: string[]): Promise<number> {
       await user(rest);
       return 0;
     case 'gc':
-      await gc(rest);
-      return 0;
+      return gc(rest);
     case 'emulate': {
       const [which, ...args] = rest;
       if (which === 'cloudflare') {

@@ -21,7 +21,7 @@ export interface ReconcilerOptions {
   /**
    * A burst longer than `maxDebounceMs` would cost a configuration PUT per pass: the loop's pass
    * puts a remote tunnel's PUT off while the tunnel is still changing, at most this long after
-   * it was first put off (see scheduler.ts). 0 never puts a PUT off; `drain` and `pass` never do.
+   * it was first put off (see gathering.ts). 0 never puts a PUT off; `drain` and `pass` never do.
    */
   configMaxDelayMs: number;
   /** Poll for work from other replicas this often even without a wake-up. */

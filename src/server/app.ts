@@ -3,6 +3,7 @@
  * mapper, metrics, and the OpenAPI document. Routes are thin: schema, auth, one service call.
  */
 import { randomBytes } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
 import Fastify, {
   LogController,
   type FastifyError,
@@ -50,6 +51,11 @@ export interface AppConfig {
   mutations?: { perMinute: number; burst: number };
   /** Refused changes a user leaves in the audit trail per minute; more are counted into one event. */
   events?: { refusedPerMinute: number };
+  /**
+   * Whose `X-Forwarded-For` gives `req.ip` (the address sign-in throttling counts): nobody
+   * (default), every hop, or the proxies' addresses / CIDR ranges (`listen.trustProxy`).
+   */
+  trustProxy?: boolean | readonly string[];
 }
 
 /** What the HTTP layer calls: built by the composition root (src/main/runtime.ts), never here. */
@@ -84,9 +90,35 @@ export function errorBody(
   return { error: { code, message, details, requestId } };
 }
 
+/** What Node's parser refused before Fastify saw a request: answered on the socket, then closed. */
+function clientErrorAnswer(err: { code?: string; bytesParsed?: number; rawPacket?: unknown }) {
+  if (err.code === 'HPE_HEADER_OVERFLOW') {
+    // The request line did not end before the limit: the URL alone is too long.
+    const raw = err.rawPacket;
+    const head = Buffer.isBuffer(raw) ? raw.toString('latin1', 0, Math.min(raw.length, 64 * 1024)) : '';
+    const eol = head.indexOf('\r\n');
+    if (/^[A-Z]+ \//.test(head) && (eol < 0 || eol >= (err.bytesParsed ?? 0)))
+      return {
+        status: 414,
+        code: 'request.uri_too_long',
+        message: 'The URL is longer than 16 KiB.',
+      } as const;
+    return {
+      status: 431,
+      code: 'request.headers_too_large',
+      message: 'The request line and headers are larger than 16 KiB.',
+    } as const;
+  }
+  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT')
+    return { status: 408, code: 'request.timeout', message: 'The request did not arrive in time.' } as const;
+  return { status: 400, code: 'request.invalid', message: 'The request is not valid HTTP.' } as const;
+}
+
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const requestIdPrefix = `${randomBytes(6).toString('hex')}-`;
   let requestCount = 0;
+  const newRequestId = () => `req-${requestIdPrefix}${(++requestCount).toString(36)}`;
+  const trustProxy = deps.config.trustProxy;
   const app = Fastify({
     loggerInstance: deps.logger,
     // Request lines would repeat what /metrics counts; errors are logged once, in the error handler.
@@ -94,8 +126,38 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     bodyLimit: 64 * 1024,
     // Unique across replicas and restarts without a call into the CSPRNG per request (which
     // cost ~9 % of a cached list request): a random prefix per process, then a counter.
-    genReqId: () => `req-${requestIdPrefix}${(++requestCount).toString(36)}`,
+    genReqId: newRequestId,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: true, allErrors: true } },
+    // Off unless configured: a client's own X-Forwarded-For must never choose its address.
+    ...(trustProxy ? { trustProxy: trustProxy === true ? true : [...trustProxy] } : {}),
+    // What the router refuses before any route (a path segment over 100 characters, a URL that
+    // does not decode) gets the error body of every other answer.
+    frameworkErrors: (err, req, reply) => {
+      const [status, code, message]: [number, ErrorCode, string] =
+        err.code === 'FST_ERR_MAX_PARAM_LENGTH'
+          ? [414, 'request.uri_too_long', 'A path segment is longer than 100 characters.']
+          : err.code === 'FST_ERR_BAD_URL'
+            ? [400, 'request.invalid', 'The URL is not valid.']
+            : [500, 'internal', 'Internal error; the server log has the details under this requestId.'];
+      if (status === 500) req.log.error({ err, reqId: req.id }, 'request failed');
+      req.errorCode = code;
+      void (reply as FastifyReply).status(status).send(errorBody(req.id, code, message));
+    },
+    // Requests Node's parser refuses (headers or URL over 16 KiB, not HTTP, too slow) never reach
+    // Fastify: answered here on the socket, in the same body, and the connection closed.
+    clientErrorHandler: (err, socket) => {
+      if (err.code === 'ECONNRESET' || socket.destroyed) return;
+      const { status, code, message } = clientErrorAnswer(err);
+      const body = JSON.stringify(errorBody(newRequestId(), code, message));
+      // As Node does: never into the middle of an answer already under way on this connection.
+      const answering = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+      if (socket.writable && !answering?.headersSent)
+        socket.write(
+          `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+            `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+        );
+      socket.destroy();
+    },
     ...(deps.https ? { https: deps.https } : {}),
   }) as unknown as FastifyInstance;
 

@@ -1,6 +1,7 @@
 import { scryptSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { createAuthenticator, throttleSource, type AuthDeps, type AuthLimits } from './auth.js';
+import { createSignInThrottle, defaultThrottleLimits } from './sign-in-throttle.js';
 import { hashPassword, needsRehash, verifyPassword } from '../domain/passwords.js';
 import type { UserRow } from '../store/index.js';
 
@@ -44,21 +45,23 @@ function fakeStore(users: UserRow[]) {
 /**
  * An authenticator over users alice, bob and carol (password `right-<initial>`), a fake clock
  * and a fake verifier (`hash:<password>`) that records the passwords it checks, in the order
- * the checks start; with `slow`, each check waits until `release()`.
+ * the checks start, and when (`checkedAt`); with `slow`, each check waits until `release()`.
  */
 function world(opts: { limits?: Partial<AuthLimits>; slow?: boolean } = {}) {
   let clock = 1_000_000;
   const users = ['alice', 'bob', 'carol'].map((n) => row(n, `hash:right-${n[0]}`));
   const { store, lookups } = fakeStore(users);
   const calls: string[] = [];
-  const gates: Array<() => void> = [];
+  const checkedAt: number[] = [];
+  const gates: Array<{ password: string; open: () => void }> = [];
   const auth = createAuthenticator({
     store,
     limits: opts.limits,
     now: () => clock,
     verifyPassword: async (password, stored) => {
       calls.push(password);
-      if (opts.slow) await new Promise<void>((resolve) => gates.push(resolve));
+      checkedAt.push(clock);
+      if (opts.slow) await new Promise<void>((resolve) => gates.push({ password, open: resolve }));
       return stored === `hash:${password}`;
     },
   });
@@ -73,11 +76,19 @@ function world(opts: { limits?: Partial<AuthLimits>; slow?: boolean } = {}) {
     auth,
     outcome,
     calls,
+    checkedAt,
     lookups,
+    now: () => clock,
     advance: (ms: number) => void (clock += ms),
+    /** Changes a user's password (as an operator would): nothing cached matches the new one. */
+    setPassword: (user: string, password: string) =>
+      void (users.find((u) => u.name === user)!.password_hash = `hash:${password}`),
     pending: () => gates.length,
-    async release() {
-      gates.shift()!();
+    /** Lets the oldest waiting check finish, or the one of `password`. */
+    async release(password?: string) {
+      const i = password === undefined ? 0 : gates.findIndex((g) => g.password === password);
+      if (i < 0) throw new Error(`no check of ${password} is waiting`);
+      gates.splice(i, 1)[0]!.open();
       await flush();
     },
   };
@@ -197,7 +208,18 @@ describe('authenticator: throttling per account and source', () => {
     ['2001:db8::1', '2001:db8:0:0::/64'],
     ['::1', '0:0:0:0::/64'],
     ['fe80::1%eth0', 'fe80:0:0:0::/64'],
-    ['::ffff:1.2.3.4:80', '::ffff:1.2.3.4:80'],
+    // IPv4-mapped in any notation is the IPv4 address, not one shared /64 (0:0:0:0::/64).
+    ['::FFFF:198.51.100.7', '198.51.100.7'],
+    ['::ffff:c633:6407', '198.51.100.7'],
+    ['0:0:0:0:0:ffff:198.51.100.7', '198.51.100.7'],
+    ['0000:0000:0000:0000:0000:ffff:c633:6407', '198.51.100.7'],
+    ['::ffff:0:0:1.2.3.4', '0:0:0:ffff::/64'],
+    ['127.1', '127.0.0.1'],
+    // Not an address (a forwarded value, an address with a port): one source for all of it.
+    ['::ffff:1.2.3.4:80', 'unknown'],
+    ['1.2.3.4:80', 'unknown'],
+    ['not-an-address', 'unknown'],
+    ['', 'unknown'],
     [undefined, 'unknown'],
   ])('counts the source %s as %s', (address, source) => {
     expect(throttleSource(address)).toBe(source);
@@ -340,6 +362,173 @@ describe('authenticator: throttling per account and source', () => {
   });
 });
 
+describe('authenticator: the per-account budget and known-good sources', () => {
+  it('bounds the checks against one account sprayed from 512 IPv6 /64s', async () => {
+    const w = world();
+    const refusals = new Set<string>();
+    // Every /64 guesses once a minute for 30 minutes: 15,360 attempts, half of which the
+    // per-address backoff alone would let through to a check.
+    for (let t = 0; t < 1_800_000; t += 60_000) {
+      const round = await Promise.all(
+        Array.from({ length: 512 }, (_, s) =>
+          w.outcome('alice', `guess-${t}-${s}`, `2001:db8:0:${s.toString(16)}::1`),
+        ),
+      );
+      for (const r of round) if (r !== 'auth.invalid') refusals.add(r.replace(/\d+$/, 'N'));
+      w.advance(60_000);
+    }
+    expect([...refusals]).toEqual(['429 N']);
+    // At most accountFailures (20) checks in any 15 minutes: 20 at the start, 20 once they expire.
+    const start = 1_000_000;
+    for (const from of [...w.checkedAt, start])
+      expect(w.checkedAt.filter((t) => t >= from && t < from + 900_000).length).toBeLessThanOrEqual(20);
+    expect(w.checkedAt.filter((t) => t < start + 900_000)).toHaveLength(20);
+    expect(w.calls).toHaveLength(40);
+  });
+
+  it('refuses strangers with the time until the oldest failure expires, and other accounts are not affected', async () => {
+    const w = world({ limits: { accountFailures: 3, accountWindowMs: 60_000 } });
+    for (let i = 0; i < 3; i++) {
+      expect(await w.outcome('alice', `guess-${i}`, `10.0.1.${i}`)).toBe('auth.invalid');
+      w.advance(10_000);
+    }
+    const checks = w.calls.length;
+    // Even the right password, from an address alice never signed in from: 30 s until the first failure is 60 s old.
+    expect(await w.outcome('alice', 'right-a', '10.0.2.1')).toBe('429 30');
+    expect(w.calls.length).toBe(checks);
+    expect(await w.outcome('bob', 'right-b', '10.0.2.1')).toBe('bob');
+    w.advance(30_000);
+    expect(await w.outcome('alice', 'right-a', '10.0.2.1')).toBe('alice');
+  });
+
+  it('counts checks in flight against the budget: concurrent strangers get no more than it', async () => {
+    const w = world({ slow: true, limits: { accountFailures: 4, maxQueuedPerAccount: 100 } });
+    const guesses = Array.from({ length: 50 }, (_, i) => w.outcome('alice', `guess-${i}`, `10.0.3.${i}`));
+    await flush();
+    while (w.pending()) await w.release();
+    const results = await Promise.all(guesses);
+    expect(results.filter((r) => r === 'auth.invalid')).toHaveLength(4);
+    expect(w.calls).toHaveLength(4);
+  });
+
+  it('lets alice in from her usual address during a flood from 300 addresses; a stranger gets 429', async () => {
+    const w = world();
+    expect(await w.outcome('alice', 'right-a', '192.0.2.10')).toBe('alice');
+    // Her password changes (nothing cached matches it); then the flood, one guess per address per second.
+    w.setPassword('alice', 'new-a');
+    const mine: string[] = [];
+    for (let second = 0; second < 120; second++) {
+      const flood = Array.from({ length: 300 }, (_, s) =>
+        w.outcome('alice', `g${second}-${s}`, `198.51.${s >> 8}.${s & 255}`),
+      );
+      if (second % 30 === 29)
+        mine.push(await w.outcome('alice', second < 60 ? 'new-a' : 'right-a', '192.0.2.10'));
+      const answers = await Promise.all(flood);
+      expect(answers).not.toContain('alice');
+      w.advance(1_000);
+    }
+    // Checked, not cached (the first try of the new password), and her typo of the old one only counts for her address.
+    expect(mine).toEqual(['alice', 'alice', 'auth.invalid', 'auth.invalid']);
+    expect(w.calls.filter((p) => p === 'new-a')).toHaveLength(1);
+    // Changed again: the right password from elsewhere is refused without a check while the
+    // budget is spent (a cached one would not need a check), and from her address it is checked.
+    w.setPassword('alice', 'newest-a');
+    const checks = w.calls.length;
+    expect(await w.outcome('alice', 'newest-a', '203.0.113.9')).toMatch(/^429 \d+$/);
+    expect(w.calls.length).toBe(checks);
+    expect(await w.outcome('alice', 'newest-a', '192.0.2.10')).toBe('alice');
+    // The flood was checked at most accountFailures (20) times.
+    expect(w.calls.filter((p) => p.startsWith('g'))).toHaveLength(20);
+  });
+
+  it("runs a known source's check at once while a flood fills the shared slots and queues", async () => {
+    const w = world({ slow: true, limits: { maxHashing: 2, maxQueued: 4, maxQueuedPerAccount: 2 } });
+    expect(w.outcome('alice', 'right-a', '192.0.2.10')).toBeDefined();
+    await flush();
+    await w.release();
+    w.setPassword('alice', 'new-a');
+    // Floods on three accounts: two checks running, four waiting (the whole queue).
+    const flood = ['alice', 'bob', 'carol', 'dan'].flatMap((name) =>
+      [1, 2].map((i) => w.outcome(name, `guess-${i}`, `10.0.${name.length}.${i}`)),
+    );
+    await flush();
+    expect(w.pending()).toBe(2);
+    expect(await w.outcome('erin', 'guess', '10.0.9.9')).toBe('auth.busy');
+    // alice at home: checked at once, in the reserved slot.
+    const home = w.outcome('alice', 'new-a', '192.0.2.10');
+    await flush();
+    expect(w.pending()).toBe(3);
+    await w.release('new-a');
+    expect(await home).toBe('alice');
+    while (w.pending()) await w.release();
+    await Promise.all(flood);
+  });
+
+  it('keeps the per-address backoff for a known source, without spending the account budget', async () => {
+    const w = world({ limits: { freeFailures: 2, accountFailures: 2 } });
+    expect(await w.outcome('alice', 'right-a', '192.0.2.10')).toBe('alice');
+    expect(await w.outcome('alice', 'typo-1', '192.0.2.10')).toBe('auth.invalid');
+    expect(await w.outcome('alice', 'typo-2', '192.0.2.10')).toBe('auth.invalid');
+    expect(await w.outcome('alice', 'typo-3', '192.0.2.10')).toBe('429 1');
+    // Her typos did not spend the budget strangers are counted against.
+    expect(await w.outcome('alice', 'guess-1', '10.0.1.1')).toBe('auth.invalid');
+    expect(await w.outcome('alice', 'guess-2', '10.0.1.2')).toBe('auth.invalid');
+    expect(await w.outcome('alice', 'guess-3', '10.0.1.3')).toBe('429 900');
+  });
+
+  it('exempts a known source from the cap on failing names per address (a proxy or NAT shared with sprayers)', async () => {
+    const proxy = '10.42.0.7';
+    const w = world({ limits: { maxAccountsPerSource: 20 } });
+    expect(await w.outcome('alice', 'right-a', proxy)).toBe('alice');
+    w.setPassword('alice', 'new-a');
+    for (let i = 0; i < 20; i++) expect(await w.outcome(`nobody${i}`, 'x', proxy)).toBe('auth.invalid');
+    expect(await w.outcome('alice', 'new-a', proxy)).toBe('alice');
+    // bob never signed in from there.
+    expect(await w.outcome('bob', 'right-b', proxy)).toMatch(/^429 /);
+  });
+
+  it('forgets a known source after knownSourceMs, and keeps at most maxKnownSourcesPerAccount', async () => {
+    const w = world({
+      limits: {
+        knownSourceMs: 60_000,
+        maxKnownSourcesPerAccount: 2,
+        accountFailures: 1,
+        accountWindowMs: 60_000,
+      },
+    });
+    for (const home of ['192.0.2.1', '192.0.2.2', '192.0.2.3'])
+      expect(await w.outcome('alice', 'right-a', home)).toBe('alice');
+    expect(await w.outcome('alice', 'guess', '10.0.1.1')).toBe('auth.invalid');
+    w.setPassword('alice', 'new-a');
+    // The oldest of three was dropped; the two others are still known.
+    expect(await w.outcome('alice', 'new-a', '192.0.2.1')).toMatch(/^429 /);
+    expect(await w.outcome('alice', 'new-a', '192.0.2.2')).toBe('alice');
+    w.advance(60_000);
+    w.setPassword('alice', 'newer-a');
+    expect(await w.outcome('alice', 'guess-2', '10.0.1.2')).toBe('auth.invalid');
+    expect(await w.outcome('alice', 'newer-a', '192.0.2.3')).toMatch(/^429 /);
+  });
+
+  it('keeps every map bounded whatever names and addresses are sent', () => {
+    let clock = 0;
+    const limits = {
+      ...defaultThrottleLimits,
+      maxTrackedKeys: 100,
+      maxTrackedAccounts: 50,
+      maxKnownSources: 30,
+      maxKnownSourcesPerAccount: 4,
+    };
+    const throttle = createSignInThrottle(limits, () => clock);
+    for (let i = 0; i < 5_000; i++) {
+      clock += 10;
+      const ticket = throttle.admit(`2001:db8:${i.toString(16)}::/64`, `name-${i}`);
+      throttle.settle(ticket, i % 10 === 0 ? 'ok' : 'failed');
+      throttle.succeeded(`10.0.${i >> 8}.${i & 255}`, `user-${i % 20}`);
+    }
+    expect(throttle.sizes()).toEqual({ pairs: 100, accounts: 50, knownSources: 30 });
+  });
+});
+
 describe('authenticator: the hashing budget', () => {
   it('serves accounts round-robin: a flood on one account waits behind others, not they behind it', async () => {
     const w = world({ slow: true, limits: { maxHashing: 1, maxQueuedPerAccount: 3 } });
@@ -399,6 +588,18 @@ describe('authenticator: rehashing older hashes', () => {
     // The next request is answered from the cache: no second check.
     expect((await auth.authenticate(basic('alice', 'right-password'), '10.0.0.1')).user.name).toBe('alice');
     expect(lookups.byName).toBe(1);
+  });
+
+  it('never replaces a hash stronger than the current parameters with them', async () => {
+    // N=2^14, p=5: twice the memory, the same work (an OWASP setting); N=2^17, p=1 would be stronger still.
+    const user = row('alice', oldHash('right-password', 2 ** 14, 8, 5));
+    const { store, updates } = fakeStore([user]);
+    let hashes = 0;
+    const auth = createAuthenticator({ store, hashPassword: async () => `rehashed:${++hashes}` });
+    expect((await auth.authenticate(basic('alice', 'right-password'), '10.0.0.1')).user.name).toBe('alice');
+    for (let i = 0; i < 20; i++) await flush();
+    expect(hashes).toBe(0);
+    expect(updates).toEqual([]);
   });
 
   it('leaves current hashes alone, and a hash changed during the rehash', async () => {

@@ -8,33 +8,31 @@
  * once is checked once. Unknown users are checked against a dummy hash so that timing does not
  * tell which names exist, and they are throttled like known ones.
  *
- * Guessing is throttled per account name and source address (IPv6 by /64): a source gets
- * `freeFailures` failed checks on an account (checks in flight count as failed), then one
- * check at a time after a delay that starts at `baseDelayMs` and doubles with each failure
- * up to `maxDelayMs`; meanwhile it is answered 429 `auth.throttled` with Retry-After, without
- * hashing. A success from that source resets it; other sources of the same account (its
- * owner elsewhere) are not affected. One source may also have at most `maxAccountsPerSource`
- * account names failing at once (spraying names), and `maxChecksPerSource` checks in flight.
- * Failures are forgotten `forgetAfterMs` after the last one.
+ * Which checks may run at all (per account and source, per source, per account, and the
+ * known-good sources that skip the per-account budget) is sign-in-throttle.ts's to decide.
  *
  * At most `maxHashing` checks run at once. Waiting checks queue per account and the queues
  * are served round-robin, so another account's sign-in waits for the checks already running
  * and one turn of each account waiting, however many checks a flooded account has queued.
  * Past `maxQueuedPerAccount` an account's extra checks get 429 `auth.throttled`; only when
- * `maxQueued` checks wait across accounts does a check get 503 `auth.busy`.
+ * `maxQueued` checks wait across accounts does a check get 503 `auth.busy`. Checks from a
+ * source known-good for the account take a free slot when nobody waits for one, and otherwise
+ * run in `reservedHashing` slots of their own (queued the same way), which strangers never use:
+ * a flood keeps the usual slots busy, not the owner's.
  *
- * A hash made with older parameters is replaced after the next successful sign-in, in the
- * background, through the same queue, and the cached pair follows the new hash.
+ * A hash weaker than the current parameters is replaced after the next successful sign-in, in
+ * the background, through the same queue, and the cached pair follows the new hash.
  *
- * Defaults (`defaultAuthLimits`): 2 checks at once, 128 waiting, 8 per account; 5 free
- * failures, then 1 s doubling to 5 min; 20 failing accounts and 10 checks in flight per
- * source; failures forgotten after 15 min; 20,000 account and source pairs tracked; failed
- * pairs remembered 10 s; 10,000 cached pairs; an API token's last use written once a minute.
- * The source is `req.ip`: behind a reverse proxy, only Fastify's `trustProxy` makes it the
- * client's address rather than the proxy's.
+ * Defaults (`defaultAuthLimits`): 2 checks at once plus 1 reserved, 128 waiting, 8 per
+ * account; 5 free failures, then 1 s doubling to 5 min; 20 failing accounts and 10 checks in
+ * flight per source; failures forgotten after 15 min; 20 failures per account per 15 min from
+ * strangers; sources known-good for 30 days (16 per account, 10,000 in all); 20,000 account and
+ * source pairs and 20,000 accounts tracked; failed pairs remembered 10 s; 10,000 cached pairs;
+ * an API token's last use written once a minute. The source is `req.ip`: behind a reverse
+ * proxy, only `listen.trustProxy` (Fastify's `trustProxy`) makes it the client's address rather
+ * than the proxy's.
  */
 import { createHmac, randomBytes } from 'node:crypto';
-import { isIPv4, isIPv6 } from 'node:net';
 import type { Logger } from 'pino';
 import { AppError } from '../domain/errors.js';
 import {
@@ -46,6 +44,16 @@ import {
   verifyPassword,
 } from '../domain/passwords.js';
 import type { Store, UserRow } from '../store/index.js';
+import {
+  createSignInThrottle,
+  defaultThrottleLimits,
+  throttled,
+  throttleSource,
+  type ThrottleLimits,
+  type Ticket,
+} from './sign-in-throttle.js';
+
+export { throttleSource };
 
 export interface Authenticated {
   user: UserRow;
@@ -53,27 +61,16 @@ export interface Authenticated {
   tokenId?: string;
 }
 
-/** The tunables of sign-in; every one has a default (see the module header). */
-export interface AuthLimits {
+/** The tunables of sign-in; every one has a default (see the module headers). */
+export interface AuthLimits extends ThrottleLimits {
   /** Password checks (scrypt runs) at once. */
   maxHashing: number;
+  /** More checks at once, only for sources known-good for the account. */
+  reservedHashing: number;
   /** Checks waiting for a slot across all accounts; past it, 503 `auth.busy`. */
   maxQueued: number;
   /** Checks waiting for a slot for one account name; past it, 429 `auth.throttled`. */
   maxQueuedPerAccount: number;
-  /** Failed checks an account name and source may have before the backoff starts. */
-  freeFailures: number;
-  /** The first backoff delay; it doubles with each further failure. */
-  baseDelayMs: number;
-  maxDelayMs: number;
-  /** Account names one source may have failing (or being checked) at once. */
-  maxAccountsPerSource: number;
-  /** Checks one source may have in flight (running or waiting) across accounts. */
-  maxChecksPerSource: number;
-  /** How long after its last failure an account name and source are forgiven. */
-  forgetAfterMs: number;
-  /** Account name and source pairs remembered; the least recently failed are dropped first. */
-  maxTrackedKeys: number;
   /** How long a failed user:password pair is answered 401 without checking it again. */
   failureMemoryMs: number;
   /** Verified pairs (and failed pairs, and token last-use times) remembered. */
@@ -83,16 +80,11 @@ export interface AuthLimits {
 }
 
 export const defaultAuthLimits: Readonly<AuthLimits> = Object.freeze({
+  ...defaultThrottleLimits,
   maxHashing: 2,
+  reservedHashing: 1,
   maxQueued: 128,
   maxQueuedPerAccount: 8,
-  freeFailures: 5,
-  baseDelayMs: 1_000,
-  maxDelayMs: 300_000,
-  maxAccountsPerSource: 20,
-  maxChecksPerSource: 10,
-  forgetAfterMs: 900_000,
-  maxTrackedKeys: 20_000,
   failureMemoryMs: 10_000,
   cacheSize: 10_000,
   touchEveryMs: 60_000,
@@ -120,37 +112,10 @@ const required = () =>
   );
 const rejected = () =>
   new AppError('auth.invalid', 'Invalid credentials: check USERPASS (user:password) or the API token.');
-const throttled = (waitMs: number, why: string) => {
-  const seconds = Math.max(1, Math.ceil(waitMs / 1000));
-  return new AppError('auth.throttled', `${why}; retry in ${seconds} s (or use an API token).`, {
-    retryAfterSeconds: seconds,
-  });
-};
 const busy = () =>
   new AppError('auth.busy', 'Too many sign-ins at once; retry in a second (or use an API token).', {
     retryAfterSeconds: 1,
   });
-
-/**
- * The part of a source address that throttling counts: an IPv4 address (also when mapped into
- * IPv6), or an IPv6 address's /64, which one subscriber usually holds whole.
- */
-export function throttleSource(address: string | undefined): string {
-  if (!address) return 'unknown';
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  if (mapped && isIPv4(mapped[1]!)) return mapped[1]!;
-  if (!isIPv6(address)) return address;
-  const halves = address.replace(/%.*$/, '').toLowerCase().split('::');
-  const groups = (s: string | undefined) =>
-    s ? s.split(':').flatMap((g) => (g.includes('.') ? ['0', '0'] : [g])) : [];
-  const head = groups(halves[0]);
-  const tail = groups(halves[1]);
-  const all = [...head, ...Array<string>(8 - head.length - tail.length).fill('0'), ...tail];
-  return `${all
-    .slice(0, 4)
-    .map((g) => parseInt(g, 16).toString(16))
-    .join(':')}::/64`;
-}
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
@@ -174,15 +139,6 @@ function decodeBasic(value: string): { name: string; password: string; pair: str
   return { name: pair.slice(0, colon), password: pair.slice(colon + 1), pair };
 }
 
-/** What throttling knows of one account name tried from one source. */
-interface Attempts {
-  source: string;
-  account: string;
-  failures: number;
-  lastFailureAt: number;
-  inFlight: number;
-}
-
 function checkLimits(limits: AuthLimits) {
   const bad = Object.entries(limits).filter(
     ([, v]) => typeof v !== 'number' || !(v > 0) || !Number.isInteger(v),
@@ -198,128 +154,17 @@ function checkLimits(limits: AuthLimits) {
     );
 }
 
-export function createAuthenticator(deps: AuthDeps) {
-  const { store, logger } = deps;
-  const limits: AuthLimits = { ...defaultAuthLimits, ...deps.limits };
-  checkLimits(limits);
-  const now = deps.now ?? Date.now;
-  const verify = deps.verifyPassword ?? verifyPassword;
-  const hash = deps.hashPassword ?? hashPassword;
-  const dummyHash = dummyPasswordHash();
-  const key = randomBytes(32);
-  // HMAC(user:password) → { userId, hash at verification time }; Map order gives LRU eviction.
-  const verified = new Map<string, { userId: string; passwordHash: string }>();
-  const failed = new Map<string, number>();
-  const checking = new Map<string, Promise<UserRow | null>>();
-  const rehashing = new Set<string>();
-  const lastTouched = new Map<string, number>();
-
-  // --- Throttling per account name and source -------------------------------------------
-  // `${source}\n${account}` (a name holds no control character) → attempts; Map order: least
-  // recently tried first.
-  const attempts = new Map<string, Attempts>();
-  const accountsBySource = new Map<string, Set<string>>();
-  const checksBySource = new Map<string, number>();
-  const keyOf = (source: string, account: string) => `${source}\n${account}`;
-  const delayAfter = (failures: number) =>
-    failures < limits.freeFailures
-      ? 0
-      : Math.min(limits.maxDelayMs, limits.baseDelayMs * 2 ** (failures - limits.freeFailures));
-  const live = (a: Attempts, at: number) =>
-    a.inFlight > 0 || (a.failures > 0 && at - a.lastFailureAt < limits.forgetAfterMs);
-
-  function forget(a: Attempts) {
-    const k = keyOf(a.source, a.account);
-    // A stale record (dropped from a full map, then tried anew) was forgotten already.
-    if (attempts.get(k) !== a) return;
-    attempts.delete(k);
-    const accounts = accountsBySource.get(a.source);
-    accounts?.delete(a.account);
-    if (accounts?.size === 0) accountsBySource.delete(a.source);
-  }
-
-  function remember(a: Attempts) {
-    const k = keyOf(a.source, a.account);
-    attempts.delete(k);
-    attempts.set(k, a);
-    while (attempts.size > limits.maxTrackedKeys) forget(attempts.values().next().value!);
-  }
-
-  /** Admits one check of `account` from `source`, or refuses it with 429. */
-  function admit(source: string, account: string): Attempts {
-    const at = now();
-    let a = attempts.get(keyOf(source, account));
-    if (a && !live(a, at)) {
-      forget(a);
-      a = undefined;
-    }
-    if (!a) {
-      const accounts = accountsBySource.get(source);
-      if (accounts && accounts.size >= limits.maxAccountsPerSource) {
-        let soonest = Infinity;
-        for (const other of accounts) {
-          const o = attempts.get(keyOf(source, other));
-          if (!o || !live(o, at)) {
-            if (o) forget(o);
-            else accounts.delete(other);
-          } else if (o.inFlight === 0)
-            soonest = Math.min(soonest, o.lastFailureAt + limits.forgetAfterMs - at);
-        }
-        if (accounts.size >= limits.maxAccountsPerSource) {
-          throw throttled(
-            Number.isFinite(soonest) ? soonest : limits.baseDelayMs,
-            'Too many failed sign-ins from this address',
-          );
-        }
-      }
-      a = { source, account, failures: 0, lastFailureAt: 0, inFlight: 0 };
-    } else {
-      const used = a.failures + a.inFlight;
-      if (used >= limits.freeFailures) {
-        const wait = a.inFlight > 0 ? delayAfter(used) : a.lastFailureAt + delayAfter(a.failures) - at;
-        if (wait > 0) throw throttled(wait, 'Too many failed sign-ins for this user from this address');
-      }
-    }
-    const checks = checksBySource.get(source) ?? 0;
-    if (checks >= limits.maxChecksPerSource)
-      throw throttled(1000, 'Too many sign-ins from this address at once');
-    checksBySource.set(source, checks + 1);
-    accountsBySource.set(source, (accountsBySource.get(source) ?? new Set()).add(account));
-    a.inFlight++;
-    remember(a);
-    return a;
-  }
-
-  function settle(a: Attempts, outcome: 'ok' | 'failed' | 'dropped') {
-    const checks = checksBySource.get(a.source)! - 1;
-    if (checks > 0) checksBySource.set(a.source, checks);
-    else checksBySource.delete(a.source);
-    a.inFlight--;
-    if (outcome === 'ok') a.failures = 0;
-    if (outcome === 'failed') {
-      a.failures++;
-      a.lastFailureAt = now();
-      if (attempts.get(keyOf(a.source, a.account)) === a) remember(a);
-    }
-    if (a.inFlight === 0 && a.failures === 0) forget(a);
-  }
-
-  /** The right password from this source (a cached pair): its failures are over. */
-  function forgive(source: string, account: string) {
-    const a = attempts.get(keyOf(source, account));
-    if (!a) return;
-    a.failures = 0;
-    if (a.inFlight === 0) forget(a);
-  }
-
-  // --- The hashing budget: round-robin over per-account queues ---------------------------
+/**
+ * `slots` scrypt runs at once; waiting runs queue per account, the queues served round-robin
+ * (Map order is the round-robin order).
+ */
+function createHashPool(slots: number, limits: Pick<AuthLimits, 'maxQueued' | 'maxQueuedPerAccount'>) {
   let running = 0;
   let queued = 0;
-  // account → checks waiting to start; Map order is the round-robin order.
   const lanes = new Map<string, Array<() => void>>();
 
   function pump() {
-    while (running < limits.maxHashing) {
+    while (running < slots) {
       const next = lanes.entries().next();
       if (next.done) return;
       const [account, lane] = next.value;
@@ -341,50 +186,79 @@ export function createAuthenticator(deps: AuthDeps) {
     }
   }
 
-  /** Runs `fn` (one scrypt) within the budget, in `account`'s turn. */
-  function budgeted<T>(account: string, fn: () => Promise<T>): Promise<T> {
-    if (running < limits.maxHashing && queued === 0) {
-      running++;
-      return run(fn);
-    }
-    const lane = lanes.get(account);
-    if (lane && lane.length >= limits.maxQueuedPerAccount)
-      throw throttled(1000, 'Too many sign-ins for this user at once');
-    if (queued >= limits.maxQueued) throw busy();
-    return new Promise<T>((resolve, reject) => {
-      const start = () => void run(fn).then(resolve, reject);
-      if (lane) lane.push(start);
-      else lanes.set(account, [start]);
-      queued++;
-    });
-  }
+  return {
+    /** A slot is free and nobody waits for one. */
+    idle: () => running < slots && queued === 0,
+    /** Runs `fn` (one scrypt) in `account`'s turn. */
+    submit<T>(account: string, fn: () => Promise<T>): Promise<T> {
+      if (running < slots && queued === 0) {
+        running++;
+        return run(fn);
+      }
+      const lane = lanes.get(account);
+      if (lane && lane.length >= limits.maxQueuedPerAccount)
+        throw throttled(1000, 'Too many sign-ins for this user at once');
+      if (queued >= limits.maxQueued) throw busy();
+      return new Promise<T>((resolve, reject) => {
+        const start = () => void run(fn).then(resolve, reject);
+        if (lane) lane.push(start);
+        else lanes.set(account, [start]);
+        queued++;
+      });
+    },
+  };
+}
+
+export function createAuthenticator(deps: AuthDeps) {
+  const { store, logger } = deps;
+  const limits: AuthLimits = { ...defaultAuthLimits, ...deps.limits };
+  checkLimits(limits);
+  const now = deps.now ?? Date.now;
+  const verify = deps.verifyPassword ?? verifyPassword;
+  const hash = deps.hashPassword ?? hashPassword;
+  const dummyHash = dummyPasswordHash();
+  const key = randomBytes(32);
+  // HMAC(user:password) → { userId, hash at verification time }; Map order gives LRU eviction.
+  const verified = new Map<string, { userId: string; passwordHash: string }>();
+  const failed = new Map<string, number>();
+  const checking = new Map<string, Promise<UserRow | null>>();
+  const rehashing = new Set<string>();
+  const lastTouched = new Map<string, number>();
+  const throttle = createSignInThrottle(limits, now);
+  const shared = createHashPool(limits.maxHashing, limits);
+  const reserved = createHashPool(limits.reservedHashing, limits);
+
+  /** Runs `fn` (one scrypt) within the budget: known-good sources in their own slots when the others are taken. */
+  const budgeted = <T>(account: string, known: boolean, fn: () => Promise<T>): Promise<T> =>
+    known && !shared.idle() ? reserved.submit(account, fn) : shared.submit(account, fn);
 
   // --- Basic --------------------------------------------------------------------------------
   /** The user if the password is theirs, else null; throttled and budgeted. */
   async function check(name: string, password: string, source: string): Promise<UserRow | null> {
-    const a = admit(source, name);
+    const ticket: Ticket = throttle.admit(source, name);
     let ok: boolean;
     let user: UserRow | undefined;
     try {
       user = await store.users.byName(name);
       // Unknown users cost a check too, so that timing does not reveal which names exist.
-      ok = await budgeted(name, () => verify(password, user?.password_hash ?? dummyHash));
+      ok = await budgeted(name, ticket.known, () => verify(password, user?.password_hash ?? dummyHash));
     } catch (err) {
-      settle(a, 'dropped');
+      throttle.settle(ticket, 'dropped');
       throw err;
     }
-    settle(a, ok && user ? 'ok' : 'failed');
+    throttle.settle(ticket, ok && user ? 'ok' : 'failed');
     return ok && user ? user : null;
   }
 
-  /** Replaces an older hash after a successful sign-in; the response does not wait for it. */
+  /** Replaces a weaker hash after a successful sign-in; the response does not wait for it. */
   function rehashLater(user: UserRow, password: string, mac: string) {
     if (!needsRehash(user.password_hash) || rehashing.has(user.id)) return;
     rehashing.add(user.id);
     const older = user.password_hash;
     void (async () => {
       try {
-        const fresh = await budgeted(user.name, () => hash(password));
+        // Right after a successful sign-in: its source is known-good.
+        const fresh = await budgeted(user.name, true, () => hash(password));
         const current = await store.users.byId(user.id);
         // Changed meanwhile (a new password): keep it.
         if (current?.password_hash !== older) return;
@@ -409,7 +283,7 @@ export function createAuthenticator(deps: AuthDeps) {
       if (user && user.password_hash === hit.passwordHash && user.name === name) {
         verified.delete(mac);
         verified.set(mac, hit);
-        forgive(source, name);
+        throttle.succeeded(source, name);
         return { user, via: 'basic' };
       }
       verified.delete(mac);

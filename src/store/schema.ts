@@ -73,7 +73,10 @@ export interface RoutesTable {
   dns_record_id: string | null;
   /** 1 when a DNS create may have reached Cloudflare without us seeing the answer. */
   dns_uncertain: Generated<number>;
-  /** Cloudflare Access protection of TCP-like routes: app, policy and the route's service token. */
+  /**
+   * Cloudflare Access protection of every protected route: its application and, for TCP-like
+   * routes, its service token (`access_policy_id`: unused, kept from before app-scoped policies).
+   */
   access_app_id: string | null;
   access_aud: string | null;
   access_policy_id: string | null;
@@ -101,7 +104,7 @@ export interface RoutesTable {
   k8s_reason: string | null;
   /** Cloudflare Access for people on an HTTP route: JSON `{emails, emailDomains}`; null = none. */
   access_rule: string | null;
-  /** Source-IP allow-list (JSON array of addresses/CIDRs), enforced by a WAF rule; null = open. */
+  /** Source-IP allow-list (JSON array of addresses/CIDRs), enforced by the route's Access application; null = open. */
   allow_ips: string | null;
   created_at: string;
   updated_at: string;

@@ -1,4 +1,4 @@
-/** Small server-wide values: the installation id, the hash of rules last applied. */
+/** Small server-wide values: the installation id, whether allow-list WAF rules from before per-route Access remain. */
 import type { Kysely } from 'kysely';
 import type { Database } from './schema.js';
 
