@@ -1,0 +1,58 @@
+/** The reconciler wired over a core: the store's parts it uses, its options from the config, metrics hooks. */
+import { asTenant } from '../providers/cloudflare/index.js';
+import {
+  createReconciler,
+  defaultReconcilerOptions,
+  type Reconciler,
+  type ReconcilerHooks,
+} from '../reconciler/index.js';
+import type { Core } from './core.js';
+
+/** The reconciler over a core, with the store's parts it needs and nothing else. */
+export function createCoreReconciler(
+  core: Core,
+  opts: { replicaId?: string; hooks?: ReconcilerHooks } = {},
+): Reconciler {
+  const { config, store, metrics } = core;
+  const k8s = config.kubernetes;
+  return createReconciler({
+    work: store.work,
+    resync: store.resync,
+    events: store.events,
+    leases: store.leases,
+    settings: store.settings,
+    signals: store.signals,
+    cloudflare: core.cloudflare,
+    secrets: core.secrets,
+    kubernetes: core.kubernetes,
+    ownership: core.ownership,
+    asTenant,
+    tcpAccess: { image: k8s.image, replicas: k8s.replicas, port: k8s.port },
+    logger: core.logger.child({ component: 'reconciler' }),
+    options: {
+      ...defaultReconcilerOptions,
+      owner: opts.replicaId ?? core.replicaId,
+      concurrency: config.reconciler.concurrency,
+      claimPerOwner: config.reconciler.claimPerOwner,
+      dnsBatchLimit: config.cloudflare.dnsBatchLimit,
+      pollMs: config.reconciler.pollMs,
+      leaseMs: config.reconciler.leaseSeconds * 1000,
+      backoffMaxMs: config.reconciler.backoffMaxSeconds * 1000,
+      resyncMs: config.reconciler.resyncSeconds * 1000,
+      configMaxDelayMs: config.reconciler.configMaxDelaySeconds * 1000,
+      gcMaxDeletes: config.reconciler.gcMaxDeletes,
+      gcMaxDeletePercent: config.reconciler.gcMaxDeletePercent,
+      tokenRenewBeforeMs: config.reconciler.tokenRenewDays * 86_400_000,
+      eventRetentionMs: config.events.retentionDays * 86_400_000,
+    },
+    hooks: {
+      pass: (s) => {
+        metrics.reconcilerPasses.inc({ result: s.failed ? 'failed' : 'ok' });
+        metrics.reconcilerPassSeconds.observe(s.ms / 1000);
+      },
+      queueDepth: (n) => metrics.reconcilerQueue.set(n),
+      resynced: (r) => metrics.resynced(r),
+      ...opts.hooks,
+    },
+  });
+}

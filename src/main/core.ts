@@ -1,0 +1,207 @@
+/**
+ * The core: what every entrypoint that touches the outside world needs. Connects the store
+ * (waiting for the database), builds the rate limiter and the Cloudflare adapter (verifying the
+ * token and resolving the zone), resolves this installation, and loads Kubernetes when configured.
+ */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Logger } from 'pino';
+import type { ServerConfig } from '../config/index.js';
+import { createSecretBox } from '../domain/secret-box.js';
+import { ownership } from '../domain/ownership.js';
+import { ProviderError } from '../domain/errors.js';
+import type { Ownership } from '../domain/ownership.js';
+import { connectStore, type Store } from '../store/index.js';
+import {
+  createCloudflareApi,
+  createRateLimiter,
+  type CloudflareApi,
+  type RateLimiter,
+} from '../providers/cloudflare/index.js';
+import type { KubernetesApi } from '../providers/kubernetes/index.js';
+import { createMetrics } from '../server/metrics.js';
+import { resolveInstallation } from './installation.js';
+import { createLogger } from './logger.js';
+import { resolveSecretKey } from './secret-key.js';
+import { cloudflareTransient, databaseTransient, retryTransient, StartupError } from './startup.js';
+import { syncUsersFile } from './users-file.js';
+
+/** The parts every entrypoint that touches the outside world needs: store, Cloudflare, Kubernetes, markers. */
+export interface Core {
+  config: ServerConfig;
+  logger: Logger;
+  metrics: ReturnType<typeof createMetrics>;
+  secrets: ReturnType<typeof createSecretBox>;
+  store: Store;
+  cloudflare: CloudflareApi;
+  limiter: RateLimiter;
+  kubernetes: KubernetesApi | null;
+  ownership: Ownership;
+  /** This process among the replicas (leases, budget reservations). */
+  replicaId: string;
+  accountId: string;
+  zoneId: string;
+  zoneName: string;
+  closeStore(): Promise<void>;
+}
+
+/** Connects to the database (waiting for it, bounded) and to Cloudflare (retrying transient faults), and resolves the installation. */
+export async function createCore(
+  config: ServerConfig,
+  /** `syncUsers: false`: leave the users file alone (`tunnelplane gc` reads, it does not serve). */
+  opts: { logger?: Logger; replicaId?: string; syncUsers?: boolean } = {},
+): Promise<Core> {
+  const logger = opts.logger ?? createLogger(config.log.level);
+  const metrics = createMetrics();
+  const secrets = createSecretBox(resolveSecretKey(config, logger));
+  const dbLogger = logger.child({ component: 'database' });
+  const { store, close: closeStore } = await retryTransient(
+    'the database',
+    () =>
+      connectStore(config.database.url, {
+        onPoolError: (err) =>
+          dbLogger.warn(
+            { err: err.message },
+            'a database connection failed; it is replaced on the next query',
+          ),
+      }),
+    { transient: databaseTransient, maxMs: config.database.startupWaitSeconds * 1000, logger: dbLogger },
+  );
+  try {
+    if (config.users.file && opts.syncUsers !== false)
+      await syncUsersFile(store, config.users.file, config.users.admins, logger);
+
+    const replicaId = opts.replicaId ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+    const { requests, windowSeconds, shared } = config.cloudflare.rateLimit;
+    const sharing = shared === 'auto' ? store.dialect === 'postgres' : shared;
+    const reservationTtlMs = 1000;
+    const limiter = createRateLimiter({
+      requests,
+      windowSeconds,
+      reservationTtlMs,
+      // The database counts a reservation for the window, widened by the limiter's margin and the time its slots may wait.
+      ...(sharing
+        ? {
+            shared: (n: number) =>
+              store.budget.reserve(replicaId, n, requests, windowSeconds * 1000 + 2000 + reservationTtlMs),
+          }
+        : {}),
+    });
+    const base = {
+      apiToken: config.cloudflare.apiToken!,
+      ...(config.cloudflare.baseUrl ? { baseUrl: config.cloudflare.baseUrl } : {}),
+      limiter,
+      timeoutMs: config.cloudflare.timeoutMs,
+      observer: {
+        call: (endpoint: string, status: number | 'error', ms: number) => {
+          metrics.cloudflareCalls.inc({ endpoint, status: String(status) });
+          metrics.cloudflareCallSeconds.observe({ endpoint }, ms / 1000);
+        },
+        rateLimitWait: (ms: number) => metrics.rateLimitWaitSeconds.inc(ms / 1000),
+        rateLimited: () => metrics.rateLimited.inc(),
+      },
+    };
+
+    // Start-up verifies the token and resolves the zone (and the account from it when not given).
+    const probe = createCloudflareApi({
+      ...base,
+      accountId: config.cloudflare.accountId ?? '',
+      zoneId: config.cloudflare.zoneId ?? '',
+    });
+    const cfLogger = logger.child({ component: 'cloudflare' });
+    const retrying = {
+      transient: cloudflareTransient,
+      maxMs: config.cloudflare.startupWaitSeconds * 1000,
+      logger: cfLogger,
+    };
+    await retryTransient('Cloudflare (verifying the API token)', () => probe.verifyToken(), retrying).catch(
+      (err: Error) => {
+        if (err instanceof ProviderError)
+          throw new StartupError(`cloudflare.apiToken: Cloudflare rejected the API token: ${err.message}`);
+        throw err;
+      },
+    );
+    let zoneId = config.cloudflare.zoneId;
+    const zoneName = config.cloudflare.zoneName;
+    let accountId = config.cloudflare.accountId;
+    if (zoneName) {
+      const zone = await retryTransient(
+        `Cloudflare (finding zone ${zoneName})`,
+        () => probe.findZone(zoneName),
+        retrying,
+      );
+      if (!zone)
+        throw new StartupError(
+          `cloudflare.zoneName: Cloudflare has no zone named ${zoneName} visible to this token`,
+        );
+      if (zoneId && zone.id !== zoneId)
+        throw new StartupError(
+          `cloudflare.zoneId: zone ${zoneName} has id ${zone.id}, not the configured ${zoneId}`,
+        );
+      zoneId = zone.id;
+      accountId ??= zone.accountId ?? undefined;
+    }
+    if (!zoneId || !zoneName) throw new StartupError('cloudflare.zoneName is required');
+    if (!accountId) throw new StartupError('cloudflare.accountId is required (or a cert.pem holding it)');
+    const cloudflare = createCloudflareApi({ ...base, accountId, zoneId });
+
+    /** A few of the tunnels and records Cloudflare holds with an installation id's markers. */
+    const marked = (id: string) =>
+      retryTransient(
+        'Cloudflare (looking for objects of this installation)',
+        async () => {
+          const marker = ownership(id);
+          const tunnels = (await cloudflare.listTunnels(marker.tunnelPrefix)).map((t) => `tunnel ${t.name}`);
+          const records: string[] = [];
+          for await (const page of cloudflare.pagesByComment(marker.dnsCommentPrefix)) {
+            records.push(...page.map((r) => `DNS record ${r.name}`));
+            break;
+          }
+          return [...tunnels, ...records].slice(0, 3);
+        },
+        retrying,
+      );
+    const installation = await resolveInstallation(
+      { settings: store.settings, resync: store.resync, marked },
+      config.instance,
+      zoneId,
+      { adopt: config.adoptInstallation },
+    ).catch((err: Error) => {
+      throw new StartupError(err.message);
+    });
+    if (installation.created)
+      logger.info(
+        { installation: installation.id },
+        'new installation: its id is kept in the database and marks everything it makes',
+      );
+
+    const k8s = config.kubernetes;
+    // The Kubernetes client is large: loaded only when a cluster is configured.
+    const kubernetes: KubernetesApi | null =
+      k8s.kubeconfig || k8s.inCluster
+        ? (await import('../providers/kubernetes/index.js')).createKubernetesApi({
+            namespace: k8s.namespace,
+            ...(k8s.kubeconfig ? { kubeconfigPath: k8s.kubeconfig } : {}),
+          })
+        : null;
+    return {
+      config,
+      logger,
+      metrics,
+      secrets,
+      store,
+      cloudflare,
+      limiter,
+      kubernetes,
+      ownership: ownership(installation.id),
+      replicaId,
+      accountId,
+      zoneId,
+      zoneName,
+      closeStore,
+    };
+  } catch (err) {
+    await closeStore();
+    throw err;
+  }
+}

@@ -1,0 +1,141 @@
+/**
+ * `tunnelplane dev`: the server with in-process Cloudflare and Kubernetes emulators and demo
+ * users, its data in a folder of its own (SQLite), until SIGINT or SIGTERM.
+ */
+import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../config/index.js';
+import { hashPassword } from '../domain/passwords.js';
+import type { Runtime } from './runtime.js';
+import { onSignals } from './shutdown.js';
+import { UsageError } from './usage.js';
+import { VERSION } from './version.js';
+
+const DEMO_USERS = [
+  { name: 'user1', password: 'user1password', role: 'user' as const },
+  { name: 'user2', password: 'user2password', role: 'user' as const },
+  { name: 'admin', password: 'adminpassword', role: 'admin' as const },
+];
+
+/** Returns once listening (after printing how to reach it); the process lives until a signal stops it. */
+export async function devCommand(argv: string[]) {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      port: { type: 'string', short: 'p', default: '5000' },
+      host: { type: 'string', default: '127.0.0.1' },
+      'data-dir': { type: 'string' },
+      json: { type: 'boolean', default: false },
+      'log-level': { type: 'string', default: 'warn' },
+    },
+    strict: true,
+  });
+  const port = Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new UsageError(`--port must be 0-65535, got ${values.port}`);
+  const dataDir = values['data-dir']
+    ? resolve(values['data-dir'])
+    : mkdtempSync(join(tmpdir(), 'tunnelplane-dev-'));
+  mkdirSync(dataDir, { recursive: true });
+
+  // The emulators are loaded for `dev` only, not by `serve`.
+  const { startCloudflareEmulator } = await import('../emulators/cloudflare/index.js');
+  const { startKubernetesEmulator } = await import('../emulators/kubernetes/index.js');
+  const emulator = await startCloudflareEmulator({
+    port: 0,
+    zoneName: 'example.com',
+    statePath: join(dataDir, 'cloudflare-state.json'),
+  });
+  // TLS: kubectl sends its token only over HTTPS, and operators will point kubectl at it.
+  const kube = await startKubernetesEmulator({ port: 0, namespaces: ['tunnel-control-plane'], tls: true });
+  const kubeconfig = join(dataDir, 'kubeconfig');
+  writeFileSync(kubeconfig, kube.kubeconfig(), { mode: 0o600 });
+  const { createLogger, createRuntime } = await import('./runtime.js');
+  const logger = createLogger(values['log-level']!);
+  let runtime: Runtime;
+  try {
+    const config = loadConfig({
+      env: {},
+      defaults: {
+        listen: { host: values.host, port },
+        database: { url: `sqlite:${join(dataDir, 'tunnelplane.db')}` },
+        secretKeyFile: join(dataDir, 'secret.key'),
+        cloudflare: {
+          apiToken: emulator.token,
+          accountId: emulator.accountId,
+          zoneName: emulator.zoneName,
+          baseUrl: emulator.url,
+          timeoutMs: 5000,
+        },
+        tunnels: { defaultConfigMode: 'local' },
+        reconciler: { resyncSeconds: 60 },
+        kubernetes: { kubeconfig, namespace: kube.namespace },
+        log: { level: values['log-level'] },
+      },
+    });
+    runtime = await createRuntime(config, { logger });
+    for (const u of DEMO_USERS) {
+      if (!(await runtime.store.users.byName(u.name))) {
+        await runtime.store.users.create({
+          name: u.name,
+          passwordHash: await hashPassword(u.password),
+          role: u.role,
+        });
+      }
+    }
+  } catch (err) {
+    await emulator.close();
+    await kube.close();
+    throw err;
+  }
+  const url = (await runtime.listen()).replace(
+    '127.0.0.1',
+    values.host === '127.0.0.1' ? '127.0.0.1' : values.host!,
+  );
+  const info = {
+    controlPlane: url,
+    users: DEMO_USERS.map(({ name, password, role }) => ({ name, password, role })),
+    cloudflare: {
+      url: emulator.url,
+      token: emulator.token,
+      accountId: emulator.accountId,
+      zoneId: emulator.zoneId,
+      zoneName: emulator.zoneName,
+    },
+    kubernetes: { url: kube.url, token: kube.token, namespace: kube.namespace },
+    dataDir,
+  };
+  if (values.json) {
+    process.stdout.write(JSON.stringify(info) + '\n');
+  } else {
+    const hostPort = url.replace(/^https?:\/\//, '');
+    process.stdout.write(
+      [
+        `Tunnelplane ${VERSION} (dev) is serving on ${url}`,
+        `  data: ${dataDir} (SQLite); Cloudflare: in-process emulator at ${emulator.url} (zone ${emulator.zoneName})`,
+        `  Kubernetes: in-process emulator at ${kube.url} (namespace ${kube.namespace}; kubeconfig ${kubeconfig})`,
+        `  users: ${DEMO_USERS.map((u) => `${u.name}/${u.password}`).join(', ')}`,
+        `  API docs: ${url}/docs`,
+        '',
+        'Try it from another terminal:',
+        `  export CONTROL_PLANE=${hostPort} USERPASS=user1:user1password`,
+        '  npx tunnelctl create',
+        '  npx tunnelctl list',
+        '  npx tunnelctl credentials TUNNEL > credentials.json',
+        '  npx tunnelctl create TUNNEL http://localhost:8000',
+        '  npx tunnelctl config TUNNEL > config.yaml',
+        '  cloudflared tunnel --config config.yaml run --cred-file credentials.json',
+        '',
+        'Press Ctrl-C to stop.',
+        '',
+      ].join('\n'),
+    );
+  }
+  onSignals(async () => {
+    await runtime.close();
+    await emulator.close();
+    await kube.close();
+  });
+}

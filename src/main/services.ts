@@ -1,0 +1,61 @@
+/** The HTTP layer's services (auth, tunnels, routes, accounts, waits) wired over a core. */
+import type { ServerConfig } from '../config/index.js';
+import type { AppServices } from '../server/app.js';
+import { createAuthenticator } from '../server/auth.js';
+import { createTunnelViews } from '../server/tunnel-views.js';
+import { createWaits } from '../server/waits.js';
+import { createAccountService } from '../server/account-service.js';
+import { createTunnelService } from '../server/tunnel-service.js';
+import { createRouteService } from '../server/route-service.js';
+import type { InCluster } from '../server/presenters.js';
+import type { Core } from './core.js';
+
+/** The HTTP layer's services, each handed only the repositories it uses. */
+export function createServices(core: Core, config: ServerConfig, inCluster: InCluster): AppServices {
+  const { store, logger } = core;
+  const auth = createAuthenticator({
+    store: { users: store.users, tokens: store.tokens },
+    logger: logger.child({ component: 'auth' }),
+    limits: {
+      freeFailures: config.auth.freeFailures,
+      maxDelayMs: config.auth.maxDelaySeconds * 1000,
+      maxHashing: config.auth.maxHashing,
+      maxAccountsPerSource: config.auth.maxAccountsPerSource,
+    },
+  });
+  const views = createTunnelViews({
+    tunnels: store.tunnels,
+    inCluster,
+    maxBytes: config.api.responseCacheMiB * 1024 * 1024,
+  });
+  const waits = createWaits({ tunnels: store.tunnels, signals: store.signals, maxWaitMs: 120_000 });
+  const accounts = createAccountService({
+    users: store.users,
+    tokens: store.tokens,
+    events: store.events,
+    defaultQuotas: config.quotas,
+  });
+  const tunnels = createTunnelService({
+    tunnels: store.tunnels,
+    views,
+    waits,
+    secrets: core.secrets,
+    quotasOf: accounts.quotasOf,
+    config: { accountId: core.accountId, defaultConfigMode: config.tunnels.defaultConfigMode },
+  });
+  const routes = createRouteService({
+    tunnels: store.tunnels,
+    tunnelService: tunnels,
+    waits,
+    quotasOf: accounts.quotasOf,
+    config: {
+      zoneName: core.zoneName,
+      capacity: {
+        accessApplications: config.cloudflare.limits.accessApplications,
+        serviceTokens: config.cloudflare.limits.serviceTokens,
+      },
+      rulesPerApplication: config.cloudflare.limits.rulesPerApplication,
+    },
+  });
+  return { auth, tunnels, routes, accounts, waits };
+}

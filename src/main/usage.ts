@@ -1,0 +1,30 @@
+/** `tunnelplane`'s usage text, and the error that prints it (exit status 2). */
+import { VERSION } from './version.js';
+
+export const USAGE = `tunnelplane ${VERSION}: self-hosted control plane for Cloudflare Tunnels
+
+Usage:
+  tunnelplane dev [--port N] [--data-dir DIR] [--json]
+      The server with an in-process Cloudflare emulator and demo users
+      (user1/user1password, user2/user2password, admin/adminpassword).
+  tunnelplane serve [--config FILE] [--secret-dir DIR] [--host H] [--port N] [--database URL]
+                    [--adopt-installation]
+      The server. Configuration: YAML file, the proof of concept's secret/ folder,
+      TUNNELPLANE_* variables, then flags (see docs/operator-guide.md).
+  tunnelplane migrate [--config FILE] [--database URL]
+  tunnelplane gc [--config FILE] [--secret-dir DIR] [--confirm DIGEST] [--include-unvouched] [--json]
+      Shows what orphan collection would delete (objects provably this installation's that no
+      row wants), what it leaves alone, and the plan's digest; --confirm DIGEST deletes the
+      former if the plan is still the one reviewed (and, with
+      --include-unvouched, objects carrying this installation's marker that its database does
+      not know, e.g. after restoring an older backup).
+  tunnelplane user add NAME [--admin] [--password-stdin]
+  tunnelplane user passwd NAME [--password-stdin]
+  tunnelplane user remove NAME
+  tunnelplane user list
+  tunnelplane emulate cloudflare [--port N] [--token T] [--zone NAME] [--plan free|pro] [--state FILE] [--json]
+  tunnelplane emulate kubernetes [--port N] [--json]
+`;
+
+/** A command line that makes no sense: printed with the usage, exit status 2. */
+export class UsageError extends Error {}
