@@ -1,23 +1,23 @@
 /**
- * The HTTP server: Fastify with schema-validated routes, one authentication hook, one error
- * mapper, metrics, and the OpenAPI document. Routes are thin: schema, auth, one service call.
+ * The HTTP server: `buildApp` puts together Fastify with schema-validated routes, the request
+ * hooks (request-hooks.ts: authentication, pacing, the audit of refusals), the one error mapper
+ * (error-mapper.ts), metrics, health and readiness, the OpenAPI document, and shutdown. Routes
+ * are thin: schema, auth, one service call.
  */
 import { randomBytes } from 'node:crypto';
-import { STATUS_CODES } from 'node:http';
-import Fastify, {
-  LogController,
-  type FastifyError,
-  type FastifyInstance,
-  type FastifyReply,
-  type FastifyRequest,
-} from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyReply } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Logger } from 'pino';
-import { AppError, type ErrorCode } from '../domain/errors.js';
-import { isUnavailable, type EventsRepository } from '../store/index.js';
+import type { EventsRepository } from '../store/index.js';
 import type { Authenticated, Authenticator } from './auth.js';
-import { createBuckets } from './buckets.js';
+import {
+  answerFrameworkError,
+  createClientErrorHandler,
+  handleError,
+  handleNotFound,
+} from './error-mapper.js';
+import { createAuthHook, createRefusalAudit } from './request-hooks.js';
 import type { TunnelService } from './tunnel-service.js';
 import type { RouteService } from './route-service.js';
 import type { AccountService } from './account-service.js';
@@ -28,6 +28,8 @@ import { registerTunnelRoutes } from './routes-tunnels.js';
 import { registerAccountRoutes } from './routes-account.js';
 import { registerAdminRoutes } from './routes-admin.js';
 import { registerPocRoutes } from './routes-poc.js';
+
+export { errorBody } from './error-mapper.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -58,7 +60,7 @@ export interface AppConfig {
   trustProxy?: boolean | readonly string[];
 }
 
-/** What the HTTP layer calls: built by the composition root (src/main/runtime.ts), never here. */
+/** What the HTTP layer calls: built by the composition root (src/main/services.ts), never here. */
 export interface AppServices {
   auth: Authenticator;
   tunnels: TunnelService;
@@ -81,39 +83,6 @@ export interface AppDeps {
   https?: { cert: string | Buffer; key: string | Buffer };
 }
 
-export function errorBody(
-  requestId: string,
-  code: ErrorCode,
-  message: string,
-  details: Record<string, unknown> = {},
-) {
-  return { error: { code, message, details, requestId } };
-}
-
-/** What Node's parser refused before Fastify saw a request: answered on the socket, then closed. */
-function clientErrorAnswer(err: { code?: string; bytesParsed?: number; rawPacket?: unknown }) {
-  if (err.code === 'HPE_HEADER_OVERFLOW') {
-    // The request line did not end before the limit: the URL alone is too long.
-    const raw = err.rawPacket;
-    const head = Buffer.isBuffer(raw) ? raw.toString('latin1', 0, Math.min(raw.length, 64 * 1024)) : '';
-    const eol = head.indexOf('\r\n');
-    if (/^[A-Z]+ \//.test(head) && (eol < 0 || eol >= (err.bytesParsed ?? 0)))
-      return {
-        status: 414,
-        code: 'request.uri_too_long',
-        message: 'The URL is longer than 16 KiB.',
-      } as const;
-    return {
-      status: 431,
-      code: 'request.headers_too_large',
-      message: 'The request line and headers are larger than 16 KiB.',
-    } as const;
-  }
-  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT')
-    return { status: 408, code: 'request.timeout', message: 'The request did not arrive in time.' } as const;
-  return { status: 400, code: 'request.invalid', message: 'The request is not valid HTTP.' } as const;
-}
-
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const requestIdPrefix = `${randomBytes(6).toString('hex')}-`;
   let requestCount = 0;
@@ -130,45 +99,19 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ajv: { customOptions: { removeAdditional: false, coerceTypes: true, allErrors: true } },
     // Off unless configured: a client's own X-Forwarded-For must never choose its address.
     ...(trustProxy ? { trustProxy: trustProxy === true ? true : [...trustProxy] } : {}),
-    // What the router refuses before any route (a path segment over 100 characters, a URL that
-    // does not decode) gets the error body of every other answer.
-    frameworkErrors: (err, req, reply) => {
-      const [status, code, message]: [number, ErrorCode, string] =
-        err.code === 'FST_ERR_MAX_PARAM_LENGTH'
-          ? [414, 'request.uri_too_long', 'A path segment is longer than 100 characters.']
-          : err.code === 'FST_ERR_BAD_URL'
-            ? [400, 'request.invalid', 'The URL is not valid.']
-            : [500, 'internal', 'Internal error; the server log has the details under this requestId.'];
-      if (status === 500) req.log.error({ err, reqId: req.id }, 'request failed');
-      req.errorCode = code;
-      void (reply as FastifyReply).status(status).send(errorBody(req.id, code, message));
-    },
-    // Requests Node's parser refuses (headers or URL over 16 KiB, not HTTP, too slow) never reach
-    // Fastify: answered here on the socket, in the same body, and the connection closed.
-    clientErrorHandler: (err, socket) => {
-      if (err.code === 'ECONNRESET' || socket.destroyed) return;
-      const { status, code, message } = clientErrorAnswer(err);
-      const body = JSON.stringify(errorBody(newRequestId(), code, message));
-      // As Node does: never into the middle of an answer already under way on this connection.
-      const answering = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage;
-      if (socket.writable && !answering?.headersSent)
-        socket.write(
-          `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
-            `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-        );
-      socket.destroy();
-    },
+    // What the router refuses before any route gets the error body of every other answer.
+    frameworkErrors: (err, req, reply) => answerFrameworkError(err, req, reply as FastifyReply),
+    // And so does what Node's parser refuses before Fastify sees a request.
+    clientErrorHandler: createClientErrorHandler(newRequestId),
     ...(deps.https ? { https: deps.https } : {}),
   }) as unknown as FastifyInstance;
 
   const { auth, tunnels, waits } = deps.services;
-  const mutations = createBuckets(deps.config.mutations ?? { perMinute: 0, burst: 1 });
-  const refusals = createBuckets({
-    perMinute: deps.config.events?.refusedPerMinute ?? 10,
-    burst: deps.config.events?.refusedPerMinute ?? 10,
+  const refusals = createRefusalAudit({
+    events: deps.events,
+    logger: deps.logger,
+    refusedPerMinute: deps.config.events?.refusedPerMinute,
   });
-  /** Per user: refused changes not written to the audit trail since the last that was. */
-  const unrecorded = new Map<string, { actor: string; count: number }>();
   const httpMetrics = createHttpMetrics(deps.metrics);
   httpMetrics.viewCache(tunnels.views.stats);
 
@@ -197,28 +140,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
-  app.addHook('onRequest', async (req) => {
-    const cfg = req.routeOptions.config;
-    const url = req.routeOptions.url ?? '';
-    if (cfg?.public || url.startsWith('/docs') || url === '/openapi.json' || !req.routeOptions.url) return;
-    req.auth = await auth.authenticate(req.headers.authorization, req.ip);
-    if (cfg?.admin && req.auth.user.role !== 'admin') {
-      throw new AppError('auth.forbidden', 'This path is for administrators.');
-    }
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      // Each user's changes are paced: a loop of creates and deletes cannot spend the Cloudflare budget everyone shares.
-      const taken = mutations.take(req.auth.user.id);
-      if (!taken.ok) {
-        const seconds = Math.ceil(taken.retryAfterMs / 1000);
-        throw new AppError(
-          'rate.limited',
-          `You are making changes faster than this server allows; retry in ${seconds} s.`,
-          { retryAfterSeconds: seconds },
-        );
-      }
-    }
-  });
-
+  app.addHook('onRequest', createAuthHook(auth, deps.config.mutations));
   app.addHook('onResponse', async (req, reply) => {
     httpMetrics.observe(
       req.method,
@@ -226,127 +148,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       reply.statusCode,
       reply.elapsedTime / 1000,
     );
-    // Refused mutations are part of the audit trail too (accepted ones are recorded with their
-    // write), a few per user per minute; the rest are counted into the next one that is written.
-    if (req.auth && req.method !== 'GET' && req.method !== 'HEAD' && reply.statusCode >= 400) {
-      const user = req.auth.user;
-      if (!refusals.take(user.id).ok) {
-        const u = unrecorded.get(user.id) ?? { actor: user.name, count: 0 };
-        u.count++;
-        unrecorded.set(user.id, u);
-        return;
-      }
-      const suppressed = unrecorded.get(user.id)?.count ?? 0;
-      unrecorded.delete(user.id);
-      await deps.events
-        .append({
-          ownerId: user.id,
-          actor: user.name,
-          action: `${req.method} ${req.routeOptions.url ?? 'unknown'}`,
-          target: req.url.split('?')[0]!.slice(0, 200),
-          outcome: 'error',
-          details: {
-            status: reply.statusCode,
-            code: req.errorCode,
-            requestId: req.id,
-            ...(suppressed ? { unrecordedBefore: suppressed } : {}),
-          },
-        })
-        .catch((err: Error) => req.log.warn({ err: err.message }, 'could not record an audit event'));
-    }
+    await refusals.record(req, reply);
   });
 
-  app.setErrorHandler(
-    async (err: FastifyError | AppError | Error, req: FastifyRequest, reply: FastifyReply) => {
-      req.errorCode =
-        err instanceof AppError
-          ? err.code
-          : (err as FastifyError).validation
-            ? 'request.invalid'
-            : ((err as FastifyError).code ?? 'internal');
-      if (err instanceof AppError) {
-        if (err.status === 401)
-          reply.header('www-authenticate', 'Basic realm="tunnelplane", charset="UTF-8"');
-        if (err.status === 503 || err.status === 429)
-          reply.header('retry-after', String(err.details.retryAfterSeconds ?? 1));
-        return reply.status(err.status).send(errorBody(req.id, err.code, err.message, err.details));
-      }
-      const fe = err as FastifyError;
-      if (fe.validation) {
-        const issues = fe.validation.map((v) => ({
-          where: fe.validationContext ?? 'request',
-          path: v.instancePath || (v.params as { missingProperty?: string })?.missingProperty || '',
-          message: v.message ?? 'invalid',
-        }));
-        const first = issues[0];
-        const what = first
-          ? `${first.where}${first.path ? ` ${first.path}` : ''} ${first.message}`
-          : 'invalid request';
-        return reply
-          .status(400)
-          .send(errorBody(req.id, 'request.invalid', `Invalid request: ${what}.`, { issues }));
-      }
-      switch (fe.code) {
-        case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-          return reply
-            .status(415)
-            .send(
-              errorBody(
-                req.id,
-                'request.unsupported_media_type',
-                `Send the body as application/json (got ${req.headers['content-type'] ?? 'nothing'}).`,
-              ),
-            );
-        case 'FST_ERR_CTP_BODY_TOO_LARGE':
-          return reply
-            .status(413)
-            .send(errorBody(req.id, 'request.too_large', 'The body is larger than 64 KiB.'));
-        case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-        case 'FST_ERR_CTP_INVALID_JSON_BODY':
-          return reply.status(400).send(errorBody(req.id, 'request.invalid', 'The body is not valid JSON.'));
-      }
-      if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
-        return reply.status(fe.statusCode).send(errorBody(req.id, 'request.invalid', fe.message));
-      }
-      if (isUnavailable(err)) {
-        // The database is away (restarting, unreachable): say so, and when to try again; it is not this request's fault.
-        req.errorCode = 'database.unavailable';
-        req.log.warn({ err: err.message, reqId: req.id }, 'database unavailable');
-        reply.header('retry-after', '2');
-        return reply
-          .status(503)
-          .send(
-            errorBody(
-              req.id,
-              'database.unavailable',
-              'The database is not reachable right now; try again in a few seconds.',
-            ),
-          );
-      }
-      req.log.error({ err, reqId: req.id, url: req.url, method: req.method }, 'request failed');
-      return reply
-        .status(500)
-        .send(
-          errorBody(
-            req.id,
-            'internal',
-            'Internal error; the server log has the details under this requestId.',
-          ),
-        );
-    },
-  );
-
-  app.setNotFoundHandler(async (req, reply) =>
-    reply
-      .status(404)
-      .send(
-        errorBody(
-          req.id,
-          'route.unknown_path',
-          `No such path: ${req.method} ${req.url.split('?')[0]!.slice(0, 200)}.`,
-        ),
-      ),
-  );
+  app.setErrorHandler(handleError);
+  app.setNotFoundHandler(handleNotFound);
 
   app.get('/healthz', { config: { public: true }, schema: { hide: true } }, async () => ({ status: 'ok' }));
   app.get('/readyz', { config: { public: true }, schema: { hide: true } }, async (_req, reply) => {
@@ -370,23 +176,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // only after the close began would otherwise hold the exit until its keep-alive timeout.
   let closing = false;
   // Refused changes counted but not written are written as one event a minute, and at close.
-  const flushUnrecorded = async () => {
-    const pending = [...unrecorded];
-    unrecorded.clear();
-    for (const [ownerId, { actor, count }] of pending) {
-      await deps.events
-        .append({
-          ownerId,
-          actor,
-          action: 'audit.unrecorded',
-          target: actor,
-          outcome: 'error',
-          details: { refusedRequests: count },
-        })
-        .catch((err: Error) => deps.logger.warn({ err: err.message }, 'could not record an audit event'));
-    }
-  };
-  const flushTimer = setInterval(() => void flushUnrecorded(), 60_000);
+  const flushTimer = setInterval(() => void refusals.flush(), 60_000);
   flushTimer.unref();
   app.addHook('preClose', async () => {
     closing = true;
@@ -394,7 +184,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   app.addHook('onClose', async () => {
     clearInterval(flushTimer);
-    await flushUnrecorded();
+    await refusals.flush();
   });
   app.addHook('onSend', async (_req, reply) => {
     if (closing) reply.header('connection', 'close');

@@ -1,0 +1,246 @@
+/**
+ * The configuration's one schema: every key with its type, bounds and default, and the checks of
+ * values (proxy addresses, ids, names) that name the key at fault. Layering the sources is
+ * config.ts; which `TUNNELPLANE_*` variable sets which key is env-vars.ts.
+ */
+import ipaddr from 'ipaddr.js';
+import { z } from 'zod';
+import { DEFAULT_CLOUDFLARED_IMAGE } from '../domain/access-objects.js';
+
+const port = z.coerce.number().int().min(0).max(65535);
+const positive = z.coerce.number().int().min(1);
+/** Booleans from YAML, or from the environment as `true`/`false`. */
+const flag = z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean());
+
+/** proxy-addr's names for ranges (Fastify's `trustProxy` takes them too). */
+const PROXY_RANGES = ['loopback', 'linklocal', 'uniquelocal'];
+const isProxyEntry = (s: string) =>
+  PROXY_RANGES.includes(s) ||
+  (s.includes('/')
+    ? ipaddr.isValidCIDR(s)
+    : ipaddr.IPv4.isValidFourPartDecimal(s) || (s.includes(':') && ipaddr.IPv6.isValid(s)));
+/**
+ * Whose `X-Forwarded-For` is believed: `false` (nobody), `true` (every hop: the client picks
+ * its address), or the proxies' addresses / CIDR ranges / `loopback`, `linklocal`,
+ * `uniquelocal` (YAML list, or comma-separated in the environment). No hop count: it cannot tell
+ * a proxy from a client that sends the header itself (Fastify trusts nobody for one).
+ */
+const trustProxy = z.preprocess(
+  (v) =>
+    v === 'true'
+      ? true
+      : v === 'false'
+        ? false
+        : typeof v === 'string'
+          ? v
+              .split(',')
+              .map((s) => s.trim())
+              .filter(Boolean)
+          : v,
+  z
+    .union([z.boolean(), z.array(z.string())], {
+      error:
+        "must be false, true, or a list of the proxies' addresses or CIDR ranges (a hop count cannot tell a proxy from a client)",
+    })
+    .superRefine((v, ctx) => {
+      if (v === true || v === false) return;
+      if (v.length === 0)
+        ctx.addIssue({ code: 'custom', message: 'list at least one proxy (or give false)' });
+      v.forEach((entry, i) => {
+        if (!isProxyEntry(entry))
+          ctx.addIssue({
+            code: 'custom',
+            path: [i],
+            message: `${JSON.stringify(entry)} is not an IP address, a CIDR range or one of ${PROXY_RANGES.join(', ')}`,
+          });
+      });
+    }),
+);
+
+export const configSchema = z
+  .object({
+    /**
+     * This installation's id in the markers on everything it makes (1-12 of a-z 0-9). Default:
+     * the id kept in the database (a new one takes a random id; main/installation.ts).
+     * Installations sharing a Cloudflare account or a namespace must differ.
+     */
+    instance: z
+      .string()
+      .regex(/^[a-z0-9]{1,12}$/, 'must be 1-12 lowercase letters or digits')
+      .optional(),
+    /**
+     * A new database with a configured `instance` whose markers Cloudflare already holds is
+     * refused (a copied configuration would take the other installation's objects), unless this
+     * says the database replaces a lost one of the same installation.
+     */
+    adoptInstallation: flag.default(false),
+    listen: z
+      .object({
+        host: z.string().min(1).default('127.0.0.1'),
+        port: port.default(5000),
+        /** Reverse proxies whose `X-Forwarded-For` gives the client's address (sign-in throttling counts per address). */
+        trustProxy: trustProxy.default(false),
+      })
+      .prefault({}),
+    tls: z.object({ cert: z.string().min(1), key: z.string().min(1) }).optional(),
+    database: z
+      .object({
+        url: z.string().min(1).default('sqlite:./data/tunnelplane.db'),
+        /** At start, how long to wait for a database that is not up yet (retried with backoff). */
+        startupWaitSeconds: z.coerce.number().int().min(0).max(3600).default(120),
+      })
+      .prefault({}),
+    /** 32 bytes, base64: seals tunnel secrets at rest. Or a file holding it. */
+    secretKey: z.string().optional(),
+    secretKeyFile: z.string().optional(),
+    cloudflare: z
+      .object({
+        apiToken: z.string().min(1).optional(),
+        accountId: z
+          .string()
+          .regex(/^[0-9a-f]{32}$/, 'must be a 32-character hex account id')
+          .optional(),
+        zoneId: z
+          .string()
+          .regex(/^[0-9a-f]{32}$/, 'must be a 32-character hex zone id')
+          .optional(),
+        zoneName: z.string().min(1).optional(),
+        /** The origin certificate from `cloudflared tunnel login` (accountID, zoneID, apiToken). */
+        cert: z.string().optional(),
+        baseUrl: z.url().optional(),
+        timeoutMs: positive.default(15_000),
+        /**
+         * The token's call budget (Cloudflare: 1,200 per 300 s). `shared`: every replica reserves
+         * its calls in the database so that together they stay within it (auto: with PostgreSQL).
+         */
+        rateLimit: z
+          .object({
+            requests: positive.default(1200),
+            windowSeconds: positive.default(300),
+            shared: z
+              .preprocess(
+                (v) => (v === 'true' ? true : v === 'false' ? false : v),
+                z.union([z.boolean(), z.literal('auto')]),
+              )
+              .default('auto'),
+          })
+          .prefault({}),
+        /** DNS batch operations per call: 200 on Free zones, 3,500 on paid ones. */
+        dnsBatchLimit: positive.max(3500).default(200),
+        /**
+         * At start, how long to keep retrying a Cloudflare that is unreachable, rate limited or
+         * failing (a refused token stops at once).
+         */
+        startupWaitSeconds: z.coerce.number().int().min(0).max(3600).default(300),
+        /**
+         * The account's limits every tenant shares (Cloudflare's account limits: 500 Access
+         * applications, 50 service tokens, 1,000 rules per application). Lower them when the
+         * account holds applications or tokens of its own: a route that would not fit is refused
+         * when it is created.
+         */
+        limits: z
+          .object({
+            accessApplications: z.coerce.number().int().min(0).default(500),
+            serviceTokens: z.coerce.number().int().min(0).default(50),
+            rulesPerApplication: z.coerce.number().int().min(1).default(1000),
+          })
+          .prefault({}),
+      })
+      .prefault({}),
+    users: z
+      .object({
+        /** `{"user": "password"}` (plaintext is hashed on import) or `{"user": {"password"|"passwordHash", "role"}}`. */
+        file: z.string().optional(),
+        admins: z.array(z.string()).default([]),
+      })
+      .prefault({}),
+    /** Per user (overrides per user through the admin API for tunnels and routes). */
+    quotas: z
+      .object({
+        tunnels: z.coerce.number().int().min(0).default(10),
+        routes: z.coerce.number().int().min(0).default(50),
+        /** Routes with Access (TCP, people, allow-lists): each holds one of the account's Access applications. */
+        protectedRoutes: z.coerce.number().int().min(0).default(20),
+        /** TCP-like routes: each holds one of the account's 50 service tokens. */
+        tcpRoutes: z.coerce.number().int().min(0).default(5),
+      })
+      .prefault({}),
+    api: z
+      .object({
+        /** Memory for rendered tunnel views (JSON, config.yaml), kept per tunnel until its routes change; 0 turns it off. */
+        responseCacheMiB: z.coerce.number().min(0).max(4096).default(32),
+        /** Changes (POST, PUT, PATCH, DELETE) per user: a bucket of `mutationBurst` refilled at this rate (per replica); 0: no limit. */
+        mutationsPerMinute: z.coerce.number().min(0).default(30),
+        mutationBurst: z.coerce.number().int().min(1).default(30),
+      })
+      .prefault({}),
+    /** Sign-in throttling (see src/server/auth.ts): failed guesses per account and source address, the password-check queue. */
+    auth: z
+      .object({
+        freeFailures: z.coerce.number().int().min(1).default(5),
+        maxDelaySeconds: z.coerce.number().int().min(1).default(300),
+        maxHashing: z.coerce.number().int().min(1).max(16).default(2),
+        maxAccountsPerSource: z.coerce.number().int().min(1).default(20),
+      })
+      .prefault({}),
+    /**
+     * The audit trail: how long events are kept, and how many refused changes a user leaves per
+     * minute (more are counted, in one event).
+     */
+    events: z
+      .object({
+        retentionDays: z.coerce.number().int().min(1).default(90),
+        refusedPerMinute: z.coerce.number().int().min(0).default(10),
+      })
+      .prefault({}),
+    tunnels: z.object({ defaultConfigMode: z.enum(['local', 'remote']).default('local') }).prefault({}),
+    reconciler: z
+      .object({
+        enabled: flag.default(true),
+        resyncSeconds: z.coerce.number().int().min(0).default(300),
+        concurrency: positive.max(64).default(16),
+        /** Tunnels of one owner a pass takes at most: one owner's many changes never make others wait long. */
+        claimPerOwner: positive.default(5),
+        /** A replica's claim on a tunnel; a crashed replica's work is taken over after this. */
+        leaseSeconds: positive.default(15),
+        /** Longest wait between retries of a failing tunnel (exponential backoff with jitter up to this). */
+        backoffMaxSeconds: positive.default(60),
+        /** A remote tunnel's configuration PUT waits while its routes keep changing, at most this long (0: never waits). */
+        configMaxDelaySeconds: z.coerce.number().min(0).max(300).default(10),
+        pollMs: positive.default(1000),
+        /**
+         * Orphans a resync deletes on its own (provably ours: see the operator guide); above
+         * max(gcMaxDeletes, gcMaxDeletePercent % of our objects) it deletes none and waits for
+         * `tunnelplane gc --confirm`.
+         */
+        gcMaxDeletes: z.coerce.number().int().min(0).default(10),
+        gcMaxDeletePercent: z.coerce.number().min(0).max(100).default(10),
+        /** A TCP route's service token is renewed (refreshed, and rotated) this many days before it expires. */
+        tokenRenewDays: z.coerce.number().int().min(1).max(300).default(30),
+      })
+      .prefault({}),
+    kubernetes: z
+      .object({
+        /** A kubeconfig file (the proof of concept's `kubeconfig`); or `inCluster: true`. Neither: no access pods. */
+        kubeconfig: z.string().optional(),
+        inCluster: flag.default(false),
+        namespace: z
+          .string()
+          .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a Kubernetes namespace name')
+          .max(63)
+          .default('tunnel-control-plane'),
+        image: z.string().min(1).default(DEFAULT_CLOUDFLARED_IMAGE),
+        replicas: z.coerce.number().int().min(1).max(10).default(1),
+        /** The port access pods listen on and their Service exposes (the proof of concept's 10000). */
+        port: z.coerce.number().int().min(1024).max(65535).default(10000),
+      })
+      .prefault({}),
+    log: z
+      .object({
+        level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+      })
+      .prefault({}),
+  })
+  .strict();
+
+export type ServerConfig = z.infer<typeof configSchema>;

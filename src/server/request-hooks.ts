@@ -1,0 +1,113 @@
+/**
+ * The hooks every API request passes: who it is and whether it may change things now (the
+ * `onRequest` authentication, admin check and per-user pacing of mutations), and, once answered,
+ * the audit of refused mutations (a few per user per minute; the rest counted into one event).
+ * app.ts installs them; accepted mutations are audited by the store, with their write.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import { AppError } from '../domain/errors.js';
+import type { EventsRepository } from '../store/index.js';
+import type { Authenticator } from './auth.js';
+import { createBuckets } from './buckets.js';
+
+/**
+ * The `onRequest` hook: authenticates every request but public ones (and the OpenAPI document and
+ * UI), refuses non-admins on admin paths, and paces each user's changes (0 per minute: no limit).
+ */
+export function createAuthHook(
+  auth: Pick<Authenticator, 'authenticate'>,
+  pacing: { perMinute: number; burst: number } = { perMinute: 0, burst: 1 },
+) {
+  const mutations = createBuckets(pacing);
+  return async (req: FastifyRequest) => {
+    const cfg = req.routeOptions.config;
+    const url = req.routeOptions.url ?? '';
+    if (cfg?.public || url.startsWith('/docs') || url === '/openapi.json' || !req.routeOptions.url) return;
+    req.auth = await auth.authenticate(req.headers.authorization, req.ip);
+    if (cfg?.admin && req.auth.user.role !== 'admin') {
+      throw new AppError('auth.forbidden', 'This path is for administrators.');
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      // Each user's changes are paced: a loop of creates and deletes cannot spend the Cloudflare budget everyone shares.
+      const taken = mutations.take(req.auth.user.id);
+      if (!taken.ok) {
+        const seconds = Math.ceil(taken.retryAfterMs / 1000);
+        throw new AppError(
+          'rate.limited',
+          `You are making changes faster than this server allows; retry in ${seconds} s.`,
+          { retryAfterSeconds: seconds },
+        );
+      }
+    }
+  };
+}
+
+/**
+ * The audit trail of refused mutations: `record` (from `onResponse`) writes up to
+ * `refusedPerMinute` events per user per minute and counts the rest; `flush` writes each user's
+ * count as one `audit.unrecorded` event (app.ts calls it every minute and at close).
+ */
+export function createRefusalAudit(deps: {
+  events: Pick<EventsRepository, 'append'>;
+  logger: Logger;
+  refusedPerMinute?: number;
+}) {
+  const refusals = createBuckets({
+    perMinute: deps.refusedPerMinute ?? 10,
+    burst: deps.refusedPerMinute ?? 10,
+  });
+  /** Per user: refused changes not written to the audit trail since the last that was. */
+  const unrecorded = new Map<string, { actor: string; count: number }>();
+
+  return {
+    async record(req: FastifyRequest, reply: FastifyReply) {
+      // Refused mutations are part of the audit trail too (accepted ones are recorded with their
+      // write), a few per user per minute; the rest are counted into the next one that is written.
+      if (req.auth && req.method !== 'GET' && req.method !== 'HEAD' && reply.statusCode >= 400) {
+        const user = req.auth.user;
+        if (!refusals.take(user.id).ok) {
+          const u = unrecorded.get(user.id) ?? { actor: user.name, count: 0 };
+          u.count++;
+          unrecorded.set(user.id, u);
+          return;
+        }
+        const suppressed = unrecorded.get(user.id)?.count ?? 0;
+        unrecorded.delete(user.id);
+        await deps.events
+          .append({
+            ownerId: user.id,
+            actor: user.name,
+            action: `${req.method} ${req.routeOptions.url ?? 'unknown'}`,
+            target: req.url.split('?')[0]!.slice(0, 200),
+            outcome: 'error',
+            details: {
+              status: reply.statusCode,
+              code: req.errorCode,
+              requestId: req.id,
+              ...(suppressed ? { unrecordedBefore: suppressed } : {}),
+            },
+          })
+          .catch((err: Error) => req.log.warn({ err: err.message }, 'could not record an audit event'));
+      }
+    },
+
+    /** Refused changes counted but not written, written as one event per user. */
+    async flush() {
+      const pending = [...unrecorded];
+      unrecorded.clear();
+      for (const [ownerId, { actor, count }] of pending) {
+        await deps.events
+          .append({
+            ownerId,
+            actor,
+            action: 'audit.unrecorded',
+            target: actor,
+            outcome: 'error',
+            details: { refusedRequests: count },
+          })
+          .catch((err: Error) => deps.logger.warn({ err: err.message }, 'could not record an audit event'));
+      }
+    },
+  };
+}

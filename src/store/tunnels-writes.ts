@@ -1,0 +1,320 @@
+/**
+ * Tunnels and routes as the API changes them: each desired-state write is one transaction that
+ * checks the owner's quotas and the account's capacity, bumps the tunnel's `generation` and
+ * appends its audit event, then signals `desired` so the reconciler wakes. Reads are
+ * tunnels-reads.ts; the reconciler's side is work-repository.ts.
+ */
+import { randomUUID } from 'node:crypto';
+import { sql, type Kysely } from 'kysely';
+import { AppError } from '../domain/errors.js';
+import type { AccessRule, ConfigMode } from '../domain/model.js';
+import type { Database } from './schema.js';
+import { transact, type Locks } from './locks.js';
+import type { SignalEmitter } from './signals.js';
+import { appendEvent } from './events-repository.js';
+import { countHeld, countRoutes, countTunnels, TCP_LIKE_PROTOCOLS } from './users-repository.js';
+import {
+  isUniqueViolation,
+  now,
+  type AccountCapacity,
+  type Db,
+  type Quotas,
+  type RouteRow,
+  type TunnelRow,
+} from './rows.js';
+
+export interface NewRoute {
+  name: string;
+  hostname: string;
+  service: string;
+  protocol: string;
+  allowIps?: string[] | null;
+  access?: AccessRule | null;
+}
+
+const QUOTA_WORDS: Record<keyof Quotas, string> = {
+  tunnels: 'tunnels',
+  routes: 'routes',
+  protectedRoutes: 'protected routes (Access, allow-lists, TCP)',
+  tcpRoutes: 'TCP routes',
+};
+
+function checkQuota(resource: keyof Quotas, used: number, limit: number) {
+  if (used >= limit) {
+    throw new AppError(
+      'quota.exceeded',
+      `You have reached your quota of ${limit} ${QUOTA_WORDS[resource]}.`,
+      {
+        resource,
+        limit,
+        used,
+      },
+    );
+  }
+}
+
+function checkCapacity(resource: keyof AccountCapacity, used: number, limit: number) {
+  if (used >= limit) {
+    const what =
+      resource === 'serviceTokens'
+        ? 'service tokens (one per TCP route)'
+        : 'Access applications (one per protected route)';
+    throw new AppError(
+      'capacity.exhausted',
+      `The Cloudflare account has no room for another route of this kind: ${used} of its ${limit} ${what} are in use. Delete unused routes, or ask the operator.`,
+      {
+        resource,
+        limit,
+        used,
+      },
+    );
+  }
+}
+
+/** Bumps the desired generation (and clears the backoff: a new change is tried at once). */
+export async function bumpTunnel(trx: Db, tunnelId: string) {
+  await trx
+    .updateTable('tunnels')
+    .set({ generation: sql`generation + 1`, attempts: 0, next_attempt_at: null, updated_at: now() })
+    .where('id', '=', tunnelId)
+    .execute();
+}
+
+export function createTunnelWrites(db: Kysely<Database>, locks: Locks, signals: SignalEmitter) {
+  return {
+    async create(
+      t: { ownerId: string; name: string; configMode: ConfigMode; secretSealed: string },
+      quota: Quotas,
+      actor: string,
+    ): Promise<TunnelRow> {
+      const row: TunnelRow = {
+        id: randomUUID(),
+        owner_id: t.ownerId,
+        name: t.name,
+        config_mode: t.configMode,
+        secret_sealed: t.secretSealed,
+        cf_tunnel_id: null,
+        generation: 1,
+        observed_generation: 0,
+        phase: 'pending',
+        last_error: null,
+        last_error_code: null,
+        deleting: 0,
+        config_hash: null,
+        config_version: null,
+        routes_version: 0,
+        attempts: 0,
+        next_attempt_at: null,
+        lease_owner: null,
+        lease_until: null,
+        created_at: now(),
+        updated_at: now(),
+      };
+      try {
+        await transact(db, async (trx) => {
+          await locks.user(trx, t.ownerId);
+          checkQuota('tunnels', await countTunnels(trx, t.ownerId), quota.tunnels);
+          await trx.insertInto('tunnels').values(row).execute();
+          await appendEvent(trx, {
+            ownerId: t.ownerId,
+            actor,
+            action: 'tunnel.create',
+            target: t.name,
+            outcome: 'ok',
+            details: { configMode: t.configMode },
+          });
+        });
+      } catch (err) {
+        if (isUniqueViolation(err))
+          throw new AppError('tunnel.name_taken', `A tunnel named ${t.name} already exists.`);
+        throw err;
+      }
+      signals.desiredChanged(row.id);
+      return row;
+    },
+
+    async markDeleting(tunnel: TunnelRow, actor: string) {
+      await transact(db, async (trx) => {
+        await trx
+          .updateTable('tunnels')
+          .set({ deleting: 1, phase: 'deleting', last_error: null, last_error_code: null })
+          .where('id', '=', tunnel.id)
+          .execute();
+        await trx
+          .updateTable('routes')
+          .set({ deleting: 1, phase: 'deleting', updated_at: now() })
+          .where('tunnel_id', '=', tunnel.id)
+          .execute();
+        await bumpTunnel(trx, tunnel.id);
+        await appendEvent(trx, {
+          ownerId: tunnel.owner_id,
+          actor,
+          action: 'tunnel.delete',
+          target: tunnel.name,
+          outcome: 'ok',
+        });
+      });
+      signals.desiredChanged(tunnel.id);
+    },
+
+    /**
+     * A new route, within the owner's quotas and the account's capacity (both checked in the
+     * writing transaction; the account's under one lock, so two owners racing for the last
+     * application cannot both get it).
+     */
+    async addRoute(
+      tunnel: TunnelRow,
+      r: NewRoute,
+      quota: Quotas,
+      capacity: AccountCapacity,
+      actor: string,
+    ): Promise<RouteRow> {
+      const row: RouteRow = {
+        id: randomUUID(),
+        tunnel_id: tunnel.id,
+        name: r.name,
+        hostname: r.hostname,
+        service: r.service,
+        protocol: r.protocol,
+        phase: 'pending',
+        last_error: null,
+        last_error_code: null,
+        deleting: 0,
+        dns_record_id: null,
+        dns_uncertain: 0,
+        access_app_id: null,
+        access_aud: null,
+        access_policy_id: null,
+        access_policies_hash: null,
+        service_token_id: null,
+        service_token_client_id: null,
+        service_token_sealed: null,
+        service_token_expires_at: null,
+        token_version: 0,
+        access_uncertain: 0,
+        rotate_requested: 0,
+        k8s_hash: null,
+        k8s_removed: 0,
+        k8s_ready: 0,
+        k8s_reason: null,
+        allow_ips: r.allowIps ? JSON.stringify(r.allowIps) : null,
+        access_rule: r.access ? JSON.stringify(r.access) : null,
+        created_at: now(),
+        updated_at: now(),
+      };
+      try {
+        await transact(db, async (trx) => {
+          await locks.user(trx, tunnel.owner_id);
+          await locks.tunnels(trx, [tunnel.id]);
+          const current = await trx
+            .selectFrom('tunnels')
+            .select(['deleting'])
+            .where('id', '=', tunnel.id)
+            .executeTakeFirst();
+          if (!current || current.deleting)
+            throw new AppError('tunnel.deleting', `Tunnel ${tunnel.name} is being deleted.`);
+          checkQuota('routes', await countRoutes(trx, tunnel.owner_id), quota.routes);
+          const tcp = TCP_LIKE_PROTOCOLS.includes(r.protocol);
+          if (tcp || r.access || r.allowIps) {
+            checkQuota(
+              'protectedRoutes',
+              await countRoutes(trx, tunnel.owner_id, 'protected'),
+              quota.protectedRoutes,
+            );
+            if (tcp) checkQuota('tcpRoutes', await countRoutes(trx, tunnel.owner_id, 'tcp'), quota.tcpRoutes);
+            await locks.capacity(trx);
+            checkCapacity(
+              'accessApplications',
+              await countHeld(trx, 'protected'),
+              capacity.accessApplications,
+            );
+            if (tcp) checkCapacity('serviceTokens', await countHeld(trx, 'tcp'), capacity.serviceTokens);
+          }
+          await trx.insertInto('routes').values(row).execute();
+          await bumpTunnel(trx, tunnel.id);
+          await appendEvent(trx, {
+            ownerId: tunnel.owner_id,
+            actor,
+            action: 'route.create',
+            target: `${tunnel.name}/${r.name}`,
+            outcome: 'ok',
+            details: { hostname: r.hostname, service: r.service },
+          });
+        });
+      } catch (err) {
+        if (isUniqueViolation(err)) {
+          const sameName = await db
+            .selectFrom('routes')
+            .select('id')
+            .where('tunnel_id', '=', tunnel.id)
+            .where('name', '=', r.name)
+            .executeTakeFirst();
+          if (sameName)
+            throw new AppError(
+              'route.name_taken',
+              `Tunnel ${tunnel.name} already has a route named ${r.name}.`,
+            );
+          throw new AppError(
+            'route.hostname_taken',
+            `The hostname ${r.hostname} is taken; choose another route name.`,
+          );
+        }
+        throw err;
+      }
+      signals.desiredChanged(tunnel.id);
+      return row;
+    },
+
+    async markRoutesDeleting(
+      tunnel: TunnelRow,
+      routes: Array<Pick<RouteRow, 'id' | 'name' | 'hostname' | 'service'>>,
+      actor: string,
+    ) {
+      if (routes.length === 0) return;
+      await transact(db, async (trx) => {
+        await locks.tunnels(trx, [tunnel.id]);
+        await trx
+          .updateTable('routes')
+          .set({ deleting: 1, phase: 'deleting', updated_at: now() })
+          .where(
+            'id',
+            'in',
+            routes.map((r) => r.id),
+          )
+          .execute();
+        await bumpTunnel(trx, tunnel.id);
+        for (const r of routes) {
+          await appendEvent(trx, {
+            ownerId: tunnel.owner_id,
+            actor,
+            action: 'route.delete',
+            target: `${tunnel.name}/${r.name}`,
+            outcome: 'ok',
+            details: { hostname: r.hostname, service: r.service },
+          });
+        }
+      });
+      signals.desiredChanged(tunnel.id);
+    },
+
+    async requestRotation(tunnel: TunnelRow, route: Pick<RouteRow, 'id' | 'name'>, actor: string) {
+      await transact(db, async (trx) => {
+        await locks.tunnels(trx, [tunnel.id]);
+        await trx
+          .updateTable('routes')
+          .set({ rotate_requested: 1, updated_at: now() })
+          .where('id', '=', route.id)
+          .execute();
+        await bumpTunnel(trx, tunnel.id);
+        await appendEvent(trx, {
+          ownerId: tunnel.owner_id,
+          actor,
+          action: 'route.rotate_token',
+          target: `${tunnel.name}/${route.name}`,
+          outcome: 'ok',
+        });
+      });
+      signals.desiredChanged(tunnel.id);
+    },
+  };
+}
