@@ -139,13 +139,9 @@ describe('decide', () => {
     expect(d.unfinished).toEqual(['the remote configuration is not current']);
   });
 
-  it("records nothing for a deleted or put-off tunnel; a wait is no one's error", () => {
+  it('records nothing for a deleted or put-off tunnel', () => {
     expect(decided(work(tunnel(), [], (w) => (w.done = true))).outcome).toBeNull();
     expect(decided(work(tunnel(), [route('a')], (w) => (w.deferred = true))).outcome).toBeNull();
-    expect(decided(work(tunnel(), [route('a')], (w) => (w.waiting = 'a lease'))).outcome).toMatchObject({
-      kind: 'wait',
-      readyRouteIds: ['a'],
-    });
   });
 
   it('a tunnel being deleted is converged only by its deletion', () => {

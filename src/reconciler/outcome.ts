@@ -101,7 +101,7 @@ export function decide(
   const failures = [...(w.failure ? [w.failure] : []), ...w.routeFailures.values()];
   const first = failures[0] ?? null;
   const base = { tunnel: w.tunnel, readyRouteIds: ready, goneRoutes: gone, routeErrors };
-  if (!first && !w.waiting && unfinished.length === 0) {
+  if (!first && unfinished.length === 0) {
     return { ...none, outcome: { ...base, kind: 'converged' } };
   }
   const terminal = failures.some(isTerminal);
@@ -122,16 +122,6 @@ export function decide(
     const n = w.routeFailures.size;
     message = n === 1 ? first.message : `${n} routes are failing; first: ${first.message}`;
     code = codeOf(first);
-  } else if (w.waiting) {
-    // Someone else holds what this step needs: try again soon, and it is no one's error.
-    return {
-      ...none,
-      outcome: {
-        ...base,
-        kind: 'wait',
-        error: { message: w.waiting, code: null, retryInMs: 1000, terminal: false },
-      },
-    };
   } else {
     message = `Not finished: ${unfinished.join('; ')}.`;
     code = 'reconciler.unfinished' satisfies RouteErrorCode;

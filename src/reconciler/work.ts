@@ -22,8 +22,6 @@ export interface Work {
   blocked: Map<string, Blocked>;
   /** The configuration PUT was put off while a burst goes on: neither converged nor failed. */
   deferred: boolean;
-  /** A lease someone else holds kept a step from running: tried again soon, without an error. */
-  waiting: string | null;
   /** Deleted: its rows are gone. */
   done: boolean;
 }
@@ -35,7 +33,6 @@ export const newWork = (tunnel: Tunnel, routes: Route[]): Work => ({
   routeFailures: new Map(),
   blocked: new Map(),
   deferred: false,
-  waiting: null,
   done: false,
 });
 
@@ -52,7 +49,7 @@ export function failRoute(w: Work, r: Route, err: unknown) {
 }
 
 /** Whether tunnel-level steps still run for this tunnel in this pass. */
-export const active = (w: Work) => !w.failure && !w.done && !w.deferred && !w.waiting;
+export const active = (w: Work) => !w.failure && !w.done && !w.deferred;
 /**
  * Whether route-level steps still run for this route. A put-off configuration holds back the
  * steps after it (pods, Access removal): a deleted route's objects go only once its hostname

@@ -33,9 +33,8 @@ export interface RouteErrorRecord {
 /** How one claimed tunnel's pass ended. */
 export interface TunnelOutcome {
   tunnel: Pick<Tunnel, 'id' | 'name' | 'generation'>;
-  /** `wait`: something another replica holds kept it back; tried again soon, no error recorded. */
-  kind: 'converged' | 'failed' | 'wait';
-  /** Failed: the tunnel's error (its own, or a summary of its routes'), and when to try again (wait: only when). */
+  kind: 'converged' | 'failed';
+  /** Failed: the tunnel's error (its own, or a summary of its routes'), and when to try again. */
   error?: { message: string; code: string | null; retryInMs: number; terminal: boolean };
   readyRouteIds: string[];
   /** Deleted routes whose outside objects are all gone: their rows go (leaving tombstones). */
@@ -308,12 +307,6 @@ export function createWorkRepository(
               next_attempt_at: null,
               updated_at: now(),
             })
-            .where('id', '=', o.tunnel.id)
-            .execute();
-        } else if (o.kind === 'wait') {
-          await trx
-            .updateTable('tunnels')
-            .set({ next_attempt_at: later(o.error?.retryInMs ?? 1000) })
             .where('id', '=', o.tunnel.id)
             .execute();
         } else {

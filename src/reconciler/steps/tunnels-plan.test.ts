@@ -51,7 +51,7 @@ describe('tunnelTargets', () => {
       false,
     ],
     ['deleted in this pass', { cfTunnelId: null }, (w) => (w.done = true), false],
-    ['waiting for a lease', { cfTunnelId: null }, (w) => (w.waiting = 'lease'), false],
+    ['put off in this pass', { cfTunnelId: null }, (w) => (w.deferred = true), false],
   ];
   it.each(cases)('%s', (_name, t, then, included) => {
     const w = newWork(tunnel(t), [route('a')]);
