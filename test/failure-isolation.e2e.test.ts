@@ -169,6 +169,26 @@ describe('a route whose deletion is refused', () => {
   });
 });
 
+describe('a tunnel Cloudflare refuses for good', () => {
+  it('answers the waiting create with its error at once (202), not when the wait runs out', async () => {
+    cf.control.addFault({
+      method: 'POST',
+      path: '/accounts/*/cfd_tunnel',
+      times: 1000,
+      action: { type: 'error', status: 403, code: 10000, message: 'Authentication error' },
+    });
+    try {
+      // A 60 s wait; the test's own bound (20 s) fails it if the server holds the answer that long.
+      const res = await stack.as('user2').post('/api/v1/tunnels?wait=60', {});
+      expect(res.status).toBe(202);
+      expect(res.body).toMatchObject({ phase: 'error' });
+      expect(res.body.lastError).toMatch(/Authentication error/);
+    } finally {
+      cf.control.clearFaults();
+    }
+  }, 20_000);
+});
+
 describe('Cloudflare at start', () => {
   it('rate limiting or failing: the start waits and retries, and says so; it does not stop', async () => {
     const faults = [

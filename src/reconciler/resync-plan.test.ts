@@ -274,6 +274,12 @@ describe('Access drift', () => {
       listing([{ ...app(), policies: [] } as AccessApp]),
       { lostApp: false, lostToken: true, editedPolicies: true },
     ],
+    [
+      'its domain edited by hand: a suspect (the application is put back)',
+      at(protectedWeb()),
+      listing([{ ...app(), domain: 'elsewhere.example.com' }]),
+      { lostApp: false, lostToken: false, editedPolicies: true },
+    ],
     ['a deleted route: not a suspect', at(protectedWeb({ deleting: true })), listing([]), null],
     ['a public route: not a suspect', at(route('web')), listing([]), null],
   ];

@@ -181,7 +181,9 @@ export function accessSuspect(
   const app = r.objects.accessAppId ? l.apps.get(r.objects.accessAppId) : undefined;
   const lostApp = !!r.objects.accessAppId && !app;
   const lostToken = !!r.objects.serviceTokenId && !l.tokenIds.has(r.objects.serviceTokenId);
-  const editedPolicies = !!app && policiesHash(app.policies) !== r.objects.accessPoliciesHash;
+  // Its policies or its domain changed by hand: the application is put back as the route wants it.
+  const editedPolicies =
+    !!app && (policiesHash(app.policies) !== r.objects.accessPoliciesHash || app.domain !== r.hostname);
   return lostApp || lostToken || editedPolicies ? { lostApp, lostToken, editedPolicies } : null;
 }
 

@@ -86,7 +86,7 @@ export function registerTunnelRoutes(v1: FastifyInstance, deps: ApiRouteDeps) {
     async (req, reply) => {
       const res = await tunnels.createTunnel(actorOf(req), req.body ?? {}, waitMs(req.query));
       return reply
-        .status(res.finished ? 201 : 202)
+        .status(res.finished && res.tunnel.phase === 'ready' ? 201 : 202)
         .send(presentTunnel(res.tunnel, res.routes, req.auth!.user.name, inCluster));
     },
   );

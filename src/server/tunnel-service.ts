@@ -45,8 +45,11 @@ export interface TunnelServiceDeps {
   config: TunnelServiceConfig;
 }
 
-const converged = (gen: number) => (t: TunnelRow | undefined) =>
-  !!t && t.observed_generation >= gen && (t.phase === 'ready' || t.phase === 'error');
+/** Converged, or failed for good (an error only a change outside can fix: waiting longer would not help). */
+const settled = (gen: number) => (t: TunnelRow | undefined) =>
+  !!t &&
+  ((t.observed_generation >= gen && (t.phase === 'ready' || t.phase === 'error')) ||
+    (t.phase === 'error' && t.attempts > 0));
 
 export function createTunnelService(deps: TunnelServiceDeps) {
   const { tunnels, views, waits, secrets, config } = deps;
@@ -136,7 +139,7 @@ export function createTunnelService(deps: TunnelServiceDeps) {
         }
       }
       const finished =
-        waitMs > 0 ? await waits.waitFor(tunnel.id, waitMs, converged(tunnel.generation)) : false;
+        waitMs > 0 ? await waits.waitFor(tunnel.id, waitMs, settled(tunnel.generation)) : false;
       const current = (await tunnels.byId(tunnel.id)) ?? tunnel;
       return { ...(await withRoutes(current)), finished };
     },
