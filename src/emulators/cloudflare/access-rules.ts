@@ -51,7 +51,8 @@ export const EVALUATED_RULE_KINDS = [
 
 const DOMAIN =
   /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$/i;
-const EMAIL_LOCAL = /^[^\s@]{1,64}$/;
+// No spaces, no "@" and no control characters (NUL included) in the local part.
+const EMAIL_LOCAL = /^[^\s@\p{Cc}]{1,64}$/u;
 
 export interface RuleListOptions {
   /** At least one rule (true for `include`). */

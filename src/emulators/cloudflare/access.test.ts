@@ -307,6 +307,11 @@ describe('Access policy rules', () => {
         /include\[0\]\.email\.email "not-an-email" is not an email/,
       ],
       [
+        [{ email: { email: 'al\u0000ice@example.com' } }],
+        {},
+        /include\[0\]\.email\.email .* is not an email/,
+      ],
+      [
         [{ email_domain: { domain: '@example.com' } }],
         {},
         /email_domain\.domain "@example\.com" is not a domain/,
