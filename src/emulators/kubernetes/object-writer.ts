@@ -3,6 +3,8 @@
  * from the stored object, defaults, validation, generation, Service address allocation,
  * managedFields bookkeeping for non-apply writes, no-op detection (an unchanged object keeps
  * its resourceVersion), persistence, and the simulated Deployment controller's own writes.
+ * The public shapes live in `object-writer-types.ts`, the address, timestamp and key-order
+ * helpers in `object-writer-helpers.ts`; both are re-exported from here.
  */
 import { randomUUID } from 'node:crypto';
 import type { JsonObject, JsonValue } from './json.js';
@@ -11,117 +13,21 @@ import type { ManagerEntry } from './managed-fields.js';
 import { decodeManagedFields, encodeManagedFields, trackUpdate, trackedPart } from './managed-fields.js';
 import type { ResourceType } from './resources.js';
 import { RESOURCE_TYPES, resourceByPlural } from './resources.js';
-import type { RolloutSimulator } from './rollout.js';
 import { createRolloutSimulator } from './rollout.js';
 import { alreadyExists, invalid, notFound } from './status.js';
 import type { KubeError } from './status.js';
-import type { ObjectStore } from './store.js';
+import {
+  SERVICE_RANGE,
+  gr,
+  ipToNumber,
+  numberToIp,
+  presentable,
+  timestamp,
+} from './object-writer-helpers.js';
+import type { ObjectWriter, ObjectWriterDeps, PutObjectOptions } from './object-writer-types.js';
 
-export interface PutObjectOptions {
-  /** Field manager recorded for the write (default `emulator-control`). */
-  manager?: string;
-  /** Store exactly what is given (only resourceVersion, uid and creationTimestamp are filled). */
-  raw?: boolean;
-}
-
-export interface ObjectWriterDeps {
-  store: ObjectStore;
-  readyDelayMs: number;
-}
-
-export interface ObjectWriter {
-  /** Creates (409 when it exists); `manager` owns every field it set. */
-  create(
-    rt: ResourceType,
-    incoming: JsonObject,
-    namespace: string,
-    name: string,
-    manager: string,
-    dryRun: boolean,
-  ): JsonObject;
-  /** Replaces `existing` with `incoming` (a PUT body or a patched object). */
-  update(
-    rt: ResourceType,
-    incoming: JsonObject,
-    existing: JsonObject,
-    manager: string,
-    dryRun: boolean,
-    subresource?: string,
-  ): JsonObject;
-  /** Stores the result of a server-side apply (creating when `existing` is undefined). */
-  saveApplied(
-    rt: ResourceType,
-    merged: JsonObject,
-    managers: ManagerEntry[],
-    existing: JsonObject | undefined,
-    namespace: string,
-    name: string,
-    dryRun: boolean,
-  ): JsonObject;
-  remove(rt: ResourceType, namespace: string, name: string): JsonObject | undefined;
-  /** 404 NotFound `namespaces "x"` unless the namespace exists. */
-  requireNamespace(namespace: string): void;
-  /** Creates or replaces as an out-of-band admin would (control API). */
-  putObject(object: JsonObject, options?: PutObjectOptions): JsonObject;
-  addNamespace(name: string): JsonObject;
-  readonly rollout: RolloutSimulator;
-}
-
-const SERVICE_RANGE = { base: (10 << 24) | (96 << 16), size: 1 << 20, cidr: '10.96.0.0/12' };
-
-export const gr = (rt: ResourceType): { group: string; resource: string } => ({
-  group: rt.group,
-  resource: rt.plural,
-});
-
-/** RFC 3339 with second precision, as Kubernetes prints `metav1.Time`. */
-export function timestamp(date = new Date()): string {
-  return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
-
-function ipToNumber(ip: string): number | undefined {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(ip);
-  if (!m) return undefined;
-  const parts = m.slice(1).map(Number);
-  if (parts.some((p) => p > 255)) return undefined;
-  return (((parts[0] ?? 0) << 24) | ((parts[1] ?? 0) << 16) | ((parts[2] ?? 0) << 8) | (parts[3] ?? 0)) >>> 0;
-}
-
-function numberToIp(n: number): string {
-  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
-}
-
-/** Orders keys like the real server's JSON: kind, apiVersion, metadata, …, status last. */
-export function presentable(obj: JsonObject): JsonObject {
-  const out: JsonObject = {};
-  for (const key of ['kind', 'apiVersion', 'metadata'])
-    if (obj[key] !== undefined) out[key] = obj[key] as JsonValue;
-  for (const [key, value] of Object.entries(obj)) if (!(key in out) && key !== 'status') out[key] = value;
-  if (obj['status'] !== undefined) out['status'] = obj['status'];
-  const meta = objectAt(out, 'metadata');
-  if (meta) {
-    const order = [
-      'name',
-      'generateName',
-      'namespace',
-      'uid',
-      'resourceVersion',
-      'generation',
-      'creationTimestamp',
-      'deletionTimestamp',
-      'labels',
-      'annotations',
-      'ownerReferences',
-      'finalizers',
-      'managedFields',
-    ];
-    const m: JsonObject = {};
-    for (const key of order) if (meta[key] !== undefined) m[key] = meta[key] as JsonValue;
-    for (const [key, value] of Object.entries(meta)) if (!(key in m)) m[key] = value;
-    out['metadata'] = m;
-  }
-  return out;
-}
+export { gr, presentable, timestamp } from './object-writer-helpers.js';
+export type { ObjectWriter, ObjectWriterDeps, PutObjectOptions } from './object-writer-types.js';
 
 export function createObjectWriter(deps: ObjectWriterDeps): ObjectWriter {
   const { store } = deps;
