@@ -10,6 +10,7 @@ import { needsAccess, type Route } from '../../domain/model.js';
 import { tunnelCname } from '../../domain/names.js';
 import { protectedNow, protectionStands } from '../protection.js';
 import { routeActive, routeLive, type Work } from '../work.js';
+import type { DnsRecord } from '../../providers/cloudflare/index.js';
 
 /**
  * What a route wants of its record: `present` (live, protected, its tunnel exists),
@@ -30,14 +31,8 @@ export interface DnsRouteInput {
   uncertain: boolean;
 }
 
-export interface FoundRecord {
-  id: string;
-  name: string;
-  type: string;
-  content: string;
-  proxied: boolean;
-  comment: string | null;
-}
+/** A record found at a name, as the provider lists it (when it was made does not matter here). */
+export type FoundRecord = Omit<DnsRecord, 'createdAt'>;
 
 export interface CnameSpec {
   name: string;
