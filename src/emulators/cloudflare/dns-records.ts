@@ -60,17 +60,11 @@ export function renderRecord(record: DnsRecordRow): Record<string, unknown> {
 
 // --- Validation ---------------------------------------------------------------------------
 
-export interface RecordFields {
-  type: string;
-  name: string;
-  content: string;
-  proxied: boolean;
-  ttl: number;
-  priority?: number;
-  comment: string | null;
-  tags: string[];
-  settings: Record<string, unknown>;
-}
+/** What a request may set on a record: the row without its ids and times. */
+export type RecordFields = Omit<
+  DnsRecordRow,
+  'id' | 'zoneId' | 'createdOn' | 'modifiedOn' | 'commentModifiedOn' | 'tagsModifiedOn'
+>;
 
 /** Fully qualified, lower-case Punycode; relative names and `@` are taken under the zone. */
 export function qualifyName(name: string, zoneName: string): string {
