@@ -68,12 +68,8 @@ export function createResync(ctx: StepContext, repo: ResyncRepository, hooks: Re
     };
     /** Tunnels requeued by a repair (with it, in one transaction). */
     const repaired = new Set<string>();
-    const repair: typeof ctx.work.repair = async (r) => {
-      if (!opts.write) return;
-      await ctx.work.repair(r);
-      for (const p of r.routes ?? []) repaired.add(p.tunnelId);
-      for (const id of [...(r.forgetTunnels ?? []), ...(r.forgetConfigs ?? []).map((c) => c.tunnelId)])
-        repaired.add(id);
+    const repair = async (r: Parameters<typeof ctx.work.repair>[0]) => {
+      if (opts.write) for (const id of await ctx.work.repair(r)) repaired.add(id);
     };
 
     // Outside first: tunnels, then records page by page (each compared with the routes at its names).

@@ -220,19 +220,20 @@ export function createWorkRepository(
      * transaction: whatever stops the resync after this, a pass puts the objects back.
      * `routes`: objects known gone; `forgetTunnels`: their Cloudflare tunnel is gone (made
      * again); `forgetConfigs`: their remote configuration was edited (put again, `version` kept).
+     * Returns the tunnels it requeued.
      */
     async repair(r: {
       routes?: RoutePatch[];
       forgetTunnels?: string[];
       forgetConfigs?: Array<{ tunnelId: string; version: number }>;
-    }) {
+    }): Promise<string[]> {
       const routes = r.routes ?? [];
       const forget = r.forgetTunnels ?? [];
       const configs = r.forgetConfigs ?? [];
       const ids = [
         ...new Set([...routes.map((p) => p.tunnelId), ...forget, ...configs.map((c) => c.tunnelId)]),
       ];
-      if (ids.length === 0) return;
+      if (ids.length === 0) return ids;
       await transact(db, async (trx) => {
         if (dialect === 'postgres') await locks.tunnels(trx, ids);
         await writePatches(trx, routes);
@@ -258,6 +259,7 @@ export function createWorkRepository(
         for (const id of ids) await bumpTunnel(trx, id);
       });
       for (const id of ids) signals.desiredChanged(id);
+      return ids;
     },
 
     /** A pass's outcome for one tunnel, in one transaction. */
