@@ -57,6 +57,18 @@ const trustProxy = z.preprocess(
     }),
 );
 
+/** A list from YAML, or comma-separated from the environment. */
+const list = z.preprocess(
+  (v) =>
+    typeof v === 'string'
+      ? v
+          .split(/[ ,]+/)
+          .map((x) => x.trim())
+          .filter(Boolean)
+      : v,
+  z.array(z.string().min(1)),
+);
+
 export const configSchema = z
   .object({
     /**
@@ -172,6 +184,49 @@ export const configSchema = z
         /** Changes (POST, PUT, PATCH, DELETE) per user: a bucket of `mutationBurst` refilled at this rate (per replica); 0: no limit. */
         mutationsPerMinute: z.coerce.number().min(0).default(30),
         mutationBurst: z.coerce.number().int().min(1).default(30),
+      })
+      .prefault({}),
+    /**
+     * Who may sign in and how: passwords (Basic, users.json) and single sign-on with an OpenID
+     * provider (see docs/operator-guide.md, "Single sign-on").
+     */
+    identity: z
+      .object({
+        /** false: Basic is refused (tokens and sessions still work); turn it off once SSO is in place. */
+        passwordSignIn: flag.default(true),
+        /** A new password (self-service or an admin's reset) revokes the user's API tokens. */
+        passwordChangeRevokesTokens: flag.default(false),
+        /** How long a browser session lasts. */
+        sessionHours: z.coerce
+          .number()
+          .int()
+          .min(1)
+          .max(24 * 30)
+          .default(12),
+        /** The address browsers and the identity provider reach this server at (the redirect URI's base). */
+        publicUrl: z.url().optional(),
+        oidc: z
+          .object({
+            issuer: z.url(),
+            clientId: z.string().min(1),
+            clientSecret: z.string().min(1),
+            scopes: list.default(['openid', 'email', 'profile', 'groups']),
+            /** Which ID-token claims give the user name, email and groups. */
+            claims: z
+              .object({
+                username: z.string().min(1).default('preferred_username'),
+                email: z.string().min(1).default('email'),
+                groups: z.string().min(1).default('groups'),
+              })
+              .prefault({}),
+            /** Members of these groups are admins; others are users (the role follows the claim at each sign-in). */
+            adminGroups: list.default([]),
+            /** Groups named `<prefix><team>` make their members members of `<team>` (created if missing); empty: no team from groups. */
+            teamGroupPrefix: z.string().default(''),
+            /** Allowed clock difference when checking ID tokens. */
+            clockToleranceSeconds: z.coerce.number().int().min(0).max(600).default(30),
+          })
+          .optional(),
       })
       .prefault({}),
     /** Sign-in throttling (see src/server/auth.ts): failed guesses per account and source address, the password-check queue. */

@@ -40,6 +40,57 @@ export const ERRORS = {
     when: 'wrong credentials, Basic credentials that are not canonical base64 or hold control characters',
   },
   'auth.forbidden': { status: 403, when: 'admin-only path' },
+  'auth.scope': {
+    status: 403,
+    when: 'an API token without the scope the request needs (`read` for GETs, `write` for changes, `admin` for admin paths; `details.missing`)',
+  },
+  'auth.disabled': {
+    status: 403,
+    when: 'the account is disabled at Tunnelplane (passwords, tokens, sessions and single sign-on are all refused)',
+  },
+  'auth.csrf': {
+    status: 403,
+    when: "a change made with a session cookie without the session's `X-CSRF-Token` header",
+  },
+  'auth.password_disabled': {
+    status: 403,
+    when: 'a password sign-in while the operator turned password sign-in off (`identity.passwordSignIn: false`)',
+  },
+  'auth.wrong_password': { status: 403, when: 'changing your password with a wrong current password' },
+  'token.exceeds': {
+    status: 403,
+    when: 'a token asked for with a scope, or an expiry, beyond the credential that asks (`details.scopes` or `details.expiresAt`)',
+  },
+  'token.bad_scope': { status: 400, when: 'a scope that is not `read`, `write` or `admin`, or none' },
+  'user.invalid_name': {
+    status: 400,
+    when: 'a user or team name that is not 1–64 of `[A-Za-z0-9._@-]`',
+  },
+  'user.weak_password': { status: 400, when: 'a new password shorter than 8 characters' },
+  'user.last_admin': {
+    status: 409,
+    when: 'disabling, demoting or removing the last enabled admin (someone must be able to administer)',
+  },
+  'team.not_found': { status: 404, when: 'unknown team, or one you are not a member of' },
+  'team.name_taken': { status: 409, when: 'uniqueness' },
+  'team.has_tunnels': { status: 409, when: 'removing a team that still owns tunnels' },
+  'sso.not_configured': {
+    status: 404,
+    when: 'a single sign-on path on a server with no identity provider configured (`identity.oidc`)',
+  },
+  'sso.failed': {
+    status: 401,
+    when: "the identity provider's answer was refused: a state or nonce used already or unknown, an ID token tampered with, expired, or for another audience (`details.reason`)",
+  },
+  'sso.pending': {
+    status: 400,
+    when: 'device sign-in: the user has not approved it at the identity provider yet; poll again after `details.interval` seconds',
+  },
+  'sso.expired': { status: 400, when: 'device sign-in: the code expired or was denied; start again' },
+  'sso.unavailable': {
+    status: 503,
+    when: 'the identity provider could not be reached (`Retry-After`)',
+  },
   'quota.exceeded': {
     status: 403,
     when: '`details: {resource, limit, used}`, resource one of `tunnels`, `routes`, `protectedRoutes`, `tcpRoutes` (protected: TCP, Access for people, allow-lists)',
@@ -65,7 +116,10 @@ export const ERRORS = {
     status: 409,
     when: 'rotating the token of a route that has none (only TCP-like routes do)',
   },
-  'user.has_tunnels': { status: 409, when: 'removing a user who still owns tunnels' },
+  'user.has_tunnels': {
+    status: 409,
+    when: 'removing a user who still owns personal tunnels (team tunnels stay with the team)',
+  },
   'capacity.exhausted': {
     status: 409,
     when: 'the Cloudflare account (shared by every user) has no Access application or service token left for this route (`details: {resource, limit, used}`, resource `accessApplications` or `serviceTokens`); nothing was written',

@@ -14,6 +14,8 @@ import { buildApp } from '../server/app.js';
 import { createCore } from './core.js';
 import { createCoreReconciler } from './core-reconciler.js';
 import { createServices } from './services.js';
+import { ConfigError } from '../config/index.js';
+import { connectOidc, OidcConfigError, type OidcClient } from '../identity/oidc-client.js';
 import { VERSION } from './version.js';
 
 // What the entrypoints, the tests and the benchmarks have always imported from here.
@@ -58,8 +60,10 @@ export async function createRuntime(
       ? { cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) }
       : undefined;
     const inCluster = kubernetes ? { namespace: k8s.namespace, port: k8s.port } : null;
+    const publicUrl = publicUrlOf(config, !!tls);
+    const oidc = await connectIdentityProvider(config, publicUrl);
     const app = await buildApp({
-      services: createServices(core, config, inCluster),
+      services: createServices(core, config, inCluster, oidc),
       events: store.events,
       ping: store.ping,
       logger: logger.child({ component: 'http' }),
@@ -70,6 +74,11 @@ export async function createRuntime(
         mutations: { perMinute: config.api.mutationsPerMinute, burst: config.api.mutationBurst },
         events: { refusedPerMinute: config.events.refusedPerMinute },
         trustProxy: config.listen.trustProxy,
+        identity: {
+          publicUrl,
+          passwordSignIn: config.identity.passwordSignIn,
+          secureCookies: !!tls || publicUrl.startsWith('https:'),
+        },
       },
       ...(tls ? { https: tls } : {}),
     });
@@ -121,6 +130,26 @@ export async function createRuntime(
     };
   } catch (err) {
     await core.closeStore();
+    throw err;
+  }
+}
+
+/** Where browsers reach the server: `identity.publicUrl`, else the listening address. */
+export function publicUrlOf(config: ServerConfig, tls: boolean): string {
+  if (config.identity.publicUrl) return config.identity.publicUrl.replace(/\/+$/, '');
+  const { host, port } = config.listen;
+  const h = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+  return `${tls ? 'https' : 'http'}://${h}:${port}`;
+}
+
+/** The identity provider, discovered and its client credentials proven; a fault names its key. */
+async function connectIdentityProvider(config: ServerConfig, publicUrl: string): Promise<OidcClient | null> {
+  const o = config.identity.oidc;
+  if (!o) return null;
+  try {
+    return await connectOidc({ ...o, redirectUri: `${publicUrl}/auth/callback` });
+  } catch (err) {
+    if (err instanceof OidcConfigError) throw new ConfigError([err.message]);
     throw err;
   }
 }

@@ -5,16 +5,25 @@ import { createAuthenticator } from '../server/auth.js';
 import { createTunnelViews } from '../server/tunnel-views.js';
 import { createWaits } from '../server/waits.js';
 import { createAccountService } from '../server/account-service.js';
+import { createAdminService } from '../server/admin-service.js';
 import { createTunnelService } from '../server/tunnel-service.js';
 import { createRouteService } from '../server/route-service.js';
 import type { InCluster } from '../server/presenters.js';
 import type { Core } from './core.js';
+import type { OidcClient } from '../identity/oidc-client.js';
+import { createSsoService } from '../server/sso-service.js';
 
 /** The HTTP layer's services, each handed only the repositories it uses. */
-export function createServices(core: Core, config: ServerConfig, inCluster: InCluster): AppServices {
+export function createServices(
+  core: Core,
+  config: ServerConfig,
+  inCluster: InCluster,
+  oidc: OidcClient | null = null,
+): AppServices {
   const { store, logger } = core;
   const auth = createAuthenticator({
-    store: { users: store.users, tokens: store.tokens },
+    store: { users: store.users, tokens: store.tokens, teams: store.teams, sessions: store.sessions },
+    passwordSignIn: config.identity.passwordSignIn,
     logger: logger.child({ component: 'auth' }),
     limits: {
       freeFailures: config.auth.freeFailures,
@@ -32,8 +41,18 @@ export function createServices(core: Core, config: ServerConfig, inCluster: InCl
   const accounts = createAccountService({
     users: store.users,
     tokens: store.tokens,
+    sessions: store.sessions,
     events: store.events,
     defaultQuotas: config.quotas,
+    passwordChangeRevokesTokens: config.identity.passwordChangeRevokesTokens,
+  });
+  const admin = createAdminService({
+    users: store.users,
+    teams: store.teams,
+    tokens: store.tokens,
+    sessions: store.sessions,
+    events: store.events,
+    accounts,
   });
   const tunnels = createTunnelService({
     tunnels: store.tunnels,
@@ -41,13 +60,14 @@ export function createServices(core: Core, config: ServerConfig, inCluster: InCl
     waits,
     secrets: core.secrets,
     quotasOf: accounts.quotasOf,
+    teamRow: store.users.byId,
     config: { accountId: core.accountId, defaultConfigMode: config.tunnels.defaultConfigMode },
   });
   const routes = createRouteService({
     tunnels: store.tunnels,
     tunnelService: tunnels,
     waits,
-    quotasOf: accounts.quotasOf,
+    quotasOfOwner: accounts.quotasOfOwner,
     config: {
       zoneName: core.zoneName,
       capacity: {
@@ -57,5 +77,14 @@ export function createServices(core: Core, config: ServerConfig, inCluster: InCl
       rulesPerApplication: config.cloudflare.limits.rulesPerApplication,
     },
   });
-  return { auth, tunnels, routes, accounts, waits };
+  const sso = createSsoService({
+    oidc,
+    users: store.users,
+    teams: store.teams,
+    sessions: store.sessions,
+    events: store.events,
+    secrets: core.secrets,
+    sessionHours: config.identity.sessionHours,
+  });
+  return { auth, tunnels, routes, accounts, admin, sso, waits };
 }

@@ -1,27 +1,41 @@
 /**
- * Accounts as users and admins see them: who you are (quotas, usage), API tokens, the audit
- * trail, and user administration. Writes go through the store with their audit event; routes
- * stay thin.
+ * Accounts as users see them: who you are (quotas, usage, teams), API tokens with scopes, your
+ * password, and the audit trail. Writes go through the store with their audit event; routes stay
+ * thin. What admins do to accounts and teams is admin-service.ts's.
  */
 import { LRUCache } from 'lru-cache';
 import { AppError } from '../domain/errors.js';
-import { hashApiToken, newApiToken } from '../domain/passwords.js';
+import { hashApiToken, hashPassword, newApiToken, verifyPassword } from '../domain/passwords.js';
+import { formatScopes, grantToken, rightsOf } from '../domain/scopes.js';
 import type {
   EventsRepository,
   Quotas,
+  SessionsRepository,
   TokenRow,
   TokensRepository,
   UserRow,
   UsersRepository,
 } from '../store/index.js';
-import type { Actor } from './actor.js';
+import { ownersOf, type Actor } from './actor.js';
 import { quotasOf } from './quotas.js';
 
 export interface AccountServiceDeps {
   users: Pick<UsersRepository, 'byId' | 'byName' | 'list' | 'update' | 'usage'>;
-  tokens: Pick<TokensRepository, 'create' | 'listForUser' | 'remove'>;
+  tokens: Pick<TokensRepository, 'create' | 'listForUser' | 'remove' | 'removeAllForUser'>;
+  sessions?: Pick<SessionsRepository, 'removeAllForUser'>;
   events: Pick<EventsRepository, 'append' | 'list'>;
   defaultQuotas: Quotas;
+  /** `identity.passwordChangeRevokesTokens`: a new password revokes the user's API tokens. */
+  passwordChangeRevokesTokens?: boolean;
+}
+
+export const MIN_PASSWORD_LENGTH = 8;
+
+export function assertNewPassword(password: string) {
+  if (password.length < MIN_PASSWORD_LENGTH)
+    throw new AppError('user.weak_password', `A password needs at least ${MIN_PASSWORD_LENGTH} characters.`, {
+      minLength: MIN_PASSWORD_LENGTH,
+    });
 }
 
 export function createAccountService(deps: AccountServiceDeps) {
@@ -35,13 +49,35 @@ export function createAccountService(deps: AccountServiceDeps) {
     usage: await users.usage(u.id),
   });
 
+  /**
+   * Sets a new password hash; signs the user's browser sessions out, and revokes their tokens
+   * when the operator chose so. Answers how many tokens were revoked.
+   */
+  async function setPassword(user: UserRow, password: string, actorName: string) {
+    assertNewPassword(password);
+    await users.update(user.id, { password_hash: await hashPassword(password) });
+    const revoked = deps.passwordChangeRevokesTokens ? await tokens.removeAllForUser(user.id) : 0;
+    await deps.sessions?.removeAllForUser(user.id);
+    await events.append({
+      ownerId: user.id,
+      actor: actorName,
+      action: 'user.password',
+      target: user.name,
+      outcome: 'ok',
+      details: { tokensRevoked: revoked, by: actorName === user.name ? 'self' : 'admin' },
+    });
+    return revoked;
+  }
+
   return {
     quotasOf: (u: UserRow) => quotasOf(u, deps.defaultQuotas),
+    describe,
+    setPassword,
 
     /** The caller, with quotas and usage. */
     me: (actor: Actor) => describe(actor.user),
 
-    /** The name of a tunnel's owner (remembered). */
+    /** The name of a tunnel's owner (remembered): a person's name, or `team:<name>`. */
     async ownerName(id: string): Promise<string> {
       let n = ownerNames.get(id);
       if (!n) {
@@ -51,30 +87,44 @@ export function createAccountService(deps: AccountServiceDeps) {
       return n;
     },
 
-    /** Admins: every user with quotas and usage. */
-    listUsers: async () => Promise.all((await users.list()).map(describe)),
+    /** The quotas that bind a tunnel's owner (a person's own, or their team's). */
+    async quotasOfOwner(ownerId: string, actor: Actor): Promise<Quotas> {
+      if (ownerId === actor.user.id) return quotasOf(actor.user, deps.defaultQuotas);
+      const owner = await users.byId(ownerId);
+      return quotasOf(owner ?? actor.user, deps.defaultQuotas);
+    },
 
-    /** Admins: a user's id by name. */
+    /** Admins: a user's (or `team:<name>`'s) id by name. */
     async userId(name: string): Promise<string> {
       const u = await users.byName(name);
       if (!u) throw new AppError('user.not_found', `No user named ${name.slice(0, 100)}.`);
       return u.id;
     },
 
-    /** A new API token; the secret exists only in this answer (the store keeps its hash). */
+    /**
+     * A new API token; the secret exists only in this answer (the store keeps its hash). Its
+     * scopes and expiry default to the credential's own and never exceed them.
+     */
     async createToken(
       actor: Actor,
-      input: { name: string; expiresInDays?: number },
+      input: { name: string; expiresInDays?: number; scopes?: string[] },
     ): Promise<{ row: TokenRow; secret: string }> {
+      const grant = grantToken(
+        { scopes: actor.scopes ?? rightsOf(actor.user.role), expiresAt: actor.expiresAt ?? null },
+        {
+          ...(input.scopes ? { scopes: input.scopes } : {}),
+          expiresAt: input.expiresInDays
+            ? new Date(Date.now() + input.expiresInDays * 86_400_000).toISOString()
+            : null,
+        },
+      );
       const secret = newApiToken();
-      const expiresAt = input.expiresInDays
-        ? new Date(Date.now() + input.expiresInDays * 86_400_000).toISOString()
-        : null;
       const row = await tokens.create({
         userId: actor.user.id,
         name: input.name,
         tokenHash: hashApiToken(secret),
-        expiresAt,
+        expiresAt: grant.expiresAt,
+        scopes: formatScopes(grant.scopes),
       });
       await events.append({
         ownerId: row.user_id,
@@ -82,7 +132,7 @@ export function createAccountService(deps: AccountServiceDeps) {
         action: 'token.create',
         target: row.name,
         outcome: 'ok',
-        details: { id: row.id },
+        details: { id: row.id, scopes: grant.scopes, expiresAt: grant.expiresAt },
       });
       return { row, secret };
     },
@@ -101,32 +151,16 @@ export function createAccountService(deps: AccountServiceDeps) {
       });
     },
 
-    /** The caller's audit trail (an admin's: everyone's), newest first. */
-    events: (actor: Actor, limit: number, cursor?: string) =>
-      events.list(actor.user.role === 'admin' ? null : actor.user.id, limit, cursor),
-
-    /** Admins: per-user quota overrides (null = the server's default). */
-    async setQuotas(
-      actor: Actor,
-      userName: string,
-      quotas: { tunnels?: number | null; routes?: number | null },
-    ) {
-      const u = await users.byName(userName);
-      if (!u) throw new AppError('user.not_found', `No user named ${userName.slice(0, 100)}.`);
-      const patch: { quota_tunnels?: number | null; quota_routes?: number | null } = {};
-      if (quotas.tunnels !== undefined) patch.quota_tunnels = quotas.tunnels;
-      if (quotas.routes !== undefined) patch.quota_routes = quotas.routes;
-      await users.update(u.id, patch);
-      await events.append({
-        ownerId: u.id,
-        actor: actor.user.name,
-        action: 'user.quotas',
-        target: u.name,
-        outcome: 'ok',
-        details: quotas,
-      });
-      return describe((await users.byId(u.id))!);
+    /** Your own password: the current one must match (a session or token alone cannot change it). */
+    async changePassword(actor: Actor, input: { currentPassword: string; newPassword: string }) {
+      const ok = await verifyPassword(input.currentPassword, actor.user.password_hash);
+      if (!ok) throw new AppError('auth.wrong_password', 'The current password is wrong.');
+      return { tokensRevoked: await setPassword(actor.user, input.newPassword, actor.user.name) };
     },
+
+    /** The caller's audit trail and their teams' (an admin's: everyone's), newest first. */
+    events: (actor: Actor, limit: number, cursor?: string) =>
+      events.list(actor.user.role === 'admin' ? null : ownersOf(actor), limit, cursor),
   };
 }
 

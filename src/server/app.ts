@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import Fastify, { LogController, type FastifyInstance, type FastifyReply } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import cookie from '@fastify/cookie';
 import type { Logger } from 'pino';
 import type { EventsRepository } from '../store/index.js';
 import type { Authenticated, Authenticator } from './auth.js';
@@ -21,6 +22,9 @@ import { createAuthHook, createRefusalAudit } from './request-hooks.js';
 import type { TunnelService } from './tunnel-service.js';
 import type { RouteService } from './route-service.js';
 import type { AccountService } from './account-service.js';
+import type { AdminService } from './admin-service.js';
+import type { SsoService } from './sso-service.js';
+import { registerSsoRoutes } from './routes-sso.js';
 import type { Waits } from './waits.js';
 import type { InCluster } from './presenters.js';
 import { createHttpMetrics, type MetricsRegistry } from './metrics.js';
@@ -58,6 +62,8 @@ export interface AppConfig {
    * (default), every hop, or the proxies' addresses / CIDR ranges (`listen.trustProxy`).
    */
   trustProxy?: boolean | readonly string[];
+  /** Sign-in: where browsers reach the server, whether passwords are accepted, Secure cookies. */
+  identity?: { publicUrl: string; passwordSignIn: boolean; secureCookies: boolean };
 }
 
 /** What the HTTP layer calls: built by the composition root (src/main/services.ts), never here. */
@@ -66,6 +72,8 @@ export interface AppServices {
   tunnels: TunnelService;
   routes: RouteService;
   accounts: AccountService;
+  admin: AdminService;
+  sso: SsoService;
   waits: Waits;
 }
 
@@ -140,6 +148,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
+  // Session cookies (the browser's sign-in); parsed only, never signed: the value is a random secret.
+  await app.register(cookie);
   app.addHook('onRequest', createAuthHook(auth, deps.config.mutations));
   app.addHook('onResponse', async (req, reply) => {
     httpMetrics.observe(
@@ -194,6 +204,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     tunnels,
     routes: deps.services.routes,
     accounts: deps.services.accounts,
+    admin: deps.services.admin,
     inCluster: deps.config.inCluster,
   };
   app.register(
@@ -205,6 +216,17 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     { prefix: '/api/v1' },
   );
   registerPocRoutes(app, { tunnels, routes: deps.services.routes });
+  const identity = deps.config.identity ?? {
+    publicUrl: 'http://127.0.0.1',
+    passwordSignIn: true,
+    secureCookies: false,
+  };
+  registerSsoRoutes(app, {
+    sso: deps.services.sso,
+    auth,
+    accounts: deps.services.accounts,
+    ...identity,
+  });
 
   await app.ready();
   return app;

@@ -43,7 +43,8 @@ import {
   needsRehash,
   verifyPassword,
 } from '../domain/passwords.js';
-import type { Store, UserRow } from '../store/index.js';
+import { parseScopes, rightsOf, type Scope } from '../domain/scopes.js';
+import type { Store, TeamRef, UserRow } from '../store/index.js';
 import {
   createSignInThrottle,
   defaultThrottleLimits,
@@ -57,8 +58,17 @@ export { throttleSource };
 
 export interface Authenticated {
   user: UserRow;
-  via: 'basic' | 'token';
+  via: 'basic' | 'token' | 'session';
   tokenId?: string;
+  /** What the credential may do: a password or session all the user's rights, a token its scopes. */
+  scopes: Scope[];
+  /** When the credential stops working (a token's expiry); a token it makes cannot outlive it. */
+  expiresAt: string | null;
+  /** The teams the user acts for. */
+  teams: TeamRef[];
+  /** A session's CSRF token: cookie-authenticated changes must send it back. */
+  csrf?: string;
+  sessionHash?: string;
 }
 
 /** The tunables of sign-in; every one has a default (see the module headers). */
@@ -94,7 +104,11 @@ export interface AuthDeps {
   store: {
     users: Pick<Store['users'], 'byId' | 'byName' | 'update'>;
     tokens: Pick<Store['tokens'], 'byHash' | 'touch'>;
+    teams?: Pick<Store['teams'], 'teamsOf'>;
+    sessions?: Pick<Store['sessions'], 'byHash'>;
   };
+  /** `identity.passwordSignIn: false` refuses Basic (tokens and sessions still work). */
+  passwordSignIn?: boolean;
   limits?: Partial<AuthLimits>;
   /** Where a failed rehash is reported (it is retried at the next sign-in). */
   logger?: Pick<Logger, 'warn'>;
@@ -112,6 +126,12 @@ const required = () =>
   );
 const rejected = () =>
   new AppError('auth.invalid', 'Invalid credentials: check USERPASS (user:password) or the API token.');
+const disabled = () =>
+  new AppError('auth.disabled', 'This account is disabled; ask an administrator to enable it.');
+const sessionGone = () =>
+  new AppError('auth.required', 'Your session has expired or was signed out; sign in again.', {
+    session: 'expired',
+  });
 const busy = () =>
   new AppError('auth.busy', 'Too many sign-ins at once; retry in a second (or use an API token).', {
     retryAfterSeconds: 1,
@@ -284,7 +304,7 @@ export function createAuthenticator(deps: AuthDeps) {
         verified.delete(mac);
         verified.set(mac, hit);
         throttle.succeeded(source, name);
-        return { user, via: 'basic' };
+        return complete(user, 'basic');
       }
       verified.delete(mac);
     }
@@ -316,7 +336,31 @@ export function createAuthenticator(deps: AuthDeps) {
       if (verified.size > limits.cacheSize) verified.delete(verified.keys().next().value!);
       rehashLater(user, password, mac);
     }
-    return { user, via: 'basic' };
+    return complete(user, 'basic');
+  }
+
+  /** Who the user is with all their rights (a password, a session), once the account may sign in. */
+  async function complete(user: UserRow, via: 'basic' | 'session'): Promise<Authenticated> {
+    if (user.kind === 'team') throw rejected();
+    if (user.disabled) throw disabled();
+    return { user, via, scopes: rightsOf(user.role), expiresAt: null, teams: await teamsOf(user) };
+  }
+
+  const teamsOf = async (user: UserRow) => (store.teams ? store.teams.teamsOf(user.id) : []);
+
+  async function session(secret: string): Promise<Authenticated> {
+    if (!store.sessions || secret.length > 200) throw sessionGone();
+    const idHash = hashApiToken(secret);
+    const row = await store.sessions.byHash(idHash);
+    if (!row) throw sessionGone();
+    const user = await store.users.byId(row.user_id);
+    if (!user) throw sessionGone();
+    return {
+      ...(await complete(user, 'session')),
+      csrf: row.csrf,
+      sessionHash: idHash,
+      expiresAt: row.expires_at,
+    };
   }
 
   async function bearer(token: string): Promise<Authenticated> {
@@ -324,25 +368,45 @@ export function createAuthenticator(deps: AuthDeps) {
     const row = await store.tokens.byHash(hashApiToken(token));
     if (!row || (row.expires_at && row.expires_at < new Date().toISOString())) throw rejected();
     const user = await store.users.byId(row.user_id);
-    if (!user) throw rejected();
+    if (!user || user.kind === 'team') throw rejected();
+    if (user.disabled) throw disabled();
     const nowMs = now();
     if ((lastTouched.get(row.id) ?? 0) + limits.touchEveryMs < nowMs) {
       lastTouched.set(row.id, nowMs);
       if (lastTouched.size > limits.cacheSize) lastTouched.delete(lastTouched.keys().next().value!);
       await store.tokens.touch(row.id, new Date(nowMs).toISOString());
     }
-    return { user, via: 'token', tokenId: row.id };
+    return {
+      user,
+      via: 'token',
+      tokenId: row.id,
+      scopes: parseScopes(row.scopes, user.role),
+      expiresAt: row.expires_at,
+      teams: await teamsOf(user),
+    };
   }
 
   return {
     /** `source` is the request's address (`req.ip`): throttling counts per account and source. */
-    async authenticate(header: string | undefined, source: string): Promise<Authenticated> {
+    async authenticate(
+      header: string | undefined,
+      source: string,
+      sessionCookie?: string,
+    ): Promise<Authenticated> {
+      if (!header && sessionCookie) return session(sessionCookie);
       if (!header) throw required();
       const space = header.indexOf(' ');
       const scheme = header.slice(0, space).toLowerCase();
       const value = header.slice(space + 1).trim();
       if (space <= 0 || !value) throw rejected();
-      if (scheme === 'basic') return basic(value, throttleSource(source));
+      if (scheme === 'basic') {
+        if (deps.passwordSignIn === false)
+          throw new AppError(
+            'auth.password_disabled',
+            'Password sign-in is turned off on this server: sign in with single sign-on (tunnelctl login --sso) or use an API token.',
+          );
+        return basic(value, throttleSource(source));
+      }
       if (scheme === 'bearer') return bearer(value);
       throw rejected();
     },

@@ -1,7 +1,17 @@
 /** How tunnels and routes look in the API: JSON schemas (serialisation and OpenAPI) and presenters. */
 import { inClusterAddress } from '../domain/access-objects.js';
 import { isTcpLikeProtocol } from '../domain/service-url.js';
-import type { EventRow, Quotas, RouteView, TokenRow, TunnelView, UserRow } from '../store/index.js';
+import {
+  NO_PASSWORD,
+  teamName,
+  type EventRow,
+  type Quotas,
+  type RouteView,
+  type TeamRef,
+  type TokenRow,
+  type TunnelView,
+  type UserRow,
+} from '../store/index.js';
 
 const phase = { type: 'string', enum: ['pending', 'ready', 'error', 'deleting'] } as const;
 
@@ -116,27 +126,126 @@ export function presentTunnel(t: TunnelView, routes: RouteView[], owner: string,
   return { ...presentTunnelHead(t, owner), routes: routes.map((r) => presentRoute(r, t.name, inCluster)) };
 }
 
-export function presentUser(d: { user: UserRow; quotas: Quotas; usage: Quotas }) {
+const quotasSchema = {
+  type: 'object',
+  properties: {
+    tunnels: { type: 'integer' },
+    routes: { type: 'integer' },
+    protectedRoutes: { type: 'integer' },
+    tcpRoutes: { type: 'integer' },
+  },
+} as const;
+
+const teamRefSchema = { type: 'object', properties: { name: { type: 'string' } } } as const;
+
+export const userSchema = {
+  type: 'object',
+  properties: {
+    name: { type: 'string' },
+    role: { type: 'string', enum: ['user', 'admin'] },
+    disabled: { type: 'boolean' },
+    email: { type: 'string', nullable: true },
+    /** `password`, `sso` (an identity provider vouches for them), or both. */
+    signIn: { type: 'array', items: { type: 'string', enum: ['password', 'sso'] } },
+    quotas: quotasSchema,
+    usage: quotasSchema,
+    teams: { type: 'array', items: teamRefSchema },
+    createdAt: { type: 'string' },
+  },
+} as const;
+
+export function presentUser(d: { user: UserRow; quotas: Quotas; usage: Quotas; teams?: TeamRef[] }) {
   return {
     name: d.user.name,
     role: d.user.role,
+    disabled: d.user.disabled === 1,
+    email: d.user.email,
+    signIn: [
+      ...(d.user.password_hash !== NO_PASSWORD ? ['password'] : []),
+      ...(d.user.oidc_subject ? ['sso'] : []),
+    ],
     quotas: d.quotas,
     usage: d.usage,
+    ...(d.teams ? { teams: d.teams.map((t) => ({ name: t.name })) } : {}),
     createdAt: d.user.created_at,
   };
 }
 
+export const teamSchema = {
+  type: 'object',
+  properties: {
+    name: { type: 'string' },
+    quotas: quotasSchema,
+    usage: quotasSchema,
+    members: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          name: { type: 'string' },
+          source: { type: 'string', enum: ['manual', 'sso'] },
+          since: { type: 'string' },
+        },
+      },
+    },
+    createdAt: { type: 'string' },
+  },
+} as const;
+
+export function presentTeam(d: {
+  user: UserRow;
+  quotas: Quotas;
+  usage: Quotas;
+  members?: Array<{ name: string; source: string; created_at: string }>;
+}) {
+  return {
+    name: teamName(d.user),
+    quotas: d.quotas,
+    usage: d.usage,
+    ...(d.members
+      ? { members: d.members.map((m) => ({ name: m.name, source: m.source, since: m.created_at })) }
+      : {}),
+    createdAt: d.user.created_at,
+  };
+}
+
+export const tokenSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    name: { type: 'string' },
+    scopes: { type: 'array', items: { type: 'string', enum: ['read', 'write', 'admin'] } },
+    createdAt: { type: 'string' },
+    lastUsedAt: { type: 'string', nullable: true },
+    expiresAt: { type: 'string', nullable: true },
+  },
+} as const;
+
 export function presentToken(
-  t: Pick<TokenRow, 'id' | 'name' | 'created_at' | 'last_used_at' | 'expires_at'>,
+  t: Pick<TokenRow, 'id' | 'name' | 'created_at' | 'last_used_at' | 'expires_at' | 'scopes'>,
 ) {
   return {
     id: t.id,
     name: t.name,
+    scopes: t.scopes.split(' ').filter(Boolean),
     createdAt: t.created_at,
     lastUsedAt: t.last_used_at,
     expiresAt: t.expires_at,
   };
 }
+
+export const eventSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'integer' },
+    at: { type: 'string' },
+    actor: { type: 'string' },
+    action: { type: 'string' },
+    target: { type: 'string' },
+    outcome: { type: 'string', enum: ['ok', 'error'] },
+    details: { type: 'object', additionalProperties: true },
+  },
+} as const;
 
 export function presentEvent(e: EventRow) {
   return {

@@ -6,14 +6,24 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
+import { timingSafeEqual } from 'node:crypto';
 import { AppError } from '../domain/errors.js';
+import { assertScopes, neededScope } from '../domain/scopes.js';
 import type { EventsRepository } from '../store/index.js';
 import type { Authenticator } from './auth.js';
 import { createBuckets } from './buckets.js';
 
+/** The cookie a browser session travels in (HttpOnly, SameSite=Lax; Secure under TLS). */
+export const SESSION_COOKIE = 'tp_session';
+
+const sameText = (a: string, b: string) =>
+  a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
+
 /**
  * The `onRequest` hook: authenticates every request but public ones (and the OpenAPI document and
- * UI), refuses non-admins on admin paths, and paces each user's changes (0 per minute: no limit).
+ * UI) with a Basic password, a bearer token or a session cookie; refuses non-admins on admin
+ * paths and tokens without the scope a request needs; asks cookie-authenticated changes for the
+ * session's CSRF token (`X-CSRF-Token`); and paces each user's changes (0 per minute: no limit).
  */
 export function createAuthHook(
   auth: Pick<Authenticator, 'authenticate'>,
@@ -24,11 +34,21 @@ export function createAuthHook(
     const cfg = req.routeOptions.config;
     const url = req.routeOptions.url ?? '';
     if (cfg?.public || url.startsWith('/docs') || url === '/openapi.json' || !req.routeOptions.url) return;
-    req.auth = await auth.authenticate(req.headers.authorization, req.ip);
+    const cookies = (req as { cookies?: Record<string, string | undefined> }).cookies;
+    req.auth = await auth.authenticate(req.headers.authorization, req.ip, cookies?.[SESSION_COOKIE]);
     if (cfg?.admin && req.auth.user.role !== 'admin') {
       throw new AppError('auth.forbidden', 'This path is for administrators.');
     }
+    assertScopes(req.auth.scopes, neededScope(req.method, !!cfg?.admin));
     if (req.method !== 'GET' && req.method !== 'HEAD') {
+      if (req.auth.via === 'session') {
+        const sent = req.headers['x-csrf-token'];
+        if (typeof sent !== 'string' || !req.auth.csrf || !sameText(sent, req.auth.csrf))
+          throw new AppError(
+            'auth.csrf',
+            'A change made with a session cookie needs the X-CSRF-Token header the session gave (GET /auth/session).',
+          );
+      }
       // Each user's changes are paced: a loop of creates and deletes cannot spend the Cloudflare budget everyone shares.
       const taken = mutations.take(req.auth.user.id);
       if (!taken.ok) {

@@ -8,14 +8,7 @@ import { assertRouteName, randomLabel, routeHostname } from '../domain/names.js'
 import { parseService } from '../domain/service-url.js';
 import { parseAccessRule, parseAllowList } from '../domain/allow-list.js';
 import { accessPolicies } from '../domain/access-policies.js';
-import type {
-  AccountCapacity,
-  Quotas,
-  RouteView,
-  TunnelRow,
-  TunnelsRepository,
-  UserRow,
-} from '../store/index.js';
+import type { AccountCapacity, Quotas, RouteView, TunnelRow, TunnelsRepository } from '../store/index.js';
 import type { Actor } from './actor.js';
 import type { TunnelService } from './tunnel-service.js';
 import type { Waits } from './waits.js';
@@ -39,7 +32,8 @@ export interface RouteServiceDeps {
   tunnels: Pick<TunnelsRepository, 'addRoute' | 'markRoutesDeleting' | 'requestRotation' | 'routesById'>;
   tunnelService: Pick<TunnelService, 'ownTunnel' | 'withRoutes'>;
   waits: Waits;
-  quotasOf: (user: UserRow) => Quotas;
+  /** The quotas that bind a tunnel's owner (the caller's own, or their team's). */
+  quotasOfOwner: (ownerId: string, actor: Actor) => Promise<Quotas>;
   config: RouteServiceConfig;
 }
 
@@ -108,7 +102,7 @@ export function createRouteService(deps: RouteServiceDeps) {
               allowIps,
               access,
             },
-            deps.quotasOf(actor.user),
+            await deps.quotasOfOwner(tunnel.owner_id, actor),
             config.capacity,
             actor.user.name,
           );

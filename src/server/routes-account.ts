@@ -1,23 +1,96 @@
-/** API v1 for the caller's account (`/api/v1/me`, `/tokens`, `/events`). Thin: schema, one service call, the presenter. */
+/** API v1 for the caller's account (`/me`, `/me/password`, `/teams`, `/tokens`, `/events`): schema, one service call, a presenter. */
 import type { FastifyInstance } from 'fastify';
-import { presentEvent, presentToken, presentUser } from './presenters.js';
-import { actorOf, pageQuery } from './schemas.js';
+import {
+  eventSchema,
+  presentEvent,
+  presentToken,
+  presentUser,
+  tokenSchema,
+  userSchema,
+} from './presenters.js';
+import { actorOf, errors, pageQuery } from './schemas.js';
 import type { AccountService } from './account-service.js';
+
+const itemsOf = (item: object) => ({
+  type: 'object',
+  properties: { items: { type: 'array', items: item } },
+});
 
 export function registerAccountRoutes(v1: FastifyInstance, deps: { accounts: AccountService }) {
   const { accounts } = deps;
 
-  v1.get('/me', { schema: { tags: ['me'], summary: 'Who you are, your quotas and usage' } }, async (req) => ({
-    ...presentUser(await accounts.me(actorOf(req))),
-    authenticatedWith: req.auth!.via,
-  }));
+  v1.get(
+    '/me',
+    {
+      schema: {
+        tags: ['me'],
+        summary: 'Who you are, your quotas, usage and teams, and what your credential may do',
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              ...userSchema.properties,
+              authenticatedWith: { type: 'string', enum: ['basic', 'token', 'session'] },
+              scopes: tokenSchema.properties.scopes,
+              expiresAt: { type: 'string', nullable: true },
+            },
+          },
+          ...errors,
+        },
+      },
+    },
+    async (req) => ({
+      ...presentUser({ ...(await accounts.me(actorOf(req))), teams: req.auth!.teams }),
+      authenticatedWith: req.auth!.via,
+      scopes: req.auth!.scopes,
+      expiresAt: req.auth!.expiresAt,
+    }),
+  );
 
-  v1.post<{ Body: { name: string; expiresInDays?: number } }>(
+  v1.put<{ Body: { currentPassword: string; newPassword: string } }>(
+    '/me/password',
+    {
+      schema: {
+        tags: ['me'],
+        summary:
+          'Change your password (signs your browser sessions out; revokes your tokens when the operator chose so)',
+        body: {
+          type: 'object',
+          required: ['currentPassword', 'newPassword'],
+          additionalProperties: false,
+          properties: {
+            currentPassword: { type: 'string', maxLength: 1024 },
+            newPassword: { type: 'string', maxLength: 1024 },
+          },
+        },
+        response: {
+          200: { type: 'object', properties: { tokensRevoked: { type: 'integer' } } },
+          ...errors,
+        },
+      },
+    },
+    async (req) => accounts.changePassword(actorOf(req), req.body),
+  );
+
+  v1.get(
+    '/teams',
+    {
+      schema: {
+        tags: ['me'],
+        summary: 'The teams you are in (their tunnels are yours to see and manage)',
+        response: { 200: itemsOf({ type: 'object', properties: { name: { type: 'string' } } }) },
+      },
+    },
+    async (req) => ({ items: req.auth!.teams.map((t) => ({ name: t.name })) }),
+  );
+
+  v1.post<{ Body: { name: string; expiresInDays?: number; scopes?: string[] } }>(
     '/tokens',
     {
       schema: {
         tags: ['tokens'],
-        summary: 'Create an API token (the secret is shown once)',
+        summary:
+          'Create an API token (the secret is shown once); its scopes and expiry default to, and never exceed, the credential that asks',
         body: {
           type: 'object',
           required: ['name'],
@@ -25,7 +98,12 @@ export function registerAccountRoutes(v1: FastifyInstance, deps: { accounts: Acc
           properties: {
             name: { type: 'string', minLength: 1, maxLength: 100 },
             expiresInDays: { type: 'integer', minimum: 1, maximum: 3650 },
+            scopes: { type: 'array', maxItems: 3, items: { type: 'string', maxLength: 16 } },
           },
+        },
+        response: {
+          201: { type: 'object', properties: { token: tokenSchema, secret: { type: 'string' } } },
+          ...errors,
         },
       },
     },
@@ -35,16 +113,26 @@ export function registerAccountRoutes(v1: FastifyInstance, deps: { accounts: Acc
     },
   );
 
-  v1.get('/tokens', { schema: { tags: ['tokens'] } }, async (req) => ({
-    items: (await accounts.listTokens(actorOf(req))).map(presentToken),
-  }));
+  v1.get(
+    '/tokens',
+    {
+      schema: {
+        tags: ['tokens'],
+        summary: 'Your API tokens (never their secrets)',
+        response: { 200: itemsOf(tokenSchema) },
+      },
+    },
+    async (req) => ({ items: (await accounts.listTokens(actorOf(req))).map(presentToken) }),
+  );
 
   v1.delete<{ Params: { id: string } }>(
     '/tokens/:id',
     {
       schema: {
         tags: ['tokens'],
+        summary: 'Revoke one of your API tokens',
         params: { type: 'object', properties: { id: { type: 'string', maxLength: 64 } } },
+        response: { 204: { type: 'null' }, ...errors },
       },
     },
     async (req, reply) => {
@@ -58,8 +146,17 @@ export function registerAccountRoutes(v1: FastifyInstance, deps: { accounts: Acc
     {
       schema: {
         tags: ['events'],
-        summary: "Your audit trail (admins see everyone's)",
+        summary: "Your audit trail and your teams' (admins see everyone's)",
         querystring: pageQuery,
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              items: { type: 'array', items: eventSchema },
+              nextCursor: { type: 'string', nullable: true },
+            },
+          },
+        },
       },
     },
     async (req) => {

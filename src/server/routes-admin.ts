@@ -1,23 +1,249 @@
-/** API v1 for admins (`/api/v1/admin/…`): users, everyone's tunnels, quotas, token rotation. */
+/** API v1 for admins (`/api/v1/admin/…`): users, teams, everyone's tunnels, quotas, token rotation. Every change is audited. */
 import type { FastifyInstance } from 'fastify';
-import { presentUser } from './presenters.js';
-import { actorOf, pageQuery, routeParams } from './schemas.js';
+import { presentTeam, presentUser, teamSchema, userSchema } from './presenters.js';
+import { actorOf, errors, pageQuery, routeParams } from './schemas.js';
 import { sendPage, type ApiRouteDeps } from './routes-tunnels.js';
+import type { AdminService, QuotaPatch, UserPatch } from './admin-service.js';
 
-export function registerAdminRoutes(v1: FastifyInstance, deps: ApiRouteDeps) {
-  const { routes, accounts } = deps;
+const nameParam = (key: string) => ({
+  type: 'object',
+  required: [key],
+  properties: { [key]: { type: 'string', maxLength: 100 } },
+});
+const quotasBody = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    tunnels: { type: 'integer', minimum: 0, maximum: 100000, nullable: true },
+    routes: { type: 'integer', minimum: 0, maximum: 1000000, nullable: true },
+  },
+} as const;
+const password = { type: 'string', maxLength: 1024 } as const;
+const users = { 200: { type: 'object', properties: { items: { type: 'array', items: userSchema } } } };
+const teams = { 200: { type: 'object', properties: { items: { type: 'array', items: teamSchema } } } };
+const noContent = { 204: { type: 'null' }, ...errors };
+
+export function registerAdminRoutes(v1: FastifyInstance, deps: ApiRouteDeps & { admin: AdminService }) {
+  const { routes, admin: svc } = deps;
   const admin = { admin: true };
+  const user = { 200: userSchema, ...errors };
+  const team = { 200: teamSchema, ...errors };
 
-  v1.get('/admin/users', { config: admin, schema: { tags: ['admin'] } }, async () => ({
-    items: (await accounts.listUsers()).map(presentUser),
-  }));
+  v1.get(
+    '/admin/users',
+    {
+      config: admin,
+      schema: { tags: ['admin'], summary: 'Every user with quotas and usage', response: users },
+    },
+    async () => ({ items: (await svc.listUsers()).map((d) => presentUser(d)) }),
+  );
 
+  v1.post<{ Body: { name: string; password?: string; role?: 'user' | 'admin' } }>(
+    '/admin/users',
+    {
+      config: admin,
+      schema: {
+        tags: ['admin'],
+        summary: 'Create a user (without a password they sign in only with single sign-on)',
+        body: {
+          type: 'object',
+          required: ['name'],
+          additionalProperties: false,
+          properties: {
+            name: { type: 'string', maxLength: 100 },
+            password,
+            role: { type: 'string', enum: ['user', 'admin'] },
+          },
+        },
+        response: { 201: userSchema, ...errors },
+      },
+    },
+    async (req, reply) => reply.status(201).send(presentUser(await svc.createUser(actorOf(req), req.body))),
+  );
+
+  v1.get<{ Params: { user: string } }>(
+    '/admin/users/:user',
+    { config: admin, schema: { tags: ['admin'], params: nameParam('user'), response: user } },
+    async (req) => presentUser(await svc.getUser(req.params.user)),
+  );
+
+  v1.patch<{ Params: { user: string }; Body: UserPatch }>(
+    '/admin/users/:user',
+    {
+      config: admin,
+      schema: {
+        tags: ['admin'],
+        summary:
+          "Set a user's role, or disable (refused everywhere; their tunnels keep running) and re-enable them",
+        params: nameParam('user'),
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          minProperties: 1,
+          properties: { role: { type: 'string', enum: ['user', 'admin'] }, disabled: { type: 'boolean' } },
+        },
+        response: user,
+      },
+    },
+    async (req) => presentUser(await svc.updateUser(actorOf(req), req.params.user, req.body)),
+  );
+
+  v1.put<{ Params: { user: string }; Body: { password: string } }>(
+    '/admin/users/:user/password',
+    {
+      config: admin,
+      schema: {
+        tags: ['admin'],
+        summary:
+          "Reset a user's password (signs their sessions out; revokes their tokens when the operator chose so)",
+        params: nameParam('user'),
+        body: {
+          type: 'object',
+          required: ['password'],
+          additionalProperties: false,
+          properties: { password },
+        },
+        response: { 200: { type: 'object', properties: { tokensRevoked: { type: 'integer' } } }, ...errors },
+      },
+    },
+    async (req) => svc.resetPassword(actorOf(req), req.params.user, req.body.password),
+  );
+
+  v1.delete<{ Params: { user: string } }>(
+    '/admin/users/:user',
+    {
+      config: admin,
+      schema: {
+        tags: ['admin'],
+        summary: 'Remove a user (refused while they own personal tunnels; team tunnels stay with the team)',
+        params: nameParam('user'),
+        response: noContent,
+      },
+    },
+    async (req, reply) => {
+      await svc.removeUser(actorOf(req), req.params.user);
+      return reply.status(204).send();
+    },
+  );
+
+  v1.put<{ Params: { user: string }; Body: QuotaPatch }>(
+    '/admin/users/:user/quotas',
+    {
+      config: admin,
+      schema: {
+        tags: ['admin'],
+        summary: "A user's quota overrides (null: the server's default)",
+        params: nameParam('user'),
+        body: quotasBody,
+        response: user,
+      },
+    },
+    async (req) => presentUser(await svc.setUserQuotas(actorOf(req), req.params.user, req.body)),
+  );
+
+  // --- teams ------------------------------------------------------------------------------
+  v1.get(
+    '/admin/teams',
+    {
+      config: admin,
+      schema: { tags: ['admin'], summary: 'Every team with members, quotas and usage', response: teams },
+    },
+    async () => ({ items: (await svc.listTeams()).map(presentTeam) }),
+  );
+
+  v1.post<{ Body: { name: string; quotas?: QuotaPatch } }>(
+    '/admin/teams',
+    {
+      config: admin,
+      schema: {
+        tags: ['admin'],
+        summary: 'Create a team (it owns tunnels; its members see and manage them)',
+        body: {
+          type: 'object',
+          required: ['name'],
+          additionalProperties: false,
+          properties: { name: { type: 'string', maxLength: 100 }, quotas: quotasBody },
+        },
+        response: { 201: teamSchema, ...errors },
+      },
+    },
+    async (req, reply) => reply.status(201).send(presentTeam(await svc.createTeam(actorOf(req), req.body))),
+  );
+
+  v1.get<{ Params: { team: string } }>(
+    '/admin/teams/:team',
+    { config: admin, schema: { tags: ['admin'], params: nameParam('team'), response: team } },
+    async (req) => presentTeam(await svc.getTeam(req.params.team)),
+  );
+
+  v1.delete<{ Params: { team: string } }>(
+    '/admin/teams/:team',
+    {
+      config: admin,
+      schema: {
+        tags: ['admin'],
+        summary: 'Remove a team (refused while it owns tunnels)',
+        params: nameParam('team'),
+        response: noContent,
+      },
+    },
+    async (req, reply) => {
+      await svc.removeTeam(actorOf(req), req.params.team);
+      return reply.status(204).send();
+    },
+  );
+
+  v1.put<{ Params: { team: string }; Body: QuotaPatch }>(
+    '/admin/teams/:team/quotas',
+    {
+      config: admin,
+      schema: {
+        tags: ['admin'],
+        summary: "A team's quotas (its tunnels count against them, not against its members')",
+        params: nameParam('team'),
+        body: quotasBody,
+        response: team,
+      },
+    },
+    async (req) => presentTeam(await svc.setTeamQuotas(actorOf(req), req.params.team, req.body)),
+  );
+
+  const memberParams = {
+    type: 'object',
+    required: ['team', 'user'],
+    properties: { team: { type: 'string', maxLength: 100 }, user: { type: 'string', maxLength: 100 } },
+  };
+  v1.put<{ Params: { team: string; user: string } }>(
+    '/admin/teams/:team/members/:user',
+    {
+      config: admin,
+      schema: { tags: ['admin'], summary: 'Add a member', params: memberParams, response: team },
+    },
+    async (req) => presentTeam(await svc.addMember(actorOf(req), req.params.team, req.params.user)),
+  );
+
+  v1.delete<{ Params: { team: string; user: string } }>(
+    '/admin/teams/:team/members/:user',
+    {
+      config: admin,
+      schema: {
+        tags: ['admin'],
+        summary: "Remove a member (the team's tunnels stay as they are)",
+        params: memberParams,
+        response: team,
+      },
+    },
+    async (req) => presentTeam(await svc.removeMember(actorOf(req), req.params.team, req.params.user)),
+  );
+
+  // --- tunnels ----------------------------------------------------------------------------
   v1.get<{ Querystring: { limit?: number; cursor?: string; owner?: string } }>(
     '/admin/tunnels',
     {
       config: admin,
       schema: {
         tags: ['admin'],
+        summary: "Everyone's tunnels (or one owner's: a user name, or team:<name>)",
         querystring: {
           ...pageQuery,
           properties: { ...pageQuery.properties, owner: { type: 'string', maxLength: 100 } },
@@ -25,7 +251,7 @@ export function registerAdminRoutes(v1: FastifyInstance, deps: ApiRouteDeps) {
       },
     },
     async (req, reply) => {
-      const ownerId = req.query.owner ? await accounts.userId(req.query.owner) : null;
+      const ownerId = req.query.owner ? await deps.accounts.userId(req.query.owner) : null;
       const { limit = 50, cursor } = req.query;
       return sendPage(
         deps,
@@ -51,25 +277,5 @@ export function registerAdminRoutes(v1: FastifyInstance, deps: ApiRouteDeps) {
       const r = await routes.rotateToken(actorOf(req), req.params.tunnel, req.params.route);
       return reply.status(202).send({ route: r.name, rotation: 'requested' });
     },
-  );
-
-  v1.put<{ Params: { user: string }; Body: { tunnels?: number | null; routes?: number | null } }>(
-    '/admin/users/:user/quotas',
-    {
-      config: admin,
-      schema: {
-        tags: ['admin'],
-        params: { type: 'object', properties: { user: { type: 'string', maxLength: 100 } } },
-        body: {
-          type: 'object',
-          additionalProperties: false,
-          properties: {
-            tunnels: { type: 'integer', minimum: 0, maximum: 100000, nullable: true },
-            routes: { type: 'integer', minimum: 0, maximum: 1000000, nullable: true },
-          },
-        },
-      },
-    },
-    async (req) => presentUser(await accounts.setQuotas(actorOf(req), req.params.user, req.body)),
   );
 }

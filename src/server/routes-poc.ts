@@ -3,9 +3,9 @@
  * the same success shapes, the same "Missing parameter" answer. These calls always wait for
  * convergence (up to 30 s), as the original's synchronous calls did.
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { RouteView, TunnelView } from '../store/index.js';
-import type { Actor } from './actor.js';
+import { actorOf } from './schemas.js';
 import type { RouteService } from './route-service.js';
 import type { TunnelService } from './tunnel-service.js';
 
@@ -16,7 +16,6 @@ const params = {
   properties: { name: { type: 'string', maxLength: 64 } },
 } as const;
 const serviceQuery = { type: 'object', properties: { service: { type: 'string', maxLength: 300 } } } as const;
-const actorOf = (req: FastifyRequest): Actor => ({ user: req.auth!.user });
 
 export function registerPocRoutes(
   app: FastifyInstance,

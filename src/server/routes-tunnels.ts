@@ -1,6 +1,8 @@
 /** API v1 tunnels and routes (`/api/v1/tunnels…`). Thin: schema, one service call, the presenter. */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { AppError } from '../domain/errors.js';
 import type { Page, TunnelView } from '../store/index.js';
+import { ownersOf } from './actor.js';
 import { presentRoute, presentTunnel, routeSchema, tunnelSchema, type InCluster } from './presenters.js';
 import { actorOf, errors, pageQuery, routeParams, tunnelParams, waitMs, waitQuery } from './schemas.js';
 import type { AccountService } from './account-service.js';
@@ -63,7 +65,7 @@ export function registerTunnelRoutes(v1: FastifyInstance, deps: ApiRouteDeps) {
   const { tunnels, routes, accounts, inCluster } = deps;
 
   v1.post<{
-    Body: { name?: string; configMode?: 'local' | 'remote' } | undefined;
+    Body: { name?: string; configMode?: 'local' | 'remote'; team?: string } | undefined;
     Querystring: { wait?: number };
   }>(
     '/tunnels',
@@ -78,6 +80,8 @@ export function registerTunnelRoutes(v1: FastifyInstance, deps: ApiRouteDeps) {
           properties: {
             name: { type: 'string', maxLength: 64 },
             configMode: { type: 'string', enum: ['local', 'remote'] },
+            /** One of your teams: it owns the tunnel (its members manage it, its quotas count it). */
+            team: { type: 'string', maxLength: 64 },
           },
         },
         response: { 201: tunnelSchema, 202: tunnelSchema, ...errors },
@@ -87,17 +91,22 @@ export function registerTunnelRoutes(v1: FastifyInstance, deps: ApiRouteDeps) {
       const res = await tunnels.createTunnel(actorOf(req), req.body ?? {}, waitMs(req.query));
       return reply
         .status(res.finished && res.tunnel.phase === 'ready' ? 201 : 202)
-        .send(presentTunnel(res.tunnel, res.routes, req.auth!.user.name, inCluster));
+        .send(
+          presentTunnel(res.tunnel, res.routes, await accounts.ownerName(res.tunnel.owner_id), inCluster),
+        );
     },
   );
 
-  v1.get<{ Querystring: { limit?: number; cursor?: string } }>(
+  v1.get<{ Querystring: { limit?: number; cursor?: string; team?: string } }>(
     '/tunnels',
     {
       schema: {
         tags: ['tunnels'],
-        summary: 'Your tunnels with their routes',
-        querystring: pageQuery,
+        summary: "Your tunnels and your teams' with their routes (`team`: only that team's)",
+        querystring: {
+          ...pageQuery,
+          properties: { ...pageQuery.properties, team: { type: 'string', maxLength: 64 } },
+        },
         response: {
           200: {
             type: 'object',
@@ -110,8 +119,21 @@ export function registerTunnelRoutes(v1: FastifyInstance, deps: ApiRouteDeps) {
       },
     },
     async (req, reply) => {
-      const { limit = 50, cursor } = req.query;
+      const { limit = 50, cursor, team } = req.query;
       const me = req.auth!.user;
+      const teams = req.auth!.teams;
+      if (team !== undefined) {
+        const ref = teams.find((t) => t.name === team);
+        if (!ref)
+          throw new AppError('team.not_found', `You are not in a team named ${JSON.stringify(team)}.`);
+        const page = await tunnels.list(ref.id, limit, cursor);
+        return sendPage(deps, reply, req, `team:${ref.id}:${limit}:${cursor ?? ''}`, page);
+      }
+      if (teams.length) {
+        // Several owners: the page is cached under the versions of the tunnels it shows.
+        const page = await tunnels.list(ownersOf(actorOf(req)), limit, cursor);
+        return sendPage(deps, reply, req, `mine:${me.id}:${limit}:${cursor ?? ''}`, page);
+      }
       const json = await tunnels.views.ownPageJson(me, limit, cursor, () =>
         tunnels.list(me.id, limit, cursor),
       );

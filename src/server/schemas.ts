@@ -54,5 +54,14 @@ export const pageQuery = {
   additionalProperties: false,
 } as const;
 
-export const actorOf = (req: FastifyRequest): Actor => ({ user: req.auth!.user });
+export const actorOf = (req: FastifyRequest): Actor => {
+  const a = req.auth!;
+  return {
+    user: a.user,
+    teams: a.teams,
+    scopes: a.scopes,
+    expiresAt: a.expiresAt,
+    ...(a.sessionHash ? { sessionHash: a.sessionHash } : {}),
+  };
+};
 export const waitMs = (q: { wait?: number }) => Math.round((q.wait ?? 30) * 1000);

@@ -17,7 +17,7 @@ import type {
   TunnelView,
   UserRow,
 } from '../store/index.js';
-import type { Actor } from './actor.js';
+import { ownersOf, type Actor } from './actor.js';
 import type { TunnelViews } from './tunnel-views.js';
 import type { Waits } from './waits.js';
 
@@ -42,6 +42,8 @@ export interface TunnelServiceDeps {
   waits: Waits;
   secrets: SecretBox;
   quotasOf: (user: UserRow) => Quotas;
+  /** A team's row by name (the caller must be a member to create in it). */
+  teamRow: (id: string) => Promise<UserRow | undefined>;
   config: TunnelServiceConfig;
 }
 
@@ -54,10 +56,13 @@ const settled = (gen: number) => (t: TunnelRow | undefined) =>
 export function createTunnelService(deps: TunnelServiceDeps) {
   const { tunnels, views, waits, secrets, config } = deps;
 
-  /** The caller's tunnel by name. Someone else's tunnel does not exist for the caller (404, never 403). */
+  /**
+   * The caller's tunnel (or one of their teams') by name. Someone else's tunnel does not exist
+   * for the caller (404, never 403).
+   */
   async function ownTunnel(actor: Actor, name: string): Promise<TunnelRow> {
     const tunnel = await tunnels.byName(assertTunnelName(name));
-    if (!tunnel || (tunnel.owner_id !== actor.user.id && actor.user.role !== 'admin')) {
+    if (!tunnel || (!ownersOf(actor).includes(tunnel.owner_id) && actor.user.role !== 'admin')) {
       throw new AppError(
         'tunnel.not_found',
         `You have no tunnel named ${JSON.stringify(name.slice(0, 64))}.`,
@@ -97,15 +102,15 @@ export function createTunnelService(deps: TunnelServiceDeps) {
     withRoutes,
     views,
 
-    /** A page of tunnels: the owner's (null: everyone's, for admins). */
-    list: (ownerId: string | null, limit: number, cursor?: string): Promise<Page<TunnelView>> =>
-      tunnels.listForOwner(ownerId, limit, cursor),
+    /** A page of tunnels: the owners' (a person and their teams; null: everyone's, for admins). */
+    list: (owners: string | string[] | null, limit: number, cursor?: string): Promise<Page<TunnelView>> =>
+      tunnels.listForOwner(owners, limit, cursor),
 
     /** Every tunnel of the caller with its routes, a page at a time. */
     async *listAll(actor: Actor): AsyncGenerator<TunnelWithRoutes<TunnelView>> {
       let cursor: string | undefined;
       do {
-        const page = await tunnels.listForOwner(actor.user.id, 200, cursor);
+        const page = await tunnels.listForOwner(ownersOf(actor), 200, cursor);
         const routes = await tunnels.routeViewsOf(page.items.map((t) => t.id));
         for (const tunnel of page.items) yield { tunnel, routes: routes.get(tunnel.id) ?? [] };
         cursor = page.nextCursor ?? undefined;
@@ -114,9 +119,21 @@ export function createTunnelService(deps: TunnelServiceDeps) {
 
     async createTunnel(
       actor: Actor,
-      input: { name?: string; configMode?: 'local' | 'remote' },
+      input: { name?: string; configMode?: 'local' | 'remote'; team?: string },
       waitMs: number,
     ) {
+      // In a team: the team owns it and its quotas count it; only members may.
+      let owner = actor.user;
+      if (input.team !== undefined) {
+        const ref = (actor.teams ?? []).find((t) => t.name === input.team);
+        const row = ref && (await deps.teamRow(ref.id));
+        if (!row)
+          throw new AppError(
+            'team.not_found',
+            `You are not in a team named ${JSON.stringify(input.team.slice(0, 64))}.`,
+          );
+        owner = row;
+      }
       const secret = randomBytes(32);
       const mode = input.configMode ?? config.defaultConfigMode;
       let tunnel: TunnelRow | undefined;
@@ -124,8 +141,8 @@ export function createTunnelService(deps: TunnelServiceDeps) {
         const name = input.name !== undefined ? assertTunnelName(input.name) : randomLabel(8);
         try {
           tunnel = await tunnels.create(
-            { ownerId: actor.user.id, name, configMode: mode, secretSealed: secrets.seal(secret) },
-            deps.quotasOf(actor.user),
+            { ownerId: owner.id, name, configMode: mode, secretSealed: secrets.seal(secret) },
+            deps.quotasOf(owner),
             actor.user.name,
           );
         } catch (err) {

@@ -37,10 +37,11 @@ export function createEventsRepository(db: Kysely<Database>) {
       const res = await db.deleteFrom('events').where('id', 'in', oldest).executeTakeFirst();
       return Number(res.numDeletedRows);
     },
-    async list(ownerId: string | null, limit: number, cursor?: string): Promise<Page<EventRow>> {
+    /** Newest first: the events of these owners (a person and their teams), or everyone's (null). */
+    async list(ownerIds: string[] | null, limit: number, cursor?: string): Promise<Page<EventRow>> {
       const before = decodeIdCursor(cursor);
       let q = db.selectFrom('events').selectAll();
-      if (ownerId) q = q.where('owner_id', '=', ownerId);
+      if (ownerIds) q = q.where('owner_id', 'in', ownerIds);
       if (before !== null) q = q.where('id', '<', before);
       const rows = await q
         .orderBy('id', 'desc')

@@ -16,6 +16,10 @@ export type { WorkRepository, TunnelOutcome, RoutePatch, RouteErrorRecord } from
 export type { ResyncRepository, ResyncRoute, ResyncTunnel } from './resync-repository.js';
 export type { UsersRepository } from './users-repository.js';
 export type { TokensRepository } from './tokens-repository.js';
+export type { TeamsRepository, TeamRef } from './teams-repository.js';
+export { teamName } from './teams-repository.js';
+export { NO_PASSWORD, TEAM_PREFIX } from './users-repository.js';
+export type { SessionsRepository } from './sessions-repository.js';
 export type { TunnelsRepository } from './tunnels-repository.js';
 export type { EventsRepository } from './events-repository.js';
 export type { LeasesRepository } from './leases-repository.js';

@@ -317,6 +317,64 @@ const migrations = (dialect: Dialect): Record<string, Migration> => ({
       await db.schema.createIndex('rate_grants_at').on('rate_grants').column('at').execute();
     },
   },
+  /**
+   * Identity (issue 14): a user may be disabled, may come from an OpenID provider (issuer +
+   * subject, never the email alone), and may be a team: a principal that owns tunnels and has
+   * members, in the same table so that ownership, quotas and list versions work unchanged.
+   * Tokens carry scopes (rows made before carry their owner's full rights). Browser sessions
+   * and sign-in flows (state, nonce, PKCE verifier; a device code) live here too, so that any
+   * replica can finish what another began, and a used flow is gone (no replay).
+   */
+  '0008_identity': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .alterTable('users')
+        .addColumn('kind', 'text', (c) => c.notNull().defaultTo('person'))
+        .execute();
+      await db.schema
+        .alterTable('users')
+        .addColumn('disabled', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
+      await db.schema.alterTable('users').addColumn('oidc_issuer', 'text').execute();
+      await db.schema.alterTable('users').addColumn('oidc_subject', 'text').execute();
+      await db.schema.alterTable('users').addColumn('email', 'text').execute();
+      await db.schema
+        .createIndex('users_oidc')
+        .on('users')
+        .columns(['oidc_issuer', 'oidc_subject'])
+        .unique()
+        .execute();
+      await db.schema
+        .alterTable('api_tokens')
+        .addColumn('scopes', 'text', (c) => c.notNull().defaultTo('read write admin'))
+        .execute();
+      await db.schema
+        .createTable('team_members')
+        .addColumn('team_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('source', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('team_members_pk', ['team_id', 'user_id'])
+        .execute();
+      await db.schema.createIndex('team_members_user').on('team_members').column('user_id').execute();
+      await db.schema
+        .createTable('sessions')
+        .addColumn('id_hash', 'text', (c) => c.primaryKey())
+        .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('csrf', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('sessions_user').on('sessions').column('user_id').execute();
+      await db.schema
+        .createTable('sign_in_flows')
+        .addColumn('id_hash', 'text', (c) => c.primaryKey())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('data_sealed', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
 });
 
 export const migrationProvider = (dialect: Dialect): MigrationProvider => ({

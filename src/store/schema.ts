@@ -13,6 +13,40 @@ export interface UsersTable {
   quota_routes: number | null;
   created_at: string;
   updated_at: string;
+  /** A person signs in; a team only owns tunnels (its members act on them). */
+  kind: Generated<'person' | 'team'>;
+  /** 1: refused at every sign-in, even with a valid ID token; their tunnels keep running. */
+  disabled: Generated<number>;
+  /** Who vouches for the person when they sign in with single sign-on: the ID token's `iss` and `sub`. */
+  oidc_issuer: string | null;
+  oidc_subject: string | null;
+  email: string | null;
+}
+
+/** Who is in which team (both are `users` rows); `sso` memberships follow the groups claim. */
+export interface TeamMembersTable {
+  team_id: string;
+  user_id: string;
+  source: 'manual' | 'sso';
+  created_at: string;
+}
+
+/** A browser's signed-in session: the cookie holds the secret, this row its SHA-256. */
+export interface SessionsTable {
+  id_hash: string;
+  user_id: string;
+  /** The token a cookie-authenticated change must send back in `X-CSRF-Token`. */
+  csrf: string;
+  created_at: string;
+  expires_at: string;
+}
+
+/** A sign-in in progress (authorization code: state, nonce, verifier; device: the device code), sealed. */
+export interface SignInFlowsTable {
+  id_hash: string;
+  kind: 'code' | 'device';
+  data_sealed: string;
+  expires_at: string;
 }
 
 /** Changes on every change of a user's tunnels the API shows (migration 0005's triggers). */
@@ -29,6 +63,8 @@ export interface ApiTokensTable {
   created_at: string;
   last_used_at: string | null;
   expires_at: string | null;
+  /** Space-separated: `read`, `write`, `admin` (the last counts only for admins). */
+  scopes: Generated<string>;
 }
 
 export interface TunnelsTable {
@@ -160,4 +196,7 @@ export interface Database {
   tunnel_list_versions: TunnelListVersionsTable;
   tombstones: TombstonesTable;
   rate_grants: RateGrantsTable;
+  team_members: TeamMembersTable;
+  sessions: SessionsTable;
+  sign_in_flows: SignInFlowsTable;
 }

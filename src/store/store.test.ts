@@ -289,7 +289,7 @@ describe.each(backends)('store on %s', (_name, url) => {
     });
     for (const bad of [['a'], [1e999], [1.5], [-3]]) {
       const cursor = Buffer.from(JSON.stringify(bad)).toString('base64url');
-      await expect(store.events.list(u.id, 2, cursor)).rejects.toMatchObject({ code: 'request.invalid' });
+      await expect(store.events.list([u.id], 2, cursor)).rejects.toMatchObject({ code: 'request.invalid' });
     }
   });
 
@@ -480,9 +480,9 @@ describe.each(backends)('store on %s', (_name, url) => {
     const u = await newUser();
     await newTunnel(u.id);
     await store.events.append({ ownerId: u.id, actor: 'x', action: 'a.b', target: 't', outcome: 'ok' });
-    const page = await store.events.list(u.id, 1);
+    const page = await store.events.list([u.id], 1);
     expect(page.items[0]!.action).toBe('a.b');
-    const next = await store.events.list(u.id, 10, page.nextCursor!);
+    const next = await store.events.list([u.id], 10, page.nextCursor!);
     expect(next.items.map((e) => e.action)).toContain('tunnel.create');
   });
 });

@@ -11,6 +11,8 @@ import { createLocks } from './locks.js';
 import { createSignals } from './signals.js';
 import { createUsersRepository } from './users-repository.js';
 import { createTokensRepository } from './tokens-repository.js';
+import { createTeamsRepository } from './teams-repository.js';
+import { createSessionsRepository } from './sessions-repository.js';
 import { createTunnelsRepository } from './tunnels-repository.js';
 import { createWorkRepository } from './work-repository.js';
 import { createResyncRepository } from './resync-repository.js';
@@ -22,13 +24,16 @@ import { createBudgetRepository } from './budget-repository.js';
 export function createStore(db: Kysely<Database>, dialect: Dialect) {
   const locks = createLocks(dialect);
   const signals = createSignals();
+  const users = createUsersRepository(db);
   return {
     dialect,
     db,
     /** Listen only: the repositories emit. */
     signals: { on: signals.on, off: signals.off },
-    users: createUsersRepository(db),
+    users,
+    teams: createTeamsRepository(db, users),
     tokens: createTokensRepository(db),
+    sessions: createSessionsRepository(db),
     tunnels: createTunnelsRepository(db, locks, signals),
     work: createWorkRepository(db, dialect, locks, signals),
     resync: createResyncRepository(db),

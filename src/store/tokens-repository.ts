@@ -11,6 +11,7 @@ export function createTokensRepository(db: Kysely<Database>) {
       name: string;
       tokenHash: string;
       expiresAt: string | null;
+      scopes: string;
     }): Promise<TokenRow> {
       const row: TokenRow = {
         id: randomUUID(),
@@ -20,6 +21,7 @@ export function createTokensRepository(db: Kysely<Database>) {
         created_at: now(),
         last_used_at: null,
         expires_at: t.expiresAt,
+        scopes: t.scopes,
       };
       await db.insertInto('api_tokens').values(row).execute();
       return row;
@@ -35,6 +37,11 @@ export function createTokensRepository(db: Kysely<Database>) {
         .where('user_id', '=', userId)
         .executeTakeFirst();
       return Number(res.numDeletedRows) > 0;
+    },
+    /** Every token of the user (a password change may revoke them); answers how many. */
+    async removeAllForUser(userId: string): Promise<number> {
+      const res = await db.deleteFrom('api_tokens').where('user_id', '=', userId).executeTakeFirst();
+      return Number(res.numDeletedRows);
     },
     async touch(id: string, at: string) {
       await db.updateTable('api_tokens').set({ last_used_at: at }).where('id', '=', id).execute();

@@ -74,12 +74,19 @@ export function createTunnelReads(db: Kysely<Database>) {
       db.selectFrom('tunnels').selectAll().where('name', '=', name).executeTakeFirst(),
     byId: (id: string) => db.selectFrom('tunnels').selectAll().where('id', '=', id).executeTakeFirst(),
 
-    async listForOwner(ownerId: string | null, limit: number, cursor?: string): Promise<Page<TunnelView>> {
+    /** A page of the tunnels of these owners (a person and their teams), or everyone's (null). */
+    async listForOwner(
+      ownerIds: string | string[] | null,
+      limit: number,
+      cursor?: string,
+    ): Promise<Page<TunnelView>> {
+      const owners = typeof ownerIds === 'string' ? [ownerIds] : ownerIds;
       const after = decodeCursor(cursor) as [string, string] | null;
       // The API's hottest query, written as SQL: the query builder's compilation would cost as
       // much again as the statement itself (measured: 50 µs against 28 µs for ten rows).
       const where = [
-        ...(ownerId ? [sql`owner_id = ${ownerId}`] : []),
+        ...(owners?.length === 1 ? [sql`owner_id = ${owners[0]}`] : []),
+        ...(owners && owners.length > 1 ? [sql`owner_id in (${sql.join(owners)})`] : []),
         ...(after
           ? [sql`(created_at > ${after[0]} or (created_at = ${after[0]} and id > ${after[1]}))`]
           : []),

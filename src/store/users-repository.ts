@@ -65,7 +65,17 @@ export interface NewUser {
   name: string;
   passwordHash: string;
   role: 'user' | 'admin';
+  kind?: 'person' | 'team';
+  email?: string | null;
+  oidcIssuer?: string | null;
+  oidcSubject?: string | null;
 }
+
+/** What a password hash holds for an account without a password (single sign-on only, a team): nothing verifies against it. */
+export const NO_PASSWORD = '!';
+
+/** The `users` row a team is stored as: its name prefixed, so it never meets a person's name (":" cannot be in one). */
+export const TEAM_PREFIX = 'team:';
 
 export function createUsersRepository(db: Kysely<Database>) {
   /** Users with their tunnel list's version: one query, read before any tunnel it versions. */
@@ -85,6 +95,11 @@ export function createUsersRepository(db: Kysely<Database>) {
     quota_routes: null,
     created_at: now(),
     updated_at: now(),
+    kind: u.kind ?? 'person',
+    disabled: 0,
+    email: u.email ?? null,
+    oidc_issuer: u.oidcIssuer ?? null,
+    oidc_subject: u.oidcSubject ?? null,
   });
 
   return {
@@ -92,7 +107,26 @@ export function createUsersRepository(db: Kysely<Database>) {
       select().where('users.id', '=', id).executeTakeFirst(),
     byName: (name: string): Promise<UserRow | undefined> =>
       select().where('users.name', '=', name).executeTakeFirst(),
-    list: (): Promise<UserRow[]> => select().orderBy('users.name').execute(),
+    /** People (not teams), by name. */
+    list: (): Promise<UserRow[]> =>
+      select().where('users.kind', '=', 'person').orderBy('users.name').execute(),
+    /** The person an identity provider vouches for (its `iss` and `sub`). */
+    byOidc: (issuer: string, subject: string): Promise<UserRow | undefined> =>
+      select()
+        .where('users.oidc_issuer', '=', issuer)
+        .where('users.oidc_subject', '=', subject)
+        .executeTakeFirst(),
+    /** Enabled admins: at least one must stay. */
+    async countAdmins(): Promise<number> {
+      const r = await db
+        .selectFrom('users')
+        .select(db.fn.countAll<number>().as('n'))
+        .where('kind', '=', 'person')
+        .where('role', '=', 'admin')
+        .where('disabled', '=', 0)
+        .executeTakeFirstOrThrow();
+      return Number(r.n);
+    },
 
     async create(u: NewUser): Promise<UserRow> {
       const row = rowOf(u);
@@ -103,7 +137,7 @@ export function createUsersRepository(db: Kysely<Database>) {
           throw new AppError('user.name_taken', `A user named ${u.name} already exists.`);
         throw err;
       }
-      return { ...row, tunnels_version: 0 };
+      return { ...row, tunnels_version: 0 } as UserRow;
     },
 
     /**
@@ -122,7 +156,12 @@ export function createUsersRepository(db: Kysely<Database>) {
 
     async update(
       id: string,
-      patch: Partial<Pick<UserRow, 'password_hash' | 'role' | 'quota_tunnels' | 'quota_routes'>>,
+      patch: Partial<
+        Pick<
+          UserRow,
+          'password_hash' | 'role' | 'quota_tunnels' | 'quota_routes' | 'disabled' | 'email' | 'name'
+        >
+      >,
     ) {
       await db
         .updateTable('users')
@@ -138,9 +177,11 @@ export function createUsersRepository(db: Kysely<Database>) {
         .where('owner_id', '=', id)
         .executeTakeFirstOrThrow();
       if (Number(owned.n) > 0) {
-        throw new AppError('user.has_tunnels', 'The user still owns tunnels; delete them first.', {
-          tunnels: Number(owned.n),
-        });
+        throw new AppError(
+          'user.has_tunnels',
+          'The user still owns personal tunnels; delete them first (team tunnels stay with their team).',
+          { tunnels: Number(owned.n) },
+        );
       }
       await db.deleteFrom('users').where('id', '=', id).execute();
     },
