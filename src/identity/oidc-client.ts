@@ -126,7 +126,13 @@ export async function connectOidc(s: OidcSettings) {
         'identity.oidc.issuer',
         `the token endpoint of ${s.issuer} cannot be reached (${reasonOf(err)})`,
       );
-    const code = err instanceof oidc.ResponseBodyError ? err.error : null;
+    // A refused client is a 401 (with a WWW-Authenticate challenge) or an `invalid_client` body.
+    const code =
+      err instanceof oidc.ResponseBodyError
+        ? err.error
+        : err instanceof oidc.WWWAuthenticateChallengeError && err.status === 401
+          ? 'invalid_client'
+          : null;
     if (code === 'invalid_client' || code === 'unauthorized_client')
       throw new OidcConfigError(
         'identity.oidc.clientSecret',

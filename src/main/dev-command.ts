@@ -1,8 +1,11 @@
 /**
- * `tunnelplane dev`: the server with in-process Cloudflare and Kubernetes emulators and demo
- * users, its data in a folder of its own (SQLite), until SIGINT or SIGTERM.
+ * `tunnelplane dev`: the server with in-process Cloudflare and Kubernetes emulators, a local
+ * OpenID provider (single sign-on with demo accounts and groups) and demo users, its data in a
+ * folder of its own (SQLite), until SIGINT or SIGTERM.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -19,6 +22,18 @@ const DEMO_USERS = [
   { name: 'admin', password: 'adminpassword', role: 'admin' as const },
 ];
 
+/** A free port on the host (the identity provider must know the callback URL before the server listens). */
+async function freePort(host: string): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, host, () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolvePort(port));
+    });
+  });
+}
+
 /** Returns once listening (after printing how to reach it); the process lives until a signal stops it. */
 export async function devCommand(argv: string[]) {
   const { values } = parseArgs({
@@ -32,9 +47,10 @@ export async function devCommand(argv: string[]) {
     },
     strict: true,
   });
-  const port = Number(values.port);
+  let port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new UsageError(`--port must be 0-65535, got ${values.port}`);
+  if (port === 0) port = await freePort(values.host!);
   const dataDir = values['data-dir']
     ? resolve(values['data-dir'])
     : mkdtempSync(join(tmpdir(), 'tunnelplane-dev-'));
@@ -54,6 +70,18 @@ export async function devCommand(argv: string[]) {
   writeFileSync(kubeconfig, kube.kubeconfig(), { mode: 0o600 });
   const { createLogger, createRuntime } = await import('./runtime.js');
   const logger = createLogger(values['log-level']!);
+  // Single sign-on with no outside service: the local provider knows this server as its client.
+  const { startLocalProvider } = await import('../identity/provider/local-provider.js');
+  const browserHost = values.host === '0.0.0.0' || values.host === '::' ? '127.0.0.1' : values.host!;
+  const publicUrl = `http://${browserHost.includes(':') ? `[${browserHost}]` : browserHost}:${port}`;
+  const client = { clientId: 'tunnelplane-dev', clientSecret: randomBytes(24).toString('base64url') };
+  const idp = await startLocalProvider({
+    host: '127.0.0.1',
+    clients: [
+      { ...client, redirectUris: [`${publicUrl}/auth/callback`], postLogoutRedirectUris: [`${publicUrl}/`] },
+    ],
+    logger: logger.child({ component: 'oidc-provider' }),
+  });
   let runtime: Runtime;
   try {
     const config = loadConfig({
@@ -72,6 +100,15 @@ export async function devCommand(argv: string[]) {
         tunnels: { defaultConfigMode: 'local' },
         reconciler: { resyncSeconds: 60 },
         kubernetes: { kubeconfig, namespace: kube.namespace },
+        identity: {
+          publicUrl,
+          oidc: {
+            issuer: idp.issuer,
+            ...client,
+            adminGroups: ['tunnelplane-admins'],
+            teamGroupPrefix: 'team-',
+          },
+        },
         log: { level: values['log-level'] },
       },
     });
@@ -88,6 +125,7 @@ export async function devCommand(argv: string[]) {
   } catch (err) {
     await emulator.close();
     await kube.close();
+    await idp.close();
     throw err;
   }
   const url = (await runtime.listen()).replace(
@@ -105,6 +143,11 @@ export async function devCommand(argv: string[]) {
       zoneName: emulator.zoneName,
     },
     kubernetes: { url: kube.url, token: kube.token, namespace: kube.namespace },
+    oidc: {
+      issuer: idp.issuer,
+      signIn: `${url}/auth/login`,
+      accounts: idp.accounts.map(({ username, password, groups }) => ({ username, password, groups })),
+    },
     dataDir,
   };
   if (values.json) {
@@ -117,6 +160,8 @@ export async function devCommand(argv: string[]) {
         `  data: ${dataDir} (SQLite); Cloudflare: in-process emulator at ${emulator.url} (zone ${emulator.zoneName})`,
         `  Kubernetes: in-process emulator at ${kube.url} (namespace ${kube.namespace}; kubeconfig ${kubeconfig})`,
         `  users: ${DEMO_USERS.map((u) => `${u.name}/${u.password}`).join(', ')}`,
+        `  single sign-on: local OpenID provider at ${idp.issuer}; sign in at ${url}/auth/login or with tunnelctl login --sso`,
+        `    accounts: ${idp.accounts.map((a) => `${a.username}/${a.password} (${a.groups.join(', ')})`).join('; ')}`,
         `  API docs: ${url}/docs`,
         '',
         'Try it from another terminal:',
@@ -137,5 +182,6 @@ export async function devCommand(argv: string[]) {
     await runtime.close();
     await emulator.close();
     await kube.close();
+    await idp.close();
   });
 }

@@ -218,7 +218,7 @@ export function registerSsoRoutes(app: FastifyInstance, deps: SsoRouteDeps) {
       userCode: { type: 'string' },
       verificationUri: { type: 'string' },
       verificationUriComplete: { type: 'string', nullable: true },
-      interval: { type: 'integer' },
+      interval: { type: 'number' },
       expiresIn: { type: 'integer' },
     },
   } as const;
