@@ -45,6 +45,7 @@ export function createServices(
     events: store.events,
     defaultQuotas: config.quotas,
     passwordChangeRevokesTokens: config.identity.passwordChangeRevokesTokens,
+    onPasswordChange: (name) => auth.forgetFailures(name),
   });
   const admin = createAdminService({
     users: store.users,

@@ -27,6 +27,8 @@ export interface AccountServiceDeps {
   defaultQuotas: Quotas;
   /** `identity.passwordChangeRevokesTokens`: a new password revokes the user's API tokens. */
   passwordChangeRevokesTokens?: boolean;
+  /** Told of every password changed here (the authenticator forgets the user's failed pairs). */
+  onPasswordChange?: (userName: string) => void;
 }
 
 export const MIN_PASSWORD_LENGTH = 8;
@@ -56,6 +58,7 @@ export function createAccountService(deps: AccountServiceDeps) {
   async function setPassword(user: UserRow, password: string, actorName: string) {
     assertNewPassword(password);
     await users.update(user.id, { password_hash: await hashPassword(password) });
+    deps.onPasswordChange?.(user.name);
     const revoked = deps.passwordChangeRevokesTokens ? await tokens.removeAllForUser(user.id) : 0;
     await deps.sessions?.removeAllForUser(user.id);
     await events.append({

@@ -4,7 +4,8 @@
  * scrypt is slow on purpose, so a verified user:password pair is remembered under an HMAC
  * keyed with a per-process secret (the cache never holds a password), bounded in size, and
  * valid only while the user's stored hash is unchanged: a password change invalidates it. A
- * failed pair is answered 401 without hashing for a while; the same pair sent many times at
+ * failed pair is answered 401 without hashing for a while (a password changed through this
+ * replica forgets the user's; elsewhere, after `failureMemoryMs`); the same pair sent many times at
  * once is checked once. Unknown users are checked against a dummy hash so that timing does not
  * tell which names exist, and they are throttled like known ones.
  *
@@ -240,7 +241,8 @@ export function createAuthenticator(deps: AuthDeps) {
   const key = randomBytes(32);
   // HMAC(user:password) → { userId, hash at verification time }; Map order gives LRU eviction.
   const verified = new Map<string, { userId: string; passwordHash: string }>();
-  const failed = new Map<string, number>();
+  // HMAC(user:password) → when it failed, and for whom (a password changed here forgets them).
+  const failed = new Map<string, { at: number; name: string }>();
   const checking = new Map<string, Promise<UserRow | null>>();
   const rehashing = new Set<string>();
   const lastTouched = new Map<string, number>();
@@ -308,8 +310,8 @@ export function createAuthenticator(deps: AuthDeps) {
       }
       verified.delete(mac);
     }
-    const failedAt = failed.get(mac);
-    if (failedAt !== undefined && now() - failedAt < limits.failureMemoryMs) throw rejected();
+    const failure = failed.get(mac);
+    if (failure && now() - failure.at < limits.failureMemoryMs) throw rejected();
 
     let pending = checking.get(mac);
     const mine = !pending;
@@ -325,7 +327,7 @@ export function createAuthenticator(deps: AuthDeps) {
     }
     if (!user) {
       if (mine) {
-        failed.set(mac, now());
+        failed.set(mac, { at: now(), name });
         if (failed.size > limits.cacheSize) failed.delete(failed.keys().next().value!);
       }
       throw rejected();
@@ -387,6 +389,11 @@ export function createAuthenticator(deps: AuthDeps) {
   }
 
   return {
+    /** A user's password changed: their failed pairs may be right now. */
+    forgetFailures(name: string) {
+      for (const [mac, f] of failed) if (f.name === name) failed.delete(mac);
+    },
+
     /** `source` is the request's address (`req.ip`): throttling counts per account and source. */
     async authenticate(
       header: string | undefined,
