@@ -251,4 +251,73 @@ describe('teams, scoped tokens and the admin API', () => {
       expect(actions).toContain(a);
     await eventually(async () => (await admin.get('/api/v1/admin/teams')).body.items.length >= 2);
   });
+
+  it('describes every identity operation in the OpenAPI document, with request and response schemas', async () => {
+    const doc = (await fetch(`${stack.url}/openapi.json`).then((r) => r.json())) as {
+      paths: Record<
+        string,
+        Record<string, { requestBody?: unknown; responses?: Record<string, { content?: unknown }> }>
+      >;
+    };
+    const ops = Object.entries(doc.paths).flatMap(([path, methods]) =>
+      Object.entries(methods).map(([method, op]) => ({ path, method, op })),
+    );
+    const identity = ops.filter(({ path }) =>
+      /^\/(api\/v1\/(admin\/(users|teams)|me|teams|tokens|events|auth)|auth\/)/.test(path),
+    );
+    // Every one of them, by name: nothing new goes undescribed.
+    expect(identity.map(({ method, path }) => `${method.toUpperCase()} ${path}`).sort()).toEqual(
+      [
+        'DELETE /api/v1/admin/teams/{team}',
+        'DELETE /api/v1/admin/teams/{team}/members/{user}',
+        'DELETE /api/v1/admin/users/{user}',
+        'DELETE /api/v1/tokens/{id}',
+        'GET /api/v1/admin/teams',
+        'GET /api/v1/admin/teams/{team}',
+        'GET /api/v1/admin/users',
+        'GET /api/v1/admin/users/{user}',
+        'GET /api/v1/events',
+        'GET /api/v1/me',
+        'GET /api/v1/teams',
+        'GET /api/v1/tokens',
+        'GET /auth/callback',
+        'GET /auth/login',
+        'GET /auth/methods',
+        'GET /auth/session',
+        'PATCH /api/v1/admin/users/{user}',
+        'POST /api/v1/admin/teams',
+        'POST /api/v1/admin/users',
+        'POST /api/v1/auth/device',
+        'POST /api/v1/auth/device/token',
+        'POST /api/v1/tokens',
+        'POST /auth/logout',
+        'POST /auth/password',
+        'PUT /api/v1/admin/teams/{team}/members/{user}',
+        'PUT /api/v1/admin/teams/{team}/quotas',
+        'PUT /api/v1/admin/users/{user}/password',
+        'PUT /api/v1/admin/users/{user}/quotas',
+        'PUT /api/v1/me/password',
+      ].sort(),
+    );
+    for (const { path, method, op } of identity) {
+      const bodyless = [
+        'DELETE /api/v1/admin/teams/{team}/members/{user}',
+        'PUT /api/v1/admin/teams/{team}/members/{user}',
+      ];
+      const name = `${method.toUpperCase()} ${path}`;
+      if (
+        ['post', 'put', 'patch'].includes(method) &&
+        !bodyless.includes(name) &&
+        !/device$|logout$/.test(path)
+      )
+        expect([name, !!op.requestBody]).toEqual([name, true]);
+      const success = Object.entries(op.responses ?? {}).filter(
+        ([code]) => code.startsWith('2') || code.startsWith('3'),
+      );
+      expect([name, success.length > 0]).toEqual([name, true]);
+      for (const [code, r] of success)
+        if (!['204', '302', '303'].includes(code))
+          expect([name, code, !!r.content]).toEqual([name, code, true]);
+    }
+  });
 });
