@@ -16,6 +16,7 @@ import {
 } from '../src/emulators/cloudflare/index.js';
 import { formatOriginCert } from '../src/config/index.js';
 import { api } from './support/stack.js';
+import { signInAtProvider, TestBrowser } from './support/oidc-browser.js';
 
 const run = promisify(execFile);
 const bin = 'bin/tunnelplane.js';
@@ -173,6 +174,20 @@ describe('tunnelplane dev, migrate and user', () => {
         authorization: `Basic ${Buffer.from('user1:user1password').toString('base64')}`,
       });
       expect((await u.post('/api/v1/tunnels', {})).status).toBe(201);
+      // Single sign-on with no outside service: the local provider, its accounts, and a browser sign-in through it.
+      expect(info.oidc).toMatchObject({
+        issuer: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/),
+        signIn: `${info.controlPlane}/auth/login`,
+      });
+      const ada = info.oidc.accounts.find((a: any) => a.username === 'ada');
+      expect(ada.groups).toContain('tunnelplane-admins');
+      const browser = new TestBrowser();
+      const landed = await signInAtProvider(browser, `${info.oidc.signIn}?returnTo=/api/v1/me`, ada);
+      expect(JSON.parse(landed.body)).toMatchObject({
+        name: 'ada',
+        role: 'admin',
+        authenticatedWith: 'session',
+      });
     } finally {
       proc.kill('SIGTERM');
     }

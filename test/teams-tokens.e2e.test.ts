@@ -6,6 +6,7 @@
  * anything and no token can mint a broader one; someone can always administer.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hashApiToken, newApiToken } from '../src/domain/passwords.js';
 import { cfView } from './support/cloudflare-view.js';
 import { api, eventually, startStack, type Api, type Stack } from './support/stack.js';
 
@@ -318,6 +319,44 @@ describe('teams, scoped tokens and the admin API', () => {
       for (const [code, r] of success)
         if (!['204', '302', '303'].includes(code))
           expect([name, code, !!r.content]).toEqual([name, code, true]);
+    }
+  });
+});
+
+describe('password sign-in turned off', () => {
+  it('refuses Basic and password sessions, and keeps API tokens working', async () => {
+    const stack = await startStack({ config: { 'identity.passwordSignIn': false } });
+    try {
+      const basic = await stack.as('user1').get('/api/v1/me');
+      expect([basic.status, basic.body.error.code]).toEqual([403, 'auth.password_disabled']);
+      const poc = await stack.as('user1').get('/tunnels');
+      expect(poc.status).toBe(403);
+      const session = await fetch(`${stack.url}/auth/password`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'user1', password: 'user1password' }),
+      });
+      expect(session.status).toBe(403);
+      expect(session.headers.get('set-cookie')).toBeNull();
+      // A token made before (or by single sign-on) still works.
+      const user = (await stack.runtime.store.users.byName('user1'))!;
+      const secret = newApiToken();
+      await stack.runtime.store.tokens.create({
+        userId: user.id,
+        name: 'before',
+        tokenHash: hashApiToken(secret),
+        expiresAt: null,
+        scopes: 'read write',
+      });
+      const me = await api(() => stack.url, { authorization: `Bearer ${secret}` }).get('/api/v1/me');
+      expect([me.status, me.body.name]).toEqual([200, 'user1']);
+      expect((await fetch(`${stack.url}/auth/methods`).then((r) => r.json())) as object).toEqual({
+        password: false,
+        sso: false,
+        device: false,
+      });
+    } finally {
+      await stack.stop();
     }
   });
 });

@@ -98,7 +98,7 @@ describe('in-process control handle', () => {
 
   it('injects faults for N matching requests', async () => {
     emu.control.addFault({ method: 'POST', path: `/api/v1/namespaces/${NS}/secrets`, status: 503, times: 2 });
-    emu.control.addFault({ path: /\/configmaps$/, status: 429, retryAfterSeconds: 1, times: Infinity });
+    emu.control.addFault({ path: /\/pods$/, status: 429, retryAfterSeconds: 1, times: Infinity });
     const first = await api('POST', `/api/v1/namespaces/${NS}/secrets`, secret('s'));
     expect(first.status).toBe(503);
     expect(first.body).toMatchObject({
@@ -109,13 +109,13 @@ describe('in-process control handle', () => {
     });
     expect((await api('POST', `/api/v1/namespaces/${NS}/secrets`, secret('s'))).status).toBe(503);
     expect((await api('POST', `/api/v1/namespaces/${NS}/secrets`, secret('s'))).status).toBe(201);
-    expect((await api('GET', `/api/v1/namespaces/${NS}/configmaps`)).body).toMatchObject({
+    expect((await api('GET', `/api/v1/namespaces/${NS}/pods`)).body).toMatchObject({
       code: 429,
       details: { retryAfterSeconds: 1 },
     });
     expect(emu.control.requests({ status: 503 })).toHaveLength(2);
     emu.control.clearFaults();
-    expect((await api('GET', `/api/v1/namespaces/${NS}/configmaps`)).status).toBe(404);
+    expect((await api('GET', `/api/v1/namespaces/${NS}/pods`)).status).toBe(404);
   });
 });
 
@@ -202,20 +202,26 @@ describe('wire details', () => {
     expect((await api('GET', '/api')).body).toMatchObject({ kind: 'APIVersions', versions: ['v1'] });
     expect((await api('GET', '/apis')).body).toMatchObject({
       kind: 'APIGroupList',
-      groups: [{ name: 'apps' }],
+      groups: ['apps', 'rbac.authorization.k8s.io', 'policy', 'networking.k8s.io'].map((name) => ({ name })),
     });
     expect((await api('GET', '/apis/apps/v1')).body).toMatchObject({
       kind: 'APIResourceList',
       groupVersion: 'apps/v1',
     });
     const root = await api('GET', '/openapi/v3');
-    expect(Object.keys(root.body?.['paths'] as object)).toEqual(['apis/apps/v1', 'api/v1']);
+    expect(Object.keys(root.body?.['paths'] as object)).toEqual([
+      'apis/apps/v1',
+      'api/v1',
+      'apis/rbac.authorization.k8s.io/v1',
+      'apis/policy/v1',
+      'apis/networking.k8s.io/v1',
+    ]);
     expect((await api('GET', '/openapi/v2')).status).toBe(404);
     expect((await api('GET', '/apis/batch/v1')).body).toMatchObject({
       code: 404,
       message: 'the server could not find the requested resource',
     });
-    expect((await api('GET', `/api/v1/namespaces/${NS}/configmaps`)).status).toBe(404);
+    expect((await api('GET', `/api/v1/namespaces/${NS}/pods`)).status).toBe(404);
     expect((await api('DELETE', `/api/v1/namespaces/${NS}/services`)).status).toBe(405);
     expect((await api('POST', `/api/v1/namespaces`, { metadata: { name: 'x' } })).status).toBe(405);
     const unsupported = await api('PATCH', `/api/v1/namespaces/${NS}/secrets/x`, '{}', {

@@ -100,6 +100,32 @@ function serviceSchema(): FieldSchema {
   return build(t);
 }
 
+function statefulSetSchema(): FieldSchema {
+  const t = newTables();
+  addMetadata(t, '');
+  addMetadata(t, 'spec.template.');
+  t.atomics.add('spec.selector');
+  addPodSpec(t, 'spec.template.spec');
+  t.lists.set('status.conditions', { type: 'map', keys: ['type'], smpKey: 'type' });
+  return build(t);
+}
+
+/** Kinds whose only merge-relevant parts are atomic objects (label selectors, a roleRef) and status conditions. */
+function withAtomics(...paths: string[]): FieldSchema {
+  const t = newTables();
+  addMetadata(t, '');
+  for (const p of paths) t.atomics.add(p);
+  t.lists.set('status.conditions', { type: 'map', keys: ['type'], smpKey: 'type' });
+  return build(t);
+}
+
+function serviceAccountSchema(): FieldSchema {
+  const t = newTables();
+  addMetadata(t, '');
+  t.lists.set('secrets', byName());
+  return build(t);
+}
+
 function plainSchema(): FieldSchema {
   const t = newTables();
   addMetadata(t, '');
@@ -111,6 +137,15 @@ const schemas: Record<string, FieldSchema> = {
   Service: serviceSchema(),
   Secret: plainSchema(),
   Namespace: plainSchema(),
+  ConfigMap: plainSchema(),
+  ServiceAccount: serviceAccountSchema(),
+  PersistentVolumeClaim: withAtomics('spec.selector', 'spec.dataSource', 'spec.dataSourceRef'),
+  StatefulSet: statefulSetSchema(),
+  Role: plainSchema(),
+  RoleBinding: withAtomics('roleRef'),
+  PodDisruptionBudget: withAtomics('spec.selector'),
+  NetworkPolicy: withAtomics('spec.podSelector'),
+  Ingress: plainSchema(),
 };
 
 export function schemaFor(kind: string): FieldSchema {

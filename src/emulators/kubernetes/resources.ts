@@ -1,167 +1,18 @@
 /**
- * The resource types the emulator serves (Deployments, Services, Secrets, Namespaces) and what
- * the real server does to each on write: defaulting (a modest subset of `SetDefaults_*`),
- * normalisation (Secret `stringData` → `data`), validation, the discovery entry, and the
- * skeleton an empty typed object serialises to (used for field ownership on create).
+ * The resource types the emulator serves and how they are looked up. Deployments, Services,
+ * Secrets and Namespaces (what access pods need) are defined here; the kinds an installation's
+ * own manifests add (`kubectl apply -k deploy/overlays/…`) in `resources-manifests.ts`;
+ * defaulting in `resource-defaults.ts`, the shape in `resource-type.ts`.
  */
-import type { FieldSchema } from './field-schema.js';
 import { schemaFor } from './field-schema.js';
-import type { JsonObject } from './json.js';
-import { arrayAt, child, isObject, objectAt, stringAt } from './json.js';
-import type { FieldError } from './status.js';
-import { badRequest } from './status.js';
-import type { NameRule } from './validation.js';
+import { defaultDeployment, defaultService, normalizeSecret } from './resource-defaults.js';
+import type { ResourceType } from './resource-type.js';
+import { ALL_VERBS } from './resource-type.js';
+import { MANIFEST_RESOURCE_TYPES } from './resources-manifests.js';
 import { validateDeployment, validateSecret, validateService } from './validation.js';
 
-export interface ResourceType {
-  kind: string;
-  listKind: string;
-  group: string;
-  version: string;
-  /** `apps/v1` or `v1`. */
-  apiVersion: string;
-  plural: string;
-  singular: string;
-  shortNames: string[];
-  categories: string[];
-  namespaced: boolean;
-  /** The verbs discovery advertises, and the only ones served. */
-  verbs: string[];
-  storageVersionHash: string;
-  statusSubresource: boolean;
-  /** Deployments bump `metadata.generation` when their spec changes. */
-  tracksGeneration: boolean;
-  nameRule: NameRule;
-  fieldSelectors: string[];
-  schema: FieldSchema;
-  /** Fills server defaults in place; `old` is the stored object on update. */
-  applyDefaults(obj: JsonObject, old: JsonObject | undefined): void;
-  validate(obj: JsonObject, old: JsonObject | undefined): FieldError[];
-  /** What an empty typed object serialises to; ownership on create is computed against it. */
-  skeleton(): JsonObject;
-}
-
-const ALL_VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
-
-function imagePullPolicy(image: string): string {
-  if (image.includes('@')) return 'IfNotPresent';
-  const lastSegment = image.slice(image.lastIndexOf('/') + 1);
-  const colon = lastSegment.lastIndexOf(':');
-  const tag = colon >= 0 ? lastSegment.slice(colon + 1) : '';
-  return tag === '' || tag === 'latest' ? 'Always' : 'IfNotPresent';
-}
-
-function defaultProbe(probe: JsonObject | undefined): void {
-  if (!probe) return;
-  probe['timeoutSeconds'] ??= 1;
-  probe['periodSeconds'] ??= 10;
-  probe['successThreshold'] ??= 1;
-  probe['failureThreshold'] ??= 3;
-}
-
-function defaultContainer(c: JsonObject): void {
-  c['terminationMessagePath'] ??= '/dev/termination-log';
-  c['terminationMessagePolicy'] ??= 'File';
-  const image = stringAt(c, 'image');
-  if (image !== undefined) c['imagePullPolicy'] ??= imagePullPolicy(image);
-  c['resources'] ??= {};
-  for (const port of arrayAt(c, 'ports') ?? []) if (isObject(port)) port['protocol'] ??= 'TCP';
-  for (const env of arrayAt(c, 'env') ?? []) {
-    const fieldRef = objectAt(objectAt(isObject(env) ? env : undefined, 'valueFrom'), 'fieldRef');
-    if (fieldRef) fieldRef['apiVersion'] ??= 'v1';
-  }
-  defaultProbe(objectAt(c, 'readinessProbe'));
-  defaultProbe(objectAt(c, 'livenessProbe'));
-  defaultProbe(objectAt(c, 'startupProbe'));
-}
-
-function defaultPodSpec(spec: JsonObject): void {
-  spec['restartPolicy'] ??= 'Always';
-  spec['terminationGracePeriodSeconds'] ??= 30;
-  spec['dnsPolicy'] ??= 'ClusterFirst';
-  spec['securityContext'] ??= {};
-  spec['schedulerName'] ??= 'default-scheduler';
-  for (const list of ['containers', 'initContainers']) {
-    for (const c of arrayAt(spec, list) ?? []) if (isObject(c)) defaultContainer(c);
-  }
-  for (const volume of arrayAt(spec, 'volumes') ?? []) {
-    if (!isObject(volume)) continue;
-    for (const source of ['secret', 'configMap']) {
-      const s = objectAt(volume, source);
-      if (s) s['defaultMode'] ??= 420;
-    }
-  }
-}
-
-function defaultDeployment(obj: JsonObject): void {
-  const spec = child(obj, 'spec');
-  spec['replicas'] ??= 1;
-  const strategy = child(spec, 'strategy');
-  strategy['type'] ??= 'RollingUpdate';
-  if (strategy['type'] === 'RollingUpdate') {
-    const rolling = child(strategy, 'rollingUpdate');
-    rolling['maxUnavailable'] ??= '25%';
-    rolling['maxSurge'] ??= '25%';
-  }
-  spec['revisionHistoryLimit'] ??= 10;
-  spec['progressDeadlineSeconds'] ??= 600;
-  const template = child(spec, 'template');
-  defaultPodSpec(child(template, 'spec'));
-  obj['status'] ??= {};
-}
-
-function defaultService(obj: JsonObject, old: JsonObject | undefined): void {
-  const spec = child(obj, 'spec');
-  spec['type'] ??= 'ClusterIP';
-  const oldSpec = objectAt(old, 'spec');
-  // Like the real registry, an update that omits the allocated address keeps it.
-  if (oldSpec && spec['clusterIP'] === undefined && oldSpec['clusterIP'] !== undefined)
-    spec['clusterIP'] = oldSpec['clusterIP'];
-  if (oldSpec && spec['clusterIPs'] === undefined && oldSpec['clusterIPs'] !== undefined)
-    spec['clusterIPs'] = oldSpec['clusterIPs'];
-  if (spec['type'] !== 'ExternalName') {
-    spec['sessionAffinity'] ??= 'None';
-    spec['internalTrafficPolicy'] ??= 'Cluster';
-    spec['ipFamilies'] ??= ['IPv4'];
-    spec['ipFamilyPolicy'] ??= 'SingleStack';
-  }
-  if (spec['type'] === 'NodePort' || spec['type'] === 'LoadBalancer')
-    spec['externalTrafficPolicy'] ??= 'Cluster';
-  for (const port of arrayAt(spec, 'ports') ?? []) {
-    if (!isObject(port)) continue;
-    port['protocol'] ??= 'TCP';
-    if (port['targetPort'] === undefined && port['port'] !== undefined) port['targetPort'] = port['port'];
-  }
-  if (obj['status'] === undefined) obj['status'] = { loadBalancer: {} };
-}
-
-const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
-
-/** Secrets: `stringData` is merged into `data` and never stored; `data` must be base64. */
-export function normalizeSecret(obj: JsonObject): void {
-  obj['type'] ??= 'Opaque';
-  const data = objectAt(obj, 'data') ?? {};
-  for (const [key, value] of Object.entries(data)) {
-    if (typeof value !== 'string')
-      throw badRequest(
-        `Secret in version "v1" cannot be handled as a Secret: json: cannot unmarshal ${typeof value} into Go struct field Secret.data of type []uint8`,
-      );
-    if (value.length % 4 !== 0 || !BASE64.test(value)) {
-      const at = [...value].findIndex((ch) => !/[A-Za-z0-9+/=]/.test(ch));
-      throw badRequest(
-        `Secret in version "v1" cannot be handled as a Secret: illegal base64 data at input byte ${at >= 0 ? at : value.length}`,
-      );
-    }
-    data[key] = value;
-  }
-  const stringData = objectAt(obj, 'stringData');
-  if (stringData) {
-    for (const [key, value] of Object.entries(stringData))
-      data[key] = Buffer.from(String(value), 'utf8').toString('base64');
-    delete obj['stringData'];
-  }
-  if (Object.keys(data).length > 0 || obj['data'] !== undefined) obj['data'] = data;
-}
+export type { ResourceType } from './resource-type.js';
+export { normalizeSecret } from './resource-defaults.js';
 
 const deployments: ResourceType = {
   kind: 'Deployment',
@@ -260,7 +111,13 @@ const namespaces: ResourceType = {
   skeleton: () => ({ metadata: {}, spec: {}, status: {} }),
 };
 
-export const RESOURCE_TYPES: readonly ResourceType[] = [deployments, services, secrets, namespaces];
+export const RESOURCE_TYPES: readonly ResourceType[] = [
+  deployments,
+  services,
+  secrets,
+  namespaces,
+  ...MANIFEST_RESOURCE_TYPES,
+];
 
 export function resourceByPlural(group: string, plural: string): ResourceType | undefined {
   return RESOURCE_TYPES.find((r) => r.group === group && r.plural === plural);

@@ -1,8 +1,9 @@
 /**
  * The per-kind rules (pkg/apis/{apps,core}/validation), a modest part of them: Deployments
  * (replicas, selector against template labels, containers and ports, restart policy,
- * strategy, selector immutability), Services (type, ports, selector, clusterIP immutability)
- * and Secrets (data keys and size, type immutability, `immutable`).
+ * strategy, selector immutability), Services (type, ports, selector, clusterIP immutability),
+ * Secrets and ConfigMaps (data keys and size, type immutability, `immutable`). The kinds of an
+ * installation's manifests: `validation-workloads.ts`, `validation-access.ts`, `validation-network.ts`.
  */
 import type { JsonObject, JsonValue } from './json.js';
 import { arrayAt, deepEqual, isObject, objectAt, stringAt, stringMap } from './json.js';
@@ -19,15 +20,15 @@ import {
 } from './validation-meta.js';
 import { isConfigKey, isDNS1123Label, isValidPortName } from './validation-names.js';
 
-const PROTOCOLS = ['SCTP', 'TCP', 'UDP'];
+export const PROTOCOLS = ['SCTP', 'TCP', 'UDP'];
 
-function validatePort(value: JsonValue | undefined, field: string, errs: FieldError[]): void {
+export function validatePort(value: JsonValue | undefined, field: string, errs: FieldError[]): void {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 65535) {
     errs.push(invalidValue(field, value, 'must be between 1 and 65535, inclusive'));
   }
 }
 
-function validateContainers(
+export function validateContainers(
   list: JsonValue[] | undefined,
   field: string,
   errs: FieldError[],
@@ -77,7 +78,7 @@ function matchLabelsOf(selector: JsonObject | undefined): Record<string, string>
   return stringMap(selector?.['matchLabels']);
 }
 
-function selectorMatches(selector: JsonObject, labels: Record<string, string>): boolean {
+export function selectorMatches(selector: JsonObject, labels: Record<string, string>): boolean {
   const ml = matchLabelsOf(selector);
   if (!Object.entries(ml).every(([k, v]) => labels[k] === v)) return false;
   for (const expr of arrayAt(selector, 'matchExpressions') ?? []) {
@@ -104,7 +105,7 @@ function selectorMatches(selector: JsonObject, labels: Record<string, string>): 
 }
 
 /** Go's `%#v` of a `v1.LabelSelector`, as printed in immutability errors. */
-function goLabelSelector(selector: JsonObject | undefined): string {
+export function goLabelSelector(selector: JsonObject | undefined): string {
   const ml = selector?.['matchLabels'];
   const mlText = isObject(ml) ? goValue(ml) : 'map[string]string(nil)';
   const exprs = arrayAt(selector, 'matchExpressions');
@@ -252,6 +253,34 @@ export function validateSecret(obj: JsonObject, old: JsonObject | undefined): Fi
       if (obj['immutable'] !== true)
         errs.push(forbiddenField('immutable', 'field is immutable when `immutable` is set'));
     }
+  }
+  return errs;
+}
+
+/** ConfigMaps: keys of `data` and `binaryData` (never both for one key), 1 MiB in all, `immutable`. */
+export function validateConfigMap(obj: JsonObject, old: JsonObject | undefined): FieldError[] {
+  const errs = validateObjectMeta(obj, 'dns1123-subdomain');
+  const data = objectAt(obj, 'data') ?? {};
+  const binary = objectAt(obj, 'binaryData') ?? {};
+  let total = 0;
+  for (const [key, value] of Object.entries(data)) {
+    for (const msg of isConfigKey(key)) errs.push(invalidValue(`data[${key}]`, key, msg));
+    if (key in binary) errs.push(invalidValue(`data[${key}]`, key, 'duplicate of key present in binaryData'));
+    total += typeof value === 'string' ? Buffer.byteLength(value) : 0;
+  }
+  for (const [key, value] of Object.entries(binary)) {
+    for (const msg of isConfigKey(key)) errs.push(invalidValue(`binaryData[${key}]`, key, msg));
+    total += typeof value === 'string' ? Math.floor((value.length * 3) / 4) : 0;
+  }
+  if (total > 1024 * 1024)
+    errs.push({ type: 'FieldValueTooLong', field: '', detail: `must have at most ${1024 * 1024} bytes` });
+  if (old?.['immutable'] === true) {
+    if (!deepEqual(old['data'] ?? {}, obj['data'] ?? {}))
+      errs.push(forbiddenField('data', 'field is immutable when `immutable` is set'));
+    if (!deepEqual(old['binaryData'] ?? {}, obj['binaryData'] ?? {}))
+      errs.push(forbiddenField('binaryData', 'field is immutable when `immutable` is set'));
+    if (obj['immutable'] !== true)
+      errs.push(forbiddenField('immutable', 'field is immutable when `immutable` is set'));
   }
   return errs;
 }

@@ -89,7 +89,14 @@ function validateAnnotations(annotations: JsonValue | undefined, field: string):
   return errs;
 }
 
-export type NameRule = 'dns1123-subdomain' | 'dns1035-label' | 'dns1123-label';
+/** `path-segment`: RBAC objects' names (`path.IsValidPathSegmentName`). */
+export type NameRule = 'dns1123-subdomain' | 'dns1035-label' | 'dns1123-label' | 'path-segment';
+
+/** `path.IsValidPathSegmentName`. */
+export function pathSegmentErrors(name: string): string[] {
+  if (name === '.' || name === '..') return [`may not be '${name}'`];
+  return ['/', '%'].filter((c) => name.includes(c)).map((c) => `may not contain '${c}'`);
+}
 
 export function nameErrors(name: string, rule: NameRule): string[] {
   switch (rule) {
@@ -99,6 +106,8 @@ export function nameErrors(name: string, rule: NameRule): string[] {
       return isDNS1035Label(name);
     case 'dns1123-label':
       return isDNS1123Label(name);
+    case 'path-segment':
+      return pathSegmentErrors(name);
   }
 }
 
