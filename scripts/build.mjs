@@ -4,7 +4,10 @@
 // too — a process that loads thousands of small modules pays for each in memory; the Cloudflare
 // SDK alone cost ~50 MiB of RSS as ~1,100 resource modules, of which the adapter's tree-shakable
 // client keeps 12 — except those that must stay files in node_modules (KEEP_EXTERNAL). Type
-// checking is `npm run typecheck`'s job; test/build.e2e.test.ts drives the result.
+// checking is `npm run build`'s first step (tsconfig.build.json: the product, not its tests).
+// dist/ is all the image's runtime stage takes of the build besides the production node_modules
+// (deploy/Dockerfile; test/deploy/image-build.test.ts performs it); test/build.e2e.test.ts drives
+// the bundle.
 //   node scripts/build.mjs [--outdir DIR] [--no-sourcemap]
 import { rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
