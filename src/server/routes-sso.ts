@@ -41,6 +41,13 @@ export function registerSsoRoutes(app: FastifyInstance, deps: SsoRouteDeps) {
   const starts = createBuckets({ perMinute: deps.startsPerMinute ?? 30, burst: deps.startsPerMinute ?? 30 });
   const polls = createBuckets({ perMinute: 60, burst: 20 });
   const cookieBase = { httpOnly: true, sameSite: 'lax' as const, secure: deps.secureCookies };
+  const sweeper = setInterval(
+    () =>
+      void sso.sweep().catch((err: Error) => app.log.warn({ err: err.message }, 'could not sweep sessions')),
+    10 * 60_000,
+  );
+  sweeper.unref();
+  app.addHook('onClose', async () => clearInterval(sweeper));
 
   const pace = (bucket: ReturnType<typeof createBuckets>, key: string) => {
     const t = bucket.take(key);

@@ -144,6 +144,9 @@ export function createSsoService(deps: SsoServiceDeps) {
 
     endSession: (sessionHash: string) => sessions.remove(sessionHash),
 
+    /** Expired sessions and abandoned sign-ins go (every few minutes, from each replica). */
+    sweep: () => sessions.sweep(),
+
     /** Starts a browser sign-in: where to send the browser, and the state its cookie binds. */
     async startBrowser(returnTo: string) {
       const start = await client().startCode();

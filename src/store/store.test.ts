@@ -47,7 +47,7 @@ describe.each(backends)('store on %s', (_name, url) => {
     close = opened.close;
     if (store.dialect === 'postgres') {
       // Each run starts clean on the shared CI database.
-      await sql`truncate events, routes, tunnels, api_tokens, users, leases, settings, tombstones, rate_grants restart identity cascade`.execute(
+      await sql`truncate events, routes, tunnels, api_tokens, users, leases, settings, tombstones, rate_grants, sign_in_flows restart identity cascade`.execute(
         store.db,
       );
     }
@@ -68,6 +68,53 @@ describe.each(backends)('store on %s', (_name, url) => {
   });
   const newTunnel = (ownerId: string, name = `t${uniq()}`) =>
     store.tunnels.create({ ownerId, name, configMode: 'local', secretSealed: 'sealed' }, quota, 'test');
+
+  it('takes a sign-in flow once, never an expired one, and sweeps what expired', async () => {
+    const id = `f${uniq()}`;
+    const later = new Date(Date.now() + 60_000).toISOString();
+    await store.sessions.saveFlow({ idHash: id, kind: 'code', dataSealed: 'sealed', expiresAt: later });
+    expect(await store.sessions.peekFlow(id, 'device')).toBeNull();
+    expect(await store.sessions.peekFlow(id, 'code')).toBe('sealed');
+    const [a, b] = await Promise.all([
+      store.sessions.takeFlow(id, 'code'),
+      store.sessions.takeFlow(id, 'code'),
+    ]);
+    expect([a, b].filter(Boolean)).toEqual(['sealed']);
+    const old = `f${uniq()}`;
+    await store.sessions.saveFlow({
+      idHash: old,
+      kind: 'device',
+      dataSealed: 's',
+      expiresAt: new Date(Date.now() - 1000).toISOString(),
+    });
+    expect(await store.sessions.peekFlow(old, 'device')).toBeNull();
+    const u = await newUser();
+    await store.sessions.create({
+      id_hash: `s${uniq()}`,
+      user_id: u.id,
+      csrf: 'c',
+      created_at: new Date().toISOString(),
+      expires_at: new Date(Date.now() - 1).toISOString(),
+    });
+    expect(await store.sessions.sweep()).toBeGreaterThanOrEqual(2);
+  });
+
+  it('keeps teams as owners: members, sso memberships following the claim, manual ones kept', async () => {
+    const team = await store.teams.create(`t${uniq()}`);
+    const other = await store.teams.ensure(`t${uniq()}`);
+    expect(await store.teams.ensure(team.name.slice('team:'.length))).toMatchObject({ id: team.id });
+    const u = await newUser();
+    expect(await store.teams.addMember(team.id, u.id, 'manual')).toBe(true);
+    expect(await store.teams.syncSso(u.id, [other.id])).toEqual({ joined: [other.id], left: [] });
+    // The claim no longer names `other`: the sso membership goes, the manual one stays.
+    expect(await store.teams.syncSso(u.id, [])).toEqual({ joined: [], left: [other.id] });
+    expect((await store.teams.teamsOf(u.id)).map((t) => t.id)).toEqual([team.id]);
+    // A team owns tunnels as a person does, and counts them against its own quota.
+    const t = await newTunnel(team.id);
+    expect((await store.users.usage(team.id)).tunnels).toBe(1);
+    expect((await store.tunnels.listForOwner([u.id, team.id], 10)).items.map((x) => x.id)).toEqual([t.id]);
+    expect((await store.users.list()).some((x) => x.id === team.id)).toBe(false);
+  });
 
   it('migrates idempotently', async () => {
     const again = await connectStore(url());
