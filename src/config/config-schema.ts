@@ -164,6 +164,18 @@ export const configSchema = z
         /** `{"user": "password"}` (plaintext is hashed on import) or `{"user": {"password"|"passwordHash", "role"}}`. */
         file: z.string().optional(),
         admins: z.array(z.string()).default([]),
+        /**
+         * First start (`serve` on a database with no enabled admin): this admin is created with
+         * this password (or the password in `initialAdminPasswordFile`, e.g. a mounted Secret);
+         * with neither, `bootstrapToken` makes a one-hour admin API token, printed once.
+         */
+        initialAdmin: z
+          .string()
+          .regex(/^[A-Za-z0-9._@-]{1,64}$/, 'must be 1-64 of A-Z a-z 0-9 . _ @ -')
+          .default('admin'),
+        initialAdminPassword: z.string().min(8, 'must be at least 8 characters').optional(),
+        initialAdminPasswordFile: z.string().min(1).optional(),
+        bootstrapToken: flag.default(true),
       })
       .prefault({}),
     /** Per user (overrides per user through the admin API for tunnels and routes). */

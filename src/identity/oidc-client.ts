@@ -210,15 +210,11 @@ export async function connectOidc(s: OidcSettings) {
 
     /** One token request for a device code (the caller polls at the interval). */
     async pollDevice(deviceCode: string, interval: number): Promise<DevicePoll> {
+      let tokens;
       try {
-        const tokens = await oidc.genericGrantRequest(
-          config,
-          'urn:ietf:params:oauth:grant-type:device_code',
-          {
-            device_code: deviceCode,
-          },
-        );
-        return { status: 'done', identity: identity(tokens.claims()) };
+        tokens = await oidc.genericGrantRequest(config, 'urn:ietf:params:oauth:grant-type:device_code', {
+          device_code: deviceCode,
+        });
       } catch (err) {
         if (isUnreachable(err)) throw unavailable(err);
         const code = err instanceof oidc.ResponseBodyError ? err.error : null;
@@ -228,6 +224,8 @@ export async function connectOidc(s: OidcSettings) {
           return { status: 'over', reason: code };
         throw failed(reasonOf(err), err);
       }
+      // Outside the try: its own refusal (no ID token) is not wrapped a second time.
+      return { status: 'done', identity: identity(tokens.claims()) };
     },
   };
 }

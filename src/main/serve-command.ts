@@ -7,6 +7,8 @@ export async function serveCommand(argv: string[]) {
   const config = serveConfig(serverFlags(argv));
   const { createRuntime } = await import('./runtime.js');
   const runtime = await createRuntime(config);
+  const { firstStart } = await import('./first-start.js');
+  await firstStart(runtime.store, config.users, runtime.logger);
   const url = await runtime.listen();
   runtime.logger.info(
     { url, zone: runtime.zoneName, installation: runtime.installationId },
