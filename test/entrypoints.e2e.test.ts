@@ -272,6 +272,71 @@ describe('TLS', () => {
   });
 });
 
+describe('dev over TLS, and --help everywhere', () => {
+  it('dev honours the TLS settings as serve does (its SSO callback is HTTPS too)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tp-devtls-'));
+    await run('openssl', [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-subj',
+      '/CN=localhost',
+      '-days',
+      '1',
+      '-keyout',
+      join(dir, 'key.pem'),
+      '-out',
+      join(dir, 'cert.pem'),
+    ]);
+    const { proc, done } = start(
+      [
+        'dev',
+        '--port',
+        '0',
+        '--json',
+        '--data-dir',
+        join(dir, 'data'),
+        '--tls-cert',
+        join(dir, 'cert.pem'),
+        '--tls-key',
+        join(dir, 'key.pem'),
+      ],
+      { env: env({}), ready: (l) => (l.startsWith('{"controlPlane"') ? l : null) },
+    );
+    try {
+      const info = JSON.parse(await done);
+      expect(info.controlPlane).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+      const login = await new Promise<{ status: number; location: string }>((resolve, reject) => {
+        https
+          .get(`${info.controlPlane}/auth/login`, { rejectUnauthorized: false }, (res) => {
+            res.resume();
+            resolve({ status: res.statusCode!, location: String(res.headers.location) });
+          })
+          .on('error', reject);
+      });
+      expect(login.status).toBe(302);
+      expect(new URL(login.location).searchParams.get('redirect_uri')).toBe(
+        `${info.controlPlane}/auth/callback`,
+      );
+    } finally {
+      proc.kill('SIGTERM');
+    }
+  });
+
+  it('answers --help for every command', async () => {
+    for (const command of ['serve', 'dev', 'migrate', 'gc', 'user', 'emulate']) {
+      const r = await run(process.execPath, [join(process.cwd(), bin), command, '--help'], { env: env({}) });
+      expect([command, r.stdout]).toEqual([command, expect.stringContaining(`tunnelplane ${command}`)]);
+    }
+    const bad = await run(process.execPath, [join(process.cwd(), bin), 'nope', '--help'], {
+      env: env({}),
+    }).catch((e) => e);
+    expect(bad.code).toBe(2);
+  }, 60_000);
+});
+
 describe('shutdown', () => {
   it('answers waiting requests and exits promptly on SIGTERM', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tp-term-'));

@@ -44,6 +44,9 @@ export async function devCommand(argv: string[]) {
       'data-dir': { type: 'string' },
       json: { type: 'boolean', default: false },
       'log-level': { type: 'string', default: 'warn' },
+      // TLS as `serve` takes it (tls.cert / tls.key, or TUNNELPLANE_TLS_CERT / _KEY).
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
     },
     strict: true,
   });
@@ -51,6 +54,10 @@ export async function devCommand(argv: string[]) {
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new UsageError(`--port must be 0-65535, got ${values.port}`);
   if (port === 0) port = await freePort(values.host!);
+  const tlsCert = values['tls-cert'] ?? process.env.TUNNELPLANE_TLS_CERT;
+  const tlsKey = values['tls-key'] ?? process.env.TUNNELPLANE_TLS_KEY;
+  if (!tlsCert !== !tlsKey) throw new UsageError('TLS needs both --tls-cert and --tls-key');
+  const tls = tlsCert && tlsKey ? { cert: resolve(tlsCert), key: resolve(tlsKey) } : undefined;
   const dataDir = values['data-dir']
     ? resolve(values['data-dir'])
     : mkdtempSync(join(tmpdir(), 'tunnelplane-dev-'));
@@ -73,7 +80,7 @@ export async function devCommand(argv: string[]) {
   // Single sign-on with no outside service: the local provider knows this server as its client.
   const { startLocalProvider } = await import('../identity/provider/local-provider.js');
   const browserHost = values.host === '0.0.0.0' || values.host === '::' ? '127.0.0.1' : values.host!;
-  const publicUrl = `http://${browserHost.includes(':') ? `[${browserHost}]` : browserHost}:${port}`;
+  const publicUrl = `${tls ? 'https' : 'http'}://${browserHost.includes(':') ? `[${browserHost}]` : browserHost}:${port}`;
   const client = { clientId: 'tunnelplane-dev', clientSecret: randomBytes(24).toString('base64url') };
   const idp = await startLocalProvider({
     host: '127.0.0.1',
@@ -88,6 +95,7 @@ export async function devCommand(argv: string[]) {
       env: {},
       defaults: {
         listen: { host: values.host, port },
+        ...(tls ? { tls } : {}),
         database: { url: `sqlite:${join(dataDir, 'tunnelplane.db')}` },
         secretKeyFile: join(dataDir, 'secret.key'),
         cloudflare: {

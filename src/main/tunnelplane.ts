@@ -8,7 +8,7 @@ import { devCommand } from './dev-command.js';
 import { gcCommand } from './gc-command.js';
 import { migrateCommand } from './migrate-command.js';
 import { serveCommand } from './serve-command.js';
-import { USAGE, UsageError } from './usage.js';
+import { commandUsage, USAGE, UsageError } from './usage.js';
 import { userCommand } from './user-command.js';
 import { VERSION } from './version.js';
 
@@ -18,6 +18,13 @@ import { VERSION } from './version.js';
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  // Every command answers --help (and -h) with its own usage, before parsing anything else.
+  if (command && (rest.includes('--help') || rest.includes('-h'))) {
+    const usage = commandUsage(command);
+    if (!usage) throw new UsageError(`unknown command ${JSON.stringify(command)}`);
+    process.stdout.write(usage);
+    return 0;
+  }
   switch (command) {
     case 'serve':
       await serveCommand(rest);

@@ -4,9 +4,10 @@ import { VERSION } from './version.js';
 export const USAGE = `tunnelplane ${VERSION}: self-hosted control plane for Cloudflare Tunnels
 
 Usage:
-  tunnelplane dev [--port N] [--data-dir DIR] [--json]
-      The server with an in-process Cloudflare emulator and demo users
-      (user1/user1password, user2/user2password, admin/adminpassword).
+  tunnelplane dev [--port N] [--host H] [--data-dir DIR] [--json] [--tls-cert FILE --tls-key FILE]
+      The server with in-process Cloudflare and Kubernetes emulators, a local OpenID provider
+      (single sign-on: ada, bob, cy) and demo users (user1/user1password, user2/user2password,
+      admin/adminpassword).
   tunnelplane serve [--config FILE] [--secret-dir DIR] [--host H] [--port N] [--database URL]
                     [--adopt-installation]
       The server. Configuration: YAML file, the proof of concept's secret/ folder,
@@ -25,6 +26,19 @@ Usage:
   tunnelplane emulate cloudflare [--port N] [--token T] [--zone NAME] [--plan free|pro] [--state FILE] [--json]
   tunnelplane emulate kubernetes [--port N] [--json]
 `;
+
+/** Each command's part of the usage (`tunnelplane COMMAND --help`): the lines that name it. */
+export function commandUsage(command: string): string | null {
+  const lines = USAGE.split('\n');
+  const out: string[] = [];
+  let inside = false;
+  for (const line of lines) {
+    if (line.startsWith(`  tunnelplane ${command}`)) inside = true;
+    else if (line.startsWith('  tunnelplane ')) inside = false;
+    if (inside && line.trim()) out.push(line);
+  }
+  return out.length ? `Usage:\n${out.join('\n')}\n` : null;
+}
 
 /** A command line that makes no sense: printed with the usage, exit status 2. */
 export class UsageError extends Error {}
