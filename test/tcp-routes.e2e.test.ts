@@ -3,7 +3,7 @@
  * both emulators. A tcp route gets a service token, an Access application with a Service Auth
  * policy admitting only that token, then its DNS record, then a Secret, Deployment and Service in
  * the namespace; deleting the route or the tunnel removes every one of them. The reconciler runs
- * with a token holding exactly deploy/rbac.yaml's Role.
+ * with a token holding exactly deploy/base/rbac.yaml's Role.
  */
 import { execFile } from 'node:child_process';
 import { readFileSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -26,7 +26,7 @@ import { cfHand } from './support/cloudflare-hand.js';
 
 const run = promisify(execFile);
 const NS = 'tunnel-control-plane';
-const role = parseAllDocuments(readFileSync('deploy/rbac.yaml', 'utf8'))
+const role = parseAllDocuments(readFileSync('deploy/base/rbac.yaml', 'utf8'))
   .map((d) => d.toJS())
   .find((d) => d.kind === 'Role');
 

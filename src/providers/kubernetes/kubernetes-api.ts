@@ -58,7 +58,7 @@ export function translateKubernetesError(err: unknown, what: string): ProviderEr
     else if (code >= 500) kind = 'transient';
     else kind = 'invalid';
     const hint =
-      code === 403 ? " (grant the verbs in deploy/rbac.yaml to the control plane's service account)" : '';
+      code === 403 ? " (grant the verbs in deploy/base/rbac.yaml to the control plane's service account)" : '';
     return new ProviderError({
       provider: 'kubernetes',
       kind,
