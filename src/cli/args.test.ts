@@ -22,6 +22,12 @@ describe('parseArgv', () => {
     [['route', 'delete', 't', '--', '--weird'], ['route', 'delete', 't', '--weird'], {}],
     [['-h'], [], { help: true }],
     [['run', 'x', '--print', '--show-token'], ['run', 'x'], { print: true, 'show-token': true }],
+    [
+      ['tokens', 'create', 'ci', '--scope', 'read', '--scope=write'],
+      ['tokens', 'create', 'ci'],
+      { scope: ['read', 'write'] },
+    ],
+    [['login', '--sso'], ['login'], { sso: true }],
   ])('%j', (argv, positionals, flags) => {
     const parsed = parseArgv(argv);
     expect(parsed.positionals).toEqual(positionals);

@@ -1,7 +1,8 @@
 /**
  * tunnelctl's command-line parser: one table of flags, flags anywhere on the line (before or
- * after the verb), `--flag value`, `--flag=value`, `-o json`, `-ojson`, `--no-wait`, and `--`
- * to end flags. Whether a flag suits the command is checked later, against the command table.
+ * after the verb), `--flag value`, `--flag=value`, `-o json`, `-ojson`, `--no-wait`, repeatable
+ * flags (`--scope read --scope write`), and `--` to end flags. Whether a flag suits the command
+ * is checked later, against the command table.
  */
 import { UsageError } from './errors.js';
 
@@ -12,6 +13,10 @@ export interface FlagSpec {
   value?: string;
   /** `--no-<name>` sets it false. */
   negatable?: boolean;
+  /** May be given more than once: every value is kept, in order. */
+  repeatable?: boolean;
+  /** The values it takes, for completion (e.g. `local`, `remote`). */
+  choices?: string[];
   help: string;
 }
 
@@ -44,11 +49,31 @@ export const COMMAND_FLAGS: FlagSpec[] = [
   {
     name: 'mode',
     value: 'local|remote',
+    choices: ['local', 'remote'],
     help: 'local: cloudflared reads config.yaml; remote: config pushed by Cloudflare',
   },
+  {
+    name: 'team',
+    value: 'TEAM',
+    help: 'one of your teams: it owns the tunnel (create), or only its tunnels (list)',
+  },
   { name: 'user', value: 'USER', help: 'user name to log in as (password prompted, or --password-stdin)' },
-  { name: 'password-stdin', help: 'read the password from stdin' },
+  { name: 'password-stdin', help: 'read the password from stdin (passwd: two lines, current then new)' },
+  { name: 'sso', help: 'sign in with single sign-on: open the URL shown, approve, and the token is saved' },
   { name: 'expires-in-days', value: 'DAYS', help: 'token lifetime (default: no expiry)' },
+  {
+    name: 'scope',
+    value: 'read|write|admin',
+    repeatable: true,
+    choices: ['read', 'write', 'admin'],
+    help: 'what the token may do; repeat or comma-separate (default: what your credential may)',
+  },
+  { name: 'limit', value: 'N', help: 'how many to show (1-500, default 50)' },
+  { name: 'cursor', value: 'CURSOR', help: 'continue where an earlier page ended' },
+  { name: 'role', value: 'admin|user', choices: ['admin', 'user'], help: "the user's role (default user)" },
+  { name: 'tunnels', value: 'N|default', help: "tunnel quota (default: the server's default)" },
+  { name: 'routes', value: 'N|default', help: "route quota (default: the server's default)" },
+  { name: 'owner', value: 'OWNER', help: 'only the tunnels of this user (or team:NAME)' },
   { name: 'local', help: 'forget the saved token without revoking it on the server' },
   { name: 'print', help: 'print the cloudflared command instead of running it' },
   { name: 'show-token', help: 'with --print: show the tunnel token instead of <redacted>' },
@@ -71,17 +96,19 @@ export const COMMAND_FLAGS: FlagSpec[] = [
 
 export const ALL_FLAGS: FlagSpec[] = [...GLOBAL_FLAGS, ...COMMAND_FLAGS];
 
+export type FlagValue = string | boolean | string[];
+
 export interface ParsedArgs {
   positionals: string[];
-  /** By long name: the string value, or true/false for boolean flags. */
-  flags: Map<string, string | boolean>;
+  /** By long name: the string value, true/false for boolean flags, every value for repeatable ones. */
+  flags: Map<string, FlagValue>;
 }
 
 export function parseArgv(argv: string[], specs: FlagSpec[] = ALL_FLAGS): ParsedArgs {
   const byLong = new Map(specs.map((s) => [s.name, s]));
   const byShort = new Map(specs.filter((s) => s.short).map((s) => [s.short as string, s]));
   const positionals: string[] = [];
-  const flags = new Map<string, string | boolean>();
+  const flags = new Map<string, FlagValue>();
 
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
@@ -127,7 +154,10 @@ export function parseArgv(argv: string[], specs: FlagSpec[] = ALL_FLAGS): Parsed
       inline = next;
       i++;
     }
-    flags.set(spec.name, inline);
+    if (spec.repeatable) {
+      const had = flags.get(spec.name);
+      flags.set(spec.name, [...(Array.isArray(had) ? had : []), inline]);
+    } else flags.set(spec.name, inline);
   }
   return { positionals, flags };
 }

@@ -3,8 +3,28 @@
  * its one-line summary and its handler. Dispatch, usage, help and completion scripts all read
  * this table, so they cannot drift apart.
  */
+import { createToken, events, listTokens, myTeams, passwd, revokeToken } from './account-commands.js';
+import {
+  addMember,
+  adminTunnels,
+  createTeam,
+  createUser,
+  listTeams,
+  listUsers,
+  removeMember,
+  removeTeam,
+  removeUser,
+  resetPassword,
+  setRole,
+  setUserEnabled,
+  showTeam,
+  showUser,
+  teamQuotas,
+  userQuotas,
+} from './admin-commands.js';
 import { ALL_FLAGS } from './args.js';
 import type { Ctx } from './context.js';
+import { loginSso } from './device-login.js';
 import { UsageError } from './errors.js';
 import { addRoute, deleteRoute, deleteRoutesOfService, listRoutes } from './route-commands.js';
 import { run } from './run-command.js';
@@ -20,16 +40,19 @@ import {
   runToken,
 } from './tunnel-commands.js';
 
+/** What completion offers for a parameter: names asked from the control plane, or fixed words. */
+export type Completes = 'tunnel' | 'route' | 'shell' | 'command' | 'user' | 'team' | 'role';
+
 export interface Command {
-  /** Words that name it: ['list'], ['tunnel', 'create']. */
+  /** Words that name it: ['list'], ['tunnel', 'create'], ['admin', 'users', 'list']. */
   path: string[];
   /** Positional parameters; optional ones are in brackets in usage. */
-  params: Array<{ name: string; optional?: boolean; completes?: 'tunnel' | 'route' | 'shell' | 'command' }>;
+  params: Array<{ name: string; optional?: boolean; completes?: Completes }>;
   /** Flags it takes besides the global ones. */
   flags: string[];
   summary: string;
   /** `proof` lists it among the proof of concept's verbs in help. */
-  section: 'proof' | 'tunnels' | 'routes' | 'session' | 'other';
+  section: 'proof' | 'tunnels' | 'routes' | 'session' | 'account' | 'admin' | 'other';
   /** It accepts `-o name`. */
   names?: boolean;
   /** Usage line when `params` cannot say it. */
@@ -48,12 +71,34 @@ export type Builtin = 'help' | 'completion' | 'version';
 export const SHELLS = ['bash', 'zsh', 'fish'] as const;
 
 const T = { name: 'TUNNEL', completes: 'tunnel' } as const;
+const USER = { name: 'USER', completes: 'user' } as const;
+const TEAM = { name: 'TEAM', completes: 'team' } as const;
+
+/** `create NAME --team TEAM`: with --team, a lone argument is the new tunnel's name. */
+function create(ctx: Ctx, tunnel: string | undefined, service: string | undefined): Promise<number> {
+  if (tunnel === undefined) return createTunnel(ctx);
+  if (service === undefined) {
+    if (ctx.flag('team') !== undefined) {
+      if (ctx.flag('name') !== undefined)
+        throw new UsageError('Give the tunnel name once: as NAME or as --name', ['create']);
+      return createTunnel(ctx, tunnel);
+    }
+    throw new UsageError('Missing parameter: SERVICE', ['create']);
+  }
+  if (ctx.flag('mode') !== undefined)
+    throw new UsageError('--mode applies to creating a tunnel, not a route', ['create']);
+  if (ctx.flag('team') !== undefined)
+    throw new UsageError("--team applies to creating a tunnel; a route belongs to its tunnel's owner", [
+      'create',
+    ]);
+  return addRoute(ctx, tunnel, service);
+}
 
 export const COMMANDS: Command[] = [
   {
     path: ['list'],
     params: [],
-    flags: [],
+    flags: ['team'],
     names: true,
     summary: 'your tunnels and their routes (the default command)',
     section: 'proof',
@@ -65,24 +110,20 @@ export const COMMANDS: Command[] = [
       { name: 'TUNNEL', optional: true, completes: 'tunnel' },
       { name: 'SERVICE', optional: true },
     ],
-    flags: ['name', 'mode'],
-    usage: 'create [--name NAME] [--mode local|remote]  |  tunnelctl create TUNNEL SERVICE [--name LABEL]',
+    flags: ['name', 'mode', 'team'],
+    usage:
+      'create [--name NAME] [--mode local|remote] [--team TEAM]  |  tunnelctl create NAME --team TEAM  |  tunnelctl create TUNNEL SERVICE [--name LABEL]',
     forms: [
       { usage: 'create', summary: 'create a tunnel with a random name (--name, --mode local|remote)' },
+      { usage: 'create [NAME] --team TEAM', summary: 'create a tunnel owned by one of your teams' },
       {
         usage: 'create TUNNEL SERVICE',
         summary: 'add a route to SERVICE, e.g. http://localhost:8000 or tcp://10.0.0.5:22',
       },
     ],
-    summary: 'create a tunnel; with TUNNEL SERVICE, add a route to SERVICE',
+    summary: "create a tunnel (a team's with --team); with TUNNEL SERVICE, add a route to SERVICE",
     section: 'proof',
-    run: (ctx, [tunnel, service]) => {
-      if (tunnel === undefined) return createTunnel(ctx);
-      if (service === undefined) throw new UsageError('Missing parameter: SERVICE', ['create']);
-      if (ctx.flag('mode') !== undefined)
-        throw new UsageError('--mode applies to creating a tunnel, not a route', ['create']);
-      return addRoute(ctx, tunnel, service);
-    },
+    run: (ctx, [tunnel, service]) => create(ctx, tunnel, service),
   },
   {
     path: ['credentials'],
@@ -126,17 +167,18 @@ export const COMMANDS: Command[] = [
   {
     path: ['tunnel', 'create'],
     params: [],
-    flags: ['name', 'mode'],
-    summary: 'create a tunnel (random name unless --name; --mode local, the default, or remote)',
+    flags: ['name', 'mode', 'team'],
+    summary:
+      'create a tunnel (random name unless --name; --mode local, the default, or remote; --team: owned by that team)',
     section: 'tunnels',
     run: (ctx) => createTunnel(ctx),
   },
   {
     path: ['tunnel', 'list'],
     params: [],
-    flags: [],
+    flags: ['team'],
     names: true,
-    summary: 'your tunnels, one per line',
+    summary: "your tunnels and your teams', one per line (--team: only that team's)",
     section: 'tunnels',
     run: (ctx) => listTunnels(ctx),
   },
@@ -211,10 +253,21 @@ export const COMMANDS: Command[] = [
   {
     path: ['login'],
     params: [],
-    flags: ['user', 'password-stdin', 'name', 'expires-in-days'],
-    summary: 'create an API token and save it with the server (0600) for later commands',
+    flags: ['user', 'password-stdin', 'sso', 'name', 'expires-in-days'],
+    forms: [
+      {
+        usage: 'login [--user USER] [--password-stdin]',
+        summary: 'create an API token with your password and save it with the server (0600)',
+      },
+      {
+        usage: 'login --sso',
+        summary: 'sign in with single sign-on: approve at the URL shown, the token is saved (0600)',
+      },
+    ],
+    summary:
+      'create an API token (with your password, or --sso: single sign-on) and save it with the server (0600)',
     section: 'session',
-    run: (ctx) => login(ctx),
+    run: (ctx) => (ctx.has('sso') ? loginSso(ctx) : login(ctx)),
   },
   {
     path: ['logout'],
@@ -223,6 +276,197 @@ export const COMMANDS: Command[] = [
     summary: 'revoke the saved token and forget it (--local: forget without revoking)',
     section: 'session',
     run: (ctx) => logout(ctx),
+  },
+  {
+    path: ['passwd'],
+    params: [],
+    flags: ['password-stdin'],
+    summary: 'change your password (asked on a terminal; --password-stdin: current and new, one per line)',
+    section: 'account',
+    run: (ctx) => passwd(ctx),
+  },
+  {
+    path: ['tokens', 'list'],
+    params: [],
+    flags: [],
+    summary: 'your API tokens: scopes, last use, expiry (never their secrets)',
+    section: 'account',
+    run: (ctx) => listTokens(ctx),
+  },
+  {
+    path: ['tokens', 'create'],
+    params: [{ name: 'NAME' }],
+    flags: ['scope', 'expires-in-days'],
+    usage: 'tokens create NAME [--scope read|write|admin]... [--expires-in-days DAYS]',
+    summary: 'create an API token and print its secret (once); --scope read for a token that only reads',
+    section: 'account',
+    run: (ctx, [name]) => createToken(ctx, name as string),
+  },
+  {
+    path: ['tokens', 'revoke'],
+    params: [{ name: 'TOKEN' }],
+    flags: [],
+    usage: 'tokens revoke ID|NAME',
+    summary: 'revoke one of your API tokens, by id (or by name when only one has it)',
+    section: 'account',
+    run: (ctx, [token]) => revokeToken(ctx, token as string),
+  },
+  {
+    path: ['events'],
+    params: [],
+    flags: ['limit', 'cursor'],
+    summary: "your audit trail and your teams' (an admin's: everyone's), newest first",
+    section: 'account',
+    run: (ctx) => events(ctx),
+  },
+  {
+    path: ['teams'],
+    params: [],
+    flags: [],
+    names: true,
+    summary: 'the teams you are in (create in one with: tunnelctl create --team TEAM)',
+    section: 'account',
+    run: (ctx) => myTeams(ctx),
+  },
+  {
+    path: ['admin', 'users', 'list'],
+    params: [],
+    flags: [],
+    names: true,
+    summary: 'every user: role, state, how they sign in, usage',
+    section: 'admin',
+    run: (ctx) => listUsers(ctx),
+  },
+  {
+    path: ['admin', 'users', 'show'],
+    params: [USER],
+    flags: [],
+    summary: 'one user in detail: quotas, usage, teams',
+    section: 'admin',
+    run: (ctx, [user]) => showUser(ctx, user as string),
+  },
+  {
+    path: ['admin', 'users', 'create'],
+    params: [{ name: 'USER' }],
+    flags: ['role', 'password-stdin'],
+    summary: 'create a user (a password from --password-stdin; without one, single sign-on only)',
+    section: 'admin',
+    run: (ctx, [user]) => createUser(ctx, user as string),
+  },
+  {
+    path: ['admin', 'users', 'disable'],
+    params: [USER],
+    flags: [],
+    summary: 'disable a user: every credential refused, their tunnels keep running',
+    section: 'admin',
+    run: (ctx, [user]) => setUserEnabled(ctx, user as string, false),
+  },
+  {
+    path: ['admin', 'users', 'enable'],
+    params: [USER],
+    flags: [],
+    summary: 'enable a disabled user again',
+    section: 'admin',
+    run: (ctx, [user]) => setUserEnabled(ctx, user as string, true),
+  },
+  {
+    path: ['admin', 'users', 'remove'],
+    params: [USER],
+    flags: [],
+    summary: 'remove a user (refused while they own personal tunnels; team tunnels stay)',
+    section: 'admin',
+    run: (ctx, [user]) => removeUser(ctx, user as string),
+  },
+  {
+    path: ['admin', 'users', 'passwd'],
+    params: [USER],
+    flags: ['password-stdin'],
+    summary: "set a user's password (asked twice on a terminal, or --password-stdin)",
+    section: 'admin',
+    run: (ctx, [user]) => resetPassword(ctx, user as string),
+  },
+  {
+    path: ['admin', 'users', 'role'],
+    params: [USER, { name: 'ROLE', completes: 'role' }],
+    flags: [],
+    usage: 'admin users role USER admin|user',
+    summary: "set a user's role",
+    section: 'admin',
+    run: (ctx, [user, role]) => setRole(ctx, user as string, role as string),
+  },
+  {
+    path: ['admin', 'users', 'quotas'],
+    params: [USER],
+    flags: ['tunnels', 'routes'],
+    summary: "show a user's quotas and usage; set them with --tunnels, --routes (N, or default)",
+    section: 'admin',
+    run: (ctx, [user]) => userQuotas(ctx, user as string),
+  },
+  {
+    path: ['admin', 'teams', 'list'],
+    params: [],
+    flags: [],
+    names: true,
+    summary: 'every team: members, usage',
+    section: 'admin',
+    run: (ctx) => listTeams(ctx),
+  },
+  {
+    path: ['admin', 'teams', 'show'],
+    params: [TEAM],
+    flags: [],
+    summary: 'one team in detail: members, quotas, usage',
+    section: 'admin',
+    run: (ctx, [team]) => showTeam(ctx, team as string),
+  },
+  {
+    path: ['admin', 'teams', 'create'],
+    params: [{ name: 'TEAM' }],
+    flags: ['tunnels', 'routes'],
+    summary: 'create a team (it owns tunnels; its members see and manage them)',
+    section: 'admin',
+    run: (ctx, [team]) => createTeam(ctx, team as string),
+  },
+  {
+    path: ['admin', 'teams', 'remove'],
+    params: [TEAM],
+    flags: [],
+    summary: 'remove a team (refused while it owns tunnels)',
+    section: 'admin',
+    run: (ctx, [team]) => removeTeam(ctx, team as string),
+  },
+  {
+    path: ['admin', 'teams', 'add-member'],
+    params: [TEAM, USER],
+    flags: [],
+    summary: 'add a user to a team',
+    section: 'admin',
+    run: (ctx, [team, user]) => addMember(ctx, team as string, user as string),
+  },
+  {
+    path: ['admin', 'teams', 'remove-member'],
+    params: [TEAM, USER],
+    flags: [],
+    summary: "remove a user from a team (the team's tunnels stay as they are)",
+    section: 'admin',
+    run: (ctx, [team, user]) => removeMember(ctx, team as string, user as string),
+  },
+  {
+    path: ['admin', 'teams', 'quotas'],
+    params: [TEAM],
+    flags: ['tunnels', 'routes'],
+    summary: "show a team's quotas and usage; set them with --tunnels, --routes (N, or default)",
+    section: 'admin',
+    run: (ctx, [team]) => teamQuotas(ctx, team as string),
+  },
+  {
+    path: ['admin', 'tunnels'],
+    params: [],
+    flags: ['owner'],
+    names: true,
+    summary: "everyone's tunnels (--owner USER or team:NAME: only theirs)",
+    section: 'admin',
+    run: (ctx) => adminTunnels(ctx),
   },
   {
     path: ['completion'],
@@ -243,8 +487,43 @@ export const COMMANDS: Command[] = [
   },
 ];
 
-/** Words that only group subcommands. */
-export const GROUPS = [...new Set(COMMANDS.filter((c) => c.path.length > 1).map((c) => c.path[0] as string))];
+const key = (words: string[]) => words.join(' ');
+
+/**
+ * Word sequences that only group subcommands, outermost first: `tunnel`, `route`, `tokens`,
+ * `admin`, `admin users`, `admin teams`.
+ */
+export const GROUP_PATHS: string[][] = [
+  ...new Map(
+    COMMANDS.flatMap((c) => c.path.slice(1).map((_, i) => c.path.slice(0, i + 1))).map((p) => [key(p), p]),
+  ).values(),
+];
+
+/** The top-level words that only group subcommands. */
+export const GROUPS = GROUP_PATHS.filter((p) => p.length === 1).map((p) => p[0] as string);
+
+export function isGroup(words: string[]): boolean {
+  return GROUP_PATHS.some((p) => key(p) === key(words));
+}
+
+/** The words that may follow a group, each with its command's summary or its own subgroup's. */
+export function childWords(group: string[]): Array<{ word: string; summary: string }> {
+  const words = new Map<string, string>();
+  for (const c of subcommands(group)) {
+    const word = c.path[group.length] as string;
+    if (words.has(word)) continue;
+    const deeper = [...group, word];
+    words.set(
+      word,
+      isGroup(deeper)
+        ? `${key(deeper)} commands: ${childWords(deeper)
+            .map((w) => w.word)
+            .join(', ')}`
+        : c.summary,
+    );
+  }
+  return [...words].map(([word, summary]) => ({ word, summary }));
+}
 
 export function usageLine(c: Command): string {
   if (c.usage) return `tunnelctl ${c.usage}`;
@@ -256,6 +535,8 @@ export function usageLine(c: Command): string {
   return ['tunnelctl', ...c.path, ...params, ...flags].join(' ');
 }
 
-export function subcommands(group: string): Command[] {
-  return COMMANDS.filter((c) => c.path.length > 1 && c.path[0] === group);
+/** Every command under a group (a word, or words for a nested group). */
+export function subcommands(group: string | string[]): Command[] {
+  const prefix = typeof group === 'string' ? [group] : group;
+  return COMMANDS.filter((c) => c.path.length > prefix.length && prefix.every((w, i) => c.path[i] === w));
 }

@@ -1,15 +1,16 @@
 /**
  * `completion bash|zsh|fish`: completion scripts generated from the command table — verbs,
- * subverbs, flags and their values, and tunnel and route names asked from the control plane
- * (`tunnelctl list -o name`, `tunnelctl route list TUNNEL -o name`).
+ * subverbs (nested ones too: `admin users …`), flags and their values, and tunnel, route, user
+ * and team names asked from the control plane (`tunnelctl list -o name`, `tunnelctl route list
+ * TUNNEL -o name`, `tunnelctl admin users list -o name`, `tunnelctl admin teams list -o name`).
  */
-import { ALL_FLAGS } from './args.js';
-import { COMMANDS, GROUPS, SHELLS, subcommands } from './commands.js';
+import { ALL_FLAGS, type FlagSpec } from './args.js';
+import { COMMANDS, GROUP_PATHS, SHELLS, childWords } from './commands.js';
 import type { Ctx } from './context.js';
 import { UsageError } from './errors.js';
 import { FORMATS } from './output.js';
 
-type Kind = 'verbs' | 'tunnel' | 'route' | 'shell' | 'group';
+type Kind = 'verbs' | 'tunnel' | 'route' | 'shell' | 'group' | 'user' | 'team' | 'role';
 
 interface Slot {
   /** Positional words so far, e.g. 2 for `tunnel get |`. */
@@ -19,8 +20,34 @@ interface Slot {
   /** Whether more words (earlier arguments) follow the prefix. */
   more: boolean;
   kind: Kind;
-  group?: string;
 }
+
+/** The tunnelctl command that lists the names a kind completes with. */
+const NAME_LISTS: Partial<Record<Kind, string>> = {
+  tunnel: 'list -o name',
+  user: 'admin users list -o name',
+  team: 'admin teams list -o name',
+};
+
+/** Fixed words a kind completes with. */
+const fixedWords = (s: Slot): string[] | null =>
+  s.kind === 'group'
+    ? childWords(s.prefix).map((w) => w.word)
+    : s.kind === 'shell'
+      ? [...SHELLS]
+      : s.kind === 'role'
+        ? ['admin', 'user']
+        : null;
+
+/** The values a flag completes with: -o's formats, or the flag's own choices. */
+const flagChoices = (f: FlagSpec): string[] | null => (f.name === 'output' ? FORMATS : (f.choices ?? null));
+const withChoices = () => ALL_FLAGS.filter((f) => flagChoices(f) !== null);
+const flagNames = (f: FlagSpec) => [`--${f.name}`, ...(f.short ? [`-${f.short}`] : [])];
+/** Value flags whose value is free text: nothing to complete. */
+const freeValueFlags = () =>
+  valueFlags()
+    .filter((f) => flagChoices(f) === null)
+    .flatMap(flagNames);
 
 const topVerbs = () => [...new Set(COMMANDS.map((c) => c.path[0] as string))];
 const valueFlags = () => ALL_FLAGS.filter((f) => f.value !== undefined);
@@ -34,7 +61,7 @@ const flagWords = () =>
 /** Where on the line each kind of word completes. */
 function slots(): Slot[] {
   const out: Slot[] = [{ count: 0, prefix: [], more: false, kind: 'verbs' }];
-  for (const g of GROUPS) out.push({ count: 1, prefix: [g], more: false, kind: 'group', group: g });
+  for (const g of GROUP_PATHS) out.push({ count: g.length, prefix: g, more: false, kind: 'group' });
   for (const c of COMMANDS) {
     c.params.forEach((p, i) => {
       if (!p.completes) return;
@@ -45,11 +72,7 @@ function slots(): Slot[] {
   return out;
 }
 
-const summaryOf = (verb: string) =>
-  COMMANDS.find((c) => c.path[0] === verb && c.path.length === 1)?.summary ??
-  `${verb} commands: ${subcommands(verb)
-    .map((c) => c.path[1])
-    .join(', ')}`;
+const summaryOf = (verb: string) => childWords([]).find((w) => w.word === verb)?.summary ?? verb;
 
 /** A shell case pattern for a slot: `2:tunnel get` or `3:route delete *`. */
 const pattern = (s: Slot) => `${s.count}:${s.prefix.join(' ')}${s.more ? ' ' : ''}`;
@@ -58,20 +81,22 @@ function bash(): string {
   const vf = valueFlags().flatMap((f) => [`--${f.name}`, ...(f.short ? [`-${f.short}`] : [])]);
   const cases = slots().map((s) => {
     const pat = `"${pattern(s)}"${s.more ? '*' : ''}`;
+    const fixed = fixedWords(s);
+    const list = NAME_LISTS[s.kind];
     const words =
       s.kind === 'verbs'
         ? '"$verbs"'
-        : s.kind === 'group'
-          ? `"${subcommands(s.group as string)
-              .map((c) => c.path[1])
-              .join(' ')}"`
-          : s.kind === 'shell'
-            ? `"${SHELLS.join(' ')}"`
-            : s.kind === 'tunnel'
-              ? '"$(tunnelctl list -o name 2>/dev/null)"'
-              : `"$(tunnelctl route list "\${pos[${s.count - 1}]}" -o name 2>/dev/null)"`;
+        : fixed
+          ? `"${fixed.join(' ')}"`
+          : list
+            ? `"$(tunnelctl ${list} 2>/dev/null)"`
+            : `"$(tunnelctl route list "\${pos[${s.count - 1}]}" -o name 2>/dev/null)"`;
     return `    ${pat}) words=${words} ;;`;
   });
+  const choiceCases = withChoices().map(
+    (f) =>
+      `    ${flagNames(f).join('|')}) COMPREPLY=($(compgen -W "${(flagChoices(f) as string[]).join(' ')}" -- "$cur")); return 0 ;;`,
+  );
   return `# bash completion for tunnelctl
 # Load it with:  source <(tunnelctl completion bash)
 # or save it as /etc/bash_completion.d/tunnelctl.
@@ -82,9 +107,8 @@ _tunnelctl() {
   local words=""
   COMPREPLY=()
   case "$prev" in
-    -o|--output) COMPREPLY=($(compgen -W "${FORMATS.join(' ')}" -- "$cur")); return 0 ;;
-    --mode) COMPREPLY=($(compgen -W "local remote" -- "$cur")); return 0 ;;
-    ${vf.filter((f) => !['-o', '--output', '--mode'].includes(f)).join('|')}) return 0 ;;
+${choiceCases.join('\n')}
+    ${freeValueFlags().join('|')}) return 0 ;;
   esac
   if [[ "$cur" == -* ]]; then
     COMPREPLY=($(compgen -W "$flags" -- "$cur"))
@@ -118,20 +142,21 @@ function zsh(): string {
   );
   const cases = slots().map((s) => {
     const pat = `"${pattern(s)}"${s.more ? '*' : ''}`;
+    const fixed = fixedWords(s);
+    const list = NAME_LISTS[s.kind];
     const action =
       s.kind === 'verbs'
         ? "_describe 'command' verbs"
-        : s.kind === 'group'
-          ? `compadd -- ${subcommands(s.group as string)
-              .map((c) => c.path[1])
-              .join(' ')}`
-          : s.kind === 'shell'
-            ? `compadd -- ${SHELLS.join(' ')}`
-            : s.kind === 'tunnel'
-              ? 'compadd -- ${(f)"$(tunnelctl list -o name 2>/dev/null)"}'
-              : `compadd -- \${(f)"$(tunnelctl route list \${pos[${s.count}]} -o name 2>/dev/null)"}`;
+        : fixed
+          ? `compadd -- ${fixed.join(' ')}`
+          : list
+            ? `compadd -- \${(f)"$(tunnelctl ${list} 2>/dev/null)"}`
+            : `compadd -- \${(f)"$(tunnelctl route list \${pos[${s.count}]} -o name 2>/dev/null)"}`;
     return `    ${pat}) ${action} ;;`;
   });
+  const choiceCases = withChoices().map(
+    (f) => `    ${flagNames(f).join('|')}) compadd -- ${(flagChoices(f) as string[]).join(' ')}; return ;;`,
+  );
   return `#compdef tunnelctl
 # zsh completion for tunnelctl
 # Load it with:  source <(tunnelctl completion zsh)
@@ -145,9 +170,8 @@ ${verbs.join('\n')}
   )
   local i w skip=0 cur=\${words[CURRENT]} prev=\${words[CURRENT-1]}
   case $prev in
-    -o|--output) compadd -- ${FORMATS.join(' ')}; return ;;
-    --mode) compadd -- local remote; return ;;
-    ${vf.filter((f) => !['-o', '--output', '--mode'].includes(f)).join('|')}) return ;;
+${choiceCases.join('\n')}
+    ${freeValueFlags().join('|')}) return ;;
   esac
   if [[ $cur == -* ]]; then
     compadd -- ${flagWords().join(' ')}
@@ -182,29 +206,21 @@ function fish(): string {
       for (const v of topVerbs())
         lines.push(`complete -c tunnelctl -n "${cond}" -a ${v} -d '${summaryOf(v).replace(/'/g, "\\'")}'`);
     } else if (s.kind === 'group') {
-      for (const c of subcommands(s.group as string)) {
-        lines.push(
-          `complete -c tunnelctl -n "${cond}" -a ${c.path[1]} -d '${c.summary.replace(/'/g, "\\'")}'`,
-        );
+      for (const w of childWords(s.prefix)) {
+        lines.push(`complete -c tunnelctl -n "${cond}" -a ${w.word} -d '${w.summary.replace(/'/g, "\\'")}'`);
       }
-    } else if (s.kind === 'shell') {
-      lines.push(`complete -c tunnelctl -n "${cond}" -a '${SHELLS.join(' ')}'`);
-    } else if (s.kind === 'tunnel') {
-      lines.push(`complete -c tunnelctl -n "${cond}" -a '(tunnelctl list -o name 2>/dev/null)'`);
+    } else if (fixedWords(s)) {
+      lines.push(`complete -c tunnelctl -n "${cond}" -a '${(fixedWords(s) as string[]).join(' ')}'`);
+    } else if (NAME_LISTS[s.kind]) {
+      lines.push(`complete -c tunnelctl -n "${cond}" -a '(tunnelctl ${NAME_LISTS[s.kind]} 2>/dev/null)'`);
     } else {
       lines.push(`complete -c tunnelctl -n "${cond}" -a '(__tunnelctl_routes ${s.count})'`);
     }
   }
   for (const f of ALL_FLAGS) {
     const short = f.short ? ` -s ${f.short}` : '';
-    const values =
-      f.name === 'output'
-        ? ` -x -a '${FORMATS.join(' ')}'`
-        : f.name === 'mode'
-          ? " -x -a 'local remote'"
-          : f.value
-            ? ' -r'
-            : '';
+    const choices = flagChoices(f);
+    const values = choices ? ` -x -a '${choices.join(' ')}'` : f.value ? ' -r' : '';
     lines.push(`complete -c tunnelctl -l ${f.name}${short}${values} -d '${f.help.replace(/'/g, "\\'")}'`);
     if (f.negatable) lines.push(`complete -c tunnelctl -l no-${f.name} -d 'do not ${f.name}'`);
   }

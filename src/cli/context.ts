@@ -6,6 +6,7 @@
 import type { EventEmitter } from 'node:events';
 import { createTunnelplaneClient, type TunnelplaneClient } from '../client/index.js';
 import { configFilePath, readConfig, type SavedConfig } from './config-file.js';
+import type { FlagValue } from './args.js';
 import { CliError } from './errors.js';
 import { renderData, type Format } from './output.js';
 import { authHint, resolveTarget, type Target } from './target.js';
@@ -15,8 +16,15 @@ export interface Io {
   stdin: NodeJS.ReadableStream;
   stdout: NodeJS.WritableStream & { isTTY?: boolean };
   stderr: NodeJS.WritableStream & { isTTY?: boolean };
-  /** Where SIGINT/SIGTERM arrive, for `run` to forward them; defaults to `process`. */
+  /** Where SIGINT/SIGTERM arrive, for `run` to forward them and `login --sso` to stop; defaults to `process`. */
   signals?: Pick<EventEmitter, 'on' | 'off'>;
+  /** How `login --sso` waits between polls (default: a timer); rejects when `signal` aborts. */
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+  /**
+   * Called by `login --sso` with the URL to approve the sign-in at (the complete one when the
+   * server gives it), once it is printed: e.g. a test's browser. tunnelctl opens no browser itself.
+   */
+  openUrl?: (url: string) => void | Promise<void>;
 }
 
 export interface Session {
@@ -34,6 +42,8 @@ export interface Ctx {
   readonly configPath: string;
   /** A command-specific flag's value, if given. */
   flag(name: string): string | undefined;
+  /** Every value of a repeatable flag, comma-separated ones split, in order. */
+  list(name: string): string[];
   /** A boolean flag (true when given). */
   has(name: string): boolean;
   /** Writes a result to stdout. */
@@ -52,12 +62,12 @@ export interface Ctx {
   /** Makes `session` (and error explanations) use this one, e.g. login's own. */
   adopt(session: Session): void;
   /** What the command is about, so errors can say "tunnel X not found" and list the others. */
-  subject: { tunnel?: string; route?: string };
+  subject: { tunnel?: string; route?: string; user?: string; team?: string };
 }
 
 export function createContext(init: {
   io: Io;
-  flags: Map<string, string | boolean>;
+  flags: Map<string, FlagValue>;
   format: Format;
   wait: boolean;
   timeoutSeconds: number;
@@ -83,6 +93,11 @@ export function createContext(init: {
     version: init.version,
     configPath,
     flag: str,
+    list: (name) => {
+      const v = flags.get(name);
+      const all = Array.isArray(v) ? v : typeof v === 'string' ? [v] : [];
+      return all.flatMap((x) => x.split(',')).map((x) => x.trim());
+    },
     has: (name) => flags.get(name) === true,
     out: (text) => {
       io.stdout.write(text);

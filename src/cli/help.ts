@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { ALL_FLAGS, GLOBAL_FLAGS, type FlagSpec } from './args.js';
-import { COMMANDS, GROUPS, subcommands, usageLine, type Command } from './commands.js';
+import { COMMANDS, isGroup, subcommands, usageLine, type Command } from './commands.js';
 import type { Ctx } from './context.js';
 import { UsageError } from './errors.js';
 
@@ -21,6 +21,8 @@ const SECTIONS: Array<[Command['section'], string]> = [
   ['tunnels', 'Tunnels'],
   ['routes', 'Routes'],
   ['session', 'Session'],
+  ['account', 'Your account'],
+  ['admin', 'Administration (admins only)'],
   ['other', 'Other'],
 ];
 
@@ -106,13 +108,10 @@ export function commandHelp(words: string[]): string {
       '',
     ].join('\n');
   }
-  if (words.length === 1 && GROUPS.includes(words[0] as string)) {
-    return [
-      `Usage: tunnelctl ${words[0]} COMMAND`,
-      '',
-      ...commandLines(subcommands(words[0] as string)),
-      '',
-    ].join('\n');
+  if (isGroup(words)) {
+    return [`Usage: tunnelctl ${words.join(' ')} COMMAND`, '', ...commandLines(subcommands(words)), ''].join(
+      '\n',
+    );
   }
   throw new UsageError(`No help for ${JSON.stringify(words.join(' '))}: unknown command`);
 }

@@ -5,7 +5,7 @@
  */
 import { TunnelplaneApiError, TunnelplaneConnectionError } from '../client/index.js';
 import { GLOBAL_FLAGS, parseArgv } from './args.js';
-import { COMMANDS, GROUPS, subcommands, type Builtin, type Command } from './commands.js';
+import { COMMANDS, childWords, isGroup, type Builtin, type Command } from './commands.js';
 import { createContext, type Ctx, type Io } from './context.js';
 import { CliError, UsageError } from './errors.js';
 import { explain } from './explain.js';
@@ -92,19 +92,25 @@ function runCommand(command: Command, ctx: Ctx, args: string[]): Promise<number>
   return typeof command.run === 'string' ? BUILTINS[command.run](ctx, args) : command.run(ctx, args);
 }
 
+/** The command the words name: groups (`tunnel`, `admin users`) are followed down to a verb. */
 function findCommand(words: string[]): { command: Command; args: string[] } {
-  const [verb, sub] = words as [string, string | undefined];
-  if (GROUPS.includes(verb)) {
-    const names = subcommands(verb).map((c) => c.path[1]);
-    if (sub === undefined)
-      throw new UsageError(`Missing subcommand: tunnelctl ${verb} ${names.join('|')}`, [verb]);
-    const command = COMMANDS.find((c) => c.path[0] === verb && c.path[1] === sub);
-    if (!command) throw new UsageError(`Unknown command: ${verb} ${sub} (use ${names.join(', ')})`, [verb]);
-    return { command, args: words.slice(2) };
+  let group: string[] = [];
+  while (group.length < words.length && isGroup([...group, words[group.length] as string]))
+    group = [...group, words[group.length] as string];
+  if (group.length === 0) {
+    const command = COMMANDS.find((c) => c.path.length === 1 && c.path[0] === words[0]);
+    if (!command) throw new UsageError(`Unknown command: ${words[0]}`);
+    return { command, args: words.slice(1) };
   }
-  const command = COMMANDS.find((c) => c.path.length === 1 && c.path[0] === verb);
-  if (!command) throw new UsageError(`Unknown command: ${verb}`);
-  return { command, args: words.slice(1) };
+  const names = childWords(group).map((w) => w.word);
+  const sub = words[group.length];
+  const shown = group.join(' ');
+  if (sub === undefined)
+    throw new UsageError(`Missing subcommand: tunnelctl ${shown} ${names.join('|')}`, group);
+  const path = [...group, sub];
+  const command = COMMANDS.find((c) => c.path.join(' ') === path.join(' '));
+  if (!command) throw new UsageError(`Unknown command: ${shown} ${sub} (use ${names.join(', ')})`, group);
+  return { command, args: words.slice(path.length) };
 }
 
 async function report(err: unknown, io: Io, ctx: Ctx | null): Promise<number> {

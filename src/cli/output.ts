@@ -4,7 +4,18 @@
  * stdout; progress, hints and errors to stderr.
  */
 import { stringify as toYaml } from 'yaml';
-import type { Me, Route, Tunnel } from '../client/index.js';
+import type {
+  AdminUser,
+  AuditEvent,
+  Me,
+  Quotas,
+  Route,
+  Team,
+  Token,
+  Tunnel,
+  Usage,
+  User,
+} from '../client/index.js';
 
 export type Format = 'table' | 'json' | 'yaml' | 'name';
 export const FORMATS: Format[] = ['table', 'json', 'yaml', 'name'];
@@ -41,23 +52,47 @@ export function age(iso: string, now = Date.now()): string {
 
 const dash = (v: string | null | undefined) => (v === null || v === undefined || v === '' ? '-' : v);
 
-/** The proof of concept's `list`: one row per route, tunnels without routes on a row of their own. */
-export function tunnelsWithRoutesTable(tunnels: Tunnel[]): string {
-  const rows: string[][] = [];
-  for (const t of tunnels) {
-    if (t.routes.length === 0) rows.push([t.name, t.configMode, t.phase, '-', '-']);
-    for (const r of t.routes) {
-      // A tunnel that is not ready says so on every row; otherwise each route shows its own phase.
-      rows.push([t.name, t.configMode, t.phase === 'ready' ? r.phase : t.phase, r.hostname, r.service]);
-    }
-  }
-  return renderTable(['TUNNEL', 'MODE', 'PHASE', 'HOSTNAME', 'SERVICE'], rows);
+/**
+ * An OWNER column only when a team owns one of the tunnels: a person's own list reads as it
+ * always did (the proof of concept's scripts included).
+ */
+function withOwner(
+  tunnels: Tunnel[],
+  headers: string[],
+  rows: Array<[Tunnel, string[]]>,
+  always = false,
+): string {
+  if (!always && !tunnels.some((t) => t.owner.startsWith('team:')))
+    return renderTable(
+      headers,
+      rows.map(([, r]) => r),
+    );
+  return renderTable(
+    [headers[0] as string, 'OWNER', ...headers.slice(1)],
+    rows.map(([t, [first, ...rest]]) => [first as string, t.owner, ...rest]),
+  );
 }
 
-export function tunnelsTable(tunnels: Tunnel[]): string {
-  return renderTable(
+/** The proof of concept's `list`: one row per route, tunnels without routes on a row of their own. */
+export function tunnelsWithRoutesTable(tunnels: Tunnel[]): string {
+  const rows: Array<[Tunnel, string[]]> = [];
+  for (const t of tunnels) {
+    if (t.routes.length === 0) rows.push([t, [t.name, t.configMode, t.phase, '-', '-']]);
+    for (const r of t.routes) {
+      // A tunnel that is not ready says so on every row; otherwise each route shows its own phase.
+      rows.push([t, [t.name, t.configMode, t.phase === 'ready' ? r.phase : t.phase, r.hostname, r.service]]);
+    }
+  }
+  return withOwner(tunnels, ['TUNNEL', 'MODE', 'PHASE', 'HOSTNAME', 'SERVICE'], rows);
+}
+
+/** `owners`: always show the OWNER column (an admin's list of everyone's). */
+export function tunnelsTable(tunnels: Tunnel[], owners = false): string {
+  return withOwner(
+    tunnels,
     ['NAME', 'MODE', 'PHASE', 'ROUTES', 'AGE'],
-    tunnels.map((t) => [t.name, t.configMode, t.phase, String(t.routes.length), age(t.createdAt)]),
+    tunnels.map((t) => [t, [t.name, t.configMode, t.phase, String(t.routes.length), age(t.createdAt)]]),
+    owners,
   );
 }
 
@@ -98,15 +133,133 @@ export function tunnelDetails(t: Tunnel): string {
   return `${out}Routes:\n${routes}`;
 }
 
-export function meDetails(me: Me, server: string, via: string): string {
-  const quota = (n: number | null) => (n === null ? 'unlimited' : String(n));
-  return [
-    `User:       ${me.name}${me.role === 'admin' ? ' (admin)' : ''}`,
-    `Server:     ${server}`,
-    `Auth:       ${via}`,
-    `Tunnels:    ${me.usage.tunnels} of ${quota(me.quotas.tunnels)}`,
-    `Routes:     ${me.usage.routes} of ${quota(me.quotas.routes)}`,
-  ]
+const quota = (n: number | null | undefined) => (n === null || n === undefined ? 'unlimited' : String(n));
+const lines = (pairs: Array<[string, string] | null>) =>
+  pairs
+    .filter((p): p is [string, string] => p !== null)
+    .map(([k, v]) => `${k.padEnd(12)}${v}`)
     .join('\n')
     .concat('\n');
+/** `2026-12-02T03:01:44Z` (no milliseconds), or `never`. */
+const when = (iso: string | null | undefined) => (iso ? iso.replace(/\.\d+Z$/, 'Z') : 'never');
+const teamNames = (u: User) => (u.teams && u.teams.length ? u.teams.map((t) => t.name).join(', ') : 'none');
+
+export function meDetails(me: Me, server: string, via: string): string {
+  return lines([
+    ['User:', `${me.name}${me.role === 'admin' ? ' (admin)' : ''}`],
+    me.email ? ['Email:', me.email] : null,
+    ['Server:', server],
+    ['Auth:', via],
+    // What the credential may do, when it is less than everything (a token's scopes).
+    me.scopes && me.authenticatedWith === 'token' ? ['Scopes:', me.scopes.join(', ')] : null,
+    me.expiresAt ? ['Expires:', when(me.expiresAt)] : null,
+    me.teams ? ['Teams:', teamNames(me)] : null,
+    ['Tunnels:', `${me.usage.tunnels} of ${quota(me.quotas.tunnels)}`],
+    ['Routes:', `${me.usage.routes} of ${quota(me.quotas.routes)}`],
+  ]);
+}
+
+export function tokensTable(tokens: Token[], now = Date.now()): string {
+  return renderTable(
+    ['ID', 'NAME', 'SCOPES', 'CREATED', 'LAST USED', 'EXPIRES'],
+    tokens.map((t) => [
+      t.id,
+      t.name,
+      t.scopes?.join(',') ?? '-',
+      `${age(t.createdAt, now)} ago`,
+      t.lastUsedAt ? `${age(t.lastUsedAt, now)} ago` : 'never',
+      when(t.expiresAt),
+    ]),
+  );
+}
+
+export function eventsTable(events: AuditEvent[]): string {
+  return renderTable(
+    ['TIME', 'ACTOR', 'ACTION', 'TARGET', 'OUTCOME'],
+    events.map((e) => {
+      const code = typeof e.details.code === 'string' ? e.details.code : null;
+      return [
+        when(e.at),
+        e.actor,
+        e.action,
+        e.target,
+        e.outcome === 'error' && code ? `error (${code})` : e.outcome,
+      ];
+    }),
+  );
+}
+
+const usageOf = (usage: Usage, quotas: Quotas, key: 'tunnels' | 'routes') =>
+  `${usage[key]}/${quota(quotas[key])}`;
+
+export function usersTable(users: AdminUser[]): string {
+  return renderTable(
+    ['NAME', 'ROLE', 'STATE', 'SIGN-IN', 'TUNNELS', 'ROUTES', 'AGE'],
+    users.map((u) => [
+      u.name,
+      u.role,
+      u.disabled ? 'disabled' : 'enabled',
+      u.signIn?.join(',') || '-',
+      usageOf(u.usage, u.quotas, 'tunnels'),
+      usageOf(u.usage, u.quotas, 'routes'),
+      age(u.createdAt),
+    ]),
+  );
+}
+
+export function userDetails(u: User): string {
+  return lines([
+    ['Name:', u.name],
+    ['Role:', u.role],
+    ['State:', u.disabled ? 'disabled (every credential refused; tunnels keep running)' : 'enabled'],
+    u.email ? ['Email:', u.email] : null,
+    ['Sign-in:', u.signIn?.length ? u.signIn.join(', ') : 'none (no password, no single sign-on yet)'],
+    u.teams ? ['Teams:', teamNames(u)] : null,
+    ['Tunnels:', `${u.usage.tunnels} of ${quota(u.quotas.tunnels)}`],
+    ['Routes:', `${u.usage.routes} of ${quota(u.quotas.routes)}`],
+    u.createdAt ? ['Created:', `${when(u.createdAt)} (${age(u.createdAt)} ago)`] : null,
+  ]);
+}
+
+export function teamsTable(teams: Team[]): string {
+  return renderTable(
+    ['NAME', 'MEMBERS', 'TUNNELS', 'ROUTES', 'AGE'],
+    teams.map((t) => [
+      t.name,
+      String(t.members?.length ?? 0),
+      usageOf(t.usage, t.quotas, 'tunnels'),
+      usageOf(t.usage, t.quotas, 'routes'),
+      age(t.createdAt),
+    ]),
+  );
+}
+
+export function teamDetails(t: Team): string {
+  const head = lines([
+    ['Name:', t.name],
+    ['Owner name:', `team:${t.name} (in the OWNER of its tunnels)`],
+    ['Tunnels:', `${t.usage.tunnels} of ${quota(t.quotas.tunnels)}`],
+    ['Routes:', `${t.usage.routes} of ${quota(t.quotas.routes)}`],
+    ['Created:', `${when(t.createdAt)} (${age(t.createdAt)} ago)`],
+  ]);
+  const members = t.members ?? [];
+  if (members.length === 0) return `${head}Members:    none\n`;
+  const table = renderTable(
+    ['NAME', 'SOURCE', 'SINCE'],
+    members.map((m) => [m.name, m.source, when(m.since)]),
+  )
+    .split('\n')
+    .map((l) => (l ? `  ${l}` : l))
+    .join('\n');
+  return `${head}Members:\n${table}`;
+}
+
+/** Quotas and usage of a user or team, one row per quota the server sent (`admin … quotas`). */
+export function quotasTable(quotas: Quotas, usage: Usage): string {
+  const limits = quotas as unknown as Record<string, number | null>;
+  const used = usage as unknown as Record<string, number | undefined>;
+  return renderTable(
+    ['QUOTA', 'USED', 'LIMIT'],
+    Object.keys(limits).map((k) => [k, String(used[k] ?? 0), quota(limits[k])]),
+  );
 }

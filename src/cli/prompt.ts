@@ -1,6 +1,6 @@
 /**
- * Reading a user name and a password for `login`: a line from a terminal (the password without
- * echo), or all of stdin for `--password-stdin`.
+ * Reading a user name and passwords (`login`, `passwd`, `admin users passwd`): a line from a
+ * terminal (a password without echo), or all of stdin for `--password-stdin`.
  */
 import { CliError } from './errors.js';
 
@@ -22,6 +22,19 @@ export async function readAllStdin(stdin: NodeJS.ReadableStream): Promise<string
   for await (const chunk of stdin)
     text += typeof chunk === 'string' ? chunk : (chunk as Buffer).toString('utf8');
   return text.replace(/\r?\n$/, '');
+}
+
+/** A new password typed twice on the terminal (`what` names whose), refused when the two differ. */
+export async function promptNewPassword(
+  stdin: NodeJS.ReadableStream,
+  stderr: NodeJS.WritableStream,
+  what = 'New password',
+): Promise<string> {
+  const first = await promptLine(stdin, stderr, `${what}: `, true);
+  const again = await promptLine(stdin, stderr, `${what} again: `, true);
+  if (first !== again) throw new CliError('The two passwords differ; nothing was changed');
+  if (!first) throw new CliError('The password is empty; nothing was changed');
+  return first;
 }
 
 /**
@@ -49,7 +62,7 @@ export function promptLine(
       if (err) reject(err);
       else resolve(line);
     };
-    const onEnd = () => finish(line ? null : new CliError('No input; login abandoned'));
+    const onEnd = () => finish(line ? null : new CliError('No input; abandoned'));
     const onData = (chunk: Buffer | string): boolean => {
       const chars = [...chunk.toString()];
       for (let i = 0; i < chars.length; i++) {
@@ -61,7 +74,7 @@ export function promptLine(
           return true;
         }
         if (ch === '\u0003' || ch === '\u0004') {
-          finish(new CliError('Login abandoned'));
+          finish(new CliError('Abandoned'));
           return true;
         }
         if (ch === '\u007f' || ch === '\b') line = line.slice(0, -1);

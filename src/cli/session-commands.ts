@@ -1,6 +1,6 @@
 /**
- * `login` (creates an API token with the user's password and saves it with the server, 0600),
- * `logout` (revokes it and forgets it) and `whoami`.
+ * `login` (creates an API token with the user's password and saves it with the server, 0600;
+ * `login --sso` is device-login.ts's), `logout` (revokes it and forgets it) and `whoami`.
  */
 import { hostname } from 'node:os';
 import {
@@ -8,6 +8,7 @@ import {
   isApiError,
   isConnectionError,
   type ClientAuth,
+  type CreatedToken,
   type TunnelplaneClient,
 } from '../client/index.js';
 import { writeConfig, type SavedConfig } from './config-file.js';
@@ -50,31 +51,73 @@ export async function login(ctx: Ctx): Promise<number> {
       name: tokenName,
       ...(expiresInDays !== undefined && { expiresInDays }),
     });
-    // Logging in again replaces the previous token of this server: revoke it rather than leak it.
-    if (saved.tokenId && saved.server && sameServer(saved.server, server)) {
-      await client.tokens.delete(saved.tokenId).catch(() => undefined);
-    }
-    entry = {
+    return saveLogin(ctx, {
       server,
+      saved,
+      client,
+      created,
       user: auth.type === 'basic' ? auth.user : undefined,
+    });
+  }
+  return finish(ctx, server, entry);
+}
+
+/**
+ * Saves a token just made for this server (by password or by single sign-on): the previous
+ * token of this server is revoked rather than leaked, the file is written 0600.
+ */
+export async function saveLogin(
+  ctx: Ctx,
+  made: {
+    server: string;
+    saved: SavedConfig;
+    client: TunnelplaneClient;
+    created: CreatedToken;
+    user?: string;
+    /** -o json as JSON lines (after login --sso's first line). */
+    jsonLines?: boolean;
+  },
+): Promise<number> {
+  const { server, saved, client, created } = made;
+  if (
+    saved.tokenId &&
+    saved.server &&
+    sameServer(saved.server, server) &&
+    saved.tokenId !== created.token.id
+  ) {
+    await client.tokens.delete(saved.tokenId).catch(() => undefined);
+  }
+  return finish(
+    ctx,
+    server,
+    {
+      server,
+      user: made.user,
       token: created.secret,
       tokenId: created.token.id,
       tokenName: created.token.name,
       savedAt: new Date().toISOString(),
-    };
-  }
+    },
+    made.jsonLines,
+  );
+}
+
+/** `jsonLines`: -o json prints one compact line (login --sso's second document). */
+async function finish(ctx: Ctx, server: string, entry: SavedConfig, jsonLines = false): Promise<number> {
   await writeConfig(ctx.configPath, entry);
 
   if (ctx.format === 'table') {
     ctx.note(`Logged in to ${server} as ${entry.user}; token saved in ${ctx.configPath}`);
   } else {
-    ctx.data({
+    const data = {
       server,
       user: entry.user,
       tokenId: entry.tokenId,
       tokenName: entry.tokenName ?? null,
       configFile: ctx.configPath,
-    });
+    };
+    if (jsonLines && ctx.format === 'json') ctx.out(`${JSON.stringify(data)}\n`);
+    else ctx.data(data);
   }
   for (const name of ['TUNNELCTL_TOKEN', 'USERPASS'] as const) {
     if (ctx.env[name])
@@ -83,7 +126,7 @@ export async function login(ctx: Ctx): Promise<number> {
   return 0;
 }
 
-function loginServer(ctx: Ctx, saved: SavedConfig): { server: string; serverFrom: ServerSource } {
+export function loginServer(ctx: Ctx, saved: SavedConfig): { server: string; serverFrom: ServerSource } {
   const flag = ctx.flag('server');
   if (flag !== undefined) return { server: parseControlPlane(flag, '--server'), serverFrom: '--server' };
   if (ctx.env.CONTROL_PLANE)
@@ -122,7 +165,7 @@ async function loginCredentials(ctx: Ctx): Promise<{ auth: ClientAuth; from: Aut
   return { auth: { type: 'basic', user, password }, from: '--user' };
 }
 
-function defaultTokenName(): string {
+export function defaultTokenName(): string {
   const host =
     hostname()
       .replace(/[^A-Za-z0-9-]+/g, '-')

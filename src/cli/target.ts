@@ -9,7 +9,7 @@ import type { SavedConfig } from './config-file.js';
 import { CliError } from './errors.js';
 
 export type ServerSource = '--server' | 'CONTROL_PLANE' | 'config';
-export type AuthSource = '--token' | 'TUNNELCTL_TOKEN' | 'USERPASS' | 'config' | '--user';
+export type AuthSource = '--token' | 'TUNNELCTL_TOKEN' | 'USERPASS' | 'config' | '--user' | 'sso';
 
 export interface Target {
   server: string;
@@ -142,6 +142,8 @@ export function authHint(target: Pick<Target, 'authFrom' | 'configPath'>): strin
       return `the token saved in ${target.configPath} was refused (revoked or expired?); run tunnelctl login again`;
     case '--user':
       return 'check the user name and password';
+    case 'sso':
+      return 'run tunnelctl login --sso again';
     case null:
       return 'set USERPASS=user:password or TUNNELCTL_TOKEN, or run tunnelctl login';
   }

@@ -9,38 +9,55 @@ import { converge, orGone, type ConvergeSpec } from './converge.js';
 import { UsageError } from './errors.js';
 import { renderData, tunnelDetails, tunnelsTable, tunnelsWithRoutesTable } from './output.js';
 
+/** Yours and your teams' (`--team`: only that team's). */
+async function listed(ctx: Ctx): Promise<Tunnel[]> {
+  const { client } = await ctx.session();
+  const team = ctx.flag('team');
+  return client.tunnels.listAll(team !== undefined ? { team } : {});
+}
+
+function noTunnels(ctx: Ctx): void {
+  const team = ctx.flag('team');
+  ctx.note(
+    team !== undefined
+      ? `Team ${team} has no tunnels yet; create one with: tunnelctl create --team ${team}`
+      : 'No tunnels yet; create one with: tunnelctl create',
+  );
+}
+
 /** `list` (the default verb): every tunnel with its routes. */
 export async function listTunnelsWithRoutes(ctx: Ctx): Promise<number> {
-  const { client } = await ctx.session();
-  const tunnels = await client.tunnels.listAll();
+  const tunnels = await listed(ctx);
   if (ctx.format === 'name') ctx.out(tunnels.map((t) => `${t.name}\n`).join(''));
   else if (ctx.format !== 'table') ctx.data(tunnels);
-  else if (tunnels.length === 0) ctx.note('No tunnels yet; create one with: tunnelctl create');
+  else if (tunnels.length === 0) noTunnels(ctx);
   else ctx.out(tunnelsWithRoutesTable(tunnels));
   return 0;
 }
 
 /** `tunnel list`: one row per tunnel. */
 export async function listTunnels(ctx: Ctx): Promise<number> {
-  const { client } = await ctx.session();
-  const tunnels = await client.tunnels.listAll();
+  const tunnels = await listed(ctx);
   if (ctx.format === 'name') ctx.out(tunnels.map((t) => `${t.name}\n`).join(''));
   else if (ctx.format !== 'table') ctx.data(tunnels);
-  else if (tunnels.length === 0) ctx.note('No tunnels yet; create one with: tunnelctl create');
+  else if (tunnels.length === 0) noTunnels(ctx);
   else ctx.out(tunnelsTable(tunnels));
   return 0;
 }
 
-export async function createTunnel(ctx: Ctx): Promise<number> {
+/** `create`, `tunnel create`: `named` is `create NAME --team TEAM`'s NAME (else --name). */
+export async function createTunnel(ctx: Ctx, named?: string): Promise<number> {
   const { client } = await ctx.session();
   const mode = ctx.flag('mode');
   if (mode !== undefined && mode !== 'local' && mode !== 'remote') {
     throw new UsageError(`--mode must be local or remote, not ${JSON.stringify(mode)}`, ['tunnel', 'create']);
   }
-  const name = ctx.flag('name');
+  const name = named ?? ctx.flag('name');
+  const team = ctx.flag('team');
   const input = {
     ...(name !== undefined && { name }),
     ...(mode !== undefined && { configMode: mode as ConfigMode }),
+    ...(team !== undefined && { team }),
   };
   let created: Tunnel | null = null;
   const spec: ConvergeSpec<Tunnel> = {

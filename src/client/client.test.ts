@@ -211,6 +211,76 @@ describe('client: events, admin and probes', () => {
     });
   });
 
+  it('admin users and teams: create, patch, members, quotas, remove', async () => {
+    const admin = client.withAuth({ type: 'basic', user: 'admin', password: 'adminpassword' });
+    const carol = await admin.admin.createUser({ name: 'carol', password: 'carol-secret', role: 'user' });
+    expect(carol).toMatchObject({ name: 'carol', role: 'user', disabled: false, signIn: ['password'] });
+    expect((await admin.admin.updateUser('carol', { disabled: true })).disabled).toBe(true);
+    expect(fake.requests.at(-1)).toMatchObject({ method: 'PATCH', path: '/api/v1/admin/users/carol' });
+    expect(await admin.admin.setPassword('carol', 'carol-secret-2')).toEqual({ tokensRevoked: 0 });
+    const team = await admin.admin.createTeam({ name: 'platform', quotas: { tunnels: 3 } });
+    expect(team).toMatchObject({ name: 'platform', quotas: { tunnels: 3 }, members: [] });
+    expect((await admin.admin.addMember('platform', 'user1')).members?.map((m) => m.name)).toEqual(['user1']);
+    expect(await client.account.teams()).toEqual([{ name: 'platform' }]);
+    expect((await client.me()).teams).toEqual([{ name: 'platform' }]);
+    const { value } = await client.tunnels.create({ name: 'shared', team: 'platform' });
+    expect(value.owner).toBe('team:platform');
+    expect((await client.tunnels.listAll({ team: 'platform' })).map((t) => t.name)).toEqual(['shared']);
+    expect((await admin.admin.team('platform')).usage.tunnels).toBe(1);
+    expect((await admin.admin.removeMember('platform', 'user1')).members).toEqual([]);
+    await admin.admin.removeUser('carol');
+    expect(await caught(admin.admin.user('carol'))).toMatchObject({ status: 404, code: 'user.not_found' });
+    expect(await caught(admin.admin.removeTeam('platform'))).toMatchObject({ code: 'team.has_tunnels' });
+  });
+
+  it('scoped tokens and the password', async () => {
+    const { token, secret } = await client.tokens.create({ name: 'ro', scopes: ['read'] });
+    expect(token.scopes).toEqual(['read']);
+    const ro = client.withAuth({ type: 'bearer', token: secret });
+    expect(await ro.me()).toMatchObject({ authenticatedWith: 'token', scopes: ['read'] });
+    expect(await caught(ro.tunnels.create())).toMatchObject({ status: 403, code: 'auth.scope' });
+    expect(
+      await caught(client.account.changePassword({ currentPassword: 'x', newPassword: 'yyyyyyyy' })),
+    ).toMatchObject({
+      code: 'auth.wrong_password',
+    });
+    expect(
+      await client.account.changePassword({
+        currentPassword: 'user1password',
+        newPassword: 'user1password2',
+      }),
+    ).toEqual({ tokensRevoked: 0 });
+  });
+
+  it('the device sign-in: public paths, pending as a value, then the token', async () => {
+    const anonymous = client.withAuth(null);
+    expect(await anonymous.signIn.methods()).toEqual({ password: true, sso: false, device: false });
+    expect(await caught(anonymous.signIn.startDevice())).toMatchObject({
+      status: 404,
+      code: 'sso.not_configured',
+    });
+    fake.devices.configure({ interval: 3 });
+    const start = await client.signIn.startDevice();
+    expect(start).toMatchObject({ interval: 3, expiresIn: 600, userCode: expect.any(String) });
+    expect(await client.signIn.pollDevice({ deviceCode: start.deviceCode })).toEqual({
+      status: 'pending',
+      interval: 3,
+    });
+    fake.devices.approve('user2');
+    const done = await client.signIn.pollDevice({ deviceCode: start.deviceCode, tokenName: 'cli' });
+    expect(done).toMatchObject({
+      status: 'done',
+      user: 'user2',
+      token: { name: 'cli' },
+      secret: expect.any(String),
+    });
+    expect(await caught(client.signIn.pollDevice({ deviceCode: start.deviceCode }))).toMatchObject({
+      code: 'sso.expired',
+    });
+    // Never the caller's credentials on these paths.
+    expect(fake.requests.filter((r) => r.path.includes('/auth/')).every((r) => r.auth === null)).toBe(true);
+  });
+
   it('probes without credentials', async () => {
     const anonymous = client.withAuth(null);
     expect(await anonymous.system.health()).toEqual({ status: 'ok' });

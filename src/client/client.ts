@@ -1,17 +1,20 @@
 /**
  * The typed client of the Tunnelplane API (docs/api.md): the narrow interface of each resource
- * (tunnels.ts, accounts.ts, system.ts, legacy.ts) combined into one `TunnelplaneClient`, all
+ * (tunnels.ts, accounts.ts, sign-in.ts, system.ts, legacy.ts) combined into one `TunnelplaneClient`, all
  * sending through one transport. Immutable: `withAuth` returns a new client.
  */
 import {
+  createAccountApi,
   createAdminApi,
   createEventsApi,
   createTokensApi,
+  type AccountApi,
   type AdminApi,
   type EventsApi,
   type TokensApi,
 } from './accounts.js';
 import { createLegacyApi, type LegacyApi } from './legacy.js';
+import { createSignInApi, type SignInApi } from './sign-in.js';
 import { createSystemApi, type SystemApi } from './system.js';
 import { createTransport, type CallOptions, type ClientAuth, type ClientOptions } from './transport.js';
 import { createRoutesApi, createTunnelsApi, type RoutesApi, type TunnelsApi } from './tunnels.js';
@@ -22,11 +25,15 @@ export interface TunnelplaneClient {
   readonly baseUrl: string;
   readonly auth: ClientAuth | null;
   me(options?: CallOptions): Promise<Me>;
+  /** Your password and teams. */
+  readonly account: AccountApi;
   readonly tunnels: TunnelsApi;
   readonly routes: RoutesApi;
   readonly tokens: TokensApi;
   readonly events: EventsApi;
   readonly admin: AdminApi;
+  /** The public sign-in paths (no credentials sent): methods, the device flow. */
+  readonly signIn: SignInApi;
   readonly system: SystemApi;
   readonly legacy: LegacyApi;
   /** The same client with other credentials (or none). */
@@ -40,11 +47,13 @@ export function createTunnelplaneClient(options: ClientOptions): TunnelplaneClie
     baseUrl,
     auth,
     me: (o = {}) => transport.json<Me>({ method: 'GET', path: 'api/v1/me', signal: o.signal }),
+    account: createAccountApi(transport),
     tunnels: createTunnelsApi(transport),
     routes: createRoutesApi(transport),
     tokens: createTokensApi(transport),
     events: createEventsApi(transport),
     admin: createAdminApi(transport),
+    signIn: createSignInApi(transport),
     system: createSystemApi(transport),
     legacy: createLegacyApi(transport),
     withAuth: (next) => createTunnelplaneClient({ ...options, baseUrl, auth: next }),

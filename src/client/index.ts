@@ -3,7 +3,9 @@ export { createTunnelplaneClient, type TunnelplaneClient } from './client.js';
 export { normaliseBaseUrl, MAX_WAIT_SECONDS } from './transport.js';
 export type { CallOptions, ClientAuth, ClientOptions, ListOptions, WaitOptions } from './transport.js';
 export type { RoutesApi, TunnelsApi } from './tunnels.js';
-export type { AdminApi, EventsApi, TokensApi } from './accounts.js';
+export { SCOPES } from './accounts.js';
+export type { AccountApi, AdminApi, EventsApi, TokensApi } from './accounts.js';
+export type { SignInApi } from './sign-in.js';
 export type { SystemApi } from './system.js';
 export type { LegacyApi } from './legacy.js';
 export {

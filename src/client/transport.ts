@@ -44,7 +44,7 @@ const DEFAULT_TIMEOUT_MS = 30_000;
 type Query = Record<string, string | number | undefined | null>;
 
 export interface RequestSpec {
-  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   path: string;
   query?: Query;
   body?: unknown;

@@ -23,9 +23,10 @@ import type {
 
 export interface TunnelsApi {
   create(input?: CreateTunnelInput, options?: WaitOptions): Promise<Accepted<Tunnel>>;
-  list(options?: ListOptions): Promise<Page<Tunnel>>;
+  /** Yours and your teams'; with `team`, only that team's (`team.not_found` when you are not in it). */
+  list(options?: ListOptions & TeamFilter): Promise<Page<Tunnel>>;
   /** Every page of `list`. */
-  listAll(options?: CallOptions): Promise<Tunnel[]>;
+  listAll(options?: CallOptions & TeamFilter): Promise<Tunnel[]>;
   get(name: string, options?: CallOptions): Promise<Tunnel>;
   /** `value` is null when the tunnel is gone (204), else the tunnel being deleted (202). */
   delete(name: string, options?: WaitOptions): Promise<Accepted<Tunnel | null>>;
@@ -35,6 +36,10 @@ export interface TunnelsApi {
   config(name: string, options?: CallOptions): Promise<string>;
   /** The token for `cloudflared tunnel run --token` (remotely-managed tunnels). */
   token(name: string, options?: CallOptions): Promise<string>;
+}
+
+export interface TeamFilter {
+  team?: string;
 }
 
 export interface RoutesApi {
@@ -55,10 +60,11 @@ export function createTunnelsApi({ json, text, accepted }: Transport): TunnelsAp
       json<Page<Tunnel>>({
         method: 'GET',
         path: 'api/v1/tunnels',
-        query: { limit: o.limit, cursor: o.cursor },
+        query: { limit: o.limit, cursor: o.cursor, team: o.team },
         signal: o.signal,
       }),
-    listAll: (o = {}) => collect((cursor) => tunnels.list({ limit: 500, cursor, signal: o.signal })),
+    listAll: (o = {}) =>
+      collect((cursor) => tunnels.list({ limit: 500, cursor, team: o.team, signal: o.signal })),
     get: (name, o = {}) =>
       json<Tunnel>({ method: 'GET', path: `api/v1/tunnels/${seg(name)}`, signal: o.signal }),
     delete: (name, o = {}) =>

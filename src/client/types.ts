@@ -50,9 +50,14 @@ export interface Tunnel {
   routes: Route[];
 }
 
+/** What an API token may do: `read` (every GET), `write` (changes), `admin` (the admin paths, for admins). */
+export type Scope = 'read' | 'write' | 'admin';
+
 export interface Token {
   id: string;
   name: string;
+  /** Absent from servers older than scoped tokens. */
+  scopes?: Scope[];
   createdAt: string;
   lastUsedAt: string | null;
   expiresAt: string | null;
@@ -76,14 +81,51 @@ export interface Usage {
 
 export type Role = 'user' | 'admin';
 
-export interface Me {
+/** How a person signs in: with a password, with single sign-on (an identity provider vouches), or both. */
+export type SignInMethod = 'password' | 'sso';
+
+export interface TeamRef {
+  name: string;
+}
+
+/** A person as the API shows them (`/me`, `/admin/users`). Fields after `usage` are absent from older servers. */
+export interface User {
   name: string;
   role: Role;
   quotas: Quotas;
   usage: Usage;
+  disabled?: boolean;
+  email?: string | null;
+  signIn?: SignInMethod[];
+  teams?: TeamRef[];
+  createdAt?: string;
 }
 
-export interface AdminUser extends Me {
+/** `GET /api/v1/me`: the caller, and what the credential in use may do. */
+export interface Me extends User {
+  authenticatedWith?: 'basic' | 'token' | 'session';
+  scopes?: Scope[];
+  /** When the credential stops working (a token's expiry); null: never. */
+  expiresAt?: string | null;
+}
+
+export interface AdminUser extends User {
+  createdAt: string;
+}
+
+export interface TeamMember {
+  name: string;
+  /** `manual`: added by an admin; `sso`: from the identity provider's groups claim. */
+  source: 'manual' | 'sso';
+  since: string;
+}
+
+/** A team: it owns tunnels (owner `team:<name>`); its members see and manage them. */
+export interface Team {
+  name: string;
+  quotas: Quotas;
+  usage: Usage;
+  members?: TeamMember[];
   createdAt: string;
 }
 
@@ -113,6 +155,8 @@ export interface RouteDeletion {
 export interface CreateTunnelInput {
   name?: string;
   configMode?: ConfigMode;
+  /** One of your teams: it owns the tunnel (`team.not_found` when you are not in it). */
+  team?: string;
 }
 
 export interface CreateRouteInput {
@@ -126,8 +170,72 @@ export interface CreateRouteInput {
 
 export interface CreateTokenInput {
   name: string;
+  /** Default: the scopes of the credential that asks; never more (`token.exceeds`). */
+  scopes?: Scope[];
   expiresInDays?: number;
 }
+
+export interface ChangePasswordInput {
+  currentPassword: string;
+  newPassword: string;
+}
+
+/** A password set: how many of the user's API tokens the server revoked with it (by its operator's choice). */
+export interface PasswordChanged {
+  tokensRevoked: number;
+}
+
+export interface CreateUserInput {
+  name: string;
+  /** Without one the user signs in only with single sign-on. */
+  password?: string;
+  role?: Role;
+}
+
+export interface UserPatch {
+  role?: Role;
+  /** A disabled user is refused everywhere; their tunnels keep running. */
+  disabled?: boolean;
+}
+
+export interface CreateTeamInput {
+  name: string;
+  quotas?: QuotasInput;
+}
+
+/** `GET /auth/methods`: how one signs in at this server. */
+export interface SignInMethods {
+  password: boolean;
+  sso: boolean;
+  /** The device flow (`tunnelctl login --sso`). */
+  device: boolean;
+}
+
+/** `POST /api/v1/auth/device`: what to show the user, and the code to poll with. */
+export interface DeviceAuthorization {
+  deviceCode: string;
+  userCode: string;
+  verificationUri: string;
+  /** The URL with the user code in it, when the provider gives one. */
+  verificationUriComplete: string | null;
+  /** Seconds to wait between polls. */
+  interval: number;
+  /** Seconds the codes stay valid. */
+  expiresIn: number;
+}
+
+export interface DeviceTokenInput {
+  deviceCode: string;
+  tokenName?: string;
+  expiresInDays?: number;
+}
+
+/**
+ * One poll of a device sign-in: not approved yet (poll again after `interval` seconds, which the
+ * server may have raised), or done with an API token for the user.
+ */
+export type DevicePoll =
+  { status: 'pending'; interval: number } | { status: 'done'; user: string; token: Token; secret: string };
 
 /** `null` restores the default quota. */
 export interface QuotasInput {

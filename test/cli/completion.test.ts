@@ -23,6 +23,11 @@ const VERBS = [
   'whoami',
   'login',
   'logout',
+  'passwd',
+  'tokens',
+  'events',
+  'teams',
+  'admin',
   'completion',
   'version',
 ];
@@ -40,6 +45,8 @@ tunnelctl() {
   case "$*" in
     "list -o name") printf 'alpha\\nbeta\\n' ;;
     "route list alpha -o name") printf 'web\\napi\\n' ;;
+    "admin users list -o name") printf 'carol\\ndave\\n' ;;
+    "admin teams list -o name") printf 'platform\\n' ;;
   esac
 }`;
 
@@ -108,6 +115,44 @@ tunnelctl() {
       ['local', 'remote'],
     ],
     [['run', '--sh'], ['--show-token']],
+    [
+      ['admin', ''],
+      ['users', 'teams', 'tunnels'],
+    ],
+    [
+      ['admin', 'users', ''],
+      ['list', 'show', 'create', 'disable', 'enable', 'remove', 'passwd', 'role', 'quotas'],
+    ],
+    [
+      ['admin', 'teams', ''],
+      ['list', 'show', 'create', 'remove', 'add-member', 'remove-member', 'quotas'],
+    ],
+    [
+      ['tokens', ''],
+      ['list', 'create', 'revoke'],
+    ],
+    [
+      ['admin', 'users', 'show', ''],
+      ['carol', 'dave'],
+    ],
+    [['admin', 'teams', 'add-member', ''], ['platform']],
+    [
+      ['admin', 'teams', 'add-member', 'platform', ''],
+      ['carol', 'dave'],
+    ],
+    [
+      ['admin', 'users', 'role', 'carol', ''],
+      ['admin', 'user'],
+    ],
+    [
+      ['tokens', 'create', 'ci', '--scope', ''],
+      ['read', 'write', 'admin'],
+    ],
+    [
+      ['admin', 'users', 'create', 'x', '--role', ''],
+      ['admin', 'user'],
+    ],
+    [['login', '--ss'], ['--sso']],
     [['--no-w'], ['--no-wait']],
   ])('%j', async (words, expected) => {
     expect(await complete(...words)).toEqual(expected);
@@ -160,5 +205,16 @@ describe('help for one command', () => {
     const r = await tunnelctl(['help', 'tunnel']);
     expect(r.stdout).toContain('tunnel create');
     expect(r.stdout).toContain('tunnel delete TUNNEL');
+  });
+
+  it('help for a nested group lists its subcommands; the outer group lists them all', async () => {
+    const users = await tunnelctl(['help', 'admin', 'users']);
+    expect(users.stdout).toMatch(/^Usage: tunnelctl admin users COMMAND/);
+    expect(users.stdout).toContain('admin users role USER admin|user');
+    expect(users.stdout).not.toContain('admin teams');
+    const admin = await tunnelctl(['admin', '--help']);
+    expect(admin.stdout).toContain('admin users create USER');
+    expect(admin.stdout).toContain('admin teams add-member TEAM USER');
+    expect(admin.stdout).toContain('admin tunnels');
   });
 });

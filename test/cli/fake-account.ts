@@ -1,10 +1,11 @@
 /**
- * The fake's probes and documents, `/api/v1/me`, tokens, events and admin paths, after
- * src/server's account routes and service.
+ * The fake's probes and documents, `/api/v1/me`, tokens and events, after src/server's account
+ * routes and service (admin paths: fake-admin.ts; password, teams and sign-in: fake-identity.ts).
  */
 import { randomBytes, randomInt } from 'node:crypto';
-import { json, page, type RouteDef } from './fake-http.js';
-import type { FakeToken } from './fake-state.js';
+import { grantToken } from '../../src/domain/scopes.js';
+import { json, ownersOf, page, type Ctx, type RouteDef } from './fake-http.js';
+import type { FakeState, FakeToken } from './fake-state.js';
 import { HttpError, SCHEMAS } from './fake-validation.js';
 
 const letters = (n: number) =>
@@ -22,6 +23,45 @@ const OPENAPI = {
   paths: {},
   security: [],
 };
+
+/**
+ * A new API token for the caller, as the account service makes one: its scopes and expiry default
+ * to the credential's own and never exceed them (the domain's rule).
+ */
+export function newToken(
+  state: FakeState,
+  ctx: Pick<Ctx, 'user' | 'scopes' | 'expiresAt'>,
+  input: { name: string; expiresInDays?: number; scopes?: string[] },
+): FakeToken {
+  const grant = grantToken(
+    { scopes: ctx.scopes, expiresAt: ctx.expiresAt },
+    {
+      ...(input.scopes ? { scopes: input.scopes } : {}),
+      expiresAt: input.expiresInDays
+        ? new Date(Date.now() + input.expiresInDays * 86_400_000).toISOString()
+        : null,
+    },
+  );
+  const tok: FakeToken = {
+    id: `tok_${letters(16)}`,
+    name: input.name,
+    owner: ctx.user.name,
+    scopes: grant.scopes,
+    secret: `tp_${randomBytes(32).toString('base64url')}`,
+    createdAt: new Date().toISOString(),
+    lastUsedAt: null,
+    expiresAt: grant.expiresAt,
+  };
+  state.tokens.set(tok.id, tok);
+  state.event({
+    owner: tok.owner,
+    actor: ctx.user.name,
+    action: 'token.create',
+    target: tok.name,
+    details: { id: tok.id, scopes: grant.scopes, expiresAt: grant.expiresAt },
+  });
+  return tok;
+}
 
 export const accountRoutes: RouteDef[] = [
   {
@@ -46,34 +86,21 @@ export const accountRoutes: RouteDef[] = [
   {
     method: 'GET',
     url: '/api/v1/me',
-    handle: (ctx, { state }) => json(200, { ...state.userJson(ctx.user), authenticatedWith: ctx.via }),
+    handle: (ctx, { state }) =>
+      json(200, {
+        ...state.userJson(ctx.user, true),
+        authenticatedWith: ctx.via,
+        scopes: ctx.scopes,
+        expiresAt: ctx.expiresAt,
+      }),
   },
   {
     method: 'POST',
     url: '/api/v1/tokens',
     body: SCHEMAS.tokenBody,
     handle(ctx, { state }) {
-      const { name, expiresInDays } = ctx.body as { name: string; expiresInDays?: number };
-      const tok: FakeToken = {
-        id: `tok_${letters(16)}`,
-        name,
-        owner: ctx.user.name,
-        secret: `tp_${randomBytes(32).toString('base64url')}`,
-        createdAt: new Date().toISOString(),
-        lastUsedAt: null,
-        expiresAt:
-          expiresInDays === undefined
-            ? null
-            : new Date(Date.now() + expiresInDays * 86_400_000).toISOString(),
-      };
-      state.tokens.set(tok.id, tok);
-      state.event({
-        owner: tok.owner,
-        actor: ctx.user.name,
-        action: 'token.create',
-        target: name,
-        details: { id: tok.id },
-      });
+      const body = ctx.body as { name: string; expiresInDays?: number; scopes?: string[] };
+      const tok = newToken(state, ctx, body);
       return json(201, { token: state.tokenJson(tok), secret: tok.secret });
     },
   },
@@ -108,58 +135,14 @@ export const accountRoutes: RouteDef[] = [
     method: 'GET',
     url: '/api/v1/events',
     query: SCHEMAS.pageQuery,
-    handle(ctx, { state }) {
+    handle(ctx, deps) {
+      const { state } = deps;
+      const owners = ownersOf(deps, ctx.user);
       const mine = state.events
-        .filter((e) => ctx.user.role === 'admin' || e.owner === ctx.user.name)
+        .filter((e) => ctx.user.role === 'admin' || owners.includes(e.owner))
         .reverse()
         .map(state.eventJson);
       return json(200, page(mine, ctx.query.limit, ctx.query.cursor));
-    },
-  },
-  {
-    method: 'GET',
-    url: '/api/v1/admin/users',
-    admin: true,
-    handle: (_ctx, { state }) =>
-      json(200, {
-        items: [...state.users.values()].sort((a, b) => a.name.localeCompare(b.name)).map(state.userJson),
-      }),
-  },
-  {
-    method: 'GET',
-    url: '/api/v1/admin/tunnels',
-    admin: true,
-    query: SCHEMAS.adminTunnelsQuery,
-    handle(ctx, { state }) {
-      const owner = ctx.query.owner as string | undefined;
-      if (owner !== undefined && !state.users.has(owner))
-        throw new HttpError(404, 'user.not_found', `No user named ${owner.slice(0, 100)}.`);
-      const all = [...state.tunnels.values()].filter((t) => owner === undefined || t.owner === owner);
-      const p = page(all, ctx.query.limit, ctx.query.cursor);
-      return json(200, { items: p.items.map(state.tunnelJson), nextCursor: p.nextCursor });
-    },
-  },
-  {
-    method: 'PUT',
-    url: '/api/v1/admin/users/:user/quotas',
-    admin: true,
-    params: SCHEMAS.userParams,
-    body: SCHEMAS.quotasBody,
-    handle(ctx, { state }) {
-      const name = ctx.params.user!;
-      const u = state.users.get(name);
-      if (!u) throw new HttpError(404, 'user.not_found', `No user named ${name.slice(0, 100)}.`);
-      const body = (ctx.body ?? {}) as { tunnels?: number | null; routes?: number | null };
-      if (body.tunnels !== undefined) u.quotaTunnels = body.tunnels;
-      if (body.routes !== undefined) u.quotaRoutes = body.routes;
-      state.event({
-        owner: u.name,
-        actor: ctx.user.name,
-        action: 'user.quotas',
-        target: u.name,
-        details: body,
-      });
-      return json(200, state.userJson(u));
     },
   },
 ];

@@ -4,7 +4,15 @@
  * way the real services make them (ownership, the bounded wait).
  */
 import { assertTunnelName } from '../../src/domain/names.js';
-import type { FakeState, FakeTunnel, FakeUser, StateOptions } from './fake-state.js';
+import {
+  TEAM_PREFIX,
+  type FakeScope,
+  type FakeState,
+  type FakeTunnel,
+  type FakeUser,
+  type StateOptions,
+} from './fake-state.js';
+import type { FakeDevices } from './fake-identity.js';
 import { HttpError, type Schema } from './fake-validation.js';
 
 export interface Behaviour {
@@ -21,6 +29,7 @@ export interface Behaviour {
 
 export interface Deps {
   state: FakeState;
+  devices: FakeDevices;
   options: StateOptions;
   behaviour(): Behaviour;
   /** The failure for the next tunnel created, used up by taking it. */
@@ -35,6 +44,9 @@ export interface Ctx {
   body: any;
   user: FakeUser;
   via: 'basic' | 'token';
+  /** What the credential may do (a password: all the user's rights) and until when. */
+  scopes: FakeScope[];
+  expiresAt: string | null;
   requestId: string;
 }
 
@@ -68,10 +80,16 @@ export const json = (status: number, body: unknown, headers?: Record<string, str
 
 export const NO_STORE = { 'cache-control': 'no-store' };
 
-/** The caller's tunnel (an admin's: anyone's); someone else's does not exist (404, never 403). */
+/** The owners whose tunnels the user sees: themselves and their teams (`team:<name>`). */
+export const ownersOf = (deps: Deps, user: FakeUser): string[] => [
+  user.name,
+  ...deps.state.teamsOf(user.name).map((t) => TEAM_PREFIX + t.name),
+];
+
+/** The caller's tunnel or their teams' (an admin's: anyone's); someone else's does not exist (404, never 403). */
 export function ownTunnel(deps: Deps, ctx: Pick<Ctx, 'user'>, name: string): FakeTunnel {
   const t = deps.state.tunnels.get(assertTunnelName(name));
-  if (!t || (t.owner !== ctx.user.name && ctx.user.role !== 'admin')) {
+  if (!t || (!ownersOf(deps, ctx.user).includes(t.owner) && ctx.user.role !== 'admin')) {
     throw new HttpError(
       404,
       'tunnel.not_found',

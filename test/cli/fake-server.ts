@@ -12,17 +12,28 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AppError } from '../../src/domain/errors.js';
+import { assertScopes, neededScope, rightsOf } from '../../src/domain/scopes.js';
 import { parseService } from '../../src/domain/service-url.js';
 import { randomLabel } from '../../src/domain/names.js';
 import { accountRoutes } from './fake-account.js';
+import { adminRoutes } from './fake-admin.js';
 import type { Behaviour, Ctx, Deps, Reply, RouteDef } from './fake-http.js';
+import { createFakeDevices, identityRoutes, type FakeDevices } from './fake-identity.js';
 import { pocRoutes } from './fake-poc.js';
-import { createFakeState, type FakeToken, type FakeTunnel, type FakeUser } from './fake-state.js';
+import {
+  createFakeState,
+  type FakeScope,
+  type FakeTeam,
+  type FakeToken,
+  type FakeTunnel,
+  type FakeUser,
+} from './fake-state.js';
 import { tunnelRoutes } from './fake-tunnels.js';
 import { HttpError, validate } from './fake-validation.js';
 
 export type { Behaviour } from './fake-http.js';
-export type { FakeRoute, FakeToken, FakeTunnel } from './fake-state.js';
+export type { FakeRoute, FakeTeam, FakeToken, FakeTunnel, FakeUser } from './fake-state.js';
+export type { FakeDevice, FakeDevices } from './fake-identity.js';
 
 export interface RecordedRequest {
   method: string;
@@ -60,6 +71,13 @@ export interface FakeServer {
   readonly accountTag: string;
   readonly requests: RecordedRequest[];
   readonly tokens: Map<string, FakeToken>;
+  readonly users: Map<string, FakeUser>;
+  readonly teams: Map<string, FakeTeam>;
+  /**
+   * Single sign-on's device flow: off (404 `sso.not_configured`, as a server without an identity
+   * provider) until `devices.configure()`; then approve, deny or slow down each sign-in.
+   */
+  readonly devices: FakeDevices;
   setBehaviour(b: Partial<Behaviour>): void;
   /** An admin's quota override for `user`'s tunnels. */
   setQuota(user: string, tunnels: number): void;
@@ -71,7 +89,10 @@ export interface FakeServer {
     owner: string,
     init?: { name?: string; configMode?: 'local' | 'remote'; services?: string[] },
   ): FakeTunnel;
-  addUser(name: string, password: string, role?: 'user' | 'admin'): void;
+  /** A person (a null password: single sign-on only). */
+  addUser(name: string, password: string | null, role?: 'user' | 'admin'): void;
+  /** A team with these members (added by hand). */
+  addTeam(name: string, members?: string[]): FakeTeam;
   credentialsOf(name: string): string;
   configOf(name: string): string;
   runTokenOf(name: string): string;
@@ -84,7 +105,13 @@ const DEFAULT_USERS: Record<string, string> = {
   admin: 'adminpassword',
 };
 const DEFAULT_BEHAVIOUR: Behaviour = { settleMs: 0, maxWaitSeconds: 120, failNextTunnel: null };
-const ROUTES: RouteDef[] = [...accountRoutes, ...tunnelRoutes, ...pocRoutes];
+const ROUTES: RouteDef[] = [
+  ...accountRoutes,
+  ...identityRoutes,
+  ...adminRoutes,
+  ...tunnelRoutes,
+  ...pocRoutes,
+];
 const BODY_LIMIT = 64 * 1024;
 const WWW_AUTHENTICATE = { 'www-authenticate': 'Basic realm="tunnelplane", charset="UTF-8"' };
 
@@ -124,8 +151,10 @@ export async function startFakeServer(options: FakeServerOptions = {}): Promise<
   const requests: RecordedRequest[] = [];
   let behaviour: Behaviour = { ...DEFAULT_BEHAVIOUR };
   let requestCount = 0;
+  const devices = createFakeDevices();
   const deps: Deps = {
     state,
+    devices,
     options: opts,
     behaviour: () => behaviour,
     takeFailure() {
@@ -135,7 +164,16 @@ export async function startFakeServer(options: FakeServerOptions = {}): Promise<
     },
   };
 
-  function authenticate(header: string | undefined): { user: FakeUser; via: 'basic' | 'token'; rec: string } {
+  const disabled = () =>
+    new HttpError(403, 'auth.disabled', 'This account is disabled; ask an administrator to enable it.');
+
+  function authenticate(header: string | undefined): {
+    user: FakeUser;
+    via: 'basic' | 'token';
+    scopes: FakeScope[];
+    expiresAt: string | null;
+    rec: string;
+  } {
     if (!header) {
       throw new HttpError(
         401,
@@ -148,14 +186,26 @@ export async function startFakeServer(options: FakeServerOptions = {}): Promise<
       const decoded = Buffer.from(value, 'base64').toString('utf8');
       const i = decoded.indexOf(':');
       const user = state.users.get(decoded.slice(0, i));
-      if (i > 0 && user && user.password === decoded.slice(i + 1))
-        return { user, via: 'basic', rec: `basic:${user.name}` };
+      if (i > 0 && user && user.password !== null && user.password === decoded.slice(i + 1)) {
+        if (user.disabled) throw disabled();
+        return {
+          user,
+          via: 'basic',
+          scopes: rightsOf(user.role),
+          expiresAt: null,
+          rec: `basic:${user.name}`,
+        };
+      }
     } else if (scheme?.toLowerCase() === 'bearer') {
       const tok = [...state.tokens.values()].find((t) => t.secret === value);
       const user = tok && state.users.get(tok.owner);
       if (tok && user && (!tok.expiresAt || Date.parse(tok.expiresAt) > Date.now())) {
+        if (user.disabled) throw disabled();
         tok.lastUsedAt = new Date().toISOString();
-        return { user, via: 'token', rec: `bearer:${value}` };
+        // A token's scopes, limited to what its owner holds now.
+        const held = rightsOf(user.role);
+        const scopes = tok.scopes.filter((x) => held.includes(x));
+        return { user, via: 'token', scopes, expiresAt: tok.expiresAt, rec: `bearer:${value}` };
       }
     }
     throw new HttpError(
@@ -212,10 +262,11 @@ export async function startFakeServer(options: FakeServerOptions = {}): Promise<
     ctx.route = route;
     if (!route.public) {
       const who = authenticate(req.headers.authorization);
-      Object.assign(ctx, { user: who.user, via: who.via });
+      Object.assign(ctx, { user: who.user, via: who.via, scopes: who.scopes, expiresAt: who.expiresAt });
       rec.auth = who.rec;
       if (route.admin && who.user.role !== 'admin')
         throw new HttpError(403, 'auth.forbidden', 'This path is for administrators.');
+      assertScopes(who.scopes, neededScope(method, !!route.admin));
     }
     const body = await readBody(req);
     rec.body = body;
@@ -309,6 +360,9 @@ export async function startFakeServer(options: FakeServerOptions = {}): Promise<
     accountTag: opts.accountTag,
     requests,
     tokens: state.tokens,
+    users: state.users,
+    teams: state.teams,
+    devices,
     setBehaviour: (b) => {
       behaviour = { ...behaviour, ...b };
     },
@@ -319,7 +373,9 @@ export async function startFakeServer(options: FakeServerOptions = {}): Promise<
     reset: () => {
       state.tunnels.clear();
       state.tokens.clear();
+      state.teams.clear();
       state.events.length = 0;
+      devices.reset();
       initialUsers();
       requests.length = 0;
       behaviour = { ...DEFAULT_BEHAVIOUR };
@@ -347,6 +403,11 @@ export async function startFakeServer(options: FakeServerOptions = {}): Promise<
       return t;
     },
     addUser: (name, password, role = 'user') => state.addUser(name, password, role),
+    addTeam: (name, members = []) => {
+      const t = state.addTeam(name);
+      for (const m of members) t.members.set(m, { source: 'manual', since: new Date().toISOString() });
+      return t;
+    },
     credentialsOf: (name) => state.credentialsOf(must(name)),
     configOf: (name) => state.configOf(must(name)),
     runTokenOf: (name) => state.runTokenOf(must(name)),

@@ -15,6 +15,7 @@ import {
   renderIngress,
   tunnelToken,
 } from '../../src/domain/cloudflared-files.js';
+import type { Scope } from '../../src/domain/scopes.js';
 import { isTcpLikeProtocol } from '../../src/domain/service-url.js';
 
 export type Phase = 'pending' | 'ready' | 'error' | 'deleting';
@@ -54,10 +55,13 @@ export interface FakeTunnel {
   routes: FakeRoute[];
 }
 
+export type FakeScope = Scope;
+
 export interface FakeToken {
   id: string;
   name: string;
   owner: string;
+  scopes: FakeScope[];
   secret: string;
   createdAt: string;
   lastUsedAt: string | null;
@@ -66,12 +70,28 @@ export interface FakeToken {
 
 export interface FakeUser {
   name: string;
-  password: string;
+  /** null: no password (they sign in only with single sign-on). */
+  password: string | null;
   role: 'user' | 'admin';
+  disabled: boolean;
+  email: string | null;
+  /** An identity provider vouches for them. */
+  sso: boolean;
   createdAt: string;
   quotaTunnels: number | null;
   quotaRoutes: number | null;
 }
+
+/** A team: it owns tunnels (owner `team:<name>`), its members see and manage them. */
+export interface FakeTeam {
+  name: string;
+  createdAt: string;
+  quotaTunnels: number | null;
+  quotaRoutes: number | null;
+  members: Map<string, { source: 'manual' | 'sso'; since: string }>;
+}
+
+export const TEAM_PREFIX = 'team:';
 
 export interface FakeEvent {
   id: number;
@@ -102,6 +122,7 @@ export function createFakeState(opts: StateOptions) {
   const users = new Map<string, FakeUser>();
   const tokens = new Map<string, FakeToken>();
   const tunnels = new Map<string, FakeTunnel>();
+  const teams = new Map<string, FakeTeam>();
   const events: FakeEvent[] = [];
 
   /** The reconciler's work that is due: provisioning, failures, readiness, deletions. */
@@ -187,8 +208,9 @@ export function createFakeState(opts: StateOptions) {
     secret: Buffer.from(t.secret, 'base64'),
   });
 
+  /** The quotas of an owner: a person's, or a team's (`team:<name>`). */
   function quotasOf(user: string) {
-    const u = users.get(user);
+    const u = user.startsWith(TEAM_PREFIX) ? teams.get(user.slice(TEAM_PREFIX.length)) : users.get(user);
     return {
       ...DEFAULT_QUOTAS,
       tunnels: u?.quotaTunnels ?? DEFAULT_QUOTAS.tunnels,
@@ -207,11 +229,17 @@ export function createFakeState(opts: StateOptions) {
     };
   }
 
+  /** The teams a person is in, by name. */
+  const teamsOf = (user: string) =>
+    [...teams.values()].filter((t) => t.members.has(user)).sort((a, b) => a.name.localeCompare(b.name));
+
   return {
     users,
     tokens,
     tunnels,
+    teams,
     events,
+    teamsOf,
     advance,
     tunnelJson,
     routeJson,
@@ -219,17 +247,33 @@ export function createFakeState(opts: StateOptions) {
     usageOf,
     live,
 
-    userJson: (u: FakeUser) => ({
+    /** As the real presenter shows a person; `teams` only where the real route adds them (/me). */
+    userJson: (u: FakeUser, withTeams = false) => ({
       name: u.name,
       role: u.role,
+      disabled: u.disabled,
+      email: u.email,
+      signIn: [...(u.password !== null ? ['password'] : []), ...(u.sso ? ['sso'] : [])],
       quotas: quotasOf(u.name),
       usage: usageOf(u.name),
+      ...(withTeams ? { teams: teamsOf(u.name).map((t) => ({ name: t.name })) } : {}),
       createdAt: u.createdAt,
+    }),
+
+    teamJson: (t: FakeTeam) => ({
+      name: t.name,
+      quotas: quotasOf(TEAM_PREFIX + t.name),
+      usage: usageOf(TEAM_PREFIX + t.name),
+      members: [...t.members]
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([name, m]) => ({ name, source: m.source, since: m.since })),
+      createdAt: t.createdAt,
     }),
 
     tokenJson: (t: FakeToken) => ({
       id: t.id,
       name: t.name,
+      scopes: t.scopes,
       createdAt: t.createdAt,
       lastUsedAt: t.lastUsedAt,
       expiresAt: t.expiresAt,
@@ -237,8 +281,30 @@ export function createFakeState(opts: StateOptions) {
 
     eventJson: ({ owner: _owner, ...e }: FakeEvent) => e,
 
-    addUser(name: string, password: string, role: 'user' | 'admin' = 'user') {
-      users.set(name, { name, password, role, createdAt: isoNow(), quotaTunnels: null, quotaRoutes: null });
+    addUser(name: string, password: string | null, role: 'user' | 'admin' = 'user') {
+      users.set(name, {
+        name,
+        password,
+        role,
+        disabled: false,
+        email: null,
+        sso: false,
+        createdAt: isoNow(),
+        quotaTunnels: null,
+        quotaRoutes: null,
+      });
+    },
+
+    addTeam(name: string): FakeTeam {
+      const t: FakeTeam = {
+        name,
+        createdAt: isoNow(),
+        quotaTunnels: null,
+        quotaRoutes: null,
+        members: new Map(),
+      };
+      teams.set(name, t);
+      return t;
     },
 
     event(e: Omit<FakeEvent, 'id' | 'at' | 'outcome'> & { outcome?: 'ok' | 'error' }) {

@@ -8,6 +8,7 @@ import { parseService } from '../../src/domain/service-url.js';
 import {
   json,
   NO_STORE,
+  ownersOf,
   ownTunnel,
   page,
   readyTunnel,
@@ -17,7 +18,7 @@ import {
   type Deps,
   type RouteDef,
 } from './fake-http.js';
-import type { FakeRoute, FakeTunnel } from './fake-state.js';
+import { TEAM_PREFIX, type FakeRoute, type FakeTunnel } from './fake-state.js';
 import { HttpError, SCHEMAS } from './fake-validation.js';
 
 const QUOTA_WORDS = {
@@ -46,17 +47,28 @@ export function checkQuota(resource: keyof typeof QUOTA_WORDS, used: number, lim
 export async function createTunnel(
   deps: Deps,
   ctx: Pick<Ctx, 'user'>,
-  input: { name?: string; configMode?: 'local' | 'remote' },
+  input: { name?: string; configMode?: 'local' | 'remote'; team?: string },
   waitMs: number,
 ) {
   const { state } = deps;
+  // In a team: the team owns it and its quotas count it; only members may.
+  let owner = ctx.user.name;
+  if (input.team !== undefined) {
+    if (!state.teams.get(input.team)?.members.has(ctx.user.name))
+      throw new HttpError(
+        404,
+        'team.not_found',
+        `You are not in a team named ${JSON.stringify(input.team.slice(0, 64))}.`,
+      );
+    owner = TEAM_PREFIX + input.team;
+  }
   let name = input.name !== undefined ? assertTunnelName(input.name) : randomLabel(8);
   while (input.name === undefined && state.tunnels.has(name)) name = randomLabel(8);
-  checkQuota('tunnels', state.usageOf(ctx.user.name).tunnels, state.quotasOf(ctx.user.name).tunnels);
+  checkQuota('tunnels', state.usageOf(owner).tunnels, state.quotasOf(owner).tunnels);
   if (state.tunnels.has(name))
     throw new HttpError(409, 'tunnel.name_taken', `A tunnel named ${name} already exists.`);
   const mode = input.configMode ?? deps.options.defaultConfigMode;
-  const t = state.newTunnel(ctx.user.name, name, mode, Date.now() + deps.behaviour().settleMs);
+  const t = state.newTunnel(owner, name, mode, Date.now() + deps.behaviour().settleMs);
   t.failure = deps.takeFailure();
   state.event({
     owner: t.owner,
@@ -129,7 +141,7 @@ export async function addRoute(
   const access = input.access ? parseAccessRule(input.access, service.tcpLike) : null;
   let name = input.name !== undefined ? assertRouteName(input.name) : randomLabel(8);
   while (input.name === undefined && t.routes.some((r) => r.name === name)) name = randomLabel(8);
-  const quotas = state.quotasOf(ctx.user.name);
+  const quotas = state.quotasOf(t.owner);
   const usage = state.usageOf(t.owner);
   checkQuota('routes', usage.routes, quotas.routes);
   if (service.tcpLike || access || allowIps) {
@@ -212,9 +224,14 @@ export const tunnelRoutes: RouteDef[] = [
   {
     method: 'GET',
     url: '/api/v1/tunnels',
-    query: SCHEMAS.pageQuery,
-    handle(ctx, { state }) {
-      const own = [...state.tunnels.values()].filter((t) => t.owner === ctx.user.name);
+    query: SCHEMAS.tunnelsQuery,
+    handle(ctx, deps) {
+      const { state } = deps;
+      const team = ctx.query.team as string | undefined;
+      if (team !== undefined && !state.teams.get(team)?.members.has(ctx.user.name))
+        throw new HttpError(404, 'team.not_found', `You are not in a team named ${JSON.stringify(team)}.`);
+      const owners = team !== undefined ? [TEAM_PREFIX + team] : ownersOf(deps, ctx.user);
+      const own = [...state.tunnels.values()].filter((t) => owners.includes(t.owner));
       const p = page(own, ctx.query.limit, ctx.query.cursor);
       return json(200, { items: p.items.map(state.tunnelJson), nextCursor: p.nextCursor });
     },

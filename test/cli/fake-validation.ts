@@ -16,8 +16,9 @@ export class HttpError extends Error {
 }
 
 export interface Schema {
-  type?: 'object' | 'string' | 'number' | 'integer' | 'array';
+  type?: 'object' | 'string' | 'number' | 'integer' | 'array' | 'boolean';
   required?: string[];
+  minProperties?: number;
   additionalProperties?: false;
   properties?: Record<string, Schema>;
   items?: Schema;
@@ -59,6 +60,8 @@ function check(s: Schema, raw: unknown, path: string, where: string, out: Issue[
       }
       const obj = value as Record<string, unknown>;
       for (const k of s.required ?? []) if (!(k in obj)) at(`must have required property '${k}'`, path || k);
+      if (s.minProperties !== undefined && Object.keys(obj).length < s.minProperties)
+        at(`must NOT have fewer than ${s.minProperties} properties`);
       if (s.additionalProperties === false) {
         for (const k of Object.keys(obj))
           if (!(k in (s.properties ?? {}))) at('must NOT have additional properties');
@@ -98,6 +101,9 @@ function check(s: Schema, raw: unknown, path: string, where: string, out: Issue[
       if (s.maximum !== undefined && value > s.maximum) at(`must be <= ${s.maximum}`);
       if (s.minimum !== undefined && value < s.minimum) at(`must be >= ${s.minimum}`);
       return value;
+    case 'boolean':
+      if (typeof value !== 'boolean') at('must be boolean');
+      return value;
     default:
       return value;
   }
@@ -135,6 +141,15 @@ export const SCHEMAS = {
     additionalProperties: false,
     properties: { limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 }, cursor: str(200) },
   },
+  tunnelsQuery: {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 },
+      cursor: str(200),
+      team: str(64),
+    },
+  },
   adminTunnelsQuery: {
     type: 'object',
     additionalProperties: false,
@@ -154,7 +169,11 @@ export const SCHEMAS = {
   tunnelBody: {
     type: 'object',
     additionalProperties: false,
-    properties: { name: str(64), configMode: { type: 'string', enum: ['local', 'remote'] } },
+    properties: {
+      name: str(64),
+      configMode: { type: 'string', enum: ['local', 'remote'] },
+      team: str(64),
+    },
   },
   routeBody: {
     type: 'object',
@@ -180,6 +199,63 @@ export const SCHEMAS = {
     additionalProperties: false,
     properties: {
       name: { type: 'string', minLength: 1, maxLength: 100 },
+      expiresInDays: { type: 'integer', minimum: 1, maximum: 3650 },
+      scopes: { type: 'array', maxItems: 3, items: str(16) },
+    },
+  },
+  passwordChangeBody: {
+    type: 'object',
+    required: ['currentPassword', 'newPassword'],
+    additionalProperties: false,
+    properties: { currentPassword: str(1024), newPassword: str(1024) },
+  },
+  userBody: {
+    type: 'object',
+    required: ['name'],
+    additionalProperties: false,
+    properties: { name: str(100), password: str(1024), role: { type: 'string', enum: ['user', 'admin'] } },
+  },
+  userPatchBody: {
+    type: 'object',
+    additionalProperties: false,
+    minProperties: 1,
+    properties: { role: { type: 'string', enum: ['user', 'admin'] }, disabled: { type: 'boolean' } },
+  },
+  passwordBody: {
+    type: 'object',
+    required: ['password'],
+    additionalProperties: false,
+    properties: { password: str(1024) },
+  },
+  teamBody: {
+    type: 'object',
+    required: ['name'],
+    additionalProperties: false,
+    properties: {
+      name: str(100),
+      quotas: {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          tunnels: { type: 'integer', minimum: 0, maximum: 100000, nullable: true },
+          routes: { type: 'integer', minimum: 0, maximum: 1000000, nullable: true },
+        },
+      },
+    },
+  },
+  teamParams: { type: 'object', required: ['team'], properties: { team: str(100) } },
+  memberParams: {
+    type: 'object',
+    required: ['team', 'user'],
+    properties: { team: str(100), user: str(100) },
+  },
+  deviceTokenBody: {
+    type: 'object',
+    required: ['deviceCode'],
+    additionalProperties: false,
+    properties: {
+      deviceCode: { type: 'string', minLength: 1, maxLength: 200 },
+      tokenName: { type: 'string', minLength: 1, maxLength: 100 },
       expiresInDays: { type: 'integer', minimum: 1, maximum: 3650 },
     },
   },

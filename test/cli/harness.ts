@@ -28,6 +28,9 @@ export interface RunOptions {
   stdoutTTY?: boolean;
   stderrTTY?: boolean;
   signals?: EventEmitter;
+  /** `login --sso`'s wait between polls, and the hook it gives the URL to approve at. */
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+  openUrl?: (url: string) => void | Promise<void>;
   /** Called with the live output buffers, e.g. to wait for a line. */
   onOutput?: (out: { stdout: () => string; stderr: () => string }) => void;
 }
@@ -87,6 +90,8 @@ export async function tunnelctl(args: string[], opts: RunOptions = {}): Promise<
     stdout,
     stderr,
     ...(opts.signals && { signals: opts.signals }),
+    ...(opts.sleep && { sleep: opts.sleep }),
+    ...(opts.openUrl && { openUrl: opts.openUrl }),
   });
   return { code, stdout: stdout.text, stderr: stderr.text };
 }
