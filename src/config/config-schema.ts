@@ -163,7 +163,7 @@ export const configSchema = z
       .object({
         /** `{"user": "password"}` (plaintext is hashed on import) or `{"user": {"password"|"passwordHash", "role"}}`. */
         file: z.string().optional(),
-        admins: z.array(z.string()).default([]),
+        admins: list.default([]),
         /**
          * First start (`serve` on a database with no enabled admin): this admin is created with
          * this password (or the password in `initialAdminPasswordFile`, e.g. a mounted Secret);

@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, formatOriginCert, loadConfig, parseOriginCert } from './index.js';
+import { configSchema } from './config-schema.js';
+import { ENV } from './env-vars.js';
 
 const dir = () => mkdtempSync(join(tmpdir(), 'tp-config-'));
 const account = 'a'.repeat(32);
@@ -149,5 +151,49 @@ describe('configuration', () => {
         expect((err as ConfigError).problems.join('\n')).toMatch(problem);
       }
     });
+  });
+});
+
+describe('the environment reaches every key', () => {
+  /** The schema's leaf keys, through defaults, optionals and preprocessing. */
+  function leaves(schema: unknown, path: string[] = []): string[] {
+    let t = schema as { _zod?: { def: Record<string, any> } };
+    for (let i = 0; i < 10; i++) {
+      const d = t?._zod?.def;
+      if (!d || d.type === 'object') break;
+      if (d.innerType) t = d.innerType;
+      else if (d.type === 'pipe') t = d.out?._zod?.def?.type === 'object' ? d.out : d.in;
+      else break;
+    }
+    const d = t?._zod?.def;
+    if (d?.type === 'object')
+      return Object.entries(d.shape as Record<string, unknown>).flatMap(([k, v]) => leaves(v, [...path, k]));
+    return [path.join('.')];
+  }
+
+  it('has a TUNNELPLANE_* variable for every configuration key (a ConfigMap and a Secret configure it all)', () => {
+    const keys = leaves(configSchema);
+    expect(keys.length).toBeGreaterThan(60);
+    const mapped = new Set(Object.values(ENV));
+    expect(keys.filter((k) => !mapped.has(k))).toEqual([]);
+    expect([...mapped].filter((k) => !keys.includes(k))).toEqual([]);
+  });
+
+  it('reads lists from the environment comma-separated', () => {
+    const c = loadConfig({
+      env: {
+        TUNNELPLANE_CLOUDFLARE_API_TOKEN: 't',
+        TUNNELPLANE_CLOUDFLARE_ACCOUNT_ID: 'a'.repeat(32),
+        TUNNELPLANE_CLOUDFLARE_ZONE: 'example.com',
+        TUNNELPLANE_ADMINS: 'alice, bob',
+        TUNNELPLANE_OIDC_ISSUER: 'https://idp.example.com',
+        TUNNELPLANE_OIDC_CLIENT_ID: 'tp',
+        TUNNELPLANE_OIDC_CLIENT_SECRET: 's',
+        TUNNELPLANE_OIDC_ADMIN_GROUPS: 'ops,platform-admins',
+      },
+    });
+    expect(c.users.admins).toEqual(['alice', 'bob']);
+    expect(c.identity.oidc?.adminGroups).toEqual(['ops', 'platform-admins']);
+    expect(c.identity.oidc?.scopes).toEqual(['openid', 'email', 'profile', 'groups']);
   });
 });
