@@ -9,8 +9,9 @@
  * RUN layers are cached as Docker caches them: keyed by the chain of instructions before them
  * and the content of every file their COPYs brought in; a hit restores the stage's files as
  * the command left them (packages as hard links into the cache: see `restoreLayer`). The cache
- * lives in `node_modules/.cache/image-build` (or `cacheDir`); entries no build used for an hour
- * are removed.
+ * lives in `~/.cache/tunnelplane-image-build` (`$XDG_CACHE_HOME`, or `cacheDir`), beside npm's
+ * own cache and outside node_modules, so `npm ci` does not wipe it; entries no build used for
+ * an hour are removed.
  */
 import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
@@ -28,6 +29,7 @@ import {
   utimesSync,
   writeFileSync,
 } from 'node:fs';
+import { homedir } from 'node:os';
 import { basename, join, relative } from 'node:path';
 
 export interface Instruction {
@@ -126,7 +128,10 @@ function readIgnore(context: string): Set<string> {
 function cp(from: string, to: string, link = false): void {
   const dir = statSync(from).isDirectory();
   mkdirSync(dir ? to : join(to, '..'), { recursive: true });
-  const r = spawnSync('cp', [link ? '-al' : '-a', dir ? `${from}/.` : from, to], { encoding: 'utf8' });
+  const args = [dir ? `${from}/.` : from, to];
+  let r = spawnSync('cp', [link ? '-al' : '-a', ...args], { encoding: 'utf8' });
+  // Hard links need one file system; across two, copy.
+  if (r.status !== 0 && link) r = spawnSync('cp', ['-a', ...args], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`cp ${from} ${to}: ${r.stderr}`);
 }
 
@@ -201,7 +206,8 @@ export interface BuildOptions {
 
 export function buildImage(opts: BuildOptions): BuiltImage {
   const stages = parseDockerfile(readFileSync(opts.dockerfile, 'utf8'));
-  const cacheDir = opts.cacheDir ?? join(opts.context, 'node_modules', '.cache', 'image-build');
+  const cacheDir =
+    opts.cacheDir ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'tunnelplane-image-build');
   mkdirSync(cacheDir, { recursive: true });
   const ignored = readIgnore(opts.context);
   const used = new Set<string>();
