@@ -224,24 +224,28 @@ describe('tunnelplane dev, migrate and user', () => {
   }, 120_000);
 });
 
+/** key.pem and cert.pem for localhost in `dir`, valid a day. */
+const selfSignedCert = (dir: string) =>
+  run('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-subj',
+    '/CN=localhost',
+    '-days',
+    '1',
+    '-keyout',
+    join(dir, 'key.pem'),
+    '-out',
+    join(dir, 'cert.pem'),
+  ]);
+
 describe('TLS', () => {
   it('serves HTTPS when given a certificate and key', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tp-tls-'));
-    await run('openssl', [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-subj',
-      '/CN=localhost',
-      '-days',
-      '1',
-      '-keyout',
-      join(dir, 'key.pem'),
-      '-out',
-      join(dir, 'cert.pem'),
-    ]);
+    await selfSignedCert(dir);
     const { proc, done } = start(['serve', '--port', '0', '--database', `sqlite:${join(dir, 'db.sqlite')}`], {
       env: env({
         TUNNELPLANE_CLOUDFLARE_BASE_URL: cf.url,
@@ -275,21 +279,7 @@ describe('TLS', () => {
 describe('dev over TLS, and --help everywhere', () => {
   it('dev honours the TLS settings as serve does (its SSO callback is HTTPS too)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tp-devtls-'));
-    await run('openssl', [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-subj',
-      '/CN=localhost',
-      '-days',
-      '1',
-      '-keyout',
-      join(dir, 'key.pem'),
-      '-out',
-      join(dir, 'cert.pem'),
-    ]);
+    await selfSignedCert(dir);
     const { proc, done } = start(
       [
         'dev',

@@ -11,7 +11,6 @@
  * "provider front" with its own discovery and JWKS before the real local provider. It forwards
  * the flows and re-signs the provider's ID token with its key, after a per-test change.
  */
-import { createServer } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   startLocalProvider,
@@ -29,17 +28,7 @@ import {
   type TestKey,
 } from './support/oidc-proxy.js';
 import { startStack, type Stack } from './support/stack.js';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
+import { freePort } from '../src/main/free-port.js';
 
 const CLIENT = { clientId: 'tunnelplane', clientSecret: 'a-long-client-secret-for-tests' };
 const now = () => Math.floor(Date.now() / 1000);

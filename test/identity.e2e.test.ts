@@ -5,22 +5,11 @@
  * teams, sessions with CSRF protection, refusals (a disabled user, a replayed or foreign state),
  * and misconfiguration reported at start with the key at fault.
  */
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalProvider, type LocalProvider } from '../src/identity/provider/local-provider.js';
 import { approveDevice, signInAtProvider, TestBrowser } from './support/oidc-browser.js';
 import { startStack, type Stack } from './support/stack.js';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
+import { freePort } from '../src/main/free-port.js';
 
 const CLIENT = { clientId: 'tunnelplane', clientSecret: 'a-long-client-secret-for-tests' };
 const account = (idp: LocalProvider, name: string) => idp.accounts.find((a) => a.username === name)!;
@@ -37,7 +26,7 @@ async function asBrowser(
   const res = await fetch(url, {
     method,
     headers: {
-      cookie: browser.cookies.header(new URL(url)),
+      cookie: browser.cookies.header(new URL(url)) ?? '',
       ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}),
       ...(opts.csrf ? { 'x-csrf-token': opts.csrf } : {}),
     },

@@ -5,7 +5,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -15,24 +14,13 @@ import type { Runtime } from './runtime.js';
 import { onSignals } from './shutdown.js';
 import { UsageError } from './usage.js';
 import { VERSION } from './version.js';
+import { freePort } from './free-port.js';
 
 const DEMO_USERS = [
   { name: 'user1', password: 'user1password', role: 'user' as const },
   { name: 'user2', password: 'user2password', role: 'user' as const },
   { name: 'admin', password: 'adminpassword', role: 'admin' as const },
 ];
-
-/** A free port on the host (the identity provider must know the callback URL before the server listens). */
-async function freePort(host: string): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, host, () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolvePort(port));
-    });
-  });
-}
 
 /** Returns once listening (after printing how to reach it); the process lives until a signal stops it. */
 export async function devCommand(argv: string[]) {
