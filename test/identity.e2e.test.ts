@@ -5,11 +5,13 @@
  * teams, sessions with CSRF protection, refusals (a disabled user, a replayed or foreign state),
  * and misconfiguration reported at start with the key at fault.
  */
+import { readFileSync, statSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalProvider, type LocalProvider } from '../src/identity/provider/local-provider.js';
 import { approveDevice, signInAtProvider, TestBrowser } from './support/oidc-browser.js';
 import { startStack, type Stack } from './support/stack.js';
 import { freePort } from '../src/main/free-port.js';
+import { baseEnv, tunnelctl } from './cli/harness.js';
 
 const CLIENT = { clientId: 'tunnelplane', clientSecret: 'a-long-client-secret-for-tests' };
 const account = (idp: LocalProvider, name: string) => idp.accounts.find((a) => a.username === name)!;
@@ -220,6 +222,28 @@ describe('single sign-on with a local OpenID provider', () => {
     // Used up: the same device code finds nothing now.
     const twice = await poll();
     expect(((await twice.json()) as { error: { code: string } }).error.code).toBe('sso.expired');
+  });
+
+  it('tunnelctl login --sso: prints the code, the user approves at the provider, the token is saved 0600, list works', async () => {
+    const env = baseEnv();
+    const approvals: Promise<unknown>[] = [];
+    const login = await tunnelctl(['login', '--sso', '--server', stack.url], {
+      env,
+      // The user opens the printed URL in a browser and approves there, as bob.
+      openUrl: (url) => void approvals.push(approveDevice(url, account(idp, 'bob'))),
+    });
+    await Promise.all(approvals);
+    expect([login.code, login.stderr]).toEqual([0, expect.stringContaining(`${idp.issuer}/device`)]);
+    const configFile = /saved in (\S+)/.exec(login.stderr + login.stdout)![1]!;
+    expect(statSync(configFile).mode & 0o777).toBe(0o600);
+    const saved = JSON.parse(readFileSync(configFile, 'utf8')) as { token: string; user?: string };
+    expect(saved.token).toMatch(/^tp_/);
+    const whoami = await tunnelctl(['whoami', '-o', 'json'], { env });
+    expect(JSON.parse(whoami.stdout)).toMatchObject({ name: 'bob', teams: [{ name: 'platform' }] });
+    const list = await tunnelctl(['list', '-o', 'json'], { env });
+    expect(list.code).toBe(0);
+    // bob's team's tunnel (made in an earlier test) is in his list.
+    expect(list.stdout).toContain('team:platform');
   });
 
   it('reports a wrong issuer, an unreachable provider and a bad client secret at start, with the key', async () => {

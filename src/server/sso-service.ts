@@ -221,7 +221,12 @@ export function createSsoService(deps: SsoServiceDeps) {
         );
       const flow = open<{ deviceCode: string; interval: number }>(sealed);
       const r = await client().pollDevice(flow.deviceCode, flow.interval);
-      if (r.status === 'pending') return r;
+      if (r.status === 'pending') {
+        // Told to slow down: every later poll is told the longer interval too.
+        if (r.interval !== flow.interval)
+          await sessions.updateFlow(idHash, seal({ ...flow, interval: r.interval }));
+        return r;
+      }
       // Done or over: the flow is used up (only one poll may take it).
       if (!(await sessions.takeFlow(idHash, 'device')))
         throw new AppError(

@@ -44,6 +44,14 @@ export function createSessionsRepository(db: Kysely<Database>) {
         .executeTakeFirst();
       return row && row.expires_at > now() ? row.data_sealed : null;
     },
+    /** Rewrites a live flow's data (a device flow told to slow down keeps the longer interval). */
+    async updateFlow(idHash: string, dataSealed: string) {
+      await db
+        .updateTable('sign_in_flows')
+        .set({ data_sealed: dataSealed })
+        .where('id_hash', '=', idHash)
+        .execute();
+    },
     /** Reads a flow without taking it. */
     async peekFlow(idHash: string, kind: 'code' | 'device'): Promise<string | null> {
       const row = await db
