@@ -21,11 +21,7 @@ export async function firstStart(
   print: (line: string) => void = (line) => process.stderr.write(line),
 ): Promise<'exists' | 'password' | 'token' | 'none'> {
   if ((await store.users.countAdmins()) > 0) return 'exists';
-  const password =
-    users.initialAdminPassword ??
-    (users.initialAdminPasswordFile
-      ? readFileSync(users.initialAdminPasswordFile, 'utf8').replace(/\r?\n$/, '')
-      : undefined);
+  const password = users.initialAdminPassword ?? readPasswordFile(users.initialAdminPasswordFile, logger);
   if (password === undefined && !users.bootstrapToken) return 'none';
   if (password !== undefined && password.length < 8)
     throw new Error('users.initialAdminPasswordFile: the password must be at least 8 characters');
@@ -93,4 +89,19 @@ export async function firstStart(
     ].join('\n') + '\n',
   );
   return 'token';
+}
+
+/** The mounted Secret's password; a missing file (the key left out of the Secret) means none. */
+function readPasswordFile(file: string | undefined, logger: Pick<Logger, 'info'>): string | undefined {
+  if (!file) return undefined;
+  try {
+    return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    logger.info(
+      { file },
+      'users.initialAdminPasswordFile: no such file; the first admin gets a bootstrap token',
+    );
+    return undefined;
+  }
 }
