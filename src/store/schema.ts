@@ -94,6 +94,8 @@ export interface TunnelsTable {
   lease_until: string | null;
   created_at: string;
   updated_at: string;
+  /** When the tunnel is deleted by itself (`ttlSeconds`); null: never. */
+  expires_at: string | null;
 }
 
 export interface RoutesTable {
@@ -144,6 +146,35 @@ export interface RoutesTable {
   allow_ips: string | null;
   created_at: string;
   updated_at: string;
+  /** When the route is deleted by itself (`ttlSeconds`; `tunnelctl share`); null: never. */
+  expires_at: string | null;
+}
+
+/** What Cloudflare last said of a tunnel's connectors (the health refresh writes it). */
+export interface TunnelHealthTable {
+  tunnel_id: string;
+  status: 'inactive' | 'healthy' | 'degraded' | 'down';
+  /** JSON `[{colo, clientVersion, originIp, openedAt}]`. */
+  connections: string;
+  checked_at: string;
+  /** When `status` last changed. */
+  since: string;
+  /** 1 once "never connected" was reported for it. */
+  never_connected_reported: Generated<number>;
+}
+
+/** One event to deliver to one webhook: attempts, the last answer, when it was delivered. */
+export interface WebhookDeliveriesTable {
+  id: Generated<number>;
+  /** The webhook's name (configuration). */
+  webhook: string;
+  event_id: number;
+  attempts: Generated<number>;
+  next_attempt_at: string | null;
+  last_status: number | null;
+  last_error: string | null;
+  delivered_at: string | null;
+  created_at: string;
 }
 
 export interface EventsTable {
@@ -199,4 +230,6 @@ export interface Database {
   team_members: TeamMembersTable;
   sessions: SessionsTable;
   sign_in_flows: SignInFlowsTable;
+  tunnel_health: TunnelHealthTable;
+  webhook_deliveries: WebhookDeliveriesTable;
 }

@@ -30,6 +30,8 @@ export interface NewRoute {
   protocol: string;
   allowIps?: string[] | null;
   access?: AccessRule | null;
+  /** When the route is deleted by itself (RFC 3339); none: never. */
+  expiresAt?: string | null;
 }
 
 const QUOTA_WORDS: Record<keyof Quotas, string> = {
@@ -83,11 +85,18 @@ export async function bumpTunnel(trx: Db, tunnelId: string) {
 export function createTunnelWrites(db: Kysely<Database>, locks: Locks, signals: SignalEmitter) {
   return {
     async create(
-      t: { ownerId: string; name: string; configMode: ConfigMode; secretSealed: string },
+      t: {
+        ownerId: string;
+        name: string;
+        configMode: ConfigMode;
+        secretSealed: string;
+        expiresAt?: string | null;
+      },
       quota: Quotas,
       actor: string,
     ): Promise<TunnelRow> {
       const row: TunnelRow = {
+        expires_at: t.expiresAt ?? null,
         id: randomUUID(),
         owner_id: t.ownerId,
         name: t.name,
@@ -170,6 +179,7 @@ export function createTunnelWrites(db: Kysely<Database>, locks: Locks, signals: 
       actor: string,
     ): Promise<RouteRow> {
       const row: RouteRow = {
+        expires_at: r.expiresAt ?? null,
         id: randomUUID(),
         tunnel_id: tunnel.id,
         name: r.name,

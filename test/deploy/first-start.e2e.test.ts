@@ -85,7 +85,7 @@ describe.skipIf(!hasKubectl)('first start from the single overlay', () => {
     mkdirSync(data, { recursive: true });
     for (const [key, value] of Object.entries(secret))
       if (key === 'initial-admin-password' || key === 'users.json') writeFileSync(join(etc, key), value);
-    const env = {
+    const env: Record<string, string> = {
       ...overlayEnvironment(secret, { '/etc/tunnelplane': etc, '/var/lib/tunnelplane': data }),
       PATH: process.env.PATH!,
       HOME: home,
