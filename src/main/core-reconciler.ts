@@ -27,6 +27,7 @@ export function createCoreReconciler(
     kubernetes: core.kubernetes,
     ownership: core.ownership,
     asTenant,
+    expire: (at) => store.tunnels.reapExpired(at),
     tcpAccess: { image: k8s.image, replicas: k8s.replicas, port: k8s.port },
     logger: core.logger.child({ component: 'reconciler' }),
     options: {

@@ -37,6 +37,8 @@ export interface ReconcilerOptions {
   resyncRoutesPerPage: number;
   /** Named leases (resync): this long, renewed a third of the way through while held. */
   namedLeaseMs: number;
+  /** How often the idle loop looks for expired tunnels and routes (`ttlSeconds`). */
+  expiryMs: number;
   /**
    * Orphans (ours, provably: a tombstone names them) a resync deletes on its own; more than
    * `max(gcMaxDeletes, gcMaxDeletePercent % of ours)` waits for `tunnelplane gc --confirm`.
@@ -68,6 +70,7 @@ export const defaultReconcilerOptions: Omit<ReconcilerOptions, 'owner'> = {
   resyncRecordsPerPage: 5000,
   resyncRoutesPerPage: 1000,
   namedLeaseMs: 30_000,
+  expiryMs: 5_000,
   gcMaxDeletes: 10,
   gcMaxDeletePercent: 10,
   tokenRenewBeforeMs: 30 * 86_400_000,

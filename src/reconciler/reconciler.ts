@@ -54,6 +54,11 @@ export interface ReconcilerDeps {
   asTenant?: <T>(tenant: string, fn: () => Promise<T>) => Promise<T>;
   /** The clock gathering decides by (tests control it). */
   now?: () => number;
+  /**
+   * Marks for deletion what has expired (`ttlSeconds`); run by the loop while idle, at most every
+   * `expiryMs`, by one replica at a time (the `expiry` lease). Answers how many it marked.
+   */
+  expire?: (at: string) => Promise<{ tunnels: number; routes: number }>;
 }
 
 export function createReconciler(deps: ReconcilerDeps) {
@@ -136,6 +141,22 @@ export function createReconciler(deps: ReconcilerDeps) {
     }
   }
 
+  let lastExpiry = 0;
+  /** What has expired, marked for deletion (the next pass deletes it); true when something was. */
+  async function reapExpired(): Promise<boolean> {
+    if (!deps.expire || Date.now() - lastExpiry < o.expiryMs) return false;
+    lastExpiry = Date.now();
+    try {
+      if (!(await deps.leases.acquire('expiry', o.owner, o.namedLeaseMs))) return false;
+      const r = await deps.expire(new Date().toISOString());
+      if (r.tunnels || r.routes) logger.info(r, 'expired tunnels and routes marked for deletion');
+      return r.tunnels + r.routes > 0;
+    } catch (err) {
+      logger.warn({ err: (err as Error).message }, 'could not reap expired tunnels and routes');
+      return false;
+    }
+  }
+
   async function loop() {
     while (running) {
       woken = false;
@@ -154,6 +175,7 @@ export function createReconciler(deps: ReconcilerDeps) {
       }
       // Nothing claimable: sleep until woken, the next backoff is due, or the poll interval.
       let wait = o.pollMs;
+      if (await reapExpired()) continue;
       try {
         await passes.kubernetes.refreshReadiness();
       } catch (err) {

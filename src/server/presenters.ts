@@ -52,6 +52,8 @@ export const routeSchema = {
       nullable: true,
       properties: { expiresAt: { type: 'string', nullable: true } },
     },
+    /** When the route is deleted by itself (`ttlSeconds`); null: never. */
+    expiresAt: { type: 'string', nullable: true },
   },
 } as const;
 
@@ -67,6 +69,8 @@ const tunnelHeadSchema = {
     generation: { type: 'integer' },
     observedGeneration: { type: 'integer' },
     createdAt: { type: 'string' },
+    /** When the tunnel is deleted by itself (`ttlSeconds`); null: never. */
+    expiresAt: { type: 'string', nullable: true },
   },
 } as const;
 
@@ -105,6 +109,7 @@ export function presentRoute(r: RouteView, tunnelName: string, inCluster: InClus
         : null,
     serviceToken:
       isTcpLikeProtocol(r.protocol) && r.service_token_id ? { expiresAt: r.service_token_expires_at } : null,
+    expiresAt: r.expires_at,
   };
 }
 
@@ -119,6 +124,7 @@ export function presentTunnelHead(t: TunnelView, owner: string) {
     generation: t.generation,
     observedGeneration: t.observed_generation,
     createdAt: t.created_at,
+    expiresAt: t.expires_at,
   };
 }
 

@@ -26,7 +26,13 @@ export interface NewRouteInput {
   name?: string;
   allowIps?: string[];
   access?: { emails?: string[]; emailDomains?: string[] };
+  /** Deleted by itself this long after creation (`tunnelctl share --ttl`). */
+  ttlSeconds?: number;
 }
+
+/** When something made now with `ttlSeconds` expires (RFC 3339); none: never. */
+export const expiresIn = (ttlSeconds: number | undefined) =>
+  ttlSeconds ? new Date(Date.now() + ttlSeconds * 1000).toISOString() : null;
 
 export interface RouteServiceDeps {
   tunnels: Pick<TunnelsRepository, 'addRoute' | 'markRoutesDeleting' | 'requestRotation' | 'routesById'>;
@@ -101,6 +107,7 @@ export function createRouteService(deps: RouteServiceDeps) {
               protocol: service.protocol,
               allowIps,
               access,
+              expiresAt: expiresIn(input.ttlSeconds),
             },
             await deps.quotasOfOwner(tunnel.owner_id, actor),
             config.capacity,

@@ -58,6 +58,8 @@ const routeBody = {
         emailDomains: { type: 'array', maxItems: 50, items: { type: 'string', maxLength: 253 } },
       },
     },
+    /** Deleted by itself this long after creation (`tunnelctl share --ttl`; at most 30 days). */
+    ttlSeconds: { type: 'integer', minimum: 60, maximum: 2592000 },
   },
 } as const;
 
@@ -65,7 +67,7 @@ export function registerTunnelRoutes(v1: FastifyInstance, deps: ApiRouteDeps) {
   const { tunnels, routes, accounts, inCluster } = deps;
 
   v1.post<{
-    Body: { name?: string; configMode?: 'local' | 'remote'; team?: string } | undefined;
+    Body: { name?: string; configMode?: 'local' | 'remote'; team?: string; ttlSeconds?: number } | undefined;
     Querystring: { wait?: number };
   }>(
     '/tunnels',
@@ -82,6 +84,8 @@ export function registerTunnelRoutes(v1: FastifyInstance, deps: ApiRouteDeps) {
             configMode: { type: 'string', enum: ['local', 'remote'] },
             /** One of your teams: it owns the tunnel (its members manage it, its quotas count it). */
             team: { type: 'string', maxLength: 64 },
+            /** Deleted by itself this long after creation (at most 30 days). */
+            ttlSeconds: { type: 'integer', minimum: 60, maximum: 2592000 },
           },
         },
         response: { 201: tunnelSchema, 202: tunnelSchema, ...errors },

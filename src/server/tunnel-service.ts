@@ -119,7 +119,7 @@ export function createTunnelService(deps: TunnelServiceDeps) {
 
     async createTunnel(
       actor: Actor,
-      input: { name?: string; configMode?: 'local' | 'remote'; team?: string },
+      input: { name?: string; configMode?: 'local' | 'remote'; team?: string; ttlSeconds?: number },
       waitMs: number,
     ) {
       // In a team: the team owns it and its quotas count it; only members may.
@@ -141,7 +141,13 @@ export function createTunnelService(deps: TunnelServiceDeps) {
         const name = input.name !== undefined ? assertTunnelName(input.name) : randomLabel(8);
         try {
           tunnel = await tunnels.create(
-            { ownerId: owner.id, name, configMode: mode, secretSealed: secrets.seal(secret) },
+            {
+              ownerId: owner.id,
+              name,
+              configMode: mode,
+              secretSealed: secrets.seal(secret),
+              expiresAt: input.ttlSeconds ? new Date(Date.now() + input.ttlSeconds * 1000).toISOString() : null,
+            },
             deps.quotasOf(owner),
             actor.user.name,
           );

@@ -55,6 +55,8 @@ export interface OpenedDatabase {
   db: Kysely<Database>;
   dialect: Dialect;
   migrate(): Promise<string[]>;
+  /** The migrations not applied yet (`tunnelplane doctor`: connects without migrating). */
+  pending(): Promise<string[]>;
   close(): Promise<void>;
 }
 
@@ -99,6 +101,10 @@ export function openDatabase(url: string, opts: DatabaseOptions = {}): OpenedDat
       const { error, results } = await migrator.migrateToLatest();
       if (error) throw error;
       return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+    },
+    async pending() {
+      const migrator = new Migrator({ db, provider: migrationProvider(dialect) });
+      return (await migrator.getMigrations()).filter((m) => !m.executedAt).map((m) => m.name);
     },
     close: () => db.destroy(),
   };

@@ -376,23 +376,12 @@ const migrations = (dialect: Dialect): Record<string, Migration> => ({
     },
   },
   /**
-   * Live (issue 15): what Cloudflare says of each tunnel's connectors (`tunnel_health`, one row
-   * per tunnel, written by the health refresh; its changes bump the owner's list version in the
-   * same transaction), when a tunnel or route expires (`ttlSeconds`: reaped by the reconciler),
+   * Live (issue 15): when a tunnel or route expires (`ttlSeconds`: reaped by the reconciler),
    * and webhook deliveries (one row per event and webhook: attempts, the last answer, when it
    * was delivered; a cursor per webhook in `settings`).
    */
   '0009_live': {
     async up(db: Kysely<unknown>) {
-      await db.schema
-        .createTable('tunnel_health')
-        .addColumn('tunnel_id', 'text', (c) => c.primaryKey().references('tunnels.id').onDelete('cascade'))
-        .addColumn('status', 'text', (c) => c.notNull())
-        .addColumn('connections', 'text', (c) => c.notNull())
-        .addColumn('checked_at', 'text', (c) => c.notNull())
-        .addColumn('since', 'text', (c) => c.notNull())
-        .addColumn('never_connected_reported', 'integer', (c) => c.notNull().defaultTo(0))
-        .execute();
       await db.schema.alterTable('tunnels').addColumn('expires_at', 'text').execute();
       await db.schema.alterTable('routes').addColumn('expires_at', 'text').execute();
       await db.schema.createIndex('tunnels_expires').on('tunnels').column('expires_at').execute();

@@ -150,19 +150,6 @@ export interface RoutesTable {
   expires_at: string | null;
 }
 
-/** What Cloudflare last said of a tunnel's connectors (the health refresh writes it). */
-export interface TunnelHealthTable {
-  tunnel_id: string;
-  status: 'inactive' | 'healthy' | 'degraded' | 'down';
-  /** JSON `[{colo, clientVersion, originIp, openedAt}]`. */
-  connections: string;
-  checked_at: string;
-  /** When `status` last changed. */
-  since: string;
-  /** 1 once "never connected" was reported for it. */
-  never_connected_reported: Generated<number>;
-}
-
 /** One event to deliver to one webhook: attempts, the last answer, when it was delivered. */
 export interface WebhookDeliveriesTable {
   id: Generated<number>;
@@ -230,6 +217,5 @@ export interface Database {
   team_members: TeamMembersTable;
   sessions: SessionsTable;
   sign_in_flows: SignInFlowsTable;
-  tunnel_health: TunnelHealthTable;
   webhook_deliveries: WebhookDeliveriesTable;
 }

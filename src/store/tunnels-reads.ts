@@ -27,6 +27,7 @@ const ROUTE_VIEW_COLUMNS = [
   'access_rule',
   'k8s_ready',
   'k8s_reason',
+  'expires_at',
 ] as const;
 export type RouteView = Pick<RouteRow, (typeof ROUTE_VIEW_COLUMNS)[number]>;
 
@@ -44,6 +45,7 @@ const TUNNEL_VIEW_COLUMNS = [
   'deleting',
   'routes_version',
   'created_at',
+  'expires_at',
 ] as const;
 export type TunnelView = Pick<TunnelRow, (typeof TUNNEL_VIEW_COLUMNS)[number]>;
 const TUNNEL_VIEW_SELECT = sql.raw(TUNNEL_VIEW_COLUMNS.join(', '));

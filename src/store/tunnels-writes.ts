@@ -83,7 +83,7 @@ export async function bumpTunnel(trx: Db, tunnelId: string) {
 }
 
 export function createTunnelWrites(db: Kysely<Database>, locks: Locks, signals: SignalEmitter) {
-  return {
+  const writes = {
     async create(
       t: {
         ownerId: string;
@@ -142,7 +142,7 @@ export function createTunnelWrites(db: Kysely<Database>, locks: Locks, signals: 
       return row;
     },
 
-    async markDeleting(tunnel: TunnelRow, actor: string) {
+    async markDeleting(tunnel: TunnelRow, actor: string, action = 'tunnel.delete') {
       await transact(db, async (trx) => {
         await trx
           .updateTable('tunnels')
@@ -158,7 +158,7 @@ export function createTunnelWrites(db: Kysely<Database>, locks: Locks, signals: 
         await appendEvent(trx, {
           ownerId: tunnel.owner_id,
           actor,
-          action: 'tunnel.delete',
+          action,
           target: tunnel.name,
           outcome: 'ok',
         });
@@ -279,6 +279,7 @@ export function createTunnelWrites(db: Kysely<Database>, locks: Locks, signals: 
       tunnel: TunnelRow,
       routes: Array<Pick<RouteRow, 'id' | 'name' | 'hostname' | 'service'>>,
       actor: string,
+      action = 'route.delete',
     ) {
       if (routes.length === 0) return;
       await transact(db, async (trx) => {
@@ -297,7 +298,7 @@ export function createTunnelWrites(db: Kysely<Database>, locks: Locks, signals: 
           await appendEvent(trx, {
             ownerId: tunnel.owner_id,
             actor,
-            action: 'route.delete',
+            action,
             target: `${tunnel.name}/${r.name}`,
             outcome: 'ok',
             details: { hostname: r.hostname, service: r.service },
@@ -305,6 +306,37 @@ export function createTunnelWrites(db: Kysely<Database>, locks: Locks, signals: 
         }
       });
       signals.desiredChanged(tunnel.id);
+    },
+
+    /**
+     * Tunnels and routes whose `expires_at` has come are marked for deletion (`tunnel.expired`,
+     * `route.expired` events), at most `limit` of each per call; answers how many.
+     */
+    async reapExpired(at: string, limit = 200): Promise<{ tunnels: number; routes: number }> {
+      const tunnels = await db
+        .selectFrom('tunnels')
+        .selectAll()
+        .where('expires_at', '<=', at)
+        .where('deleting', '=', 0)
+        .orderBy('expires_at')
+        .limit(limit)
+        .execute();
+      for (const t of tunnels) await writes.markDeleting(t, 'tunnelplane', 'tunnel.expired');
+      const routes = await db
+        .selectFrom('routes')
+        .select(['id', 'name', 'hostname', 'service', 'tunnel_id'])
+        .where('expires_at', '<=', at)
+        .where('deleting', '=', 0)
+        .orderBy('expires_at')
+        .limit(limit)
+        .execute();
+      const byTunnel = new Map<string, typeof routes>();
+      for (const r of routes) byTunnel.set(r.tunnel_id, [...(byTunnel.get(r.tunnel_id) ?? []), r]);
+      for (const [id, rs] of byTunnel) {
+        const t = await db.selectFrom('tunnels').selectAll().where('id', '=', id).executeTakeFirst();
+        if (t && !t.deleting) await writes.markRoutesDeleting(t, rs, 'tunnelplane', 'route.expired');
+      }
+      return { tunnels: tunnels.length, routes: routes.length };
     },
 
     async requestRotation(tunnel: TunnelRow, route: Pick<RouteRow, 'id' | 'name'>, actor: string) {
@@ -327,4 +359,5 @@ export function createTunnelWrites(db: Kysely<Database>, locks: Locks, signals: 
       signals.desiredChanged(tunnel.id);
     },
   };
+  return writes;
 }
