@@ -9,7 +9,6 @@ import type { Logger } from 'pino';
 import type { ServerConfig } from '../config/index.js';
 import { createSecretBox } from '../domain/secret-box.js';
 import { ownership } from '../domain/ownership.js';
-import { ProviderError } from '../domain/errors.js';
 import type { Ownership } from '../domain/ownership.js';
 import { connectStore, type Store } from '../store/index.js';
 import {
@@ -23,7 +22,18 @@ import { createMetrics } from '../server/metrics.js';
 import { resolveInstallation } from './installation.js';
 import { createLogger } from './logger.js';
 import { resolveSecretKey } from './secret-key.js';
-import { cloudflareTransient, databaseTransient, retryTransient, StartupError } from './startup.js';
+import {
+  cloudflareTransient,
+  databaseProblem,
+  databaseTransient,
+  dnsBatchProblem,
+  loadKubernetes,
+  resolveCloudflareZone,
+  retryTransient,
+  StartupError,
+  verifyCloudflareToken,
+  type Attempt,
+} from './startup.js';
 import { syncUsersFile } from './users-file.js';
 
 /** The parts every entrypoint that touches the outside world needs: store, Cloudflare, Kubernetes, markers. */
@@ -66,7 +76,9 @@ export async function createCore(
           ),
       }),
     { transient: databaseTransient, maxMs: config.database.startupWaitSeconds * 1000, logger: dbLogger },
-  );
+  ).catch((err: unknown) => {
+    throw new StartupError(databaseProblem(err, config.database.url), { cause: err });
+  });
   try {
     if (config.users.file && opts.syncUsers !== false)
       await syncUsersFile(store, config.users.file, config.users.admins, logger);
@@ -114,35 +126,15 @@ export async function createCore(
       maxMs: config.cloudflare.startupWaitSeconds * 1000,
       logger: cfLogger,
     };
-    await retryTransient('Cloudflare (verifying the API token)', () => probe.verifyToken(), retrying).catch(
-      (err: Error) => {
-        if (err instanceof ProviderError)
-          throw new StartupError(`cloudflare.apiToken: Cloudflare rejected the API token: ${err.message}`);
-        throw err;
-      },
+    const attempt: Attempt = (what, fn) => retryTransient(what, fn, retrying);
+    await verifyCloudflareToken(probe, config.cloudflare.baseUrl, attempt);
+    const { zoneId, zoneName, accountId, plan } = await resolveCloudflareZone(
+      probe,
+      config.cloudflare,
+      attempt,
     );
-    let zoneId = config.cloudflare.zoneId;
-    const zoneName = config.cloudflare.zoneName;
-    let accountId = config.cloudflare.accountId;
-    if (zoneName) {
-      const zone = await retryTransient(
-        `Cloudflare (finding zone ${zoneName})`,
-        () => probe.findZone(zoneName),
-        retrying,
-      );
-      if (!zone)
-        throw new StartupError(
-          `cloudflare.zoneName: Cloudflare has no zone named ${zoneName} visible to this token`,
-        );
-      if (zoneId && zone.id !== zoneId)
-        throw new StartupError(
-          `cloudflare.zoneId: zone ${zoneName} has id ${zone.id}, not the configured ${zoneId}`,
-        );
-      zoneId = zone.id;
-      accountId ??= zone.accountId ?? undefined;
-    }
-    if (!zoneId || !zoneName) throw new StartupError('cloudflare.zoneName is required');
-    if (!accountId) throw new StartupError('cloudflare.accountId is required (or a cert.pem holding it)');
+    const batch = dnsBatchProblem(plan, config.cloudflare.dnsBatchLimit);
+    if (batch) cfLogger.warn({ key: batch.key, fix: batch.fix }, batch.message);
     const cloudflare = createCloudflareApi({ ...base, accountId, zoneId });
 
     /** A few of the tunnels and records Cloudflare holds with an installation id's markers. */
@@ -175,15 +167,7 @@ export async function createCore(
         'new installation: its id is kept in the database and marks everything it makes',
       );
 
-    const k8s = config.kubernetes;
-    // The Kubernetes client is large: loaded only when a cluster is configured.
-    const kubernetes: KubernetesApi | null =
-      k8s.kubeconfig || k8s.inCluster
-        ? (await import('../providers/kubernetes/index.js')).createKubernetesApi({
-            namespace: k8s.namespace,
-            ...(k8s.kubeconfig ? { kubeconfigPath: k8s.kubeconfig } : {}),
-          })
-        : null;
+    const kubernetes = await loadKubernetes(config.kubernetes);
     return {
       config,
       logger,

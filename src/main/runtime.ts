@@ -16,6 +16,7 @@ import { createCoreReconciler } from './core-reconciler.js';
 import { createServices } from './services.js';
 import { ConfigError } from '../config/index.js';
 import { connectOidc, OidcConfigError, type OidcClient } from '../identity/oidc-client.js';
+import { publicUrlOf } from './server-config.js';
 import { VERSION } from './version.js';
 
 // What the entrypoints, the tests and the benchmarks have always imported from here.
@@ -25,6 +26,7 @@ export { resolveSecretKey } from './secret-key.js';
 export { syncUsersFile } from './users-file.js';
 export { createCore, type Core } from './core.js';
 export { createCoreReconciler } from './core-reconciler.js';
+export { publicUrlOf } from './server-config.js';
 
 export interface Runtime {
   config: ServerConfig;
@@ -132,14 +134,6 @@ export async function createRuntime(
     await core.closeStore();
     throw err;
   }
-}
-
-/** Where browsers reach the server: `identity.publicUrl`, else the listening address. */
-export function publicUrlOf(config: ServerConfig, tls: boolean): string {
-  if (config.identity.publicUrl) return config.identity.publicUrl.replace(/\/+$/, '');
-  const { host, port } = config.listen;
-  const h = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
-  return `${tls ? 'https' : 'http'}://${h}:${port}`;
 }
 
 /** The identity provider, discovered and its client credentials proven; a fault names its key. */

@@ -1,12 +1,12 @@
 /**
  * The config the server's commands build from their flags: `serve` and `gc` the whole of it
  * (YAML file, the proof of concept's secret/ folder, environment, flags); `migrate` and `user`
- * only the database URL.
+ * only the database URL; where browsers reach the server (`publicUrlOf`).
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from '../config/index.js';
+import { ConfigError, loadConfig, type ServerConfig } from '../config/index.js';
 
 /** The flags `serve` takes (and `migrate`, which reads only `--config` and `--database`). */
 export function serverFlags(argv: string[]) {
@@ -61,4 +61,12 @@ export function loadConfigLoose(file: string | undefined, database: string | und
     }
     throw err;
   }
+}
+
+/** Where browsers reach the server: `identity.publicUrl`, else the listening address. */
+export function publicUrlOf(config: ServerConfig, tls: boolean): string {
+  if (config.identity.publicUrl) return config.identity.publicUrl.replace(/\/+$/, '');
+  const { host, port } = config.listen;
+  const h = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+  return `${tls ? 'https' : 'http'}://${h}:${port}`;
 }

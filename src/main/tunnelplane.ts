@@ -1,7 +1,7 @@
 /**
- * `tunnelplane serve|dev|migrate|user|gc|emulate`: the server's command line. Dispatches each
- * command to its `*-command.ts`; every failure is one clear line and a non-zero exit, never a
- * stack trace.
+ * `tunnelplane serve|dev|migrate|user|gc|doctor|emulate`: the server's command line.
+ * Dispatches each command to its `*-command.ts`; every failure is one clear message and a
+ * non-zero exit, never a stack trace.
  */
 import { ConfigError } from '../config/index.js';
 import { devCommand } from './dev-command.js';
@@ -40,6 +40,11 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     case 'gc':
       return gcCommand(rest);
+    case 'doctor': {
+      // Loads the providers and the identity client: only when asked for.
+      const { doctorCommand } = await import('./doctor-command.js');
+      return doctorCommand(rest);
+    }
     case 'emulate': {
       const [which, ...args] = rest;
       if (which === 'cloudflare') {

@@ -19,6 +19,12 @@ Usage:
       former if the plan is still the one reviewed (and, with
       --include-unvouched, objects carrying this installation's marker that its database does
       not know, e.g. after restoring an older backup).
+  tunnelplane doctor [--config FILE] [--secret-dir DIR] [--json]
+      Checks a configuration as serve would at start (the same sources): the database,
+      Cloudflare (reachable, the token, the zone, its plan, what the token may read),
+      Kubernetes (the kubeconfig, the API server, every verb used) and the identity provider.
+      Prints each check ok, warn, fail or skip, with the key at fault and the fix; exit
+      status 0 when nothing failed, 1 otherwise. Changes nothing.
   tunnelplane user add NAME [--admin] [--password-stdin]
   tunnelplane user passwd NAME [--password-stdin]
   tunnelplane user remove NAME

@@ -7,9 +7,11 @@
  *
  * Split by responsibility: `api-routing.ts` (path → verb/resource), `api-request.ts` (request
  * checks, authorization), `api-read.ts` (get/list/watch, Table), `api-write.ts` (create, update,
- * patch, apply, delete, scale), `api-types.ts` (the shapes); this module authenticates and
- * dispatches. Every export of those that callers use is re-exported here.
+ * patch, apply, delete, scale), `api-types.ts` (the shapes), `access-review.ts`
+ * (SelfSubjectAccessReviews); this module authenticates and dispatches. Every export of those
+ * that callers use is re-exported here.
  */
+import { isSelfSubjectAccessReview, selfSubjectAccessReview } from './access-review.js';
 import { createReadHandlers } from './api-read.js';
 import { authorize } from './api-request.js';
 import type { ResolvedPath } from './api-routing.js';
@@ -108,8 +110,14 @@ export function createKubernetesApi(deps: KubernetesApiDeps): KubernetesApi {
       user = identity.user;
       const resolved = resolve({ ...req, path }, () => deps.serverAddress());
       if (resolved.nonResource) return { result: resolved.nonResource(), user };
-      if (!resolved.attrs) throw pathNotFound();
-      return { result: handleResource(req, identity, resolved.attrs), user };
+      const attrs = resolved.attrs;
+      if (!attrs) throw pathNotFound();
+      // Every authenticated user may ask what it may do (system:basic-user).
+      if (isSelfSubjectAccessReview(attrs.group, attrs.resource) && attrs.namespace === undefined) {
+        if (attrs.name !== undefined) throw pathNotFound();
+        return { result: selfSubjectAccessReview(req, identity, attrs.verb), user };
+      }
+      return { result: handleResource(req, identity, attrs), user };
     } catch (e) {
       if (e instanceof KubeError) {
         const result: ApiResult = { kind: 'json', status: e.code, body: e.status };

@@ -6,5 +6,5 @@ export type { CloudflareTunnelInfo, TunnelsApi } from './tunnels.js';
 export type { CnameInput, DnsApi, DnsRecord } from './dns.js';
 export type { AccessApi, AccessApp, ServiceToken } from './access.js';
 export type { FirewallApi, FirewallRule } from './firewall.js';
-export type { AccountApi } from './account.js';
+export type { AccountApi, CloudflareFamily, ZoneInfo } from './account.js';
 export * from './rate-limiter.js';

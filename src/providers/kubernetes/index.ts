@@ -1,1 +1,2 @@
 export * from './kubernetes-api.js';
+export * from './access-review.js';

@@ -58,7 +58,9 @@ export function translateKubernetesError(err: unknown, what: string): ProviderEr
     else if (code >= 500) kind = 'transient';
     else kind = 'invalid';
     const hint =
-      code === 403 ? " (grant the verbs in deploy/base/rbac.yaml to the control plane's service account)" : '';
+      code === 403
+        ? " (grant the verbs in deploy/base/rbac.yaml to the control plane's service account)"
+        : '';
     return new ProviderError({
       provider: 'kubernetes',
       kind,
@@ -85,12 +87,17 @@ export interface KubernetesApiOptions {
   namespace: string;
 }
 
-export function createKubernetesApi(opts: KubernetesApiOptions): KubernetesApi {
+/** The client configuration: the kubeconfig text or file, else the in-cluster service account. */
+export function loadKubeConfig(opts: Omit<KubernetesApiOptions, 'namespace'>): KubeConfig {
   const kc = new KubeConfig();
   if (opts.kubeconfigText) kc.loadFromString(opts.kubeconfigText);
   else if (opts.kubeconfigPath) kc.loadFromFile(opts.kubeconfigPath);
   else kc.loadFromCluster();
-  const client = KubernetesObjectApi.makeApiClient(kc);
+  return kc;
+}
+
+export function createKubernetesApi(opts: KubernetesApiOptions): KubernetesApi {
+  const client = KubernetesObjectApi.makeApiClient(loadKubeConfig(opts));
   const ns = opts.namespace;
 
   async function guard<T>(what: string, fn: () => Promise<T>): Promise<T> {
