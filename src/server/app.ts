@@ -25,6 +25,7 @@ import type { AccountService } from './account-service.js';
 import type { AdminService } from './admin-service.js';
 import type { SsoService } from './sso-service.js';
 import { registerSsoRoutes } from './routes-sso.js';
+import { createEventStream } from './event-stream.js';
 import type { Waits } from './waits.js';
 import type { InCluster } from './presenters.js';
 import { createHttpMetrics, type MetricsRegistry } from './metrics.js';
@@ -32,6 +33,8 @@ import { registerTunnelRoutes } from './routes-tunnels.js';
 import { registerAccountRoutes } from './routes-account.js';
 import { registerAdminRoutes } from './routes-admin.js';
 import { registerPocRoutes } from './routes-poc.js';
+import { registerWebhookRoutes } from './routes-webhooks.js';
+import type { WebhookService } from './webhook-service.js';
 
 export { errorBody } from './error-mapper.js';
 
@@ -75,12 +78,13 @@ export interface AppServices {
   admin: AdminService;
   sso: SsoService;
   waits: Waits;
+  webhooks: WebhookService;
 }
 
 export interface AppDeps {
   services: AppServices;
-  /** The audit trail of refused requests. */
-  events: Pick<EventsRepository, 'append'>;
+  /** The audit trail: refused requests are appended; the event stream reads what is new. */
+  events: Pick<EventsRepository, 'append' | 'after' | 'latestId'>;
   /** Cheap database liveness query for /readyz. */
   ping: () => Promise<void>;
   logger: Logger;
@@ -188,9 +192,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // Refused changes counted but not written are written as one event a minute, and at close.
   const flushTimer = setInterval(() => void refusals.flush(), 60_000);
   flushTimer.unref();
+  const eventStream = createEventStream(deps.events, deps.logger);
   app.addHook('preClose', async () => {
     closing = true;
     waits.shutdown();
+    // Open event streams end now: clients reconnect (to another replica) with Last-Event-ID.
+    eventStream.close();
   });
   app.addHook('onClose', async () => {
     clearInterval(flushTimer);
@@ -209,9 +216,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   };
   app.register(
     async (v1) => {
-      registerAccountRoutes(v1, api);
+      registerAccountRoutes(v1, { ...api, eventStream });
       registerTunnelRoutes(v1, api);
       registerAdminRoutes(v1, api);
+      registerWebhookRoutes(v1, { webhooks: deps.services.webhooks });
     },
     { prefix: '/api/v1' },
   );

@@ -10,13 +10,19 @@ import {
 } from './presenters.js';
 import { actorOf, errors, pageQuery } from './schemas.js';
 import type { AccountService } from './account-service.js';
+import { ownersOf } from './actor.js';
+import type { EventStream } from './event-stream.js';
+import { AppError } from '../domain/errors.js';
 
 const itemsOf = (item: object) => ({
   type: 'object',
   properties: { items: { type: 'array', items: item } },
 });
 
-export function registerAccountRoutes(v1: FastifyInstance, deps: { accounts: AccountService }) {
+export function registerAccountRoutes(
+  v1: FastifyInstance,
+  deps: { accounts: AccountService; eventStream?: EventStream },
+) {
   const { accounts } = deps;
 
   v1.get(
@@ -162,6 +168,41 @@ export function registerAccountRoutes(v1: FastifyInstance, deps: { accounts: Acc
     async (req) => {
       const page = await accounts.events(actorOf(req), req.query.limit ?? 50, req.query.cursor);
       return { items: page.items.map(presentEvent), nextCursor: page.nextCursor };
+    },
+  );
+
+  v1.get<{ Querystring: { after?: number } }>(
+    '/events/stream',
+    {
+      schema: {
+        tags: ['events'],
+        summary:
+          "The audit trail live, as server-sent events (yours and your teams'; admins everyone's); resume with Last-Event-ID (or ?after=ID)",
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { after: { type: 'integer', minimum: 0 } },
+        },
+        response: {
+          200: {
+            description:
+              'text/event-stream: `id: <event id>`, `event: <action>`, `data: <the event as GET /events gives it>`; a `: ping` comment every 15 s',
+            content: { 'text/event-stream': { schema: { type: 'string' } } },
+          },
+        },
+      },
+    },
+    async (req, reply) => {
+      if (!deps.eventStream) throw new AppError('route.unknown_path', 'No event stream on this server.');
+      const header = req.headers['last-event-id'];
+      const fromHeader = typeof header === 'string' && /^\d{1,15}$/.test(header) ? Number(header) : null;
+      const actor = actorOf(req);
+      await deps.eventStream.serve(req, reply, {
+        userId: actor.user.id,
+        owners: actor.user.role === 'admin' ? null : ownersOf(actor),
+        lastEventId: fromHeader ?? req.query.after ?? null,
+      });
+      return reply;
     },
   );
 }

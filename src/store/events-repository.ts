@@ -37,6 +37,17 @@ export function createEventsRepository(db: Kysely<Database>) {
       const res = await db.deleteFrom('events').where('id', 'in', oldest).executeTakeFirst();
       return Number(res.numDeletedRows);
     },
+    /** Oldest first: events after `afterId` (of these owners, or everyone's: null), at most `limit`. */
+    after: (ownerIds: string[] | null, afterId: number, limit: number): Promise<EventRow[]> => {
+      let q = db.selectFrom('events').selectAll().where('id', '>', afterId);
+      if (ownerIds) q = q.where('owner_id', 'in', ownerIds);
+      return q.orderBy('id').limit(limit).execute();
+    },
+    /** The newest event's id (0 when there is none). */
+    async latestId(): Promise<number> {
+      const r = await db.selectFrom('events').select(db.fn.max('id').as('id')).executeTakeFirst();
+      return Number(r?.id ?? 0);
+    },
     /** Newest first: the events of these owners (a person and their teams), or everyone's (null). */
     async list(ownerIds: string[] | null, limit: number, cursor?: string): Promise<Page<EventRow>> {
       const before = decodeIdCursor(cursor);
