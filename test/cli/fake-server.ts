@@ -93,6 +93,11 @@ export interface FakeServer {
   addUser(name: string, password: string | null, role?: 'user' | 'admin'): void;
   /** A team with these members (added by hand). */
   addTeam(name: string, members?: string[]): FakeTeam;
+  /**
+   * Lets the `expiresAt` of a tunnel (or of one of its routes) come now: the next request finds
+   * it deleted, with its `tunnel.expired` / `route.expired` event, as the real reconciler does.
+   */
+  expireNow(tunnel: string, route?: string): void;
   credentialsOf(name: string): string;
   configOf(name: string): string;
   runTokenOf(name: string): string;
@@ -407,6 +412,16 @@ export async function startFakeServer(options: FakeServerOptions = {}): Promise<
       const t = state.addTeam(name);
       for (const m of members) t.members.set(m, { source: 'manual', since: new Date().toISOString() });
       return t;
+    },
+    expireNow: (tunnel, route) => {
+      const t = must(tunnel);
+      const past = new Date(Date.now() - 1000).toISOString();
+      if (route === undefined) t.expiresAt = past;
+      else {
+        const r = t.routes.find((x) => x.name === route);
+        if (!r) throw new Error(`fake server: tunnel ${tunnel} has no route ${route}`);
+        r.expiresAt = past;
+      }
     },
     credentialsOf: (name) => state.credentialsOf(must(name)),
     configOf: (name) => state.configOf(must(name)),

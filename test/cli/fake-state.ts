@@ -33,6 +33,8 @@ export interface FakeRoute {
   deleteAt: number | null;
   /** When the TCP route's Access service token expires, once it has one. */
   tokenExpiresAt: string | null;
+  /** When the route deletes itself (`ttlSeconds`); null: never. */
+  expiresAt: string | null;
 }
 
 export interface FakeTunnel {
@@ -53,6 +55,8 @@ export interface FakeTunnel {
   lastError: string | null;
   secret: string;
   routes: FakeRoute[];
+  /** When the tunnel deletes itself (`ttlSeconds`); null: never. */
+  expiresAt: string | null;
 }
 
 export type FakeScope = Scope;
@@ -125,8 +129,47 @@ export function createFakeState(opts: StateOptions) {
   const teams = new Map<string, FakeTeam>();
   const events: FakeEvent[] = [];
 
-  /** The reconciler's work that is due: provisioning, failures, readiness, deletions. */
+  /**
+   * What has expired is marked for deletion, as the real reconciler's idle loop does
+   * (`tunnel.expired`, `route.expired` by `tunnelplane`); the fake deletes it at once.
+   */
+  function reapExpired(now: number): void {
+    const due = (at: string | null) => at !== null && Date.parse(at) <= now;
+    for (const t of tunnels.values()) {
+      if (t.deleteAt === null && due(t.expiresAt)) {
+        t.deleteAt = now;
+        t.generation += 1;
+        expired(t.owner, 'tunnel.expired', t.name, {});
+      }
+      if (t.deleteAt !== null) continue;
+      const gone = t.routes.filter((r) => r.deleteAt === null && due(r.expiresAt));
+      for (const r of gone) {
+        r.deleteAt = now;
+        expired(t.owner, 'route.expired', `${t.name}/${r.name}`, {
+          hostname: r.hostname,
+          service: r.service,
+        });
+      }
+      if (gone.length > 0) t.generation += 1;
+    }
+  }
+
+  function expired(owner: string, action: string, target: string, details: Record<string, unknown>) {
+    events.push({
+      id: events.length + 1,
+      at: isoNow(),
+      owner,
+      actor: 'tunnelplane',
+      action,
+      target,
+      outcome: 'ok',
+      details,
+    });
+  }
+
+  /** The reconciler's work that is due: expiry, provisioning, failures, readiness, deletions. */
   function advance(now = Date.now()): void {
+    reapExpired(now);
     for (const [name, t] of tunnels) {
       if (t.deleteAt !== null && now >= t.deleteAt) {
         tunnels.delete(name);
@@ -183,6 +226,7 @@ export function createFakeState(opts: StateOptions) {
             }
           : null,
       serviceToken: tcp && r.tokenExpiresAt ? { expiresAt: r.tokenExpiresAt } : null,
+      expiresAt: r.expiresAt,
     };
   }
 
@@ -197,6 +241,7 @@ export function createFakeState(opts: StateOptions) {
       generation: t.generation,
       observedGeneration: t.observedGeneration,
       createdAt: t.createdAt,
+      expiresAt: t.expiresAt,
       routes: t.routes.map((r) => routeJson(t, r)),
     };
   }
@@ -311,7 +356,13 @@ export function createFakeState(opts: StateOptions) {
       events.push({ id: events.length + 1, at: isoNow(), outcome: 'ok', ...e });
     },
 
-    newTunnel(owner: string, name: string, configMode: 'local' | 'remote', settleAt: number): FakeTunnel {
+    newTunnel(
+      owner: string,
+      name: string,
+      configMode: 'local' | 'remote',
+      settleAt: number,
+      expiresAt: string | null = null,
+    ): FakeTunnel {
       const t: FakeTunnel = {
         name,
         id: randomUUID(),
@@ -327,6 +378,7 @@ export function createFakeState(opts: StateOptions) {
         lastError: null,
         secret: randomBytes(32).toString('base64'),
         routes: [],
+        expiresAt,
       };
       tunnels.set(name, t);
       return t;
@@ -334,10 +386,13 @@ export function createFakeState(opts: StateOptions) {
 
     newRoute(
       t: FakeTunnel,
-      r: Pick<FakeRoute, 'name' | 'service' | 'protocol' | 'allowIps' | 'access'>,
+      r: Pick<FakeRoute, 'name' | 'service' | 'protocol' | 'allowIps' | 'access'> & {
+        expiresAt?: string | null;
+      },
       readyAt: number,
     ): FakeRoute {
       const route: FakeRoute = {
+        expiresAt: null,
         ...r,
         hostname: `${r.name}-${t.name}.${opts.zone.toLowerCase()}`,
         createdAt: isoNow(),

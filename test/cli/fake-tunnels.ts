@@ -47,7 +47,7 @@ export function checkQuota(resource: keyof typeof QUOTA_WORDS, used: number, lim
 export async function createTunnel(
   deps: Deps,
   ctx: Pick<Ctx, 'user'>,
-  input: { name?: string; configMode?: 'local' | 'remote'; team?: string },
+  input: { name?: string; configMode?: 'local' | 'remote'; team?: string; ttlSeconds?: number },
   waitMs: number,
 ) {
   const { state } = deps;
@@ -68,7 +68,13 @@ export async function createTunnel(
   if (state.tunnels.has(name))
     throw new HttpError(409, 'tunnel.name_taken', `A tunnel named ${name} already exists.`);
   const mode = input.configMode ?? deps.options.defaultConfigMode;
-  const t = state.newTunnel(owner, name, mode, Date.now() + deps.behaviour().settleMs);
+  const t = state.newTunnel(
+    owner,
+    name,
+    mode,
+    Date.now() + deps.behaviour().settleMs,
+    expiresIn(input.ttlSeconds),
+  );
   t.failure = deps.takeFailure();
   state.event({
     owner: t.owner,
@@ -124,7 +130,13 @@ export interface NewRouteInput {
   name?: string;
   allowIps?: string[];
   access?: { emails?: string[]; emailDomains?: string[] };
+  /** Deleted by itself this long after creation (the schema holds it to 60..2592000). */
+  ttlSeconds?: number;
 }
+
+/** When something made now with `ttlSeconds` expires, as the real services compute it. */
+const expiresIn = (ttlSeconds: number | undefined) =>
+  ttlSeconds ? new Date(Date.now() + ttlSeconds * 1000).toISOString() : null;
 
 export async function addRoute(
   deps: Deps,
@@ -152,7 +164,14 @@ export async function addRoute(
     throw new HttpError(409, 'route.name_taken', `Tunnel ${t.name} already has a route named ${name}.`);
   const r = state.newRoute(
     t,
-    { name, service: service.service, protocol: service.protocol, allowIps, access },
+    {
+      name,
+      service: service.service,
+      protocol: service.protocol,
+      allowIps,
+      access,
+      expiresAt: expiresIn(input.ttlSeconds),
+    },
     Date.now() + deps.behaviour().settleMs,
   );
   state.event({

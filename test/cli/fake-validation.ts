@@ -40,7 +40,15 @@ interface Issue {
 
 /** Coerces `value` to the schema's type where the real server's validator would. */
 function coerce(s: Schema, value: unknown): unknown {
-  if (value === null || value === undefined) return value;
+  if (value === undefined) return value;
+  if (value === null) {
+    // Ajv's coerceTypes: null becomes the type's empty value unless the schema allows null.
+    if (s.nullable) return value;
+    if (s.type === 'number' || s.type === 'integer') return 0;
+    if (s.type === 'string') return '';
+    if (s.type === 'boolean') return false;
+    return value;
+  }
   if (s.type === 'string' && (typeof value === 'number' || typeof value === 'boolean')) return String(value);
   if ((s.type === 'number' || s.type === 'integer') && typeof value === 'string' && value !== '') {
     return Number.isNaN(Number(value)) ? value : Number(value);
@@ -127,6 +135,8 @@ export function validate<T>(schema: Schema, value: unknown, where: 'params' | 'b
 
 const str = (maxLength: number): Schema => ({ type: 'string', maxLength });
 const wait: Schema = { type: 'number', minimum: 0, maximum: 120, default: 30 };
+/** `ttlSeconds`: a minute to 30 days. */
+const ttl: Schema = { type: 'integer', minimum: 60, maximum: 2592000 };
 
 /** The schemas of the real server's routes (src/server), for the paths the fake implements. */
 export const SCHEMAS = {
@@ -173,6 +183,7 @@ export const SCHEMAS = {
       name: str(64),
       configMode: { type: 'string', enum: ['local', 'remote'] },
       team: str(64),
+      ttlSeconds: ttl,
     },
   },
   routeBody: {
@@ -191,6 +202,7 @@ export const SCHEMAS = {
           emailDomains: { type: 'array', maxItems: 50, items: str(253) },
         },
       },
+      ttlSeconds: ttl,
     },
   },
   tokenBody: {

@@ -190,4 +190,38 @@ export const routeScenarios: Scenario[] = [
       await s.until(`/api/v1/tunnels/${t}`, (a) => a.status === 404);
     },
   },
+  {
+    name: 'a route with ttlSeconds shows expiresAt, bad TTLs are refused, and it expires by itself',
+    async run(s) {
+      const t = s.name('share');
+      await s.call('POST', '/api/v1/tunnels?wait=30', { body: { name: t, configMode: 'remote' } });
+      await s.call('POST', `/api/v1/tunnels/${t}/routes?wait=30`, {
+        body: { service: 'http://localhost:8000', name: 'brief', ttlSeconds: 3600 },
+      });
+      await s.call('POST', `/api/v1/tunnels/${t}/routes?wait=30`, {
+        body: { service: 'http://localhost:8001', name: 'lasting' },
+      });
+      for (const ttlSeconds of [59, 2592001, 1.5, 'soon', null])
+        await s.call('POST', `/api/v1/tunnels/${t}/routes?wait=30`, {
+          body: { service: 'http://localhost:8002', ttlSeconds },
+        });
+      await s.call('GET', `/api/v1/tunnels/${t}/routes/brief`);
+      await s.target.expireNow(t, 'brief');
+      await s.until(`/api/v1/tunnels/${t}/routes/brief`, (a) => a.status === 404);
+      await s.call('GET', `/api/v1/tunnels/${t}`);
+      // Only the expiry's own event: the reconciler's others depend on its passes.
+      await s.call('GET', '/api/v1/events?limit=50', {
+        project: (b: { items: Array<Record<string, unknown>> }) =>
+          b.items
+            .filter((e) => String(e.action).endsWith('.expired'))
+            .map(({ actor, action, target, outcome, details }) => ({
+              actor,
+              action,
+              target,
+              outcome,
+              details,
+            })),
+      });
+    },
+  },
 ];

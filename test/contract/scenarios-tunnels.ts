@@ -129,4 +129,31 @@ export const tunnelScenarios: Scenario[] = [
       await s.call('GET', `/api/v1/tunnels/${local}/token`, { as: s.other });
     },
   },
+  {
+    name: 'a tunnel with ttlSeconds shows expiresAt, bad TTLs are refused, and it expires with its routes',
+    async run(s) {
+      const t = s.name('brief');
+      await s.call('POST', '/api/v1/tunnels?wait=30', { body: { name: t, ttlSeconds: 600 } });
+      await s.call('POST', `/api/v1/tunnels/${t}/routes?wait=30`, {
+        body: { service: 'http://localhost:8000', name: 'app' },
+      });
+      for (const ttlSeconds of [59, 2592001, 1.5])
+        await s.call('POST', '/api/v1/tunnels?wait=0', { body: { name: s.name('never'), ttlSeconds } });
+      await s.call('GET', `/api/v1/tunnels/${t}`);
+      await s.target.expireNow(t);
+      await s.until(`/api/v1/tunnels/${t}`, isGone);
+      await s.call('GET', '/api/v1/events?limit=50', {
+        project: (b: { items: Array<Record<string, unknown>> }) =>
+          b.items
+            .filter((e) => String(e.action).endsWith('.expired'))
+            .map(({ actor, action, target, outcome, details }) => ({
+              actor,
+              action,
+              target,
+              outcome,
+              details,
+            })),
+      });
+    },
+  },
 ];

@@ -23,6 +23,11 @@ export interface Target {
   addUser(name: string, role?: 'user' | 'admin'): Promise<void>;
   /** Cloudflare refuses the next tunnel creation (and its retries, until the scenario ends) with this message. */
   failNextTunnel(message: string): Promise<void>;
+  /**
+   * Lets the `expiresAt` of a tunnel (or of one of its routes) come now, as a test can only on
+   * purpose (the shortest TTL the API takes is a minute).
+   */
+  expireNow(tunnel: string, route?: string): Promise<void>;
   /** Puts back what a scenario changed beyond its own users (Cloudflare's refusals). */
   afterScenario(): Promise<void>;
   close(): Promise<void>;
@@ -63,6 +68,21 @@ export async function startRealTarget(): Promise<Target> {
         action: { type: 'error', status: 403, code: 10000, message },
       });
     },
+    async expireNow(tunnel, route) {
+      const past = new Date(Date.now() - 1000).toISOString();
+      const row = await stack.runtime.store.tunnels.byName(tunnel);
+      if (!row) throw new Error(`real: no tunnel ${tunnel}`);
+      const db = stack.runtime.store.db;
+      if (route === undefined)
+        await db.updateTable('tunnels').set({ expires_at: past }).where('id', '=', row.id).execute();
+      else
+        await db
+          .updateTable('routes')
+          .set({ expires_at: past })
+          .where('tunnel_id', '=', row.id)
+          .where('name', '=', route)
+          .execute();
+    },
     async afterScenario() {
       stack.cf.control.clearFaults();
     },
@@ -89,6 +109,9 @@ export async function startFakeTarget(): Promise<Target> {
     },
     async failNextTunnel(message) {
       fake.setBehaviour({ failNextTunnel: message });
+    },
+    async expireNow(tunnel, route) {
+      fake.expireNow(tunnel, route);
     },
     async afterScenario() {
       fake.setBehaviour({ failNextTunnel: null });
