@@ -208,7 +208,7 @@ async function proxiedApp(trustProxy?: AppConfig['trustProxy']) {
   } as unknown as AppServices;
   const app = await buildApp({
     services,
-    events: { append: async () => {} },
+    events: { append: async () => {}, after: async () => [], latestId: async () => 0 },
     ping: async () => {},
     logger: pino({ level: 'silent' }),
     metrics: createMetrics(),

@@ -3,6 +3,91 @@ import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely
 
 export type Dialect = 'sqlite' | 'postgres';
 
+/** The tunnel columns the API shows, as migration 0005 knew them: a change bumps the owner's list version. */
+const LIST_COLUMNS_0005 = [
+  'name',
+  'config_mode',
+  'cf_tunnel_id',
+  'generation',
+  'observed_generation',
+  'phase',
+  'last_error',
+  'deleting',
+  'routes_version',
+  'owner_id',
+];
+
+/** Since 0009: the connectors' health and the expiry are shown too. */
+const LIST_COLUMNS_0009 = [
+  ...LIST_COLUMNS_0005,
+  'connector_status',
+  'connector_connections',
+  'connector_checked_at',
+  'expires_at',
+];
+
+/** The triggers that bump `tunnel_list_versions` when a shown column of a tunnel changes. */
+async function createListVersionTriggers(db: Kysely<unknown>, dialect: Dialect, shown: readonly string[]) {
+  const bump = (owners: string) =>
+    `INSERT INTO tunnel_list_versions (owner_id, version) ${owners} ON CONFLICT (owner_id) DO UPDATE SET version = tunnel_list_versions.version + 1`;
+  if (dialect === 'postgres') {
+    // Statement-level: one bump per user per statement, rows taken in owner order. An UPDATE
+    // trigger with transition tables takes no column list: the function compares the rows.
+    const changed =
+      `SELECT n.owner_id FROM new_tunnels n JOIN old_tunnels o ON o.id = n.id WHERE (${shown.map((c) => `n.${c}`).join(', ')}) IS DISTINCT FROM (${shown.map((c) => `o.${c}`).join(', ')}) ` +
+      `UNION SELECT o.owner_id FROM new_tunnels n JOIN old_tunnels o ON o.id = n.id WHERE n.owner_id IS DISTINCT FROM o.owner_id`;
+    const triggers = [
+      ['insert', 'AFTER INSERT', 'NEW TABLE AS changed_tunnels', 'SELECT owner_id FROM changed_tunnels'],
+      ['delete', 'AFTER DELETE', 'OLD TABLE AS changed_tunnels', 'SELECT owner_id FROM changed_tunnels'],
+      ['update', 'AFTER UPDATE', 'OLD TABLE AS old_tunnels NEW TABLE AS new_tunnels', changed],
+    ] as const;
+    for (const [name, event, tables, owners] of triggers) {
+      const fn = `tunnelplane_tunnel_list_version_${name}`;
+      await sql
+        .raw(
+          `CREATE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN ` +
+            `${bump(`SELECT DISTINCT owner_id, 1 FROM (${owners}) AS owners ORDER BY owner_id`)}; RETURN NULL; END $$`,
+        )
+        .execute(db);
+      await sql
+        .raw(
+          `CREATE TRIGGER tunnel_list_version_${name} ${event} ON tunnels REFERENCING ${tables} FOR EACH STATEMENT EXECUTE FUNCTION ${fn}()`,
+        )
+        .execute(db);
+    }
+  } else {
+    // (SQLite reads `INSERT … SELECT … ON CONFLICT` only with a WHERE clause.)
+    const one = (owner: string, when = 'true') => bump(`SELECT ${owner}, 1 WHERE ${when}`);
+    await sql
+      .raw(
+        `CREATE TRIGGER tunnel_list_version_insert AFTER INSERT ON tunnels BEGIN ${one('NEW.owner_id')}; END`,
+      )
+      .execute(db);
+    await sql
+      .raw(
+        `CREATE TRIGGER tunnel_list_version_delete AFTER DELETE ON tunnels BEGIN ${one('OLD.owner_id')}; END`,
+      )
+      .execute(db);
+    await sql
+      .raw(
+        `CREATE TRIGGER tunnel_list_version_update AFTER UPDATE OF ${shown.join(', ')} ON tunnels ` +
+          `WHEN ${shown.map((c) => `NEW.${c} IS NOT OLD.${c}`).join(' OR ')} BEGIN ` +
+          `${one('NEW.owner_id')}; ${one('OLD.owner_id', 'OLD.owner_id IS NOT NEW.owner_id')}; END`,
+      )
+      .execute(db);
+  }
+}
+
+async function dropListVersionTriggers(db: Kysely<unknown>, dialect: Dialect) {
+  for (const name of ['insert', 'delete', 'update']) {
+    await sql
+      .raw(`DROP TRIGGER IF EXISTS tunnel_list_version_${name}${dialect === 'postgres' ? ' ON tunnels' : ''}`)
+      .execute(db);
+    if (dialect === 'postgres')
+      await sql.raw(`DROP FUNCTION IF EXISTS tunnelplane_tunnel_list_version_${name}()`).execute(db);
+  }
+}
+
 const migrations = (dialect: Dialect): Record<string, Migration> => ({
   '0001_initial': {
     async up(db: Kysely<unknown>) {
@@ -205,66 +290,7 @@ const migrations = (dialect: Dialect): Record<string, Migration> => ({
         .addColumn('owner_id', 'text', (c) => c.primaryKey())
         .addColumn('version', 'integer', (c) => c.notNull())
         .execute();
-      const shown = [
-        'name',
-        'config_mode',
-        'cf_tunnel_id',
-        'generation',
-        'observed_generation',
-        'phase',
-        'last_error',
-        'deleting',
-        'routes_version',
-        'owner_id',
-      ];
-      const bump = (owners: string) =>
-        `INSERT INTO tunnel_list_versions (owner_id, version) ${owners} ON CONFLICT (owner_id) DO UPDATE SET version = tunnel_list_versions.version + 1`;
-      if (dialect === 'postgres') {
-        // Statement-level: one bump per user per statement, rows taken in owner order. An UPDATE
-        // trigger with transition tables takes no column list: the function compares the rows.
-        const changed =
-          `SELECT n.owner_id FROM new_tunnels n JOIN old_tunnels o ON o.id = n.id WHERE (${shown.map((c) => `n.${c}`).join(', ')}) IS DISTINCT FROM (${shown.map((c) => `o.${c}`).join(', ')}) ` +
-          `UNION SELECT o.owner_id FROM new_tunnels n JOIN old_tunnels o ON o.id = n.id WHERE n.owner_id IS DISTINCT FROM o.owner_id`;
-        const triggers = [
-          ['insert', 'AFTER INSERT', 'NEW TABLE AS changed_tunnels', 'SELECT owner_id FROM changed_tunnels'],
-          ['delete', 'AFTER DELETE', 'OLD TABLE AS changed_tunnels', 'SELECT owner_id FROM changed_tunnels'],
-          ['update', 'AFTER UPDATE', 'OLD TABLE AS old_tunnels NEW TABLE AS new_tunnels', changed],
-        ] as const;
-        for (const [name, event, tables, owners] of triggers) {
-          const fn = `tunnelplane_tunnel_list_version_${name}`;
-          await sql
-            .raw(
-              `CREATE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN ` +
-                `${bump(`SELECT DISTINCT owner_id, 1 FROM (${owners}) AS owners ORDER BY owner_id`)}; RETURN NULL; END $$`,
-            )
-            .execute(db);
-          await sql
-            .raw(
-              `CREATE TRIGGER tunnel_list_version_${name} ${event} ON tunnels REFERENCING ${tables} FOR EACH STATEMENT EXECUTE FUNCTION ${fn}()`,
-            )
-            .execute(db);
-        }
-      } else {
-        // (SQLite reads `INSERT … SELECT … ON CONFLICT` only with a WHERE clause.)
-        const one = (owner: string, when = 'true') => bump(`SELECT ${owner}, 1 WHERE ${when}`);
-        await sql
-          .raw(
-            `CREATE TRIGGER tunnel_list_version_insert AFTER INSERT ON tunnels BEGIN ${one('NEW.owner_id')}; END`,
-          )
-          .execute(db);
-        await sql
-          .raw(
-            `CREATE TRIGGER tunnel_list_version_delete AFTER DELETE ON tunnels BEGIN ${one('OLD.owner_id')}; END`,
-          )
-          .execute(db);
-        await sql
-          .raw(
-            `CREATE TRIGGER tunnel_list_version_update AFTER UPDATE OF ${shown.join(', ')} ON tunnels ` +
-              `WHEN ${shown.map((c) => `NEW.${c} IS NOT OLD.${c}`).join(' OR ')} BEGIN ` +
-              `${one('NEW.owner_id')}; ${one('OLD.owner_id', 'OLD.owner_id IS NOT NEW.owner_id')}; END`,
-          )
-          .execute(db);
-      }
+      await createListVersionTriggers(db, dialect, LIST_COLUMNS_0005);
     },
   },
   /**
@@ -376,13 +402,29 @@ const migrations = (dialect: Dialect): Record<string, Migration> => ({
     },
   },
   /**
-   * Live (issue 15): when a tunnel or route expires (`ttlSeconds`: reaped by the reconciler),
+   * Live (issue 15): what Cloudflare says of each tunnel's connectors (status, connections, when
+   * last confirmed and since when; shown, so the list-version triggers now watch them), when a
+   * tunnel or route expires (`ttlSeconds`: reaped by the reconciler),
    * and webhook deliveries (one row per event and webhook: attempts, the last answer, when it
    * was delivered; a cursor per webhook in `settings`).
    */
   '0009_live': {
     async up(db: Kysely<unknown>) {
       await db.schema.alterTable('tunnels').addColumn('expires_at', 'text').execute();
+      // What Cloudflare says of the tunnel's connectors (the health refresh writes them).
+      for (const c of [
+        'connector_status',
+        'connector_connections',
+        'connector_checked_at',
+        'connector_since',
+      ])
+        await db.schema.alterTable('tunnels').addColumn(c, 'text').execute();
+      await db.schema
+        .alterTable('tunnels')
+        .addColumn('never_connected_reported', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
+      await dropListVersionTriggers(db, dialect);
+      await createListVersionTriggers(db, dialect, LIST_COLUMNS_0009);
       await db.schema.alterTable('routes').addColumn('expires_at', 'text').execute();
       await db.schema.createIndex('tunnels_expires').on('tunnels').column('expires_at').execute();
       await db.schema.createIndex('routes_expires').on('routes').column('expires_at').execute();

@@ -96,6 +96,16 @@ export interface TunnelsTable {
   updated_at: string;
   /** When the tunnel is deleted by itself (`ttlSeconds`); null: never. */
   expires_at: string | null;
+  /** Cloudflare's word on its connectors: `inactive` (never ran), `healthy`, `degraded`, `down`; null: not read yet. */
+  connector_status: 'inactive' | 'healthy' | 'degraded' | 'down' | null;
+  /** JSON `[{colo, clientVersion, originIp, openedAt}]`. */
+  connector_connections: string | null;
+  /** When a health refresh last confirmed it (written on a change, and at least every few minutes). */
+  connector_checked_at: string | null;
+  /** When `connector_status` last changed. */
+  connector_since: string | null;
+  /** 1 once "never connected" was reported for it. */
+  never_connected_reported: Generated<number>;
 }
 
 export interface RoutesTable {

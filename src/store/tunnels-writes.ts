@@ -97,6 +97,11 @@ export function createTunnelWrites(db: Kysely<Database>, locks: Locks, signals: 
     ): Promise<TunnelRow> {
       const row: TunnelRow = {
         expires_at: t.expiresAt ?? null,
+        connector_status: null,
+        connector_connections: null,
+        connector_checked_at: null,
+        connector_since: null,
+        never_connected_reported: 0,
         id: randomUUID(),
         owner_id: t.ownerId,
         name: t.name,
