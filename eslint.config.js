@@ -11,6 +11,7 @@ const layers = [
   'providers',
   'identity',
   'reconciler',
+  'webhooks',
   'server',
   'client',
   'cli',
@@ -27,6 +28,8 @@ const allowed = {
   /** The identity provider's adapter (openid-client) and the local provider for dev and tests. */
   identity: ['domain'],
   reconciler: ['domain', 'store', 'providers'],
+  /** Operator-configured webhooks: the dispatcher beside the reconciler. */
+  webhooks: ['domain', 'store'],
   server: ['domain', 'store', 'identity'],
   client: [],
   cli: ['client'],

@@ -69,6 +69,61 @@ const list = z.preprocess(
   z.array(z.string().min(1)),
 );
 
+/**
+ * One operator-configured webhook. `events` are action names (`route.expired`) or prefixes ending
+ * in `*` (`tunnel.*`; `*` alone: every event). The secret signs each delivery (HMAC-SHA256); give
+ * it inline or as a file (a mounted Secret), read at start.
+ */
+const webhook = z
+  .object({
+    name: z.string().regex(/^[a-z0-9-]{1,64}$/, 'must be 1-64 of a-z 0-9 -'),
+    url: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }),
+    secret: z.string().min(16, 'must be at least 16 characters').optional(),
+    secretFile: z.string().min(1).optional(),
+    events: z
+      .array(
+        z
+          .string()
+          .regex(
+            /^(\*|[a-z0-9_]+(\.[a-z0-9_]+)*(\.\*|\*)?)$/,
+            'must be an action (`route.expired`) or a prefix ending in * (`tunnel.*`, `*`)',
+          ),
+      )
+      .min(1)
+      .default(['*']),
+    timeoutMs: z.coerce.number().int().min(100).max(60_000).default(5000),
+  })
+  .strict()
+  .superRefine((w, ctx) => {
+    if (!w.secret === !w.secretFile)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['secret'],
+        message: 'give exactly one of secret and secretFile',
+      });
+  });
+
+/** The webhooks: a YAML list, or from the environment one JSON array (`TUNNELPLANE_WEBHOOKS`). */
+const webhooks = z.preprocess(
+  (v, ctx) => {
+    if (typeof v !== 'string') return v;
+    try {
+      return JSON.parse(v) as unknown;
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', input: v, message: `not a JSON array (${(err as Error).message})` });
+      return z.NEVER;
+    }
+  },
+  z.array(webhook).superRefine((list, ctx) => {
+    const seen = new Set<string>();
+    list.forEach((w, i) => {
+      if (seen.has(w.name))
+        ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `${w.name} is named twice` });
+      seen.add(w.name);
+    });
+  }),
+);
+
 export const configSchema = z
   .object({
     /**
@@ -284,6 +339,16 @@ export const configSchema = z
         gcMaxDeletePercent: z.coerce.number().min(0).max(100).default(10),
         /** A TCP route's service token is renewed (refreshed, and rotated) this many days before it expires. */
         tokenRenewDays: z.coerce.number().int().min(1).max(300).default(30),
+        /**
+         * Connector health: how often the tunnel listing is read (0: never), the share of the
+         * Cloudflare call budget it may spend (the interval stretches to stay within it), how
+         * old a confirmed state may get before it is written again, and after how long a tunnel
+         * that never connected is reported.
+         */
+        healthSeconds: z.coerce.number().int().min(0).default(60),
+        healthBudgetShare: z.coerce.number().min(0.001).max(1).default(0.05),
+        healthConfirmSeconds: z.coerce.number().int().min(1).default(300),
+        neverConnectedMinutes: z.coerce.number().int().min(1).default(10),
       })
       .prefault({}),
     kubernetes: z
@@ -300,6 +365,18 @@ export const configSchema = z
         replicas: z.coerce.number().int().min(1).max(10).default(1),
         /** The port access pods listen on and their Service exposes (the proof of concept's 10000). */
         port: z.coerce.number().int().min(1024).max(65535).default(10000),
+      })
+      .prefault({}),
+    /** Operator-configured webhooks (see docs/operator-guide.md, "Webhooks"). */
+    webhooks: webhooks.default([]),
+    /** Retries of webhook deliveries: exponential backoff with jitter, then the delivery is marked failed. */
+    webhookDelivery: z
+      .object({
+        maxAttempts: z.coerce.number().int().min(1).max(100).default(8),
+        backoffBaseSeconds: z.coerce.number().positive().default(5),
+        backoffMaxSeconds: z.coerce.number().positive().default(3600),
+        /** How often new events and due retries are looked for. */
+        pollMs: z.coerce.number().int().min(10).default(1000),
       })
       .prefault({}),
     log: z

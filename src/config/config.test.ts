@@ -197,3 +197,95 @@ describe('the environment reaches every key', () => {
     expect(c.identity.oidc?.scopes).toEqual(['openid', 'email', 'profile', 'groups']);
   });
 });
+
+describe('webhooks', () => {
+  const base = { TUNNELPLANE_CLOUDFLARE_API_TOKEN: 't', TUNNELPLANE_CLOUDFLARE_ZONE: 'example.com' };
+
+  it('reads the list from one JSON variable, with defaults, and a secret from a file', () => {
+    const d = dir();
+    writeFileSync(join(d, 'ops-secret'), 'from-a-file-0123456789\n');
+    const c = loadConfig({
+      env: {
+        ...base,
+        TUNNELPLANE_WEBHOOKS: JSON.stringify([
+          { name: 'audit', url: 'https://hooks.example.com/tp', secret: 'sixteen-chars-ok' },
+          {
+            name: 'ops',
+            url: 'http://10.0.0.5:8080/in',
+            secretFile: join(d, 'ops-secret'),
+            events: ['tunnel.*', 'route.expired'],
+            timeoutMs: 2000,
+          },
+        ]),
+        TUNNELPLANE_WEBHOOK_MAX_ATTEMPTS: '3',
+      },
+    });
+    expect(c.webhooks).toEqual([
+      {
+        name: 'audit',
+        url: 'https://hooks.example.com/tp',
+        secret: 'sixteen-chars-ok',
+        events: ['*'],
+        timeoutMs: 5000,
+      },
+      {
+        name: 'ops',
+        url: 'http://10.0.0.5:8080/in',
+        secretFile: join(d, 'ops-secret'),
+        secret: 'from-a-file-0123456789',
+        events: ['tunnel.*', 'route.expired'],
+        timeoutMs: 2000,
+      },
+    ]);
+    expect(c.webhookDelivery).toEqual({
+      maxAttempts: 3,
+      backoffBaseSeconds: 5,
+      backoffMaxSeconds: 3600,
+      pollMs: 1000,
+    });
+    expect(loadConfig({ env: base }).webhooks).toEqual([]);
+  });
+
+  it.each<[string, unknown, RegExp]>([
+    ['JSON that does not parse', '[{"name":', /webhooks: not a JSON array/],
+    ['a bad name', [{ name: 'Ops!', url: 'https://x.example', secret: 's'.repeat(16) }], /webhooks\.0\.name/],
+    [
+      'a URL that is not http(s)',
+      [{ name: 'a', url: 'ftp://x.example', secret: 's'.repeat(16) }],
+      /webhooks\.0\.url/,
+    ],
+    [
+      'a short secret',
+      [{ name: 'a', url: 'https://x.example', secret: 'short' }],
+      /webhooks\.0\.secret: .*16/,
+    ],
+    ['no secret', [{ name: 'a', url: 'https://x.example' }], /webhooks\.0\.secret: give exactly one/],
+    [
+      'a bad event pattern',
+      [{ name: 'a', url: 'https://x.example', secret: 's'.repeat(16), events: ['tun*el'] }],
+      /webhooks\.0\.events\.0/,
+    ],
+    [
+      'a name given twice',
+      [
+        { name: 'a', url: 'https://x.example', secret: 's'.repeat(16) },
+        { name: 'a', url: 'https://y.example', secret: 's'.repeat(16) },
+      ],
+      /webhooks\.1\.name: a is named twice/,
+    ],
+    [
+      'a missing secret file',
+      [{ name: 'a', url: 'https://x.example', secretFile: '/nonexistent/secret' }],
+      /webhooks\.0\.secretFile \(\/nonexistent\/secret\)/,
+    ],
+  ])('refuses %s, naming the key', (_what, value, problem) => {
+    const env = typeof value === 'string' ? { ...base, TUNNELPLANE_WEBHOOKS: value } : base;
+    const flags = typeof value === 'string' ? {} : { webhooks: value };
+    try {
+      loadConfig({ env, flags });
+      expect.fail('accepted');
+    } catch (err) {
+      expect((err as ConfigError).problems.join('\n')).toMatch(problem);
+    }
+  });
+});

@@ -153,6 +153,20 @@ export function loadConfig(input: LoadConfigInput = {}): Readonly<ServerConfig> 
       problems.push(`cloudflare.cert (${config.cloudflare.cert}): ${(err as Error).message}`);
     }
   }
+  // A webhook's secret may live in a file (a mounted Secret): read once, here.
+  config.webhooks.forEach((w, i) => {
+    if (!w.secretFile) return;
+    try {
+      const secret = readFileSync(w.secretFile, 'utf8').trim();
+      if (secret.length < 16)
+        problems.push(
+          `webhooks.${i}.secretFile (${w.secretFile}): the secret must be at least 16 characters`,
+        );
+      else w.secret = secret;
+    } catch (err) {
+      problems.push(`webhooks.${i}.secretFile (${w.secretFile}): ${(err as Error).message}`);
+    }
+  });
   if (!config.cloudflare.apiToken)
     problems.push(
       'cloudflare.apiToken: required (or cloudflare.cert, the origin certificate from `cloudflared tunnel login`)',

@@ -57,6 +57,10 @@ export const ENV: Readonly<Record<string, string>> = {
   TUNNELPLANE_GC_MAX_DELETES: 'reconciler.gcMaxDeletes',
   TUNNELPLANE_GC_MAX_DELETE_PERCENT: 'reconciler.gcMaxDeletePercent',
   TUNNELPLANE_TOKEN_RENEW_DAYS: 'reconciler.tokenRenewDays',
+  TUNNELPLANE_HEALTH_SECONDS: 'reconciler.healthSeconds',
+  TUNNELPLANE_HEALTH_BUDGET_SHARE: 'reconciler.healthBudgetShare',
+  TUNNELPLANE_HEALTH_CONFIRM_SECONDS: 'reconciler.healthConfirmSeconds',
+  TUNNELPLANE_NEVER_CONNECTED_MINUTES: 'reconciler.neverConnectedMinutes',
   TUNNELPLANE_QUOTA_TUNNELS: 'quotas.tunnels',
   TUNNELPLANE_QUOTA_ROUTES: 'quotas.routes',
   TUNNELPLANE_QUOTA_PROTECTED_ROUTES: 'quotas.protectedRoutes',
@@ -83,4 +87,10 @@ export const ENV: Readonly<Record<string, string>> = {
   TUNNELPLANE_KUBERNETES_IMAGE: 'kubernetes.image',
   TUNNELPLANE_KUBERNETES_REPLICAS: 'kubernetes.replicas',
   TUNNELPLANE_KUBERNETES_PORT: 'kubernetes.port',
+  /** A JSON array: `[{"name":"ops","url":"https://…","secretFile":"/run/secrets/ops","events":["tunnel.*"]}]`. */
+  TUNNELPLANE_WEBHOOKS: 'webhooks',
+  TUNNELPLANE_WEBHOOK_MAX_ATTEMPTS: 'webhookDelivery.maxAttempts',
+  TUNNELPLANE_WEBHOOK_BACKOFF_BASE_SECONDS: 'webhookDelivery.backoffBaseSeconds',
+  TUNNELPLANE_WEBHOOK_BACKOFF_MAX_SECONDS: 'webhookDelivery.backoffMaxSeconds',
+  TUNNELPLANE_WEBHOOK_POLL_MS: 'webhookDelivery.pollMs',
 };

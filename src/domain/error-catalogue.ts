@@ -102,6 +102,7 @@ export const ERRORS = {
   'route.not_found': { status: 404, when: 'unknown or not yours' },
   'token.not_found': { status: 404, when: 'unknown or not yours' },
   'user.not_found': { status: 404, when: 'unknown user (admin paths)' },
+  'webhook.not_found': { status: 404, when: 'no webhook of that name is configured (`webhooks`)' },
   'route.unknown_path': { status: 404, when: 'no such path' },
   'tunnel.name_taken': { status: 409, when: 'uniqueness' },
   'route.name_taken': { status: 409, when: 'uniqueness' },

@@ -13,6 +13,7 @@ import type { Reconciler, ReconcilerHooks } from '../reconciler/index.js';
 import { buildApp } from '../server/app.js';
 import { createCore } from './core.js';
 import { createCoreReconciler } from './core-reconciler.js';
+import { createCoreWebhooks } from './core-webhooks.js';
 import { createServices } from './services.js';
 import { ConfigError } from '../config/index.js';
 import { connectOidc, OidcConfigError, type OidcClient } from '../identity/oidc-client.js';
@@ -57,6 +58,7 @@ export async function createRuntime(
     if (!kubernetes)
       logger.info({}, 'no kubeconfig: TCP routes are protected by Access but get no in-cluster access pods');
     const reconciler = config.reconciler.enabled ? createCoreReconciler(core, opts) : null;
+    const webhooks = createCoreWebhooks(core);
     const k8s = config.kubernetes;
     const tls = config.tls
       ? { cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) }
@@ -107,6 +109,7 @@ export async function createRuntime(
         }
         const address = await app.listen({ host, port });
         reconciler?.start();
+        webhooks.start();
         // Resync once at start: repairs what changed while the server was down.
         if (reconciler) {
           reconciler
@@ -126,7 +129,7 @@ export async function createRuntime(
         // its next Cloudflare call and leaves what it did not do pending for the next process.
         const stopping = reconciler?.stop();
         core.limiter.close();
-        await stopping;
+        await Promise.all([stopping, webhooks.stop()]);
         await core.closeStore();
       },
     };

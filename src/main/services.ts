@@ -1,4 +1,4 @@
-/** The HTTP layer's services (auth, tunnels, routes, accounts, waits) wired over a core. */
+/** The HTTP layer's services (auth, tunnels, routes, accounts, waits, webhooks) wired over a core. */
 import type { ServerConfig } from '../config/index.js';
 import type { AppServices } from '../server/app.js';
 import { createAuthenticator } from '../server/auth.js';
@@ -12,6 +12,8 @@ import type { InCluster } from '../server/presenters.js';
 import type { Core } from './core.js';
 import type { OidcClient } from '../identity/oidc-client.js';
 import { createSsoService } from '../server/sso-service.js';
+import { createWebhookService } from '../server/webhook-service.js';
+import { withoutCredentials } from '../webhooks/index.js';
 
 /** The HTTP layer's services, each handed only the repositories it uses. */
 export function createServices(
@@ -87,5 +89,13 @@ export function createServices(
     secrets: core.secrets,
     sessionHours: config.identity.sessionHours,
   });
-  return { auth, tunnels, routes, accounts, admin, sso, waits };
+  const webhooks = createWebhookService({
+    webhooks: config.webhooks.map((w) => ({
+      name: w.name,
+      url: withoutCredentials(w.url),
+      events: w.events,
+    })),
+    deliveries: store.webhooks,
+  });
+  return { auth, tunnels, routes, accounts, admin, sso, waits, webhooks };
 }

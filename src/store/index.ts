@@ -27,3 +27,11 @@ export type { SettingsRepository } from './settings-repository.js';
 export type { StoreSignals } from './signals.js';
 export { openDatabase, isUnavailable } from './database.js';
 export type { BudgetRepository } from './budget-repository.js';
+export type {
+  WebhooksRepository,
+  DueDelivery,
+  AttemptOutcome,
+  WebhookStatus,
+  WebhookLastError,
+} from './webhooks-repository.js';
+export { WEBHOOK_TEST_ACTION } from './webhooks-repository.js';

@@ -20,6 +20,7 @@ import { createEventsRepository } from './events-repository.js';
 import { createLeasesRepository } from './leases-repository.js';
 import { createSettingsRepository } from './settings-repository.js';
 import { createBudgetRepository } from './budget-repository.js';
+import { createWebhooksRepository } from './webhooks-repository.js';
 
 export function createStore(db: Kysely<Database>, dialect: Dialect) {
   const locks = createLocks(dialect);
@@ -41,6 +42,7 @@ export function createStore(db: Kysely<Database>, dialect: Dialect) {
     leases: createLeasesRepository(db),
     settings: createSettingsRepository(db),
     budget: createBudgetRepository(db, dialect),
+    webhooks: createWebhooksRepository(db),
     /** Cheap liveness query for /readyz. */
     async ping() {
       await sql`select 1`.execute(db);
