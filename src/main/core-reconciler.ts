@@ -7,6 +7,8 @@ import {
   type ReconcilerHooks,
 } from '../reconciler/index.js';
 import type { Core } from './core.js';
+import { createHealthRefresh } from '../reconciler/health.js';
+import { tunnelGauges } from '../server/metrics.js';
 
 /** The reconciler over a core, with the store's parts it needs and nothing else. */
 export function createCoreReconciler(
@@ -15,6 +17,30 @@ export function createCoreReconciler(
 ): Reconciler {
   const { config, store, metrics } = core;
   const k8s = config.kubernetes;
+  const owner = opts.replicaId ?? core.replicaId;
+  const healthStore = store.health;
+  const gauges = tunnelGauges(metrics, healthStore.counts);
+  const r = config.reconciler;
+  const health = createHealthRefresh({
+    cloudflare: core.cloudflare,
+    store: healthStore,
+    leases: store.leases,
+    ownership: core.ownership,
+    logger: core.logger.child({ component: 'health' }),
+    options: {
+      intervalMs: r.healthSeconds * 1000,
+      share: r.healthBudgetShare,
+      budget: {
+        requests: config.cloudflare.rateLimit.requests,
+        windowMs: config.cloudflare.rateLimit.windowSeconds * 1000,
+      },
+      confirmMs: r.healthConfirmSeconds * 1000,
+      neverConnectedMs: r.neverConnectedMinutes * 60_000,
+      owner,
+      leaseMs: defaultReconcilerOptions.namedLeaseMs,
+    },
+    onRefresh: (res) => gauges.refreshed(res),
+  });
   return createReconciler({
     work: store.work,
     resync: store.resync,
@@ -28,11 +54,12 @@ export function createCoreReconciler(
     ownership: core.ownership,
     asTenant,
     expire: (at) => store.tunnels.reapExpired(at),
+    health,
     tcpAccess: { image: k8s.image, replicas: k8s.replicas, port: k8s.port },
     logger: core.logger.child({ component: 'reconciler' }),
     options: {
       ...defaultReconcilerOptions,
-      owner: opts.replicaId ?? core.replicaId,
+      owner,
       concurrency: config.reconciler.concurrency,
       claimPerOwner: config.reconciler.claimPerOwner,
       dnsBatchLimit: config.cloudflare.dnsBatchLimit,

@@ -4,6 +4,7 @@
  * replicas' work), and a resync (resync.ts) on a timer. It owns no logic of its own beyond the
  * scheduling: the steps plan and execute, outcome.ts decides, the store records.
  */
+import type { HealthRefresh } from './health.js';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Ownership } from '../domain/ownership.js';
 import type { SecretBox } from '../domain/secret-box.js';
@@ -59,6 +60,8 @@ export interface ReconcilerDeps {
    * `expiryMs`, by one replica at a time (the `expiry` lease). Answers how many it marked.
    */
   expire?: (at: string) => Promise<{ tunnels: number; routes: number }>;
+  /** The connectors' health refresh, started and stopped with the loop. */
+  health?: HealthRefresh;
 }
 
 export function createReconciler(deps: ReconcilerDeps) {
@@ -217,6 +220,7 @@ export function createReconciler(deps: ReconcilerDeps) {
       deps.signals.on('desired', onDesired);
       if (opts.loop === false) return;
       loopDone = loop();
+      deps.health?.start();
       if (o.resyncMs > 0) {
         resyncTimer = setInterval(() => {
           resync().catch((err: Error) => logger.warn({ err: err.message }, 'resync failed; will try again'));
@@ -228,6 +232,7 @@ export function createReconciler(deps: ReconcilerDeps) {
       running = false;
       deps.signals.off('desired', onDesired);
       if (resyncTimer) clearInterval(resyncTimer);
+      await deps.health?.stop();
       wake?.();
       await loopDone;
       await passInFlight?.catch(() => undefined);
@@ -250,6 +255,8 @@ export function createReconciler(deps: ReconcilerDeps) {
     planOrphans: () => resyncs.plan(),
     applyOrphans: resyncs.apply,
     refreshReadiness: () => passes.kubernetes.refreshReadiness(true),
+    /** One health refresh now (tests drive it). */
+    refreshHealth: () => deps.health?.refresh() ?? Promise.resolve(null),
   };
 }
 

@@ -162,3 +162,52 @@ export function createHttpMetrics(m: MetricsRegistry) {
     },
   };
 }
+
+/**
+ * Tunnels by phase and by connector status (`unknown`: not read yet), read from the database at
+ * each scrape (one grouped query), and the health refresh's last run.
+ */
+export function tunnelGauges(
+  m: MetricsRegistry,
+  counts: () => Promise<{ phase: Record<string, number>; connectors: Record<string, number> }>,
+) {
+  let last: Promise<{ phase: Record<string, number>; connectors: Record<string, number> }> | null = null;
+  // Both gauges of one scrape share one query.
+  const read = () => (last ??= counts().finally(() => setTimeout(() => (last = null), 0)));
+  new Gauge({
+    name: 'tunnelplane_tunnels',
+    help: 'Tunnels by phase (pending, ready, error, deleting).',
+    labelNames: ['phase'],
+    registers: [m.registry],
+    async collect() {
+      this.reset();
+      for (const [phase, n] of Object.entries((await read()).phase)) this.set({ phase }, n);
+    },
+  });
+  new Gauge({
+    name: 'tunnelplane_tunnel_connectors',
+    help: "Tunnels by their connectors' status as Cloudflare last said it (inactive, healthy, degraded, down; unknown: not read yet).",
+    labelNames: ['status'],
+    registers: [m.registry],
+    async collect() {
+      this.reset();
+      for (const [status, n] of Object.entries((await read()).connectors)) this.set({ status }, n);
+    },
+  });
+  const refreshed = new Gauge({
+    name: 'tunnelplane_health_refresh_timestamp_seconds',
+    help: 'When the last health refresh ran (its tunnels, calls and duration are in the log).',
+    registers: [m.registry],
+  });
+  const calls = new Counter({
+    name: 'tunnelplane_health_refresh_calls_total',
+    help: 'Cloudflare calls spent on health refreshes.',
+    registers: [m.registry],
+  });
+  return {
+    refreshed(r: { calls: number }) {
+      refreshed.set(Date.now() / 1000);
+      calls.inc(r.calls);
+    },
+  };
+}

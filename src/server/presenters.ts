@@ -71,6 +71,28 @@ const tunnelHeadSchema = {
     createdAt: { type: 'string' },
     /** When the tunnel is deleted by itself (`ttlSeconds`); null: never. */
     expiresAt: { type: 'string', nullable: true },
+    /** What Cloudflare says of its cloudflared connectors; null until the first health refresh. */
+    connectors: {
+      type: 'object',
+      nullable: true,
+      properties: {
+        status: { type: 'string', enum: ['inactive', 'healthy', 'degraded', 'down'] },
+        connections: {
+          type: 'array',
+          items: {
+            type: 'object',
+            properties: {
+              colo: { type: 'string' },
+              clientVersion: { type: 'string' },
+              originIp: { type: 'string' },
+              openedAt: { type: 'string' },
+            },
+          },
+        },
+        checkedAt: { type: 'string' },
+        since: { type: 'string', nullable: true },
+      },
+    },
   },
 } as const;
 
@@ -125,6 +147,14 @@ export function presentTunnelHead(t: TunnelView, owner: string) {
     observedGeneration: t.observed_generation,
     createdAt: t.created_at,
     expiresAt: t.expires_at,
+    connectors: t.connector_status
+      ? {
+          status: t.connector_status,
+          connections: JSON.parse(t.connector_connections ?? '[]') as unknown[],
+          checkedAt: t.connector_checked_at,
+          since: t.connector_since,
+        }
+      : null,
   };
 }
 

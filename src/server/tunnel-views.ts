@@ -61,7 +61,7 @@ export function createTunnelViews(deps: {
    * creation time never do) and the owner's name.
    */
   const tunnelVersion = (t: TunnelView, owner: string) =>
-    `${t.routes_version}|${t.generation}|${t.observed_generation}|${t.phase}|${t.config_mode}|${t.cf_tunnel_id ?? ''}|${owner}|${t.last_error ?? ''}`;
+    `${t.routes_version}|${t.generation}|${t.observed_generation}|${t.phase}|${t.config_mode}|${t.cf_tunnel_id ?? ''}|${owner}|${t.last_error ?? ''}|${t.connector_status ?? ''}|${t.connector_checked_at ?? ''}|${t.connector_connections ?? ''}`;
 
   /** Each tunnel's JSON with its routes (one query for all of them). */
   async function render(tunnels: TunnelView[], owners: string[]): Promise<Buffer[]> {

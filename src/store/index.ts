@@ -20,6 +20,7 @@ export type { TeamsRepository, TeamRef } from './teams-repository.js';
 export { teamName } from './teams-repository.js';
 export { NO_PASSWORD, TEAM_PREFIX } from './users-repository.js';
 export type { SessionsRepository } from './sessions-repository.js';
+export type { HealthRepository } from './health-repository.js';
 export type { TunnelsRepository } from './tunnels-repository.js';
 export type { EventsRepository } from './events-repository.js';
 export type { LeasesRepository } from './leases-repository.js';

@@ -13,6 +13,7 @@ import { createUsersRepository } from './users-repository.js';
 import { createTokensRepository } from './tokens-repository.js';
 import { createTeamsRepository } from './teams-repository.js';
 import { createSessionsRepository } from './sessions-repository.js';
+import { createHealthRepository } from './health-repository.js';
 import { createTunnelsRepository } from './tunnels-repository.js';
 import { createWorkRepository } from './work-repository.js';
 import { createResyncRepository } from './resync-repository.js';
@@ -35,6 +36,7 @@ export function createStore(db: Kysely<Database>, dialect: Dialect) {
     teams: createTeamsRepository(db, users),
     tokens: createTokensRepository(db),
     sessions: createSessionsRepository(db),
+    health: createHealthRepository(db),
     tunnels: createTunnelsRepository(db, locks, signals),
     work: createWorkRepository(db, dialect, locks, signals),
     resync: createResyncRepository(db),

@@ -46,6 +46,10 @@ const TUNNEL_VIEW_COLUMNS = [
   'routes_version',
   'created_at',
   'expires_at',
+  'connector_status',
+  'connector_connections',
+  'connector_checked_at',
+  'connector_since',
 ] as const;
 export type TunnelView = Pick<TunnelRow, (typeof TUNNEL_VIEW_COLUMNS)[number]>;
 const TUNNEL_VIEW_SELECT = sql.raw(TUNNEL_VIEW_COLUMNS.join(', '));

@@ -2,7 +2,7 @@
 export { createCloudflareApi, type CloudflareApi } from './cloudflare-api.js';
 export { endpointLabel, type CloudflareApiOptions, type CloudflareCallObserver } from './sdk-client.js';
 export { translateError } from './errors.js';
-export type { CloudflareTunnelInfo, TunnelsApi } from './tunnels.js';
+export type { CloudflareTunnelInfo, TunnelConnection, TunnelsApi } from './tunnels.js';
 export type { CnameInput, DnsApi, DnsRecord } from './dns.js';
 export type { AccessApi, AccessApp, ServiceToken } from './access.js';
 export type { FirewallApi, FirewallRule } from './firewall.js';

@@ -7,12 +7,22 @@ import type { IngressRule } from '../../domain/cloudflared-files.js';
 import { ignoreNotFound, orNull } from './errors.js';
 import type { CloudflareClient } from './sdk-client.js';
 
+export interface TunnelConnection {
+  colo: string;
+  clientVersion: string;
+  originIp: string;
+  openedAt: string;
+}
+
 export interface CloudflareTunnelInfo {
   id: string;
   name: string;
+  /** `inactive` (never ran), `healthy`, `degraded`, `down`. */
   status: string;
   /** When Cloudflare made it (ISO 8601; null if it did not say). */
   createdAt: string | null;
+  /** The connections the listing shows (Cloudflare marks the field deprecated: it may be empty). */
+  connections: TunnelConnection[];
 }
 
 export interface TunnelsApi {
@@ -23,7 +33,7 @@ export interface TunnelsApi {
   ): Promise<CloudflareTunnelInfo>;
   /** The live (not deleted) tunnel with exactly this name, or null. */
   findTunnel(name: string): Promise<CloudflareTunnelInfo | null>;
-  /** Every live tunnel whose name starts with `prefix`. */
+  /** Every live tunnel whose name starts with `prefix`, with its status and connections (1 call per 1,000). */
   listTunnels(prefix: string): Promise<CloudflareTunnelInfo[]>;
   /** Deletes a tunnel; an unknown or already deleted tunnel counts as done. */
   deleteTunnel(id: string): Promise<void>;
@@ -38,6 +48,12 @@ interface RawTunnel {
   status?: string;
   created_at?: string | null;
   deleted_at?: string | null;
+  connections?: Array<{
+    colo_name?: string;
+    client_version?: string;
+    origin_ip?: string;
+    opened_at?: string;
+  }> | null;
 }
 
 const toTunnel = (t: RawTunnel): CloudflareTunnelInfo => ({
@@ -45,7 +61,16 @@ const toTunnel = (t: RawTunnel): CloudflareTunnelInfo => ({
   name: t.name ?? '',
   status: t.status ?? '',
   createdAt: t.created_at ?? null,
+  connections: (t.connections ?? []).map((c) => ({
+    colo: c.colo_name ?? '',
+    clientVersion: c.client_version ?? '',
+    originIp: c.origin_ip ?? '',
+    openedAt: c.opened_at ?? '',
+  })),
 });
+
+/** Tunnels per listing call (Cloudflare's most). */
+const LIST_PAGE = 1000;
 
 export function createTunnelsApi({ sdk, accountId, guard }: CloudflareClient): TunnelsApi {
   const tunnels = sdk.zeroTrust.tunnels.cloudflared;
@@ -72,16 +97,20 @@ export function createTunnelsApi({ sdk, accountId, guard }: CloudflareClient): T
     listTunnels: (prefix) =>
       guard('list tunnels', async () => {
         const out: CloudflareTunnelInfo[] = [];
-        for await (const t of tunnels.list({
-          account_id: accountId,
-          include_prefix: prefix,
-          is_deleted: false,
-          per_page: 1000,
-        })) {
-          const raw = t as RawTunnel;
-          if (raw.name?.startsWith(prefix) && !raw.deleted_at) out.push(toTunnel(raw));
+        // Page by page, stopping at a short page: the SDK's iterator would ask for one more, empty.
+        for (let page = 1; ; page++) {
+          const res = await tunnels.list({
+            account_id: accountId,
+            include_prefix: prefix,
+            is_deleted: false,
+            per_page: LIST_PAGE,
+            page,
+          });
+          const rows = res.result as RawTunnel[];
+          for (const raw of rows)
+            if (raw.name?.startsWith(prefix) && !raw.deleted_at) out.push(toTunnel(raw));
+          if (rows.length < LIST_PAGE) return out;
         }
-        return out;
       }),
 
     deleteTunnel: (id) =>
