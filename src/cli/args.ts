@@ -78,6 +78,12 @@ export const COMMAND_FLAGS: FlagSpec[] = [
   { name: 'print', help: 'print the cloudflared command instead of running it' },
   { name: 'show-token', help: 'with --print: show the tunnel token instead of <redacted>' },
   {
+    name: 'ttl',
+    value: 'DURATION',
+    help: 'delete it by itself after this long: 90s, 30m, 2h, 1d (1m to 30d; share: default 8h)',
+  },
+  { name: 'tunnel', value: 'NAME', help: 'share: the tunnel to add the route to (default share-<user>)' },
+  {
     name: 'allow-ips',
     value: 'CIDR,…',
     help: 'only these source addresses/ranges reach the route (comma-separated)',

@@ -28,6 +28,7 @@ import { loginSso } from './device-login.js';
 import { UsageError } from './errors.js';
 import { addRoute, deleteRoute, deleteRoutesOfService, listRoutes } from './route-commands.js';
 import { run } from './run-command.js';
+import { share } from './share-command.js';
 import { login, logout, whoami } from './session-commands.js';
 import {
   config,
@@ -76,6 +77,13 @@ const TEAM = { name: 'TEAM', completes: 'team' } as const;
 
 /** `create NAME --team TEAM`: with --team, a lone argument is the new tunnel's name. */
 function create(ctx: Ctx, tunnel: string | undefined, service: string | undefined): Promise<number> {
+  if (service === undefined) {
+    const routeOnly = ['allow-ips', 'access-emails', 'access-domains'].find((f) => ctx.flag(f) !== undefined);
+    if (routeOnly)
+      throw new UsageError(`--${routeOnly} applies to creating a route: tunnelctl create TUNNEL SERVICE`, [
+        'create',
+      ]);
+  }
   if (tunnel === undefined) return createTunnel(ctx);
   if (service === undefined) {
     if (ctx.flag('team') !== undefined) {
@@ -91,7 +99,7 @@ function create(ctx: Ctx, tunnel: string | undefined, service: string | undefine
     throw new UsageError("--team applies to creating a tunnel; a route belongs to its tunnel's owner", [
       'create',
     ]);
-  return addRoute(ctx, tunnel, service);
+  return addRoute(ctx, tunnel, service, ['create']);
 }
 
 export const COMMANDS: Command[] = [
@@ -110,9 +118,9 @@ export const COMMANDS: Command[] = [
       { name: 'TUNNEL', optional: true, completes: 'tunnel' },
       { name: 'SERVICE', optional: true },
     ],
-    flags: ['name', 'mode', 'team'],
+    flags: ['name', 'mode', 'team', 'ttl', 'allow-ips', 'access-emails', 'access-domains'],
     usage:
-      'create [--name NAME] [--mode local|remote] [--team TEAM]  |  tunnelctl create NAME --team TEAM  |  tunnelctl create TUNNEL SERVICE [--name LABEL]',
+      'create [--name NAME] [--mode local|remote] [--team TEAM] [--ttl DURATION]  |  tunnelctl create NAME --team TEAM  |  tunnelctl create TUNNEL SERVICE [--name LABEL] [--ttl DURATION]',
     forms: [
       { usage: 'create', summary: 'create a tunnel with a random name (--name, --mode local|remote)' },
       { usage: 'create [NAME] --team TEAM', summary: 'create a tunnel owned by one of your teams' },
@@ -167,7 +175,7 @@ export const COMMANDS: Command[] = [
   {
     path: ['tunnel', 'create'],
     params: [],
-    flags: ['name', 'mode', 'team'],
+    flags: ['name', 'mode', 'team', 'ttl'],
     summary:
       'create a tunnel (random name unless --name; --mode local, the default, or remote; --team: owned by that team)',
     section: 'tunnels',
@@ -201,9 +209,9 @@ export const COMMANDS: Command[] = [
   {
     path: ['route', 'add'],
     params: [T, { name: 'SERVICE' }],
-    flags: ['name', 'allow-ips', 'access-emails', 'access-domains'],
+    flags: ['name', 'allow-ips', 'access-emails', 'access-domains', 'ttl'],
     usage:
-      'route add TUNNEL SERVICE [--name LABEL] [--allow-ips CIDR,…] [--access-emails EMAIL,…] [--access-domains DOMAIN,…]',
+      'route add TUNNEL SERVICE [--name LABEL] [--allow-ips CIDR,…] [--access-emails EMAIL,…] [--access-domains DOMAIN,…] [--ttl DURATION]',
     summary: 'route a new hostname to SERVICE (http://…, https://…, tcp://host:port, ssh://…, …)',
     section: 'routes',
     run: (ctx, [tunnel, service]) => addRoute(ctx, tunnel as string, service as string),
@@ -241,6 +249,17 @@ export const COMMANDS: Command[] = [
     summary: 'run cloudflared for the tunnel (--print: show the command instead)',
     section: 'tunnels',
     run: (ctx, [tunnel]) => run(ctx, tunnel as string),
+  },
+  {
+    path: ['share'],
+    params: [{ name: 'URL' }],
+    flags: ['ttl', 'name', 'allow-ips', 'access-emails', 'access-domains', 'tunnel'],
+    usage:
+      'share URL|PORT [--ttl DURATION] [--name LABEL] [--allow-ips CIDR,…] [--access-emails EMAIL,…] [--access-domains DOMAIN,…] [--tunnel NAME]',
+    summary:
+      'share a local service at a public URL until Ctrl-C (a route that expires by itself, --ttl, default 8h)',
+    section: 'routes',
+    run: (ctx, [url]) => share(ctx, url as string),
   },
   {
     path: ['whoami'],

@@ -119,7 +119,10 @@ export function createContext(init: {
     session: async () => {
       if (opened) return opened;
       const target = await ctx.target();
-      if (!target.auth) throw new CliError(`No credentials for ${target.server}: ${authHint(target)}`);
+      if (!target.auth)
+        throw new CliError(`No credentials for ${target.server}: ${authHint(target)}`, {
+          code: 'cli.no_credentials',
+        });
       const client = createTunnelplaneClient({
         baseUrl: target.server,
         auth: target.auth,

@@ -53,12 +53,14 @@ export async function converge<T extends Converging>(ctx: Ctx, spec: ConvergeSpe
         : '';
       throw new CliError(
         `Timed out after ${ctx.timeoutSeconds}s waiting for ${spec.what}${state}; the control plane keeps trying: check with ${spec.check}, or wait longer with --timeout`,
+        { code: 'cli.timeout' },
       );
     }
   }
   if (current?.phase === 'error') {
     throw new CliError(
       `${capital(spec.what)} failed: ${current.lastError ?? 'no reason given'}; the control plane keeps retrying: check with ${spec.check}`,
+      { code: 'cli.provisioning_failed', details: { lastError: current.lastError } },
     );
   }
   return current;

@@ -151,5 +151,6 @@ function expired(start: DeviceAuthorization): CliError {
   const minutes = Math.max(1, Math.round(start.expiresIn / 60));
   return new CliError(
     `The sign-in was not approved within ${minutes} min and its code ${start.userCode} expired: run tunnelctl login --sso again`,
+    { code: 'cli.sso_expired' },
   );
 }

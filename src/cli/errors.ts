@@ -1,15 +1,23 @@
 /**
  * Errors tunnelctl itself raises. `CliError` is a failure (exit 1) whose message already names
- * the cause and the fix; `UsageError` is a bad command line (exit 2, usage follows).
+ * the cause and the fix; `UsageError` is a bad command line (exit 2, usage follows). Each has a
+ * stable `code` (`cli.usage`, `cli.timeout`, …), shown by `-o json` errors.
  */
 
 export class CliError extends Error {
   readonly exitCode: number;
+  readonly code: string;
+  readonly details: Record<string, unknown>;
 
-  constructor(message: string, exitCode = 1) {
+  constructor(
+    message: string,
+    opts: { exitCode?: number; code?: string; details?: Record<string, unknown> } = {},
+  ) {
     super(message);
     this.name = 'CliError';
-    this.exitCode = exitCode;
+    this.exitCode = opts.exitCode ?? 1;
+    this.code = opts.code ?? 'cli.failed';
+    this.details = opts.details ?? {};
   }
 }
 
@@ -18,7 +26,7 @@ export class UsageError extends CliError {
   readonly command: string[];
 
   constructor(message: string, command: string[] = []) {
-    super(message, 2);
+    super(message, { exitCode: 2, code: 'cli.usage' });
     this.name = 'UsageError';
     this.command = command;
   }

@@ -11,7 +11,7 @@ import { CliError, UsageError } from './errors.js';
 import { explain } from './explain.js';
 import { commandHelp, help, helpText, readVersion, usageText, version } from './help.js';
 import { completion } from './completion.js';
-import { FORMATS, type Format } from './output.js';
+import { FORMATS, renderData, type Format } from './output.js';
 
 export type { Io } from './context.js';
 
@@ -77,7 +77,7 @@ export async function runTunnelctl(argv: string[], io: Io): Promise<number> {
     });
     return await runCommand(command, ctx, args);
   } catch (err) {
-    return report(err, io, ctx);
+    return report(err, io, ctx, argv);
   }
 }
 
@@ -113,7 +113,9 @@ function findCommand(words: string[]): { command: Command; args: string[] } {
   return { command, args: words.slice(path.length) };
 }
 
-async function report(err: unknown, io: Io, ctx: Ctx | null): Promise<number> {
+async function report(err: unknown, io: Io, ctx: Ctx | null, argv: string[]): Promise<number> {
+  const format = ctx?.format ?? requestedFormat(argv);
+  if (format === 'json' || format === 'yaml') return reportData(err, io, ctx, format);
   const write = (line: string) => io.stderr.write(`${line}\n`);
   if (err instanceof UsageError) {
     write(err.message);
@@ -134,6 +136,73 @@ async function report(err: unknown, io: Io, ctx: Ctx | null): Promise<number> {
   if ((io.env as Record<string, string | undefined>).TUNNELCTL_DEBUG && err instanceof Error && err.stack)
     write(err.stack);
   return 1;
+}
+
+/** What `-o json|yaml` errors say on stderr: the API's error shape, with tunnelctl's advice as `hint`. */
+export interface ErrorOutput {
+  error: {
+    code: string;
+    message: string;
+    details?: Record<string, unknown>;
+    requestId?: string;
+    hint?: string;
+  };
+}
+
+/**
+ * An error as one JSON object (one line) or one YAML document on stderr, for scripts: API errors
+ * keep the server's code, message and details; tunnelctl's own get `cli.*` codes. Same exit status.
+ */
+async function reportData(err: unknown, io: Io, ctx: Ctx | null, format: 'json' | 'yaml'): Promise<number> {
+  let out: ErrorOutput['error'];
+  let status = 1;
+  if (err instanceof UsageError) {
+    const topic = err.command.length > 0 ? ` ${err.command.join(' ')}` : '';
+    out = { code: err.code, message: err.message, hint: `see tunnelctl help${topic}` };
+    status = err.exitCode;
+  } else if (err instanceof CliError) {
+    out = { code: err.code, message: err.message, ...(nonEmpty(err.details) && { details: err.details }) };
+    status = err.exitCode;
+  } else if (err instanceof TunnelplaneApiError) {
+    out = {
+      code: err.code,
+      message: err.message,
+      ...(nonEmpty(err.details) && { details: err.details }),
+      ...(err.requestId && { requestId: err.requestId }),
+      ...(ctx && { hint: await explain(err, ctx) }),
+    };
+  } else if (err instanceof TunnelplaneConnectionError) {
+    out = {
+      code: 'cli.connection',
+      message: `Cannot reach the control plane at ${err.url.split('?')[0]} (${err.reason})`,
+      details: { url: err.url.split('?')[0], reason: err.reason, ...(err.errno && { errno: err.errno }) },
+      ...(ctx && { hint: await explain(err, ctx) }),
+    };
+  } else {
+    out = { code: 'cli.internal', message: err instanceof Error ? err.message : String(err) };
+  }
+  const body: ErrorOutput = { error: out };
+  io.stderr.write(format === 'json' ? `${JSON.stringify(body)}\n` : renderData(body, 'yaml'));
+  return status;
+}
+
+const nonEmpty = (o: Record<string, unknown> | undefined) => o !== undefined && Object.keys(o).length > 0;
+
+/**
+ * The `-o`/`--output` of a command line that did not parse, so that even its usage error comes
+ * out as the script asked. The last one wins, as in the parser; nothing after `--`.
+ */
+function requestedFormat(argv: string[]): string | null {
+  let format: string | null = null;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string;
+    if (a === '--') break;
+    const m = /^(?:--output|-o)(?:=(.*))?$/.exec(a) ?? /^-o(.+)$/.exec(a);
+    if (!m) continue;
+    if (m[1] !== undefined) format = m[1];
+    else if (argv[i + 1] !== undefined) format = argv[++i] as string;
+  }
+  return format;
 }
 
 function safeHelp(words: string[]): string {

@@ -16,6 +16,7 @@ import type {
   Usage,
   User,
 } from '../client/index.js';
+import { formatDuration } from './duration.js';
 
 export type Format = 'table' | 'json' | 'yaml' | 'name';
 export const FORMATS: Format[] = ['table', 'json', 'yaml', 'name'];
@@ -50,6 +51,38 @@ export function age(iso: string, now = Date.now()): string {
   return `${Math.floor(s / 86_400)}d`;
 }
 
+/**
+ * `in 7h59m`, `in 45s`, `expired`: how long until an RFC 3339 time, in its two largest units.
+ * For the EXPIRES column and `Expires:` lines.
+ */
+export function expiresIn(iso: string, now = Date.now()): string {
+  const t = Date.parse(iso);
+  if (Number.isNaN(t)) return '-';
+  const s = Math.floor((t - now) / 1000);
+  if (s <= 0) return 'expired';
+  // Past an hour, to the nearest minute: a TTL of 8h just given reads `in 8h`, not `in 7h59m`.
+  const shown = s >= 3600 ? Math.round(s / 60) * 60 : s;
+  return `in ${(formatDuration(shown).match(/\d+[a-z]/g) ?? []).slice(0, 2).join('')}`;
+}
+
+/** The earlier of two expiry times (a route goes with its tunnel), null when neither is set. */
+const earliest = (...times: Array<string | null | undefined>): string | null =>
+  times
+    .filter((t): t is string => typeof t === 'string' && t !== '')
+    .reduce<string | null>((a, b) => (a === null || Date.parse(b) < Date.parse(a) ? b : a), null);
+
+/** An EXPIRES column only when some row expires: lists without expiry read as they always did. */
+function withExpiry<T>(
+  headers: string[],
+  rows: Array<[T, string[], string | null]>,
+): { headers: string[]; rows: Array<[T, string[]]> } {
+  if (!rows.some(([, , at]) => at !== null)) return { headers, rows: rows.map(([t, r]) => [t, r]) };
+  return {
+    headers: [...headers, 'EXPIRES'],
+    rows: rows.map(([t, r, at]) => [t, [...r, at === null ? '-' : expiresIn(at)]]),
+  };
+}
+
 const dash = (v: string | null | undefined) => (v === null || v === undefined || v === '' ? '-' : v);
 
 /**
@@ -75,38 +108,55 @@ function withOwner(
 
 /** The proof of concept's `list`: one row per route, tunnels without routes on a row of their own. */
 export function tunnelsWithRoutesTable(tunnels: Tunnel[]): string {
-  const rows: Array<[Tunnel, string[]]> = [];
+  const rows: Array<[Tunnel, string[], string | null]> = [];
   for (const t of tunnels) {
-    if (t.routes.length === 0) rows.push([t, [t.name, t.configMode, t.phase, '-', '-']]);
+    if (t.routes.length === 0)
+      rows.push([t, [t.name, t.configMode, t.phase, '-', '-'], earliest(t.expiresAt)]);
     for (const r of t.routes) {
       // A tunnel that is not ready says so on every row; otherwise each route shows its own phase.
-      rows.push([t, [t.name, t.configMode, t.phase === 'ready' ? r.phase : t.phase, r.hostname, r.service]]);
+      rows.push([
+        t,
+        [t.name, t.configMode, t.phase === 'ready' ? r.phase : t.phase, r.hostname, r.service],
+        earliest(r.expiresAt, t.expiresAt),
+      ]);
     }
   }
-  return withOwner(tunnels, ['TUNNEL', 'MODE', 'PHASE', 'HOSTNAME', 'SERVICE'], rows);
+  const table = withExpiry(['TUNNEL', 'MODE', 'PHASE', 'HOSTNAME', 'SERVICE'], rows);
+  return withOwner(tunnels, table.headers, table.rows);
 }
 
 /** `owners`: always show the OWNER column (an admin's list of everyone's). */
 export function tunnelsTable(tunnels: Tunnel[], owners = false): string {
-  return withOwner(
-    tunnels,
+  const table = withExpiry(
     ['NAME', 'MODE', 'PHASE', 'ROUTES', 'AGE'],
-    tunnels.map((t) => [t, [t.name, t.configMode, t.phase, String(t.routes.length), age(t.createdAt)]]),
-    owners,
+    tunnels.map((t) => [
+      t,
+      [t.name, t.configMode, t.phase, String(t.routes.length), age(t.createdAt)],
+      earliest(t.expiresAt),
+    ]),
   );
+  return withOwner(tunnels, table.headers, table.rows, owners);
 }
 
 export function routesTable(routes: Route[]): string {
-  return renderTable(
+  const table = withExpiry(
     ['NAME', 'HOSTNAME', 'SERVICE', 'PHASE', 'PROTECTED', 'IN-CLUSTER'],
     routes.map((r) => [
-      r.name,
-      r.hostname,
-      r.service,
-      r.phase,
-      r.protectedBy ?? '-',
-      r.inCluster ? `${r.inCluster.address} (${r.inCluster.ready ? 'ready' : 'not ready'})` : '-',
+      r,
+      [
+        r.name,
+        r.hostname,
+        r.service,
+        r.phase,
+        r.protectedBy ?? '-',
+        r.inCluster ? `${r.inCluster.address} (${r.inCluster.ready ? 'ready' : 'not ready'})` : '-',
+      ],
+      earliest(r.expiresAt),
     ]),
+  );
+  return renderTable(
+    table.headers,
+    table.rows.map(([, r]) => r),
   );
 }
 
@@ -120,6 +170,7 @@ export function tunnelDetails(t: Tunnel): string {
     ['Phase:', t.phase],
     ...(t.lastError ? [['Last error:', t.lastError]] : []),
     ['Created:', `${t.createdAt} (${age(t.createdAt)} ago)`],
+    ...(t.expiresAt ? [['Expires:', `${t.expiresAt} (${expiresIn(t.expiresAt)})`]] : []),
   ];
   const out = lines
     .map(([k, v]) => `${(k as string).padEnd(12)}${v}`)

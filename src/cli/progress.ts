@@ -33,24 +33,38 @@ export async function withSpinner<T>(
   }
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Waits `ms`, or less when `signal` aborts (then it resolves at once, never rejects). */
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    if (signal?.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
 
 /**
- * Calls `fetch` until `done` says so or `deadline` (epoch ms) passes; returns the last value and
- * whether it timed out. Intervals grow from 250 ms to 2 s.
+ * Calls `fetch` until `done` says so, `deadline` (epoch ms) passes or `signal` aborts; returns the
+ * last value and whether it timed out (or was stopped). Intervals grow from 250 ms to 2 s.
  */
 export async function pollUntil<T>(opts: {
   deadline: number;
   fetch: () => Promise<T>;
   done: (value: T) => boolean;
-}): Promise<{ value: T; timedOut: boolean }> {
+  signal?: AbortSignal;
+}): Promise<{ value: T; timedOut: boolean; aborted: boolean }> {
   let interval = 250;
   for (;;) {
     const value = await opts.fetch();
-    if (opts.done(value)) return { value, timedOut: false };
+    if (opts.done(value)) return { value, timedOut: false, aborted: false };
+    if (opts.signal?.aborted) return { value, timedOut: false, aborted: true };
     const left = opts.deadline - Date.now();
-    if (left <= 0) return { value, timedOut: true };
-    await sleep(Math.min(interval, left));
+    if (left <= 0) return { value, timedOut: true, aborted: false };
+    await sleep(Math.min(interval, left), opts.signal);
+    if (opts.signal?.aborted) return { value, timedOut: false, aborted: true };
     interval = Math.min(2000, Math.round(interval * 1.5));
   }
 }

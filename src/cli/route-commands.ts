@@ -3,16 +3,19 @@
  * `route add|list|delete`. After a change, a reminder on stderr says whether cloudflared must be
  * restarted (locally-configured tunnel) or not (remotely managed).
  */
-import type { Route, RouteDeletion, TunnelplaneClient } from '../client/index.js';
+import type { CreateRouteInput, Route, RouteDeletion, TunnelplaneClient } from '../client/index.js';
 import type { Ctx } from './context.js';
 import { converge, orGone, serverWait, type ConvergeSpec } from './converge.js';
+import { ttlFlag } from './duration.js';
 import { CliError } from './errors.js';
 import { pollUntil, withSpinner } from './progress.js';
 import { routesTable } from './output.js';
 
-export async function addRoute(ctx: Ctx, tunnel: string, service: string): Promise<number> {
-  const { client } = await ctx.session();
-  ctx.subject.tunnel = tunnel;
+/**
+ * What `create TUNNEL SERVICE`, `route add` and `share` send for a new route: the service, and
+ * `--name`, `--allow-ips`, `--access-emails`, `--access-domains` and `--ttl` when given.
+ */
+export function routeInput(ctx: Ctx, service: string, command: string[]): CreateRouteInput {
   const name = ctx.flag('name');
   const list = (flag: string) => {
     const v = ctx.flag(flag);
@@ -28,6 +31,25 @@ export async function addRoute(ctx: Ctx, tunnel: string, service: string): Promi
   const emailDomains = list('access-domains');
   const access =
     emails || emailDomains ? { ...(emails && { emails }), ...(emailDomains && { emailDomains }) } : undefined;
+  const ttlSeconds = ttlFlag(ctx.flag('ttl'), command);
+  return {
+    service,
+    ...(name !== undefined && { name }),
+    ...(allowIps && { allowIps }),
+    ...(access && { access }),
+    ...(ttlSeconds !== undefined && { ttlSeconds }),
+  };
+}
+
+export async function addRoute(
+  ctx: Ctx,
+  tunnel: string,
+  service: string,
+  command: string[] = ['route', 'add'],
+): Promise<number> {
+  const input = routeInput(ctx, service, command);
+  const { client } = await ctx.session();
+  ctx.subject.tunnel = tunnel;
   let created: Route | null = null;
   const spec: ConvergeSpec<Route> = {
     label: `Adding a route to ${service} on tunnel ${tunnel}`,
@@ -35,16 +57,7 @@ export async function addRoute(ctx: Ctx, tunnel: string, service: string): Promi
     check: `tunnelctl route list ${tunnel}`,
     goal: 'ready',
     start: async (wait) => {
-      const res = await client.routes.create(
-        tunnel,
-        {
-          service,
-          ...(name !== undefined && { name }),
-          ...(allowIps && { allowIps }),
-          ...(access && { access }),
-        },
-        { wait },
-      );
+      const res = await client.routes.create(tunnel, input, { wait });
       created = res.value;
       spec.what = `route ${res.value.name} (${res.value.hostname})`;
       return res;
@@ -103,6 +116,7 @@ export async function deleteRoute(ctx: Ctx, tunnel: string, ref: string): Promis
   if (!ref.includes(':')) {
     throw new CliError(
       `Tunnel ${tunnel} has no route named ${ref} or with that hostname; ${routeList(routes)}`,
+      { code: 'cli.not_found' },
     );
   }
   return deleteByService(ctx, tunnel, ref, routes);
@@ -131,7 +145,9 @@ async function deleteByService(
   );
   if (result.deleted.length === 0 && result.pending.length === 0) {
     const routes = known ?? (await client.routes.list(tunnel));
-    throw new CliError(`Tunnel ${tunnel} has no route to ${service}; ${routeList(routes)}`);
+    throw new CliError(`Tunnel ${tunnel} has no route to ${service}; ${routeList(routes)}`, {
+      code: 'cli.not_found',
+    });
   }
   let final: RouteDeletion = result;
   if (result.pending.length > 0 && ctx.wait) {
@@ -145,6 +161,7 @@ async function deleteByService(
     if (polled.timedOut) {
       throw new CliError(
         `Timed out after ${ctx.timeoutSeconds}s waiting for routes ${result.pending.join(', ')} to go; the control plane keeps trying: check with tunnelctl route list ${tunnel}`,
+        { code: 'cli.timeout' },
       );
     }
     final = { deleted: [...result.deleted, ...result.pending], pending: [] };

@@ -5,9 +5,10 @@
  * variable, never argv, so it does not show in `ps`. SIGINT, SIGTERM and SIGHUP are forwarded.
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { constants as fsConstants } from 'node:fs';
+import { access, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { constants, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import type { Tunnel } from '../client/index.js';
 import type { Ctx } from './context.js';
 import { orGone } from './converge.js';
@@ -18,7 +19,7 @@ export const CLOUDFLARED_DOWNLOADS =
   'https://developers.cloudflare.com/cloudflare-one/connections/connect-networks/downloads/';
 const REDACTED = '<redacted>';
 
-interface Plan {
+export interface Plan {
   mode: 'local' | 'remote';
   args: string[];
   /** Variables added to cloudflared's environment. */
@@ -39,12 +40,14 @@ export async function run(ctx: Ctx, name: string): Promise<number> {
         done: (t) => t === null || t.phase !== 'pending',
       }),
     );
-    if (!polled.value) throw new CliError(`Tunnel ${name} was deleted while waiting for it`);
+    if (!polled.value)
+      throw new CliError(`Tunnel ${name} was deleted while waiting for it`, { code: 'cli.not_found' });
     tunnel = polled.value;
   }
   if (tunnel.phase === 'error' || tunnel.phase === 'deleting' || tunnel.id === null) {
     throw new CliError(
       `Tunnel ${name} cannot run yet (phase ${tunnel.phase}${tunnel.lastError ? `: ${tunnel.lastError}` : ''}); check with tunnelctl tunnel get ${name}`,
+      { code: 'cli.not_runnable', details: { phase: tunnel.phase, lastError: tunnel.lastError } },
     );
   }
 
@@ -57,7 +60,8 @@ export async function run(ctx: Ctx, name: string): Promise<number> {
   return launch(ctx, plan);
 }
 
-async function makePlan(ctx: Ctx, tunnel: Tunnel, needToken: boolean): Promise<Plan> {
+/** How cloudflared runs for `tunnel`: arguments, environment, and the private directory in local mode. */
+export async function makePlan(ctx: Ctx, tunnel: Tunnel, needToken: boolean): Promise<Plan> {
   const { client } = await ctx.session();
   if (tunnel.configMode === 'remote') {
     const token = needToken ? await client.tunnels.token(tunnel.name) : REDACTED;
@@ -103,7 +107,36 @@ export function shellQuote(word: string): string {
   return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
-async function launch(ctx: Ctx, plan: Plan): Promise<number> {
+/**
+ * Fails, before anything is created, when no `cloudflared` is on the PATH cloudflared would be
+ * looked up on (`share` checks this first, so it leaves no route behind for nothing).
+ */
+export async function assertCloudflaredOnPath(env: Record<string, string | undefined>): Promise<void> {
+  if (env.PATH === undefined) return; // spawn's own default path: let it say
+  for (const dir of env.PATH.split(delimiter)) {
+    if (dir === '') continue;
+    try {
+      await access(join(dir, 'cloudflared'), fsConstants.X_OK);
+      return;
+    } catch {
+      // not there: the next one
+    }
+  }
+  throw new CliError(`cloudflared is not installed or not on PATH; see ${CLOUDFLARED_DOWNLOADS}`, {
+    code: 'cli.cloudflared_missing',
+  });
+}
+
+/**
+ * Runs cloudflared in the foreground until it exits; answers its exit status (128+N when killed
+ * by signal N). `output: 'stderr'` sends its stdout to our stderr too (`share` keeps stdout for
+ * its results).
+ */
+export async function launch(
+  ctx: Ctx,
+  plan: Plan,
+  opts: { output?: 'stdout' | 'stderr' } = {},
+): Promise<number> {
   const { io } = ctx;
   const cleanup = async () => {
     if (plan.dir) await rm(plan.dir, { recursive: true, force: true });
@@ -122,7 +155,7 @@ async function launch(ctx: Ctx, plan: Plan): Promise<number> {
     await cleanup();
     throw err;
   }
-  child.stdout?.pipe(io.stdout, { end: false });
+  child.stdout?.pipe(opts.output === 'stderr' ? io.stderr : io.stdout, { end: false });
   child.stderr?.pipe(io.stderr, { end: false });
 
   const signals = io.signals ?? process;
@@ -138,9 +171,15 @@ async function launch(ctx: Ctx, plan: Plan): Promise<number> {
     return await new Promise<number>((resolve, reject) => {
       child.once('error', (err: NodeJS.ErrnoException) => {
         if (err.code === 'ENOENT') {
-          reject(new CliError(`cloudflared is not installed or not on PATH; see ${CLOUDFLARED_DOWNLOADS}`));
+          reject(
+            new CliError(`cloudflared is not installed or not on PATH; see ${CLOUDFLARED_DOWNLOADS}`, {
+              code: 'cli.cloudflared_missing',
+            }),
+          );
         } else {
-          reject(new CliError(`Cannot start cloudflared: ${err.message}`));
+          reject(
+            new CliError(`Cannot start cloudflared: ${err.message}`, { code: 'cli.cloudflared_failed' }),
+          );
         }
       });
       child.once('spawn', () =>

@@ -31,6 +31,7 @@ export function parseControlPlane(value: string, what = 'CONTROL_PLANE'): string
   const fail = (why: string) =>
     new CliError(
       `${what}=${JSON.stringify(value)} is not valid (${why}); use host[:port] or a URL, e.g. localhost:5000`,
+      { code: 'cli.bad_setting' },
     );
   if (v === '') throw fail('empty');
   let withScheme = v;
@@ -62,7 +63,10 @@ export function parseControlPlane(value: string, what = 'CONTROL_PLANE'): string
 /** `user:password`; the password may contain ':'. */
 export function parseUserpass(value: string): { user: string; password: string } {
   const i = value.indexOf(':');
-  if (i <= 0) throw new CliError('USERPASS must be user:password (e.g. export USERPASS=user1:user1password)');
+  if (i <= 0)
+    throw new CliError('USERPASS must be user:password (e.g. export USERPASS=user1:user1password)', {
+      code: 'cli.bad_setting',
+    });
   return { user: value.slice(0, i), password: value.slice(i + 1) };
 }
 
@@ -87,6 +91,7 @@ export function resolveTarget(input: {
   } else {
     throw new CliError(
       'No control plane given: set CONTROL_PLANE (e.g. export CONTROL_PLANE=localhost:5000), pass --server, or run tunnelctl login --server URL',
+      { code: 'cli.no_server' },
     );
   }
 

@@ -6,6 +6,7 @@ import { parse as parseYaml } from 'yaml';
 import type { ConfigMode, Tunnel } from '../client/index.js';
 import type { Ctx } from './context.js';
 import { converge, orGone, type ConvergeSpec } from './converge.js';
+import { ttlFlag } from './duration.js';
 import { UsageError } from './errors.js';
 import { renderData, tunnelDetails, tunnelsTable, tunnelsWithRoutesTable } from './output.js';
 
@@ -54,10 +55,12 @@ export async function createTunnel(ctx: Ctx, named?: string): Promise<number> {
   }
   const name = named ?? ctx.flag('name');
   const team = ctx.flag('team');
+  const ttlSeconds = ttlFlag(ctx.flag('ttl'), ['tunnel', 'create']);
   const input = {
     ...(name !== undefined && { name }),
     ...(mode !== undefined && { configMode: mode as ConfigMode }),
     ...(team !== undefined && { team }),
+    ...(ttlSeconds !== undefined && { ttlSeconds }),
   };
   let created: Tunnel | null = null;
   const spec: ConvergeSpec<Tunnel> = {

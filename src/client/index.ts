@@ -2,6 +2,7 @@
 export { createTunnelplaneClient, type TunnelplaneClient } from './client.js';
 export { normaliseBaseUrl, MAX_WAIT_SECONDS } from './transport.js';
 export type { CallOptions, ClientAuth, ClientOptions, ListOptions, WaitOptions } from './transport.js';
+export { MAX_TTL_SECONDS, MIN_TTL_SECONDS } from './tunnels.js';
 export type { RoutesApi, TunnelsApi } from './tunnels.js';
 export { SCOPES } from './accounts.js';
 export type { AccountApi, AdminApi, EventsApi, TokensApi } from './accounts.js';

@@ -21,6 +21,10 @@ import type {
   Tunnel,
 } from './types.js';
 
+/** The shortest and longest `ttlSeconds` the API takes (a minute, 30 days). */
+export const MIN_TTL_SECONDS = 60;
+export const MAX_TTL_SECONDS = 30 * 86_400;
+
 export interface TunnelsApi {
   create(input?: CreateTunnelInput, options?: WaitOptions): Promise<Accepted<Tunnel>>;
   /** Yours and your teams'; with `team`, only that team's (`team.not_found` when you are not in it). */

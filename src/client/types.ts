@@ -28,6 +28,8 @@ export interface Route {
   protectedBy?: 'access' | 'allow-list' | null;
   allowIps?: string[] | null;
   access?: RouteAccess | null;
+  /** When the control plane deletes the route by itself (`ttlSeconds`); null: never. Absent from older servers. */
+  expiresAt?: string | null;
 }
 
 /** Cloudflare Access for people on an HTTP route. */
@@ -47,6 +49,8 @@ export interface Tunnel {
   generation: number;
   observedGeneration: number;
   createdAt: string;
+  /** When the control plane deletes the tunnel by itself (`ttlSeconds`); null: never. Absent from older servers. */
+  expiresAt?: string | null;
   routes: Route[];
 }
 
@@ -157,6 +161,8 @@ export interface CreateTunnelInput {
   configMode?: ConfigMode;
   /** One of your teams: it owns the tunnel (`team.not_found` when you are not in it). */
   team?: string;
+  /** Deleted by itself this long after creation: whole seconds, 60 to 2592000 (30 days). */
+  ttlSeconds?: number;
 }
 
 export interface CreateRouteInput {
@@ -166,6 +172,8 @@ export interface CreateRouteInput {
   allowIps?: string[];
   /** HTTP routes: people allowed through Cloudflare Access. */
   access?: RouteAccess;
+  /** Deleted by itself this long after creation: whole seconds, 60 to 2592000 (30 days). */
+  ttlSeconds?: number;
 }
 
 export interface CreateTokenInput {

@@ -20,6 +20,7 @@ const VERBS = [
   'route',
   'token',
   'run',
+  'share',
   'whoami',
   'login',
   'logout',
