@@ -16,6 +16,7 @@ import {
 import { LATEST, machine, mergeResults, note } from './report.js';
 import { routeLatencyBenchmark } from './route-latency.js';
 import { fairnessBenchmark } from './fairness.js';
+import { healthBenchmark } from './health.js';
 import { soakBenchmark } from './soak.js';
 import { postgresUrl } from './stack.js';
 
@@ -74,6 +75,13 @@ const benchmarks: Benchmark[] = [
     describe: 'RSS of the server process holding the large data set, reconciler idle',
     run: (o) =>
       memoryBenchmark({ full: o.full, ...(o.cpuProfileDir ? { cpuProfileDir: o.cpuProfileDir } : {}) }),
+  },
+  {
+    name: 'health',
+    key: 'health',
+    describe:
+      'connector health: Cloudflare calls per refresh for N tunnels, its time, and the freshness the call budget allows',
+    run: (o) => healthBenchmark({ full: o.full }),
   },
   {
     name: 'postgres',

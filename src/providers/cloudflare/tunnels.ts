@@ -97,7 +97,7 @@ export function createTunnelsApi({ sdk, accountId, guard }: CloudflareClient): T
     listTunnels: (prefix) =>
       guard('list tunnels', async () => {
         const out: CloudflareTunnelInfo[] = [];
-        // Page by page, stopping at a short page: the SDK's iterator would ask for one more, empty.
+        // Page by page, stopping at the last: the SDK's iterator would ask for one more, empty.
         for (let page = 1; ; page++) {
           const res = await tunnels.list({
             account_id: accountId,
@@ -109,7 +109,9 @@ export function createTunnelsApi({ sdk, accountId, guard }: CloudflareClient): T
           const rows = res.result as RawTunnel[];
           for (const raw of rows)
             if (raw.name?.startsWith(prefix) && !raw.deleted_at) out.push(toTunnel(raw));
-          if (rows.length < LIST_PAGE) return out;
+          // A short page is the last; so is one that reaches the total Cloudflare states.
+          const total = (res.result_info as { total_count?: number } | undefined)?.total_count;
+          if (rows.length < LIST_PAGE || (total !== undefined && page * LIST_PAGE >= total)) return out;
         }
       }),
 
