@@ -242,6 +242,8 @@ export function createFakeState(opts: StateOptions) {
       observedGeneration: t.observedGeneration,
       createdAt: t.createdAt,
       expiresAt: t.expiresAt,
+      // What Cloudflare says of the connectors: the fake has no health refresh, so never known.
+      connectors: null,
       routes: t.routes.map((r) => routeJson(t, r)),
     };
   }

@@ -43,6 +43,8 @@ export async function startRealTarget(): Promise<Target> {
   try {
     stack = await startStack({
       kubernetes: { kubeconfig: k8s.kubeconfig(), namespace: FAKE_OPTIONS.namespace },
+      // No connectors' health refresh: `connectors` stays null, as on the fake, however long the run.
+      config: { reconciler: { healthSeconds: 0 } },
     });
   } catch (err) {
     await k8s.close();
