@@ -278,6 +278,7 @@ describe('teams, scoped tokens and the admin API', () => {
         'GET /api/v1/admin/users',
         'GET /api/v1/admin/users/{user}',
         'GET /api/v1/events',
+        'GET /api/v1/events/stream',
         'GET /api/v1/me',
         'GET /api/v1/teams',
         'GET /api/v1/tokens',

@@ -52,6 +52,8 @@ describe('rendered views', () => {
       'generation',
       'observedGeneration',
       'createdAt',
+      'expiresAt',
+      'connectors',
       'routes',
     ]);
     expect(item).toMatchObject({ name: tunnel, owner: 'user1', phase: 'ready' });
