@@ -93,4 +93,3 @@ export async function healthBenchmark(o: { full: boolean }) {
   const result = { budget: BUDGET, share: SHARE, intervalSeconds: INTERVAL_MS / 1000, runs: rows };
   return result;
 }
-

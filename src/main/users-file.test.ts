@@ -48,7 +48,11 @@ describe('syncUsersFile', () => {
   });
 
   it('lets the file win at the first sync that remembers nothing (an upgraded installation)', async () => {
-    await store.users.create({ name: 'carol', passwordHash: await hashPassword('db-password'), role: 'user' });
+    await store.users.create({
+      name: 'carol',
+      passwordHash: await hashPassword('db-password'),
+      role: 'user',
+    });
     write({ carol: 'file-password' });
     await sync();
     expect(await passwordOf('carol', 'file-password')).toBe(true);

@@ -146,7 +146,9 @@ export function createTunnelService(deps: TunnelServiceDeps) {
               name,
               configMode: mode,
               secretSealed: secrets.seal(secret),
-              expiresAt: input.ttlSeconds ? new Date(Date.now() + input.ttlSeconds * 1000).toISOString() : null,
+              expiresAt: input.ttlSeconds
+                ? new Date(Date.now() + input.ttlSeconds * 1000).toISOString()
+                : null,
             },
             deps.quotasOf(owner),
             actor.user.name,
