@@ -6,6 +6,7 @@
  * number of tunnels.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { subscribe } from './support/sse.js';
 import { eventually, startStack, type Stack } from './support/stack.js';
 
 describe('connector health', () => {
@@ -30,6 +31,10 @@ describe('connector health', () => {
 
   it('follows none → healthy → degraded → down, in the API, /metrics and events', async () => {
     const u = stack.as('user1');
+    const stream = await subscribe(
+      stack.url,
+      `Basic ${Buffer.from('user1:user1password').toString('base64')}`,
+    );
     const t = (await u.post('/api/v1/tunnels?wait=10', {})).body;
     expect(t.connectors).toBeNull();
     for (let i = 0; i < 9; i++) await u.post('/api/v1/tunnels?wait=0', {}).then(() => undefined);
@@ -76,6 +81,14 @@ describe('connector health', () => {
       .map((e) => e.action);
     expect(actions.filter((a) => a === 'tunnel.connected')).toHaveLength(1);
     expect(actions.filter((a) => a === 'tunnel.disconnected')).toHaveLength(1);
+    // And live, on the event stream.
+    await eventually(
+      () =>
+        stream.got.some((e) => e.event === 'tunnel.connected' && e.data.target === t.name) &&
+        stream.got.some((e) => e.event === 'tunnel.disconnected' && e.data.target === t.name),
+      10_000,
+    );
+    stream.close();
   });
 
   it('reports a tunnel that never connected, once', async () => {

@@ -6,52 +6,8 @@
  * what another replica wrote (events live in the database).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { subscribe } from './support/sse.js';
 import { eventually, startStack, type Stack } from './support/stack.js';
-
-interface Sse {
-  id: number;
-  event: string;
-  data: { id: number; action: string; target: string; actor: string };
-}
-
-/** Opens a stream as `auth`; collects its events until `close()`. */
-async function subscribe(url: string, auth: string, lastEventId?: number) {
-  const ctrl = new AbortController();
-  const res = await fetch(`${url}/api/v1/events/stream`, {
-    headers: {
-      authorization: auth,
-      ...(lastEventId !== undefined ? { 'last-event-id': String(lastEventId) } : {}),
-    },
-    signal: ctrl.signal,
-  });
-  const got: Sse[] = [];
-  if (res.status === 200) {
-    void (async () => {
-      const decoder = new TextDecoder();
-      let buf = '';
-      try {
-        for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-          buf += decoder.decode(chunk, { stream: true });
-          let at: number;
-          while ((at = buf.indexOf('\n\n')) >= 0) {
-            const block = buf.slice(0, at);
-            buf = buf.slice(at + 2);
-            const field = (name: string) =>
-              block
-                .split('\n')
-                .find((l) => l.startsWith(`${name}: `))
-                ?.slice(name.length + 2);
-            const data = field('data');
-            if (data) got.push({ id: Number(field('id')), event: field('event')!, data: JSON.parse(data) });
-          }
-        }
-      } catch {
-        // aborted
-      }
-    })();
-  }
-  return { status: res.status, got, close: () => ctrl.abort(), contentType: res.headers.get('content-type') };
-}
 
 const basic = (user: string, password: string) =>
   `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
