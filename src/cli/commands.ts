@@ -39,6 +39,7 @@ import {
   listTunnels,
   listTunnelsWithRoutes,
   runToken,
+  tunnelStatusCommand,
 } from './tunnel-commands.js';
 
 /** What completion offers for a parameter: names asked from the control plane, or fixed words. */
@@ -249,6 +250,15 @@ export const COMMANDS: Command[] = [
     summary: 'run cloudflared for the tunnel (--print: show the command instead)',
     section: 'tunnels',
     run: (ctx, [tunnel]) => run(ctx, tunnel as string),
+  },
+  {
+    path: ['status'],
+    params: [T],
+    flags: [],
+    summary:
+      'is cloudflared connected: connectors, connections, routes; exit 0 when healthy or degraded, 3 when not',
+    section: 'tunnels',
+    run: (ctx, [tunnel]) => tunnelStatusCommand(ctx, tunnel as string),
   },
   {
     path: ['share'],

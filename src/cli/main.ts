@@ -1,6 +1,7 @@
 /**
  * `tunnelctl`: parses the command line, finds the command in the table, runs it, and turns
- * every failure into one line on stderr and an exit status (0 success, 1 failure, 2 usage).
+ * every failure into one line on stderr and an exit status (0 success, 1 failure, 2 usage; 3 from
+ * `status` when cloudflared is not connected).
  * Never exits the process and never reads process.env: everything comes through `io`.
  */
 import { TunnelplaneApiError, TunnelplaneConnectionError } from '../client/index.js';

@@ -7,6 +7,7 @@ import { stringify as toYaml } from 'yaml';
 import type {
   AdminUser,
   AuditEvent,
+  Connectors,
   Me,
   Quotas,
   Route,
@@ -83,6 +84,32 @@ function withExpiry<T>(
   };
 }
 
+/**
+ * The CONNECTED cell: `healthy (4)`, `degraded (1)`, `down`, `never` (inactive: cloudflared never
+ * ran), `-` (not checked yet, or a server that does not say).
+ */
+export function connectedCell(c: Connectors | null | undefined): string {
+  if (!c) return '-';
+  if (c.status === 'inactive') return 'never';
+  if (c.status === 'down') return 'down';
+  return `${c.status} (${c.connections.length})`;
+}
+
+/**
+ * A CONNECTED column only when some tunnel's connectors are known: output without connector
+ * health (a server that has not checked yet, or an older one) reads as it always did.
+ */
+function withConnected<T extends { connectors?: Connectors | null }>(
+  headers: string[],
+  rows: Array<[T, string[], string | null]>,
+): { headers: string[]; rows: Array<[T, string[], string | null]> } {
+  if (!rows.some(([t]) => t.connectors)) return { headers, rows };
+  return {
+    headers: [...headers, 'CONNECTED'],
+    rows: rows.map(([t, r, at]) => [t, [...r, connectedCell(t.connectors)], at]),
+  };
+}
+
 const dash = (v: string | null | undefined) => (v === null || v === undefined || v === '' ? '-' : v);
 
 /**
@@ -121,13 +148,14 @@ export function tunnelsWithRoutesTable(tunnels: Tunnel[]): string {
       ]);
     }
   }
-  const table = withExpiry(['TUNNEL', 'MODE', 'PHASE', 'HOSTNAME', 'SERVICE'], rows);
+  const connected = withConnected(['TUNNEL', 'MODE', 'PHASE', 'HOSTNAME', 'SERVICE'], rows);
+  const table = withExpiry(connected.headers, connected.rows);
   return withOwner(tunnels, table.headers, table.rows);
 }
 
 /** `owners`: always show the OWNER column (an admin's list of everyone's). */
 export function tunnelsTable(tunnels: Tunnel[], owners = false): string {
-  const table = withExpiry(
+  const connected = withConnected(
     ['NAME', 'MODE', 'PHASE', 'ROUTES', 'AGE'],
     tunnels.map((t) => [
       t,
@@ -135,6 +163,7 @@ export function tunnelsTable(tunnels: Tunnel[], owners = false): string {
       earliest(t.expiresAt),
     ]),
   );
+  const table = withExpiry(connected.headers, connected.rows);
   return withOwner(tunnels, table.headers, table.rows, owners);
 }
 
@@ -171,6 +200,9 @@ export function tunnelDetails(t: Tunnel): string {
     ...(t.lastError ? [['Last error:', t.lastError]] : []),
     ['Created:', `${t.createdAt} (${age(t.createdAt)} ago)`],
     ...(t.expiresAt ? [['Expires:', `${t.expiresAt} (${expiresIn(t.expiresAt)})`]] : []),
+    ...(t.connectors
+      ? [['Connected:', `${connectedCell(t.connectors)} (details: tunnelctl status ${t.name})`]]
+      : []),
   ];
   const out = lines
     .map(([k, v]) => `${(k as string).padEnd(12)}${v}`)
@@ -313,4 +345,58 @@ export function quotasTable(quotas: Quotas, usage: Usage): string {
     ['QUOTA', 'USED', 'LIMIT'],
     Object.keys(limits).map((k) => [k, String(used[k] ?? 0), quota(limits[k])]),
   );
+}
+
+/** `status TUNNEL`'s words for a connector status. */
+const CONNECTOR_WORDS: Record<Connectors['status'], string> = {
+  healthy: 'healthy',
+  degraded: 'degraded (fewer connections than usual)',
+  down: 'down (no connection now)',
+  inactive: 'never connected (inactive)',
+};
+
+/** `2026-12-02T03:01:44Z (5m ago)`. */
+const at = (iso: string, now: number) => `${when(iso)} (${age(iso, now)} ago)`;
+
+/**
+ * `status TUNNEL`: the tunnel's phase, its connectors' status and since when, each connection,
+ * when last checked, and its routes' phases.
+ */
+export function tunnelStatus(t: Tunnel, now = Date.now()): string {
+  const c = t.connectors ?? null;
+  const head = lines([
+    ['Tunnel:', t.name],
+    ['Phase:', t.phase === 'error' && t.lastError ? `error: ${t.lastError}` : t.phase],
+    [
+      'Connectors:',
+      c
+        ? `${CONNECTOR_WORDS[c.status]}${c.since ? ` since ${at(c.since, now)}` : ''}`
+        : 'not checked yet (the control plane asks Cloudflare about every minute)',
+    ],
+    c ? ['Checked:', at(c.checkedAt, now)] : null,
+  ]);
+  const indent = (table: string) =>
+    table
+      .split('\n')
+      .map((l) => (l ? `  ${l}` : l))
+      .join('\n');
+  let out = head;
+  if (c) {
+    out +=
+      c.connections.length === 0
+        ? 'Connections: none\n'
+        : `Connections:\n${indent(
+            renderTable(
+              ['COLO', 'CLIENT VERSION', 'ORIGIN IP', 'OPENED'],
+              c.connections.map((k) => [k.colo, k.clientVersion, k.originIp, at(k.openedAt, now)]),
+            ),
+          )}`;
+  }
+  if (t.routes.length === 0) return `${out}Routes:     none\n`;
+  return `${out}Routes:\n${indent(
+    renderTable(
+      ['NAME', 'HOSTNAME', 'PHASE'],
+      t.routes.map((r) => [r.name, r.hostname, r.phase]),
+    ),
+  )}`;
 }

@@ -1,6 +1,6 @@
 /**
  * Tunnel verbs: the proof of concept's `list`, `create`, `credentials`, `config`, `delete TUNNEL`
- * and the structured `tunnel create|list|get|delete` and `token`. All speak API v1.
+ * and the structured `tunnel create|list|get|delete`, `status` and `token`. All speak API v1.
  */
 import { parse as parseYaml } from 'yaml';
 import type { ConfigMode, Tunnel } from '../client/index.js';
@@ -8,7 +8,7 @@ import type { Ctx } from './context.js';
 import { converge, orGone, type ConvergeSpec } from './converge.js';
 import { ttlFlag } from './duration.js';
 import { UsageError } from './errors.js';
-import { renderData, tunnelDetails, tunnelsTable, tunnelsWithRoutesTable } from './output.js';
+import { renderData, tunnelDetails, tunnelStatus, tunnelsTable, tunnelsWithRoutesTable } from './output.js';
 
 /** Yours and your teams' (`--team`: only that team's). */
 async function listed(ctx: Ctx): Promise<Tunnel[]> {
@@ -97,6 +97,33 @@ export async function getTunnel(ctx: Ctx, name: string): Promise<number> {
   ctx.subject.tunnel = name;
   printTunnel(ctx, await client.tunnels.get(name));
   return 0;
+}
+
+/** `status TUNNEL`'s exit status when cloudflared is not connected (down, inactive, not checked yet). */
+export const NOT_CONNECTED = 3;
+
+/**
+ * `status TUNNEL`: is cloudflared connected? Exit 0 when its connectors are healthy or degraded,
+ * {@link NOT_CONNECTED} when down, inactive or not checked yet — so a script can wait on it.
+ */
+export async function tunnelStatusCommand(ctx: Ctx, name: string): Promise<number> {
+  const { client } = await ctx.session();
+  ctx.subject.tunnel = name;
+  const tunnel = await client.tunnels.get(name);
+  const connectors = tunnel.connectors ?? null;
+  const connected = connectors?.status === 'healthy' || connectors?.status === 'degraded';
+  if (ctx.format === 'table') {
+    ctx.out(tunnelStatus(tunnel));
+    if (!connected && tunnel.phase === 'ready' && connectors?.status !== undefined)
+      ctx.note(`cloudflared is not connected; start it with: tunnelctl run ${name}`);
+  } else
+    ctx.data({
+      tunnel: tunnel.name,
+      phase: tunnel.phase,
+      connectors,
+      routes: tunnel.routes.map((r) => ({ name: r.name, hostname: r.hostname, phase: r.phase })),
+    });
+  return connected ? 0 : NOT_CONNECTED;
 }
 
 function printTunnel(ctx: Ctx, tunnel: Tunnel): void {

@@ -51,7 +51,36 @@ export interface Tunnel {
   createdAt: string;
   /** When the control plane deletes the tunnel by itself (`ttlSeconds`); null: never. Absent from older servers. */
   expiresAt?: string | null;
+  /**
+   * Whether cloudflared is connected, as Cloudflare says it; null until the control plane's first
+   * health refresh. Absent from older servers.
+   */
+  connectors?: Connectors | null;
   routes: Route[];
+}
+
+/** `inactive`: never ran; `healthy`; `degraded`: fewer connections than usual; `down`: none now. */
+export type ConnectorStatus = 'inactive' | 'healthy' | 'degraded' | 'down';
+
+/** One connection of a cloudflared connector to Cloudflare's edge. */
+export interface Connection {
+  /** The Cloudflare data centre, e.g. `ams01`. */
+  colo: string;
+  /** cloudflared's version. */
+  clientVersion: string;
+  /** The address cloudflared connected from. */
+  originIp: string;
+  openedAt: string;
+}
+
+/** A tunnel's connectors as the control plane last heard of them from Cloudflare. */
+export interface Connectors {
+  status: ConnectorStatus;
+  connections: Connection[];
+  /** When last confirmed. */
+  checkedAt: string;
+  /** When the status last changed. */
+  since: string | null;
 }
 
 /** What an API token may do: `read` (every GET), `write` (changes), `admin` (the admin paths, for admins). */

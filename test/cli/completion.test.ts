@@ -20,6 +20,7 @@ const VERBS = [
   'route',
   'token',
   'run',
+  'status',
   'share',
   'whoami',
   'login',
@@ -101,6 +102,10 @@ tunnelctl() {
     [['create', 'alpha', ''], []],
     [
       ['tunnel', 'get', ''],
+      ['alpha', 'beta'],
+    ],
+    [
+      ['status', ''],
       ['alpha', 'beta'],
     ],
     [

@@ -22,6 +22,7 @@ import { createFakeDevices, identityRoutes, type FakeDevices } from './fake-iden
 import { pocRoutes } from './fake-poc.js';
 import {
   createFakeState,
+  type FakeConnectors,
   type FakeScope,
   type FakeTeam,
   type FakeToken,
@@ -32,8 +33,11 @@ import { tunnelRoutes } from './fake-tunnels.js';
 import { HttpError, validate } from './fake-validation.js';
 
 export type { Behaviour } from './fake-http.js';
-export type { FakeRoute, FakeTeam, FakeToken, FakeTunnel, FakeUser } from './fake-state.js';
+export type { FakeConnectors, FakeRoute, FakeTeam, FakeToken, FakeTunnel, FakeUser } from './fake-state.js';
 export type { FakeDevice, FakeDevices } from './fake-identity.js';
+
+/** `setConnectors`: the status, and whatever else the test cares about. */
+export type ConnectorsInit = Pick<FakeConnectors, 'status'> & Partial<Omit<FakeConnectors, 'status'>>;
 
 export interface RecordedRequest {
   method: string;
@@ -98,6 +102,11 @@ export interface FakeServer {
    * it deleted, with its `tunnel.expired` / `route.expired` event, as the real reconciler does.
    */
   expireNow(tunnel: string, route?: string): void;
+  /**
+   * What the server's health refresh would have found for a tunnel's connectors (the fake has
+   * none): `connections` default to none, `checkedAt` and `since` to now; null: not checked yet.
+   */
+  setConnectors(tunnel: string, connectors: ConnectorsInit | null): void;
   credentialsOf(name: string): string;
   configOf(name: string): string;
   runTokenOf(name: string): string;
@@ -422,6 +431,15 @@ export async function startFakeServer(options: FakeServerOptions = {}): Promise<
         if (!r) throw new Error(`fake server: tunnel ${tunnel} has no route ${route}`);
         r.expiresAt = past;
       }
+    },
+    setConnectors: (tunnel, c) => {
+      const now = new Date().toISOString();
+      must(tunnel).connectors = c && {
+        status: c.status,
+        connections: c.connections ?? [],
+        checkedAt: c.checkedAt ?? now,
+        since: c.since === undefined ? now : c.since,
+      };
     },
     credentialsOf: (name) => state.credentialsOf(must(name)),
     configOf: (name) => state.configOf(must(name)),

@@ -57,6 +57,16 @@ export interface FakeTunnel {
   routes: FakeRoute[];
   /** When the tunnel deletes itself (`ttlSeconds`); null: never. */
   expiresAt: string | null;
+  /** What Cloudflare says of its connectors (`setConnectors`); null: not checked yet. */
+  connectors: FakeConnectors | null;
+}
+
+/** A tunnel's `connectors` as the API shows them (src/server/presenters.ts). */
+export interface FakeConnectors {
+  status: 'inactive' | 'healthy' | 'degraded' | 'down';
+  connections: Array<{ colo: string; clientVersion: string; originIp: string; openedAt: string }>;
+  checkedAt: string;
+  since: string | null;
 }
 
 export type FakeScope = Scope;
@@ -242,8 +252,9 @@ export function createFakeState(opts: StateOptions) {
       observedGeneration: t.observedGeneration,
       createdAt: t.createdAt,
       expiresAt: t.expiresAt,
-      // What Cloudflare says of the connectors: the fake has no health refresh, so never known.
-      connectors: null,
+      // What Cloudflare says of the connectors: the fake has no health refresh, so null (never
+      // known, as on the contract's real server) unless a test set them (`setConnectors`).
+      connectors: t.connectors,
       routes: t.routes.map((r) => routeJson(t, r)),
     };
   }
@@ -381,6 +392,7 @@ export function createFakeState(opts: StateOptions) {
         secret: randomBytes(32).toString('base64'),
         routes: [],
         expiresAt,
+        connectors: null,
       };
       tunnels.set(name, t);
       return t;
