@@ -206,17 +206,23 @@ describe('CRUD, metadata and errors', () => {
   });
 
   it('replaces with optimistic concurrency: a stale resourceVersion is a 409 Conflict', async () => {
-    const created = await apps.createNamespacedDeployment({ namespace: ns, body: deployment('tca-1') });
-    const stale = structuredClone(created);
+    const made = await apps.createNamespacedDeployment({ namespace: ns, body: deployment('tca-1') });
+    const stale = structuredClone(made);
+    // The simulated controller writes the revision and status shortly after a change (as
+    // kube-controller-manager does): replace the version it left, however busy the machine.
+    let created = made;
+    for (let i = 0; i < 200 && !created.status?.observedGeneration; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      created = await apps.readNamespacedDeployment({ name: 'tca-1', namespace: ns });
+    }
+    expect(created.status?.observedGeneration).toBe(1);
     const fresh = await apps.replaceNamespacedDeployment({
       name: 'tca-1',
       namespace: ns,
       body: { ...created, spec: { ...created.spec!, replicas: 3 } },
     });
     expect(fresh.metadata?.generation).toBe(2);
-    expect(Number(fresh.metadata?.resourceVersion)).toBeGreaterThan(
-      Number(created.metadata?.resourceVersion),
-    );
+    expect(Number(fresh.metadata?.resourceVersion)).toBeGreaterThan(Number(made.metadata?.resourceVersion));
     const conflict = await failure(
       apps.replaceNamespacedDeployment({ name: 'tca-1', namespace: ns, body: stale }),
     );
@@ -229,11 +235,19 @@ describe('CRUD, metadata and errors', () => {
         details: { name: 'tca-1', group: 'apps', kind: 'deployments' },
       }),
     });
-    // A metadata-only change does not bump the generation.
+    // A metadata-only change does not bump the generation (made on what the controller left).
+    let latest = fresh;
+    for (let i = 0; i < 200 && latest.status?.observedGeneration !== 2; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      latest = await apps.readNamespacedDeployment({ name: 'tca-1', namespace: ns });
+    }
     const labelled = await apps.replaceNamespacedDeployment({
       name: 'tca-1',
       namespace: ns,
-      body: { ...fresh, metadata: { ...fresh.metadata!, labels: { ...fresh.metadata?.labels, extra: 'x' } } },
+      body: {
+        ...latest,
+        metadata: { ...latest.metadata!, labels: { ...latest.metadata?.labels, extra: 'x' } },
+      },
     });
     expect(labelled.metadata?.generation).toBe(2);
     expect(
