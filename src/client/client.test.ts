@@ -223,9 +223,9 @@ describe('client: events, admin and probes', () => {
     expect((await admin.admin.addMember('platform', 'user1')).members?.map((m) => m.name)).toEqual(['user1']);
     expect(await client.account.teams()).toEqual([{ name: 'platform' }]);
     expect((await client.me()).teams).toEqual([{ name: 'platform' }]);
-    const { value } = await client.tunnels.create({ name: 'shared', team: 'platform' });
+    const { value } = await client.tunnels.create({ name: 'teamwork', team: 'platform' });
     expect(value.owner).toBe('team:platform');
-    expect((await client.tunnels.listAll({ team: 'platform' })).map((t) => t.name)).toEqual(['shared']);
+    expect((await client.tunnels.listAll({ team: 'platform' })).map((t) => t.name)).toEqual(['teamwork']);
     expect((await admin.admin.team('platform')).usage.tunnels).toBe(1);
     expect((await admin.admin.removeMember('platform', 'user1')).members).toEqual([]);
     await admin.admin.removeUser('carol');

@@ -43,20 +43,20 @@ describe('identity through tunnelctl and the real server', () => {
 
     // The user: their team, a tunnel the team owns.
     expect((await tunnelctl(['teams', '-o', 'name'], { env: carol() })).stdout).toBe('platform\n');
-    const tunnel = await tunnelctl(['create', 'shared', '--team', 'platform', '-o', 'json'], {
+    const tunnel = await tunnelctl(['create', 'teamwork', '--team', 'platform', '-o', 'json'], {
       env: carol(),
     });
     ok(tunnel);
     expect(JSON.parse(tunnel.stdout)).toMatchObject({
-      name: 'shared',
+      name: 'teamwork',
       owner: 'team:platform',
       phase: 'ready',
     });
     expect((await tunnelctl(['list', '--team', 'platform', '-o', 'name'], { env: carol() })).stdout).toBe(
-      'shared\n',
+      'teamwork\n',
     );
     const table = await tunnelctl(['tunnel', 'list'], { env: carol() });
-    expect(table.stdout).toMatch(/shared\s+team:platform\s+local\s+ready/);
+    expect(table.stdout).toMatch(/teamwork\s+team:platform\s+local\s+ready/);
     const show = await tunnelctl(['admin', 'teams', 'show', 'platform', '-o', 'json'], { env: admin });
     expect(JSON.parse(show.stdout)).toMatchObject({
       name: 'platform',
@@ -131,13 +131,13 @@ describe('identity through tunnelctl and the real server', () => {
     const owned = await tunnelctl(['admin', 'tunnels', '--owner', 'team:platform', '-o', 'name'], {
       env: admin,
     });
-    expect(owned.stdout).toBe('shared\n');
+    expect(owned.stdout).toBe('teamwork\n');
     ok(await tunnelctl(['admin', 'users', 'enable', 'carol'], { env: admin }));
 
     // Clean up through the CLI: the team keeps its tunnel from being removed until it is gone.
     const busy = await tunnelctl(['admin', 'teams', 'remove', 'platform'], { env: admin });
     expect(busy.stderr).toContain('(team.has_tunnels)');
-    ok(await tunnelctl(['delete', 'shared'], { env: carol('carol-password-2') }));
+    ok(await tunnelctl(['delete', 'teamwork'], { env: carol('carol-password-2') }));
     ok(await tunnelctl(['admin', 'teams', 'remove', 'platform'], { env: admin }));
     ok(await tunnelctl(['admin', 'users', 'remove', 'carol'], { env: admin }));
   }, 120_000);

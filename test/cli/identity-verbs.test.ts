@@ -156,26 +156,26 @@ describe('teams and team tunnels', () => {
   });
 
   it('create NAME --team TEAM: the team owns it; list shows an OWNER column; --team filters', async () => {
-    const r = await tunnelctl(['create', 'shared', '--team', 'platform', '-o', 'json'], { env: user1 });
+    const r = await tunnelctl(['create', 'teamwork', '--team', 'platform', '-o', 'json'], { env: user1 });
     expect(r.code).toBe(0);
-    expect(json(r.stdout)).toMatchObject({ name: 'shared', owner: 'team:platform' });
+    expect(json(r.stdout)).toMatchObject({ name: 'teamwork', owner: 'team:platform' });
     expect(fake.requests.find((q) => q.method === 'POST')?.body).toEqual({
-      name: 'shared',
+      name: 'teamwork',
       team: 'platform',
     });
     fake.seedTunnel('user1', { name: 'mine' });
     const list = await tunnelctl(['tunnel', 'list'], { env: user1 });
     expect(list.stdout).toMatch(/^NAME\s+OWNER\s+MODE\s+PHASE\s+ROUTES\s+AGE\n/);
-    expect(list.stdout).toMatch(/shared\s+team:platform\s+local/);
+    expect(list.stdout).toMatch(/teamwork\s+team:platform\s+local/);
     expect(list.stdout).toMatch(/mine\s+user1\s+local/);
     const poc = await tunnelctl(['list'], { env: user1 });
     expect(poc.stdout).toMatch(/^TUNNEL\s+OWNER\s+MODE/);
     const team = await tunnelctl(['list', '--team', 'platform', '-o', 'name'], { env: user1 });
-    expect(team.stdout).toBe('shared\n');
+    expect(team.stdout).toBe('teamwork\n');
     expect(fake.requests.at(-1)?.query).toMatchObject({ team: 'platform' });
     // Another member manages it too.
     fake.teams.get('platform')!.members.set('user2', { source: 'manual', since: new Date().toISOString() });
-    const del = await tunnelctl(['delete', 'shared'], { env: userEnv(fake.url, 'user2') });
+    const del = await tunnelctl(['delete', 'teamwork'], { env: userEnv(fake.url, 'user2') });
     expect(del.code).toBe(0);
   });
 
@@ -425,12 +425,12 @@ describe('admin teams', () => {
     });
     expect(notMember.stderr).toContain('user2 is not a member of team platform (user.not_found)');
     // A team tunnel keeps the team from being removed.
-    await tunnelctl(['create', 'shared', '--team', 'platform'], { env: user1 });
+    await tunnelctl(['create', 'teamwork', '--team', 'platform'], { env: user1 });
     const busy = await tunnelctl(['admin', 'teams', 'remove', 'platform'], { env: admin });
     expect(busy.stderr).toContain(
       'Team platform still owns tunnels; delete them first (team.has_tunnels): see them with: tunnelctl admin tunnels --owner team:platform',
     );
-    await tunnelctl(['delete', 'shared'], { env: user1 });
+    await tunnelctl(['delete', 'teamwork'], { env: user1 });
     const gone = await tunnelctl(['admin', 'teams', 'remove', 'platform'], { env: admin });
     expect(gone.stdout).toBe('team platform removed\n');
   });
