@@ -10,7 +10,7 @@ import { parseAccessRule, parseAllowList } from '../domain/allow-list.js';
 import { accessPolicies } from '../domain/access-policies.js';
 import type { AccountCapacity, Quotas, RouteView, TunnelRow, TunnelsRepository } from '../store/index.js';
 import type { Actor } from './actor.js';
-import type { TunnelService } from './tunnel-service.js';
+import { expiresIn, type TunnelService } from './tunnel-service.js';
 import type { Waits } from './waits.js';
 
 export interface RouteServiceConfig {
@@ -29,10 +29,6 @@ export interface NewRouteInput {
   /** Deleted by itself this long after creation (`tunnelctl share --ttl`). */
   ttlSeconds?: number;
 }
-
-/** When something made now with `ttlSeconds` expires (RFC 3339); none: never. */
-export const expiresIn = (ttlSeconds: number | undefined) =>
-  ttlSeconds ? new Date(Date.now() + ttlSeconds * 1000).toISOString() : null;
 
 export interface RouteServiceDeps {
   tunnels: Pick<TunnelsRepository, 'addRoute' | 'markRoutesDeleting' | 'requestRotation' | 'routesById'>;

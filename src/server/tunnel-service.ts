@@ -23,6 +23,10 @@ import type { Waits } from './waits.js';
 
 export type { Actor } from './actor.js';
 
+/** When something made now with `ttlSeconds` expires (RFC 3339); none: never. */
+export const expiresIn = (ttlSeconds: number | undefined) =>
+  ttlSeconds ? new Date(Date.now() + ttlSeconds * 1000).toISOString() : null;
+
 export interface TunnelServiceConfig {
   accountId: string;
   defaultConfigMode: 'local' | 'remote';
@@ -146,9 +150,7 @@ export function createTunnelService(deps: TunnelServiceDeps) {
               name,
               configMode: mode,
               secretSealed: secrets.seal(secret),
-              expiresAt: input.ttlSeconds
-                ? new Date(Date.now() + input.ttlSeconds * 1000).toISOString()
-                : null,
+              expiresAt: expiresIn(input.ttlSeconds),
             },
             deps.quotasOf(owner),
             actor.user.name,
