@@ -98,6 +98,32 @@ export const COMMAND_FLAGS: FlagSpec[] = [
     value: 'DOMAIN,…',
     help: 'HTTP routes: email domains let in by Cloudflare Access (comma-separated)',
   },
+  {
+    name: 'access-groups',
+    value: 'GROUP,…',
+    help: "HTTP routes: identity-provider groups let in by Cloudflare Access (the operator's Access IdP)",
+  },
+  {
+    name: 'session',
+    value: 'DURATION',
+    help: 'HTTP routes: how long an Access session lasts (30m, 24h; default 24h)',
+  },
+  {
+    name: 'hostname',
+    value: 'LABEL',
+    help: 'route add: the hostname to take, one label of the zone (myapp → myapp.<zone>); default <name>-<tunnel>',
+  },
+  {
+    name: 'origin',
+    value: 'KEY=VALUE,…',
+    help: "cloudflared's originRequest options: noTLSVerify=true,connectTimeout=10s,httpHostHeader=app.internal (update: none clears)",
+  },
+  {
+    name: 'service',
+    value: 'URL',
+    help: 'route update: the new service (same kind: HTTP stays HTTP, TCP stays TCP)',
+  },
+  { name: 'no-access', help: 'route update: remove Access for people (emails, domains, groups)' },
 ];
 
 export const ALL_FLAGS: FlagSpec[] = [...GLOBAL_FLAGS, ...COMMAND_FLAGS];

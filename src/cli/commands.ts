@@ -26,7 +26,7 @@ import { ALL_FLAGS } from './args.js';
 import type { Ctx } from './context.js';
 import { loginSso } from './device-login.js';
 import { UsageError } from './errors.js';
-import { addRoute, deleteRoute, deleteRoutesOfService, listRoutes } from './route-commands.js';
+import { addRoute, updateRoute, deleteRoute, deleteRoutesOfService, listRoutes } from './route-commands.js';
 import { run } from './run-command.js';
 import { share } from './share-command.js';
 import { login, logout, whoami } from './session-commands.js';
@@ -210,12 +210,41 @@ export const COMMANDS: Command[] = [
   {
     path: ['route', 'add'],
     params: [T, { name: 'SERVICE' }],
-    flags: ['name', 'allow-ips', 'access-emails', 'access-domains', 'ttl'],
+    flags: [
+      'name',
+      'hostname',
+      'allow-ips',
+      'access-emails',
+      'access-domains',
+      'access-groups',
+      'session',
+      'origin',
+      'ttl',
+    ],
     usage:
-      'route add TUNNEL SERVICE [--name LABEL] [--allow-ips CIDR,…] [--access-emails EMAIL,…] [--access-domains DOMAIN,…] [--ttl DURATION]',
+      'route add TUNNEL SERVICE [--name LABEL] [--hostname LABEL] [--allow-ips CIDR,…] [--access-emails EMAIL,…] [--access-domains DOMAIN,…] [--access-groups GROUP,…] [--session DURATION] [--origin KEY=VALUE,…] [--ttl DURATION]',
     summary: 'route a new hostname to SERVICE (http://…, https://…, tcp://host:port, ssh://…, …)',
     section: 'routes',
     run: (ctx, [tunnel, service]) => addRoute(ctx, tunnel as string, service as string),
+  },
+  {
+    path: ['route', 'update'],
+    params: [T, { name: 'ROUTE', completes: 'route' }],
+    flags: [
+      'service',
+      'allow-ips',
+      'access-emails',
+      'access-domains',
+      'access-groups',
+      'session',
+      'no-access',
+      'origin',
+    ],
+    usage:
+      'route update TUNNEL ROUTE [--service URL] [--allow-ips CIDR,…|none] [--access-emails EMAIL,…] [--access-domains DOMAIN,…] [--access-groups GROUP,…] [--session DURATION] [--no-access] [--origin KEY=VALUE,…|none]',
+    summary: 'change a route in place: its service, protection or origin options (the hostname stays)',
+    section: 'routes',
+    run: (ctx, [tunnel, ref]) => updateRoute(ctx, tunnel as string, ref as string),
   },
   {
     path: ['route', 'list'],

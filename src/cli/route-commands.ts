@@ -3,11 +3,19 @@
  * `route add|list|delete`. After a change, a reminder on stderr says whether cloudflared must be
  * restarted (locally-configured tunnel) or not (remotely managed).
  */
-import type { CreateRouteInput, Route, RouteDeletion, TunnelplaneClient } from '../client/index.js';
+import type {
+  CreateRouteInput,
+  OriginRequestOptions,
+  Route,
+  RouteAccess,
+  RouteDeletion,
+  TunnelplaneClient,
+  UpdateRouteInput,
+} from '../client/index.js';
 import type { Ctx } from './context.js';
 import { converge, orGone, serverWait, type ConvergeSpec } from './converge.js';
 import { ttlFlag } from './duration.js';
-import { CliError } from './errors.js';
+import { CliError, UsageError } from './errors.js';
 import { pollUntil, withSpinner } from './progress.js';
 import { routesTable } from './output.js';
 
@@ -17,28 +25,78 @@ import { routesTable } from './output.js';
  */
 export function routeInput(ctx: Ctx, service: string, command: string[]): CreateRouteInput {
   const name = ctx.flag('name');
-  const list = (flag: string) => {
-    const v = ctx.flag(flag);
-    return v === undefined
-      ? undefined
-      : v
-          .split(',')
-          .map((x) => x.trim())
-          .filter(Boolean);
-  };
-  const allowIps = list('allow-ips');
-  const emails = list('access-emails');
-  const emailDomains = list('access-domains');
-  const access =
-    emails || emailDomains ? { ...(emails && { emails }), ...(emailDomains && { emailDomains }) } : undefined;
+  const hostname = ctx.flag('hostname');
+  const allowIps = listFlag(ctx, 'allow-ips');
+  const access = accessFlags(ctx);
+  const originRequest = originFlag(ctx.flag('origin'));
   const ttlSeconds = ttlFlag(ctx.flag('ttl'), command);
   return {
     service,
     ...(name !== undefined && { name }),
+    ...(hostname !== undefined && { hostname }),
     ...(allowIps && { allowIps }),
     ...(access && { access }),
+    ...(originRequest && { originRequest }),
     ...(ttlSeconds !== undefined && { ttlSeconds }),
   };
+}
+
+/** A comma-separated flag as a list; undefined when not given. */
+function listFlag(ctx: Ctx, flag: string): string[] | undefined {
+  const v = ctx.flag(flag);
+  return v === undefined
+    ? undefined
+    : v
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean);
+}
+
+/** `--access-emails`, `--access-domains`, `--access-groups` and `--session` as one `access`. */
+function accessFlags(ctx: Ctx): RouteAccess | undefined {
+  const emails = listFlag(ctx, 'access-emails');
+  const emailDomains = listFlag(ctx, 'access-domains');
+  const groups = listFlag(ctx, 'access-groups');
+  const sessionDuration = ctx.flag('session');
+  if (!emails && !emailDomains && !groups) {
+    if (sessionDuration !== undefined)
+      throw new UsageError(
+        '--session sets how long Access sessions last: give it with --access-emails, --access-domains or --access-groups.',
+      );
+    return undefined;
+  }
+  return {
+    ...(emails && { emails }),
+    ...(emailDomains && { emailDomains }),
+    ...(groups && { groups }),
+    ...(sessionDuration !== undefined && { sessionDuration }),
+  };
+}
+
+/**
+ * `--origin key=value,…` as cloudflared's originRequest: `true`/`false` are booleans, whole
+ * numbers are numbers (seconds for durations), anything else a string (`10s` too). The server
+ * validates the keys and values as cloudflared would.
+ */
+export function originFlag(v: string | undefined): OriginRequestOptions | null | undefined {
+  if (v === undefined) return undefined;
+  if (v.trim() === 'none') return null;
+  const out: OriginRequestOptions = {};
+  for (const part of v
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
+    const eq = part.indexOf('=');
+    if (eq <= 0)
+      throw new UsageError(
+        `--origin takes KEY=VALUE pairs, comma-separated (e.g. noTLSVerify=true); got ${JSON.stringify(part)}.`,
+      );
+    const key = part.slice(0, eq);
+    const raw = part.slice(eq + 1);
+    if (key === 'access' || key === 'access.required') out.access = { required: raw === 'true' };
+    else out[key] = raw === 'true' ? true : raw === 'false' ? false : /^\d+$/.test(raw) ? Number(raw) : raw;
+  }
+  return out;
 }
 
 export async function addRoute(
@@ -70,6 +128,53 @@ export async function addRoute(
     else ctx.data(route);
   }
   await remindRestart(ctx, client, tunnel, 'added');
+  return 0;
+}
+
+/**
+ * `route update TUNNEL ROUTE`: changes the service, the protection or the origin options in
+ * place (the hostname and its DNS record stay). Only the given flags change; `--allow-ips none`,
+ * `--no-access` and `--origin none` clear. The change applies to the route as it was read.
+ */
+export async function updateRoute(ctx: Ctx, tunnel: string, ref: string): Promise<number> {
+  const { client } = await ctx.session();
+  ctx.subject.tunnel = tunnel;
+  ctx.subject.route = ref;
+  const input: UpdateRouteInput = {};
+  const service = ctx.flag('service');
+  if (service !== undefined) input.service = service;
+  const allow = ctx.flag('allow-ips');
+  if (allow !== undefined)
+    input.allowIps = allow.trim() === 'none' ? null : (listFlag(ctx, 'allow-ips') ?? []);
+  const access = accessFlags(ctx);
+  if (ctx.flag('no-access') !== undefined) {
+    if (access) throw new UsageError('--no-access removes Access: give it without --access-… flags.');
+    input.access = null;
+  } else if (access) input.access = access;
+  const origin = originFlag(ctx.flag('origin'));
+  if (origin !== undefined) input.originRequest = origin;
+  if (Object.keys(input).length === 0)
+    throw new UsageError(
+      'Nothing to change: give --service, --allow-ips, --access-emails/--access-domains/--access-groups (or --no-access), --session, or --origin.',
+    );
+  const current = await client.routes.get(tunnel, ref);
+  let route = await client.routes.update(tunnel, current.name, input, {
+    ...(current.generation !== undefined && { ifMatch: current.generation }),
+  });
+  if (ctx.wait) {
+    route =
+      (await converge<Route>(ctx, {
+        label: `Updating route ${route.name} (${route.hostname})`,
+        what: `route ${route.name}`,
+        check: `tunnelctl route list ${tunnel}`,
+        goal: 'ready',
+        start: async () => ({ value: route, converged: route.phase === 'ready', status: 200 }),
+        poll: () => orGone(() => client.routes.get(tunnel, route.name)),
+      })) ?? route;
+  }
+  if (ctx.format === 'table') ctx.out(routesTable([route]));
+  else ctx.data(route);
+  await remindRestart(ctx, client, tunnel, 'changed');
   return 0;
 }
 
@@ -198,7 +303,7 @@ async function remindRestart(
   ctx: Ctx,
   client: TunnelplaneClient,
   tunnel: string,
-  change: 'added' | 'removed',
+  change: 'added' | 'removed' | 'changed',
 ) {
   let mode: string | null = null;
   try {

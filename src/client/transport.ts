@@ -54,6 +54,8 @@ export interface RequestSpec {
   signal?: AbortSignal | undefined;
   /** Statuses that are not errors besides 2xx (e.g. 503 for readyz). */
   accept?: number[];
+  /** More request headers (`If-Match`, `Idempotency-Key`). */
+  headers?: Record<string, string>;
 }
 
 /** What the resource methods send their requests with. */
@@ -95,6 +97,7 @@ export function createTransport(options: ClientOptions): Transport {
     const headers: Record<string, string> = {
       'user-agent': userAgent,
       accept: 'application/json, */*;q=0.5',
+      ...spec.headers,
     };
     if (spec.auth !== false && auth) headers.authorization = authorizationHeader(auth);
     let body: string | undefined;

@@ -19,6 +19,7 @@ import type {
   Route,
   RouteDeletion,
   Tunnel,
+  UpdateRouteInput,
 } from './types.js';
 
 /** The shortest and longest `ttlSeconds` the API takes (a minute, 30 days). */
@@ -54,6 +55,13 @@ export interface RoutesApi {
   delete(tunnel: string, route: string, options?: WaitOptions): Promise<Accepted<Route | null>>;
   /** Deletes every route of the tunnel that points at `service`. */
   deleteByService(tunnel: string, service: string, options?: WaitOptions): Promise<RouteDeletion>;
+  /** Changes a route in place (its hostname and record stay); `ifMatch`: only if it is still at that generation. */
+  update(
+    tunnel: string,
+    route: string,
+    input: UpdateRouteInput,
+    options?: CallOptions & { ifMatch?: number },
+  ): Promise<Route>;
 }
 
 export function createTunnelsApi({ json, text, accepted }: Transport): TunnelsApi {
@@ -112,6 +120,14 @@ export function createRoutesApi({ json, accepted }: Transport): RoutesApi {
         method: 'GET',
         path: `api/v1/tunnels/${seg(tunnel)}/routes/${seg(route)}`,
         signal: o.signal,
+      }),
+    update: (tunnel, route, input, o = {}) =>
+      json<Route>({
+        method: 'PATCH',
+        path: `api/v1/tunnels/${seg(tunnel)}/routes/${seg(route)}`,
+        body: input,
+        signal: o.signal,
+        ...(o.ifMatch !== undefined ? { headers: { 'if-match': `"${o.ifMatch}"` } } : {}),
       }),
     delete: (tunnel, route, o = {}) =>
       accepted<Route | null>(

@@ -28,6 +28,10 @@ export interface Route {
   protectedBy?: 'access' | 'allow-list' | null;
   allowIps?: string[] | null;
   access?: RouteAccess | null;
+  /** cloudflared's origin options (its own key names; durations in seconds). Absent from older servers. */
+  originRequest?: OriginRequestOptions | null;
+  /** Bumped by every change; `update` may name it (`ifMatch`) so a concurrent change is not overwritten. */
+  generation?: number;
   /** When the control plane deletes the route by itself (`ttlSeconds`); null: never. Absent from older servers. */
   expiresAt?: string | null;
 }
@@ -36,6 +40,21 @@ export interface Route {
 export interface RouteAccess {
   emails?: string[];
   emailDomains?: string[];
+  /** Identity-provider groups (the Access IdP the operator configured). */
+  groups?: string[];
+  /** How long an Access session lasts: `30m`, `24h` (default 24h). */
+  sessionDuration?: string;
+}
+
+/** cloudflared's `originRequest` keys Tunnelplane sets (see docs/api.md). */
+export type OriginRequestOptions = Record<string, unknown>;
+
+/** A change of a route in place: absent fields stay, `null` clears. */
+export interface UpdateRouteInput {
+  service?: string;
+  allowIps?: string[] | null;
+  access?: RouteAccess | null;
+  originRequest?: OriginRequestOptions | null;
 }
 
 export interface Tunnel {
@@ -197,6 +216,9 @@ export interface CreateTunnelInput {
 export interface CreateRouteInput {
   service: string;
   name?: string;
+  /** A label of the zone (`myapp` → `myapp.<zone>`); none: `<name>-<tunnel>.<zone>`. */
+  hostname?: string;
+  originRequest?: OriginRequestOptions;
   /** Only these source addresses/CIDR ranges may reach the hostname. */
   allowIps?: string[];
   /** HTTP routes: people allowed through Cloudflare Access. */

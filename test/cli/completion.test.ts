@@ -84,7 +84,7 @@ tunnelctl() {
     ],
     [
       ['route', ''],
-      ['add', 'list', 'delete'],
+      ['add', 'update', 'list', 'delete'],
     ],
     [
       ['completion', ''],
@@ -172,7 +172,7 @@ describe('completion zsh and fish', () => {
     expect(s).toContain('compdef _tunnelctl tunnelctl');
     for (const v of VERBS) expect(s).toMatch(new RegExp(`'${v}:`));
     expect(s).toContain('"1:tunnel") compadd -- create list get delete');
-    expect(s).toContain('"1:route") compadd -- add list delete');
+    expect(s).toContain('"1:route") compadd -- add update list delete');
     expect(s).toContain('tunnelctl list -o name');
     expect(s).toContain('tunnelctl route list ${pos[3]} -o name');
     expect(s).toContain('--show-token');

@@ -185,7 +185,7 @@ describe('usage errors (exit 2)', () => {
     ],
     [
       ['route', 'rename'],
-      'Unknown command: route rename (use add, list, delete)',
+      'Unknown command: route rename (use add, update, list, delete)',
       'Usage: tunnelctl route COMMAND',
     ],
     [['list', 'extra'], 'Unexpected argument: extra', 'Usage: tunnelctl list'],

@@ -48,6 +48,8 @@ export interface Ctx {
   scopes: FakeScope[];
   expiresAt: string | null;
   requestId: string;
+  /** The request's `If-Match` header, if any. */
+  ifMatch?: string;
 }
 
 export interface Reply {

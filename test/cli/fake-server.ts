@@ -293,6 +293,7 @@ export async function startFakeServer(options: FakeServerOptions = {}): Promise<
       ...(ctx as Ctx),
       method,
       path: url.pathname,
+      ...(typeof req.headers['if-match'] === 'string' && { ifMatch: req.headers['if-match'] }),
       params: route.params ? validate(route.params, params, 'params') : params,
       body: route.body ? validate(route.body, body, 'body') : body,
       query: route.query ? validate(route.query, query, 'querystring') : query,

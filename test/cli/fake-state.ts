@@ -26,7 +26,9 @@ export interface FakeRoute {
   service: string;
   protocol: string;
   allowIps: string[] | null;
-  access: { emails: string[]; emailDomains: string[] } | null;
+  access: { emails: string[]; emailDomains: string[]; groups?: string[]; sessionDuration?: string } | null;
+  originRequest: Record<string, unknown> | null;
+  generation: number;
   createdAt: string;
   readyAt: number;
   ready: boolean;
@@ -227,6 +229,8 @@ export function createFakeState(opts: StateOptions) {
       protectedBy: tcp || r.access ? 'access' : r.allowIps ? 'allow-list' : null,
       allowIps: r.allowIps,
       access: r.access,
+      originRequest: r.originRequest,
+      generation: r.generation,
       inCluster:
         opts.namespace !== null && tcp
           ? {
@@ -402,13 +406,17 @@ export function createFakeState(opts: StateOptions) {
       t: FakeTunnel,
       r: Pick<FakeRoute, 'name' | 'service' | 'protocol' | 'allowIps' | 'access'> & {
         expiresAt?: string | null;
+        hostname?: string;
+        originRequest?: Record<string, unknown> | null;
       },
       readyAt: number,
     ): FakeRoute {
       const route: FakeRoute = {
         expiresAt: null,
+        originRequest: null,
+        generation: 1,
         ...r,
-        hostname: `${r.name}-${t.name}.${opts.zone.toLowerCase()}`,
+        hostname: r.hostname ?? `${r.name}-${t.name}.${opts.zone.toLowerCase()}`,
         createdAt: isoNow(),
         readyAt,
         ready: false,
@@ -427,12 +435,12 @@ export function createFakeState(opts: StateOptions) {
       renderConfigYaml({
         tunnelId: t.id,
         credentialsFile: 'credentials.json',
-        ingress: renderIngress(live(t)),
+        ingress: renderIngress(live(t), 'yaml'),
       }),
     /** `{tunnel, ingress}` as the proof of concept's paths show a tunnel. */
     pocConfigOf: (t: FakeTunnel) => ({
       tunnel: t.provisioned ? t.id : null,
-      ingress: renderIngress(live(t)),
+      ingress: renderIngress(live(t), 'json'),
     }),
     phaseOf: tunnelPhase,
   };

@@ -2,8 +2,10 @@
  * The fake's API v1 tunnels and routes, written after src/server's tunnel and route services:
  * the same checks in the same order, the same errors, the same bounded waits and answers.
  */
-import { parseAccessRule, parseAllowList } from '../../src/domain/allow-list.js';
-import { assertRouteName, assertTunnelName, randomLabel } from '../../src/domain/names.js';
+import { parseAccessRule, parseAllowList, parseSessionDuration } from '../../src/domain/allow-list.js';
+import { assertRouteName, assertTunnelName, chosenHostname, randomLabel } from '../../src/domain/names.js';
+import { parseOriginRequest } from '../../src/domain/origin-request.js';
+import { DEFAULT_RESERVED_HOSTNAMES } from '../../src/config/config-schema.js';
 import { parseService } from '../../src/domain/service-url.js';
 import {
   json,
@@ -125,11 +127,28 @@ function findRoute(t: FakeTunnel, ref: string): FakeRoute {
   return r;
 }
 
+type AccessInput = { emails?: string[]; emailDomains?: string[]; sessionDuration?: string };
+
+/** Access as the real service keeps it (the fake has no identity provider: no groups). */
+function accessOf(input: AccessInput, tcpLike: boolean): FakeRoute['access'] {
+  const rule: NonNullable<FakeRoute['access']> = parseAccessRule(input, tcpLike);
+  if (input.sessionDuration !== undefined) rule.sessionDuration = parseSessionDuration(input.sessionDuration);
+  return rule;
+}
+
+const originOf = (input: unknown, scheme: string, t: FakeTunnel, accessProtected: boolean) =>
+  parseOriginRequest(input, { scheme, configMode: t.configMode, accessProtected, teamName: null }) as Record<
+    string,
+    unknown
+  > | null;
+
 export interface NewRouteInput {
   service: string;
   name?: string;
+  hostname?: string;
   allowIps?: string[];
-  access?: { emails?: string[]; emailDomains?: string[] };
+  access?: AccessInput;
+  originRequest?: Record<string, unknown>;
   /** Deleted by itself this long after creation (the schema holds it to 60..2592000). */
   ttlSeconds?: number;
 }
@@ -150,8 +169,27 @@ export async function addRoute(
   if (t.deleteAt !== null) throw new HttpError(409, 'tunnel.deleting', `Tunnel ${t.name} is being deleted.`);
   const service = parseService(input.service);
   const allowIps = input.allowIps ? parseAllowList(input.allowIps) : null;
-  const access = input.access ? parseAccessRule(input.access, service.tcpLike) : null;
-  let name = input.name !== undefined ? assertRouteName(input.name) : randomLabel(8);
+  const access = input.access ? accessOf(input.access, service.tcpLike) : null;
+  const originRequest = originOf(
+    input.originRequest,
+    service.protocol,
+    t,
+    service.tcpLike || !!access || !!allowIps,
+  );
+  const hostname =
+    input.hostname === undefined
+      ? undefined
+      : chosenHostname(input.hostname, deps.options.zone, {
+          reserved: DEFAULT_RESERVED_HOSTNAMES,
+          prefix: null,
+        });
+  const label = hostname?.split('.')[0];
+  let name =
+    input.name !== undefined
+      ? assertRouteName(input.name)
+      : label && /^[a-z0-9]{1,24}$/.test(label)
+        ? label
+        : randomLabel(8);
   while (input.name === undefined && t.routes.some((r) => r.name === name)) name = randomLabel(8);
   const quotas = state.quotasOf(t.owner);
   const usage = state.usageOf(t.owner);
@@ -170,6 +208,8 @@ export async function addRoute(
       protocol: service.protocol,
       allowIps,
       access,
+      originRequest,
+      ...(hostname !== undefined && { hostname }),
       expiresAt: expiresIn(input.ttlSeconds),
     },
     Date.now() + deps.behaviour().settleMs,
@@ -326,6 +366,66 @@ export const tunnelRoutes: RouteDef[] = [
     handle(ctx, deps) {
       const t = ownTunnel(deps, ctx, ctx.params.tunnel!);
       return json(200, deps.state.routeJson(t, findRoute(t, ctx.params.route!)));
+    },
+  },
+  {
+    method: 'PATCH',
+    url: '/api/v1/tunnels/:tunnel/routes/:route',
+    params: routeParams,
+    body: SCHEMAS.routePatchBody,
+    handle(ctx, deps) {
+      const t = ownTunnel(deps, ctx, ctx.params.tunnel!);
+      const r = findRoute(t, ctx.params.route!);
+      const ifMatch = ctx.ifMatch;
+      if (ifMatch !== undefined && ifMatch !== '*' && ifMatch !== `"${r.generation}"`)
+        throw new HttpError(
+          /^"\d+"$/.test(ifMatch) ? 412 : 400,
+          /^"\d+"$/.test(ifMatch) ? 'request.precondition_failed' : 'request.invalid_precondition',
+          /^"\d+"$/.test(ifMatch)
+            ? `Route ${r.name} changed since you read it (it is at generation ${r.generation}); read it again and retry.`
+            : 'If-Match must be one ETag as this server gives it (e.g. "3"), or *.',
+          /^"\d+"$/.test(ifMatch) ? { generation: r.generation } : { ifMatch },
+        );
+      const body = ctx.body as {
+        service?: string;
+        allowIps?: string[] | null;
+        access?: AccessInput | null;
+        originRequest?: Record<string, unknown> | null;
+      };
+      const current = parseService(r.service);
+      const service = body.service !== undefined ? parseService(body.service) : current;
+      if (service.tcpLike !== current.tcpLike)
+        throw new HttpError(
+          400,
+          'route.protocol_change',
+          `Route ${r.name} is ${current.tcpLike ? 'a TCP' : 'an HTTP'} route; its service must stay ${current.tcpLike ? 'TCP-like' : 'HTTP'}. Delete it and add a new route instead.`,
+          { from: current.protocol, to: service.protocol },
+        );
+      const allowIps =
+        body.allowIps !== undefined ? (body.allowIps ? parseAllowList(body.allowIps) : null) : r.allowIps;
+      const access =
+        body.access !== undefined ? (body.access ? accessOf(body.access, service.tcpLike) : null) : r.access;
+      const originRequest =
+        body.originRequest !== undefined
+          ? originOf(body.originRequest, service.protocol, t, service.tcpLike || !!access || !!allowIps)
+          : r.originRequest;
+      Object.assign(r, {
+        service: service.service,
+        protocol: service.protocol,
+        allowIps,
+        access,
+        originRequest,
+      });
+      r.generation += 1;
+      t.generation += 1;
+      deps.state.event({
+        owner: t.owner,
+        actor: ctx.user.name,
+        action: 'route.update',
+        target: `${t.name}/${r.name}`,
+        details: { changed: Object.keys(body) },
+      });
+      return { ...json(200, deps.state.routeJson(t, r)), headers: { etag: `"${r.generation}"` } };
     },
   },
   {

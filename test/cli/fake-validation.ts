@@ -19,7 +19,8 @@ export interface Schema {
   type?: 'object' | 'string' | 'number' | 'integer' | 'array' | 'boolean';
   required?: string[];
   minProperties?: number;
-  additionalProperties?: false;
+  /** true: any other keys (checked by the handler, as the server's service does). */
+  additionalProperties?: boolean;
   properties?: Record<string, Schema>;
   items?: Schema;
   minLength?: number;
@@ -193,6 +194,7 @@ export const SCHEMAS = {
     properties: {
       service: str(300),
       name: str(64),
+      hostname: str(253),
       allowIps: { type: 'array', maxItems: 50, items: str(64) },
       access: {
         type: 'object',
@@ -200,9 +202,31 @@ export const SCHEMAS = {
         properties: {
           emails: { type: 'array', maxItems: 50, items: str(320) },
           emailDomains: { type: 'array', maxItems: 50, items: str(253) },
+          sessionDuration: str(16),
         },
       },
+      originRequest: { type: 'object', additionalProperties: true },
       ttlSeconds: ttl,
+    },
+  },
+  routePatchBody: {
+    type: 'object',
+    additionalProperties: false,
+    minProperties: 1,
+    properties: {
+      service: str(300),
+      allowIps: { type: 'array', nullable: true, maxItems: 50, items: str(64) },
+      access: {
+        type: 'object',
+        nullable: true,
+        additionalProperties: false,
+        properties: {
+          emails: { type: 'array', maxItems: 50, items: str(320) },
+          emailDomains: { type: 'array', maxItems: 50, items: str(253) },
+          sessionDuration: str(16),
+        },
+      },
+      originRequest: { type: 'object', nullable: true, additionalProperties: true },
     },
   },
   tokenBody: {
