@@ -9,6 +9,37 @@ import { DEFAULT_CLOUDFLARED_IMAGE } from '../domain/access-objects.js';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const positive = z.coerce.number().int().min(1);
+
+/** Hostname labels a zone's own services and mail commonly use: no user may take them. */
+export const DEFAULT_RESERVED_HOSTNAMES = [
+  'www',
+  'api',
+  'admin',
+  'administrator',
+  'mail',
+  'smtp',
+  'imap',
+  'pop',
+  'pop3',
+  'mx',
+  'webmail',
+  'autodiscover',
+  'autoconfig',
+  'ftp',
+  'ns*',
+  'dns',
+  'vpn',
+  'sso',
+  'auth',
+  'login',
+  'status',
+  'dashboard',
+  'cpanel',
+  'root',
+  'localhost',
+  'tunnelplane*',
+  '_*',
+];
 /** Booleans from YAML, or from the environment as `true`/`false`. */
 const flag = z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean());
 
@@ -244,6 +275,32 @@ export const configSchema = z
         tcpRoutes: z.coerce.number().int().min(0).default(5),
       })
       .prefault({}),
+    /** How route hostnames may be chosen (`hostname` on a new route; see docs/operator-guide.md). */
+    routes: z
+      .object({
+        /**
+         * Labels no user may choose: exact names, or patterns with `*` (any run of characters).
+         * The default keeps the names a zone's own services and mail use.
+         */
+        reservedHostnames: list.default(DEFAULT_RESERVED_HOSTNAMES),
+        /** `owner`: a chosen label must start with the owner's name and `-` (`ada-app`, `platform-db`). */
+        hostnamePrefix: z.enum(['none', 'owner']).default('none'),
+      })
+      .prefault({}),
+    /** Cloudflare Access settings routes can use. */
+    access: z
+      .object({
+        /** The Zero Trust team name (`<team>.cloudflareaccess.com`): needed for `originRequest.access` (the JWT check at the origin). */
+        teamName: z
+          .string()
+          .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be the team name of <team>.cloudflareaccess.com')
+          .optional(),
+        /** The id of the Access identity provider (an OIDC one) whose groups routes may name (`access.groups`). */
+        identityProviderId: z.string().min(1).max(64).optional(),
+        /** The OIDC claim that identity provider puts groups in. */
+        groupsClaim: z.string().min(1).max(64).default('groups'),
+      })
+      .prefault({}),
     api: z
       .object({
         /** Memory for rendered tunnel views (JSON, config.yaml), kept per tunnel until its routes change; 0 turns it off. */
@@ -251,6 +308,8 @@ export const configSchema = z
         /** Changes (POST, PUT, PATCH, DELETE) per user: a bucket of `mutationBurst` refilled at this rate (per replica); 0: no limit. */
         mutationsPerMinute: z.coerce.number().min(0).default(30),
         mutationBurst: z.coerce.number().int().min(1).default(30),
+        /** How long a POST's `Idempotency-Key` and its answer are kept (per user). */
+        idempotencyHours: z.coerce.number().min(1).max(720).default(24),
       })
       .prefault({}),
     /**

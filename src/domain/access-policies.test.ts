@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { accessPolicies, policiesHash } from './access-policies.js';
+import { accessPolicies, appSettings, policiesHash } from './access-policies.js';
 
 describe('accessPolicies', () => {
   const cases: Array<[string, Parameters<typeof accessPolicies>, ReturnType<typeof accessPolicies>]> = [
@@ -87,6 +87,32 @@ describe('accessPolicies', () => {
     expect(policiesHash(a)).toBe(policiesHash(structuredClone(a)));
     expect(policiesHash(a)).not.toBe(
       policiesHash(accessPolicies({ tcpLike: false, allowIps: ['10.0.0.0/9'], access: null }, null)),
+    );
+  });
+});
+
+describe('groups and session length', () => {
+  const people = { emails: ['a@example.org'], emailDomains: [] };
+  it('admit identity-provider groups as OIDC claim rules of the named provider', () => {
+    const [p] = accessPolicies(
+      {
+        tcpLike: false,
+        allowIps: null,
+        access: { ...people, groups: ['data', 'platform'], idp: { id: 'idp1', claim: 'groups' } },
+      },
+      null,
+    );
+    expect(p!.include).toEqual([
+      { email: { email: 'a@example.org' } },
+      { oidc: { claim_name: 'groups', claim_value: 'data', identity_provider_id: 'idp1' } },
+      { oidc: { claim_name: 'groups', claim_value: 'platform', identity_provider_id: 'idp1' } },
+    ]);
+  });
+  it('hash the session length only when it is not the default, so older hashes still hold', () => {
+    const policies = accessPolicies({ tcpLike: false, allowIps: null, access: people }, null);
+    expect(policiesHash(policies, appSettings(people))).toBe(policiesHash(policies));
+    expect(policiesHash(policies, appSettings({ ...people, sessionDuration: '8h' }))).not.toBe(
+      policiesHash(policies),
     );
   });
 });

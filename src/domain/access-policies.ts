@@ -14,13 +14,14 @@
  * admits: a route is never reachable beyond what its owner asked for.
  */
 import { createHash } from 'node:crypto';
-import type { AccessRule } from './model.js';
+import { DEFAULT_SESSION_DURATION, type AccessRule } from './model.js';
 
 export type AccessRuleItem =
   | { ip: { ip: string } }
   | { email: { email: string } }
   | { email_domain: { domain: string } }
-  | { service_token: { token_id: string } };
+  | { service_token: { token_id: string } }
+  | { oidc: { claim_name: string; claim_value: string; identity_provider_id: string } };
 
 export interface AccessPolicySpec {
   name: string;
@@ -58,6 +59,7 @@ export function accessPolicies(route: ProtectedRoute, tokenId: string | null): A
     const people: AccessRuleItem[] = [
       ...route.access.emails.map((email) => ({ email: { email } })),
       ...route.access.emailDomains.map((domain) => ({ email_domain: { domain } })),
+      ...groupRules(route.access),
     ];
     return within({ name: PEOPLE_POLICY, decision: 'allow', include: people });
   }
@@ -66,13 +68,38 @@ export function accessPolicies(route: ProtectedRoute, tokenId: string | null): A
   return [];
 }
 
-/** A hash of policies as they are applied (precedence is their order). */
-export function policiesHash(policies: readonly AccessPolicySpec[]): string {
-  const canonical = policies.map((p) => ({
+/** One OIDC-claim rule per group, read by the Access identity provider the route names. */
+function groupRules(access: AccessRule): AccessRuleItem[] {
+  const idp = access.idp;
+  if (!idp || !access.groups) return [];
+  return access.groups.map((g) => ({
+    oidc: { claim_name: idp.claim, claim_value: g, identity_provider_id: idp.id },
+  }));
+}
+
+/** The application's settings beside its policies. */
+export interface AccessAppSettings {
+  sessionDuration: string;
+}
+
+export const appSettings = (access: AccessRule | null): AccessAppSettings => ({
+  sessionDuration: access?.sessionDuration ?? DEFAULT_SESSION_DURATION,
+});
+
+/**
+ * A hash of the application as it is applied: its policies (precedence is their order) and,
+ * when not the default, its session length (so hashes recorded before it existed still hold).
+ */
+export function policiesHash(
+  policies: readonly AccessPolicySpec[],
+  settings: AccessAppSettings = { sessionDuration: DEFAULT_SESSION_DURATION },
+): string {
+  const canonical: unknown[] = policies.map((p) => ({
     name: p.name,
     decision: p.decision,
     include: p.include,
     require: p.require ?? [],
   }));
+  if (settings.sessionDuration !== DEFAULT_SESSION_DURATION) canonical.push(settings);
   return createHash('sha256').update(JSON.stringify(canonical)).digest('hex').slice(0, 32);
 }

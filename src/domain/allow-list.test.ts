@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseAllowEntry, parseAllowList } from './allow-list.js';
+import { parseAccessRule, parseAllowEntry, parseAllowList, parseSessionDuration } from './allow-list.js';
 
 describe('allow-list entries', () => {
   it.each([
@@ -51,4 +51,20 @@ describe('allow-lists', () => {
       expect.objectContaining({ code: 'route.invalid_allow_list' }),
     ),
   );
+});
+
+describe('Access session length', () => {
+  it.each([
+    ['30m', '30m'],
+    ['24h', '24h'],
+    ['720h', '720h'],
+    ['08h', '8h'],
+  ])('%s is %s', (input, out) => expect(parseSessionDuration(input)).toBe(out));
+  it.each(['0m', '721h', '1d', '1.5h', '', '10s'])('%s is refused', (input) =>
+    expect(() => parseSessionDuration(input)).toThrow(/sessionDuration/),
+  );
+  it('lets groups stand in for emails', () => {
+    expect(parseAccessRule({ groupsCount: 1 }, false)).toEqual({ emails: [], emailDomains: [] });
+    expect(() => parseAccessRule({}, false)).toThrow(/at least one/);
+  });
 });

@@ -81,7 +81,7 @@ const DOMAIN = /^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,}$/
  * TCP-like routes are always protected by a service token instead.
  */
 export function parseAccessRule(
-  input: { emails?: string[]; emailDomains?: string[] },
+  input: { emails?: string[]; emailDomains?: string[]; groupsCount?: number },
   tcpLike: boolean,
 ): { emails: string[]; emailDomains: string[] } {
   if (tcpLike) {
@@ -97,9 +97,25 @@ export function parseAccessRule(
     throw new AppError('route.invalid_access', `Not an email or domain: ${bad.slice(0, 3).join(', ')}.`, {
       entries: bad.slice(0, 10),
     });
-  if (emails.length + emailDomains.length === 0)
-    throw new AppError('route.invalid_access', 'Access needs at least one email or email domain.');
-  if (emails.length + emailDomains.length > 50)
-    throw new AppError('route.invalid_access', 'Access rules hold at most 50 emails and domains.');
+  const groups = input.groupsCount ?? 0;
+  if (emails.length + emailDomains.length + groups === 0)
+    throw new AppError('route.invalid_access', 'Access needs at least one email, email domain or group.');
+  if (emails.length + emailDomains.length + groups > 50)
+    throw new AppError('route.invalid_access', 'Access rules hold at most 50 emails, domains and groups.');
   return { emails: emails.sort(), emailDomains: emailDomains.sort() };
+}
+
+const SESSION = /^(\d+)(m|h)$/;
+
+/** An Access session length: whole minutes or hours (`30m`, `24h`), from 1 minute to 30 days. */
+export function parseSessionDuration(input: string): string {
+  const m = SESSION.exec(input.trim());
+  const minutes = m ? Number(m[1]) * (m[2] === 'h' ? 60 : 1) : NaN;
+  if (!m || !(minutes >= 1 && minutes <= 30 * 24 * 60))
+    throw new AppError(
+      'route.invalid_access',
+      `access.sessionDuration ${JSON.stringify(input.slice(0, 32))} is invalid: give minutes or hours (30m, 24h), from 1m to 720h.`,
+      { field: 'sessionDuration' },
+    );
+  return `${Number(m[1])}${m[2]}`;
 }

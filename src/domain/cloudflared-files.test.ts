@@ -35,10 +35,13 @@ describe('cloudflared files', () => {
     expect(decodeTunnelToken('not a token')).toBeNull();
   });
   it('renders ingress with the catch-all last, and config.yaml', () => {
-    const ingress = renderIngress([
-      { hostname: 'b.example.com', service: 'tcp://h:1' },
-      { hostname: 'a.example.com', service: 'http://h' },
-    ]);
+    const ingress = renderIngress(
+      [
+        { hostname: 'b.example.com', service: 'tcp://h:1' },
+        { hostname: 'a.example.com', service: 'http://h' },
+      ],
+      'yaml',
+    );
     expect(ingress.at(-1)).toEqual({ service: 'http_status:404' });
     const doc = parse(
       renderConfigYaml({ tunnelId: t.tunnelId, ingress, credentialsFile: 'credentials.json' }),

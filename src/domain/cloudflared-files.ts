@@ -3,18 +3,43 @@
  * token (reference §2.4, §5.1, §5.4). Pure functions of the tunnel and its routes.
  */
 import { stringify } from 'yaml';
+import { renderOriginRequest, type IngressFormat, type OriginRequest } from './origin-request.js';
+
+export type { IngressFormat } from './origin-request.js';
 
 export interface IngressRule {
   hostname?: string;
   service: string;
+  originRequest?: Record<string, unknown>;
+}
+
+/** What a route gives its ingress rule. */
+export interface IngressRoute {
+  hostname: string;
+  service: string;
+  originRequest?: OriginRequest | null;
+  accessAud?: string | null;
 }
 
 /** The catch-all every ingress list ends with. */
 export const CATCH_ALL: IngressRule = { service: 'http_status:404' };
 
-/** Routes in the order given (callers pass newest first, as the proof of concept did), then the catch-all. */
-export function renderIngress(routes: ReadonlyArray<{ hostname: string; service: string }>): IngressRule[] {
-  return [...routes.map((r) => ({ hostname: r.hostname, service: r.service })), { ...CATCH_ALL }];
+/**
+ * Routes in the order given (callers pass newest first, as the proof of concept did), then the
+ * catch-all. A rule carries `originRequest` only when its route sets options.
+ */
+export function renderIngress(routes: ReadonlyArray<IngressRoute>, format: IngressFormat): IngressRule[] {
+  return [
+    ...routes.map((r): IngressRule => {
+      const originRequest = r.originRequest
+        ? renderOriginRequest(r.originRequest, format, r.accessAud ?? null)
+        : undefined;
+      return originRequest
+        ? { hostname: r.hostname, service: r.service, originRequest }
+        : { hostname: r.hostname, service: r.service };
+    }),
+    { ...CATCH_ALL },
+  ];
 }
 
 export interface CredentialsFile {

@@ -30,6 +30,38 @@ export const ERRORS = {
     status: 400,
     when: '`access` on a TCP route, or an entry that is not an email / domain',
   },
+  'route.invalid_hostname': {
+    status: 400,
+    when: 'a chosen `hostname` that is not one DNS label of `[a-z0-9-]` (1–63, no leading, trailing or double `-`), optionally followed by `.<zone>`',
+  },
+  'route.hostname_prefix': {
+    status: 400,
+    when: "a chosen `hostname` without the owner's prefix the operator requires (`routes.hostnamePrefix: owner`; `details.prefix`)",
+  },
+  'route.invalid_origin_request': {
+    status: 400,
+    when: "an `originRequest` option that is unknown, of the wrong type or range, or meaningless for the route's service (`details.field`)",
+  },
+  'route.origin_option_unavailable': {
+    status: 400,
+    when: 'an option this server is not set up for: `originRequest.access` without `access.teamName`, `access.groups` without `access.identityProviderId`',
+  },
+  'route.protocol_change': {
+    status: 400,
+    when: 'a PATCH that would turn an HTTP route into a TCP one or back (its protection and cluster objects differ): delete it and add a new one',
+  },
+  'tunnel.config_mode_change': {
+    status: 400,
+    when: 'a PATCH from `remote` to `local` configuration: Cloudflare cannot move a tunnel back to a local configuration',
+  },
+  'request.invalid_precondition': {
+    status: 400,
+    when: '`If-Match` that is not an ETag this server gives (`"<generation>"`, or `*`)',
+  },
+  'request.invalid_idempotency_key': {
+    status: 400,
+    when: '`Idempotency-Key` that is not 1–255 printable ASCII characters',
+  },
   'config.invalid_instance': {
     status: 400,
     when: 'an installation id that is not 1–12 of `[a-z0-9]` (configuration)',
@@ -57,6 +89,10 @@ export const ERRORS = {
     when: 'a password sign-in while the operator turned password sign-in off (`identity.passwordSignIn: false`)',
   },
   'auth.wrong_password': { status: 403, when: 'changing your password with a wrong current password' },
+  'route.hostname_reserved': {
+    status: 403,
+    when: 'a chosen `hostname` the operator reserved (`routes.reservedHostnames`: www, api, mail, … by default)',
+  },
   'token.exceeds': {
     status: 403,
     when: 'a token asked for with a scope, or an expiry, beyond the credential that asks (`details.scopes` or `details.expiresAt`)',
@@ -106,7 +142,15 @@ export const ERRORS = {
   'route.unknown_path': { status: 404, when: 'no such path' },
   'tunnel.name_taken': { status: 409, when: 'uniqueness' },
   'route.name_taken': { status: 409, when: 'uniqueness' },
-  'route.hostname_taken': { status: 409, when: 'uniqueness' },
+  'route.hostname_taken': { status: 409, when: 'uniqueness: another route (of any user) has that hostname' },
+  'route.hostname_foreign': {
+    status: 409,
+    when: 'a chosen `hostname` whose name already has a DNS record Tunnelplane did not make (left untouched)',
+  },
+  'idempotency.in_progress': {
+    status: 409,
+    when: 'a POST with an `Idempotency-Key` whose first request is still being answered; retry shortly',
+  },
   'user.name_taken': { status: 409, when: 'uniqueness' },
   'tunnel.deleting': { status: 409, when: 'a change to a tunnel that is being deleted' },
   'tunnel.not_ready': {
@@ -130,6 +174,14 @@ export const ERRORS = {
     when: 'the request line and headers did not arrive in time (the connection is closed)',
   },
   'request.too_large': { status: 413, when: 'body over 64 KiB' },
+  'request.precondition_failed': {
+    status: 412,
+    when: "`If-Match` names a generation that is no longer current: someone changed the object since you read it (`details.generation` is today's)",
+  },
+  'idempotency.key_reused': {
+    status: 422,
+    when: '`Idempotency-Key` already used, within `api.idempotencyHours`, for a different request (another path or body)',
+  },
   'request.uri_too_long': { status: 414, when: 'a path segment over 100 characters (no name is that long)' },
   'request.headers_too_large': {
     status: 431,

@@ -5,6 +5,7 @@
  * reconciler knows of the objects it made for it outside (`objects`).
  */
 import { isTcpLikeProtocol } from './service-url.js';
+import type { OriginRequest } from './origin-request.js';
 
 export type Phase = 'pending' | 'ready' | 'error' | 'deleting';
 export type ConfigMode = 'local' | 'remote';
@@ -13,7 +14,16 @@ export type ConfigMode = 'local' | 'remote';
 export interface AccessRule {
   emails: string[];
   emailDomains: string[];
+  /** Identity-provider groups: values of an OIDC claim, as Cloudflare Access's IdP `idp` reports them. */
+  groups?: string[];
+  /** The Access IdP and claim the groups are read from (the server's, when the route was written). */
+  idp?: { id: string; claim: string };
+  /** How long an Access session lasts (a Go duration such as `24h`); none: Cloudflare's 24h. */
+  sessionDuration?: string;
 }
+
+/** Access sessions last this long unless a route says otherwise. */
+export const DEFAULT_SESSION_DURATION = '24h';
 
 export interface Tunnel {
   id: string;
@@ -70,6 +80,10 @@ export interface Route {
   protocol: string;
   allowIps: string[] | null;
   access: AccessRule | null;
+  /** cloudflared's origin options for the route's ingress rule; null: cloudflared's defaults. */
+  originRequest: OriginRequest | null;
+  /** Bumped by every change of what the route asks for (the `If-Match` of a PATCH). */
+  generation: number;
   phase: Phase;
   lastError: string | null;
   deleting: boolean;
@@ -90,5 +104,13 @@ export function parseAllowIpsColumn(v: string | null): string[] | null {
 export function parseAccessColumn(v: string | null): AccessRule | null {
   if (!v) return null;
   const rule = JSON.parse(v) as Partial<AccessRule>;
-  return { emails: rule.emails ?? [], emailDomains: rule.emailDomains ?? [] };
+  return {
+    emails: rule.emails ?? [],
+    emailDomains: rule.emailDomains ?? [],
+    ...(rule.groups?.length ? { groups: rule.groups, idp: rule.idp } : {}),
+    ...(rule.sessionDuration ? { sessionDuration: rule.sessionDuration } : {}),
+  };
+}
+export function parseOriginRequestColumn(v: string | null): OriginRequest | null {
+  return v ? (JSON.parse(v) as OriginRequest) : null;
 }

@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { accessObjectName, assertRouteName, assertTunnelName, randomLabel, routeHostname } from './names.js';
+import {
+  accessObjectName,
+  assertRouteName,
+  assertTunnelName,
+  chosenHostname,
+  isReservedLabel,
+  ownerPrefix,
+  randomLabel,
+  routeHostname,
+} from './names.js';
 import { ownership } from './ownership.js';
 
 describe('names', () => {
@@ -42,5 +51,41 @@ describe('names', () => {
       ownership('abcd').tunnelPrefix.slice(0, ownership('abc').tunnelPrefix.length + 1),
     );
     expect(() => ownership('Bad-Id')).toThrow(/instance/);
+  });
+});
+
+describe('chosen hostnames', () => {
+  const policy = { reserved: ['www', 'ns*', '*-internal'], prefix: null };
+  const codeOf = (input: string, p: Parameters<typeof chosenHostname>[2] = policy) => {
+    try {
+      return chosenHostname(input, 'Example.com', p);
+    } catch (err) {
+      return (err as { code: string }).code;
+    }
+  };
+  it.each([
+    ['myapp', 'myapp.example.com'],
+    ['MyApp.example.com', 'myapp.example.com'],
+    ['my-app.example.com.', 'my-app.example.com'],
+    ['a.b', 'route.invalid_hostname'],
+    ['a.b.example.com', 'route.invalid_hostname'],
+    ['xn--abc', 'route.invalid_hostname'],
+    ['-a', 'route.invalid_hostname'],
+    ['a'.repeat(64), 'route.invalid_hostname'],
+    ['www', 'route.hostname_reserved'],
+    ['ns2', 'route.hostname_reserved'],
+    ['db-internal', 'route.hostname_reserved'],
+    ['internal', 'myapp.example.com'.replace('myapp', 'internal')],
+  ])('%s → %s', (input, expected) => {
+    expect(codeOf(input)).toBe(expected);
+  });
+  it("requires the owner's prefix when the operator asks", () => {
+    const p = { reserved: [], prefix: ownerPrefix('team:Platform') };
+    expect(p.prefix).toBe('platform-');
+    expect(codeOf('platform-db', p)).toBe('platform-db.example.com');
+    expect(codeOf('db', p)).toBe('route.hostname_prefix');
+    expect(ownerPrefix('ada@example.org')).toBe('ada-example-org-');
+    expect(isReservedLabel('tunnelplane-x', ['tunnelplane*'])).toBe(true);
+    expect(isReservedLabel('a.b', ['a?b'])).toBe(false);
   });
 });

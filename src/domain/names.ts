@@ -64,3 +64,69 @@ export const tunnelCname = (cloudflareTunnelId: string) => `${cloudflareTunnelId
 /** Kubernetes Deployment/Service name of a TCP route's access pods (the proof of concept's). */
 export const accessObjectName = (routeName: string, tunnelName: string) =>
   `tunnel-access-${routeName}-${tunnelName}`;
+
+/** What the operator allows of chosen hostnames (`routes.*` in the configuration). */
+export interface HostnamePolicy {
+  /** Exact labels, or patterns where `*` stands for any run of characters. */
+  reserved: readonly string[];
+  /** A chosen label must start with this (the owner's name and `-`); null: no prefix. */
+  prefix: string | null;
+}
+
+const HOST_LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+
+/** Whether a label matches one of the reserved names or patterns. */
+export function isReservedLabel(label: string, reserved: readonly string[]): boolean {
+  return reserved.some((pattern) => {
+    const p = pattern.toLowerCase();
+    if (!p.includes('*')) return p === label;
+    const re = new RegExp(`^${p.split('*').map(escapeRegExp).join('.*')}$`);
+    return re.test(label);
+  });
+}
+
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** The label an owner's chosen names start with: their name in hostname letters, then `-`. */
+export function ownerPrefix(ownerName: string): string {
+  const base = ownerName
+    .replace(/^team:/, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 40);
+  return `${base || 'user'}-`;
+}
+
+/**
+ * A hostname a user chose: one label under the zone (`myapp` or `myapp.<zone>`), so the zone's
+ * universal certificate covers it, and neither reserved nor outside the owner's prefix.
+ */
+export function chosenHostname(input: string, zoneName: string, policy: HostnamePolicy): string {
+  const zone = zoneName.toLowerCase();
+  const asked = input.trim().toLowerCase().replace(/\.$/, '');
+  const label = asked.endsWith(`.${zone}`) ? asked.slice(0, -zone.length - 1) : asked;
+  const shown = JSON.stringify(input.slice(0, 80));
+  if (!HOST_LABEL.test(label) || label.includes('--'))
+    throw new AppError(
+      'route.invalid_hostname',
+      `Hostname ${shown} is invalid: give one label of 1-63 lowercase letters, digits or single '-' (e.g. "myapp" for myapp.${zone}); deeper names are not covered by the zone's certificate.`,
+      { hostname: input.slice(0, 80) },
+    );
+  if (isReservedLabel(label, policy.reserved))
+    throw new AppError(
+      'route.hostname_reserved',
+      `The hostname ${label}.${zone} is reserved by the operator; choose another.`,
+      { hostname: `${label}.${zone}` },
+    );
+  if (policy.prefix && !label.startsWith(policy.prefix))
+    throw new AppError(
+      'route.hostname_prefix',
+      `Chosen hostnames must start with "${policy.prefix}" here (e.g. ${policy.prefix}app.${zone}).`,
+      { prefix: policy.prefix },
+    );
+  const host = `${label}.${zone}`;
+  if (host.length > 253)
+    throw new AppError('route.invalid_hostname', `Hostname ${host} is longer than 253 characters.`);
+  return host;
+}

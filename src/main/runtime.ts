@@ -84,6 +84,7 @@ export async function createRuntime(
           secureCookies: !!tls || publicUrl.startsWith('https:'),
         },
       },
+      idempotency: { repository: store.idempotency, ttlMs: config.api.idempotencyHours * 3_600_000 },
       ...(tls ? { https: tls } : {}),
     });
 

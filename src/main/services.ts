@@ -71,6 +71,11 @@ export function createServices(
     tunnelService: tunnels,
     waits,
     quotasOfOwner: accounts.quotasOfOwner,
+    ownerName: accounts.ownerName,
+    hostnameHolder: async (hostname) =>
+      (await core.cloudflare.listByName(hostname)).some((r) => !core.ownership.parseDnsComment(r.comment))
+        ? 'foreign'
+        : 'free',
     config: {
       zoneName: core.zoneName,
       capacity: {
@@ -78,6 +83,12 @@ export function createServices(
         serviceTokens: config.cloudflare.limits.serviceTokens,
       },
       rulesPerApplication: config.cloudflare.limits.rulesPerApplication,
+      hostnames: { reserved: config.routes.reservedHostnames, prefix: config.routes.hostnamePrefix },
+      access: {
+        teamName: config.access.teamName ?? null,
+        identityProviderId: config.access.identityProviderId ?? null,
+        groupsClaim: config.access.groupsClaim,
+      },
     },
   });
   const sso = createSsoService({

@@ -3,7 +3,12 @@
  * goes public only once its Access application holds exactly the policies the route asks for
  * (domain/access-policies.ts). Pure.
  */
-import { accessPolicies, policiesHash, type AccessPolicySpec } from '../domain/access-policies.js';
+import {
+  accessPolicies,
+  appSettings,
+  policiesHash,
+  type AccessPolicySpec,
+} from '../domain/access-policies.js';
 import { isTcpLike, needsAccess, type Route } from '../domain/model.js';
 
 export function desiredPolicies(r: Route): AccessPolicySpec[] {
@@ -19,8 +24,11 @@ export function protectedNow(r: Route): boolean {
   const o = r.objects;
   if (!o.accessAppId || o.accessUncertain) return false;
   if (isTcpLike(r) && !o.serviceTokenId) return false;
-  return o.accessPoliciesHash === policiesHash(desiredPolicies(r));
+  return o.accessPoliciesHash === desiredAppHash(r);
 }
+
+/** The hash of the application the route asks for: its policies and its session length. */
+export const desiredAppHash = (r: Route) => policiesHash(desiredPolicies(r), appSettings(r.access));
 
 /** Some protection stands (an application, perhaps with older policies): an existing record may stay while it is brought up to date. */
 export function protectionStands(r: Route, legacyFirewall: boolean): boolean {

@@ -245,6 +245,7 @@ describe('Access drift', () => {
       domain: 'web-tun.example.com',
       aud: 'aud',
       policies,
+      sessionDuration: '24h',
     }) as AccessApp;
   const protectedWeb = (over: Partial<Route> = {}) =>
     route('web', { access: people, ...over }, { accessAppId: 'app', accessPoliciesHash: hash });

@@ -183,7 +183,9 @@ export function accessSuspect(
   const lostToken = !!r.objects.serviceTokenId && !l.tokenIds.has(r.objects.serviceTokenId);
   // Its policies or its domain changed by hand: the application is put back as the route wants it.
   const editedPolicies =
-    !!app && (policiesHash(app.policies) !== r.objects.accessPoliciesHash || app.domain !== r.hostname);
+    !!app &&
+    (policiesHash(app.policies, { sessionDuration: app.sessionDuration }) !== r.objects.accessPoliciesHash ||
+      app.domain !== r.hostname);
   return lostApp || lostToken || editedPolicies ? { lostApp, lostToken, editedPolicies } : null;
 }
 

@@ -30,6 +30,7 @@ import type { Waits } from './waits.js';
 import type { InCluster } from './presenters.js';
 import { createHttpMetrics, type MetricsRegistry } from './metrics.js';
 import { registerTunnelRoutes } from './routes-tunnels.js';
+import { registerIdempotency, type IdempotencyOptions } from './idempotency.js';
 import { registerAccountRoutes } from './routes-account.js';
 import { registerAdminRoutes } from './routes-admin.js';
 import { registerPocRoutes } from './routes-poc.js';
@@ -93,6 +94,8 @@ export interface AppDeps {
   /** Extra readiness checks (Cloudflare reachable…); the store is always checked. */
   readiness?: () => Promise<string | null>;
   https?: { cert: string | Buffer; key: string | Buffer };
+  /** Where POSTs' `Idempotency-Key` answers are kept; none: the header is ignored. */
+  idempotency?: IdempotencyOptions;
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -165,6 +168,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await refusals.record(req, reply);
   });
 
+  if (deps.idempotency) registerIdempotency(app, deps.idempotency);
   app.setErrorHandler(handleError);
   app.setNotFoundHandler(handleNotFound);
 

@@ -1,6 +1,7 @@
 /** How tunnels and routes look in the API: JSON schemas (serialisation and OpenAPI) and presenters. */
 import { inClusterAddress } from '../domain/access-objects.js';
 import { isTcpLikeProtocol } from '../domain/service-url.js';
+import { parseAccessColumn, parseOriginRequestColumn, type AccessRule } from '../domain/model.js';
 import {
   NO_PASSWORD,
   teamName,
@@ -35,8 +36,14 @@ export const routeSchema = {
       properties: {
         emails: { type: 'array', items: { type: 'string' } },
         emailDomains: { type: 'array', items: { type: 'string' } },
+        groups: { type: 'array', items: { type: 'string' } },
+        sessionDuration: { type: 'string' },
       },
     },
+    /** cloudflared's origin options for the route (its own key names; durations in seconds). */
+    originRequest: { type: 'object', nullable: true, additionalProperties: true },
+    /** Bumped by every change of the route; `ETag` is `"<generation>"`, `If-Match` takes it. */
+    generation: { type: 'integer' },
     inCluster: {
       type: 'object',
       nullable: true,
@@ -104,6 +111,17 @@ export const tunnelSchema = {
 /** Where TCP routes are reachable in the cluster; null without Kubernetes. */
 export type InCluster = { namespace: string; port: number } | null;
 
+/** Access as the route asks for it (the IdP id it names stays inside). */
+function presentAccess(a: AccessRule | null) {
+  if (!a) return null;
+  return {
+    emails: a.emails,
+    emailDomains: a.emailDomains,
+    ...(a.groups ? { groups: a.groups } : {}),
+    ...(a.sessionDuration ? { sessionDuration: a.sessionDuration } : {}),
+  };
+}
+
 export function presentRoute(r: RouteView, tunnelName: string, inCluster: InCluster) {
   return {
     name: r.name,
@@ -118,9 +136,9 @@ export function presentRoute(r: RouteView, tunnelName: string, inCluster: InClus
     protectedBy:
       isTcpLikeProtocol(r.protocol) || r.access_rule ? 'access' : r.allow_ips ? 'allow-list' : null,
     allowIps: r.allow_ips ? (JSON.parse(r.allow_ips) as string[]) : null,
-    access: r.access_rule
-      ? (JSON.parse(r.access_rule) as { emails: string[]; emailDomains: string[] })
-      : null,
+    access: presentAccess(parseAccessColumn(r.access_rule)),
+    originRequest: parseOriginRequestColumn(r.origin_request),
+    generation: r.generation,
     inCluster:
       inCluster && isTcpLikeProtocol(r.protocol)
         ? {

@@ -4,11 +4,20 @@
  * the bounded wait. One lookup of a route (by name or hostname) and one not-found error.
  */
 import { AppError } from '../domain/errors.js';
-import { assertRouteName, randomLabel, routeHostname } from '../domain/names.js';
-import { parseService } from '../domain/service-url.js';
-import { parseAccessRule, parseAllowList } from '../domain/allow-list.js';
+import { assertRouteName, chosenHostname, ownerPrefix, randomLabel, routeHostname } from '../domain/names.js';
+import { parseService, type Service } from '../domain/service-url.js';
+import { parseAccessRule, parseAllowList, parseSessionDuration } from '../domain/allow-list.js';
 import { accessPolicies } from '../domain/access-policies.js';
-import type { AccountCapacity, Quotas, RouteView, TunnelRow, TunnelsRepository } from '../store/index.js';
+import type { AccessRule } from '../domain/model.js';
+import { parseOriginRequest, type OriginRequest } from '../domain/origin-request.js';
+import type {
+  AccountCapacity,
+  Quotas,
+  RouteChanges,
+  RouteView,
+  TunnelRow,
+  TunnelsRepository,
+} from '../store/index.js';
 import type { Actor } from './actor.js';
 import { expiresIn, type TunnelService } from './tunnel-service.js';
 import type { Waits } from './waits.js';
@@ -19,23 +28,55 @@ export interface RouteServiceConfig {
   capacity: AccountCapacity;
   /** Cloudflare's limit of rules (include + require entries) in one Access application. */
   rulesPerApplication: number;
+  /** What users may choose as hostnames (`routes.*`). */
+  hostnames: { reserved: readonly string[]; prefix: 'none' | 'owner' };
+  /** Cloudflare Access settings (`access.*`): the team name for the origin's JWT check, the IdP for groups. */
+  access: { teamName: string | null; identityProviderId: string | null; groupsClaim: string };
+}
+
+export interface AccessInput {
+  emails?: string[];
+  emailDomains?: string[];
+  groups?: string[];
+  sessionDuration?: string;
 }
 
 export interface NewRouteInput {
   service: string;
   name?: string;
+  /** A label of the zone (`myapp` → `myapp.<zone>`); none: `<name>-<tunnel>.<zone>`. */
+  hostname?: string;
   allowIps?: string[];
-  access?: { emails?: string[]; emailDomains?: string[] };
+  access?: AccessInput;
+  originRequest?: Record<string, unknown>;
   /** Deleted by itself this long after creation (`tunnelctl share --ttl`). */
   ttlSeconds?: number;
 }
 
+/** A PATCH of a route: absent fields stay, `null` clears. */
+export interface RouteUpdateInput {
+  service?: string;
+  allowIps?: string[] | null;
+  access?: AccessInput | null;
+  originRequest?: Record<string, unknown> | null;
+}
+
+/** Who holds a hostname's DNS name already: `foreign` when a record Tunnelplane did not make is there. */
+export type HostnameHolder = (hostname: string) => Promise<'foreign' | 'free'>;
+
 export interface RouteServiceDeps {
-  tunnels: Pick<TunnelsRepository, 'addRoute' | 'markRoutesDeleting' | 'requestRotation' | 'routesById'>;
+  tunnels: Pick<
+    TunnelsRepository,
+    'addRoute' | 'markRoutesDeleting' | 'requestRotation' | 'routesById' | 'updateRoute'
+  >;
   tunnelService: Pick<TunnelService, 'ownTunnel' | 'withRoutes'>;
   waits: Waits;
   /** The quotas that bind a tunnel's owner (the caller's own, or their team's). */
   quotasOfOwner: (ownerId: string, actor: Actor) => Promise<Quotas>;
+  /** The owner's name (a person's, or `team:<name>`): the prefix of their chosen hostnames. */
+  ownerName: (ownerId: string) => Promise<string>;
+  /** Looks at the zone before a chosen hostname is taken (one DNS read). */
+  hostnameHolder: HostnameHolder;
   config: RouteServiceConfig;
 }
 
@@ -51,6 +92,14 @@ export function findRoute(
   return route;
 }
 
+const parseJson = <T>(v: string | null): T | null => (v ? (JSON.parse(v) as T) : null);
+
+/** A chosen label as the route's name when it can be one (1-24 of [a-z0-9]); otherwise random. */
+function labelAsName(hostname: string): string {
+  const label = hostname.trim().toLowerCase().split('.')[0] ?? '';
+  return /^[a-z0-9]{1,24}$/.test(label) ? label : randomLabel(8);
+}
+
 const routeNotFound = (tunnel: Pick<TunnelRow, 'name'>, which: string, details: Record<string, unknown>) =>
   new AppError('route.not_found', `Tunnel ${tunnel.name} has no route ${which}.`, details);
 
@@ -58,11 +107,7 @@ export function createRouteService(deps: RouteServiceDeps) {
   const { tunnels, tunnelService, waits, config } = deps;
 
   /** The route's own Access application must fit Cloudflare's limit of rules per application. */
-  function checkProtectionSize(
-    tcpLike: boolean,
-    allowIps: string[] | null,
-    access: ReturnType<typeof parseAccessRule> | null,
-  ) {
+  function checkProtectionSize(tcpLike: boolean, allowIps: string[] | null, access: AccessRule | null) {
     const rules = accessPolicies({ tcpLike, allowIps, access }, 'token').reduce(
       (n, p) => n + p.include.length + (p.require?.length ?? 0),
       0,
@@ -74,6 +119,57 @@ export function createRouteService(deps: RouteServiceDeps) {
         { rules, limit: config.rulesPerApplication },
       );
     }
+  }
+
+  /** `access` as the API gave it, with its groups tied to the server's Access identity provider. */
+  function accessOf(input: AccessInput, tcpLike: boolean): AccessRule {
+    const groups = [...new Set((input.groups ?? []).map((g) => g.trim()))].filter(Boolean);
+    const rule: AccessRule = parseAccessRule({ ...input, groupsCount: groups.length }, tcpLike);
+    if (groups.length > 0) {
+      const idp = config.access.identityProviderId;
+      if (!idp)
+        throw new AppError(
+          'route.origin_option_unavailable',
+          'access.groups: this server has no Access identity provider configured (access.identityProviderId); ask the operator, or use emails and domains.',
+          { field: 'groups' },
+        );
+      rule.groups = groups.sort();
+      rule.idp = { id: idp, claim: config.access.groupsClaim };
+    }
+    if (input.sessionDuration !== undefined)
+      rule.sessionDuration = parseSessionDuration(input.sessionDuration);
+    return rule;
+  }
+
+  function originOf(
+    input: Record<string, unknown> | null | undefined,
+    service: Service,
+    configMode: 'local' | 'remote',
+    accessProtected: boolean,
+  ): OriginRequest | null {
+    return parseOriginRequest(input, {
+      scheme: service.protocol,
+      configMode,
+      accessProtected,
+      teamName: config.access.teamName,
+    });
+  }
+
+  async function hostnameFor(tunnel: TunnelRow, input: NewRouteInput, name: string): Promise<string> {
+    if (input.hostname === undefined) return routeHostname(name, tunnel.name, config.zoneName);
+    const prefix =
+      config.hostnames.prefix === 'owner' ? ownerPrefix(await deps.ownerName(tunnel.owner_id)) : null;
+    const host = chosenHostname(input.hostname, config.zoneName, {
+      reserved: config.hostnames.reserved,
+      prefix,
+    });
+    if ((await deps.hostnameHolder(host)) === 'foreign')
+      throw new AppError(
+        'route.hostname_foreign',
+        `The name ${host} already has a DNS record Tunnelplane did not make; it is left alone. Choose another hostname.`,
+        { hostname: host },
+      );
+    return host;
   }
 
   return {
@@ -88,21 +184,33 @@ export function createRouteService(deps: RouteServiceDeps) {
       if (tunnel.deleting) throw new AppError('tunnel.deleting', `Tunnel ${tunnel.name} is being deleted.`);
       const service = parseService(input.service);
       const allowIps = input.allowIps ? parseAllowList(input.allowIps) : null;
-      const access = input.access ? parseAccessRule(input.access, service.tcpLike) : null;
+      const access = input.access ? accessOf(input.access, service.tcpLike) : null;
       checkProtectionSize(service.tcpLike, allowIps, access);
+      const originRequest = originOf(
+        input.originRequest,
+        service,
+        tunnel.config_mode,
+        service.tcpLike || !!access || !!allowIps,
+      );
       let route: RouteView | undefined;
       for (let attempt = 0; !route; attempt++) {
-        const name = input.name !== undefined ? assertRouteName(input.name) : randomLabel(8);
+        const name =
+          input.name !== undefined
+            ? assertRouteName(input.name)
+            : input.hostname !== undefined && attempt === 0
+              ? labelAsName(input.hostname)
+              : randomLabel(8);
         try {
           route = await tunnels.addRoute(
             tunnel,
             {
               name,
-              hostname: routeHostname(name, tunnel.name, config.zoneName),
+              hostname: await hostnameFor(tunnel, input, name),
               service: service.service,
               protocol: service.protocol,
               allowIps,
               access,
+              originRequest,
               expiresAt: expiresIn(input.ttlSeconds),
             },
             await deps.quotasOfOwner(tunnel.owner_id, actor),
@@ -134,6 +242,62 @@ export function createRouteService(deps: RouteServiceDeps) {
           : false;
       const [current] = await tunnels.routesById([routeId]);
       return { tunnel, route: current ?? route, finished };
+    },
+
+    /**
+     * Changes a route in place (its service, protection, origin options): its hostname and DNS
+     * record stay, and the reconciler writes only what changed. `ifGeneration`: the client's
+     * `If-Match` (null: none given).
+     */
+    async update(
+      actor: Actor,
+      tunnelName: string,
+      ref: string,
+      input: RouteUpdateInput,
+      ifGeneration: number | null,
+    ) {
+      const tunnel = await tunnelService.ownTunnel(actor, tunnelName);
+      if (tunnel.deleting) throw new AppError('tunnel.deleting', `Tunnel ${tunnel.name} is being deleted.`);
+      const route = findRoute(
+        tunnel,
+        (await tunnelService.withRoutes(tunnel)).routes.filter((r) => !r.deleting),
+        ref,
+      );
+      const current = parseService(route.service);
+      const service = input.service !== undefined ? parseService(input.service) : current;
+      if (service.tcpLike !== current.tcpLike)
+        throw new AppError(
+          'route.protocol_change',
+          `Route ${route.name} is ${current.tcpLike ? 'a TCP' : 'an HTTP'} route; its service must stay ${current.tcpLike ? 'TCP-like' : 'HTTP'}. Delete it and add a new route instead.`,
+          { from: current.protocol, to: service.protocol },
+        );
+      const changes: RouteChanges = {};
+      if (input.service !== undefined)
+        changes.service = { service: service.service, protocol: service.protocol };
+      if (input.allowIps !== undefined)
+        changes.allowIps = input.allowIps ? parseAllowList(input.allowIps) : null;
+      if (input.access !== undefined)
+        changes.access = input.access ? accessOf(input.access, service.tcpLike) : null;
+      const allowIps =
+        changes.allowIps !== undefined ? changes.allowIps : parseJson<string[]>(route.allow_ips);
+      const access = changes.access !== undefined ? changes.access : parseJson<AccessRule>(route.access_rule);
+      checkProtectionSize(service.tcpLike, allowIps, access);
+      const accessProtected = service.tcpLike || !!access || !!allowIps;
+      if (input.originRequest !== undefined)
+        changes.originRequest = originOf(input.originRequest, service, tunnel.config_mode, accessProtected);
+      else if (route.origin_request)
+        // The options stay; they must still hold for the new service and protection.
+        originOf(parseJson(route.origin_request), service, tunnel.config_mode, accessProtected);
+      const row = await tunnels.updateRoute(
+        tunnel,
+        route.id,
+        changes,
+        ifGeneration,
+        await deps.quotasOfOwner(tunnel.owner_id, actor),
+        config.capacity,
+        actor.user.name,
+      );
+      return { tunnel, route: row };
     },
 
     /** Deletes the given routes of a tunnel (by name or hostname, or every route of a service). */

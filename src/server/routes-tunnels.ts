@@ -6,7 +6,8 @@ import { ownersOf } from './actor.js';
 import { presentRoute, presentTunnel, routeSchema, tunnelSchema, type InCluster } from './presenters.js';
 import { actorOf, errors, pageQuery, routeParams, tunnelParams, waitMs, waitQuery } from './schemas.js';
 import type { AccountService } from './account-service.js';
-import type { RouteService, NewRouteInput } from './route-service.js';
+import type { RouteService, NewRouteInput, RouteUpdateInput } from './route-service.js';
+import { ifMatchGeneration, ifMatchHeaders, withEtag } from './preconditions.js';
 import type { TunnelService } from './tunnel-service.js';
 
 export interface ApiRouteDeps {
@@ -42,6 +43,22 @@ export async function sendPage(
   return reply.type('application/json; charset=utf-8').send(json);
 }
 
+const accessBody = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    emails: { type: 'array', maxItems: 50, items: { type: 'string', maxLength: 320 } },
+    emailDomains: { type: 'array', maxItems: 50, items: { type: 'string', maxLength: 253 } },
+    /** Identity-provider groups (an OIDC claim of the Access IdP the operator names). */
+    groups: { type: 'array', maxItems: 50, items: { type: 'string', minLength: 1, maxLength: 128 } },
+    /** How long an Access session lasts: `30m`, `24h` (1m–720h; default 24h). */
+    sessionDuration: { type: 'string', maxLength: 16 },
+  },
+} as const;
+
+/** cloudflared's origin options, validated by the service (domain/origin-request.ts). */
+const originRequestBody = { type: 'object', maxProperties: 20, additionalProperties: true } as const;
+
 const routeBody = {
   type: 'object',
   required: ['service'],
@@ -49,17 +66,25 @@ const routeBody = {
   properties: {
     service: { type: 'string', maxLength: 300 },
     name: { type: 'string', maxLength: 64 },
+    /** A label of the zone: `myapp` → `myapp.<zone>` (or the full name under the zone). */
+    hostname: { type: 'string', maxLength: 253 },
     allowIps: { type: 'array', maxItems: 50, items: { type: 'string', maxLength: 64 } },
-    access: {
-      type: 'object',
-      additionalProperties: false,
-      properties: {
-        emails: { type: 'array', maxItems: 50, items: { type: 'string', maxLength: 320 } },
-        emailDomains: { type: 'array', maxItems: 50, items: { type: 'string', maxLength: 253 } },
-      },
-    },
+    access: accessBody,
+    originRequest: originRequestBody,
     /** Deleted by itself this long after creation (`tunnelctl share --ttl`; at most 30 days). */
     ttlSeconds: { type: 'integer', minimum: 60, maximum: 2592000 },
+  },
+} as const;
+
+const routePatchBody = {
+  type: 'object',
+  additionalProperties: false,
+  minProperties: 1,
+  properties: {
+    service: { type: 'string', maxLength: 300 },
+    allowIps: { type: 'array', nullable: true, maxItems: 50, items: { type: 'string', maxLength: 64 } },
+    access: { ...accessBody, nullable: true },
+    originRequest: { ...originRequestBody, nullable: true },
   },
 } as const;
 
@@ -151,7 +176,7 @@ export function registerTunnelRoutes(v1: FastifyInstance, deps: ApiRouteDeps) {
     async (req, reply) => {
       const t = await tunnels.ownTunnel(actorOf(req), req.params.tunnel);
       const names = await ownerNamesOf(accounts, req, [t]);
-      return reply
+      return withEtag(reply, t.generation)
         .type('application/json; charset=utf-8')
         .send(await tunnels.views.tunnelJson(t, names.get(t.owner_id)!));
     },
@@ -240,9 +265,64 @@ export function registerTunnelRoutes(v1: FastifyInstance, deps: ApiRouteDeps) {
   v1.get<{ Params: { tunnel: string; route: string } }>(
     '/tunnels/:tunnel/routes/:route',
     { schema: { tags: ['routes'], params: routeParams } },
-    async (req) => {
+    async (req, reply) => {
       const { tunnel, route } = await routes.get(actorOf(req), req.params.tunnel, req.params.route);
-      return presentRoute(route, tunnel.name, inCluster);
+      return withEtag(reply, route.generation).send(presentRoute(route, tunnel.name, inCluster));
+    },
+  );
+
+  v1.patch<{ Params: { tunnel: string; route: string }; Body: RouteUpdateInput }>(
+    '/tunnels/:tunnel/routes/:route',
+    {
+      schema: {
+        tags: ['routes'],
+        summary:
+          'Change a route in place (service, protection, origin options): its hostname and DNS record stay',
+        params: routeParams,
+        headers: ifMatchHeaders,
+        body: routePatchBody,
+        response: { 200: routeSchema, ...errors },
+      },
+    },
+    async (req, reply) => {
+      const { tunnel, route } = await routes.update(
+        actorOf(req),
+        req.params.tunnel,
+        req.params.route,
+        req.body,
+        ifMatchGeneration(req),
+      );
+      return withEtag(reply, route.generation).send(presentRoute(route, tunnel.name, inCluster));
+    },
+  );
+
+  v1.patch<{ Params: { tunnel: string }; Body: { configMode?: 'local' | 'remote' } }>(
+    '/tunnels/:tunnel',
+    {
+      schema: {
+        tags: ['tunnels'],
+        summary: "Change a tunnel: its configuration mode (local → remote; Cloudflare's move is one-way)",
+        params: tunnelParams,
+        headers: ifMatchHeaders,
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          minProperties: 1,
+          properties: { configMode: { type: 'string', enum: ['local', 'remote'] } },
+        },
+        response: { 200: tunnelSchema, ...errors },
+      },
+    },
+    async (req, reply) => {
+      const res = await tunnels.updateTunnel(
+        actorOf(req),
+        req.params.tunnel,
+        req.body,
+        ifMatchGeneration(req),
+      );
+      return withEtag(reply, res.tunnel.generation).send(
+        presentTunnel(res.tunnel, res.routes, await accounts.ownerName(res.tunnel.owner_id), inCluster),
+      );
     },
   );
 

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { AppError } from '../domain/errors.js';
 import { assertTunnelName, randomLabel } from '../domain/names.js';
-import { credentialsFile, renderIngress, tunnelToken } from '../domain/cloudflared-files.js';
+import { credentialsFile, tunnelToken } from '../domain/cloudflared-files.js';
 import type { SecretBox } from '../domain/secret-box.js';
 import type {
   Page,
@@ -18,7 +18,7 @@ import type {
   UserRow,
 } from '../store/index.js';
 import { ownersOf, type Actor } from './actor.js';
-import type { TunnelViews } from './tunnel-views.js';
+import { ingressOf, type TunnelViews } from './tunnel-views.js';
 import type { Waits } from './waits.js';
 
 export type { Actor } from './actor.js';
@@ -40,7 +40,7 @@ export interface TunnelWithRoutes<T extends TunnelView = TunnelRow> {
 export interface TunnelServiceDeps {
   tunnels: Pick<
     TunnelsRepository,
-    'byId' | 'byName' | 'create' | 'markDeleting' | 'routeViewsOf' | 'listForOwner'
+    'byId' | 'byName' | 'create' | 'markDeleting' | 'routeViewsOf' | 'listForOwner' | 'updateTunnel'
   >;
   views: TunnelViews;
   waits: Waits;
@@ -171,6 +171,29 @@ export function createTunnelService(deps: TunnelServiceDeps) {
       return { ...(await withRoutes(current)), finished };
     },
 
+    /**
+     * Changes a tunnel in place. Its configuration moves from local to remote as Cloudflare's
+     * dashboard migration does (the reconciler PUTs its ingress); remote to local is refused:
+     * Cloudflare cannot move a tunnel back.
+     */
+    async updateTunnel(
+      actor: Actor,
+      name: string,
+      input: { configMode?: 'local' | 'remote' },
+      ifGeneration: number | null,
+    ) {
+      const tunnel = await ownTunnel(actor, name);
+      if (tunnel.deleting) throw new AppError('tunnel.deleting', `Tunnel ${tunnel.name} is being deleted.`);
+      if (input.configMode === 'local' && tunnel.config_mode === 'remote')
+        throw new AppError(
+          'tunnel.config_mode_change',
+          `Tunnel ${tunnel.name} is configured remotely; Cloudflare cannot move a tunnel back to a local configuration. Create a new local tunnel instead.`,
+          { from: 'remote', to: 'local' },
+        );
+      const row = await deps.tunnels.updateTunnel(tunnel, input, ifGeneration, actor.user.name);
+      return withRoutes(row);
+    },
+
     async deleteTunnel(actor: Actor, name: string, waitMs: number) {
       const tunnel = await ownTunnel(actor, name);
       if (!tunnel.deleting) await tunnels.markDeleting(tunnel, actor.user.name);
@@ -190,7 +213,7 @@ export function createTunnelService(deps: TunnelServiceDeps) {
 
     /** The ingress as cloudflared should see it: live routes, newest first, then the catch-all. */
     ingressOf(routes: RouteView[]) {
-      return renderIngress(routes.filter((r) => !r.deleting));
+      return ingressOf(routes, 'json');
     },
 
     async configYaml(actor: Actor, name: string) {

@@ -15,9 +15,25 @@
  */
 import fastJson from 'fast-json-stringify';
 import { LRUCache } from 'lru-cache';
-import { renderConfigYaml, renderIngress } from '../domain/cloudflared-files.js';
+import { renderConfigYaml, renderIngress, type IngressFormat } from '../domain/cloudflared-files.js';
+import { parseOriginRequestColumn } from '../domain/model.js';
 import type { Page, RouteView, TunnelsRepository, TunnelView } from '../store/index.js';
 import { presentRoute, presentTunnelHead, tunnelSchema, type InCluster } from './presenters.js';
+
+/** The ingress as cloudflared should see it: live routes (newest first, as given), then the catch-all. */
+export function ingressOf(routes: readonly RouteView[], format: IngressFormat) {
+  return renderIngress(
+    routes
+      .filter((r) => !r.deleting)
+      .map((r) => ({
+        hostname: r.hostname,
+        service: r.service,
+        originRequest: parseOriginRequestColumn(r.origin_request),
+        accessAud: r.access_aud,
+      })),
+    format,
+  );
+}
 
 const OPEN_PAGE = Buffer.from('{"items":[');
 const COMMA = Buffer.from(',');
@@ -160,7 +176,7 @@ export function createTunnelViews(deps: {
         renderConfigYaml({
           tunnelId: t.cf_tunnel_id,
           credentialsFile: 'credentials.json',
-          ingress: renderIngress(routes.filter((r) => !r.deleting)),
+          ingress: ingressOf(routes, 'yaml'),
         }),
       );
       cache?.set(key, { version, bytes });

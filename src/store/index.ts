@@ -11,6 +11,8 @@ export type {
   Page,
 } from './rows.js';
 export type { RouteView, TunnelView, NewRoute } from './tunnels-repository.js';
+export type { RouteChanges } from './tunnels-writes.js';
+export type { IdempotencyRepository, Claim, StoredAnswer } from './idempotency-repository.js';
 export type { NewEvent } from './events-repository.js';
 export type { WorkRepository, TunnelOutcome, RoutePatch, RouteErrorRecord } from './work-repository.js';
 export type { ResyncRepository, ResyncRoute, ResyncTunnel } from './resync-repository.js';

@@ -5,6 +5,7 @@
 import type { Updateable } from 'kysely';
 import {
   parseAccessColumn,
+  parseOriginRequestColumn,
   parseAllowIpsColumn,
   type Route,
   type RouteObjects,
@@ -43,6 +44,8 @@ export function toRoute(r: RouteRow): Route {
     protocol: r.protocol,
     allowIps: parseAllowIpsColumn(r.allow_ips),
     access: parseAccessColumn(r.access_rule),
+    originRequest: parseOriginRequestColumn(r.origin_request),
+    generation: r.generation,
     phase: r.phase,
     lastError: r.last_error,
     deleting: r.deleting === 1,

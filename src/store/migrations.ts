@@ -452,6 +452,37 @@ const migrations = (dialect: Dialect): Record<string, Migration> => ({
         .execute();
     },
   },
+  /**
+   * Routes (issue 16): a route's own generation (the `If-Match` of a PATCH) and its cloudflared
+   * origin options (JSON), and the answers to POSTs sent with an `Idempotency-Key` (per user,
+   * kept `api.idempotencyHours`).
+   */
+  '0010_routes': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .alterTable('routes')
+        .addColumn('generation', 'integer', (c) => c.notNull().defaultTo(1))
+        .execute();
+      await db.schema.alterTable('routes').addColumn('origin_request', 'text').execute();
+      await db.schema
+        .createTable('idempotency_keys')
+        .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('key', 'text', (c) => c.notNull())
+        .addColumn('fingerprint', 'text', (c) => c.notNull())
+        .addColumn('status', 'integer')
+        .addColumn('body', 'text')
+        .addColumn('location', 'text')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('idempotency_keys_pk', ['user_id', 'key'])
+        .execute();
+      await db.schema
+        .createIndex('idempotency_keys_expires')
+        .on('idempotency_keys')
+        .column('expires_at')
+        .execute();
+    },
+  },
 });
 
 export const migrationProvider = (dialect: Dialect): MigrationProvider => ({

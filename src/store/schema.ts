@@ -158,6 +158,23 @@ export interface RoutesTable {
   updated_at: string;
   /** When the route is deleted by itself (`ttlSeconds`; `tunnelctl share`); null: never. */
   expires_at: string | null;
+  /** Bumped by every change of what the route asks for (its ETag; `If-Match` on PATCH). */
+  generation: Generated<number>;
+  /** cloudflared's origin options (JSON, domain/origin-request.ts); null: its defaults. */
+  origin_request: string | null;
+}
+
+/** A POST's answer, kept for its `Idempotency-Key` (a null status: the first request is still running). */
+export interface IdempotencyKeysTable {
+  user_id: string;
+  key: string;
+  /** SHA-256 of the method, path and body: a key reused for another request is refused. */
+  fingerprint: string;
+  status: number | null;
+  body: string | null;
+  location: string | null;
+  created_at: string;
+  expires_at: string;
 }
 
 /** One event to deliver to one webhook: attempts, the last answer, when it was delivered. */
@@ -218,6 +235,7 @@ export interface Database {
   api_tokens: ApiTokensTable;
   tunnels: TunnelsTable;
   routes: RoutesTable;
+  idempotency_keys: IdempotencyKeysTable;
   events: EventsTable;
   leases: LeasesTable;
   settings: SettingsTable;

@@ -28,6 +28,9 @@ const ROUTE_VIEW_COLUMNS = [
   'k8s_ready',
   'k8s_reason',
   'expires_at',
+  'generation',
+  'origin_request',
+  'access_aud',
 ] as const;
 export type RouteView = Pick<RouteRow, (typeof ROUTE_VIEW_COLUMNS)[number]>;
 

@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import { AppError } from '../domain/errors.js';
 import type { AccessRule, ConfigMode } from '../domain/model.js';
+import type { OriginRequest } from '../domain/origin-request.js';
 import type { Database } from './schema.js';
 import { transact, type Locks } from './locks.js';
 import type { SignalEmitter } from './signals.js';
@@ -30,9 +31,26 @@ export interface NewRoute {
   protocol: string;
   allowIps?: string[] | null;
   access?: AccessRule | null;
+  originRequest?: OriginRequest | null;
   /** When the route is deleted by itself (RFC 3339); none: never. */
   expiresAt?: string | null;
 }
+
+/** What a PATCH changes of a route (absent: unchanged; null: cleared). */
+export interface RouteChanges {
+  service?: { service: string; protocol: string };
+  allowIps?: string[] | null;
+  access?: AccessRule | null;
+  originRequest?: OriginRequest | null;
+}
+
+/** The generation `If-Match` named is not the object's: someone changed it since it was read. */
+export const preconditionFailed = (what: string, generation: number) =>
+  new AppError(
+    'request.precondition_failed',
+    `${what} changed since you read it (it is at generation ${generation}); read it again and retry.`,
+    { generation },
+  );
 
 const QUOTA_WORDS: Record<keyof Quotas, string> = {
   tunnels: 'tunnels',
@@ -83,6 +101,21 @@ export async function bumpTunnel(trx: Db, tunnelId: string) {
 }
 
 export function createTunnelWrites(db: Kysely<Database>, locks: Locks, signals: SignalEmitter) {
+  /** One more protected route (and TCP route) fits the owner's quotas and the account's capacity. */
+  async function checkProtected(
+    trx: Db,
+    ownerId: string,
+    tcp: boolean,
+    quota: Quotas,
+    capacity: AccountCapacity,
+  ) {
+    checkQuota('protectedRoutes', await countRoutes(trx, ownerId, 'protected'), quota.protectedRoutes);
+    if (tcp) checkQuota('tcpRoutes', await countRoutes(trx, ownerId, 'tcp'), quota.tcpRoutes);
+    await locks.capacity(trx);
+    checkCapacity('accessApplications', await countHeld(trx, 'protected'), capacity.accessApplications);
+    if (tcp) checkCapacity('serviceTokens', await countHeld(trx, 'tcp'), capacity.serviceTokens);
+  }
+
   const writes = {
     async create(
       t: {
@@ -214,6 +247,8 @@ export function createTunnelWrites(db: Kysely<Database>, locks: Locks, signals: 
         k8s_reason: null,
         allow_ips: r.allowIps ? JSON.stringify(r.allowIps) : null,
         access_rule: r.access ? JSON.stringify(r.access) : null,
+        origin_request: r.originRequest ? JSON.stringify(r.originRequest) : null,
+        generation: 1,
         created_at: now(),
         updated_at: now(),
       };
@@ -230,21 +265,7 @@ export function createTunnelWrites(db: Kysely<Database>, locks: Locks, signals: 
             throw new AppError('tunnel.deleting', `Tunnel ${tunnel.name} is being deleted.`);
           checkQuota('routes', await countRoutes(trx, tunnel.owner_id), quota.routes);
           const tcp = TCP_LIKE_PROTOCOLS.includes(r.protocol);
-          if (tcp || r.access || r.allowIps) {
-            checkQuota(
-              'protectedRoutes',
-              await countRoutes(trx, tunnel.owner_id, 'protected'),
-              quota.protectedRoutes,
-            );
-            if (tcp) checkQuota('tcpRoutes', await countRoutes(trx, tunnel.owner_id, 'tcp'), quota.tcpRoutes);
-            await locks.capacity(trx);
-            checkCapacity(
-              'accessApplications',
-              await countHeld(trx, 'protected'),
-              capacity.accessApplications,
-            );
-            if (tcp) checkCapacity('serviceTokens', await countHeld(trx, 'tcp'), capacity.serviceTokens);
-          }
+          if (tcp || r.access || r.allowIps) await checkProtected(trx, tunnel.owner_id, tcp, quota, capacity);
           await trx.insertInto('routes').values(row).execute();
           await bumpTunnel(trx, tunnel.id);
           await appendEvent(trx, {
@@ -276,6 +297,126 @@ export function createTunnelWrites(db: Kysely<Database>, locks: Locks, signals: 
         }
         throw err;
       }
+      signals.desiredChanged(tunnel.id);
+      return row;
+    },
+
+    /**
+     * Changes what a route asks for in place: its hostname and record stay. `ifGeneration`
+     * (the client's `If-Match`) must be the route's generation; a route that becomes protected
+     * must fit the owner's quotas and the account's capacity. Answers the route as written.
+     */
+    async updateRoute(
+      tunnel: TunnelRow,
+      routeId: string,
+      changes: RouteChanges,
+      ifGeneration: number | null,
+      quota: Quotas,
+      capacity: AccountCapacity,
+      actor: string,
+    ): Promise<RouteRow> {
+      const row = await transact(db, async (trx) => {
+        await locks.user(trx, tunnel.owner_id);
+        await locks.tunnels(trx, [tunnel.id]);
+        const current = await trx
+          .selectFrom('routes')
+          .selectAll()
+          .where('id', '=', routeId)
+          .executeTakeFirst();
+        if (!current || current.deleting)
+          throw new AppError('route.not_found', `Tunnel ${tunnel.name} has no route with that name.`);
+        if (ifGeneration !== null && ifGeneration !== current.generation)
+          throw preconditionFailed(`Route ${current.name}`, current.generation);
+        const set: Partial<RouteRow> = {};
+        if (changes.service) {
+          set.service = changes.service.service;
+          set.protocol = changes.service.protocol;
+        }
+        if (changes.allowIps !== undefined)
+          set.allow_ips = changes.allowIps ? JSON.stringify(changes.allowIps) : null;
+        if (changes.access !== undefined)
+          set.access_rule = changes.access ? JSON.stringify(changes.access) : null;
+        if (changes.originRequest !== undefined)
+          set.origin_request = changes.originRequest ? JSON.stringify(changes.originRequest) : null;
+        const changed = (Object.keys(set) as (keyof RouteRow)[]).filter((k) => set[k] !== current[k]);
+        if (changed.length === 0) return current;
+        const tcp = TCP_LIKE_PROTOCOLS.includes(current.protocol);
+        const wasProtected = tcp || !!current.access_rule || !!current.allow_ips;
+        const after = { ...current, ...set };
+        if (!wasProtected && (after.access_rule || after.allow_ips))
+          await checkProtected(trx, tunnel.owner_id, false, quota, capacity);
+        // Pending until the reconciler has made Cloudflare (and Kubernetes) say what it now asks.
+        const next = {
+          ...current,
+          ...set,
+          phase: 'pending' as const,
+          generation: current.generation + 1,
+          updated_at: now(),
+        };
+        await trx
+          .updateTable('routes')
+          .set({ ...set, phase: 'pending', generation: next.generation, updated_at: next.updated_at })
+          .where('id', '=', routeId)
+          .execute();
+        await bumpTunnel(trx, tunnel.id);
+        await appendEvent(trx, {
+          ownerId: tunnel.owner_id,
+          actor,
+          action: 'route.update',
+          target: `${tunnel.name}/${current.name}`,
+          outcome: 'ok',
+          details: {
+            changed: changed
+              .map((k) => (k === 'protocol' ? 'service' : k))
+              .filter((k, i, a) => a.indexOf(k) === i),
+          },
+        });
+        return next;
+      });
+      signals.desiredChanged(tunnel.id);
+      return row;
+    },
+
+    /** A tunnel's configuration moves from local to remote (Cloudflare's one-way migration). */
+    async updateTunnel(
+      tunnel: TunnelRow,
+      changes: { configMode?: ConfigMode },
+      ifGeneration: number | null,
+      actor: string,
+    ): Promise<TunnelRow> {
+      const row = await transact(db, async (trx) => {
+        await locks.tunnels(trx, [tunnel.id]);
+        const current = await trx
+          .selectFrom('tunnels')
+          .selectAll()
+          .where('id', '=', tunnel.id)
+          .executeTakeFirst();
+        if (!current || current.deleting)
+          throw new AppError('tunnel.deleting', `Tunnel ${tunnel.name} is being deleted.`);
+        if (ifGeneration !== null && ifGeneration !== current.generation)
+          throw preconditionFailed(`Tunnel ${current.name}`, current.generation);
+        if (!changes.configMode || changes.configMode === current.config_mode) return current;
+        await trx
+          .updateTable('tunnels')
+          .set({ config_mode: changes.configMode, config_hash: null })
+          .where('id', '=', tunnel.id)
+          .execute();
+        await bumpTunnel(trx, tunnel.id);
+        await appendEvent(trx, {
+          ownerId: tunnel.owner_id,
+          actor,
+          action: 'tunnel.update',
+          target: tunnel.name,
+          outcome: 'ok',
+          details: { configMode: changes.configMode },
+        });
+        return {
+          ...current,
+          config_mode: changes.configMode,
+          config_hash: null,
+          generation: current.generation + 1,
+        };
+      });
       signals.desiredChanged(tunnel.id);
       return row;
     },

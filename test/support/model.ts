@@ -51,6 +51,8 @@ export const route = (id: string, over: Partial<Route> = {}, o: Partial<RouteObj
   protocol: 'http',
   allowIps: null,
   access: null,
+  originRequest: null,
+  generation: 1,
   phase: 'pending',
   lastError: null,
   deleting: false,

@@ -24,6 +24,8 @@ export interface AccessRequest {
   serviceToken?: { clientId: string; clientSecret: string };
   /** The email the user logged in with at the identity provider, if they did. */
   email?: string;
+  /** The OIDC claims the identity provider (`idp`, its id) gave at that login: `{groups: ['platform']}`. */
+  oidc?: { idp: string; claims: Record<string, string[]> };
   /** When the request is made (default now); a service token past `expires_at` is invalid. */
   at?: string | number | Date;
 }
@@ -61,6 +63,7 @@ interface RequestFacts {
   ip: IpNetwork;
   token: ServiceTokenRow | undefined;
   email: string | undefined;
+  oidc: AccessRequest['oidc'];
 }
 
 function findApp(state: EmulatorState, app: string) {
@@ -141,8 +144,15 @@ function ruleMatches(rule: unknown, facts: RequestFacts, identity: boolean): boo
         facts.email.slice(facts.email.lastIndexOf('@') + 1).toLowerCase() ===
           String(inner.domain).toLowerCase()
       );
+    case 'oidc':
+      return (
+        identity &&
+        facts.oidc !== undefined &&
+        facts.oidc.idp === inner.identity_provider_id &&
+        (facts.oidc.claims[String(inner.claim_name)] ?? []).includes(String(inner.claim_value))
+      );
     default:
-      return false; // kinds the emulator cannot evaluate (groups, IdP claims, geo…)
+      return false; // kinds the emulator cannot evaluate (Access groups, geo…)
   }
 }
 
@@ -162,6 +172,7 @@ export function evaluateAccess(state: EmulatorState, app: string, request: Acces
     ip: ip.network,
     token: validToken(state, row.accountId, request.serviceToken, at),
     email: request.email,
+    oidc: request.oidc,
   };
   const verdict = (policy: AppPolicyView, outcome: AccessOutcome): AccessVerdict => ({
     admitted: outcome !== 'deny',

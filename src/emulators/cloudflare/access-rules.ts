@@ -2,8 +2,8 @@
 // one place a raw rule becomes an accepted one. Each rule is an object with exactly one key
 // naming its kind (the wire keys of the SDK 7.3.0 `AccessRuleParam` union). The kinds the
 // emulator evaluates are checked strictly: `ip` (one address or CIDR, see ip-address.ts),
-// `email`, `email_domain`, `everyone`, `service_token` (an existing token of the account)
-// and `any_valid_service_token`; the other known kinds need only an object body; unknown
+// `email`, `email_domain`, `everyone`, `service_token` (an existing token of the account),
+// `any_valid_service_token` and `oidc` (a claim of an identity provider's login); the other known kinds need only an object body; unknown
 // kinds are refused. Errors name the list, the index and the broken part.
 import { apiErrors } from './errors.js';
 import { isObject } from './input.js';
@@ -47,6 +47,7 @@ export const EVALUATED_RULE_KINDS = [
   'everyone',
   'service_token',
   'any_valid_service_token',
+  'oidc',
 ] as const;
 
 const DOMAIN =
@@ -105,6 +106,11 @@ function checkRule(rule: unknown, at: string, opts: RuleListOptions): void {
       }
       break;
     }
+    case 'oidc':
+      // SDK AccessOIDCClaimRule: all three are required strings.
+      for (const field of ['claim_name', 'claim_value', 'identity_provider_id'])
+        checkString(inner[field], `${at}.oidc.${field}`);
+      break;
     case 'service_token': {
       const id = checkString(inner.token_id, `${at}.service_token.token_id`);
       if (!opts.serviceTokenExists(id))

@@ -4,7 +4,8 @@
  * route's protection is one object. Both are ours by name (our marker): listings keep only names
  * under the prefix, a missing one reads as null and deleting it counts as done.
  */
-import type { AccessPolicySpec, AccessRuleItem } from '../../domain/access-policies.js';
+import type { AccessAppSettings, AccessPolicySpec, AccessRuleItem } from '../../domain/access-policies.js';
+import { DEFAULT_SESSION_DURATION } from '../../domain/model.js';
 import { ignoreNotFound, orNull } from './errors.js';
 import type { CloudflareClient } from './sdk-client.js';
 
@@ -27,6 +28,8 @@ export interface AccessApp {
   aud: string;
   /** The application's policies as Cloudflare holds them, in precedence order. */
   policies: AccessPolicySpec[];
+  /** How long its sessions last (Cloudflare's `session_duration`, `24h` when it did not say). */
+  sessionDuration: string;
   /** When Cloudflare made it (null if it did not say). */
   createdAt: string | null;
 }
@@ -42,13 +45,19 @@ export interface AccessApi {
   getServiceToken(id: string): Promise<ServiceToken | null>;
   deleteServiceToken(id: string): Promise<void>;
   /** A self-hosted application with its own (app-scoped) policies, created in the same call. */
-  createAccessApp(name: string, domain: string, policies: readonly AccessPolicySpec[]): Promise<AccessApp>;
-  /** Replaces the application (PUT): its policies become exactly these. */
+  createAccessApp(
+    name: string,
+    domain: string,
+    policies: readonly AccessPolicySpec[],
+    settings: AccessAppSettings,
+  ): Promise<AccessApp>;
+  /** Replaces the application (PUT): its policies and settings become exactly these. */
   updateAccessApp(
     id: string,
     name: string,
     domain: string,
     policies: readonly AccessPolicySpec[],
+    settings: AccessAppSettings,
   ): Promise<AccessApp>;
   listAccessApps(namePrefix: string): Promise<AccessApp[]>;
   /** The application with this id, or null when Cloudflare has none. */
@@ -90,6 +99,7 @@ function toAccessApp(raw: unknown): AccessApp {
     domain?: string;
     aud?: string;
     policies?: RawPolicy[];
+    session_duration?: string;
     created_at?: string | null;
   };
   const policies = [...(a.policies ?? [])]
@@ -107,6 +117,7 @@ function toAccessApp(raw: unknown): AccessApp {
     domain: a.domain ?? '',
     aud: a.aud ?? '',
     policies,
+    sessionDuration: a.session_duration ?? DEFAULT_SESSION_DURATION,
     createdAt,
   };
 }
@@ -162,12 +173,17 @@ export function createAccessApi(client: CloudflareClient): AccessApi {
   const { serviceTokens, applications } = sdk.zeroTrust.access;
   const tokens = ownedByName(client, 'service token', serviceTokens, toServiceToken);
   const apps = ownedByName(client, 'Access application', applications, toAccessApp);
-  const appBody = (name: string, domain: string, policies: readonly AccessPolicySpec[]) => ({
+  const appBody = (
+    name: string,
+    domain: string,
+    policies: readonly AccessPolicySpec[],
+    settings: AccessAppSettings,
+  ) => ({
     account_id: accountId,
     type: 'self_hosted',
     name,
     domain,
-    session_duration: '24h',
+    session_duration: settings.sessionDuration,
     app_launcher_visible: false,
     policies: inlinePolicies(policies),
   });
@@ -189,20 +205,20 @@ export function createAccessApi(client: CloudflareClient): AccessApi {
     getServiceToken: tokens.get,
     deleteServiceToken: tokens.delete,
 
-    createAccessApp: (name, domain, policies) =>
+    createAccessApp: (name, domain, policies, settings) =>
       guard(`create Access application for ${domain}`, async () =>
         toAccessApp(
           await applications.create(
-            appBody(name, domain, policies) as unknown as Parameters<typeof applications.create>[0],
+            appBody(name, domain, policies, settings) as unknown as Parameters<typeof applications.create>[0],
           ),
         ),
       ),
-    updateAccessApp: (id, name, domain, policies) =>
+    updateAccessApp: (id, name, domain, policies, settings) =>
       guard(`update Access application for ${domain}`, async () =>
         toAccessApp(
           await applications.update(
             id,
-            appBody(name, domain, policies) as unknown as Parameters<typeof applications.update>[1],
+            appBody(name, domain, policies, settings) as unknown as Parameters<typeof applications.update>[1],
           ),
         ),
       ),

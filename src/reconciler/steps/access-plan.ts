@@ -4,9 +4,8 @@
  * send, in order. Pure: the clock is an argument, and every case is a row of a table test
  * (access-plan.test.ts). The step (access.ts) reads, applies and records.
  */
-import { policiesHash } from '../../domain/access-policies.js';
 import { isTcpLike, needsAccess, type Route } from '../../domain/model.js';
-import { desiredPolicies } from '../protection.js';
+import { desiredAppHash } from '../protection.js';
 import { routeActive, routeLive, type Work } from '../work.js';
 
 export type AccessOp =
@@ -73,8 +72,7 @@ export function planAccess(r: Route, o: AccessPlanOptions): AccessOp[] {
   else if (tcp && obj.rotateRequested) ops.push({ kind: 'rotate_token' });
   if (!obj.accessAppId) ops.push({ kind: 'create_app' });
   // A new token changes the policies that name it.
-  else if (newToken || obj.accessPoliciesHash !== policiesHash(desiredPolicies(r)))
-    ops.push({ kind: 'update_app' });
+  else if (newToken || obj.accessPoliciesHash !== desiredAppHash(r)) ops.push({ kind: 'update_app' });
   if (obj.accessUncertain || ops[0]?.kind === 'mark_uncertain') ops.push({ kind: 'clear_uncertain' });
   return ops;
 }

@@ -13,7 +13,7 @@
  */
 import { ProviderError } from '../../domain/errors.js';
 import { isTcpLike, type Route } from '../../domain/model.js';
-import { policiesHash } from '../../domain/access-policies.js';
+import { appSettings, policiesHash } from '../../domain/access-policies.js';
 import type { ServiceToken } from '../../providers/cloudflare/index.js';
 import { mapLimit } from '../map-limit.js';
 import { patchRoute, type StepContext } from '../context.js';
@@ -153,18 +153,20 @@ export function createAccessStep(ctx: StepContext) {
       }
       case 'create_app': {
         const policies = desiredPolicies(r);
-        const app = await cloudflare.createAccessApp(name, r.hostname, policies);
+        const settings = appSettings(r.access);
+        const app = await cloudflare.createAccessApp(name, r.hostname, policies, settings);
         return patchRoute(ctx, w, r, {
           accessAppId: app.id,
           accessAud: app.aud,
-          accessPoliciesHash: policiesHash(policies),
+          accessPoliciesHash: policiesHash(policies, settings),
           accessUncertain: false,
         });
       }
       case 'update_app': {
         const policies = desiredPolicies(r);
-        await cloudflare.updateAccessApp(o.accessAppId!, name, r.hostname, policies);
-        return patchRoute(ctx, w, r, { accessPoliciesHash: policiesHash(policies) });
+        const settings = appSettings(r.access);
+        await cloudflare.updateAccessApp(o.accessAppId!, name, r.hostname, policies, settings);
+        return patchRoute(ctx, w, r, { accessPoliciesHash: policiesHash(policies, settings) });
       }
       case 'delete_app':
         await cloudflare.deleteAccessApp(o.accessAppId!);

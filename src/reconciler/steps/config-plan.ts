@@ -25,7 +25,15 @@ export function configHash(ingress: unknown): string {
 export function wantedIngress(tunnel: Pick<Tunnel, 'configVersion'>, routes: Route[]): IngressRule[] | null {
   const live = routes.filter((r) => !r.deleting);
   if (live.length === 0 && tunnel.configVersion === null) return null;
-  return renderIngress(live);
+  return renderIngress(
+    live.map((r) => ({
+      hostname: r.hostname,
+      service: r.service,
+      originRequest: r.originRequest,
+      accessAud: r.objects.accessAud,
+    })),
+    'json',
+  );
 }
 
 /** Whether the tunnel's remote configuration is as its live routes want it. */
