@@ -329,7 +329,9 @@ export interface LegacyTunnelList {
   tunnels: LegacyTunnel[];
 }
 
-export interface LegacyDeleteResult {
-  result: 'ok' | 'error';
-  name: string;
-}
+/**
+ * `ok` once deleted, `error` with the name when it was not gone within the wait; `error` with the
+ * proof of concept's message when the caller has no such tunnel.
+ */
+export type LegacyDeleteResult =
+  { result: 'ok' | 'error'; name: string } | { result: 'error'; message: string };

@@ -1,9 +1,12 @@
 /**
  * The proof of concept's API, unchanged for its users and its bash `tunnelctl`: the same paths,
- * the same success shapes, the same "Missing parameter" answer. These calls always wait for
- * convergence (up to 30 s), as the original's synchronous calls did.
+ * the same success shapes, the same "Missing parameter" answer, and its answers when something
+ * does not exist: deleting a tunnel the caller does not have is a 200 `{"result":"error",
+ * "message"}`, deleting the routes of a service the tunnel has none of a 200 `{"result":"ok"}`.
+ * These calls always wait for convergence (up to 30 s), as the original's synchronous calls did.
  */
 import type { FastifyInstance } from 'fastify';
+import { AppError } from '../domain/errors.js';
 import type { RouteView, TunnelView } from '../store/index.js';
 import { actorOf } from './schemas.js';
 import type { RouteService } from './route-service.js';
@@ -30,6 +33,13 @@ export function registerPocRoutes(
   });
 
   const missingService = { message: "Missing parameter: 'service'" };
+
+  /** What the original could not find (its state was a folder per name): no such tunnel of the caller's. */
+  const isUnknownTunnel = (err: unknown) =>
+    err instanceof AppError && (err.code === 'tunnel.not_found' || err.code === 'tunnel.invalid_name');
+  /** No route of the tunnel has this service (a service that does not parse has none either). */
+  const isNoRouteOfService = (err: unknown) =>
+    err instanceof AppError && (err.code === 'route.not_found' || err.code === 'route.invalid_service');
 
   app.register(async (poc) => {
     poc.addHook('onRoute', (opts) => {
@@ -70,8 +80,18 @@ export function registerPocRoutes(
     );
 
     poc.delete<{ Params: { name: string } }>('/tunnels/:name', { schema: { params } }, async (req) => {
-      const res = await tunnels.deleteTunnel(actorOf(req), req.params.name, WAIT_MS);
-      return { result: res.gone ? 'ok' : 'error', name: req.params.name };
+      const { name } = req.params;
+      try {
+        const res = await tunnels.deleteTunnel(actorOf(req), name, WAIT_MS);
+        return { result: res.gone ? 'ok' : 'error', name };
+      } catch (err) {
+        if (!isUnknownTunnel(err)) throw err;
+        // The original's words, with its 200: scripts test `result`, not the status.
+        return {
+          result: 'error',
+          message: `tunnel ${name} configuration not found for user ${req.auth!.user.name}`,
+        };
+      }
     });
 
     poc.post<{ Params: { name: string }; Querystring: { service?: string } }>(
@@ -90,13 +110,16 @@ export function registerPocRoutes(
       { schema: { params, querystring: serviceQuery } },
       async (req, reply) => {
         if (!req.query.service) return reply.status(400).send(missingService);
-        const res = await routes.delete(
-          actorOf(req),
-          req.params.name,
-          { service: req.query.service },
-          WAIT_MS,
-        );
-        const current = await tunnels.withRoutes(res.tunnel);
+        const actor = actorOf(req);
+        let tunnel;
+        try {
+          ({ tunnel } = await routes.delete(actor, req.params.name, { service: req.query.service }, WAIT_MS));
+        } catch (err) {
+          // Nothing to remove is not a failure there: the tunnel as it is, and "ok".
+          if (!isNoRouteOfService(err)) throw err;
+          tunnel = await tunnels.ownTunnel(actor, req.params.name);
+        }
+        const current = await tunnels.withRoutes(tunnel);
         return { result: 'ok', tunnel: pocTunnel(current.tunnel, current.routes) };
       },
     );
