@@ -38,8 +38,9 @@ const teamPath = (name: string) => `/api/v1/admin/teams/${encodeURIComponent(nam
 export function registerAdminRoutes(v1: FastifyInstance, deps: ApiRouteDeps & { admin: AdminService }) {
   const { routes, admin: svc } = deps;
   const admin = { admin: true };
-  const user = { 200: userSchema, ...refusals('request.invalid', 'user.not_found') };
-  const team = { 200: teamSchema, ...refusals('request.invalid', 'team.not_found') };
+  // Names are at most 100 characters, as the router allows: a name in a path is never a 400.
+  const user = { 200: userSchema, ...refusals('user.not_found') };
+  const team = { 200: teamSchema, ...refusals('team.not_found') };
 
   v1.get(
     '/admin/users',
@@ -152,7 +153,7 @@ export function registerAdminRoutes(v1: FastifyInstance, deps: ApiRouteDeps & { 
         params: nameParam('user'),
         response: {
           204: noBody('Removed'),
-          ...refusals('request.invalid', 'user.not_found', 'user.last_admin', 'user.has_tunnels'),
+          ...refusals('user.not_found', 'user.last_admin', 'user.has_tunnels'),
         },
       },
     },
@@ -172,7 +173,7 @@ export function registerAdminRoutes(v1: FastifyInstance, deps: ApiRouteDeps & { 
         summary: "A user's quota overrides (null: the server's default)",
         params: nameParam('user'),
         body: quotasBody,
-        response: user,
+        response: { ...user, ...refusals('request.invalid', 'user.not_found') },
       },
     },
     async (req) => presentUser(await svc.setUserQuotas(actorOf(req), req.params.user, req.body)),
@@ -239,7 +240,7 @@ export function registerAdminRoutes(v1: FastifyInstance, deps: ApiRouteDeps & { 
         params: nameParam('team'),
         response: {
           204: noBody('Removed'),
-          ...refusals('request.invalid', 'team.not_found', 'team.has_tunnels'),
+          ...refusals('team.not_found', 'team.has_tunnels'),
         },
       },
     },
@@ -259,7 +260,7 @@ export function registerAdminRoutes(v1: FastifyInstance, deps: ApiRouteDeps & { 
         summary: "A team's quotas (its tunnels count against them, not against its members')",
         params: nameParam('team'),
         body: quotasBody,
-        response: team,
+        response: { ...team, ...refusals('request.invalid', 'team.not_found') },
       },
     },
     async (req) => presentTeam(await svc.setTeamQuotas(actorOf(req), req.params.team, req.body)),
@@ -279,7 +280,7 @@ export function registerAdminRoutes(v1: FastifyInstance, deps: ApiRouteDeps & { 
         operationId: 'addTeamMember',
         summary: 'Add a member',
         params: memberParams,
-        response: { ...team, ...refusals('request.invalid', 'team.not_found', 'user.not_found') },
+        response: { ...team, ...refusals('team.not_found', 'user.not_found') },
       },
     },
     async (req) => presentTeam(await svc.addMember(actorOf(req), req.params.team, req.params.user)),
@@ -294,7 +295,7 @@ export function registerAdminRoutes(v1: FastifyInstance, deps: ApiRouteDeps & { 
         operationId: 'removeTeamMember',
         summary: "Remove a member (the team's tunnels stay as they are)",
         params: memberParams,
-        response: { ...team, ...refusals('request.invalid', 'team.not_found', 'user.not_found') },
+        response: { ...team, ...refusals('team.not_found', 'user.not_found') },
       },
     },
     async (req) => presentTeam(await svc.removeMember(actorOf(req), req.params.team, req.params.user)),
