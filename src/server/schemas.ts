@@ -56,11 +56,11 @@ export function refusals(...codes: ErrorCode[]): Record<number, ReturnType<typeo
   return Object.fromEntries([...byStatus].map(([status, list]) => [status, refusal(list)]));
 }
 
-/** Refusals of a request whose input fails its schema (params, query or body). */
-export const invalid = refusals('request.invalid');
-
-/** @deprecated Name each operation's codes with `refusals(…)`; the contract test holds them to the answers. */
-export const errors = refusals('request.invalid', 'route.unknown_path', 'tunnel.deleting');
+/**
+ * @deprecated The refusals of a tunnel or route operation, for routes not yet naming their own:
+ * name each operation's codes with `refusals(…)` (the contract test holds them to the answers).
+ */
+export const errors = refusals('request.invalid', 'tunnel.not_found', 'route.not_found', 'tunnel.deleting');
 
 /** `Location` of a created object (201, and 202 while it converges). */
 export const locationHeader = {
