@@ -142,7 +142,8 @@ function urlOf(opId: string, params: Record<string, string> = {}, query = '') {
 
 async function send(method: string, url: string, headers: Record<string, string>, body?: unknown) {
   const init: RequestInit = { method, headers: { ...headers }, redirect: 'manual' };
-  if (body !== undefined) {
+  if (typeof body === 'string') init.body = body;
+  else if (body !== undefined) {
     init.body = JSON.stringify(body);
     (init.headers as Record<string, string>)['content-type'] = 'application/json';
   }
@@ -1074,7 +1075,7 @@ describe('real answers match the document', () => {
     );
   }
 
-  it('authentication refuses every authenticated operation as documented, and long names are 400', async () => {
+  it('authentication refuses every authenticated operation as documented; bad bodies and long names are refused at the edge', async () => {
     await throttled();
     for (const { id, op, path } of operations.values()) {
       const params = Object.fromEntries(
@@ -1088,6 +1089,22 @@ describe('real answers match the document', () => {
         for (let i = 0; i < 5 && answer.status === 401; i++)
           answer = await call(id, { as: 'walker-throttled', password: guess(), params });
         expect([id, answer.body.error.code]).toEqual([id, 'auth.throttled']);
+      }
+      // A body that is not an object, and one that is not JSON: 400 and 415 at the edge.
+      if (op.requestBody) {
+        const as = op.security.length === 0 ? null : path.startsWith('/api/v1/admin/') ? 'admin' : 'walker';
+        await call(id, { as, params, body: [], expect: 400, code: 'request.invalid' });
+        const res = await send(
+          operations.get(id)!.method,
+          urlOf(id, params),
+          {
+            ...authHeaders(as),
+            'content-type': 'text/plain',
+          },
+          'plain words',
+        );
+        expect([id, res.status, res.body.error?.code]).toEqual([id, 415, 'request.unsupported_media_type']);
+        check(id, res, `${id} with a text body`);
       }
       // A name longer than its schema allows (and shorter than the router's 100): 400 at the edge.
       for (const p of (op.parameters ?? []).filter((x: any) => x.in === 'path' && x.schema.maxLength < 100)) {
