@@ -66,6 +66,30 @@ describe('DELETE /tunnels/{name} of a tunnel the caller does not have', () => {
     });
   });
 
+  it('answers 200 result "error" with Cloudflare\'s error when the tunnel is not gone within the wait', async () => {
+    const u = stack.as('user1');
+    const name: string = (await u.post('/tunnels')).body.tunnel.name;
+    stack.cf.control.addFault({
+      method: 'DELETE',
+      path: '/accounts/*/cfd_tunnel/*',
+      times: 100_000,
+      action: { type: 'error', status: 403, code: 10000, message: 'refused by the test' },
+    });
+    try {
+      const res = await u.del(`/tunnels/${name}`);
+      expect(res.status).toBe(200);
+      expect(res.body).toEqual({
+        result: 'error',
+        name,
+        message: expect.stringContaining('refused by the test'),
+      });
+    } finally {
+      stack.cf.control.clearFaults();
+    }
+    // Once Cloudflare agrees, the same call finishes it.
+    expect((await u.del(`/tunnels/${name}`)).body).toEqual({ result: 'ok', name });
+  }, 60_000);
+
   it('still refuses bad credentials with 401 (the auth layer answers first)', async () => {
     const res = await stack.as('user1', 'wrong-password').del('/tunnels/nosuchone');
     expect(res.status).toBe(401);

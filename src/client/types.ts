@@ -334,4 +334,6 @@ export interface LegacyTunnelList {
  * proof of concept's message when the caller has no such tunnel.
  */
 export type LegacyDeleteResult =
-  { result: 'ok' | 'error'; name: string } | { result: 'error'; message: string };
+  | { result: 'ok'; name: string }
+  | { result: 'error'; name: string; message: string }
+  | { result: 'error'; message: string };

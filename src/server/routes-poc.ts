@@ -81,6 +81,8 @@ export function registerPocRoutes(
 
   const missingService = { message: "Missing parameter: 'service'" };
 
+  const stillDeleting = (name: string) => `tunnel ${name} is still being deleted; try again shortly`;
+
   /** What the original could not find (its state was a folder per name): no such tunnel of the caller's. */
   const isUnknownTunnel = (err: unknown) =>
     err instanceof AppError && (err.code === 'tunnel.not_found' || err.code === 'tunnel.invalid_name');
@@ -192,7 +194,7 @@ export function registerPocRoutes(
             200: {
               type: 'object',
               description:
-                '`ok` with `name` once gone; `error` with `name` when not gone within the wait; `error` with `message` when you have no such tunnel',
+                "`ok` with `name` once gone; `error` with `name` and `message` (Cloudflare's error) when not gone within the wait; `error` with `message` when you have no such tunnel",
               required: ['result'],
               properties: {
                 result: { type: 'string', enum: ['ok', 'error'] },
@@ -208,7 +210,9 @@ export function registerPocRoutes(
         const { name } = req.params;
         try {
           const res = await tunnels.deleteTunnel(actorOf(req), name, WAIT_MS);
-          return { result: res.gone ? 'ok' : 'error', name };
+          if (res.gone) return { result: 'ok', name };
+          // Not gone within the wait: the original gave Cloudflare's error; the reconciler goes on.
+          return { result: 'error', name, message: res.current?.tunnel.last_error ?? stillDeleting(name) };
         } catch (err) {
           if (!isUnknownTunnel(err)) throw err;
           // The original's words, with its 200: scripts test `result`, not the status.

@@ -66,8 +66,13 @@ export const pocRoutes: RouteDef[] = [
     async handle(ctx, deps) {
       const name = ctx.params.name!;
       try {
-        const { gone } = await deleteTunnel(deps, ctx, name, WAIT_MS);
-        return json(200, { result: gone ? 'ok' : 'error', name });
+        const { tunnel, gone } = await deleteTunnel(deps, ctx, name, WAIT_MS);
+        if (gone) return json(200, { result: 'ok', name });
+        return json(200, {
+          result: 'error',
+          name,
+          message: tunnel.lastError ?? `tunnel ${name} is still being deleted; try again shortly`,
+        });
       } catch (err) {
         if (!isUnknownTunnel(err)) throw err;
         return json(200, {
