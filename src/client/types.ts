@@ -351,7 +351,11 @@ export interface LegacyTunnelList {
   tunnels: LegacyTunnel[];
 }
 
-export interface LegacyDeleteResult {
-  result: 'ok' | 'error';
-  name: string;
-}
+/**
+ * `ok` once deleted, `error` with the name when it was not gone within the wait; `error` with the
+ * proof of concept's message when the caller has no such tunnel.
+ */
+export type LegacyDeleteResult =
+  | { result: 'ok'; name: string }
+  | { result: 'error'; name: string; message: string }
+  | { result: 'error'; message: string };

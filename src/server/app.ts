@@ -1,7 +1,7 @@
 /**
  * The HTTP server: `buildApp` puts together Fastify with schema-validated routes, the request
  * hooks (request-hooks.ts: authentication, pacing, the audit of refusals), the one error mapper
- * (error-mapper.ts), metrics, health and readiness, the OpenAPI document, and shutdown. Routes
+ * (error-mapper.ts), metrics, health and readiness, the OpenAPI document (openapi.ts), and shutdown. Routes
  * are thin: schema, auth, one service call.
  */
 import { randomBytes } from 'node:crypto';
@@ -19,6 +19,8 @@ import {
   handleNotFound,
 } from './error-mapper.js';
 import { createAuthHook, createRefusalAudit } from './request-hooks.js';
+import { describeOperation, swaggerOptions } from './openapi.js';
+import { errorEnvelopeSchema } from './schemas.js';
 import type { TunnelService } from './tunnel-service.js';
 import type { RouteService } from './route-service.js';
 import type { AccountService } from './account-service.js';
@@ -135,24 +137,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // JSON only: a text body is refused with 415, not parsed and then refused by the schema.
   app.removeContentTypeParser('text/plain');
 
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.0.3',
-      info: {
-        title: 'Tunnelplane API',
-        version: deps.config.version,
-        description:
-          'Self-hosted control plane for Cloudflare Tunnels. Authenticate with HTTP Basic or a bearer API token.',
-      },
-      components: {
-        securitySchemes: {
-          basic: { type: 'http', scheme: 'basic' },
-          bearer: { type: 'http', scheme: 'bearer' },
-        },
-      },
-      security: [{ basic: [] }, { bearer: [] }],
-    },
-  });
+  await app.register(swagger, swaggerOptions(deps.config.version));
+  // The error envelope every error answer refers to; then what every operation shares (openapi.ts).
+  app.addSchema(errorEnvelopeSchema);
+  app.addHook('onRoute', describeOperation);
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
   // Session cookies (the browser's sign-in); parsed only, never signed: the value is a random secret.

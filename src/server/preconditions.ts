@@ -32,3 +32,8 @@ export const ifMatchHeaders = {
   type: 'object',
   properties: { 'if-match': { type: 'string', maxLength: 64 } },
 } as const;
+
+/** The `ETag` response header as the document declares it. */
+export const etagHeader = {
+  etag: { type: 'string', description: 'the generation, `"<n>"`: send it back in If-Match' },
+} as const;

@@ -16,52 +16,62 @@ import {
 
 const phase = { type: 'string', enum: ['pending', 'ready', 'error', 'deleting'] } as const;
 
+/**
+ * The names of properties a presenter always gives (nullable ones as null): a schema's `required`,
+ * so the OpenAPI document promises them and serialising an object without one fails loudly.
+ */
+const always = <P extends object>(properties: P, ...optional: Array<keyof P>) =>
+  Object.keys(properties).filter((k) => !optional.includes(k as keyof P));
+
+const routeProperties = {
+  name: { type: 'string' },
+  hostname: { type: 'string' },
+  service: { type: 'string' },
+  protocol: { type: 'string' },
+  phase,
+  lastError: { type: 'string', nullable: true },
+  /** A stable code for lastError (e.g. dns.foreign_record, dns.record_quota). */
+  errorCode: { type: 'string', nullable: true },
+  createdAt: { type: 'string' },
+  protectedBy: { type: 'string', nullable: true },
+  allowIps: { type: 'array', nullable: true, items: { type: 'string' } },
+  access: {
+    type: 'object',
+    nullable: true,
+    properties: {
+      emails: { type: 'array', items: { type: 'string' } },
+      emailDomains: { type: 'array', items: { type: 'string' } },
+      groups: { type: 'array', items: { type: 'string' } },
+      sessionDuration: { type: 'string' },
+    },
+  },
+  /** cloudflared's origin options for the route (its own key names; durations in seconds). */
+  originRequest: { type: 'object', nullable: true, additionalProperties: true },
+  /** Bumped by every change of the route; `ETag` is `"<generation>"`, `If-Match` takes it. */
+  generation: { type: 'integer' },
+  inCluster: {
+    type: 'object',
+    nullable: true,
+    properties: {
+      address: { type: 'string' },
+      ready: { type: 'boolean' },
+      reason: { type: 'string', nullable: true },
+    },
+  },
+  /** TCP-like routes: the service token the access pods use, and when it expires (it is renewed before). */
+  serviceToken: {
+    type: 'object',
+    nullable: true,
+    properties: { expiresAt: { type: 'string', nullable: true } },
+  },
+  /** When the route is deleted by itself (`ttlSeconds`); null: never. */
+  expiresAt: { type: 'string', nullable: true },
+} as const;
+
 export const routeSchema = {
   type: 'object',
-  properties: {
-    name: { type: 'string' },
-    hostname: { type: 'string' },
-    service: { type: 'string' },
-    protocol: { type: 'string' },
-    phase,
-    lastError: { type: 'string', nullable: true },
-    /** A stable code for lastError (e.g. dns.foreign_record, dns.record_quota). */
-    errorCode: { type: 'string', nullable: true },
-    createdAt: { type: 'string' },
-    protectedBy: { type: 'string', nullable: true },
-    allowIps: { type: 'array', nullable: true, items: { type: 'string' } },
-    access: {
-      type: 'object',
-      nullable: true,
-      properties: {
-        emails: { type: 'array', items: { type: 'string' } },
-        emailDomains: { type: 'array', items: { type: 'string' } },
-        groups: { type: 'array', items: { type: 'string' } },
-        sessionDuration: { type: 'string' },
-      },
-    },
-    /** cloudflared's origin options for the route (its own key names; durations in seconds). */
-    originRequest: { type: 'object', nullable: true, additionalProperties: true },
-    /** Bumped by every change of the route; `ETag` is `"<generation>"`, `If-Match` takes it. */
-    generation: { type: 'integer' },
-    inCluster: {
-      type: 'object',
-      nullable: true,
-      properties: {
-        address: { type: 'string' },
-        ready: { type: 'boolean' },
-        reason: { type: 'string', nullable: true },
-      },
-    },
-    /** TCP-like routes: the service token the access pods use, and when it expires (it is renewed before). */
-    serviceToken: {
-      type: 'object',
-      nullable: true,
-      properties: { expiresAt: { type: 'string', nullable: true } },
-    },
-    /** When the route is deleted by itself (`ttlSeconds`); null: never. */
-    expiresAt: { type: 'string', nullable: true },
-  },
+  required: always(routeProperties),
+  properties: routeProperties,
 } as const;
 
 const tunnelHeadSchema = {
@@ -103,9 +113,25 @@ const tunnelHeadSchema = {
   },
 } as const;
 
+const tunnelProperties = {
+  ...tunnelHeadSchema.properties,
+  routes: { type: 'array', items: routeSchema },
+} as const;
+
 export const tunnelSchema = {
   type: 'object',
-  properties: { ...tunnelHeadSchema.properties, routes: { type: 'array', items: routeSchema } },
+  required: always(tunnelProperties),
+  properties: tunnelProperties,
+} as const;
+
+/** A page of tunnels (`GET /tunnels`, `GET /admin/tunnels`). */
+export const tunnelPageSchema = {
+  type: 'object',
+  required: ['items', 'nextCursor'],
+  properties: {
+    items: { type: 'array', items: tunnelSchema },
+    nextCursor: { type: 'string', nullable: true, description: 'null on the last page' },
+  },
 } as const;
 
 /** Where TCP routes are reachable in the cluster; null without Kubernetes. */
@@ -182,6 +208,7 @@ export function presentTunnel(t: TunnelView, routes: RouteView[], owner: string,
 
 const quotasSchema = {
   type: 'object',
+  required: ['tunnels', 'routes', 'protectedRoutes', 'tcpRoutes'],
   properties: {
     tunnels: { type: 'integer' },
     routes: { type: 'integer' },
@@ -190,22 +217,30 @@ const quotasSchema = {
   },
 } as const;
 
-const teamRefSchema = { type: 'object', properties: { name: { type: 'string' } } } as const;
+const teamRefSchema = {
+  type: 'object',
+  required: ['name'],
+  properties: { name: { type: 'string' } },
+} as const;
+
+export const userProperties = {
+  name: { type: 'string' },
+  role: { type: 'string', enum: ['user', 'admin'] },
+  disabled: { type: 'boolean' },
+  email: { type: 'string', nullable: true },
+  /** `password`, `sso` (an identity provider vouches for them), or both. */
+  signIn: { type: 'array', items: { type: 'string', enum: ['password', 'sso'] } },
+  quotas: quotasSchema,
+  usage: quotasSchema,
+  /** The teams they are in (not in the admin's list of users). */
+  teams: { type: 'array', items: teamRefSchema },
+  createdAt: { type: 'string' },
+} as const;
 
 export const userSchema = {
   type: 'object',
-  properties: {
-    name: { type: 'string' },
-    role: { type: 'string', enum: ['user', 'admin'] },
-    disabled: { type: 'boolean' },
-    email: { type: 'string', nullable: true },
-    /** `password`, `sso` (an identity provider vouches for them), or both. */
-    signIn: { type: 'array', items: { type: 'string', enum: ['password', 'sso'] } },
-    quotas: quotasSchema,
-    usage: quotasSchema,
-    teams: { type: 'array', items: teamRefSchema },
-    createdAt: { type: 'string' },
-  },
+  required: always(userProperties, 'teams'),
+  properties: userProperties,
 } as const;
 
 export function presentUser(d: { user: UserRow; quotas: Quotas; usage: Quotas; teams?: TeamRef[] }) {
@@ -225,25 +260,29 @@ export function presentUser(d: { user: UserRow; quotas: Quotas; usage: Quotas; t
   };
 }
 
-export const teamSchema = {
-  type: 'object',
-  properties: {
-    name: { type: 'string' },
-    quotas: quotasSchema,
-    usage: quotasSchema,
-    members: {
-      type: 'array',
-      items: {
-        type: 'object',
-        properties: {
-          name: { type: 'string' },
-          source: { type: 'string', enum: ['manual', 'sso'] },
-          since: { type: 'string' },
-        },
+const teamProperties = {
+  name: { type: 'string' },
+  quotas: quotasSchema,
+  usage: quotasSchema,
+  members: {
+    type: 'array',
+    items: {
+      type: 'object',
+      required: ['name', 'source', 'since'],
+      properties: {
+        name: { type: 'string' },
+        source: { type: 'string', enum: ['manual', 'sso'] },
+        since: { type: 'string' },
       },
     },
-    createdAt: { type: 'string' },
   },
+  createdAt: { type: 'string' },
+} as const;
+
+export const teamSchema = {
+  type: 'object',
+  required: always(teamProperties, 'members'),
+  properties: teamProperties,
 } as const;
 
 export function presentTeam(d: {
@@ -265,6 +304,7 @@ export function presentTeam(d: {
 
 export const tokenSchema = {
   type: 'object',
+  required: ['id', 'name', 'scopes', 'createdAt', 'lastUsedAt', 'expiresAt'],
   properties: {
     id: { type: 'string' },
     name: { type: 'string' },
@@ -290,6 +330,7 @@ export function presentToken(
 
 export const eventSchema = {
   type: 'object',
+  required: ['id', 'at', 'actor', 'action', 'target', 'outcome', 'details'],
   properties: {
     id: { type: 'integer' },
     at: { type: 'string' },

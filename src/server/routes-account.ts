@@ -8,7 +8,7 @@ import {
   tokenSchema,
   userSchema,
 } from './presenters.js';
-import { actorOf, errors, pageQuery } from './schemas.js';
+import { actorOf, locationHeader, noBody, pageQuery, refusals } from './schemas.js';
 import type { AccountService } from './account-service.js';
 import { ownersOf } from './actor.js';
 import type { EventStream } from './event-stream.js';
@@ -16,8 +16,19 @@ import { AppError } from '../domain/errors.js';
 
 const itemsOf = (item: object) => ({
   type: 'object',
+  required: ['items'],
   properties: { items: { type: 'array', items: item } },
 });
+
+/** A token just made, with its secret (shown this once). */
+export const newTokenSchema = {
+  type: 'object',
+  required: ['token', 'secret'],
+  properties: { token: tokenSchema, secret: { type: 'string', description: 'shown once' } },
+} as const;
+
+/** A token's path (a created token's Location: revoke it there). */
+export const tokenPath = (id: string) => `/api/v1/tokens/${encodeURIComponent(id)}`;
 
 export function registerAccountRoutes(
   v1: FastifyInstance,
@@ -30,10 +41,12 @@ export function registerAccountRoutes(
     {
       schema: {
         tags: ['me'],
+        operationId: 'getMe',
         summary: 'Who you are, your quotas, usage and teams, and what your credential may do',
         response: {
           200: {
             type: 'object',
+            required: [...userSchema.required, 'teams', 'authenticatedWith', 'scopes', 'expiresAt'],
             properties: {
               ...userSchema.properties,
               authenticatedWith: { type: 'string', enum: ['basic', 'token', 'session'] },
@@ -41,7 +54,6 @@ export function registerAccountRoutes(
               expiresAt: { type: 'string', nullable: true },
             },
           },
-          ...errors,
         },
       },
     },
@@ -58,6 +70,7 @@ export function registerAccountRoutes(
     {
       schema: {
         tags: ['me'],
+        operationId: 'changePassword',
         summary:
           'Change your password (signs your browser sessions out; revokes your tokens when the operator chose so)',
         body: {
@@ -70,8 +83,12 @@ export function registerAccountRoutes(
           },
         },
         response: {
-          200: { type: 'object', properties: { tokensRevoked: { type: 'integer' } } },
-          ...errors,
+          200: {
+            type: 'object',
+            required: ['tokensRevoked'],
+            properties: { tokensRevoked: { type: 'integer' } },
+          },
+          ...refusals('request.invalid', 'user.weak_password', 'auth.wrong_password'),
         },
       },
     },
@@ -83,8 +100,11 @@ export function registerAccountRoutes(
     {
       schema: {
         tags: ['me'],
+        operationId: 'listMyTeams',
         summary: 'The teams you are in (their tunnels are yours to see and manage)',
-        response: { 200: itemsOf({ type: 'object', properties: { name: { type: 'string' } } }) },
+        response: {
+          200: itemsOf({ type: 'object', required: ['name'], properties: { name: { type: 'string' } } }),
+        },
       },
     },
     async (req) => ({ items: req.auth!.teams.map((t) => ({ name: t.name })) }),
@@ -95,6 +115,7 @@ export function registerAccountRoutes(
     {
       schema: {
         tags: ['tokens'],
+        operationId: 'createToken',
         summary:
           'Create an API token (the secret is shown once); its scopes and expiry default to, and never exceed, the credential that asks',
         body: {
@@ -108,14 +129,17 @@ export function registerAccountRoutes(
           },
         },
         response: {
-          201: { type: 'object', properties: { token: tokenSchema, secret: { type: 'string' } } },
-          ...errors,
+          201: { ...newTokenSchema, description: 'Created', headers: locationHeader },
+          ...refusals('request.invalid', 'token.bad_scope', 'token.exceeds'),
         },
       },
     },
     async (req, reply) => {
       const { row, secret } = await accounts.createToken(actorOf(req), req.body);
-      return reply.status(201).send({ token: presentToken(row), secret });
+      return reply
+        .status(201)
+        .header('location', tokenPath(row.id))
+        .send({ token: presentToken(row), secret });
     },
   );
 
@@ -124,6 +148,7 @@ export function registerAccountRoutes(
     {
       schema: {
         tags: ['tokens'],
+        operationId: 'listTokens',
         summary: 'Your API tokens (never their secrets)',
         response: { 200: itemsOf(tokenSchema) },
       },
@@ -136,9 +161,10 @@ export function registerAccountRoutes(
     {
       schema: {
         tags: ['tokens'],
+        operationId: 'revokeToken',
         summary: 'Revoke one of your API tokens',
-        params: { type: 'object', properties: { id: { type: 'string', maxLength: 64 } } },
-        response: { 204: { type: 'null' }, ...errors },
+        params: { type: 'object', required: ['id'], properties: { id: { type: 'string', maxLength: 64 } } },
+        response: { 204: noBody('Revoked'), ...refusals('request.invalid', 'token.not_found') },
       },
     },
     async (req, reply) => {
@@ -152,11 +178,14 @@ export function registerAccountRoutes(
     {
       schema: {
         tags: ['events'],
+        operationId: 'listEvents',
         summary: "Your audit trail and your teams' (admins see everyone's)",
         querystring: pageQuery,
         response: {
+          ...refusals('request.invalid'),
           200: {
             type: 'object',
+            required: ['items', 'nextCursor'],
             properties: {
               items: { type: 'array', items: eventSchema },
               nextCursor: { type: 'string', nullable: true },
@@ -176,6 +205,7 @@ export function registerAccountRoutes(
     {
       schema: {
         tags: ['events'],
+        operationId: 'streamEvents',
         summary:
           "The audit trail live, as server-sent events (yours and your teams'; admins everyone's); resume with Last-Event-ID (or ?after=ID)",
         querystring: {
@@ -189,6 +219,7 @@ export function registerAccountRoutes(
               'text/event-stream: `id: <event id>`, `event: <action>`, `data: <the event as GET /events gives it>`; a `: ping` comment every 15 s',
             content: { 'text/event-stream': { schema: { type: 'string' } } },
           },
+          ...refusals('request.invalid', 'rate.limited'),
         },
       },
     },

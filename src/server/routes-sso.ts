@@ -17,7 +17,7 @@ import type { Authenticator } from './auth.js';
 import { createBuckets } from './buckets.js';
 import { presentToken, presentUser, tokenSchema, userSchema } from './presenters.js';
 import { SESSION_COOKIE } from './request-hooks.js';
-import { errors } from './schemas.js';
+import { locationHeader, noBody, refusals } from './schemas.js';
 import type { SsoService } from './sso-service.js';
 
 export const STATE_COOKIE = 'tp_sso_state';
@@ -75,10 +75,12 @@ export function registerSsoRoutes(app: FastifyInstance, deps: SsoRouteDeps) {
       config: open,
       schema: {
         tags: ['sign-in'],
+        operationId: 'getSignInMethods',
         summary: 'How one can sign in here: passwords, single sign-on (and the device flow for the CLI)',
         response: {
           200: {
             type: 'object',
+            required: ['password', 'sso', 'device'],
             properties: {
               password: { type: 'boolean' },
               sso: { type: 'boolean' },
@@ -97,13 +99,20 @@ export function registerSsoRoutes(app: FastifyInstance, deps: SsoRouteDeps) {
       config: open,
       schema: {
         tags: ['sign-in'],
+        operationId: 'startBrowserSignIn',
         summary: 'Start single sign-on in a browser: redirects to the identity provider',
         querystring: {
           type: 'object',
           additionalProperties: false,
           properties: { returnTo: { type: 'string', maxLength: 500 } },
         },
-        response: { 302: { type: 'null' }, ...errors },
+        response: {
+          302: {
+            ...noBody('To the identity provider (the state cookie set)'),
+            headers: { location: { type: 'string', description: "the provider's authorization URL" } },
+          },
+          ...refusals('request.invalid', 'sso.not_configured', 'rate.limited'),
+        },
       },
     },
     async (req, reply) => {
@@ -120,8 +129,15 @@ export function registerSsoRoutes(app: FastifyInstance, deps: SsoRouteDeps) {
       config: open,
       schema: {
         tags: ['sign-in'],
+        operationId: 'finishBrowserSignIn',
         summary: "The identity provider's redirect back: checks it, signs the browser in, redirects on",
-        response: { 303: { type: 'null' }, ...errors },
+        response: {
+          303: {
+            ...noBody('Signed in (the session cookie set): on to `returnTo`'),
+            headers: { location: { type: 'string', description: '`returnTo` of the sign-in' } },
+          },
+          ...refusals('sso.failed', 'auth.disabled', 'sso.not_configured'),
+        },
       },
     },
     async (req, reply) => {
@@ -140,6 +156,7 @@ export function registerSsoRoutes(app: FastifyInstance, deps: SsoRouteDeps) {
       config: open,
       schema: {
         tags: ['sign-in'],
+        operationId: 'signInWithPassword',
         summary: 'Sign a browser in with a password (throttled as Basic is); sets the session cookie',
         body: {
           type: 'object',
@@ -153,9 +170,16 @@ export function registerSsoRoutes(app: FastifyInstance, deps: SsoRouteDeps) {
         response: {
           200: {
             type: 'object',
+            required: ['user', 'csrfToken', 'expiresAt'],
             properties: { user: userSchema, csrfToken: { type: 'string' }, expiresAt: { type: 'string' } },
           },
-          ...errors,
+          ...refusals(
+            'request.invalid',
+            'auth.invalid',
+            'auth.password_disabled',
+            'auth.disabled',
+            'auth.throttled',
+          ),
         },
       },
     },
@@ -179,18 +203,19 @@ export function registerSsoRoutes(app: FastifyInstance, deps: SsoRouteDeps) {
     {
       schema: {
         tags: ['sign-in'],
+        operationId: 'getSession',
         summary:
           "The browser's session: who, until when, and the CSRF token changes must send (X-CSRF-Token)",
         response: {
           200: {
             type: 'object',
+            required: ['user', 'csrfToken', 'expiresAt'],
             properties: {
               user: userSchema,
-              csrfToken: { type: 'string', nullable: true },
+              csrfToken: { type: 'string', nullable: true, description: 'null: not a session' },
               expiresAt: { type: 'string', nullable: true },
             },
           },
-          ...errors,
         },
       },
     },
@@ -206,8 +231,9 @@ export function registerSsoRoutes(app: FastifyInstance, deps: SsoRouteDeps) {
     {
       schema: {
         tags: ['sign-in'],
+        operationId: 'signOut',
         summary: 'End the browser session (clears the cookie)',
-        response: { 204: { type: 'null' }, ...errors },
+        response: { 204: noBody('Signed out') },
       },
     },
     async (req, reply) => {
@@ -220,6 +246,14 @@ export function registerSsoRoutes(app: FastifyInstance, deps: SsoRouteDeps) {
   // --- the device flow, for the CLI ---------------------------------------------------------
   const deviceStart = {
     type: 'object',
+    required: [
+      'deviceCode',
+      'userCode',
+      'verificationUri',
+      'verificationUriComplete',
+      'interval',
+      'expiresIn',
+    ],
     properties: {
       deviceCode: { type: 'string' },
       userCode: { type: 'string' },
@@ -236,9 +270,10 @@ export function registerSsoRoutes(app: FastifyInstance, deps: SsoRouteDeps) {
       config: open,
       schema: {
         tags: ['sign-in'],
+        operationId: 'startDeviceSignIn',
         summary:
           'Start a device sign-in (tunnelctl login --sso): show the user code and URL, then poll /api/v1/auth/device/token',
-        response: { 200: deviceStart, ...errors },
+        response: { 200: deviceStart, ...refusals('sso.not_configured', 'rate.limited') },
       },
     },
     async (req) => {
@@ -261,6 +296,7 @@ export function registerSsoRoutes(app: FastifyInstance, deps: SsoRouteDeps) {
       config: open,
       schema: {
         tags: ['sign-in'],
+        operationId: 'pollDeviceSignIn',
         summary:
           'Poll a device sign-in: 400 sso.pending until the user approves, then an API token (shown once) for them',
         body: {
@@ -276,9 +312,19 @@ export function registerSsoRoutes(app: FastifyInstance, deps: SsoRouteDeps) {
         response: {
           201: {
             type: 'object',
+            required: ['user', 'token', 'secret'],
+            description: 'Approved: an API token for them (Location: revoke it there)',
+            headers: locationHeader,
             properties: { user: { type: 'string' }, token: tokenSchema, secret: { type: 'string' } },
           },
-          ...errors,
+          ...refusals(
+            'request.invalid',
+            'sso.pending',
+            'sso.expired',
+            'auth.disabled',
+            'sso.not_configured',
+            'rate.limited',
+          ),
         },
       },
     },
@@ -303,7 +349,10 @@ export function registerSsoRoutes(app: FastifyInstance, deps: SsoRouteDeps) {
           ...(req.body.expiresInDays ? { expiresInDays: req.body.expiresInDays } : {}),
         },
       );
-      return reply.status(201).send({ user: r.user.name, token: presentToken(row), secret });
+      return reply
+        .status(201)
+        .header('location', `/api/v1/tokens/${encodeURIComponent(row.id)}`)
+        .send({ user: r.user.name, token: presentToken(row), secret });
     },
   );
 }

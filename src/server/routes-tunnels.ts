@@ -3,11 +3,30 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../domain/errors.js';
 import type { Page, TunnelView } from '../store/index.js';
 import { ownersOf } from './actor.js';
-import { presentRoute, presentTunnel, routeSchema, tunnelSchema, type InCluster } from './presenters.js';
-import { actorOf, errors, pageQuery, routeParams, tunnelParams, waitMs, waitQuery } from './schemas.js';
+import {
+  presentRoute,
+  presentTunnel,
+  routeSchema,
+  tunnelPageSchema,
+  tunnelSchema,
+  type InCluster,
+} from './presenters.js';
+import {
+  actorOf,
+  credentialsSchema,
+  locationHeader,
+  noBody,
+  pageQuery,
+  refusals,
+  routeParams,
+  textFile,
+  tunnelParams,
+  waitMs,
+  waitQuery,
+} from './schemas.js';
 import type { AccountService } from './account-service.js';
 import type { RouteService, NewRouteInput, RouteUpdateInput } from './route-service.js';
-import { ifMatchGeneration, ifMatchHeaders, withEtag } from './preconditions.js';
+import { etagHeader, ifMatchGeneration, ifMatchHeaders, withEtag } from './preconditions.js';
 import type { TunnelService } from './tunnel-service.js';
 
 export interface ApiRouteDeps {
@@ -88,6 +107,15 @@ const routePatchBody = {
   },
 } as const;
 
+/** The tunnel's path (a created tunnel's Location). */
+export const tunnelPath = (name: string) => `/api/v1/tunnels/${encodeURIComponent(name)}`;
+
+const created = <S extends object>(schema: S, description: string) => ({
+  ...schema,
+  description,
+  headers: locationHeader,
+});
+
 export function registerTunnelRoutes(v1: FastifyInstance, deps: ApiRouteDeps) {
   const { tunnels, routes, accounts, inCluster } = deps;
 
@@ -99,6 +127,7 @@ export function registerTunnelRoutes(v1: FastifyInstance, deps: ApiRouteDeps) {
     {
       schema: {
         tags: ['tunnels'],
+        operationId: 'createTunnel',
         summary: 'Create a tunnel (random name unless given)',
         querystring: waitQuery,
         body: {
@@ -113,13 +142,24 @@ export function registerTunnelRoutes(v1: FastifyInstance, deps: ApiRouteDeps) {
             ttlSeconds: { type: 'integer', minimum: 60, maximum: 2592000 },
           },
         },
-        response: { 201: tunnelSchema, 202: tunnelSchema, ...errors },
+        response: {
+          201: created(tunnelSchema, 'Created: Cloudflare has the tunnel'),
+          202: created(tunnelSchema, 'Accepted: not converged within the wait (see `phase`, `lastError`)'),
+          ...refusals(
+            'request.invalid',
+            'tunnel.invalid_name',
+            'quota.exceeded',
+            'team.not_found',
+            'tunnel.name_taken',
+          ),
+        },
       },
     },
     async (req, reply) => {
       const res = await tunnels.createTunnel(actorOf(req), req.body ?? {}, waitMs(req.query));
       return reply
         .status(res.finished && res.tunnel.phase === 'ready' ? 201 : 202)
+        .header('location', tunnelPath(res.tunnel.name))
         .send(
           presentTunnel(res.tunnel, res.routes, await accounts.ownerName(res.tunnel.owner_id), inCluster),
         );
@@ -131,20 +171,13 @@ export function registerTunnelRoutes(v1: FastifyInstance, deps: ApiRouteDeps) {
     {
       schema: {
         tags: ['tunnels'],
+        operationId: 'listTunnels',
         summary: "Your tunnels and your teams' with their routes (`team`: only that team's)",
         querystring: {
           ...pageQuery,
           properties: { ...pageQuery.properties, team: { type: 'string', maxLength: 64 } },
         },
-        response: {
-          200: {
-            type: 'object',
-            properties: {
-              items: { type: 'array', items: tunnelSchema },
-              nextCursor: { type: 'string', nullable: true },
-            },
-          },
-        },
+        response: { 200: tunnelPageSchema, ...refusals('request.invalid', 'team.not_found') },
       },
     },
     async (req, reply) => {
@@ -172,7 +205,17 @@ export function registerTunnelRoutes(v1: FastifyInstance, deps: ApiRouteDeps) {
 
   v1.get<{ Params: { tunnel: string } }>(
     '/tunnels/:tunnel',
-    { schema: { tags: ['tunnels'], params: tunnelParams, response: { 200: tunnelSchema, ...errors } } },
+    {
+      schema: {
+        tags: ['tunnels'],
+        operationId: 'getTunnel',
+        params: tunnelParams,
+        response: {
+          200: { ...tunnelSchema, headers: etagHeader },
+          ...refusals('request.invalid', 'tunnel.invalid_name', 'tunnel.not_found'),
+        },
+      },
+    },
     async (req, reply) => {
       const t = await tunnels.ownTunnel(actorOf(req), req.params.tunnel);
       const names = await ownerNamesOf(accounts, req, [t]);
@@ -187,9 +230,15 @@ export function registerTunnelRoutes(v1: FastifyInstance, deps: ApiRouteDeps) {
     {
       schema: {
         tags: ['tunnels'],
+        operationId: 'deleteTunnel',
         summary: 'Delete a tunnel and everything it made',
         params: tunnelParams,
         querystring: waitQuery,
+        response: {
+          204: noBody('Deleted, with everything it made'),
+          202: { ...tunnelSchema, description: 'Accepted: still being deleted when the wait ended' },
+          ...refusals('request.invalid', 'tunnel.invalid_name', 'tunnel.not_found'),
+        },
       },
     },
     async (req, reply) => {
@@ -204,7 +253,18 @@ export function registerTunnelRoutes(v1: FastifyInstance, deps: ApiRouteDeps) {
 
   v1.get<{ Params: { tunnel: string } }>(
     '/tunnels/:tunnel/credentials',
-    { schema: { tags: ['tunnels'], summary: 'The cloudflared credentials file', params: tunnelParams } },
+    {
+      schema: {
+        tags: ['tunnels'],
+        operationId: 'getTunnelCredentials',
+        summary: 'The cloudflared credentials file',
+        params: tunnelParams,
+        response: {
+          200: { ...credentialsSchema, description: '`credentials.json` for `--cred-file`' },
+          ...refusals('request.invalid', 'tunnel.invalid_name', 'tunnel.not_found', 'tunnel.not_ready'),
+        },
+      },
+    },
     async (req, reply) => {
       const creds = await tunnels.credentials(actorOf(req), req.params.tunnel);
       return reply.header('cache-control', 'no-store').type('application/json').send(JSON.stringify(creds));
@@ -213,7 +273,18 @@ export function registerTunnelRoutes(v1: FastifyInstance, deps: ApiRouteDeps) {
 
   v1.get<{ Params: { tunnel: string } }>(
     '/tunnels/:tunnel/config',
-    { schema: { tags: ['tunnels'], summary: 'The cloudflared config.yaml', params: tunnelParams } },
+    {
+      schema: {
+        tags: ['tunnels'],
+        operationId: 'getTunnelConfig',
+        summary: 'The cloudflared config.yaml',
+        params: tunnelParams,
+        response: {
+          200: textFile('application/yaml', '`config.yaml`: `tunnel`, `credentials-file`, `ingress`'),
+          ...refusals('request.invalid', 'tunnel.invalid_name', 'tunnel.not_found', 'tunnel.not_ready'),
+        },
+      },
+    },
     async (req, reply) =>
       reply.type('application/yaml').send(await tunnels.configYaml(actorOf(req), req.params.tunnel)),
   );
@@ -223,8 +294,13 @@ export function registerTunnelRoutes(v1: FastifyInstance, deps: ApiRouteDeps) {
     {
       schema: {
         tags: ['tunnels'],
+        operationId: 'getTunnelToken',
         summary: 'The run token for `cloudflared tunnel run --token`',
         params: tunnelParams,
+        response: {
+          200: { type: 'object', required: ['token'], properties: { token: { type: 'string' } } },
+          ...refusals('request.invalid', 'tunnel.invalid_name', 'tunnel.not_found', 'tunnel.not_ready'),
+        },
       },
     },
     async (req, reply) =>
@@ -238,24 +314,65 @@ export function registerTunnelRoutes(v1: FastifyInstance, deps: ApiRouteDeps) {
     {
       schema: {
         tags: ['routes'],
-        summary: 'Add a route: a random hostname in the zone pointing at a service behind the tunnel',
+        operationId: 'createRoute',
+        summary:
+          'Add a route: a hostname in the zone (random, or the label you choose) pointing at a service behind the tunnel',
         params: tunnelParams,
         querystring: waitQuery,
         body: routeBody,
-        response: { 201: routeSchema, 202: routeSchema, ...errors },
+        response: {
+          201: created(routeSchema, 'Created: the route is live'),
+          202: created(routeSchema, 'Accepted: not converged within the wait (see `phase`, `lastError`)'),
+          ...refusals(
+            'request.invalid',
+            'tunnel.invalid_name',
+            'route.invalid_service',
+            'route.invalid_name',
+            'route.invalid_allow_list',
+            'route.invalid_access',
+            'route.protection_too_large',
+            'quota.exceeded',
+            'tunnel.not_found',
+            'tunnel.deleting',
+            'route.name_taken',
+            'route.hostname_taken',
+            'capacity.exhausted',
+            'route.invalid_hostname',
+            'route.hostname_prefix',
+            'route.hostname_reserved',
+            'route.hostname_foreign',
+            'route.invalid_origin_request',
+            'route.origin_option_unavailable',
+          ),
+        },
       },
     },
     async (req, reply) => {
       const res = await routes.add(actorOf(req), req.params.tunnel, req.body, waitMs(req.query));
       return reply
         .status(res.finished && res.route.phase === 'ready' ? 201 : 202)
+        .header('location', `${tunnelPath(res.tunnel.name)}/routes/${encodeURIComponent(res.route.name)}`)
         .send(presentRoute(res.route, res.tunnel.name, inCluster));
     },
   );
 
   v1.get<{ Params: { tunnel: string } }>(
     '/tunnels/:tunnel/routes',
-    { schema: { tags: ['routes'], params: tunnelParams } },
+    {
+      schema: {
+        tags: ['routes'],
+        operationId: 'listRoutes',
+        params: tunnelParams,
+        response: {
+          200: {
+            type: 'object',
+            required: ['items'],
+            properties: { items: { type: 'array', items: routeSchema } },
+          },
+          ...refusals('request.invalid', 'tunnel.invalid_name', 'tunnel.not_found'),
+        },
+      },
+    },
     async (req) => {
       const t = await tunnels.ownTunnel(actorOf(req), req.params.tunnel);
       return { items: (await tunnels.withRoutes(t)).routes.map((r) => presentRoute(r, t.name, inCluster)) };
@@ -264,7 +381,18 @@ export function registerTunnelRoutes(v1: FastifyInstance, deps: ApiRouteDeps) {
 
   v1.get<{ Params: { tunnel: string; route: string } }>(
     '/tunnels/:tunnel/routes/:route',
-    { schema: { tags: ['routes'], params: routeParams } },
+    {
+      schema: {
+        tags: ['routes'],
+        operationId: 'getRoute',
+        summary: 'One route, by name or hostname',
+        params: routeParams,
+        response: {
+          200: { ...routeSchema, headers: etagHeader },
+          ...refusals('request.invalid', 'tunnel.invalid_name', 'tunnel.not_found', 'route.not_found'),
+        },
+      },
+    },
     async (req, reply) => {
       const { tunnel, route } = await routes.get(actorOf(req), req.params.tunnel, req.params.route);
       return withEtag(reply, route.generation).send(presentRoute(route, tunnel.name, inCluster));
@@ -279,9 +407,30 @@ export function registerTunnelRoutes(v1: FastifyInstance, deps: ApiRouteDeps) {
         summary:
           'Change a route in place (service, protection, origin options): its hostname and DNS record stay',
         params: routeParams,
+        operationId: 'updateRoute',
         headers: ifMatchHeaders,
         body: routePatchBody,
-        response: { 200: routeSchema, ...errors },
+        response: {
+          200: { ...routeSchema, headers: etagHeader },
+          ...refusals(
+            'request.invalid',
+            'request.invalid_precondition',
+            'tunnel.invalid_name',
+            'route.invalid_service',
+            'route.invalid_allow_list',
+            'route.invalid_access',
+            'route.invalid_origin_request',
+            'route.origin_option_unavailable',
+            'route.protocol_change',
+            'route.protection_too_large',
+            'quota.exceeded',
+            'tunnel.not_found',
+            'route.not_found',
+            'tunnel.deleting',
+            'capacity.exhausted',
+            'request.precondition_failed',
+          ),
+        },
       },
     },
     async (req, reply) => {
@@ -301,6 +450,7 @@ export function registerTunnelRoutes(v1: FastifyInstance, deps: ApiRouteDeps) {
     {
       schema: {
         tags: ['tunnels'],
+        operationId: 'updateTunnel',
         summary: "Change a tunnel: its configuration mode (local → remote; Cloudflare's move is one-way)",
         params: tunnelParams,
         headers: ifMatchHeaders,
@@ -310,7 +460,18 @@ export function registerTunnelRoutes(v1: FastifyInstance, deps: ApiRouteDeps) {
           minProperties: 1,
           properties: { configMode: { type: 'string', enum: ['local', 'remote'] } },
         },
-        response: { 200: tunnelSchema, ...errors },
+        response: {
+          200: { ...tunnelSchema, headers: etagHeader },
+          ...refusals(
+            'request.invalid',
+            'request.invalid_precondition',
+            'tunnel.invalid_name',
+            'tunnel.config_mode_change',
+            'tunnel.not_found',
+            'tunnel.deleting',
+            'request.precondition_failed',
+          ),
+        },
       },
     },
     async (req, reply) => {
@@ -328,7 +489,20 @@ export function registerTunnelRoutes(v1: FastifyInstance, deps: ApiRouteDeps) {
 
   v1.delete<{ Params: { tunnel: string; route: string }; Querystring: { wait?: number } }>(
     '/tunnels/:tunnel/routes/:route',
-    { schema: { tags: ['routes'], params: routeParams, querystring: waitQuery } },
+    {
+      schema: {
+        tags: ['routes'],
+        operationId: 'deleteRoute',
+        summary: 'Delete a route (by name or hostname) and everything it made',
+        params: routeParams,
+        querystring: waitQuery,
+        response: {
+          204: noBody('Deleted, with everything it made'),
+          202: { ...routeSchema, description: 'Accepted: still being deleted when the wait ended' },
+          ...refusals('request.invalid', 'tunnel.invalid_name', 'tunnel.not_found', 'route.not_found'),
+        },
+      },
+    },
     async (req, reply) => {
       const res = await routes.delete(
         actorOf(req),
@@ -346,6 +520,7 @@ export function registerTunnelRoutes(v1: FastifyInstance, deps: ApiRouteDeps) {
     {
       schema: {
         tags: ['routes'],
+        operationId: 'deleteRoutesOfService',
         summary: 'Delete every route of a service',
         params: tunnelParams,
         querystring: {
@@ -353,6 +528,27 @@ export function registerTunnelRoutes(v1: FastifyInstance, deps: ApiRouteDeps) {
           required: ['service'],
           additionalProperties: false,
           properties: { service: { type: 'string', maxLength: 300 }, wait: waitQuery.properties.wait },
+        },
+        response: {
+          200: {
+            type: 'object',
+            required: ['deleted', 'pending'],
+            properties: {
+              deleted: { type: 'array', items: { type: 'string' }, description: 'route names gone' },
+              pending: {
+                type: 'array',
+                items: { type: 'string' },
+                description: 'route names still being deleted when the wait ended',
+              },
+            },
+          },
+          ...refusals(
+            'request.invalid',
+            'tunnel.invalid_name',
+            'route.invalid_service',
+            'tunnel.not_found',
+            'route.not_found',
+          ),
         },
       },
     },

@@ -1,6 +1,6 @@
 /** API v1 for admins: the operator's webhooks (`/api/v1/admin/webhooks`): their deliveries, and a test event. */
 import type { FastifyInstance } from 'fastify';
-import { actorOf, errors } from './schemas.js';
+import { actorOf, refusals } from './schemas.js';
 import type { WebhookService } from './webhook-service.js';
 
 const nullableString = { type: 'string', nullable: true } as const;
@@ -51,10 +51,14 @@ export function registerWebhookRoutes(v1: FastifyInstance, deps: { webhooks: Web
       config: admin,
       schema: {
         tags: ['admin'],
+        operationId: 'listWebhooks',
         summary: 'The configured webhooks with their deliveries, last error and recent failures',
         response: {
-          200: { type: 'object', properties: { items: { type: 'array', items: webhookSchema } } },
-          ...errors,
+          200: {
+            type: 'object',
+            required: ['items'],
+            properties: { items: { type: 'array', items: webhookSchema } },
+          },
         },
       },
     },
@@ -67,6 +71,7 @@ export function registerWebhookRoutes(v1: FastifyInstance, deps: { webhooks: Web
       config: admin,
       schema: {
         tags: ['admin'],
+        operationId: 'testWebhook',
         summary: 'Send a `webhook.test` event to this webhook only',
         params: {
           type: 'object',
@@ -76,13 +81,15 @@ export function registerWebhookRoutes(v1: FastifyInstance, deps: { webhooks: Web
         response: {
           202: {
             type: 'object',
+            required: ['webhook', 'eventId', 'deliveryId'],
+            description: 'Accepted: the event is queued for delivery',
             properties: {
               webhook: { type: 'string' },
               eventId: { type: 'integer' },
               deliveryId: { type: 'integer' },
             },
           },
-          ...errors,
+          ...refusals('request.invalid', 'webhook.not_found'),
         },
       },
     },

@@ -24,8 +24,15 @@ export const legacyScenarios: Scenario[] = [
         `/tunnels/${name}/routes?service=${encodeURIComponent('http://localhost:8000')}`,
       );
       await s.call('GET', '/tunnels');
+      // Gone already: the original answered "ok" with the tunnel as it is.
+      await s.call(
+        'DELETE',
+        `/tunnels/${name}/routes?service=${encodeURIComponent('http://localhost:8000')}`,
+      );
       await s.call('DELETE', `/tunnels/${name}`);
       await s.call('GET', '/tunnels');
+      // Gone already: the original answered 200 "error" with its message.
+      await s.call('DELETE', `/tunnels/${name}`);
     },
   },
   {
@@ -41,6 +48,10 @@ export const legacyScenarios: Scenario[] = [
       await s.call('GET', '/tunnels/nosuch/credentials');
       await s.call('GET', '/tunnels/nosuch/config');
       await s.call('DELETE', '/tunnels/nosuch');
+      await s.call('DELETE', '/tunnels/Not_A_Name');
+      await s.call('DELETE', `/tunnels/${name}`, { as: s.other });
+      await s.call('DELETE', `/tunnels/${name}/routes?service=${encodeURIComponent('ftp://files.local')}`);
+      await s.call('DELETE', `/tunnels/nosuch/routes?service=${encodeURIComponent('http://localhost:1')}`);
       await s.call('GET', `/tunnels/${name}/credentials`, { as: s.other });
       await s.call('DELETE', `/tunnels/${name}`);
     },
