@@ -8,6 +8,7 @@ import { createAccountService } from '../server/account-service.js';
 import { createAdminService } from '../server/admin-service.js';
 import { createTunnelService } from '../server/tunnel-service.js';
 import { createRouteService } from '../server/route-service.js';
+import { createZoneService } from '../server/zone-service.js';
 import type { InCluster } from '../server/presenters.js';
 import type { Core } from './core.js';
 import type { OidcClient } from '../identity/oidc-client.js';
@@ -66,13 +67,19 @@ export function createServices(
     teamRow: store.users.byId,
     config: { accountId: core.accountId, defaultConfigMode: config.tunnels.defaultConfigMode },
   });
+  const zones = createZoneService({
+    zones: core.zones,
+    grants: store.zoneGrants,
+    users: store.users,
+    teams: store.teams,
+  });
   const routes = createRouteService({
     tunnels: store.tunnels,
     tunnelService: tunnels,
     waits,
     quotasOfOwner: accounts.quotasOfOwner,
+    zones,
     config: {
-      zoneName: core.zoneName,
       capacity: {
         accessApplications: config.cloudflare.limits.accessApplications,
         serviceTokens: config.cloudflare.limits.serviceTokens,
@@ -97,5 +104,5 @@ export function createServices(
     })),
     deliveries: store.webhooks,
   });
-  return { auth, tunnels, routes, accounts, admin, sso, waits, webhooks };
+  return { auth, tunnels, routes, accounts, admin, sso, waits, webhooks, zones };
 }

@@ -20,6 +20,8 @@ export const routeSchema = {
   properties: {
     name: { type: 'string' },
     hostname: { type: 'string' },
+    /** The zone the hostname is one label under (where its DNS record lives). */
+    zone: { type: 'string' },
     service: { type: 'string' },
     protocol: { type: 'string' },
     phase,
@@ -108,6 +110,7 @@ export function presentRoute(r: RouteView, tunnelName: string, inCluster: InClus
   return {
     name: r.name,
     hostname: r.hostname,
+    zone: r.zone,
     service: r.service,
     protocol: r.protocol,
     phase: r.phase,

@@ -12,9 +12,9 @@ import type { AccountCapacity, Quotas, RouteView, TunnelRow, TunnelsRepository }
 import type { Actor } from './actor.js';
 import { expiresIn, type TunnelService } from './tunnel-service.js';
 import type { Waits } from './waits.js';
+import type { ZoneService } from './zone-service.js';
 
 export interface RouteServiceConfig {
-  zoneName: string;
   /** What every tenant shares of the Cloudflare account (checked when a route is created). */
   capacity: AccountCapacity;
   /** Cloudflare's limit of rules (include + require entries) in one Access application. */
@@ -28,6 +28,8 @@ export interface NewRouteInput {
   access?: { emails?: string[]; emailDomains?: string[] };
   /** Deleted by itself this long after creation (`tunnelctl share --ttl`). */
   ttlSeconds?: number;
+  /** The zone the hostname lives under (default: the caller's default zone). */
+  zone?: string;
 }
 
 export interface RouteServiceDeps {
@@ -36,6 +38,8 @@ export interface RouteServiceDeps {
   waits: Waits;
   /** The quotas that bind a tunnel's owner (the caller's own, or their team's). */
   quotasOfOwner: (ownerId: string, actor: Actor) => Promise<Quotas>;
+  /** The zone a new route lives under: the one asked for, if the caller may use it. */
+  zones: Pick<ZoneService, 'choose'>;
   config: RouteServiceConfig;
 }
 
@@ -90,6 +94,7 @@ export function createRouteService(deps: RouteServiceDeps) {
       const allowIps = input.allowIps ? parseAllowList(input.allowIps) : null;
       const access = input.access ? parseAccessRule(input.access, service.tcpLike) : null;
       checkProtectionSize(service.tcpLike, allowIps, access);
+      const zone = await deps.zones.choose(actor, input.zone);
       let route: RouteView | undefined;
       for (let attempt = 0; !route; attempt++) {
         const name = input.name !== undefined ? assertRouteName(input.name) : randomLabel(8);
@@ -98,7 +103,8 @@ export function createRouteService(deps: RouteServiceDeps) {
             tunnel,
             {
               name,
-              hostname: routeHostname(name, tunnel.name, config.zoneName),
+              hostname: routeHostname(name, tunnel.name, zone.name),
+              zone: zone.name,
               service: service.service,
               protocol: service.protocol,
               allowIps,

@@ -4,7 +4,16 @@ import { AppError } from '../domain/errors.js';
 import type { Page, TunnelView } from '../store/index.js';
 import { ownersOf } from './actor.js';
 import { presentRoute, presentTunnel, routeSchema, tunnelSchema, type InCluster } from './presenters.js';
-import { actorOf, errors, pageQuery, routeParams, tunnelParams, waitMs, waitQuery } from './schemas.js';
+import {
+  actorOf,
+  errorSchema,
+  errors,
+  pageQuery,
+  routeParams,
+  tunnelParams,
+  waitMs,
+  waitQuery,
+} from './schemas.js';
 import type { AccountService } from './account-service.js';
 import type { RouteService, NewRouteInput } from './route-service.js';
 import type { TunnelService } from './tunnel-service.js';
@@ -60,6 +69,8 @@ const routeBody = {
     },
     /** Deleted by itself this long after creation (`tunnelctl share --ttl`; at most 30 days). */
     ttlSeconds: { type: 'integer', minimum: 60, maximum: 2592000 },
+    /** The zone the hostname lives under (`GET /api/v1/zones` lists yours); default: your default zone. */
+    zone: { type: 'string', maxLength: 253 },
   },
 } as const;
 
@@ -217,7 +228,7 @@ export function registerTunnelRoutes(v1: FastifyInstance, deps: ApiRouteDeps) {
         params: tunnelParams,
         querystring: waitQuery,
         body: routeBody,
-        response: { 201: routeSchema, 202: routeSchema, ...errors },
+        response: { 201: routeSchema, 202: routeSchema, ...errors, 422: errorSchema },
       },
     },
     async (req, reply) => {

@@ -22,6 +22,7 @@ import { createLeasesRepository } from './leases-repository.js';
 import { createSettingsRepository } from './settings-repository.js';
 import { createBudgetRepository } from './budget-repository.js';
 import { createWebhooksRepository } from './webhooks-repository.js';
+import { createZoneGrantsRepository } from './zone-grants-repository.js';
 
 export function createStore(db: Kysely<Database>, dialect: Dialect) {
   const locks = createLocks(dialect);
@@ -45,6 +46,7 @@ export function createStore(db: Kysely<Database>, dialect: Dialect) {
     settings: createSettingsRepository(db),
     budget: createBudgetRepository(db, dialect),
     webhooks: createWebhooksRepository(db),
+    zoneGrants: createZoneGrantsRepository(db),
     /** Cheap liveness query for /readyz. */
     async ping() {
       await sql`select 1`.execute(db);
