@@ -144,6 +144,33 @@ describe('zones', () => {
     expect(recordsIn(second.id).map((r) => r.name)).not.toContain(`two-${t}.second.org`);
   });
 
+  it('collects a provable orphan of ours in the second zone there, and leaves an unvouched one and foreign ones', async () => {
+    const ours = (name: string, tunnel: string) =>
+      hand().call('POST', `/zones/${second.id}/dns_records`, {
+        type: 'CNAME',
+        name,
+        content: 'abc.cfargotunnel.com',
+        proxied: true,
+        ttl: 1,
+        comment: own.dnsComment(tunnel, 'x'),
+      });
+    const orphan = await ours('x-gonezone.second.org', 'gonezone');
+    const unvouched = await ours('x-nevermine.second.org', 'nevermine');
+    const other = await foreign(second.id, 'x-gonezone2.second.org');
+    await new Promise((r) => setTimeout(r, 5));
+    await stack.tombstone('tunnel', 'gonezone');
+    const result = await stack.runtime.reconciler!.resync();
+    expect(result).toMatchObject({ orphanRecords: 1, unvouched: 1 });
+    const ids = recordsIn(second.id).map((r) => r.id);
+    expect(ids).not.toContain(orphan.id);
+    expect(ids).toEqual(expect.arrayContaining([unvouched.id, other.id]));
+    const deletes = cf.control
+      .requests({ method: 'POST', route: '/zones/:zone/dns_records/batch' })
+      .filter((r) => (r.body as { deletes?: unknown[] }).deletes);
+    expect(deletes.at(-1)!.path).toContain(`/zones/${second.id}/`);
+    await hand().call('DELETE', `/zones/${second.id}/dns_records/${unvouched.id}`);
+  });
+
   it('refuses a zone that is not configured (422 route.unknown_zone), writing nothing', async () => {
     const u = stack.as('user1');
     const t = (await u.post('/api/v1/tunnels?wait=10', {})).body.name as string;
