@@ -13,10 +13,11 @@ import { routesTable } from './output.js';
 
 /**
  * What `create TUNNEL SERVICE`, `route add` and `share` send for a new route: the service, and
- * `--name`, `--allow-ips`, `--access-emails`, `--access-domains` and `--ttl` when given.
+ * `--name`, `--zone`, `--allow-ips`, `--access-emails`, `--access-domains` and `--ttl` when given.
  */
 export function routeInput(ctx: Ctx, service: string, command: string[]): CreateRouteInput {
   const name = ctx.flag('name');
+  const zone = ctx.flag('zone');
   const list = (flag: string) => {
     const v = ctx.flag(flag);
     return v === undefined
@@ -35,6 +36,7 @@ export function routeInput(ctx: Ctx, service: string, command: string[]): Create
   return {
     service,
     ...(name !== undefined && { name }),
+    ...(zone !== undefined && { zone }),
     ...(allowIps && { allowIps }),
     ...(access && { access }),
     ...(ttlSeconds !== undefined && { ttlSeconds }),
