@@ -14,6 +14,7 @@ import {
 import { ownership } from '../src/domain/ownership.js';
 import { startStack, type Stack } from './support/stack.js';
 import { cfHand } from './support/cloudflare-hand.js';
+import { tunnelctl, userEnv } from './cli/harness.js';
 
 let cf: StartedCloudflareEmulator;
 let stack: Stack;
@@ -262,5 +263,54 @@ describe('zones', () => {
     await stack.runtime.reconciler!.drain();
     expect((await u.get(`/api/v1/tunnels/${t}/routes/full`)).body.phase).toBe('ready');
     expect(recordsIn(tiny.id).map((r) => r.name)).toEqual([`full-${t}.tiny.net`]);
+  });
+
+  it('tunnelctl: zones, route add --zone (the ZONE column once routes span zones), admin users zones', async () => {
+    const env = userEnv(stack.url);
+    const zones = await tunnelctl(['zones'], { env });
+    expect([zones.code, zones.stderr]).toEqual([0, '']);
+    expect(zones.stdout).toMatch(/^NAME\s+DEFAULT\s+PLAN\s+ID$/m);
+    expect(zones.stdout).toMatch(new RegExp(`^example\\.com\\s+yes\\s+Free Website\\s+${cf.zoneId}$`, 'm'));
+    expect(zones.stdout).toMatch(/^second\.org\s+-\s+/m);
+    expect((await tunnelctl(['zones', '-o', 'name'], { env })).stdout).toBe(
+      'example.com\nsecond.org\ntiny.net\n',
+    );
+
+    const t = (await stack.as('user1').post('/api/v1/tunnels?wait=10', {})).body.name as string;
+    const one = await tunnelctl(['route', 'add', t, 'http://localhost:7', '--name', 'cli'], {
+      env,
+    });
+    expect([one.code, one.stderr]).toMatchObject([0, expect.any(String)]);
+    expect(one.stdout).not.toMatch(/ZONE/);
+    const two = await tunnelctl(
+      ['route', 'add', t, 'http://localhost:8', '--name', 'cli2', '--zone', 'second.org', '-o', 'json'],
+      { env },
+    );
+    expect(two.code).toBe(0);
+    expect(JSON.parse(two.stdout)).toMatchObject({
+      hostname: `cli2-${t}.second.org`,
+      zone: 'second.org',
+      phase: 'ready',
+    });
+    const list = await tunnelctl(['route', 'list', t], { env });
+    expect(list.stdout).toMatch(/^NAME\s+HOSTNAME\s+ZONE\s+SERVICE/m);
+    expect(list.stdout).toMatch(new RegExp(`^cli2\\s+cli2-${t}\\.second\\.org\\s+second\\.org\\s+`, 'm'));
+    const refused = await tunnelctl(['route', 'add', t, 'http://localhost:9', '--zone', 'nope.net'], { env });
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/nope\.net is not a zone of this server/);
+
+    const admin = userEnv(stack.url, 'admin');
+    const pin = await tunnelctl(['admin', 'users', 'zones', 'user2', '--zones', 'second.org,tiny.net'], {
+      env: admin,
+    });
+    expect([pin.code, pin.stdout]).toEqual([0, 'user2: second.org, tiny.net\n']);
+    expect((await tunnelctl(['admin', 'users', 'zones', 'user2'], { env: admin })).stdout).toBe(
+      'user2: second.org, tiny.net\n',
+    );
+    expect((await tunnelctl(['zones', '-o', 'name'], { env: userEnv(stack.url, 'user2') })).stdout).toBe(
+      'second.org\ntiny.net\n',
+    );
+    const unpin = await tunnelctl(['admin', 'users', 'zones', 'user2', '--zones', 'all'], { env: admin });
+    expect(unpin.stdout).toBe('user2: every zone (nothing pinned)\n');
   });
 });
