@@ -185,8 +185,12 @@ describe('deleteOrphans', () => {
       records: { z2: { 'api-web.other.org': [rec('r', 'api-web.other.org')] } },
     });
     const other = { ...app, id: 'a2', domain: 'api-web.other.org' };
-    const out = await deleteOrphans([other, app], { cloudflare: cf, kubernetes: null, zones });
-    expect(out.failed.map((f) => f.orphan.id)).toEqual(['a2']);
+    const unknown = { ...app, id: 'a3', domain: 'api-web.gone.net' };
+    const out = await deleteOrphans([other, app, unknown], { cloudflare: cf, kubernetes: null, zones });
+    expect(out.failed.map((f) => [f.orphan.id, f.error])).toEqual([
+      ['a2', 'kept: a DNS record still stands at api-web.other.org'],
+      ['a3', 'kept: api-web.gone.net is in no configured zone'],
+    ]);
     expect(deleted).toEqual(['app:a1']);
   });
 });

@@ -130,11 +130,18 @@ export async function deleteOrphans(
   for (const o of orphans) {
     if (o.kind === 'dns') continue;
     try {
-      // An application is kept while a record (anyone's) stands at its hostname, in the zone the name is under.
-      const zone = o.kind === 'access-app' && o.domain ? deps.zones.forHostname(o.domain) : undefined;
-      if (zone && (await deps.cloudflare.zone(zone.id).listByName(o.domain!)).length > 0) {
-        failed.push({ orphan: o, error: `kept: a DNS record still stands at ${o.domain}` });
-        continue;
+      // An application is kept while a record (anyone's) stands at its hostname, in the zone the
+      // name is under; and while that zone is not configured (its records cannot be looked at).
+      if (o.kind === 'access-app' && o.domain) {
+        const zone = deps.zones.forHostname(o.domain);
+        if (!zone) {
+          failed.push({ orphan: o, error: `kept: ${o.domain} is in no configured zone` });
+          continue;
+        }
+        if ((await deps.cloudflare.zone(zone.id).listByName(o.domain)).length > 0) {
+          failed.push({ orphan: o, error: `kept: a DNS record still stands at ${o.domain}` });
+          continue;
+        }
       }
       if (o.kind === 'tunnel') {
         await deps.cloudflare.cleanConnections(o.id);
