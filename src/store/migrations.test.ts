@@ -26,10 +26,11 @@ describe('0011_zones', () => {
         'test',
       );
       const now = new Date().toISOString();
-      for (const [id, hostname] of [
+      const old: Array<[string, string]> = [
         ['r1', 'api-web.example.com'],
         ['r2', 'db-web.dev.example.co.uk'],
-      ])
+      ];
+      for (const [id, hostname] of old)
         await opened.db
           .insertInto('routes')
           .values({
