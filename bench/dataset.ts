@@ -119,6 +119,7 @@ export async function seedDataset(
         tunnel_id: id,
         name: route.name,
         hostname: route.hostname,
+        zone: opts.zoneName,
         service: route.service,
         protocol: 'http',
         phase: 'ready',

@@ -30,7 +30,6 @@ export async function healthBenchmark(o: { full: boolean }) {
         apiToken: cf.token,
         baseUrl: cf.url,
         accountId: cf.accountId,
-        zoneId: cf.zoneId,
         limiter,
       });
       // N tunnels under our prefix, each with a connector of 4 connections.

@@ -49,6 +49,7 @@ beforeAll(async () => {
     secrets: createSecretBox(Buffer.from(stack.runtime.config.secretKey!, 'base64')),
     logger: { info() {}, warn() {}, error() {} },
     ownership: ownership('test'),
+    zones: stack.runtime.zones,
     options: { ...defaultReconcilerOptions, owner: 'gathering-test', resyncMs: 0 },
     now: () => now,
   });

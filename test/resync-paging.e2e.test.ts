@@ -43,6 +43,7 @@ function pagedResync(cloudflare: CloudflareApi = stack.runtime.cloudflare) {
     secrets: createSecretBox(randomBytes(32)),
     logger: silent,
     ownership: ownership('test'),
+    zones: stack.runtime.zones,
     options: {
       ...defaultReconcilerOptions,
       owner: 'paged',
@@ -198,11 +199,15 @@ describe('a resync over many pages', () => {
     // Between the first and the second page, two routes are created and go live: one record
     // sorts first (it shifts the pages: one of ours is skipped, which only looks like drift and
     // is adopted back), the other sorts last (it is listed after its route exists: intact).
+    const inner = stack.runtime.cloudflare.zone(stack.cf.zoneId);
     const cloudflare: CloudflareApi = {
       ...stack.runtime.cloudflare,
-      async *pagesByComment(prefix, perPage) {
+      zone: () => ({ ...inner, pagesByComment }),
+    };
+    async function* pagesByComment(prefix: string, perPage?: number) {
+      {
         let n = 0;
-        for await (const page of stack.runtime.cloudflare.pagesByComment(prefix, perPage)) {
+        for await (const page of inner.pagesByComment(prefix, perPage)) {
           yield page;
           if (++n !== 1) continue;
           for (const name of ['aaanew', 'zzznew']) {
@@ -215,8 +220,8 @@ describe('a resync over many pages', () => {
           }
           await stack.runtime.reconciler!.drain();
         }
-      },
-    };
+      }
+    }
     stack.cf.control.clearRequests();
     const result = await pagedResync(cloudflare)();
     expect(created).toHaveLength(2);

@@ -83,6 +83,12 @@ export const COMMAND_FLAGS: FlagSpec[] = [
     help: 'delete it by itself after this long: 90s, 30m, 2h, 1d (1m to 30d; share: default 8h)',
   },
   { name: 'tunnel', value: 'NAME', help: 'share: the tunnel to add the route to (default share-<user>)' },
+  { name: 'zone', value: 'ZONE', help: 'the zone the hostname lives under (tunnelctl zones lists yours)' },
+  {
+    name: 'zones',
+    value: 'ZONE,…|all',
+    help: 'pin to these zones (comma-separated); all: unpin (every zone)',
+  },
   {
     name: 'allow-ips',
     value: 'CIDR,…',

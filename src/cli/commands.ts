@@ -28,6 +28,7 @@ import { loginSso } from './device-login.js';
 import { UsageError } from './errors.js';
 import { addRoute, updateRoute, deleteRoute, deleteRoutesOfService, listRoutes } from './route-commands.js';
 import { run } from './run-command.js';
+import { listZones, pinZones } from './zone-commands.js';
 import { share } from './share-command.js';
 import { login, logout, whoami } from './session-commands.js';
 import {
@@ -79,7 +80,9 @@ const TEAM = { name: 'TEAM', completes: 'team' } as const;
 /** `create NAME --team TEAM`: with --team, a lone argument is the new tunnel's name. */
 function create(ctx: Ctx, tunnel: string | undefined, service: string | undefined): Promise<number> {
   if (service === undefined) {
-    const routeOnly = ['allow-ips', 'access-emails', 'access-domains'].find((f) => ctx.flag(f) !== undefined);
+    const routeOnly = ['zone', 'allow-ips', 'access-emails', 'access-domains'].find(
+      (f) => ctx.flag(f) !== undefined,
+    );
     if (routeOnly)
       throw new UsageError(`--${routeOnly} applies to creating a route: tunnelctl create TUNNEL SERVICE`, [
         'create',
@@ -119,9 +122,9 @@ export const COMMANDS: Command[] = [
       { name: 'TUNNEL', optional: true, completes: 'tunnel' },
       { name: 'SERVICE', optional: true },
     ],
-    flags: ['name', 'mode', 'team', 'ttl', 'allow-ips', 'access-emails', 'access-domains'],
+    flags: ['name', 'mode', 'team', 'ttl', 'zone', 'allow-ips', 'access-emails', 'access-domains'],
     usage:
-      'create [--name NAME] [--mode local|remote] [--team TEAM] [--ttl DURATION]  |  tunnelctl create NAME --team TEAM  |  tunnelctl create TUNNEL SERVICE [--name LABEL] [--ttl DURATION]',
+      'create [--name NAME] [--mode local|remote] [--team TEAM] [--ttl DURATION]  |  tunnelctl create NAME --team TEAM  |  tunnelctl create TUNNEL SERVICE [--name LABEL] [--zone ZONE] [--ttl DURATION]',
     forms: [
       { usage: 'create', summary: 'create a tunnel with a random name (--name, --mode local|remote)' },
       { usage: 'create [NAME] --team TEAM', summary: 'create a tunnel owned by one of your teams' },
@@ -213,6 +216,7 @@ export const COMMANDS: Command[] = [
     flags: [
       'name',
       'hostname',
+      'zone',
       'allow-ips',
       'access-emails',
       'access-domains',
@@ -222,7 +226,7 @@ export const COMMANDS: Command[] = [
       'ttl',
     ],
     usage:
-      'route add TUNNEL SERVICE [--name LABEL] [--hostname LABEL] [--allow-ips CIDR,…] [--access-emails EMAIL,…] [--access-domains DOMAIN,…] [--access-groups GROUP,…] [--session DURATION] [--origin KEY=VALUE,…] [--ttl DURATION]',
+      'route add TUNNEL SERVICE [--name LABEL] [--hostname LABEL] [--zone ZONE] [--allow-ips CIDR,…] [--access-emails EMAIL,…] [--access-domains DOMAIN,…] [--access-groups GROUP,…] [--session DURATION] [--origin KEY=VALUE,…] [--ttl DURATION]',
     summary: 'route a new hostname to SERVICE (http://…, https://…, tcp://host:port, ssh://…, …)',
     section: 'routes',
     run: (ctx, [tunnel, service]) => addRoute(ctx, tunnel as string, service as string),
@@ -378,6 +382,15 @@ export const COMMANDS: Command[] = [
     run: (ctx) => events(ctx),
   },
   {
+    path: ['zones'],
+    params: [],
+    flags: [],
+    names: true,
+    summary: 'the zones you may put routes under (route add --zone), your default marked',
+    section: 'account',
+    run: (ctx) => listZones(ctx),
+  },
+  {
     path: ['teams'],
     params: [],
     flags: [],
@@ -461,6 +474,14 @@ export const COMMANDS: Command[] = [
     run: (ctx, [user]) => userQuotas(ctx, user as string),
   },
   {
+    path: ['admin', 'users', 'zones'],
+    params: [USER],
+    flags: ['zones'],
+    summary: 'show the zones pinned to a user (none: every zone); set them with --zones ZONE,… (all: unpin)',
+    section: 'admin',
+    run: (ctx, [user]) => pinZones(ctx, 'user', user as string),
+  },
+  {
     path: ['admin', 'teams', 'list'],
     params: [],
     flags: [],
@@ -516,6 +537,15 @@ export const COMMANDS: Command[] = [
     summary: "show a team's quotas and usage; set them with --tunnels, --routes (N, or default)",
     section: 'admin',
     run: (ctx, [team]) => teamQuotas(ctx, team as string),
+  },
+  {
+    path: ['admin', 'teams', 'zones'],
+    params: [TEAM],
+    flags: ['zones'],
+    summary:
+      'show the zones pinned to a team (its members may use them too); set with --zones ZONE,… (all: unpin)',
+    section: 'admin',
+    run: (ctx, [team]) => pinZones(ctx, 'team', team as string),
   },
   {
     path: ['admin', 'tunnels'],

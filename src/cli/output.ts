@@ -16,6 +16,7 @@ import type {
   Tunnel,
   Usage,
   User,
+  Zone,
 } from '../client/index.js';
 import { formatDuration } from './duration.js';
 
@@ -167,14 +168,17 @@ export function tunnelsTable(tunnels: Tunnel[], owners = false): string {
   return withOwner(tunnels, table.headers, table.rows, owners);
 }
 
+/** A ZONE column only when the routes live in more than one zone (else the hostnames say it). */
 export function routesTable(routes: Route[]): string {
+  const zoned = new Set(routes.map((r) => r.zone)).size > 1;
   const table = withExpiry(
-    ['NAME', 'HOSTNAME', 'SERVICE', 'PHASE', 'PROTECTED', 'IN-CLUSTER'],
+    ['NAME', 'HOSTNAME', ...(zoned ? ['ZONE'] : []), 'SERVICE', 'PHASE', 'PROTECTED', 'IN-CLUSTER'],
     routes.map((r) => [
       r,
       [
         r.name,
         r.hostname,
+        ...(zoned ? [r.zone ?? '-'] : []),
         r.service,
         r.phase,
         r.protectedBy ?? '-',
@@ -399,4 +403,12 @@ export function tunnelStatus(t: Tunnel, now = Date.now()): string {
       t.routes.map((r) => [r.name, r.hostname, r.phase]),
     ),
   )}`;
+}
+
+/** `tunnelctl zones`: the zones you may use, your default marked. */
+export function zonesTable(zones: Zone[]): string {
+  return renderTable(
+    ['NAME', 'DEFAULT', 'PLAN', 'ID'],
+    zones.map((z) => [z.name, z.default ? 'yes' : '-', z.plan ?? '-', z.id]),
+  );
 }

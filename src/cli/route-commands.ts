@@ -21,10 +21,11 @@ import { routesTable } from './output.js';
 
 /**
  * What `create TUNNEL SERVICE`, `route add` and `share` send for a new route: the service, and
- * `--name`, `--allow-ips`, `--access-emails`, `--access-domains` and `--ttl` when given.
+ * `--name`, `--zone`, `--allow-ips`, `--access-emails`, `--access-domains` and `--ttl` when given.
  */
 export function routeInput(ctx: Ctx, service: string, command: string[]): CreateRouteInput {
   const name = ctx.flag('name');
+  const zone = ctx.flag('zone');
   const hostname = ctx.flag('hostname');
   const allowIps = listFlag(ctx, 'allow-ips');
   const access = accessFlags(ctx);
@@ -34,6 +35,7 @@ export function routeInput(ctx: Ctx, service: string, command: string[]): Create
     service,
     ...(name !== undefined && { name }),
     ...(hostname !== undefined && { hostname }),
+    ...(zone !== undefined && { zone }),
     ...(allowIps && { allowIps }),
     ...(access && { access }),
     ...(originRequest && { originRequest }),

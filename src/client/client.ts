@@ -1,6 +1,6 @@
 /**
  * The typed client of the Tunnelplane API (docs/api.md): the narrow interface of each resource
- * (tunnels.ts, accounts.ts, sign-in.ts, system.ts, legacy.ts) combined into one `TunnelplaneClient`, all
+ * (tunnels.ts, accounts.ts, zones.ts, sign-in.ts, system.ts, legacy.ts) combined into one `TunnelplaneClient`, all
  * sending through one transport. Immutable: `withAuth` returns a new client.
  */
 import {
@@ -19,6 +19,7 @@ import { createSystemApi, type SystemApi } from './system.js';
 import { createTransport, type CallOptions, type ClientAuth, type ClientOptions } from './transport.js';
 import { createRoutesApi, createTunnelsApi, type RoutesApi, type TunnelsApi } from './tunnels.js';
 import type { Me } from './types.js';
+import { createZonesApi, type ZonesApi } from './zones.js';
 
 export interface TunnelplaneClient {
   /** The normalised base URL, without a trailing slash. */
@@ -32,6 +33,8 @@ export interface TunnelplaneClient {
   readonly tokens: TokensApi;
   readonly events: EventsApi;
   readonly admin: AdminApi;
+  /** The zones you may use; admins: who is pinned to which. */
+  readonly zones: ZonesApi;
   /** The public sign-in paths (no credentials sent): methods, the device flow. */
   readonly signIn: SignInApi;
   readonly system: SystemApi;
@@ -53,6 +56,7 @@ export function createTunnelplaneClient(options: ClientOptions): TunnelplaneClie
     tokens: createTokensApi(transport),
     events: createEventsApi(transport),
     admin: createAdminApi(transport),
+    zones: createZonesApi(transport),
     signIn: createSignInApi(transport),
     system: createSystemApi(transport),
     legacy: createLegacyApi(transport),

@@ -7,6 +7,7 @@ export type { RoutesApi, TunnelsApi } from './tunnels.js';
 export { SCOPES } from './accounts.js';
 export type { AccountApi, AdminApi, EventsApi, TokensApi } from './accounts.js';
 export type { SignInApi } from './sign-in.js';
+export type { ZonesApi } from './zones.js';
 export type { SystemApi } from './system.js';
 export type { LegacyApi } from './legacy.js';
 export {

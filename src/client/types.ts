@@ -16,6 +16,8 @@ export interface Route {
   /** The hostname's label prefix: hostname = `${name}-${tunnel}.${zone}`. */
   name: string;
   hostname: string;
+  /** The zone the hostname is one label under. Absent from older servers. */
+  zone?: string;
   /** As given, normalised by the server (lower-case scheme and host). */
   service: string;
   protocol: RouteProtocol;
@@ -211,6 +213,30 @@ export interface CreateTunnelInput {
   team?: string;
   /** Deleted by itself this long after creation: whole seconds, 60 to 2592000 (30 days). */
   ttlSeconds?: number;
+  /** The zone the hostname lives under (one of `zones.list()`); default: your default zone. */
+  zone?: string;
+}
+
+/** A zone routes may live under. */
+export interface Zone {
+  name: string;
+  id: string;
+  /** The plan's name as Cloudflare said (null: not read). */
+  plan: string | null;
+  dnsBatchLimit: number;
+  /** Whether it is the caller's default. */
+  default: boolean;
+}
+
+/** The zones the caller may use, and their default (null: none). */
+export interface ZoneList {
+  items: Zone[];
+  defaultZone: string | null;
+}
+
+/** The zones pinned to a user or team; empty: every zone. */
+export interface ZonePins {
+  zones: string[];
 }
 
 export interface CreateRouteInput {

@@ -155,6 +155,60 @@ const webhooks = z.preprocess(
   }),
 );
 
+/** A zone's apex name, as Cloudflare shows it (lower case, no trailing dot). */
+const zoneNameSchema = z
+  .string()
+  .transform((v) => v.trim().toLowerCase().replace(/\.$/, ''))
+  .pipe(
+    z
+      .string()
+      .regex(
+        /^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z0-9][-a-z0-9]*[a-z0-9]$/,
+        'must be a zone apex name such as example.com',
+      ),
+  );
+
+const zoneEntry = z
+  .object({
+    name: zoneNameSchema,
+    id: z
+      .string()
+      .regex(/^[0-9a-f]{32}$/, 'must be a 32-character hex zone id')
+      .optional(),
+  })
+  .strict();
+
+/** The zones: a YAML list of `{name, id?}`, or from the environment a JSON array or `a.com,b.com=<id>`. */
+const zoneList = z.preprocess(
+  (v, ctx) => {
+    if (typeof v !== 'string') return v;
+    const text = v.trim();
+    if (text.startsWith('[')) {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', input: v, message: `not a JSON array (${(err as Error).message})` });
+        return z.NEVER;
+      }
+    }
+    return text
+      .split(/[ ,]+/)
+      .filter(Boolean)
+      .map((item) => {
+        const [name, id] = item.split('=');
+        return id ? { name, id } : { name };
+      });
+  },
+  z.array(zoneEntry).superRefine((list, ctx) => {
+    const seen = new Set<string>();
+    list.forEach((zone, i) => {
+      if (seen.has(zone.name))
+        ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `${zone.name} is listed twice` });
+      seen.add(zone.name);
+    });
+  }),
+);
+
 export const configSchema = z
   .object({
     /**
@@ -203,6 +257,15 @@ export const configSchema = z
           .regex(/^[0-9a-f]{32}$/, 'must be a 32-character hex zone id')
           .optional(),
         zoneName: z.string().min(1).optional(),
+        /**
+         * More zones routes may live under (issue 16), beside the single zone above (`zoneName`,
+         * or the proof of concept's cloudflare.yaml `zone`), which stays one of them. Each is
+         * checked at start (visible to the token, its plan read for its limits). From the
+         * environment: a JSON array, or `a.com,b.com=<zone id>` (names, each with an optional id).
+         */
+        zones: zoneList.default([]),
+        /** The zone a route lives under when it names none: `zoneName` when set, else the first of `zones`. */
+        defaultZone: zoneNameSchema.optional(),
         /** The origin certificate from `cloudflared tunnel login` (accountID, zoneID, apiToken). */
         cert: z.string().optional(),
         baseUrl: z.url().optional(),

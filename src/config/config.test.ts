@@ -2,7 +2,7 @@ import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, formatOriginCert, loadConfig, parseOriginCert } from './index.js';
+import { ConfigError, configuredZones, formatOriginCert, loadConfig, parseOriginCert } from './index.js';
 import { configSchema } from './config-schema.js';
 import { ENV } from './env-vars.js';
 
@@ -287,5 +287,67 @@ describe('webhooks', () => {
     } catch (err) {
       expect((err as ConfigError).problems.join('\n')).toMatch(problem);
     }
+  });
+});
+
+describe('zones (issue 16)', () => {
+  const base = { TUNNELPLANE_CLOUDFLARE_API_TOKEN: 't' };
+  it('keeps the single zone (cloudflare.zoneName) first and the default, then the listed ones', () => {
+    const c = loadConfig({
+      env: {
+        ...base,
+        TUNNELPLANE_CLOUDFLARE_ZONE: 'example.com',
+        TUNNELPLANE_CLOUDFLARE_ZONES: `B.org,c.net=${'c'.repeat(32)},example.com`,
+      },
+    });
+    expect(c.cloudflare.zones).toEqual([
+      { name: 'b.org' },
+      { name: 'c.net', id: 'c'.repeat(32) },
+      { name: 'example.com' },
+    ]);
+    const z = configuredZones(c.cloudflare);
+    expect(z.zones.map((x) => [x.name, x.id, x.key])).toEqual([
+      ['example.com', undefined, 'cloudflare.zoneName'],
+      ['b.org', undefined, 'cloudflare.zones.0'],
+      ['c.net', 'c'.repeat(32), 'cloudflare.zones.1'],
+    ]);
+    expect(z.defaultZone).toBe('example.com');
+    expect(z.problems).toEqual([]);
+  });
+
+  it('takes zones alone (a JSON array), the first the default unless cloudflare.defaultZone says', () => {
+    const env = { ...base, TUNNELPLANE_CLOUDFLARE_ZONES: '[{"name":"a.com"},{"name":"b.org"}]' };
+    expect(configuredZones(loadConfig({ env }).cloudflare).defaultZone).toBe('a.com');
+    const c = loadConfig({ env: { ...env, TUNNELPLANE_CLOUDFLARE_DEFAULT_ZONE: 'b.org' } });
+    expect(configuredZones(c.cloudflare).defaultZone).toBe('b.org');
+  });
+
+  it('names the key of a zone listed twice, a bad name, and a default that is not a zone', () => {
+    const problems = (env: Record<string, string>) => {
+      try {
+        loadConfig({ env: { ...base, ...env } });
+        return [];
+      } catch (err) {
+        return (err as ConfigError).problems;
+      }
+    };
+    expect(problems({ TUNNELPLANE_CLOUDFLARE_ZONES: 'a.com,a.com' })).toEqual([
+      'cloudflare.zones.1.name: a.com is listed twice',
+    ]);
+    expect(problems({ TUNNELPLANE_CLOUDFLARE_ZONES: 'not_a_zone' })[0]).toMatch(
+      /^cloudflare\.zones\.0\.name: must be a zone apex name/,
+    );
+    expect(
+      problems({ TUNNELPLANE_CLOUDFLARE_ZONES: 'a.com', TUNNELPLANE_CLOUDFLARE_DEFAULT_ZONE: 'b.org' }),
+    ).toEqual(['cloudflare.defaultZone: b.org is not one of the configured zones (a.com)']);
+    expect(
+      problems({
+        TUNNELPLANE_CLOUDFLARE_ZONE: 'a.com',
+        TUNNELPLANE_CLOUDFLARE_ZONE_ID: 'a'.repeat(32),
+        TUNNELPLANE_CLOUDFLARE_ZONES: `a.com=${'b'.repeat(32)}`,
+      }),
+    ).toEqual([
+      `cloudflare.zones.0.id: a.com is cloudflare.zoneName with id ${'a'.repeat(32)}, not ${'b'.repeat(32)}`,
+    ]);
   });
 });

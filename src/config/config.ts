@@ -9,6 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { configSchema, type ServerConfig } from './config-schema.js';
+import { configuredZones } from './zones.js';
 import { ENV } from './env-vars.js';
 import { parseOriginCert } from './origin-cert.js';
 
@@ -133,7 +134,7 @@ export function loadConfig(input: LoadConfigInput = {}): Readonly<ServerConfig> 
       problems.push(
         'cloudflare.apiToken: required (or cloudflare.cert, the origin certificate from `cloudflared tunnel login`)',
       );
-    if (!cf.zoneName && !cf.zoneId)
+    if (!cf.zoneName && !cf.zoneId && !cf.zones)
       problems.push('cloudflare.zoneName: required (the DNS zone routes live under)');
     if (typeof raw.secretKey === 'string' && Buffer.from(raw.secretKey, 'base64').length !== 32) {
       problems.push('secretKey: must be 32 bytes, base64-encoded (e.g. `openssl rand -base64 32`)');
@@ -171,8 +172,9 @@ export function loadConfig(input: LoadConfigInput = {}): Readonly<ServerConfig> 
     problems.push(
       'cloudflare.apiToken: required (or cloudflare.cert, the origin certificate from `cloudflared tunnel login`)',
     );
-  if (!config.cloudflare.zoneName && !config.cloudflare.zoneId)
+  if (!config.cloudflare.zoneName && !config.cloudflare.zoneId && config.cloudflare.zones.length === 0)
     problems.push('cloudflare.zoneName: required (the DNS zone routes live under)');
+  problems.push(...configuredZones(config.cloudflare).problems);
   if (config.tls && (!existsSync(config.tls.cert) || !existsSync(config.tls.key))) {
     problems.push(`tls: certificate ${config.tls.cert} or key ${config.tls.key} not found`);
   }

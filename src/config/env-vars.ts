@@ -19,6 +19,9 @@ export const ENV: Readonly<Record<string, string>> = {
   TUNNELPLANE_CLOUDFLARE_ACCOUNT_ID: 'cloudflare.accountId',
   TUNNELPLANE_CLOUDFLARE_ZONE_ID: 'cloudflare.zoneId',
   TUNNELPLANE_CLOUDFLARE_ZONE: 'cloudflare.zoneName',
+  /** `a.com,b.com=<zone id>` or a JSON array `[{"name":"a.com"},{"name":"b.com","id":"…"}]`. */
+  TUNNELPLANE_CLOUDFLARE_ZONES: 'cloudflare.zones',
+  TUNNELPLANE_CLOUDFLARE_DEFAULT_ZONE: 'cloudflare.defaultZone',
   TUNNELPLANE_CLOUDFLARE_CERT: 'cloudflare.cert',
   TUNNELPLANE_CLOUDFLARE_BASE_URL: 'cloudflare.baseUrl',
   TUNNELPLANE_USERS_FILE: 'users.file',

@@ -62,6 +62,18 @@ export const ERRORS = {
     status: 400,
     when: '`Idempotency-Key` that is not 1–255 printable ASCII characters',
   },
+  'route.unknown_zone': {
+    status: 422,
+    when: 'a route `zone` that is not one of the zones the operator configured (`details.zones`: those you may use)',
+  },
+  'route.zone_forbidden': {
+    status: 403,
+    when: 'a route `zone` the admin has not let you (or your teams) use (`details.zones`: those you may use)',
+  },
+  'zone.unknown': {
+    status: 422,
+    when: 'pinning a user or team to a zone the operator did not configure (`details.zones`: the configured ones)',
+  },
   'config.invalid_instance': {
     status: 400,
     when: 'an installation id that is not 1–12 of `[a-z0-9]` (configuration)',
@@ -217,6 +229,8 @@ export const ROUTE_ERRORS = {
   'dns.foreign_record':
     'a record Tunnelplane did not make holds its name (left untouched; phase `error`, retried at each resync)',
   'dns.record_quota': "the zone's record quota is used up (phase `error`, retried at each resync)",
+  'dns.unknown_zone':
+    "the route's zone is no longer configured (`cloudflare.zones`): its record can be neither written nor deleted until it is again",
   'reconciler.unfinished': 'a step did not run for it this pass (retried at once)',
 } as const;
 

@@ -76,6 +76,8 @@ export interface Route {
   tunnelId: string;
   name: string;
   hostname: string;
+  /** The zone (apex name) its hostname is one label under, where its DNS record lives. */
+  zone: string;
   service: string;
   protocol: string;
   allowIps: string[] | null;

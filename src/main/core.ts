@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { ServerConfig } from '../config/index.js';
 import { createSecretBox } from '../domain/secret-box.js';
 import { ownership } from '../domain/ownership.js';
+import { createZones, type Zones } from '../domain/zones.js';
 import type { Ownership } from '../domain/ownership.js';
 import { connectStore, type Store } from '../store/index.js';
 import {
@@ -28,7 +29,7 @@ import {
   databaseTransient,
   dnsBatchProblem,
   loadKubernetes,
-  resolveCloudflareZone,
+  resolveCloudflareZones,
   retryTransient,
   StartupError,
   verifyCloudflareToken,
@@ -50,6 +51,9 @@ export interface Core {
   /** This process among the replicas (leases, budget reservations). */
   replicaId: string;
   accountId: string;
+  /** Every configured zone (checked at start) and the default. */
+  zones: Zones;
+  /** The default zone's id and name. */
   zoneId: string;
   zoneName: string;
   closeStore(): Promise<void>;
@@ -115,11 +119,7 @@ export async function createCore(
     };
 
     // Start-up verifies the token and resolves the zone (and the account from it when not given).
-    const probe = createCloudflareApi({
-      ...base,
-      accountId: config.cloudflare.accountId ?? '',
-      zoneId: config.cloudflare.zoneId ?? '',
-    });
+    const probe = createCloudflareApi({ ...base, accountId: config.cloudflare.accountId ?? '' });
     const cfLogger = logger.child({ component: 'cloudflare' });
     const retrying = {
       transient: cloudflareTransient,
@@ -128,14 +128,15 @@ export async function createCore(
     };
     const attempt: Attempt = (what, fn) => retryTransient(what, fn, retrying);
     await verifyCloudflareToken(probe, config.cloudflare.baseUrl, attempt);
-    const { zoneId, zoneName, accountId, plan } = await resolveCloudflareZone(
-      probe,
-      config.cloudflare,
-      attempt,
-    );
-    const batch = dnsBatchProblem(plan, config.cloudflare.dnsBatchLimit);
-    if (batch) cfLogger.warn({ key: batch.key, fix: batch.fix }, batch.message);
-    const cloudflare = createCloudflareApi({ ...base, accountId, zoneId });
+    const resolved = await resolveCloudflareZones(probe, config.cloudflare, attempt);
+    const { accountId } = resolved;
+    for (const [name, plan] of resolved.plans) {
+      const batch = dnsBatchProblem(plan, config.cloudflare.dnsBatchLimit, name);
+      if (batch) cfLogger.warn({ key: batch.key, fix: batch.fix, zone: name }, batch.message);
+    }
+    const zones = createZones(resolved.zones, resolved.defaultZone);
+    const { id: zoneId, name: zoneName } = zones.defaultZone;
+    const cloudflare = createCloudflareApi({ ...base, accountId });
 
     /** A few of the tunnels and records Cloudflare holds with an installation id's markers. */
     const marked = (id: string) =>
@@ -145,10 +146,11 @@ export async function createCore(
           const marker = ownership(id);
           const tunnels = (await cloudflare.listTunnels(marker.tunnelPrefix)).map((t) => `tunnel ${t.name}`);
           const records: string[] = [];
-          for await (const page of cloudflare.pagesByComment(marker.dnsCommentPrefix)) {
-            records.push(...page.map((r) => `DNS record ${r.name}`));
-            break;
-          }
+          for (const zone of zones.all)
+            for await (const page of cloudflare.zone(zone.id).pagesByComment(marker.dnsCommentPrefix)) {
+              records.push(...page.map((r) => `DNS record ${r.name}`));
+              break;
+            }
           return [...tunnels, ...records].slice(0, 3);
         },
         retrying,
@@ -156,7 +158,8 @@ export async function createCore(
     const installation = await resolveInstallation(
       { settings: store.settings, resync: store.resync, marked },
       config.instance,
-      zoneId,
+      // The old default id: the first 8 hex of the (then only) zone's id.
+      zones.all[0]!.id,
       { adopt: config.adoptInstallation },
     ).catch((err: Error) => {
       throw new StartupError(err.message);
@@ -180,6 +183,7 @@ export async function createCore(
       ownership: ownership(installation.id),
       replicaId,
       accountId,
+      zones,
       zoneId,
       zoneName,
       closeStore,

@@ -22,7 +22,7 @@ import {
   dnsBatchProblem,
   kubeconfigProblem,
   redactUrl,
-  resolveCloudflareZone,
+  resolveCloudflareZones,
   StartupError,
   unreadableKubeconfig,
   verifyCloudflareToken,
@@ -189,17 +189,16 @@ export async function checkCloudflare(config: ServerConfig): Promise<CheckResult
     windowSeconds: cf.rateLimit.windowSeconds,
     reservationTtlMs: 1000,
   });
-  const api = (accountId: string, zoneId: string) =>
+  const api = (accountId: string) =>
     createCloudflareApi({
       apiToken: cf.apiToken!,
       ...(cf.baseUrl ? { baseUrl: cf.baseUrl } : {}),
       limiter,
       timeoutMs: cf.timeoutMs,
       accountId,
-      zoneId,
     });
   try {
-    const probe = api(cf.accountId ?? '', cf.zoneId ?? '');
+    const probe = api(cf.accountId ?? '');
     const at = cf.baseUrl ?? 'https://api.cloudflare.com/client/v4';
     try {
       await verifyCloudflareToken(probe, cf.baseUrl, once);
@@ -217,38 +216,51 @@ export async function checkCloudflare(config: ServerConfig): Promise<CheckResult
       out.push(skip('Cloudflare zone', 'the token did not verify'));
       return out;
     }
-    let zone;
+    let resolved;
     try {
-      zone = await resolveCloudflareZone(probe, cf, once);
-      out.push(ok('Cloudflare zone', `${zone.zoneName} (zone ${zone.zoneId}, account ${zone.accountId})`));
+      resolved = await resolveCloudflareZones(probe, cf, once);
     } catch (err) {
       out.push(failed('Cloudflare zone', problemOf(err)));
       return out;
     }
-    const batch = dnsBatchProblem(zone.plan, cf.dnsBatchLimit);
-    if (batch) out.push(failed('Cloudflare plan', batch));
-    else if (!zone.plan)
-      out.push(skip('Cloudflare plan', 'not read (the zone was given by id, or Cloudflare did not say)'));
-    else {
-      const limit = batchLimitOf(zone.plan);
+    // Each zone: visible (with its id and account), and its plan's limits.
+    const several = resolved.zones.length > 1;
+    for (const zone of resolved.zones) {
+      const isDefault = several && zone.name === resolved.defaultZone ? ', the default' : '';
       out.push(
-        ok(
-          'Cloudflare plan',
-          `${zone.plan.name}: up to ${limit} operations per DNS batch; cloudflare.dnsBatchLimit is ${cf.dnsBatchLimit}${cf.dnsBatchLimit < limit ? ` (it may be raised to ${limit})` : ''}`,
-        ),
+        ok('Cloudflare zone', `${zone.name} (zone ${zone.id}, account ${resolved.accountId}${isDefault})`),
       );
+      const plan = resolved.plans.get(zone.name) ?? null;
+      const of = several ? `${zone.name}: ` : '';
+      const batch = dnsBatchProblem(plan, cf.dnsBatchLimit, several ? zone.name : undefined);
+      if (batch) out.push(failed('Cloudflare plan', batch));
+      else if (!plan)
+        out.push(
+          skip('Cloudflare plan', `${of}not read (the zone was given by id, or Cloudflare did not say)`),
+        );
+      else {
+        const limit = batchLimitOf(plan);
+        out.push(
+          ok(
+            'Cloudflare plan',
+            `${of}${plan.name}: up to ${limit} operations per DNS batch; cloudflare.dnsBatchLimit is ${cf.dnsBatchLimit}${cf.dnsBatchLimit < limit ? ` (it may be raised to ${limit})` : ''}`,
+          ),
+        );
+      }
     }
+    const zoneNames = new Map(resolved.zones.map((z) => [z.id, z.name]));
     try {
-      const reads = await api(zone.accountId, zone.zoneId).readAccess();
+      const reads = await api(resolved.accountId).readAccess(resolved.zones.map((z) => z.id));
       const refused = reads.filter((r) => r.refused);
       for (const r of refused) {
         const f = FAMILIES[r.family];
+        const inZone = r.zoneId && several ? ` in zone ${zoneNames.get(r.zoneId)}` : '';
         out.push(
           failed(
             'Cloudflare permissions',
             {
               key: 'cloudflare.apiToken',
-              message: `the API token may not read ${f.noun}${f.always ? '' : ' (needed by protected routes: TCP, Access for people, IP allow-lists)'}: ${r.refused!.message}`,
+              message: `the API token may not read ${f.noun}${inZone}${f.always ? '' : ' (needed by protected routes: TCP, Access for people, IP allow-lists)'}: ${r.refused!.message}`,
               fix: `add ${f.permission} to the token (docs/operator-guide.md, "Running against Cloudflare")`,
             },
             f.always ? 'fail' : 'warn',

@@ -3,6 +3,7 @@
  * core (core.ts), the reconciler (core-reconciler.ts) and the HTTP server with its services
  * (services.ts) from a frozen config, and stops them in order.
  */
+import type { Zones } from '../domain/zones.js';
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
@@ -37,6 +38,8 @@ export interface Runtime {
   cloudflare: CloudflareApi;
   logger: Logger;
   accountId: string;
+  /** The configured zones (checked at start) and the default. */
+  zones: Zones;
   zoneId: string;
   zoneName: string;
   installationId: string;
@@ -97,6 +100,7 @@ export async function createRuntime(
       cloudflare: core.cloudflare,
       logger,
       accountId: core.accountId,
+      zones: core.zones,
       zoneId: core.zoneId,
       zoneName: core.zoneName,
       installationId: core.ownership.id,

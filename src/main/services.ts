@@ -8,6 +8,7 @@ import { createAccountService } from '../server/account-service.js';
 import { createAdminService } from '../server/admin-service.js';
 import { createTunnelService } from '../server/tunnel-service.js';
 import { createRouteService } from '../server/route-service.js';
+import { createZoneService } from '../server/zone-service.js';
 import type { InCluster } from '../server/presenters.js';
 import type { Core } from './core.js';
 import type { OidcClient } from '../identity/oidc-client.js';
@@ -66,18 +67,26 @@ export function createServices(
     teamRow: store.users.byId,
     config: { accountId: core.accountId, defaultConfigMode: config.tunnels.defaultConfigMode },
   });
+  const zones = createZoneService({
+    zones: core.zones,
+    grants: store.zoneGrants,
+    users: store.users,
+    teams: store.teams,
+  });
   const routes = createRouteService({
     tunnels: store.tunnels,
     tunnelService: tunnels,
     waits,
     quotasOfOwner: accounts.quotasOfOwner,
     ownerName: accounts.ownerName,
-    hostnameHolder: async (hostname) =>
-      (await core.cloudflare.listByName(hostname)).some((r) => !core.ownership.parseDnsComment(r.comment))
+    hostnameHolder: async (hostname, zoneId) =>
+      (await core.cloudflare.zone(zoneId).listByName(hostname)).some(
+        (r) => !core.ownership.parseDnsComment(r.comment),
+      )
         ? 'foreign'
         : 'free',
+    zones,
     config: {
-      zoneName: core.zoneName,
       capacity: {
         accessApplications: config.cloudflare.limits.accessApplications,
         serviceTokens: config.cloudflare.limits.serviceTokens,
@@ -108,5 +117,5 @@ export function createServices(
     })),
     deliveries: store.webhooks,
   });
-  return { auth, tunnels, routes, accounts, admin, sso, waits, webhooks };
+  return { auth, tunnels, routes, accounts, admin, sso, waits, webhooks, zones };
 }

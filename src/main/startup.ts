@@ -8,7 +8,8 @@
  * `tunnelplane doctor`, which runs them once each without waiting: both say the same words.
  */
 import { existsSync } from 'node:fs';
-import type { ServerConfig } from '../config/index.js';
+import { configuredZones, type ConfiguredZone, type ServerConfig } from '../config/index.js';
+import type { Zone } from '../domain/zones.js';
 import { ProviderError } from '../domain/errors.js';
 import type { CloudflareApi, ZoneInfo } from '../providers/cloudflare/index.js';
 import type { KubernetesApi } from '../providers/kubernetes/index.js';
@@ -170,44 +171,94 @@ export interface ResolvedZone {
   plan: ZoneInfo['plan'];
 }
 
-/** The zone by its name (its id must agree when given), and the account from it when not given. */
-export async function resolveCloudflareZone(
+/** One configured zone by its name (its id must agree when given), and its account. */
+async function resolveOne(
   probe: Pick<CloudflareApi, 'findZone'>,
   cf: ServerConfig['cloudflare'],
+  entry: ConfiguredZone,
   attempt: Attempt,
-): Promise<ResolvedZone> {
-  let zoneId = cf.zoneId;
-  const zoneName = cf.zoneName;
-  let accountId = cf.accountId;
-  let plan: ZoneInfo['plan'] = null;
-  if (zoneName) {
-    const zone = await attempt(`Cloudflare (finding zone ${zoneName})`, () => probe.findZone(zoneName)).catch(
-      (err: unknown) => {
-        throw new StartupError(cloudflareProblem(err, cf.baseUrl, 'zone'), { cause: err });
-      },
-    );
-    if (!zone)
-      throw new StartupError({
-        key: 'cloudflare.zoneName',
-        message: `Cloudflare has no zone named ${zoneName} visible to this token`,
-        fix: 'give the apex name of a zone on the account (example.com, not www.example.com), and a token whose zone resources include it',
-      });
-    if (zoneId && zone.id !== zoneId)
-      throw new StartupError({
-        key: 'cloudflare.zoneId',
-        message: `zone ${zoneName} has id ${zone.id}, not the configured ${zoneId}`,
-        fix: `correct cloudflare.zoneId or leave it out (it is found from cloudflare.zoneName)`,
-      });
-    zoneId = zone.id;
-    accountId ??= zone.accountId ?? undefined;
-    plan = zone.plan;
-  }
-  if (!zoneId || !zoneName)
+): Promise<{ zoneId: string; zoneName: string; accountId: string | null; plan: ZoneInfo['plan'] }> {
+  const nameKey = entry.key === 'cloudflare.zoneName' ? 'cloudflare.zoneName' : `${entry.key}.name`;
+  const idKey = entry.key === 'cloudflare.zoneName' ? 'cloudflare.zoneId' : `${entry.key}.id`;
+  const zoneName = entry.name;
+  if (!zoneName)
     throw new StartupError({
       key: 'cloudflare.zoneName',
       message: 'required (the DNS zone routes live under)',
       fix: 'set cloudflare.zoneName to the apex name of the zone',
     });
+  const zone = await attempt(`Cloudflare (finding zone ${zoneName})`, () => probe.findZone(zoneName)).catch(
+    (err: unknown) => {
+      throw new StartupError(cloudflareProblem(err, cf.baseUrl, 'zone'), { cause: err });
+    },
+  );
+  if (!zone)
+    throw new StartupError({
+      key: nameKey,
+      message: `Cloudflare has no zone named ${zoneName} visible to this token`,
+      fix: 'give the apex name of a zone on the account (example.com, not www.example.com), and a token whose zone resources include it',
+    });
+  if (entry.id && zone.id !== entry.id)
+    throw new StartupError({
+      key: idKey,
+      message: `zone ${zoneName} has id ${zone.id}, not the configured ${entry.id}`,
+      fix: `correct ${idKey} or leave it out (it is found from the name)`,
+    });
+  return { zoneId: zone.id, zoneName, accountId: zone.accountId, plan: zone.plan };
+}
+
+export interface ResolvedZones {
+  accountId: string;
+  /** Every configured zone, in configuration order, each with its DNS batch limit. */
+  zones: Zone[];
+  defaultZone: string;
+  /** Each zone's plan as read (for the batch-limit warning and doctor). */
+  plans: Map<string, ZoneInfo['plan']>;
+}
+
+/**
+ * Every configured zone (config/zones.ts), each checked: visible to the token, its id as
+ * configured, its plan read for its DNS batch limit; all in one account (tunnels and Access
+ * applications are the account's). The account comes from the configuration or the first zone.
+ */
+export async function resolveCloudflareZones(
+  probe: Pick<CloudflareApi, 'findZone'>,
+  cf: ServerConfig['cloudflare'],
+  attempt: Attempt,
+): Promise<ResolvedZones> {
+  const configured = configuredZones(cf);
+  if (configured.problems.length > 0)
+    throw new StartupError({
+      key: configured.problems[0]!.split(':')[0]!,
+      message: configured.problems.join('; '),
+      fix: 'list each zone once, and make cloudflare.defaultZone one of them',
+    });
+  if (configured.zones.length === 0)
+    throw new StartupError({
+      key: 'cloudflare.zoneName',
+      message: 'required (the DNS zone routes live under)',
+      fix: 'set cloudflare.zoneName to the apex name of the zone',
+    });
+  let accountId = cf.accountId;
+  const zones: Zone[] = [];
+  const plans = new Map<string, ZoneInfo['plan']>();
+  for (const entry of configured.zones) {
+    const z = await resolveOne(probe, cf, entry, attempt);
+    if (accountId && z.accountId && z.accountId !== accountId)
+      throw new StartupError({
+        key: entry.key,
+        message: `zone ${z.zoneName} belongs to account ${z.accountId}, not ${accountId}: tunnels and Access applications live in one account`,
+        fix: 'configure only zones of one account (cloudflare.accountId)',
+      });
+    accountId ??= z.accountId ?? undefined;
+    plans.set(z.zoneName, z.plan);
+    zones.push({
+      name: z.zoneName,
+      id: z.zoneId,
+      plan: z.plan?.name ?? null,
+      dnsBatchLimit: z.plan ? Math.min(cf.dnsBatchLimit, batchLimitOf(z.plan)) : cf.dnsBatchLimit,
+    });
+  }
   if (!accountId)
     throw new StartupError({
       key: 'cloudflare.accountId',
@@ -215,7 +266,18 @@ export async function resolveCloudflareZone(
         'the account is not known: the zone did not say, and neither the configuration nor a cert.pem gives it',
       fix: 'set cloudflare.accountId (the dashboard shows it on the overview page of the zone)',
     });
-  return { zoneId, zoneName, accountId, plan };
+  return { accountId, zones, defaultZone: configured.defaultZone ?? zones[0]!.name, plans };
+}
+
+/** The first configured zone alone (the single zone of the proof of concept), as before issue 16. */
+export async function resolveCloudflareZone(
+  probe: Pick<CloudflareApi, 'findZone'>,
+  cf: ServerConfig['cloudflare'],
+  attempt: Attempt,
+): Promise<ResolvedZone> {
+  const { accountId, zones, defaultZone, plans } = await resolveCloudflareZones(probe, cf, attempt);
+  const zone = zones.find((z) => z.name === defaultZone)!;
+  return { zoneId: zone.id, zoneName: zone.name, accountId, plan: plans.get(zone.name) ?? null };
 }
 
 /** DNS batch operations per call a plan allows: 200 on Free, 3,500 on paid plans. */
@@ -223,11 +285,15 @@ export const batchLimitOf = (plan: NonNullable<ZoneInfo['plan']>) =>
   (plan.legacyId ?? (/free/i.test(plan.name) ? 'free' : 'paid')) === 'free' ? 200 : 3500;
 
 /** `cloudflare.dnsBatchLimit` above what the zone's plan allows: every larger batch would be refused. */
-export function dnsBatchProblem(plan: ZoneInfo['plan'], configured: number): Problem | null {
+export function dnsBatchProblem(
+  plan: ZoneInfo['plan'],
+  configured: number,
+  zoneName?: string,
+): Problem | null {
   if (!plan || configured <= batchLimitOf(plan)) return null;
   return {
     key: 'cloudflare.dnsBatchLimit',
-    message: `the zone's plan (${plan.name}) allows ${batchLimitOf(plan)} operations per DNS batch, not ${configured}: larger batches are refused`,
+    message: `the zone${zoneName ? ` ${zoneName}` : ''}'s plan (${plan.name}) allows ${batchLimitOf(plan)} operations per DNS batch, not ${configured}: larger batches are refused`,
     fix: `set cloudflare.dnsBatchLimit to ${batchLimitOf(plan)} or less`,
   };
 }

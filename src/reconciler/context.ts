@@ -1,5 +1,6 @@
 /** What every step of a pass is given: the providers, the repositories it records through, settings. */
 import type { Ownership } from '../domain/ownership.js';
+import type { Zones } from '../domain/zones.js';
 import type { SecretBox } from '../domain/secret-box.js';
 import type { Route, RouteObjects } from '../domain/model.js';
 import type {
@@ -36,6 +37,8 @@ export interface StepContext {
   logger: ReconcilerLogger;
   options: ReconcilerOptions;
   ownership: Ownership;
+  /** The configured zones: each route's record is written, looked up and deleted in its own. */
+  zones: Zones;
   tcpAccess: TcpAccessSettings;
   /** Runs a tunnel's Cloudflare calls as its owner's (the rate limiter serves owners in turn). */
   asOwner<T>(w: Work, fn: () => Promise<T>): Promise<T>;

@@ -7,8 +7,6 @@ export interface ReconcilerOptions {
   claimLimit: number;
   claimPerOwner: number;
   leaseMs: number;
-  /** DNS operations per batch call (the zone plan's limit: 200 on Free). */
-  dnsBatchLimit: number;
   /** Concurrent Cloudflare calls for per-tunnel steps. */
   concurrency: number;
   /**
@@ -57,7 +55,6 @@ export const defaultReconcilerOptions: Omit<ReconcilerOptions, 'owner'> = {
   claimLimit: 500,
   claimPerOwner: 5,
   leaseMs: 15_000,
-  dnsBatchLimit: 200,
   concurrency: 16,
   debounceMs: 150,
   maxDebounceMs: 2000,

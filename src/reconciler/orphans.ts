@@ -12,6 +12,8 @@
 import { LABEL_ROUTE, LABEL_TUNNEL } from '../domain/access-objects.js';
 import { accessObjectName } from '../domain/names.js';
 import type { Ownership } from '../domain/ownership.js';
+import type { Zones } from '../domain/zones.js';
+import { byZone } from './steps/dns-plan.js';
 import type { ResyncRepository } from '../store/index.js';
 import type { CloudflareApi } from '../providers/cloudflare/index.js';
 import type { KubernetesApi, ManagedObject } from '../providers/kubernetes/index.js';
@@ -33,6 +35,8 @@ export interface Orphan {
   createdAt: string | null;
   /** For Access applications: the hostname they protect. */
   domain?: string;
+  /** For DNS records: the zone (apex name) it was listed in, where it is deleted. */
+  zone?: string;
 }
 
 export interface OrphanPlan {
@@ -99,26 +103,45 @@ export function tooMany(
 /** Deletes orphans; returns how many went and the failures (retried at the next resync). */
 export async function deleteOrphans(
   orphans: readonly Orphan[],
-  deps: { cloudflare: CloudflareApi; kubernetes: KubernetesApi | null; dnsBatchLimit: number },
+  deps: { cloudflare: CloudflareApi; kubernetes: KubernetesApi | null; zones: Zones },
 ): Promise<{ deleted: number; failed: Array<{ orphan: Orphan; error: string }> }> {
   let deleted = 0;
   const failed: Array<{ orphan: Orphan; error: string }> = [];
-  const records = orphans.filter((o) => o.kind === 'dns');
-  for (let i = 0; i < records.length; i += deps.dnsBatchLimit) {
-    const chunk = records.slice(i, i + deps.dnsBatchLimit);
-    try {
-      await deps.cloudflare.batch({ deletes: chunk.map((r) => r.id) });
-      deleted += chunk.length;
-    } catch (err) {
-      for (const orphan of chunk) failed.push({ orphan, error: (err as Error).message });
+  // Each record in the zone it was listed in, in chunks of that zone's batch limit.
+  for (const [zoneName, records] of byZone(
+    orphans.flatMap((o) => (o.kind === 'dns' ? [{ ...o, zone: o.zone ?? '' }] : [])),
+  )) {
+    const zone = deps.zones.byName(zoneName);
+    if (!zone) {
+      for (const orphan of records)
+        failed.push({ orphan, error: `zone ${zoneName || '(none)'} is not configured` });
+      continue;
+    }
+    for (let i = 0; i < records.length; i += zone.dnsBatchLimit) {
+      const chunk = records.slice(i, i + zone.dnsBatchLimit);
+      try {
+        await deps.cloudflare.zone(zone.id).batch({ deletes: chunk.map((r) => r.id) });
+        deleted += chunk.length;
+      } catch (err) {
+        for (const orphan of chunk) failed.push({ orphan, error: (err as Error).message });
+      }
     }
   }
   for (const o of orphans) {
     if (o.kind === 'dns') continue;
     try {
-      if (o.kind === 'access-app' && o.domain && (await deps.cloudflare.listByName(o.domain)).length > 0) {
-        failed.push({ orphan: o, error: `kept: a DNS record still stands at ${o.domain}` });
-        continue;
+      // An application is kept while a record (anyone's) stands at its hostname, in the zone the
+      // name is under; and while that zone is not configured (its records cannot be looked at).
+      if (o.kind === 'access-app' && o.domain) {
+        const zone = deps.zones.forHostname(o.domain);
+        if (!zone) {
+          failed.push({ orphan: o, error: `kept: ${o.domain} is in no configured zone` });
+          continue;
+        }
+        if ((await deps.cloudflare.zone(zone.id).listByName(o.domain)).length > 0) {
+          failed.push({ orphan: o, error: `kept: a DNS record still stands at ${o.domain}` });
+          continue;
+        }
       }
       if (o.kind === 'tunnel') {
         await deps.cloudflare.cleanConnections(o.id);

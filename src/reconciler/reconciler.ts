@@ -7,6 +7,7 @@
 import type { HealthRefresh } from './health.js';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Ownership } from '../domain/ownership.js';
+import type { Zones } from '../domain/zones.js';
 import type { SecretBox } from '../domain/secret-box.js';
 import { DEFAULT_CLOUDFLARED_IMAGE } from '../domain/access-objects.js';
 import type {
@@ -51,6 +52,8 @@ export interface ReconcilerDeps {
   tcpAccess?: TcpAccessSettings;
   /** This installation's markers on what it makes. */
   ownership: Ownership;
+  /** The configured zones (each route's record lives in its own). */
+  zones: Zones;
   /** Runs `fn` with Cloudflare calls counted as `tenant`'s (the rate limiter serves tenants in turn). */
   asTenant?: <T>(tenant: string, fn: () => Promise<T>) => Promise<T>;
   /** The clock gathering decides by (tests control it). */
@@ -78,6 +81,7 @@ export function createReconciler(deps: ReconcilerDeps) {
     logger,
     options: o,
     ownership: deps.ownership,
+    zones: deps.zones,
     tcpAccess: deps.tcpAccess ?? { image: DEFAULT_CLOUDFLARED_IMAGE, replicas: 1, port: 10000 },
     asOwner: (w, fn) => asTenant(w.tunnel.ownerId, fn),
   };

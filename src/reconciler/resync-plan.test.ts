@@ -94,23 +94,24 @@ describe('classifyRecord', () => {
     ],
   ];
   it.each(cases)('%s', (_, rec, where, kind) => {
-    expect(classifyRecord(rec, where, own).kind).toBe(kind);
+    expect(classifyRecord(rec, where, own, 'example.com').kind).toBe(kind);
   });
 
   it("names the marker's tunnel and route on the orphan", () => {
-    const v = classifyRecord(record({ comment: own.dnsComment('a', 'b') }), undefined, own);
+    const v = classifyRecord(record({ comment: own.dnsComment('a', 'b') }), undefined, own, 'other.org');
     expect(v).toEqual({
       kind: 'orphan',
       orphan: {
         kind: 'dns',
         id: 'rec',
         name: 'web-tun.example.com',
+        zone: 'other.org',
         tunnel: 'a',
         route: 'b',
         createdAt: null,
       },
     });
-    const d = classifyRecord(record({ id: 'r2' }), at(route('web')), own);
+    const d = classifyRecord(record({ id: 'r2' }), at(route('web')), own, 'example.com');
     expect(d).toMatchObject({ kind: 'duplicate', recordId: 'rec' });
   });
 });
@@ -119,7 +120,7 @@ describe('checkRoute', () => {
   const NOW = Date.parse('2026-06-01T00:00:00Z');
   const DAY = 86_400_000;
   const facts = (over: Partial<RouteFacts> = {}): RouteFacts => ({
-    recordsListed: true,
+    recordsListed: new Set(['example.com']),
     intact: new Set(['rec']),
     tokenExpiry: new Map(),
     renewBefore: NOW + 30 * DAY,
@@ -146,8 +147,20 @@ describe('checkRoute', () => {
     [
       'records could not be listed: nothing taken for gone',
       at(route('web')),
-      { intact: new Set(), recordsListed: false },
+      { intact: new Set(), recordsListed: new Set() },
       { repair: null },
+    ],
+    [
+      "another zone's records were listed, not its own: nothing taken for gone",
+      at(route('web')),
+      { intact: new Set(), recordsListed: new Set(['other.org']) },
+      { repair: null },
+    ],
+    [
+      'its record vanished from its own zone (a second zone): forgotten',
+      at(route('web', { zone: 'other.org', hostname: 'web-tun.other.org' })),
+      { intact: new Set(), recordsListed: new Set(['example.com', 'other.org']) },
+      { requeue: true, repair: { dnsRecordId: null, dnsUncertain: true } },
     ],
     [
       'a deleted route whose record is gone: the pass deletes it anyway',

@@ -76,12 +76,19 @@ export type RecordVerdict =
 const isLive = (at: ResyncRoute) => !at.route.deleting && !at.tunnel.deleting;
 
 /** One listed record against the route at its name (if any). */
-export function classifyRecord(rec: DnsRecord, at: ResyncRoute | undefined, own: Ownership): RecordVerdict {
+export function classifyRecord(
+  rec: DnsRecord,
+  at: ResyncRoute | undefined,
+  own: Ownership,
+  /** The zone it was listed in (an orphan is deleted there). */
+  zone: string,
+): RecordVerdict {
   const marker = own.parseDnsComment(rec.comment);
   const orphan: Orphan = {
     kind: 'dns',
     id: rec.id,
     name: rec.name,
+    zone,
     tunnel: marker?.tunnel ?? null,
     route: marker?.route ?? null,
     createdAt: rec.createdAt,
@@ -102,8 +109,8 @@ export function classifyRecord(rec: DnsRecord, at: ResyncRoute | undefined, own:
 }
 
 export interface RouteFacts {
-  /** The records were all listed (else no record is taken for gone). */
-  recordsListed: boolean;
+  /** The zones whose records were all listed (a route's record is taken for gone only in one of them). */
+  recordsListed: ReadonlySet<string>;
   /** Ids of the records found intact. */
   intact: ReadonlySet<string>;
   /** Service tokens' expiry as Cloudflare says (null when they could not be listed). */
@@ -135,7 +142,7 @@ export function checkRoute(at: ResyncRoute, f: RouteFacts): RouteCheck {
   // Stuck on a foreign record or the zone's quota: try again (the record may be gone now).
   let requeue = r.phase === 'error' && (o.dnsUncertain || !o.dnsRecordId) && live;
   // A live route's record vanished or was changed by hand.
-  if (f.recordsListed && live && o.dnsRecordId && t.cfTunnelId && !f.intact.has(o.dnsRecordId)) {
+  if (f.recordsListed.has(r.zone) && live && o.dnsRecordId && t.cfTunnelId && !f.intact.has(o.dnsRecordId)) {
     repair.dnsRecordId = null;
     repair.dnsUncertain = true;
   }

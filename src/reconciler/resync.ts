@@ -86,29 +86,34 @@ export function createResync(ctx: StepContext, repo: ResyncRepository, hooks: Re
     const intact = new Set<string>();
     /** Our records at a live route's name, with its marker, that are not its record: duplicates once its own is intact. */
     const duplicates: Array<{ orphan: Orphan; recordId: string }> = [];
-    let recordsListed = false;
-    try {
-      const orphanRecords = new Map<string, Orphan>();
-      for await (const page of cloudflare.pagesByComment(
-        ownership.dnsCommentPrefix,
-        o.resyncRecordsPerPage,
-      )) {
-        while (page.length > 0) {
-          const chunk = page.splice(0, LOOKUP_CHUNK);
-          const hostnames = [...new Set(chunk.map((rec) => rec.name))];
-          const byHost = new Map((await repo.routesAtHostnames(hostnames)).map((r) => [r.route.hostname, r]));
-          for (const rec of chunk) {
-            const verdict = classifyRecord(rec, byHost.get(rec.name), ownership);
-            if (verdict.kind === 'intact') intact.add(rec.id);
-            else if (verdict.kind === 'orphan') orphanRecords.set(rec.id, verdict.orphan);
-            else if (verdict.kind === 'duplicate') duplicates.push(verdict);
+    /** The zones whose records were all listed (a route's record is taken for gone only in one of them). */
+    const recordsListed = new Set<string>();
+    // Each zone on its own: a zone that cannot be listed leaves the others' checks standing.
+    for (const zone of ctx.zones.all) {
+      try {
+        const orphanRecords = new Map<string, Orphan>();
+        for await (const page of cloudflare
+          .zone(zone.id)
+          .pagesByComment(ownership.dnsCommentPrefix, o.resyncRecordsPerPage)) {
+          while (page.length > 0) {
+            const chunk = page.splice(0, LOOKUP_CHUNK);
+            const hostnames = [...new Set(chunk.map((rec) => rec.name))];
+            const byHost = new Map(
+              (await repo.routesAtHostnames(hostnames)).map((r) => [r.route.hostname, r]),
+            );
+            for (const rec of chunk) {
+              const verdict = classifyRecord(rec, byHost.get(rec.name), ownership, zone.name);
+              if (verdict.kind === 'intact') intact.add(rec.id);
+              else if (verdict.kind === 'orphan') orphanRecords.set(rec.id, verdict.orphan);
+              else if (verdict.kind === 'duplicate') duplicates.push(verdict);
+            }
           }
         }
+        candidates.push(...orphanRecords.values());
+        recordsListed.add(zone.name);
+      } catch (err) {
+        fail(`listing DNS records of zone ${zone.name}`, err);
       }
-      candidates.push(...orphanRecords.values());
-      recordsListed = true;
-    } catch (err) {
-      fail('listing DNS records', err);
     }
     let apps: AccessApp[] | null = null;
     let tokens: ServiceToken[] | null = null;
@@ -238,10 +243,14 @@ export function createResync(ctx: StepContext, repo: ResyncRepository, hooks: Re
   /** Removes the allow-list WAF rules of installations from before per-route Access, once every allow-list is in Access. */
   async function retireLegacyFirewall(unprotectedAllowLists: number): Promise<boolean> {
     if ((await ctx.settings.get(LEGACY_FIREWALL_KEY)) === null || unprotectedAllowLists > 0) return false;
-    const entry = await cloudflare.getFirewallEntrypoint();
-    for (const rule of entry?.rules ?? [])
-      if (rule.ref.startsWith(ownership.firewallRefPrefix))
-        await cloudflare.deleteFirewallRule(entry!.id, rule.id!);
+    // Older installations had one zone; its rules are looked for in every zone configured now.
+    for (const zone of ctx.zones.all) {
+      const firewall = cloudflare.zone(zone.id);
+      const entry = await firewall.getFirewallEntrypoint();
+      for (const rule of entry?.rules ?? [])
+        if (rule.ref.startsWith(ownership.firewallRefPrefix))
+          await firewall.deleteFirewallRule(entry!.id, rule.id!);
+    }
     await ctx.settings.set(LEGACY_FIREWALL_KEY, null);
     logger.info({}, 'allow-lists are all in Access now: removed the WAF rules that held them before');
     return true;
@@ -259,11 +268,7 @@ export function createResync(ctx: StepContext, repo: ResyncRepository, hooks: Re
   }
 
   async function collect(orphans: Orphan[], result: ResyncResult) {
-    const { failed } = await deleteOrphans(orphans, {
-      cloudflare,
-      kubernetes,
-      dnsBatchLimit: o.dnsBatchLimit,
-    });
+    const { failed } = await deleteOrphans(orphans, { cloudflare, kubernetes, zones: ctx.zones });
     const failedIds = new Set(failed.map((f) => f.orphan.id));
     for (const orphan of orphans) {
       if (failedIds.has(orphan.id)) continue;

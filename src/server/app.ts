@@ -38,6 +38,8 @@ import { registerAdminRoutes } from './routes-admin.js';
 import { registerPocRoutes } from './routes-poc.js';
 import { registerWebhookRoutes } from './routes-webhooks.js';
 import type { WebhookService } from './webhook-service.js';
+import type { ZoneService } from './zone-service.js';
+import { registerZoneRoutes } from './routes-zones.js';
 
 export { errorBody } from './error-mapper.js';
 
@@ -82,6 +84,7 @@ export interface AppServices {
   sso: SsoService;
   waits: Waits;
   webhooks: WebhookService;
+  zones: ZoneService;
 }
 
 export interface AppDeps {
@@ -212,6 +215,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       registerTunnelRoutes(v1, api);
       registerAdminRoutes(v1, api);
       registerWebhookRoutes(v1, { webhooks: deps.services.webhooks });
+      registerZoneRoutes(v1, { zones: deps.services.zones });
     },
     { prefix: '/api/v1' },
   );

@@ -26,6 +26,8 @@ const always = <P extends object>(properties: P, ...optional: Array<keyof P>) =>
 const routeProperties = {
   name: { type: 'string' },
   hostname: { type: 'string' },
+  /** The zone the hostname is one label under (where its DNS record lives). */
+  zone: { type: 'string' },
   service: { type: 'string' },
   protocol: { type: 'string' },
   phase,
@@ -152,6 +154,7 @@ export function presentRoute(r: RouteView, tunnelName: string, inCluster: InClus
   return {
     name: r.name,
     hostname: r.hostname,
+    zone: r.zone,
     service: r.service,
     protocol: r.protocol,
     phase: r.phase,

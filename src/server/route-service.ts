@@ -21,9 +21,10 @@ import type {
 import type { Actor } from './actor.js';
 import { expiresIn, type TunnelService } from './tunnel-service.js';
 import type { Waits } from './waits.js';
+import type { ZoneService } from './zone-service.js';
+import type { Zone } from '../domain/zones.js';
 
 export interface RouteServiceConfig {
-  zoneName: string;
   /** What every tenant shares of the Cloudflare account (checked when a route is created). */
   capacity: AccountCapacity;
   /** Cloudflare's limit of rules (include + require entries) in one Access application. */
@@ -51,6 +52,8 @@ export interface NewRouteInput {
   originRequest?: Record<string, unknown>;
   /** Deleted by itself this long after creation (`tunnelctl share --ttl`). */
   ttlSeconds?: number;
+  /** The zone the hostname lives under (default: the caller's default zone). */
+  zone?: string;
 }
 
 /** A PATCH of a route: absent fields stay, `null` clears. */
@@ -62,7 +65,7 @@ export interface RouteUpdateInput {
 }
 
 /** Who holds a hostname's DNS name already: `foreign` when a record Tunnelplane did not make is there. */
-export type HostnameHolder = (hostname: string) => Promise<'foreign' | 'free'>;
+export type HostnameHolder = (hostname: string, zoneId: string) => Promise<'foreign' | 'free'>;
 
 export interface RouteServiceDeps {
   tunnels: Pick<
@@ -77,6 +80,8 @@ export interface RouteServiceDeps {
   ownerName: (ownerId: string) => Promise<string>;
   /** Looks at the zone before a chosen hostname is taken (one DNS read). */
   hostnameHolder: HostnameHolder;
+  /** The zone a new route lives under: the one asked for, if the caller may use it. */
+  zones: Pick<ZoneService, 'choose'>;
   config: RouteServiceConfig;
 }
 
@@ -155,15 +160,20 @@ export function createRouteService(deps: RouteServiceDeps) {
     });
   }
 
-  async function hostnameFor(tunnel: TunnelRow, input: NewRouteInput, name: string): Promise<string> {
-    if (input.hostname === undefined) return routeHostname(name, tunnel.name, config.zoneName);
+  async function hostnameFor(
+    tunnel: TunnelRow,
+    input: NewRouteInput,
+    name: string,
+    zone: Pick<Zone, 'name' | 'id'>,
+  ): Promise<string> {
+    if (input.hostname === undefined) return routeHostname(name, tunnel.name, zone.name);
     const prefix =
       config.hostnames.prefix === 'owner' ? ownerPrefix(await deps.ownerName(tunnel.owner_id)) : null;
-    const host = chosenHostname(input.hostname, config.zoneName, {
+    const host = chosenHostname(input.hostname, zone.name, {
       reserved: config.hostnames.reserved,
       prefix,
     });
-    if ((await deps.hostnameHolder(host)) === 'foreign')
+    if ((await deps.hostnameHolder(host, zone.id)) === 'foreign')
       throw new AppError(
         'route.hostname_foreign',
         `The name ${host} already has a DNS record Tunnelplane did not make; it is left alone. Choose another hostname.`,
@@ -186,6 +196,7 @@ export function createRouteService(deps: RouteServiceDeps) {
       const allowIps = input.allowIps ? parseAllowList(input.allowIps) : null;
       const access = input.access ? accessOf(input.access, service.tcpLike) : null;
       checkProtectionSize(service.tcpLike, allowIps, access);
+      const zone = await deps.zones.choose(actor, input.zone);
       const originRequest = originOf(
         input.originRequest,
         service,
@@ -205,7 +216,8 @@ export function createRouteService(deps: RouteServiceDeps) {
             tunnel,
             {
               name,
-              hostname: await hostnameFor(tunnel, input, name),
+              hostname: await hostnameFor(tunnel, input, name, zone),
+              zone: zone.name,
               service: service.service,
               protocol: service.protocol,
               allowIps,

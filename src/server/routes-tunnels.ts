@@ -92,6 +92,8 @@ const routeBody = {
     originRequest: originRequestBody,
     /** Deleted by itself this long after creation (`tunnelctl share --ttl`; at most 30 days). */
     ttlSeconds: { type: 'integer', minimum: 60, maximum: 2592000 },
+    /** The zone the hostname lives under (`GET /api/v1/zones` lists yours); default: your default zone. */
+    zone: { type: 'string', maxLength: 253 },
   },
 } as const;
 
@@ -343,6 +345,8 @@ export function registerTunnelRoutes(v1: FastifyInstance, deps: ApiRouteDeps) {
             'route.hostname_foreign',
             'route.invalid_origin_request',
             'route.origin_option_unavailable',
+            'route.unknown_zone',
+            'route.zone_forbidden',
           ),
         },
       },

@@ -38,3 +38,4 @@ export type {
   WebhookLastError,
 } from './webhooks-repository.js';
 export { WEBHOOK_TEST_ACTION } from './webhooks-repository.js';
+export type { ZoneGrantsRepository } from './zone-grants-repository.js';

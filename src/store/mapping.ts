@@ -40,6 +40,7 @@ export function toRoute(r: RouteRow): Route {
     tunnelId: r.tunnel_id,
     name: r.name,
     hostname: r.hostname,
+    zone: r.zone,
     service: r.service,
     protocol: r.protocol,
     allowIps: parseAllowIpsColumn(r.allow_ips),

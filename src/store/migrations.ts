@@ -483,6 +483,35 @@ const migrations = (dialect: Dialect): Record<string, Migration> => ({
         .execute();
     },
   },
+  /**
+   * Zones (issue 16): each route names the zone its record lives in. Existing rows get the zone
+   * they were made under: their hostname is one label under it (`<label>.<zone>`), which is the
+   * proof of concept's single zone, now the default. And the zones an admin lets a user or team
+   * use (no row for someone: every zone), kept by zone name.
+   */
+  '0011_zones': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .alterTable('routes')
+        .addColumn('zone', 'text', (c) => c.notNull().defaultTo(''))
+        .execute();
+      await sql
+        .raw(
+          dialect === 'postgres'
+            ? "UPDATE routes SET zone = substring(hostname from position('.' in hostname) + 1)"
+            : "UPDATE routes SET zone = substr(hostname, instr(hostname, '.') + 1)",
+        )
+        .execute(db);
+      await db.schema.createIndex('routes_zone').on('routes').column('zone').execute();
+      await db.schema
+        .createTable('zone_grants')
+        .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('zone', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('zone_grants_pk', ['user_id', 'zone'])
+        .execute();
+    },
+  },
 });
 
 export const migrationProvider = (dialect: Dialect): MigrationProvider => ({

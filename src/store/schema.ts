@@ -113,6 +113,8 @@ export interface RoutesTable {
   tunnel_id: string;
   name: string;
   hostname: string;
+  /** The zone (apex name) the hostname is one label under; its DNS record lives there (0011). */
+  zone: string;
   service: string;
   protocol: string;
   phase: 'pending' | 'ready' | 'error' | 'deleting';
@@ -215,6 +217,13 @@ export interface SettingsTable {
   value: string;
 }
 
+/** The zones an admin lets a user or team use (0011); none for someone: every zone. */
+export interface ZoneGrantsTable {
+  user_id: string;
+  zone: string;
+  created_at: string;
+}
+
 /** Names of tunnels (`tunnel`, the tunnel name) and routes (`route`, `<tunnel>/<route>`) whose rows were deleted. */
 export interface TombstonesTable {
   kind: 'tunnel' | 'route';
@@ -236,6 +245,7 @@ export interface Database {
   tunnels: TunnelsTable;
   routes: RoutesTable;
   idempotency_keys: IdempotencyKeysTable;
+  zone_grants: ZoneGrantsTable;
   events: EventsTable;
   leases: LeasesTable;
   settings: SettingsTable;

@@ -145,7 +145,7 @@ describe.each(backends)('store on %s', (_name, url) => {
     for (let i = 0; i < 3; i++)
       await store.tunnels.addRoute(
         t,
-        { name: `r${i}`, hostname: `r${i}-${t.name}.z`, service: 's', protocol: 'http' },
+        { name: `r${i}`, hostname: `r${i}-${t.name}.z`, zone: 'z', service: 's', protocol: 'http' },
         quota,
         cap,
         'test',
@@ -153,7 +153,7 @@ describe.each(backends)('store on %s', (_name, url) => {
     await expect(
       store.tunnels.addRoute(
         t,
-        { name: 'r9', hostname: `r9-${t.name}.z`, service: 's', protocol: 'http' },
+        { name: 'r9', hostname: `r9-${t.name}.z`, zone: 'z', service: 's', protocol: 'http' },
         quota,
         cap,
         'test',
@@ -164,7 +164,7 @@ describe.each(backends)('store on %s', (_name, url) => {
     await expect(
       store.tunnels.addRoute(
         t,
-        { name: 'r0', hostname: `x-${t.name}.z`, service: 's', protocol: 'http' },
+        { name: 'r0', hostname: `x-${t.name}.z`, zone: 'z', service: 's', protocol: 'http' },
         { tunnels: 9, routes: 9, protectedRoutes: 9, tcpRoutes: 9 },
         cap,
         'test',
@@ -186,7 +186,7 @@ describe.each(backends)('store on %s', (_name, url) => {
     expect(t.generation).toBe(1);
     const r = await store.tunnels.addRoute(
       t,
-      { name: 'a', hostname: `a-${t.name}.z`, service: 's', protocol: 'http' },
+      { name: 'a', hostname: `a-${t.name}.z`, zone: 'z', service: 's', protocol: 'http' },
       quota,
       cap,
       'test',
@@ -198,7 +198,7 @@ describe.each(backends)('store on %s', (_name, url) => {
     await expect(
       store.tunnels.addRoute(
         t,
-        { name: 'b', hostname: `b-${t.name}.z`, service: 's', protocol: 'http' },
+        { name: 'b', hostname: `b-${t.name}.z`, zone: 'z', service: 's', protocol: 'http' },
         quota,
         cap,
         'test',
@@ -217,7 +217,7 @@ describe.each(backends)('store on %s', (_name, url) => {
     const big = { tunnels: 9, routes: 9, protectedRoutes: 9, tcpRoutes: 9 };
     let r = await store.tunnels.addRoute(
       t,
-      { name: 'a', hostname: `a-${t.name}.z`, service: 's', protocol: 'http' },
+      { name: 'a', hostname: `a-${t.name}.z`, zone: 'z', service: 's', protocol: 'http' },
       big,
       cap,
       'test',
@@ -242,7 +242,7 @@ describe.each(backends)('store on %s', (_name, url) => {
     await step(() => store.work.record(outcome(t, { goneRoutes: [r] })));
     r = await store.tunnels.addRoute(
       t,
-      { name: 'b', hostname: `b-${t.name}.z`, service: 's', protocol: 'http' },
+      { name: 'b', hostname: `b-${t.name}.z`, zone: 'z', service: 's', protocol: 'http' },
       big,
       cap,
       'test',
@@ -254,7 +254,7 @@ describe.each(backends)('store on %s', (_name, url) => {
     const before = await version();
     await store.tunnels.addRoute(
       other,
-      { name: 'c', hostname: `c-${other.name}.z`, service: 's', protocol: 'http' },
+      { name: 'c', hostname: `c-${other.name}.z`, zone: 'z', service: 's', protocol: 'http' },
       big,
       cap,
       'test',
@@ -276,7 +276,7 @@ describe.each(backends)('store on %s', (_name, url) => {
       async () =>
         (r = await store.tunnels.addRoute(
           t,
-          { name: 'a', hostname: `a-${t.name}.z`, service: 's', protocol: 'http' },
+          { name: 'a', hostname: `a-${t.name}.z`, zone: 'z', service: 's', protocol: 'http' },
           big,
           cap,
           'test',
@@ -299,7 +299,7 @@ describe.each(backends)('store on %s', (_name, url) => {
     const other = await newTunnel(someoneElse.id);
     await store.tunnels.addRoute(
       other,
-      { name: 'c', hostname: `c-${other.name}.z`, service: 's', protocol: 'http' },
+      { name: 'c', hostname: `c-${other.name}.z`, zone: 'z', service: 's', protocol: 'http' },
       big,
       cap,
       'test',
@@ -467,14 +467,14 @@ describe.each(backends)('store on %s', (_name, url) => {
     const big = { tunnels: 9, routes: 9, protectedRoutes: 9, tcpRoutes: 9 };
     const a = await store.tunnels.addRoute(
       t,
-      { name: 'a', hostname: `a-${t.name}.z`, service: 's', protocol: 'http' },
+      { name: 'a', hostname: `a-${t.name}.z`, zone: 'z', service: 's', protocol: 'http' },
       big,
       cap,
       'test',
     );
     const b = await store.tunnels.addRoute(
       t,
-      { name: 'b', hostname: `b-${t.name}.z`, service: 's', protocol: 'http' },
+      { name: 'b', hostname: `b-${t.name}.z`, zone: 'z', service: 's', protocol: 'http' },
       big,
       cap,
       'test',

@@ -23,6 +23,7 @@ import { createSettingsRepository } from './settings-repository.js';
 import { createBudgetRepository } from './budget-repository.js';
 import { createWebhooksRepository } from './webhooks-repository.js';
 import { createIdempotencyRepository } from './idempotency-repository.js';
+import { createZoneGrantsRepository } from './zone-grants-repository.js';
 
 export function createStore(db: Kysely<Database>, dialect: Dialect) {
   const locks = createLocks(dialect);
@@ -47,6 +48,7 @@ export function createStore(db: Kysely<Database>, dialect: Dialect) {
     budget: createBudgetRepository(db, dialect),
     webhooks: createWebhooksRepository(db),
     idempotency: createIdempotencyRepository(db),
+    zoneGrants: createZoneGrantsRepository(db),
     /** Cheap liveness query for /readyz. */
     async ping() {
       await sql`select 1`.execute(db);

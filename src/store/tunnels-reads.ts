@@ -13,6 +13,7 @@ const ROUTE_VIEW_COLUMNS = [
   'tunnel_id',
   'name',
   'hostname',
+  'zone',
   'service',
   'protocol',
   'phase',

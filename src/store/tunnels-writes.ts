@@ -27,6 +27,8 @@ import {
 export interface NewRoute {
   name: string;
   hostname: string;
+  /** The zone the hostname is one label under. */
+  zone: string;
   service: string;
   protocol: string;
   allowIps?: string[] | null;
@@ -222,6 +224,7 @@ export function createTunnelWrites(db: Kysely<Database>, locks: Locks, signals: 
         tunnel_id: tunnel.id,
         name: r.name,
         hostname: r.hostname,
+        zone: r.zone,
         service: r.service,
         protocol: r.protocol,
         phase: 'pending',

@@ -28,6 +28,7 @@ const VERBS = [
   'passwd',
   'tokens',
   'events',
+  'zones',
   'teams',
   'admin',
   'completion',
@@ -127,11 +128,11 @@ tunnelctl() {
     ],
     [
       ['admin', 'users', ''],
-      ['list', 'show', 'create', 'disable', 'enable', 'remove', 'passwd', 'role', 'quotas'],
+      ['list', 'show', 'create', 'disable', 'enable', 'remove', 'passwd', 'role', 'quotas', 'zones'],
     ],
     [
       ['admin', 'teams', ''],
-      ['list', 'show', 'create', 'remove', 'add-member', 'remove-member', 'quotas'],
+      ['list', 'show', 'create', 'remove', 'add-member', 'remove-member', 'quotas', 'zones'],
     ],
     [
       ['tokens', ''],

@@ -220,6 +220,8 @@ export function createFakeState(opts: StateOptions) {
     return {
       name: r.name,
       hostname: r.hostname,
+      // The fake serves one zone, the default.
+      zone: opts.zone.toLowerCase(),
       service: r.service,
       protocol: r.protocol,
       phase: routePhase(t, r),

@@ -604,6 +604,12 @@ const WALK: Record<string, Entry> = {
       await call('createRoute', { params, body: {}, expect: 400, code: 'request.invalid' });
       await call('createRoute', {
         params,
+        body: { service: 'http://localhost:8001', zone: 'other.org' },
+        expect: 422,
+        code: 'route.unknown_zone',
+      });
+      await call('createRoute', {
+        params,
         body: { service: 'http://localhost:8001', name: 'made' },
         expect: 409,
         code: 'route.name_taken',
@@ -636,6 +642,71 @@ const WALK: Record<string, Entry> = {
       await call('getRoute', { params: { tunnel, route: 'nosuch' }, expect: 404, code: 'route.not_found' });
     },
   },
+  listZones: {
+    async walk() {
+      const zones = await call('listZones', { expect: 200 });
+      expect(zones.body.defaultZone).toBe('example.com');
+    },
+  },
+  ...Object.fromEntries(
+    (['user', 'team'] as const).flatMap((kind) => {
+      const Kind = kind === 'user' ? 'User' : 'Team';
+      const name = kind === 'user' ? 'walker-member' : 'walkers';
+      const missing = kind === 'user' ? 'user.not_found' : 'team.not_found';
+      return [
+        [
+          `get${Kind}Zones`,
+          {
+            async walk() {
+              await call(`get${Kind}Zones`, { as: 'admin', params: { [kind]: name }, expect: 200 });
+              await call(`get${Kind}Zones`, {
+                as: 'admin',
+                params: { [kind]: 'nosuch' },
+                expect: 404,
+                code: missing,
+              });
+            },
+          },
+        ],
+        [
+          `set${Kind}Zones`,
+          {
+            async walk() {
+              const params = { [kind]: name };
+              await call(`set${Kind}Zones`, {
+                as: 'admin',
+                params,
+                body: { zones: ['example.com'] },
+                expect: 200,
+              });
+              await call(`set${Kind}Zones`, {
+                as: 'admin',
+                params,
+                body: { zones: ['other.org'] },
+                expect: 422,
+                code: 'zone.unknown',
+              });
+              await call(`set${Kind}Zones`, {
+                as: 'admin',
+                params: { [kind]: 'nosuch' },
+                body: { zones: [] },
+                expect: 404,
+                code: missing,
+              });
+              await call(`set${Kind}Zones`, {
+                as: 'admin',
+                params,
+                body: {},
+                expect: 400,
+                code: 'request.invalid',
+              });
+              await call(`set${Kind}Zones`, { as: 'admin', params, body: { zones: [] }, expect: 200 });
+            },
+          },
+        ],
+      ];
+    }),
+  ),
   updateRoute: {
     async walk() {
       const { tunnel } = fixtures;

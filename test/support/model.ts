@@ -47,6 +47,7 @@ export const route = (id: string, over: Partial<Route> = {}, o: Partial<RouteObj
   tunnelId: 't1',
   name: id,
   hostname: `${id}-tun.example.com`,
+  zone: 'example.com',
   service: 'http://localhost:1',
   protocol: 'http',
   allowIps: null,

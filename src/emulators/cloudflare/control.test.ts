@@ -307,6 +307,40 @@ describe('request log, stats and reset', () => {
     expect((await cf.user.tokens.verify()).status).toBe('active');
   });
 
+  it('keeps each zone apart: its own records, plan (comment length, batch size) and record quota', async () => {
+    const cf = client();
+    const second = emu.control.addZone('second.example', 'pro', { recordQuota: 2 });
+    const cname = (name: string, comment = 'c') =>
+      ({ type: 'CNAME', name, content: 'x.cfargotunnel.com', proxied: true, ttl: 1, comment }) as const;
+    // The same name in two zones: two records, each listed only in its own zone.
+    await cf.dns.records.create({ zone_id: emu.zoneId, ...cname('a') });
+    const inSecond = await cf.dns.records.create({ zone_id: second.id, ...cname('a', 'p'.repeat(300)) });
+    expect(inSecond.name).toBe('a.second.example');
+    const names = async (zoneId: string) =>
+      (await cf.dns.records.list({ zone_id: zoneId })).result.map((r) => r.name);
+    expect(await names(emu.zoneId)).toEqual(['a.example.com']);
+    expect(await names(second.id)).toEqual(['a.second.example']);
+    // A 300-character comment is a Pro zone's right, not a Free zone's.
+    await expect(
+      cf.dns.records.create({ zone_id: emu.zoneId, ...cname('b', 'p'.repeat(300)) }),
+    ).rejects.toThrow();
+    // The second zone's quota (2) is its own: full there, room left in the first.
+    await cf.dns.records.create({ zone_id: second.id, ...cname('b') });
+    await expect(cf.dns.records.create({ zone_id: second.id, ...cname('c') })).rejects.toMatchObject({
+      status: 400,
+      errors: [expect.objectContaining({ code: 81045 })],
+    });
+    await cf.dns.records.create({ zone_id: emu.zoneId, ...cname('c') });
+    // Batches follow each zone's plan: 201 operations are too many on Free only.
+    const posts = Array.from({ length: 201 }, (_, i) => cname(`n${i}`));
+    await expect(cf.dns.records.batch({ zone_id: emu.zoneId, posts })).rejects.toMatchObject({ status: 400 });
+    await expect(cf.dns.records.batch({ zone_id: second.id, posts })).rejects.toMatchObject({
+      errors: [expect.objectContaining({ code: 81045 })],
+    });
+    expect(() => emu.control.addZone('third.example', 'free', { recordQuota: -1 })).toThrow(/recordQuota/);
+    emu.control.reset();
+  });
+
   it('returns a deep copy from state()', () => {
     const state = emu.control.state();
     state.zones.length = 0;

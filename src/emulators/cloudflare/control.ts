@@ -49,6 +49,8 @@ export interface AddZoneOptions {
   accountId?: string;
   /** Default a random 32-hex id. */
   zoneId?: string;
+  /** DNS records the zone may hold, when not its plan's (an older Free zone: 1,000). */
+  recordQuota?: number;
 }
 
 export interface ZoneInfo {
@@ -182,13 +184,22 @@ export function createControl(deps: ControlDeps): CloudflareEmulatorControl {
       const id = opts.zoneId ?? hexId();
       if (!HEX32.test(id) || !HEX32.test(accountId))
         throw new ControlError('ids must be 32 lowercase hex characters');
+      if (opts.recordQuota !== undefined && !(Number.isInteger(opts.recordQuota) && opts.recordQuota >= 0))
+        throw new ControlError('recordQuota must be a whole number >= 0');
       if (store.state.zones.some((z) => z.id === id || (z.name === zoneName && z.accountId === accountId))) {
         throw new ControlError(`zone ${zoneName} already exists`, 409);
       }
       if (!store.state.accounts.some((a) => a.id === accountId)) {
         store.state.accounts.push({ id: accountId, name: `Account ${accountId.slice(0, 6)}` });
       }
-      store.state.zones.push({ id, name: zoneName, accountId, plan, createdOn: timestamp() });
+      store.state.zones.push({
+        id,
+        name: zoneName,
+        accountId,
+        plan,
+        createdOn: timestamp(),
+        ...(opts.recordQuota !== undefined ? { recordQuota: opts.recordQuota } : {}),
+      });
       const startToken = store.state.apiTokens.find((t) => t.id === store.primary.tokenId);
       if (startToken && accountId === startToken.accountId) startToken.zoneIds.push(id);
       store.changed();
@@ -301,6 +312,7 @@ export function createControlHttpHandler(control: CloudflareEmulatorControl): Co
         const opts: AddZoneOptions = {};
         if (typeof body.accountId === 'string') opts.accountId = body.accountId;
         if (typeof body.zoneId === 'string') opts.zoneId = body.zoneId;
+        if (body.recordQuota !== undefined) opts.recordQuota = body.recordQuota as number;
         return ok(control.addZone(String(body.name ?? ''), plan, opts), 201);
       }
       if (is('GET', 'access-limits', 1)) return ok(control.accessLimits());

@@ -24,7 +24,8 @@ export function dnsRoutes(store: Store): Route[] {
   const zoneContext = (ctx: RouteContext, records = store.state.dnsRecords): ZoneContext => {
     const zone = store.state.zones.find((z) => z.id === ctx.params.zone);
     if (!zone) throw apiErrors.noRoute(ctx.path); // the server checks scope first; kept for safety
-    return { zone, limits: planLimits[zone.plan], records };
+    const plan = planLimits[zone.plan];
+    return { zone, limits: { ...plan, recordQuota: zone.recordQuota ?? plan.recordQuota }, records };
   };
 
   return [

@@ -20,6 +20,11 @@ export interface ZoneRow {
   accountId: string;
   plan: Plan;
   createdOn: string;
+  /**
+   * DNS records this zone may hold when not its plan's: a Free zone created before 2024-09-01
+   * holds 1,000, not 200 (reference §3.2). Each zone counts its own records.
+   */
+  recordQuota?: number;
 }
 
 export interface ApiTokenRow {

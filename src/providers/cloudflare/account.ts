@@ -12,11 +12,13 @@ export interface AccountApi {
   findZone(name: string): Promise<ZoneInfo | null>;
   /**
    * One cheap read (a first page) in each API family Tunnelplane writes to, in the configured
-   * account and zone: the families the token may not read (403), each with Cloudflare's answer.
+   * account and in each zone (DNS): the families the token may not read (403), each with Cloudflare's answer.
    * Edit rights cannot be read without writing (a token cannot list its own permissions
    * unless it may read API tokens).
    */
-  readAccess(): Promise<Array<{ family: CloudflareFamily; refused: ProviderError | null }>>;
+  readAccess(
+    zoneIds: readonly string[],
+  ): Promise<Array<{ family: CloudflareFamily; zoneId: string | null; refused: ProviderError | null }>>;
 }
 
 export type CloudflareFamily = 'tunnels' | 'dns' | 'accessApps' | 'serviceTokens';
@@ -29,7 +31,7 @@ export interface ZoneInfo {
   plan: { name: string; legacyId: string | null } | null;
 }
 
-export function createAccountApi({ sdk, accountId, zoneId, guard }: CloudflareClient): AccountApi {
+export function createAccountApi({ sdk, accountId, guard }: CloudflareClient): AccountApi {
   return {
     verifyToken: () =>
       guard('verify API token', async () => {
@@ -58,21 +60,35 @@ export function createAccountApi({ sdk, accountId, zoneId, guard }: CloudflareCl
         return { id: zone.id, name: zone.name, accountId: zone.account?.id ?? null, plan };
       }),
 
-    readAccess: () => {
+    readAccess: (zoneIds) => {
       const account = { account_id: accountId };
-      const reads: Record<CloudflareFamily, () => Promise<unknown>> = {
-        tunnels: () => sdk.zeroTrust.tunnels.cloudflared.list({ ...account, per_page: 1 }),
-        dns: () => sdk.dns.records.list({ zone_id: zoneId, per_page: 5 }),
-        accessApps: () => sdk.zeroTrust.access.applications.list(account),
-        serviceTokens: () => sdk.zeroTrust.access.serviceTokens.list(account),
-      };
+      const reads: Array<{ family: CloudflareFamily; zoneId: string | null; read: () => Promise<unknown> }> =
+        [
+          {
+            family: 'tunnels',
+            zoneId: null,
+            read: () => sdk.zeroTrust.tunnels.cloudflared.list({ ...account, per_page: 1 }),
+          },
+          ...zoneIds.map((zoneId) => ({
+            family: 'dns' as const,
+            zoneId,
+            read: () => sdk.dns.records.list({ zone_id: zoneId, per_page: 5 }),
+          })),
+          { family: 'accessApps', zoneId: null, read: () => sdk.zeroTrust.access.applications.list(account) },
+          {
+            family: 'serviceTokens',
+            zoneId: null,
+            read: () => sdk.zeroTrust.access.serviceTokens.list(account),
+          },
+        ];
       return Promise.all(
-        (Object.keys(reads) as CloudflareFamily[]).map(async (family) => {
+        reads.map(async ({ family, zoneId, read }) => {
           try {
-            await guard(`read ${family}`, reads[family]);
-            return { family, refused: null };
+            await guard(`read ${family}`, read);
+            return { family, zoneId, refused: null };
           } catch (err) {
-            if (err instanceof ProviderError && err.kind === 'permission') return { family, refused: err };
+            if (err instanceof ProviderError && err.kind === 'permission')
+              return { family, zoneId, refused: err };
             throw err;
           }
         }),

@@ -1,5 +1,6 @@
 /**
- * DNS records of the zone: our proxied CNAMEs go out through the all-or-nothing batch endpoint,
+ * DNS records of one zone (`CloudflareApi.zone(id)`; every zone has its own records, quota and
+ * batch limit): our proxied CNAMEs go out through the all-or-nothing batch endpoint,
  * and are found again by their comment (our marker), page by page, or by name.
  */
 import type { CloudflareClient } from './sdk-client.js';
@@ -74,7 +75,7 @@ const cname = (r: CnameInput) => ({
   comment: r.comment,
 });
 
-export function createDnsApi({ sdk, zoneId, guard }: CloudflareClient): DnsApi {
+export function createDnsApi({ sdk, guard }: CloudflareClient, zoneId: string): DnsApi {
   /** One page of our DNS records, mapped: the SDK's page (raw objects, whole body) is dropped here. */
   async function recordsPage(
     commentPrefix: string,

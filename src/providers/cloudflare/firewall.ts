@@ -1,5 +1,5 @@
 /**
- * The zone's `http_request_firewall_custom` phase, read and pruned only: installations from
+ * A zone's `http_request_firewall_custom` phase, read and pruned only: installations from
  * before per-route Access kept allow-lists there, and only their own rules (by `ref`) are
  * removed once every allow-list is in Access.
  */
@@ -27,7 +27,7 @@ interface RawRule {
   action?: string;
 }
 
-export function createFirewallApi({ sdk, zoneId, guard }: CloudflareClient): FirewallApi {
+export function createFirewallApi({ sdk, guard }: CloudflareClient, zoneId: string): FirewallApi {
   return {
     getFirewallEntrypoint: () =>
       guard('read the custom firewall rules', () =>

@@ -1,5 +1,5 @@
 /** Public surface of the Cloudflare adapter: import from here, not from the files. */
-export { createCloudflareApi, type CloudflareApi } from './cloudflare-api.js';
+export { createCloudflareApi, type CloudflareApi, type ZoneApi } from './cloudflare-api.js';
 export { endpointLabel, type CloudflareApiOptions, type CloudflareCallObserver } from './sdk-client.js';
 export { translateError } from './errors.js';
 export type { CloudflareTunnelInfo, TunnelConnection, TunnelsApi } from './tunnels.js';

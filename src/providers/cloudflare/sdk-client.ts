@@ -31,7 +31,6 @@ export interface CloudflareApiOptions {
   apiToken: string;
   baseUrl?: string;
   accountId: string;
-  zoneId: string;
   limiter: RateLimiter;
   /** Per-call timeout; a hung call counts as a transient failure. */
   timeoutMs?: number;
@@ -81,13 +80,12 @@ function createSdk(apiToken: string, baseUrl: string | undefined, pacedFetch: ty
 export interface CloudflareClient {
   sdk: ReturnType<typeof createSdk>;
   accountId: string;
-  zoneId: string;
   /** Runs one call; whatever it throws comes out a `ProviderError` saying `what` failed. */
   guard<T>(what: string, fn: () => Promise<T>): Promise<T>;
 }
 
 export function createCloudflareClient(opts: CloudflareApiOptions): CloudflareClient {
-  const { accountId, zoneId, limiter, observer } = opts;
+  const { accountId, limiter, observer } = opts;
   // A real 429 blocks the token for the rest of Cloudflare's 5-minute window.
   const maxRetryAfterMs = opts.maxRetryAfterMs ?? 300_000;
 
@@ -120,7 +118,6 @@ export function createCloudflareClient(opts: CloudflareApiOptions): CloudflareCl
   return {
     sdk: createSdk(opts.apiToken, opts.baseUrl, pacedFetch as typeof fetch),
     accountId,
-    zoneId,
     async guard<T>(what: string, fn: () => Promise<T>): Promise<T> {
       try {
         return await fn();

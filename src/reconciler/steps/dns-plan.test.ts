@@ -4,6 +4,7 @@ import type { Route, Tunnel } from '../../domain/model.js';
 import { route as modelRoute, tunnel } from '../../../test/support/model.js';
 import { newWork, type Work } from '../work.js';
 import {
+  byZone,
   claimTargets,
   dnsInputs,
   dnsWant,
@@ -22,6 +23,7 @@ const TARGET = 'abc.cfargotunnel.com';
 const route = (over: Partial<DnsRouteInput>): DnsRouteInput => ({
   routeId: 'r1',
   hostname: HOST,
+  zone: 'example.com',
   comment: COMMENT,
   want: 'present',
   content: TARGET,
@@ -287,6 +289,7 @@ describe('dnsInputs', () => {
       {
         routeId: 'a',
         hostname: 'a-tun.example.com',
+        zone: 'example.com',
         comment: 'ours tun/a',
         want: 'present',
         content: 'cf1.cfargotunnel.com',
@@ -296,6 +299,7 @@ describe('dnsInputs', () => {
       {
         routeId: 'b',
         hostname: 'b-tun.example.com',
+        zone: 'example.com',
         comment: 'ours tun/b',
         want: 'absent',
         content: null,
@@ -303,6 +307,21 @@ describe('dnsInputs', () => {
         uncertain: false,
       },
     ]);
+  });
+});
+
+describe('byZone', () => {
+  it('groups inputs by zone, zones in first-seen order, inputs in their order', () => {
+    const inputs = [
+      route({ routeId: 'a', zone: 'b.org' }),
+      route({ routeId: 'b', zone: 'example.com' }),
+      route({ routeId: 'c', zone: 'b.org' }),
+    ];
+    expect([...byZone(inputs)].map(([z, g]) => [z, g.map((i) => i.routeId)])).toEqual([
+      ['b.org', ['a', 'c']],
+      ['example.com', ['b']],
+    ]);
+    expect(byZone([]).size).toBe(0);
   });
 });
 

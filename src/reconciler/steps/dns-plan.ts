@@ -22,6 +22,8 @@ export type DnsWant = 'present' | 'absent' | 'hold';
 export interface DnsRouteInput {
   routeId: string;
   hostname: string;
+  /** The zone its record lives in (each zone is planned and sent on its own). */
+  zone: string;
   /** Our ownership comment for this route's record. */
   comment: string;
   want: DnsWant;
@@ -96,6 +98,7 @@ export function dnsInputs(ws: readonly Work[], o: DnsInputOptions): DnsRouteInpu
       inputs.push({
         routeId: r.id,
         hostname: r.hostname,
+        zone: r.zone,
         comment: o.comment(w.tunnel.name, r.name),
         want,
         content: w.tunnel.cfTunnelId ? tunnelCname(w.tunnel.cfTunnelId) : null,
@@ -198,4 +201,15 @@ export function planClaim(atName: ReadonlyArray<Pick<FoundRecord, 'type' | 'comm
   const foreign = atName.find((rec) => rec.comment !== comment);
   if (foreign) return [{ kind: 'foreign', type: foreign.type }] satisfies ClaimOp[];
   return atName.length > 0 ? ([{ kind: 'mark_uncertain' }] satisfies ClaimOp[]) : [];
+}
+
+/** The inputs by zone, in first-seen order: each zone's records are looked up, planned and batched on their own. */
+export function byZone<T extends { zone: string }>(items: readonly T[]): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const item of items) {
+    const group = out.get(item.zone);
+    if (group) group.push(item);
+    else out.set(item.zone, [item]);
+  }
+  return out;
 }

@@ -1,6 +1,8 @@
 /**
- * DNS for all claimed tunnels together: the routes whose last write may or may not have
- * happened are looked up first (one listing of our records for the zone, or per name when few);
+ * DNS for all claimed tunnels together, zone by zone (each route's record lives in its own
+ * zone, with that zone's batch limit and record quota): the routes whose last write may or may
+ * not have happened are looked up first (one listing of our records in the zone, or per name
+ * when few);
  * the planner (dns-plan.ts) turns wants and findings into operations; they go out through the
  * batch endpoint in chunks of the plan's limit, each route marked uncertain before its chunk is
  * sent. A failure belongs to the routes it concerns: a failed lookup holds back only the
@@ -11,10 +13,12 @@ import { ProviderError } from '../../domain/errors.js';
 import type { RouteErrorCode } from '../../domain/error-catalogue.js';
 import type { Route } from '../../domain/model.js';
 import { mapLimit } from '../map-limit.js';
-import type { DnsRecord } from '../../providers/cloudflare/index.js';
+import type { Zone } from '../../domain/zones.js';
+import type { DnsRecord, ZoneApi } from '../../providers/cloudflare/index.js';
 import { patchRoutes, type StepContext } from '../context.js';
 import { failRoute, routeLive, type Work } from '../work.js';
 import {
+  byZone,
   claimTargets,
   dnsInputs,
   isWrite,
@@ -27,14 +31,20 @@ import { afterBatch, batchFailure, type BatchAnswer } from './dns-batch-plan.js'
 
 const FOREIGN_RECORD: RouteErrorCode = 'dns.foreign_record';
 const RECORD_QUOTA: RouteErrorCode = 'dns.record_quota';
+const UNKNOWN_ZONE: RouteErrorCode = 'dns.unknown_zone';
+
+const unknownZone = (zone: string, hostname: string) => ({
+  code: UNKNOWN_ZONE,
+  message: `The zone ${zone} of ${hostname} is not configured (cloudflare.zones): its DNS record can be neither written nor deleted. Configure the zone again to let the route go on.`,
+});
 
 const foreignRecord = (hostname: string, type: string) => ({
   code: FOREIGN_RECORD,
   message: `DNS name ${hostname} already has a ${type} record not managed by Tunnelplane; it is left untouched. Delete it or choose another route name.`,
 });
 
-const quotaMessage = (cause: string) =>
-  `The DNS zone's record quota is used up, so no record was created for this route's hostname (${cause}). Delete unused routes or records, or move the zone to a plan with more records; the route is tried again at the next resync.`;
+const quotaMessage = (zone: string, cause: string) =>
+  `The DNS zone ${zone}'s record quota is used up, so no record was created for this route's hostname (${cause}). Delete unused routes or records, or move the zone to a plan with more records; the route is tried again at the next resync.`;
 
 /** A conflict in a batch says something about one record, not the batch: retried after a look, like a lost answer. */
 const asBatchError = (err: unknown) =>
@@ -52,20 +62,19 @@ const asBatchError = (err: unknown) =>
 export function createDnsStep(ctx: StepContext) {
   const { cloudflare, ownership, logger } = ctx;
 
-  /** Our records at the uncertain names: one zone-wide listing by our comment marker, or per name when few. */
-  async function lookUp(names: string[]): Promise<Map<string, DnsRecord[]>> {
+  /** Our records at the uncertain names of one zone: one listing by our comment marker, or per name when few. */
+  async function lookUp(dns: ZoneApi, names: string[]): Promise<Map<string, DnsRecord[]>> {
     const out = new Map<string, DnsRecord[]>(names.map((n) => [n, []]));
     const add = (r: DnsRecord) => out.get(r.name)?.push(r);
     if (names.length <= 3) {
-      for (const name of names) for (const r of await cloudflare.listByName(name)) add(r);
+      for (const name of names) for (const r of await dns.listByName(name)) add(r);
       return out;
     }
     // Streamed: only the records at the wanted names are kept, not the zone.
-    for await (const page of cloudflare.pagesByComment(ownership.dnsCommentPrefix))
-      for (const r of page) add(r);
+    for await (const page of dns.pagesByComment(ownership.dnsCommentPrefix)) for (const r of page) add(r);
     // A foreign record at one of our names has no marker; list those names individually.
     for (const name of names)
-      if (out.get(name)!.length === 0) for (const r of await cloudflare.listByName(name)) add(r);
+      if (out.get(name)!.length === 0) for (const r of await dns.listByName(name)) add(r);
     return out;
   }
 
@@ -80,8 +89,13 @@ export function createDnsStep(ctx: StepContext) {
       const found: Array<{ w: Work; r: Route; objects: { dnsUncertain: true } }> = [];
       await mapLimit(claimTargets(ws), ctx.options.concurrency, ({ w, r }) =>
         ctx.asOwner(w, async () => {
+          const zone = ctx.zones.byName(r.zone);
+          if (!zone) {
+            w.blocked.set(r.id, unknownZone(r.zone, r.hostname));
+            return;
+          }
           try {
-            const atName = await cloudflare.listByName(r.hostname);
+            const atName = await cloudflare.zone(zone.id).listByName(r.hostname);
             for (const op of planClaim(atName, ownership.dnsComment(w.tunnel.name, r.name))) {
               if (op.kind === 'foreign') w.blocked.set(r.id, foreignRecord(r.hostname, op.type));
               else found.push({ w, r, objects: { dnsUncertain: true } });
@@ -106,50 +120,64 @@ export function createDnsStep(ctx: StepContext) {
             'protection could not be put back: withdrawing the hostname',
           );
       }
-      const names = namesToLookUp(inputs);
-      let found: Map<string, DnsRecord[]> | null = new Map();
-      let lookupError: unknown = null;
-      if (names.length > 0) {
-        try {
-          found = await lookUp(names);
-        } catch (err) {
-          found = null;
-          lookupError = err;
+      for (const [zoneName, group] of byZone(inputs)) {
+        const zone = ctx.zones.byName(zoneName);
+        if (zone) await syncZone(zone, group);
+        else
+          for (const i of group) {
+            const { w, r } = at(i.routeId);
+            w.blocked.set(r.id, unknownZone(zoneName, r.hostname));
+          }
+      }
+
+      /** One zone's routes: looked up, planned and sent in that zone, in chunks of its batch limit. */
+      async function syncZone(zone: Zone, zoneInputs: typeof inputs) {
+        const dns = cloudflare.zone(zone.id);
+        const names = namesToLookUp(zoneInputs);
+        let found: Map<string, DnsRecord[]> | null = new Map();
+        let lookupError: unknown = null;
+        if (names.length > 0) {
+          try {
+            found = await lookUp(dns, names);
+          } catch (err) {
+            found = null;
+            lookupError = err;
+          }
         }
-      }
-      const ops = planDns(inputs, found);
+        const ops = planDns(zoneInputs, found);
 
-      const settled: Array<{
-        w: Work;
-        r: Route;
-        objects: { dnsRecordId: string | null; dnsUncertain: boolean };
-      }> = [];
-      for (const op of ops) {
-        const { w, r } = at(op.routeId);
-        if (op.kind === 'unresolved') failRoute(w, r, lookupError);
-        else if (op.kind === 'settle')
-          settled.push({ w, r, objects: { dnsRecordId: op.recordId, dnsUncertain: false } });
-        else if (op.kind === 'foreign') w.blocked.set(r.id, foreignRecord(op.hostname, op.type));
+        const settled: Array<{
+          w: Work;
+          r: Route;
+          objects: { dnsRecordId: string | null; dnsUncertain: boolean };
+        }> = [];
+        for (const op of ops) {
+          const { w, r } = at(op.routeId);
+          if (op.kind === 'unresolved') failRoute(w, r, lookupError);
+          else if (op.kind === 'settle')
+            settled.push({ w, r, objects: { dnsRecordId: op.recordId, dnsUncertain: false } });
+          else if (op.kind === 'foreign') w.blocked.set(r.id, foreignRecord(op.hostname, op.type));
+        }
+        await patchRoutes(ctx, settled);
+        const writes = ops.filter(isWrite);
+        for (let i = 0; i < writes.length; i += zone.dnsBatchLimit)
+          await sendChunk(dns, zone, writes.slice(i, i + zone.dnsBatchLimit));
       }
-      await patchRoutes(ctx, settled);
-      const writes = ops.filter(isWrite);
-      for (let i = 0; i < writes.length; i += ctx.options.dnsBatchLimit)
-        await sendChunk(writes.slice(i, i + ctx.options.dnsBatchLimit));
 
-      async function sendChunk(chunk: DnsWrite[]) {
+      async function sendChunk(dns: ZoneApi, zone: Zone, chunk: DnsWrite[]) {
         // Record the intent first: if we crash or the answer is lost, the next pass looks first.
         await patchRoutes(
           ctx,
           chunk.map((op) => ({ ...at(op.routeId), objects: { dnsUncertain: true } })),
         );
         try {
-          const res = await cloudflare.batch({
+          const res = await dns.batch({
             deletes: chunk.flatMap((op) => (op.kind === 'delete' ? [op.id] : [])),
             patches: chunk.flatMap((op) => (op.kind === 'patch' ? [{ id: op.id, ...op.record }] : [])),
             posts: chunk.flatMap((op) => (op.kind === 'post' ? [op.record] : [])),
           });
           // Recording the answer is part of the attempt: a store failure here is the chunk's failure too.
-          await follow(chunk, { kind: 'sent', created: res.posts.map((p) => p.id) }, null);
+          await follow(dns, zone, chunk, { kind: 'sent', created: res.posts.map((p) => p.id) }, null);
         } catch (err) {
           logger.warn(
             {
@@ -157,10 +185,11 @@ export function createDnsStep(ctx: StepContext) {
               code: err instanceof ProviderError ? err.providerCode : null,
               status: err instanceof ProviderError ? err.status : null,
               operations: chunk.length,
+              zone: zone.name,
             },
             'DNS batch refused or failed',
           );
-          await follow(chunk, batchFailure(err), err);
+          await follow(dns, zone, chunk, batchFailure(err), err);
         }
       }
 
@@ -168,14 +197,20 @@ export function createDnsStep(ctx: StepContext) {
        * Applies what the planner made of a chunk's answer: the routes' failures and blocks, the
        * records (one store call), then what goes again.
        */
-      async function follow(chunk: DnsWrite[], answer: BatchAnswer, error: unknown) {
+      async function follow(
+        dns: ZoneApi,
+        zone: Zone,
+        chunk: DnsWrite[],
+        answer: BatchAnswer,
+        error: unknown,
+      ) {
         const followUps = afterBatch(chunk, answer);
         const cause = (error as Error | null)?.message ?? '';
         for (const f of followUps) {
           if (f.kind === 'record' || f.kind === 'resend') continue;
           const { w, r } = at(f.routeId);
           if (f.kind === 'block_quota')
-            w.blocked.set(r.id, { code: RECORD_QUOTA, message: quotaMessage(cause) });
+            w.blocked.set(r.id, { code: RECORD_QUOTA, message: quotaMessage(zone.name, cause) });
           else if (f.why === 'missing')
             failRoute(w, r, new Error(`Cloudflare's batch answer has no record for ${r.hostname}`));
           else if (f.why === 'quota') failRoute(w, r, new Error(cause));
@@ -187,7 +222,7 @@ export function createDnsStep(ctx: StepContext) {
             : [],
         );
         if (records.length > 0) await patchRoutes(ctx, records);
-        for (const f of followUps) if (f.kind === 'resend') await sendChunk(f.ops);
+        for (const f of followUps) if (f.kind === 'resend') await sendChunk(dns, zone, f.ops);
       }
     },
   };
