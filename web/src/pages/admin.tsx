@@ -84,16 +84,17 @@ function QuotaForm({ users, onSaved }: { users: AdminUser[]; onSaved(): void }) 
   const { client, ended } = useSession();
   const [who, setWho] = useState(users[0]?.name ?? '');
   const current = users.find((u) => u.name === who);
-  const [tunnels, setTunnels] = useState('');
-  const [routes, setRoutes] = useState('');
+  const shown = (n: number | null | undefined) => (n === null || n === undefined ? '' : String(n));
+  const [tunnels, setTunnels] = useState(shown(users[0]?.quotas.tunnels));
+  const [routes, setRoutes] = useState(shown(users[0]?.quotas.routes));
   const [error, setError] = useState<string | null>(null);
   const [saved, setSaved] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const pick = (name: string) => {
     setWho(name);
     const u = users.find((x) => x.name === name);
-    setTunnels(u?.quotas.tunnels === null || !u ? '' : String(u.quotas.tunnels));
-    setRoutes(u?.quotas.routes === null || !u ? '' : String(u.quotas.routes));
+    setTunnels(shown(u?.quotas.tunnels));
+    setRoutes(shown(u?.quotas.routes));
     setSaved(null);
   };
   const num = (s: string) => (s.trim() === '' ? null : Number(s));
@@ -276,7 +277,7 @@ function HealthWords({ h }: { h: ReconcilerHealth }) {
       </li>
       <li>
         <strong>Cloudflare rate limit:</strong>{' '}
-        {h.rateLimitWaitSeconds > 0 || h.rateLimited > 0
+        {h.rateLimitWaitSeconds >= 0.05 || h.rateLimited > 0
           ? `calls waited ${h.rateLimitWaitSeconds.toFixed(1)} s in all; ${h.rateLimited} answered 429`
           : 'no waits, no 429 answers'}
       </li>
