@@ -85,6 +85,19 @@ function readTree(root: string): Map<string, ConsoleFile> {
   return files;
 }
 
+/** One read (and gzip) per build of the console, however many apps a process makes (tests do). */
+const trees = new Map<string, { mtimeMs: number; files: Map<string, ConsoleFile> }>();
+function loadTree(root: string): Map<string, ConsoleFile> {
+  const index = join(root, 'index.html');
+  if (!existsSync(index)) return new Map();
+  const mtimeMs = statSync(index).mtimeMs;
+  const known = trees.get(root);
+  if (known?.mtimeMs === mtimeMs) return known.files;
+  const files = readTree(root);
+  trees.set(root, { mtimeMs, files });
+  return files;
+}
+
 const wantsHtml = (req: FastifyRequest) => (req.headers.accept ?? '').includes('text/html');
 
 function securityHeaders(reply: FastifyReply) {
@@ -121,7 +134,7 @@ which builds it first), then start the server again. The API (<a href="/docs">/d
  */
 export function registerConsole(app: FastifyInstance, opts: { root?: string } = {}) {
   const root = opts.root ?? defaultConsoleRoot();
-  const files = existsSync(join(root, 'index.html')) ? readTree(root) : new Map<string, ConsoleFile>();
+  const files = loadTree(root);
   const index = files.get('/index.html') ?? null;
   if (!index)
     app.log.warn({ root }, 'the web console is not built (npm run build): / answers how to build it');
