@@ -341,6 +341,42 @@ describe('tenants and admins', () => {
   }, 180_000);
 });
 
+describe('tokens and events', () => {
+  it('creates a token whose secret is shown once and works, revokes it; filters the events', async () => {
+    const { context, page } = await newContext(browser, base());
+    try {
+      await signIn(page, 'user1', 'user1password');
+      await page.getByRole('link', { name: 'API tokens' }).click();
+      await page.getByLabel('Token name').fill('laptop');
+      await page.getByLabel('Expires after (days)').fill('7');
+      await page.getByRole('button', { name: 'Create token' }).click();
+      await page.getByText('it is shown only this once').waitFor();
+      const secret = (await page.locator('.note.ok pre code').textContent())!.trim();
+      const me = (token: string) =>
+        fetch(`${base()}/api/v1/me`, { headers: { authorization: `Bearer ${token}` } }).then((r) => r.status);
+      expect(await me(secret)).toBe(200);
+      const row = page.locator('tr[data-token="laptop"]');
+      await row.waitFor();
+      expect(await row.textContent()).toContain('read, write');
+
+      await row.getByRole('button', { name: 'Revoke token laptop' }).click();
+      await page.getByRole('dialog').getByRole('button', { name: 'Revoke token' }).click();
+      await row.waitFor({ state: 'detached' });
+      expect(await me(secret)).toBe(401);
+
+      await page.getByRole('link', { name: 'Events' }).click();
+      await page.getByText('token.create').first().waitFor();
+      await page.getByLabel('Filter').fill('token.revoke');
+      await until(async () => {
+        const actions = await page.locator('td[data-label="What"]').allTextContents();
+        return actions.length > 0 && actions.every((a) => a.includes('token.revoke'));
+      }, 'only token.revoke events shown');
+    } finally {
+      await context.close();
+    }
+  }, 180_000);
+});
+
 async function streamText(s: NodeJS.ReadableStream): Promise<string> {
   let out = '';
   for await (const chunk of s) out += chunk.toString();
