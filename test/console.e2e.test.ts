@@ -348,7 +348,12 @@ describe('tokens and events', () => {
       await signIn(page, 'user1', 'user1password');
       await page.getByRole('link', { name: 'API tokens' }).click();
       await page.getByLabel('Token name').fill('laptop');
+      // A session lasts hours: a token made with it cannot outlive it, and the page says why.
       await page.getByLabel('Expires after (days)').fill('7');
+      await page.getByRole('button', { name: 'Create token' }).click();
+      await page.getByRole('alert').filter({ hasText: 'token.exceeds' }).waitFor();
+      expect(await page.getByRole('alert').textContent()).toContain('leave the expiry empty');
+      await page.getByLabel('Expires after (days)').fill('');
       await page.getByRole('button', { name: 'Create token' }).click();
       await page.getByText('it is shown only this once').waitFor();
       const secret = (await page.locator('.note.ok pre code').textContent())!.trim();

@@ -77,7 +77,7 @@ export function explain(err: unknown): string {
     case 'rate.limited':
       return `${m} ${c}`;
     case 'token.exceeds':
-      return `${m} ${c}: a token gets at most the scopes and lifetime of the credential that makes it`;
+      return `${m} ${c}: a token gets at most the scopes and lifetime of the credential that makes it; leave the expiry empty, or make a longer-lived token with tunnelctl and your password`;
     case 'user.not_found':
       return `${m} ${c}: reload the users list`;
     case 'request.invalid':

@@ -13,7 +13,7 @@ export function TokensPage() {
   const list = useLive((signal) => client.tokens.list({ signal }), [client]);
   const [name, setName] = useState('');
   const [scopes, setScopes] = useState<Scope[]>(['read', 'write']);
-  const [days, setDays] = useState('90');
+  const [days, setDays] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [created, setCreated] = useState<CreatedToken | null>(null);
@@ -60,7 +60,10 @@ export function TokensPage() {
                 />
               )}
             </Field>
-            <Field label="Expires after (days)" hint="Empty: never.">
+            <Field
+              label="Expires after (days)"
+              hint="Empty: as late as allowed. A token made here expires with this sign-in at the latest; for longer-lived ones use tunnelctl tokens create with your password."
+            >
               {(id, hint) => (
                 <input
                   id={id}
