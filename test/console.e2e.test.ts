@@ -76,7 +76,7 @@ describe('signing in', () => {
       const alert = page.getByRole('alert');
       await alert.waitFor();
       expect(await alert.textContent()).toMatch(
-        /Invalid credentials.*\(auth\.invalid\): check the user name and password/,
+        /Sign-in failed: wrong user name or password \(auth\.invalid\): check both and try again/,
       );
       // The password field is emptied for the next try; the user name stays.
       expect(await page.getByLabel('Password').inputValue()).toBe('');

@@ -40,7 +40,9 @@ export function explain(err: unknown): string {
   const ref = err.requestId ? ` (request ${err.requestId})` : '';
   switch (err.code) {
     case 'auth.invalid':
-      return `${m} ${c}: check the user name and password and try again`;
+      // The API's message speaks of USERPASS and tokens (the CLI's credentials); here, as tunnelctl
+      // does, say what failed in the terms of this page.
+      return `Sign-in failed: wrong user name or password ${c}: check both and try again`;
     case 'auth.required':
       return `${m} ${c}`;
     case 'auth.throttled':
