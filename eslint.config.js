@@ -3,6 +3,7 @@
 import tseslint from 'typescript-eslint';
 import importX from 'eslint-plugin-import-x';
 import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
+import globals from 'globals';
 
 const layers = [
   'domain',
@@ -108,6 +109,26 @@ export default tseslint.config(
   {
     files: ['test/**/*.ts', 'src/**/*.test.ts', 'bench/**/*.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },
+  },
+  // The console runs in browsers and is a client like the CLI: of src/ it imports only src/client.
+  {
+    files: ['web/**/*.{ts,tsx}'],
+    ignores: ['web/vite.config.ts'],
+    languageOptions: { globals: globals.browser },
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '(^|/)src/(?!client/)',
+              message: 'web/ talks to the API through src/client only (see docs/architecture.md).',
+            },
+            { regex: '^node:', message: 'web/ runs in browsers: no Node built-ins.' },
+          ],
+        },
+      ],
+    },
   },
   ...layers.filter((l) => l !== 'main' && l !== 'providers').map((l) => boundaryBlock(l)),
   boundaryBlock('providers', 'providers/cloudflare'),

@@ -17,6 +17,7 @@ import { LATEST, machine, mergeResults, note } from './report.js';
 import { routeLatencyBenchmark } from './route-latency.js';
 import { fairnessBenchmark } from './fairness.js';
 import { healthBenchmark } from './health.js';
+import { consoleBenchmark } from './console.js';
 import { soakBenchmark } from './soak.js';
 import { postgresUrl } from './stack.js';
 
@@ -82,6 +83,12 @@ const benchmarks: Benchmark[] = [
     describe:
       'connector health: Cloudflare calls per refresh for N tunnels, its time, and the freshness the call budget allows',
     run: (o) => healthBenchmark({ full: o.full }),
+  },
+  {
+    name: 'console',
+    key: 'console',
+    describe: "the web console's first page: bytes, load time, beside /healthz",
+    run: (o) => consoleBenchmark(o),
   },
   {
     name: 'postgres',

@@ -66,3 +66,14 @@ await build({
   },
   logLevel: 'warning',
 });
+
+// The web console, into dist/web beside the entrypoints (src/server/console.ts finds it there).
+const { spawnSync } = await import('node:child_process');
+const web = spawnSync(
+  process.execPath,
+  [join(root, 'scripts', 'build-web.mjs'), '--outdir', join(outdir, 'web')],
+  {
+    stdio: 'inherit',
+  },
+);
+if (web.status !== 0) process.exit(web.status ?? 1);

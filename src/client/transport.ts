@@ -7,8 +7,14 @@
 import { apiError, connectionError, parseJson, type RawResponse } from './responses.js';
 import type { Accepted } from './types.js';
 
+/**
+ * `session`: a browser's session cookie (sent by the browser itself, same origin); changes carry
+ * the session's CSRF token (`X-CSRF-Token`), as `POST /auth/password` or `GET /auth/session` gave it.
+ */
 export type ClientAuth =
-  { type: 'basic'; user: string; password: string } | { type: 'bearer'; token: string };
+  | { type: 'basic'; user: string; password: string }
+  | { type: 'bearer'; token: string }
+  | { type: 'session'; csrfToken: string };
 
 export interface ClientOptions {
   /** The control plane's base URL, e.g. `https://tunnels.example.com` (a path prefix is kept). */
@@ -99,7 +105,11 @@ export function createTransport(options: ClientOptions): Transport {
       accept: 'application/json, */*;q=0.5',
       ...spec.headers,
     };
-    if (spec.auth !== false && auth) headers.authorization = authorizationHeader(auth);
+    if (spec.auth !== false && auth) {
+      if (auth.type === 'session') {
+        if (spec.method !== 'GET') headers['x-csrf-token'] = auth.csrfToken;
+      } else headers.authorization = authorizationHeader(auth);
+    }
     let body: string | undefined;
     if (spec.body !== undefined) {
       headers['content-type'] = 'application/json';
@@ -161,7 +171,9 @@ function buildUrl(baseUrl: string, path: string, query: Query = {}): string {
   return url.toString();
 }
 
-function authorizationHeader(auth: ClientAuth): string {
+function authorizationHeader(auth: Exclude<ClientAuth, { type: 'session' }>): string {
   if (auth.type === 'bearer') return `Bearer ${auth.token}`;
-  return `Basic ${Buffer.from(`${auth.user}:${auth.password}`, 'utf8').toString('base64')}`;
+  // UTF-8 then base64 without Buffer: the console bundles this client for browsers.
+  const bytes = new TextEncoder().encode(`${auth.user}:${auth.password}`);
+  return `Basic ${btoa(String.fromCharCode(...bytes))}`;
 }

@@ -296,6 +296,20 @@ export interface SignInMethods {
   device: boolean;
 }
 
+/** `POST /auth/password`. */
+export interface PasswordSignInInput {
+  name: string;
+  password: string;
+}
+
+/** A browser session (`POST /auth/password`, `GET /auth/session`): who, until when, and the CSRF token. */
+export interface Session {
+  user: User;
+  /** What changes made with the cookie send as `X-CSRF-Token`; null for other credentials. */
+  csrfToken: string | null;
+  expiresAt: string | null;
+}
+
 /** `POST /api/v1/auth/device`: what to show the user, and the code to poll with. */
 export interface DeviceAuthorization {
   deviceCode: string;

@@ -36,6 +36,7 @@ import { registerIdempotency, type IdempotencyOptions } from './idempotency.js';
 import { registerAccountRoutes } from './routes-account.js';
 import { registerAdminRoutes } from './routes-admin.js';
 import { registerPocRoutes } from './routes-poc.js';
+import { registerConsole } from './console.js';
 import { registerWebhookRoutes } from './routes-webhooks.js';
 import type { WebhookService } from './webhook-service.js';
 import type { ZoneService } from './zone-service.js';
@@ -72,6 +73,8 @@ export interface AppConfig {
   trustProxy?: boolean | readonly string[];
   /** Sign-in: where browsers reach the server, whether passwords are accepted, Secure cookies. */
   identity?: { publicUrl: string; passwordSignIn: boolean; secureCookies: boolean };
+  /** Where the built web console is (default: dist/web beside the entrypoints, or the checkout's). */
+  console?: { root?: string };
 }
 
 /** What the HTTP layer calls: built by the composition root (src/main/services.ts), never here. */
@@ -219,6 +222,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
     { prefix: '/api/v1' },
   );
+  // Before the proof of concept's `GET /`: browsers get the console there, other clients `Welcome`.
+  registerConsole(app, deps.config.console ?? {});
   registerPocRoutes(app, { tunnels, routes: deps.services.routes });
   const identity = deps.config.identity ?? {
     publicUrl: 'http://127.0.0.1',
