@@ -3,10 +3,15 @@
  * changes have been quiet for `debounceMs`, at most `maxDebounceMs` after the first. When a burst
  * lasts longer, the loop's pass still sends DNS batches, tunnel creates and Access changes, but
  * puts a remote tunnel's configuration PUT off if that tunnel changed since the pass read it, or
- * changed more than once in a burst that is still going on — never longer than
- * `configMaxDelayMs` after it was first put off. Only this replica's own changes count (other
- * replicas' are not seen here, so they never put anything off). Time comes from `now`, so the
- * rules are tested with a controlled clock (gathering.test.ts).
+ * changed more than once in a burst that is still going on. How long it is put off depends on
+ * what the rate limiter can still afford (`keepDeferring`): while the current window can pay
+ * for this PUT on top of one PUT for every tunnel still put off, an early PUT costs nothing but
+ * a call, so the wait ends `configMaxDelayMs` after the first put-off (the configuration does not
+ * lag the DNS by more); once it cannot, an early PUT would take a call the burst's end needs, and
+ * the PUT waits until the burst is over, however long it lasts: a burst then costs one PUT per
+ * touched tunnel. Only this replica's own changes count (other replicas' are not seen here, so
+ * they never put anything off). Time comes from `now`, so the rules are tested with a controlled
+ * clock (gathering.test.ts).
  */
 
 export interface GatheringOptions {
@@ -14,6 +19,27 @@ export interface GatheringOptions {
   maxDebounceMs: number;
   configMaxDelayMs: number;
   now?: () => number;
+  /**
+   * Calls the rate limiter can still make in its current window without waiting (this
+   * replica's view of it); without it, as if there were always enough.
+   */
+  spareCalls?: () => number;
+}
+
+/**
+ * The deferral rule: whether a PUT put off for `deferredForMs`, in a burst still going on, waits
+ * longer. Within `maxDelayMs`, yes. Past it, only if the window cannot afford it on top of the
+ * final PUT of every tunnel the burst touched (`finalPuts`, this one included): then an early PUT
+ * would push the burst's last PUTs into a later window.
+ */
+export function keepDeferring(input: {
+  deferredForMs: number;
+  maxDelayMs: number;
+  spareCalls: number;
+  finalPuts: number;
+}): boolean {
+  if (input.deferredForMs < input.maxDelayMs) return true;
+  return input.spareCalls <= input.finalPuts;
 }
 
 export function createGathering(o: GatheringOptions) {
@@ -61,7 +87,7 @@ export function createGathering(o: GatheringOptions) {
     /**
      * Whether a gathering pass that read its tunnels at `readAt` puts this tunnel's PUT off: it
      * changed since the read (the PUT would be stale at once), or changes keep coming and this
-     * tunnel is one of the burst's — bounded by `configMaxDelayMs` from the first time.
+     * tunnel is one of the burst's — for as long as `keepDeferring` says.
      */
     defer(tunnelId: string, readAt: number): boolean {
       if (o.configMaxDelayMs <= 0) return false;
@@ -75,7 +101,13 @@ export function createGathering(o: GatheringOptions) {
         deferredSince.set(tunnelId, t);
         return true;
       }
-      return t - since < o.configMaxDelayMs;
+      return keepDeferring({
+        deferredForMs: t - since,
+        maxDelayMs: o.configMaxDelayMs,
+        spareCalls: o.spareCalls?.() ?? Infinity,
+        // Every tunnel of the burst needs its final PUT once it ends, pushed early or not.
+        finalPuts: Math.max(deferredSince.size, burst.size),
+      });
     },
 
     /** The tunnel's configuration went out, or it is gone: nothing is put off for it any more. */

@@ -62,6 +62,8 @@ export interface ReconcilerDeps {
   expire?: (at: string) => Promise<{ tunnels: number; routes: number }>;
   /** The connectors' health refresh, started and stopped with the loop. */
   health?: HealthRefresh;
+  /** Calls the rate limiter can still make in its window: how long a burst's PUTs wait (gathering.ts). */
+  spareCalls?: () => number;
 }
 
 export function createReconciler(deps: ReconcilerDeps) {
@@ -84,7 +86,7 @@ export function createReconciler(deps: ReconcilerDeps) {
   const passes = createPass(ctx, deps.resync);
   const resyncs = createResync(ctx, deps.resync, { resynced: (r) => deps.hooks?.resynced?.(r) });
   const clock = deps.now ?? Date.now;
-  const gathering = createGathering({ ...o, now: clock });
+  const gathering = createGathering({ ...o, now: clock, spareCalls: deps.spareCalls });
   const background = new AsyncLocalStorage<true>();
 
   let running = false;
