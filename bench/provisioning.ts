@@ -22,6 +22,7 @@ import {
   settle,
   sleep,
   startBenchStack,
+  type BenchStack,
   waitUntil,
   type ExpectedRoute,
 } from './stack.js';
@@ -118,6 +119,8 @@ export async function provisionWithTunnelplane(opts: {
   database?: string;
   measureResync?: boolean;
   timeoutMs?: number;
+  /** Servers on the same database and emulator (default 1); client c talks to server c mod N. */
+  replicas?: number;
 }): Promise<TunnelplaneRun> {
   const { mode, size } = opts;
   const timeoutMs = opts.timeoutMs ?? 10 * 60_000;
@@ -128,9 +131,19 @@ export async function provisionWithTunnelplane(opts: {
     emulator: { latencyMs: LATENCY_MS, rateLimit: REAL_RATE_LIMIT, plan: PLAN },
   });
   const { cf, runtime, url } = stack;
+  const others: BenchStack[] = [];
   try {
+    for (let i = 1; i < (opts.replicas ?? 1); i++)
+      others.push(
+        await startBenchStack({
+          cf,
+          configMode: mode,
+          ...(opts.database ? { database: opts.database } : {}),
+        }),
+      );
+    const urls = [url, ...others.map((o) => o.url)];
     const users = await createUsers(runtime.store, size.clients);
-    const clients = users.map((u) => api(url, basicAuth(u)));
+    const clients = users.map((u, c) => api(urls[c % urls.length]!, basicAuth(u)));
     // Warm each user's Basic-auth cache entry (one scrypt each) before the clock starts.
     await pool(clients.length, 4, async (c) => {
       const res = await clients[c]!.request('GET', '/api/v1/me');
@@ -281,6 +294,7 @@ export async function provisionWithTunnelplane(opts: {
       resyncByEndpoint,
     };
   } finally {
+    for (const o of others) await o.stop();
     await stack.stop();
   }
 }
@@ -323,7 +337,7 @@ export async function provisionPerRoute(mode: Mode, size: ProvisioningSize): Pro
   }
 }
 
-function printRun(title: string, run: TunnelplaneRun, perRoute: PerRouteRun | null) {
+export function printRun(title: string, run: TunnelplaneRun, perRoute: PerRouteRun | null) {
   const rows: Array<Record<string, string | number | null>> = [
     {
       way: 'Tunnelplane',

@@ -19,6 +19,7 @@ import { fairnessBenchmark } from './fairness.js';
 import { healthBenchmark } from './health.js';
 import { soakBenchmark } from './soak.js';
 import { resyncBenchmark } from './resync.js';
+import { replicasBenchmark } from './replicas.js';
 import { postgresUrl } from './stack.js';
 
 interface Options {
@@ -105,6 +106,20 @@ const benchmarks: Benchmark[] = [
         return { skipped: 'neither TUNNELPLANE_BENCH_POSTGRES_URL nor TUNNELPLANE_TEST_POSTGRES_URL is set' };
       }
       return provisioningPostgresBenchmark({ full: o.full, ...pg });
+    },
+  },
+  {
+    name: 'replicas',
+    key: 'replicas',
+    describe:
+      'two replicas on PostgreSQL sharing one budget: 1,000 routes over 100 remote tunnels, calls vs the minimum, 429s',
+    async run() {
+      const pg = postgresUrl();
+      if (!pg) {
+        note('\nreplicas: skipped: set TUNNELPLANE_BENCH_POSTGRES_URL to a PostgreSQL database it may empty');
+        return { skipped: 'neither TUNNELPLANE_BENCH_POSTGRES_URL nor TUNNELPLANE_TEST_POSTGRES_URL is set' };
+      }
+      return replicasBenchmark(pg);
     },
   },
   {

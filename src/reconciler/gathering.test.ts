@@ -15,9 +15,14 @@ function simulate(
   opts: Omit<GatheringOptions, 'now' | 'spareCalls'> = OPTS,
   /** Calls the window holds: what is spare is that minus the PUTs made (Infinity: always enough). */
   budget = Infinity,
+  /** The changes come through another replica: this one sees them only as generations. */
+  elsewhere = false,
 ) {
   let now = 0;
   let spent = 0;
+  const generation = new Map<string, number>();
+  const observed = new Map<string, number>();
+  const putAt: number[] = [];
   const g = createGathering({ ...opts, now: () => now, spareCalls: () => budget - spent });
   const queue = [...changes].sort((a, b) => a[0] - b[0]);
   const lastChange = new Map<string, number>();
@@ -29,13 +34,14 @@ function simulate(
     while (queue.length > 0 && queue[0]![0] <= to) {
       const [at, id] = queue.shift()!;
       now = at;
-      g.changed(id);
+      if (!elsewhere) g.changed(id);
+      generation.set(id, (generation.get(id) ?? 0) + 1);
       lastChange.set(id, at);
     }
     now = Math.max(now, to);
   };
   const dirty = () =>
-    [...lastChange].filter(([id, at]) => at >= (pushedAt.get(id) ?? -Infinity)).map(([id]) => id);
+    [...lastChange].filter(([id, at]) => at > (pushedAt.get(id) ?? -Infinity)).map(([id]) => id);
   for (let guard = 0; guard < 10_000; guard++) {
     if (dirty().length === 0) {
       if (queue.length === 0) break;
@@ -44,19 +50,21 @@ function simulate(
     const started = now;
     for (let w = g.waitBeforePass(started); w > 0; w = g.waitBeforePass(started)) advance(now + w);
     const readAt = g.passStarting();
-    const claimed = dirty();
+    const claimed = dirty().map((id) => [id, generation.get(id)!] as const);
     passes++;
     advance(now + passMs / 2);
-    for (const id of claimed) {
-      if (g.defer(id, readAt)) continue;
+    for (const [id, gen] of claimed) {
+      if (g.defer(id, readAt, { generation: gen, observedGeneration: observed.get(id) ?? 0 })) continue;
       puts.set(id, (puts.get(id) ?? 0) + 1);
+      observed.set(id, gen);
+      putAt.push(now);
       spent++;
       pushedAt.set(id, readAt);
       g.settled(id);
     }
     advance(now + passMs / 2);
   }
-  return { puts, passes };
+  return { puts, passes, putAt };
 }
 
 /** `n` changes `gapMs` apart, round-robin over `tunnels` tunnels, starting at `from`. */
@@ -182,5 +190,43 @@ describe('gathering a burst longer than configMaxDelayMs, by what the budget aff
   it('with plenty spare, keeps the fixed delay (the configuration lags at most configMaxDelayMs)', () => {
     const { puts } = simulate(burst(200, 75, 4), 20, OPTS, 1000);
     for (const n of puts.values()) expect(n).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe('gathering a burst made through another replica (seen only as generations)', () => {
+  it('40 changes 75 ms apart over 4 tunnels: one PUT per tunnel', () => {
+    const { puts } = simulate(burst(40, 75, 4), 20, OPTS, Infinity, true);
+    expect([...puts.values()]).toEqual([1, 1, 1, 1]);
+  });
+
+  it('the same on a slow machine (a pass takes 400 ms)', () => {
+    const { puts } = simulate(burst(40, 75, 4), 400, OPTS, Infinity, true);
+    expect([...puts.values()]).toEqual([1, 1, 1, 1]);
+  });
+
+  it('a lone change goes out after about debounceMs', () => {
+    const { puts, putAt } = simulate([[0, 't0']], 20, OPTS, Infinity, true);
+    expect([...puts.values()]).toEqual([1]);
+    expect(putAt[0]).toBeLessThan(OPTS.debounceMs + 3 * 20);
+  });
+
+  it('a second lone change, long after the first, waits at most about debounceMs', () => {
+    const { puts, putAt } = simulate(
+      [
+        [0, 't0'],
+        [5000, 't0'],
+      ],
+      20,
+      OPTS,
+      Infinity,
+      true,
+    );
+    expect([...puts.values()]).toEqual([2]);
+    expect(putAt[1]! - 5000).toBeLessThan(OPTS.debounceMs + 3 * 20);
+  });
+
+  it('15 s of changes with a budget of exactly 4 PUTs: one PUT per tunnel', () => {
+    const { puts } = simulate(burst(200, 75, 4), 20, OPTS, 4, true);
+    expect([...puts.values()]).toEqual([1, 1, 1, 1]);
   });
 });

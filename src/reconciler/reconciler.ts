@@ -103,7 +103,7 @@ export function createReconciler(deps: ReconcilerDeps) {
 
   async function runPass(gather: boolean): Promise<number> {
     const readAt = gathering.passStarting();
-    const defer = (w: Work) => gather && gathering.defer(w.tunnel.id, readAt);
+    const defer = (w: Work) => gather && gathering.defer(w.tunnel.id, readAt, w.tunnel);
     const { work, stats } = await passes.run(defer);
     for (const w of work) if (!w.deferred) gathering.settled(w.tunnel.id);
     if (work.length === 0) return 0;
