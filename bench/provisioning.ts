@@ -121,6 +121,10 @@ export async function provisionWithTunnelplane(opts: {
   timeoutMs?: number;
   /** Servers on the same database and emulator (default 1); client c talks to server c mod N. */
   replicas?: number;
+  /** The emulator's and the server's budget; default Cloudflare's real one. */
+  rateLimit?: { requests: number; windowSeconds: number };
+  /** Route j is posted no sooner than j/N of this after the first (default: as fast as they go). */
+  postOverSeconds?: number;
 }): Promise<TunnelplaneRun> {
   const { mode, size } = opts;
   const timeoutMs = opts.timeoutMs ?? 10 * 60_000;
@@ -128,7 +132,8 @@ export async function provisionWithTunnelplane(opts: {
   const stack = await startBenchStack({
     configMode: mode,
     ...(opts.database ? { database: opts.database } : {}),
-    emulator: { latencyMs: LATENCY_MS, rateLimit: REAL_RATE_LIMIT, plan: PLAN },
+    emulator: { latencyMs: LATENCY_MS, rateLimit: opts.rateLimit ?? REAL_RATE_LIMIT, plan: PLAN },
+    ...(opts.rateLimit ? { rateLimit: opts.rateLimit } : {}),
   });
   const { cf, runtime, url } = stack;
   const others: BenchStack[] = [];
@@ -209,6 +214,10 @@ export async function provisionWithTunnelplane(opts: {
           const t = j % size.tunnels;
           if (t % clients.length !== c) continue;
           const tunnel = tunnelNames[t]!;
+          if (opts.postOverSeconds) {
+            const due = routeStart + (j / size.routes) * opts.postOverSeconds * 1000;
+            if (due > performance.now()) await sleep(due - performance.now());
+          }
           const service = `http://10.${(j >> 16) & 255}.${(j >> 8) & 255}.${j & 255}:8080`;
           const res = await client.request('POST', `/api/v1/tunnels/${tunnel}/routes?wait=0`, { service });
           if (res.status !== 202 && res.status !== 201)

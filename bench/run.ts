@@ -20,6 +20,7 @@ import { healthBenchmark } from './health.js';
 import { soakBenchmark } from './soak.js';
 import { resyncBenchmark } from './resync.js';
 import { replicasBenchmark } from './replicas.js';
+import { burstBenchmark } from './burst.js';
 import { postgresUrl } from './stack.js';
 
 interface Options {
@@ -84,6 +85,13 @@ const benchmarks: Benchmark[] = [
     describe:
       'connector health: Cloudflare calls per refresh for N tunnels, its time, and the freshness the call budget allows',
     run: (o) => healthBenchmark({ full: o.full }),
+  },
+  {
+    name: 'burst',
+    key: 'burst',
+    describe:
+      'routes posted over 15 s to remote tunnels against a budget of two windows: calls, PUTs per tunnel, windows until live',
+    run: (o) => burstBenchmark({ full: o.full }),
   },
   {
     name: 'resync',
