@@ -174,6 +174,16 @@ describe('gathering a burst longer than configMaxDelayMs, by what the budget aff
     expect(tunnels(puts)).toEqual([1, 1, 1, 1]);
   });
 
+  it('40 tunnels changed twice each over 6 s, 20 calls spare: the first changes wait too', () => {
+    const { puts } = simulate(burst(80, 75, 40), 20, OPTS, 20);
+    expect(tunnels(puts)).toEqual(Array.from({ length: 40 }, () => 1));
+  });
+
+  it('the same with plenty spare: a first change goes out at once (no latency for nothing)', () => {
+    const { puts } = simulate(burst(80, 75, 40), 20, OPTS, 1000);
+    expect(tunnels(puts).reduce((a, b) => a + b, 0)).toBeGreaterThan(40);
+  });
+
   it('a burst of any length (60 s) with a budget of exactly 4 PUTs: one PUT per tunnel', () => {
     const { puts } = simulate(burst(800, 75, 4), 20, OPTS, 4);
     expect(tunnels(puts)).toEqual([1, 1, 1, 1]);

@@ -3,7 +3,8 @@
  * changes have been quiet for `debounceMs`, at most `maxDebounceMs` after the first. When a burst
  * lasts longer, the loop's pass still sends DNS batches, tunnel creates and Access changes, but
  * puts a remote tunnel's configuration PUT off if that tunnel changed since the pass read it, or
- * changed more than once in a burst that is still going on. How long it is put off depends on
+ * changed more than once in a burst that is still going on (or once, when the rate limiter's window
+ * cannot pay for the final PUT of every tunnel the burst touched). How long it is put off depends on
  * what the rate limiter can still afford (`keepDeferring`): while the current window can pay
  * for this PUT on top of one PUT for every tunnel still put off, an early PUT costs nothing but
  * a call, so the wait ends `configMaxDelayMs` after the first put-off (the configuration does not
@@ -148,8 +149,14 @@ export function createGathering(o: GatheringOptions) {
       if (o.configMaxDelayMs <= 0) return false;
       const t = now();
       const stale = (changedAt.get(tunnelId) ?? -Infinity) >= readAt;
+      const spare = o.spareCalls?.() ?? Infinity;
+      const finalPuts = Math.max(deferredSince.size, burst.size);
+      // With the window too short for the burst's final PUTs, a tunnel's first change waits too.
       const ongoing =
-        t - lastChangeAt < o.debounceMs && (deferredSince.has(tunnelId) || (burst.get(tunnelId) ?? 0) > 1);
+        t - lastChangeAt < o.debounceMs &&
+        (deferredSince.has(tunnelId) ||
+          (burst.get(tunnelId) ?? 0) > 1 ||
+          (burst.has(tunnelId) && spare <= finalPuts));
       // This replica's own changes to the tunnel: the rules above decide.
       const movedNow =
         generations !== undefined && !burst.has(tunnelId) && movedElsewhere(tunnelId, generations, readAt, t);
@@ -162,12 +169,12 @@ export function createGathering(o: GatheringOptions) {
         deferredSince.set(tunnelId, t);
         return true;
       }
+      // Every tunnel of the burst needs its final PUT once it ends, pushed early or not.
       return keepDeferring({
         deferredForMs: t - since,
         maxDelayMs: o.configMaxDelayMs,
-        spareCalls: o.spareCalls?.() ?? Infinity,
-        // Every tunnel of the burst needs its final PUT once it ends, pushed early or not.
-        finalPuts: Math.max(deferredSince.size, burst.size),
+        spareCalls: spare,
+        finalPuts,
       });
     },
 
