@@ -29,7 +29,7 @@ describe('the verified-token and teams cache across replicas', () => {
       );
     expect((await admin.post('/api/v1/admin/teams', { name: 'ops' })).status).toBe(201);
     expect((await admin.request('PUT', '/api/v1/admin/teams/ops/members/kai')).status).toBe(200);
-  });
+  }, 120_000);
   afterAll(async () => {
     await b?.stop();
     await a?.stop();
