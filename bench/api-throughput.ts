@@ -6,8 +6,15 @@
  * tokens, every request for a random user (and, for the config, a random tunnel of theirs).
  * With a profile folder, each of the four runs is CPU-profiled (the server's process, through
  * the inspector) into its own .cpuprofile.
+ *
+ * The floor: right after each run, a bare Fastify server in this same process answers the same
+ * requests with the very bytes Tunnelplane answered them with (read once per target after the
+ * run, held in a Map keyed by path and Authorization), under the same load. Tunnelplane's
+ * requests/s divided by the floor's is `floorRatio`: what the server costs beyond the framework
+ * and the socket, in the same minute on the same machine, whatever else the machine is doing.
  */
 import { spawn } from 'node:child_process';
+import Fastify from 'fastify';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
@@ -37,8 +44,18 @@ export interface ApiThroughputResult {
   p99Ms: number;
   combinations: Record<
     Combination,
-    LoadResult & { paths: string; serverCpuUsPerRequest: number; viewCacheHitRatio: number }
+    LoadResult & {
+      paths: string;
+      serverCpuUsPerRequest: number;
+      viewCacheHitRatio: number;
+      /** The bare Fastify server answering the same bytes, under the same load, right after. */
+      floor: LoadResult & { serverCpuUsPerRequest: number };
+      /** requests/s over the floor's. */
+      floorRatio: number;
+    }
   >;
+  /** Per combination, and the minimum (the figure the target applies to). */
+  floorRatio: Record<Combination, number> & { min: number };
   seedSeconds: number;
   /** Creating one API token per user through the API, which also signs each user in once (one scrypt each). */
   tokensSeconds: number;
@@ -99,6 +116,41 @@ export function loadTargets(
     'config-basic': config(basicAuth),
     'config-bearer': config(bearer),
   };
+}
+
+/** Tunnelplane's answer to each target, as bytes with its content type (read once, 10 at a time). */
+async function answersOf(url: string, targets: LoadTarget[]): Promise<Map<string, FloorAnswer>> {
+  const answers = new Map<string, FloorAnswer>();
+  await pool(targets.length, 10, async (i) => {
+    const t = targets[i]!;
+    const res = await fetch(url + t.path, { headers: { authorization: t.authorization } });
+    const bytes = Buffer.from(await res.arrayBuffer());
+    if (res.status !== 200) throw new Error(`floor: ${t.path} answered ${res.status}`);
+    answers.set(floorKey(t.path, t.authorization), {
+      type: res.headers.get('content-type') ?? 'application/octet-stream',
+      bytes,
+    });
+  });
+  return answers;
+}
+
+interface FloorAnswer {
+  type: string;
+  bytes: Buffer;
+}
+
+const floorKey = (path: string, authorization: string | undefined) => `${path}\n${authorization ?? ''}`;
+
+/** A bare Fastify server on port 0 that answers each known request with its bytes. */
+async function startFloor(answers: Map<string, FloorAnswer>) {
+  const app = Fastify({ logger: false });
+  app.get('*', (req, reply) => {
+    const a = answers.get(floorKey(req.url, req.headers.authorization));
+    if (!a) return reply.status(404).send();
+    return reply.type(a.type).send(a.bytes);
+  });
+  const url = await app.listen({ host: '127.0.0.1', port: 0 });
+  return { url, close: () => app.close() };
 }
 
 /** The view cache's lookups so far, from the server's /metrics. */
@@ -183,11 +235,41 @@ export async function apiThroughputBenchmark(opts: {
         (cpu.user + cpu.system) / Math.max(1, res.requests + res.warmupRequests),
         0,
       );
+      const answers = await answersOf(stack.url, targets[name]);
+      const floorServer = await startFloor(answers);
+      const floorCpuBefore = process.cpuUsage();
+      let floor: LoadResult;
+      try {
+        floor = await runLoad(
+          {
+            url: floorServer.url,
+            connections: apiLoad.connections,
+            durationSeconds: load.durationSeconds,
+            warmupSeconds: load.warmupSeconds,
+            targets: targets[name],
+          },
+          stack.dir,
+          `${name}-floor`,
+        );
+      } finally {
+        await floorServer.close();
+      }
+      const floorCpu = process.cpuUsage(floorCpuBefore);
+      if (floor.non2xx > 0 || floor.errors > 0)
+        note(`warning: ${name} floor: ${floor.non2xx} non-2xx answers, ${floor.errors} errors`);
       combinations[name] = {
         ...res,
         paths: `${targets[name].length} distinct`,
         serverCpuUsPerRequest,
         viewCacheHitRatio,
+        floor: {
+          ...floor,
+          serverCpuUsPerRequest: round(
+            (floorCpu.user + floorCpu.system) / Math.max(1, floor.requests + floor.warmupRequests),
+            0,
+          ),
+        },
+        floorRatio: round(res.requestsPerSecond / Math.max(1, floor.requestsPerSecond), 3),
       };
     }
     const rows = Object.entries(combinations).map(([name, r]) => ({
@@ -201,6 +283,10 @@ export async function apiThroughputBenchmark(opts: {
       'non-2xx': r.non2xx,
       errors: r.errors,
       'server CPU µs/req': r.serverCpuUsPerRequest,
+      'floor req/s': round(r.floor.requestsPerSecond, 0),
+      'floor p99 ms': r.floor.p99Ms,
+      'floor CPU µs/req': r.floor.serverCpuUsPerRequest,
+      'of floor': r.floorRatio,
       'cache hits': `${round(r.viewCacheHitRatio * 100, 1)} %`,
       targets: r.paths,
     }));
@@ -211,6 +297,11 @@ export async function apiThroughputBenchmark(opts: {
     note(`tokens created (and each user's password checked once) in ${round(tokensSeconds, 1)} s`);
     const all = Object.values(combinations);
     const worst = all.reduce((a, b) => (b.requestsPerSecond < a.requestsPerSecond ? b : a));
+    const ratios = Object.fromEntries(
+      Object.entries(combinations).map(([name, r]) => [name, r.floorRatio]),
+    ) as Record<Combination, number>;
+    const floorRatio = { ...ratios, min: Math.min(...Object.values(ratios)) };
+    note(`throughput as a ratio of the bare Fastify floor: min ${floorRatio.min} (target ≥ 0.6)`);
     return {
       size: opts.full ? 'full' : 'quick',
       ...size,
@@ -220,6 +311,7 @@ export async function apiThroughputBenchmark(opts: {
       p50Ms: Math.max(...all.map((r) => r.p50Ms)),
       p99Ms: Math.max(...all.map((r) => r.p99Ms)),
       combinations,
+      floorRatio,
       seedSeconds: round(dataset.seconds, 1),
       tokensSeconds: round(tokensSeconds, 1),
       loadGenerator: 'autocannon in a child process (bench/load-worker.ts); server in the benchmark process',

@@ -22,6 +22,7 @@ import {
   settle,
   sleep,
   startBenchStack,
+  type BenchStack,
   waitUntil,
   type ExpectedRoute,
 } from './stack.js';
@@ -118,6 +119,12 @@ export async function provisionWithTunnelplane(opts: {
   database?: string;
   measureResync?: boolean;
   timeoutMs?: number;
+  /** Servers on the same database and emulator (default 1); client c talks to server c mod N. */
+  replicas?: number;
+  /** The emulator's and the server's budget; default Cloudflare's real one. */
+  rateLimit?: { requests: number; windowSeconds: number };
+  /** Route j is posted no sooner than j/N of this after the first (default: as fast as they go). */
+  postOverSeconds?: number;
 }): Promise<TunnelplaneRun> {
   const { mode, size } = opts;
   const timeoutMs = opts.timeoutMs ?? 10 * 60_000;
@@ -125,12 +132,23 @@ export async function provisionWithTunnelplane(opts: {
   const stack = await startBenchStack({
     configMode: mode,
     ...(opts.database ? { database: opts.database } : {}),
-    emulator: { latencyMs: LATENCY_MS, rateLimit: REAL_RATE_LIMIT, plan: PLAN },
+    emulator: { latencyMs: LATENCY_MS, rateLimit: opts.rateLimit ?? REAL_RATE_LIMIT, plan: PLAN },
+    ...(opts.rateLimit ? { rateLimit: opts.rateLimit } : {}),
   });
   const { cf, runtime, url } = stack;
+  const others: BenchStack[] = [];
   try {
+    for (let i = 1; i < (opts.replicas ?? 1); i++)
+      others.push(
+        await startBenchStack({
+          cf,
+          configMode: mode,
+          ...(opts.database ? { database: opts.database } : {}),
+        }),
+      );
+    const urls = [url, ...others.map((o) => o.url)];
     const users = await createUsers(runtime.store, size.clients);
-    const clients = users.map((u) => api(url, basicAuth(u)));
+    const clients = users.map((u, c) => api(urls[c % urls.length]!, basicAuth(u)));
     // Warm each user's Basic-auth cache entry (one scrypt each) before the clock starts.
     await pool(clients.length, 4, async (c) => {
       const res = await clients[c]!.request('GET', '/api/v1/me');
@@ -196,6 +214,10 @@ export async function provisionWithTunnelplane(opts: {
           const t = j % size.tunnels;
           if (t % clients.length !== c) continue;
           const tunnel = tunnelNames[t]!;
+          if (opts.postOverSeconds) {
+            const due = routeStart + (j / size.routes) * opts.postOverSeconds * 1000;
+            if (due > performance.now()) await sleep(due - performance.now());
+          }
           const service = `http://10.${(j >> 16) & 255}.${(j >> 8) & 255}.${j & 255}:8080`;
           const res = await client.request('POST', `/api/v1/tunnels/${tunnel}/routes?wait=0`, { service });
           if (res.status !== 202 && res.status !== 201)
@@ -281,6 +303,7 @@ export async function provisionWithTunnelplane(opts: {
       resyncByEndpoint,
     };
   } finally {
+    for (const o of others) await o.stop();
     await stack.stop();
   }
 }
@@ -323,7 +346,7 @@ export async function provisionPerRoute(mode: Mode, size: ProvisioningSize): Pro
   }
 }
 
-function printRun(title: string, run: TunnelplaneRun, perRoute: PerRouteRun | null) {
+export function printRun(title: string, run: TunnelplaneRun, perRoute: PerRouteRun | null) {
   const rows: Array<Record<string, string | number | null>> = [
     {
       way: 'Tunnelplane',

@@ -19,6 +19,9 @@ import { fairnessBenchmark } from './fairness.js';
 import { healthBenchmark } from './health.js';
 import { consoleBenchmark } from './console.js';
 import { soakBenchmark } from './soak.js';
+import { resyncBenchmark } from './resync.js';
+import { replicasBenchmark } from './replicas.js';
+import { burstBenchmark } from './burst.js';
 import { postgresUrl } from './stack.js';
 
 interface Options {
@@ -91,6 +94,20 @@ const benchmarks: Benchmark[] = [
     run: (o) => consoleBenchmark(o),
   },
   {
+    name: 'burst',
+    key: 'burst',
+    describe:
+      'routes posted over 15 s to remote tunnels against a budget of two windows: calls, PUTs per tunnel, windows until live',
+    run: (o) => burstBenchmark({ full: o.full }),
+  },
+  {
+    name: 'resync',
+    key: 'resync',
+    describe:
+      'one full resync of the large data set, converged: calls, seconds, peak memory, per 10,000 routes',
+    run: (o) => resyncBenchmark({ full: o.full }),
+  },
+  {
     name: 'postgres',
     key: 'provisioningPostgres',
     describe:
@@ -104,6 +121,20 @@ const benchmarks: Benchmark[] = [
         return { skipped: 'neither TUNNELPLANE_BENCH_POSTGRES_URL nor TUNNELPLANE_TEST_POSTGRES_URL is set' };
       }
       return provisioningPostgresBenchmark({ full: o.full, ...pg });
+    },
+  },
+  {
+    name: 'replicas',
+    key: 'replicas',
+    describe:
+      'two replicas on PostgreSQL sharing one budget: 1,000 routes over 100 remote tunnels, calls vs the minimum, 429s',
+    async run() {
+      const pg = postgresUrl();
+      if (!pg) {
+        note('\nreplicas: skipped: set TUNNELPLANE_BENCH_POSTGRES_URL to a PostgreSQL database it may empty');
+        return { skipped: 'neither TUNNELPLANE_BENCH_POSTGRES_URL nor TUNNELPLANE_TEST_POSTGRES_URL is set' };
+      }
+      return replicasBenchmark(pg);
     },
   },
   {

@@ -95,6 +95,8 @@ export interface BenchStackOptions {
   resyncSeconds?: number;
   /** The server key sealing tunnel secrets (base64 of 32 bytes); default random. */
   secretKey?: string;
+  /** The server's Cloudflare budget (`cloudflare.rateLimit`); default Cloudflare's real one. */
+  rateLimit?: { requests: number; windowSeconds: number };
 }
 
 export interface BenchStack {
@@ -125,7 +127,13 @@ export async function startBenchStack(opts: BenchStackOptions = {}): Promise<Ben
       listen: { host: '127.0.0.1', port: 0 },
       database: { url: opts.database ?? `sqlite:${join(dir, 'db.sqlite')}` },
       secretKey,
-      cloudflare: { apiToken: cf.token, accountId: cf.accountId, zoneName: cf.zoneName, baseUrl: cf.url },
+      cloudflare: {
+        apiToken: cf.token,
+        accountId: cf.accountId,
+        zoneName: cf.zoneName,
+        baseUrl: cf.url,
+        ...(opts.rateLimit ? { rateLimit: opts.rateLimit } : {}),
+      },
       quotas: BENCH_QUOTAS,
       tunnels: { defaultConfigMode: opts.configMode ?? 'local' },
       reconciler: { enabled: opts.reconciler ?? true, resyncSeconds: opts.resyncSeconds ?? 0 },

@@ -2,7 +2,7 @@ import { scryptSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { createAuthenticator, throttleSource, type AuthDeps, type AuthLimits } from './auth.js';
 import { createSignInThrottle, defaultThrottleLimits } from './sign-in-throttle.js';
-import { hashPassword, needsRehash, verifyPassword } from '../domain/passwords.js';
+import { hashApiToken, hashPassword, needsRehash, newApiToken, verifyPassword } from '../domain/passwords.js';
 import type { UserRow } from '../store/index.js';
 
 const basic = (u: string, p: string) => `Basic ${Buffer.from(`${u}:${p}`).toString('base64')}`;
@@ -625,5 +625,93 @@ describe('authenticator: rehashing older hashes', () => {
     for (let i = 0; i < 20; i++) await flush();
     expect(updates).toEqual([]);
     expect(await verifyPassword('changed-by-admin', older.password_hash)).toBe(true);
+  });
+});
+
+describe('verified tokens and teams, cached under the auth version', () => {
+  /** One person with one token and one team; counts the token and team reads. */
+  function tokenWorld() {
+    const user = { ...row('dana', '!'), auth_version: 0 } as UserRow;
+    const secret = newApiToken();
+    const tokenRows = new Map([
+      [
+        hashApiToken(secret),
+        {
+          id: 'tok-1',
+          user_id: user.id,
+          name: 't',
+          token_hash: hashApiToken(secret),
+          created_at: '2026-01-01T00:00:00.000Z',
+          last_used_at: null,
+          expires_at: null,
+          scopes: 'read,write',
+        },
+      ],
+    ]);
+    let teams = [{ id: 'team-1', name: 'ops' }];
+    const reads = { tokens: 0, teams: 0 };
+    const auth = createAuthenticator({
+      store: {
+        users: {
+          byName: async () => undefined,
+          byId: async (id) => (id === user.id ? { ...user } : undefined),
+          update: async () => {},
+        },
+        tokens: {
+          byHash: async (h) => {
+            reads.tokens++;
+            const t = tokenRows.get(h);
+            return t && { ...t };
+          },
+          touch: async () => {},
+        },
+        teams: {
+          teamsOf: async () => {
+            reads.teams++;
+            return teams.map((t) => ({ ...t }));
+          },
+        },
+      },
+    });
+    const who = () =>
+      auth.authenticate(`Bearer ${secret}`, '10.0.0.1').then(
+        (a) => a.teams.map((t) => t.name).join(','),
+        (e: { code: string }) => e.code,
+      );
+    return {
+      who,
+      reads,
+      /** What the database's triggers do: a change of tokens or teams bumps the version. */
+      change(fn: () => void) {
+        fn();
+        user.auth_version++;
+      },
+      revoke: () => tokenRows.clear(),
+      setTeams: (names: string[]) => (teams = names.map((name) => ({ id: `team-${name}`, name }))),
+    };
+  }
+
+  it('reads the token and the teams once while the version holds', async () => {
+    const w = tokenWorld();
+    expect(await w.who()).toBe('ops');
+    const first = { ...w.reads };
+    for (let i = 0; i < 5; i++) expect(await w.who()).toBe('ops');
+    expect(w.reads).toEqual(first);
+  });
+
+  it('refuses a revoked token at the next request once the version moved', async () => {
+    const w = tokenWorld();
+    expect(await w.who()).toBe('ops');
+    w.change(() => w.revoke());
+    expect(await w.who()).toBe('auth.invalid');
+  });
+
+  it('shows a membership change at the next request once the version moved', async () => {
+    const w = tokenWorld();
+    expect(await w.who()).toBe('ops');
+    w.change(() => w.setTeams([]));
+    expect(await w.who()).toBe('');
+    w.change(() => w.setTeams(['ops', 'web']));
+    expect(await w.who()).toBe('ops,web');
   });
 });

@@ -24,6 +24,15 @@
  * A hash weaker than the current parameters is replaced after the next successful sign-in, in
  * the background, through the same queue, and the cached pair follows the new hash.
  *
+ * Verified API tokens and each person's teams are cached too, under the person's `auth_version`
+ * (migration 0012: database triggers bump it when one of their tokens is revoked or changed,
+ * when they join or leave a team, when a team of theirs is renamed). Every request still reads
+ * its user row, which carries that version (and the role, the disabled flag, the password hash):
+ * a cached token or team list is used only while the version read by this very request is the
+ * one it was cached under, and is always read after that version. So a revocation or a
+ * membership change made anywhere — this replica, another one, an operator's SQL — counts from
+ * the next request on, never later; the cache saves the token and team queries, not freshness.
+ *
  * Defaults (`defaultAuthLimits`): 2 checks at once plus 1 reserved, 128 waiting, 8 per
  * account; 5 free failures, then 1 s doubling to 5 min; 20 failing accounts and 10 checks in
  * flight per source; failures forgotten after 15 min; 20 failures per account per 15 min from
@@ -45,7 +54,7 @@ import {
   verifyPassword,
 } from '../domain/passwords.js';
 import { parseScopes, rightsOf, type Scope } from '../domain/scopes.js';
-import type { Store, TeamRef, UserRow } from '../store/index.js';
+import type { Store, TeamRef, TokenRow, UserRow } from '../store/index.js';
 import {
   createSignInThrottle,
   defaultThrottleLimits,
@@ -84,7 +93,7 @@ export interface AuthLimits extends ThrottleLimits {
   maxQueuedPerAccount: number;
   /** How long a failed user:password pair is answered 401 without checking it again. */
   failureMemoryMs: number;
-  /** Verified pairs (and failed pairs, and token last-use times) remembered. */
+  /** Verified pairs (and failed pairs, verified tokens, people's teams, token last-use times) remembered. */
   cacheSize: number;
   /** An API token's last use is written at most this often. */
   touchEveryMs: number;
@@ -246,6 +255,10 @@ export function createAuthenticator(deps: AuthDeps) {
   const checking = new Map<string, Promise<UserRow | null>>();
   const rehashing = new Set<string>();
   const lastTouched = new Map<string, number>();
+  // SHA-256 of a token → its row, read after the owner's auth version it is kept under.
+  const tokens = new Map<string, { row: TokenRow; authVersion: number }>();
+  // Person's id → their teams, read after the auth version they are kept under.
+  const teamsCache = new Map<string, { authVersion: number; teams: TeamRef[] }>();
   const throttle = createSignInThrottle(limits, now);
   const shared = createHashPool(limits.maxHashing, limits);
   const reserved = createHashPool(limits.reservedHashing, limits);
@@ -348,7 +361,52 @@ export function createAuthenticator(deps: AuthDeps) {
     return { user, via, scopes: rightsOf(user.role), expiresAt: null, teams: await teamsOf(user) };
   }
 
-  const teamsOf = async (user: UserRow) => (store.teams ? store.teams.teamsOf(user.id) : []);
+  /** The person's teams: cached under the auth version of `user`, the row this request read. */
+  async function teamsOf(user: UserRow): Promise<TeamRef[]> {
+    if (!store.teams) return [];
+    const hit = teamsCache.get(user.id);
+    if (hit && hit.authVersion === user.auth_version) {
+      teamsCache.delete(user.id);
+      teamsCache.set(user.id, hit);
+      return hit.teams;
+    }
+    // Read after the version (it came with `user`): never older than what it is kept under.
+    const teams = await store.teams.teamsOf(user.id);
+    remember(teamsCache, user.id, { authVersion: user.auth_version, teams });
+    return teams;
+  }
+
+  /** Sets an entry of an LRU map (Map order), evicting the oldest past `cacheSize`. */
+  function remember<V>(map: Map<string, V>, key: string, value: V) {
+    map.delete(key);
+    map.set(key, value);
+    if (map.size > limits.cacheSize) map.delete(map.keys().next().value!);
+  }
+
+  /**
+   * The token's row and its owner's row. A cached row is used while the owner's auth version
+   * (read now, with the owner) is the one it was cached under; otherwise the row is read
+   * again after the owner, so that what is cached is never older than its version.
+   */
+  async function tokenAndUser(tokenHash: string): Promise<{ row: TokenRow; user: UserRow } | null> {
+    const hit = tokens.get(tokenHash);
+    if (hit) {
+      const user = await store.users.byId(hit.row.user_id);
+      if (user && user.auth_version === hit.authVersion) {
+        remember(tokens, tokenHash, hit);
+        return { row: hit.row, user };
+      }
+      tokens.delete(tokenHash);
+    }
+    const first = await store.tokens.byHash(tokenHash);
+    if (!first) return null;
+    const user = await store.users.byId(first.user_id);
+    if (!user) return null;
+    const row = await store.tokens.byHash(tokenHash);
+    if (!row || row.user_id !== user.id) return null;
+    remember(tokens, tokenHash, { row, authVersion: user.auth_version });
+    return { row, user };
+  }
 
   async function session(secret: string): Promise<Authenticated> {
     if (!store.sessions || secret.length > 200) throw sessionGone();
@@ -367,10 +425,11 @@ export function createAuthenticator(deps: AuthDeps) {
 
   async function bearer(token: string): Promise<Authenticated> {
     if (!token.startsWith(API_TOKEN_PREFIX) || token.length > 200) throw rejected();
-    const row = await store.tokens.byHash(hashApiToken(token));
-    if (!row || (row.expires_at && row.expires_at < new Date().toISOString())) throw rejected();
-    const user = await store.users.byId(row.user_id);
-    if (!user || user.kind === 'team') throw rejected();
+    const found = await tokenAndUser(hashApiToken(token));
+    if (!found) throw rejected();
+    const { row, user } = found;
+    if (row.expires_at && row.expires_at < new Date().toISOString()) throw rejected();
+    if (user.kind === 'team') throw rejected();
     if (user.disabled) throw disabled();
     const nowMs = now();
     if ((lastTouched.get(row.id) ?? 0) + limits.touchEveryMs < nowMs) {

@@ -88,6 +88,76 @@ async function dropListVersionTriggers(db: Kysely<unknown>, dialect: Dialect) {
   }
 }
 
+/**
+ * The triggers that bump a person's `auth_versions` row whenever what authenticates them and is
+ * not on their `users` row changes: one of their API tokens (revoked, or its scopes, expiry or
+ * owner changed; not its last use), their team memberships, a team's name. The authenticator
+ * caches verified tokens and teams under that version (server/auth.ts).
+ */
+async function createAuthVersionTriggers(db: Kysely<unknown>, dialect: Dialect) {
+  const bump = (users: string) =>
+    `INSERT INTO auth_versions (user_id, version) ${users} ON CONFLICT (user_id) DO UPDATE SET version = auth_versions.version + 1`;
+  const members = (team: string) =>
+    `SELECT user_id, 1 FROM team_members WHERE team_id = ${team} ORDER BY user_id`;
+  if (dialect === 'postgres') {
+    const triggers = [
+      [
+        'tokens',
+        'AFTER UPDATE OF user_id, token_hash, scopes, expires_at OR DELETE ON api_tokens',
+        `IF TG_OP = 'UPDATE' THEN ${bump('SELECT DISTINCT u, 1 FROM (VALUES (OLD.user_id), (NEW.user_id)) AS t(u) ORDER BY u')}; ` +
+          `ELSE ${bump('SELECT OLD.user_id, 1')}; END IF;`,
+      ],
+      [
+        'members',
+        'AFTER INSERT OR UPDATE OR DELETE ON team_members',
+        `IF TG_OP <> 'INSERT' THEN ${bump('SELECT OLD.user_id, 1')}; END IF; ` +
+          `IF TG_OP <> 'DELETE' THEN ${bump('SELECT NEW.user_id, 1')}; END IF;`,
+      ],
+      [
+        'teams',
+        'AFTER UPDATE OF name ON users',
+        `IF NEW.kind = 'team' AND NEW.name IS DISTINCT FROM OLD.name THEN ${bump(members('NEW.id'))}; END IF;`,
+      ],
+    ] as const;
+    for (const [name, event, body] of triggers) {
+      const fn = `tunnelplane_auth_version_${name}`;
+      await sql
+        .raw(
+          `CREATE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN ${body} RETURN NULL; END $$`,
+        )
+        .execute(db);
+      await sql
+        .raw(`CREATE TRIGGER auth_version_${name} ${event} FOR EACH ROW EXECUTE FUNCTION ${fn}()`)
+        .execute(db);
+    }
+  } else {
+    // (SQLite reads `INSERT … SELECT … ON CONFLICT` only with a WHERE clause.)
+    const one = (user: string, when = 'true') => bump(`SELECT ${user}, 1 WHERE ${when}`);
+    const triggers = [
+      ['tokens_delete', 'AFTER DELETE ON api_tokens', one('OLD.user_id')],
+      [
+        'tokens_update',
+        'AFTER UPDATE OF user_id, token_hash, scopes, expires_at ON api_tokens',
+        `${one('OLD.user_id')}; ${one('NEW.user_id', 'NEW.user_id IS NOT OLD.user_id')}`,
+      ],
+      ['members_insert', 'AFTER INSERT ON team_members', one('NEW.user_id')],
+      ['members_delete', 'AFTER DELETE ON team_members', one('OLD.user_id')],
+      [
+        'members_update',
+        'AFTER UPDATE ON team_members',
+        `${one('OLD.user_id')}; ${one('NEW.user_id', 'NEW.user_id IS NOT OLD.user_id')}`,
+      ],
+      [
+        'teams',
+        "AFTER UPDATE OF name ON users WHEN NEW.kind = 'team' AND NEW.name IS NOT OLD.name",
+        bump(members('NEW.id').replace(' ORDER BY user_id', '')),
+      ],
+    ] as const;
+    for (const [name, event, body] of triggers)
+      await sql.raw(`CREATE TRIGGER auth_version_${name} ${event} BEGIN ${body}; END`).execute(db);
+  }
+}
+
 const migrations = (dialect: Dialect): Record<string, Migration> => ({
   '0001_initial': {
     async up(db: Kysely<unknown>) {
@@ -510,6 +580,22 @@ const migrations = (dialect: Dialect): Record<string, Migration> => ({
         .addColumn('created_at', 'text', (c) => c.notNull())
         .addPrimaryKeyConstraint('zone_grants_pk', ['user_id', 'zone'])
         .execute();
+    },
+  },
+  /**
+   * Performance (issue 19): `auth_versions`, one row per person whose tokens or team
+   * memberships ever changed, bumped by triggers (createAuthVersionTriggers), so that a verified
+   * token and a person's teams can be cached under it and re-read only when it changes —
+   * whoever made the change (this replica, another, an operator's SQL).
+   */
+  '0012_auth_versions': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('auth_versions')
+        .addColumn('user_id', 'text', (c) => c.primaryKey())
+        .addColumn('version', 'integer', (c) => c.notNull())
+        .execute();
+      await createAuthVersionTriggers(db, dialect);
     },
   },
 });

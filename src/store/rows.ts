@@ -7,8 +7,12 @@ import type { Kysely, Selectable, Transaction } from 'kysely';
 import { AppError } from '../domain/errors.js';
 import type { Database } from './schema.js';
 
-/** A user, with the version of their tunnel list (`tunnel_list_versions`, 0 before their first tunnel). */
-export type UserRow = Selectable<Database['users']> & { tunnels_version: number };
+/**
+ * A user, with the version of their tunnel list (`tunnel_list_versions`, 0 before their first
+ * tunnel) and of what authenticates them besides this row (`auth_versions`: tokens, teams; 0
+ * before the first change).
+ */
+export type UserRow = Selectable<Database['users']> & { tunnels_version: number; auth_version: number };
 export type TokenRow = Selectable<Database['api_tokens']>;
 export type TunnelRow = Selectable<Database['tunnels']>;
 export type RouteRow = Selectable<Database['routes']>;

@@ -55,6 +55,12 @@ export interface TunnelListVersionsTable {
   version: number;
 }
 
+/** Changes when a person's tokens or team memberships change (migration 0012's triggers). */
+export interface AuthVersionsTable {
+  user_id: string;
+  version: number;
+}
+
 export interface ApiTokensTable {
   id: string;
   user_id: string;
@@ -250,6 +256,7 @@ export interface Database {
   leases: LeasesTable;
   settings: SettingsTable;
   tunnel_list_versions: TunnelListVersionsTable;
+  auth_versions: AuthVersionsTable;
   tombstones: TombstonesTable;
   rate_grants: RateGrantsTable;
   team_members: TeamMembersTable;

@@ -40,8 +40,10 @@ export function createTeamsRepository(db: Kysely<Database>, users: UsersReposito
       db
         .selectFrom('users')
         .leftJoin('tunnel_list_versions as v', 'v.owner_id', 'users.id')
+        .leftJoin('auth_versions as a', 'a.user_id', 'users.id')
         .selectAll('users')
         .select((eb) => eb.fn.coalesce('v.version', eb.lit(0)).as('tunnels_version'))
+        .select((eb) => eb.fn.coalesce('a.version', eb.lit(0)).as('auth_version'))
         .where('users.kind', '=', 'team')
         .orderBy('users.name')
         .execute() as Promise<UserRow[]>,

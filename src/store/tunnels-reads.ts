@@ -68,6 +68,10 @@ export function createTunnelReads(db: Kysely<Database>) {
     return out;
   }
 
+  // The proof of concept's config.yaml and every tunnel path read a tunnel by name: built once,
+  // only its parameter changes (the builder's compilation was a tenth of a cached config.yaml).
+  const byNameQuery = db.selectFrom('tunnels').selectAll().where('name', '=', '').compile();
+
   return {
     /** Routes of the given tunnels with the columns the API needs, newest first (the ingress order). */
     routeViewsOf: (tunnelIds: string[]): Promise<Map<string, RouteView[]>> =>
@@ -80,8 +84,8 @@ export function createTunnelReads(db: Kysely<Database>) {
           .orderBy('id', 'desc')
           .execute(),
       ),
-    byName: (name: string) =>
-      db.selectFrom('tunnels').selectAll().where('name', '=', name).executeTakeFirst(),
+    byName: async (name: string): Promise<TunnelRow | undefined> =>
+      (await db.executeQuery<TunnelRow>({ ...byNameQuery, parameters: [name] })).rows[0],
     byId: (id: string) => db.selectFrom('tunnels').selectAll().where('id', '=', id).executeTakeFirst(),
 
     /** A page of the tunnels of these owners (a person and their teams), or everyone's (null). */

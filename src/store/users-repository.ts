@@ -78,13 +78,21 @@ export const NO_PASSWORD = '!';
 export const TEAM_PREFIX = 'team:';
 
 export function createUsersRepository(db: Kysely<Database>) {
-  /** Users with their tunnel list's version: one query, read before any tunnel it versions. */
+  /**
+   * Users with their tunnel list's version and their auth version: one query, read before any
+   * tunnel, token or membership they version.
+   */
   const select = () =>
     db
       .selectFrom('users')
       .leftJoin('tunnel_list_versions as v', 'v.owner_id', 'users.id')
+      .leftJoin('auth_versions as a', 'a.user_id', 'users.id')
       .selectAll('users')
-      .select(sql<number>`coalesce(v.version, 0)`.as('tunnels_version'));
+      .select(sql<number>`coalesce(v.version, 0)`.as('tunnels_version'))
+      .select(sql<number>`coalesce(a.version, 0)`.as('auth_version'));
+  // Every authenticated request reads its user by id: the query is built once, only its
+  // parameter changes.
+  const byIdQuery = select().where('users.id', '=', '').compile();
 
   const rowOf = (u: NewUser) => ({
     id: randomUUID(),
@@ -103,8 +111,8 @@ export function createUsersRepository(db: Kysely<Database>) {
   });
 
   return {
-    byId: (id: string): Promise<UserRow | undefined> =>
-      select().where('users.id', '=', id).executeTakeFirst(),
+    byId: async (id: string): Promise<UserRow | undefined> =>
+      (await db.executeQuery<UserRow>({ ...byIdQuery, parameters: [id] })).rows[0],
     byName: (name: string): Promise<UserRow | undefined> =>
       select().where('users.name', '=', name).executeTakeFirst(),
     /** People (not teams), by name. */
@@ -137,7 +145,7 @@ export function createUsersRepository(db: Kysely<Database>) {
           throw new AppError('user.name_taken', `A user named ${u.name} already exists.`);
         throw err;
       }
-      return { ...row, tunnels_version: 0 } as UserRow;
+      return { ...row, tunnels_version: 0, auth_version: 0 } as UserRow;
     },
 
     /**
