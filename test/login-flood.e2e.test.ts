@@ -187,7 +187,18 @@ describe('a login flood against one account', () => {
  * does not use. `inject` sets the connection's address: the proxy's, or a client's.
  */
 async function proxiedApp(trustProxy?: AppConfig['trustProxy']) {
-  const alice = { id: 'u1', name: 'alice', role: 'user', password_hash: 'hash:right' } as UserRow;
+  // A user row as the store gives it: /me promises each of these fields (its schema requires them).
+  const alice = {
+    id: 'u1',
+    name: 'alice',
+    role: 'user',
+    password_hash: 'hash:right',
+    disabled: 0,
+    email: null,
+    oidc_subject: null,
+    created_at: '2026-01-01T00:00:00.000Z',
+  } as UserRow;
+  const none = { tunnels: 0, routes: 0, protectedRoutes: 0, tcpRoutes: 0 };
   const auth = createAuthenticator({
     store: {
       users: {
@@ -201,7 +212,7 @@ async function proxiedApp(trustProxy?: AppConfig['trustProxy']) {
   });
   const services = {
     auth,
-    accounts: { me: async ({ user }: { user: UserRow }) => ({ user, quotas: {}, usage: {} }) },
+    accounts: { me: async ({ user }: { user: UserRow }) => ({ user, quotas: none, usage: none }) },
     tunnels: { views: { stats: () => ({ hits: 0, misses: 0, bytes: 0 }) } },
     routes: {},
     waits: { shutdown: () => {} },

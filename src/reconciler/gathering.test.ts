@@ -4,26 +4,14 @@
  * PUTs per tunnel for a burst of a known shape — does not depend on how busy the machine is.
  */
 import { describe, expect, it } from 'vitest';
-import { createGathering, keepDeferring, type GatheringOptions } from './gathering.js';
+import { createGathering } from './gathering.js';
 
 const OPTS = { debounceMs: 150, maxDebounceMs: 2000, configMaxDelayMs: 10_000 };
 
 /** Runs the loop over `changes` ([time, tunnel]); returns PUTs per tunnel and the passes made. */
-function simulate(
-  changes: Array<[number, string]>,
-  passMs: number,
-  opts: Omit<GatheringOptions, 'now' | 'spareCalls'> = OPTS,
-  /** Calls the window holds: what is spare is that minus the PUTs made (Infinity: always enough). */
-  budget = Infinity,
-  /** The changes come through another replica: this one sees them only as generations. */
-  elsewhere = false,
-) {
+function simulate(changes: Array<[number, string]>, passMs: number, opts = OPTS) {
   let now = 0;
-  let spent = 0;
-  const generation = new Map<string, number>();
-  const observed = new Map<string, number>();
-  const putAt: number[] = [];
-  const g = createGathering({ ...opts, now: () => now, spareCalls: () => budget - spent });
+  const g = createGathering({ ...opts, now: () => now });
   const queue = [...changes].sort((a, b) => a[0] - b[0]);
   const lastChange = new Map<string, number>();
   /** The read time of each tunnel's last PUT: changes before it are in Cloudflare. */
@@ -34,14 +22,13 @@ function simulate(
     while (queue.length > 0 && queue[0]![0] <= to) {
       const [at, id] = queue.shift()!;
       now = at;
-      if (!elsewhere) g.changed(id);
-      generation.set(id, (generation.get(id) ?? 0) + 1);
+      g.changed(id);
       lastChange.set(id, at);
     }
     now = Math.max(now, to);
   };
   const dirty = () =>
-    [...lastChange].filter(([id, at]) => at > (pushedAt.get(id) ?? -Infinity)).map(([id]) => id);
+    [...lastChange].filter(([id, at]) => at >= (pushedAt.get(id) ?? -Infinity)).map(([id]) => id);
   for (let guard = 0; guard < 10_000; guard++) {
     if (dirty().length === 0) {
       if (queue.length === 0) break;
@@ -50,21 +37,18 @@ function simulate(
     const started = now;
     for (let w = g.waitBeforePass(started); w > 0; w = g.waitBeforePass(started)) advance(now + w);
     const readAt = g.passStarting();
-    const claimed = dirty().map((id) => [id, generation.get(id)!] as const);
+    const claimed = dirty();
     passes++;
     advance(now + passMs / 2);
-    for (const [id, gen] of claimed) {
-      if (g.defer(id, readAt, { generation: gen, observedGeneration: observed.get(id) ?? 0 })) continue;
+    for (const id of claimed) {
+      if (g.defer(id, readAt)) continue;
       puts.set(id, (puts.get(id) ?? 0) + 1);
-      observed.set(id, gen);
-      putAt.push(now);
-      spent++;
       pushedAt.set(id, readAt);
       g.settled(id);
     }
     advance(now + passMs / 2);
   }
-  return { puts, passes, putAt };
+  return { puts, passes };
 }
 
 /** `n` changes `gapMs` apart, round-robin over `tunnels` tunnels, starting at `from`. */
@@ -126,117 +110,5 @@ describe('gathering a burst', () => {
     expect(g.waitBeforePass(0)).toBe(50);
     now = 2000;
     expect(g.waitBeforePass(0)).toBe(0);
-  });
-});
-
-describe('the deferral rule (keepDeferring)', () => {
-  const cases: Array<[string, Parameters<typeof keepDeferring>[0], boolean]> = [
-    [
-      'within the delay, plenty spare',
-      { deferredForMs: 5000, maxDelayMs: 10_000, spareCalls: 1000, finalPuts: 10 },
-      true,
-    ],
-    [
-      'within the delay, nothing spare',
-      { deferredForMs: 5000, maxDelayMs: 10_000, spareCalls: 0, finalPuts: 10 },
-      true,
-    ],
-    [
-      'past the delay, the window pays this PUT and every final one',
-      { deferredForMs: 10_000, maxDelayMs: 10_000, spareCalls: 11, finalPuts: 10 },
-      false,
-    ],
-    [
-      'past the delay, the window pays only the final ones',
-      { deferredForMs: 10_000, maxDelayMs: 10_000, spareCalls: 10, finalPuts: 10 },
-      true,
-    ],
-    [
-      'long past the delay, the window spent',
-      { deferredForMs: 600_000, maxDelayMs: 10_000, spareCalls: 0, finalPuts: 1000 },
-      true,
-    ],
-    [
-      'past the delay, fewer spare than the burst’s tunnels',
-      { deferredForMs: 20_000, maxDelayMs: 10_000, spareCalls: 140, finalPuts: 1000 },
-      true,
-    ],
-  ];
-  for (const [name, input, expected] of cases) it(name, () => expect(keepDeferring(input)).toBe(expected));
-});
-
-describe('gathering a burst longer than configMaxDelayMs, by what the budget affords', () => {
-  const tunnels = (puts: Map<string, number>) => [...puts.values()];
-
-  it('15 s of changes over 4 tunnels with a budget of exactly 4 PUTs: one PUT per tunnel', () => {
-    const { puts, passes } = simulate(burst(200, 75, 4), 20, OPTS, 4);
-    expect(passes).toBeGreaterThan(1);
-    expect(tunnels(puts)).toEqual([1, 1, 1, 1]);
-  });
-
-  it('40 tunnels changed twice each over 6 s, 20 calls spare: the first changes wait too', () => {
-    const { puts } = simulate(burst(80, 75, 40), 20, OPTS, 20);
-    expect(tunnels(puts)).toEqual(Array.from({ length: 40 }, () => 1));
-  });
-
-  it('the same with plenty spare: a first change goes out at once (no latency for nothing)', () => {
-    const { puts } = simulate(burst(80, 75, 40), 20, OPTS, 1000);
-    expect(tunnels(puts).reduce((a, b) => a + b, 0)).toBeGreaterThan(40);
-  });
-
-  it('a burst of any length (60 s) with a budget of exactly 4 PUTs: one PUT per tunnel', () => {
-    const { puts } = simulate(burst(800, 75, 4), 20, OPTS, 4);
-    expect(tunnels(puts)).toEqual([1, 1, 1, 1]);
-  });
-
-  it('spends what is spare on early PUTs, never the final PUTs’ calls', () => {
-    // 6 spare for 4 tunnels: two early PUTs at most, and every tunnel still gets its last one.
-    const { puts } = simulate(burst(200, 75, 4), 20, OPTS, 6);
-    expect(tunnels(puts).reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(6);
-    expect(tunnels(puts).every((n) => n >= 1)).toBe(true);
-    expect(tunnels(puts).length).toBe(4);
-  });
-
-  it('with plenty spare, keeps the fixed delay (the configuration lags at most configMaxDelayMs)', () => {
-    const { puts } = simulate(burst(200, 75, 4), 20, OPTS, 1000);
-    for (const n of puts.values()) expect(n).toBeGreaterThanOrEqual(2);
-  });
-});
-
-describe('gathering a burst made through another replica (seen only as generations)', () => {
-  it('40 changes 75 ms apart over 4 tunnels: one PUT per tunnel', () => {
-    const { puts } = simulate(burst(40, 75, 4), 20, OPTS, Infinity, true);
-    expect([...puts.values()]).toEqual([1, 1, 1, 1]);
-  });
-
-  it('the same on a slow machine (a pass takes 400 ms)', () => {
-    const { puts } = simulate(burst(40, 75, 4), 400, OPTS, Infinity, true);
-    expect([...puts.values()]).toEqual([1, 1, 1, 1]);
-  });
-
-  it('a lone change goes out after about debounceMs', () => {
-    const { puts, putAt } = simulate([[0, 't0']], 20, OPTS, Infinity, true);
-    expect([...puts.values()]).toEqual([1]);
-    expect(putAt[0]).toBeLessThan(OPTS.debounceMs + 3 * 20);
-  });
-
-  it('a second lone change, long after the first, waits at most about debounceMs', () => {
-    const { puts, putAt } = simulate(
-      [
-        [0, 't0'],
-        [5000, 't0'],
-      ],
-      20,
-      OPTS,
-      Infinity,
-      true,
-    );
-    expect([...puts.values()]).toEqual([2]);
-    expect(putAt[1]! - 5000).toBeLessThan(OPTS.debounceMs + 3 * 20);
-  });
-
-  it('15 s of changes with a budget of exactly 4 PUTs: one PUT per tunnel', () => {
-    const { puts } = simulate(burst(200, 75, 4), 20, OPTS, 4, true);
-    expect([...puts.values()]).toEqual([1, 1, 1, 1]);
   });
 });
