@@ -65,6 +65,12 @@ export const tunnelCname = (cloudflareTunnelId: string) => `${cloudflareTunnelId
 export const accessObjectName = (routeName: string, tunnelName: string) =>
   `tunnel-access-${routeName}-${tunnelName}`;
 
+/** A chosen hostname's label as the route's name when it can be one (1-24 of [a-z0-9]); otherwise random. */
+export function routeNameOfLabel(hostname: string): string {
+  const label = hostname.trim().toLowerCase().split('.')[0] ?? '';
+  return ROUTE_NAME.test(label) ? label : randomLabel(8);
+}
+
 /** What the operator allows of chosen hostnames (`routes.*` in the configuration). */
 export interface HostnamePolicy {
   /** Exact labels, or patterns where `*` stands for any run of characters. */

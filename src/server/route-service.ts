@@ -4,11 +4,23 @@
  * the bounded wait. One lookup of a route (by name or hostname) and one not-found error.
  */
 import { AppError } from '../domain/errors.js';
-import { assertRouteName, chosenHostname, ownerPrefix, randomLabel, routeHostname } from '../domain/names.js';
+import {
+  assertRouteName,
+  chosenHostname,
+  ownerPrefix,
+  randomLabel,
+  routeHostname,
+  routeNameOfLabel,
+} from '../domain/names.js';
 import { parseService, type Service } from '../domain/service-url.js';
 import { parseAccessRule, parseAllowList, parseSessionDuration } from '../domain/allow-list.js';
 import { accessPolicies } from '../domain/access-policies.js';
-import type { AccessRule } from '../domain/model.js';
+import {
+  parseAccessColumn,
+  parseAllowIpsColumn,
+  parseOriginRequestColumn,
+  type AccessRule,
+} from '../domain/model.js';
 import { parseOriginRequest, type OriginRequest } from '../domain/origin-request.js';
 import type {
   AccountCapacity,
@@ -97,14 +109,6 @@ export function findRoute(
   return route;
 }
 
-const parseJson = <T>(v: string | null): T | null => (v ? (JSON.parse(v) as T) : null);
-
-/** A chosen label as the route's name when it can be one (1-24 of [a-z0-9]); otherwise random. */
-function labelAsName(hostname: string): string {
-  const label = hostname.trim().toLowerCase().split('.')[0] ?? '';
-  return /^[a-z0-9]{1,24}$/.test(label) ? label : randomLabel(8);
-}
-
 const routeNotFound = (tunnel: Pick<TunnelRow, 'name'>, which: string, details: Record<string, unknown>) =>
   new AppError('route.not_found', `Tunnel ${tunnel.name} has no route ${which}.`, details);
 
@@ -147,7 +151,7 @@ export function createRouteService(deps: RouteServiceDeps) {
   }
 
   function originOf(
-    input: Record<string, unknown> | null | undefined,
+    input: unknown,
     service: Service,
     configMode: 'local' | 'remote',
     accessProtected: boolean,
@@ -209,7 +213,7 @@ export function createRouteService(deps: RouteServiceDeps) {
           input.name !== undefined
             ? assertRouteName(input.name)
             : input.hostname !== undefined && attempt === 0
-              ? labelAsName(input.hostname)
+              ? routeNameOfLabel(input.hostname)
               : randomLabel(8);
         try {
           route = await tunnels.addRoute(
@@ -291,15 +295,20 @@ export function createRouteService(deps: RouteServiceDeps) {
       if (input.access !== undefined)
         changes.access = input.access ? accessOf(input.access, service.tcpLike) : null;
       const allowIps =
-        changes.allowIps !== undefined ? changes.allowIps : parseJson<string[]>(route.allow_ips);
-      const access = changes.access !== undefined ? changes.access : parseJson<AccessRule>(route.access_rule);
+        changes.allowIps !== undefined ? changes.allowIps : parseAllowIpsColumn(route.allow_ips);
+      const access = changes.access !== undefined ? changes.access : parseAccessColumn(route.access_rule);
       checkProtectionSize(service.tcpLike, allowIps, access);
       const accessProtected = service.tcpLike || !!access || !!allowIps;
       if (input.originRequest !== undefined)
         changes.originRequest = originOf(input.originRequest, service, tunnel.config_mode, accessProtected);
       else if (route.origin_request)
         // The options stay; they must still hold for the new service and protection.
-        originOf(parseJson(route.origin_request), service, tunnel.config_mode, accessProtected);
+        originOf(
+          parseOriginRequestColumn(route.origin_request),
+          service,
+          tunnel.config_mode,
+          accessProtected,
+        );
       const row = await tunnels.updateRoute(
         tunnel,
         route.id,

@@ -3,7 +3,13 @@
  * the same checks in the same order, the same errors, the same bounded waits and answers.
  */
 import { parseAccessRule, parseAllowList, parseSessionDuration } from '../../src/domain/allow-list.js';
-import { assertRouteName, assertTunnelName, chosenHostname, randomLabel } from '../../src/domain/names.js';
+import {
+  assertRouteName,
+  assertTunnelName,
+  chosenHostname,
+  randomLabel,
+  routeNameOfLabel,
+} from '../../src/domain/names.js';
 import { parseOriginRequest } from '../../src/domain/origin-request.js';
 import { DEFAULT_RESERVED_HOSTNAMES } from '../../src/config/config-schema.js';
 import { parseService } from '../../src/domain/service-url.js';
@@ -183,12 +189,11 @@ export async function addRoute(
           reserved: DEFAULT_RESERVED_HOSTNAMES,
           prefix: null,
         });
-  const label = hostname?.split('.')[0];
   let name =
     input.name !== undefined
       ? assertRouteName(input.name)
-      : label && /^[a-z0-9]{1,24}$/.test(label)
-        ? label
+      : hostname !== undefined
+        ? routeNameOfLabel(hostname)
         : randomLabel(8);
   while (input.name === undefined && t.routes.some((r) => r.name === name)) name = randomLabel(8);
   const quotas = state.quotasOf(t.owner);
