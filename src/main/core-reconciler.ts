@@ -56,6 +56,11 @@ export function createCoreReconciler(
     asTenant,
     expire: (at) => store.tunnels.reapExpired(at),
     health,
+    spareCalls: () => {
+      let waiting = 0;
+      for (const n of core.limiter.waiting().values()) waiting += n;
+      return config.cloudflare.rateLimit.requests - core.limiter.inWindow() - waiting;
+    },
     tcpAccess: { image: k8s.image, replicas: k8s.replicas, port: k8s.port },
     logger: core.logger.child({ component: 'reconciler' }),
     options: {

@@ -4,15 +4,35 @@
  * PUTs per tunnel for a burst of a known shape — does not depend on how busy the machine is.
  */
 import { describe, expect, it } from 'vitest';
-import { createGathering } from './gathering.js';
+import { createGathering, keepDeferring, type GatheringOptions } from './gathering.js';
 
 const OPTS = { debounceMs: 150, maxDebounceMs: 2000, configMaxDelayMs: 10_000 };
 
 /** Runs the loop over `changes` ([time, tunnel]); returns PUTs per tunnel and the passes made. */
-function simulate(changes: Array<[number, string]>, passMs: number, opts = OPTS) {
+function simulate(
+  changes: Array<[number, string]>,
+  passMs: number,
+  opts: Omit<GatheringOptions, 'now' | 'spareCalls'> = OPTS,
+  /** Calls the window holds: what is spare is that minus the PUTs made (Infinity: always enough). */
+  budget = Infinity,
+  /** The changes come through another replica: this one sees them only as generations. */
+  elsewhere = false,
+  /** Whose each tunnel is (default: one person's). */
+  ownerOf: (tunnelId: string) => string = () => 'ada',
+) {
   let now = 0;
-  const g = createGathering({ ...opts, now: () => now });
+  let spent = 0;
+  const generation = new Map<string, number>();
+  const observed = new Map<string, number>();
+  const putAt: number[] = [];
+  /** When each tunnel's PUTs went out. */
+  const putTimes = new Map<string, number[]>();
+  const g = createGathering({ ...opts, now: () => now, spareCalls: () => budget - spent });
   const queue = [...changes].sort((a, b) => a[0] - b[0]);
+  // The tunnels exist before the burst (a pass has read them: their owners are known).
+  const before = g.passStarting();
+  for (const id of new Set(changes.map(([, id]) => id)))
+    g.defer(id, before, { ownerId: ownerOf(id), generation: 0, observedGeneration: 0 });
   const lastChange = new Map<string, number>();
   /** The read time of each tunnel's last PUT: changes before it are in Cloudflare. */
   const pushedAt = new Map<string, number>();
@@ -22,13 +42,14 @@ function simulate(changes: Array<[number, string]>, passMs: number, opts = OPTS)
     while (queue.length > 0 && queue[0]![0] <= to) {
       const [at, id] = queue.shift()!;
       now = at;
-      g.changed(id);
+      if (!elsewhere) g.changed(id);
+      generation.set(id, (generation.get(id) ?? 0) + 1);
       lastChange.set(id, at);
     }
     now = Math.max(now, to);
   };
   const dirty = () =>
-    [...lastChange].filter(([id, at]) => at >= (pushedAt.get(id) ?? -Infinity)).map(([id]) => id);
+    [...lastChange].filter(([id, at]) => at > (pushedAt.get(id) ?? -Infinity)).map(([id]) => id);
   for (let guard = 0; guard < 10_000; guard++) {
     if (dirty().length === 0) {
       if (queue.length === 0) break;
@@ -37,18 +58,23 @@ function simulate(changes: Array<[number, string]>, passMs: number, opts = OPTS)
     const started = now;
     for (let w = g.waitBeforePass(started); w > 0; w = g.waitBeforePass(started)) advance(now + w);
     const readAt = g.passStarting();
-    const claimed = dirty();
+    const claimed = dirty().map((id) => [id, generation.get(id)!] as const);
     passes++;
     advance(now + passMs / 2);
-    for (const id of claimed) {
-      if (g.defer(id, readAt)) continue;
+    for (const [id, gen] of claimed) {
+      const seen = { ownerId: ownerOf(id), generation: gen, observedGeneration: observed.get(id) ?? 0 };
+      if (g.defer(id, readAt, seen)) continue;
       puts.set(id, (puts.get(id) ?? 0) + 1);
+      putTimes.set(id, [...(putTimes.get(id) ?? []), now]);
+      observed.set(id, gen);
+      putAt.push(now);
+      spent++;
       pushedAt.set(id, readAt);
       g.settled(id);
     }
     advance(now + passMs / 2);
   }
-  return { puts, passes };
+  return { puts, passes, putAt, putTimes };
 }
 
 /** `n` changes `gapMs` apart, round-robin over `tunnels` tunnels, starting at `from`. */
@@ -110,5 +136,167 @@ describe('gathering a burst', () => {
     expect(g.waitBeforePass(0)).toBe(50);
     now = 2000;
     expect(g.waitBeforePass(0)).toBe(0);
+  });
+});
+
+describe('the deferral rule (keepDeferring)', () => {
+  const cases: Array<[string, Parameters<typeof keepDeferring>[0], boolean]> = [
+    [
+      'within the delay, plenty spare',
+      { deferredForMs: 5000, maxDelayMs: 10_000, spareCalls: 1000, finalPuts: 10 },
+      true,
+    ],
+    [
+      'within the delay, nothing spare',
+      { deferredForMs: 5000, maxDelayMs: 10_000, spareCalls: 0, finalPuts: 10 },
+      true,
+    ],
+    [
+      'past the delay, the window pays this PUT and every final one',
+      { deferredForMs: 10_000, maxDelayMs: 10_000, spareCalls: 11, finalPuts: 10 },
+      false,
+    ],
+    [
+      'past the delay, the window pays only the final ones',
+      { deferredForMs: 10_000, maxDelayMs: 10_000, spareCalls: 10, finalPuts: 10 },
+      true,
+    ],
+    [
+      'long past the delay, the window spent',
+      { deferredForMs: 600_000, maxDelayMs: 10_000, spareCalls: 0, finalPuts: 1000 },
+      true,
+    ],
+    [
+      'past the delay, fewer spare than the burst’s tunnels',
+      { deferredForMs: 20_000, maxDelayMs: 10_000, spareCalls: 140, finalPuts: 1000 },
+      true,
+    ],
+  ];
+  for (const [name, input, expected] of cases) it(name, () => expect(keepDeferring(input)).toBe(expected));
+});
+
+describe('gathering a burst longer than configMaxDelayMs, by what the budget affords', () => {
+  const tunnels = (puts: Map<string, number>) => [...puts.values()];
+
+  it('15 s of changes over 4 tunnels with a budget of exactly 4 PUTs: one PUT per tunnel', () => {
+    const { puts, passes } = simulate(burst(200, 75, 4), 20, OPTS, 4);
+    expect(passes).toBeGreaterThan(1);
+    expect(tunnels(puts)).toEqual([1, 1, 1, 1]);
+  });
+
+  it('40 tunnels changed twice each over 6 s, 20 calls spare: the first changes wait too', () => {
+    const { puts } = simulate(burst(80, 75, 40), 20, OPTS, 20);
+    expect(tunnels(puts)).toEqual(Array.from({ length: 40 }, () => 1));
+  });
+
+  it('the same with plenty spare: a first change goes out at once (no latency for nothing)', () => {
+    const { puts } = simulate(burst(80, 75, 40), 20, OPTS, 1000);
+    expect(tunnels(puts).reduce((a, b) => a + b, 0)).toBeGreaterThan(40);
+  });
+
+  it('a burst of any length (60 s) with a budget of exactly 4 PUTs: one PUT per tunnel', () => {
+    const { puts } = simulate(burst(800, 75, 4), 20, OPTS, 4);
+    expect(tunnels(puts)).toEqual([1, 1, 1, 1]);
+  });
+
+  it('spends what is spare on early PUTs, never the final PUTs’ calls', () => {
+    // 6 spare for 4 tunnels: two early PUTs at most, and every tunnel still gets its last one.
+    const { puts } = simulate(burst(200, 75, 4), 20, OPTS, 6);
+    expect(tunnels(puts).reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(6);
+    expect(tunnels(puts).every((n) => n >= 1)).toBe(true);
+    expect(tunnels(puts).length).toBe(4);
+  });
+
+  it('with plenty spare, keeps the fixed delay (the configuration lags at most configMaxDelayMs)', () => {
+    const { puts } = simulate(burst(200, 75, 4), 20, OPTS, 1000);
+    for (const n of puts.values()) expect(n).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe('gathering a burst made through another replica (seen only as generations)', () => {
+  it('40 changes 75 ms apart over 4 tunnels: one PUT per tunnel', () => {
+    const { puts } = simulate(burst(40, 75, 4), 20, OPTS, Infinity, true);
+    expect([...puts.values()]).toEqual([1, 1, 1, 1]);
+  });
+
+  it('the same on a slow machine (a pass takes 400 ms)', () => {
+    const { puts } = simulate(burst(40, 75, 4), 400, OPTS, Infinity, true);
+    expect([...puts.values()]).toEqual([1, 1, 1, 1]);
+  });
+
+  it('a lone change goes out after about debounceMs', () => {
+    const { puts, putAt } = simulate([[0, 't0']], 20, OPTS, Infinity, true);
+    expect([...puts.values()]).toEqual([1]);
+    expect(putAt[0]).toBeLessThan(OPTS.debounceMs + 3 * 20);
+  });
+
+  it('a second lone change, long after the first, waits at most about debounceMs', () => {
+    const { puts, putAt } = simulate(
+      [
+        [0, 't0'],
+        [5000, 't0'],
+      ],
+      20,
+      OPTS,
+      Infinity,
+      true,
+    );
+    expect([...puts.values()]).toEqual([2]);
+    expect(putAt[1]! - 5000).toBeLessThan(OPTS.debounceMs + 3 * 20);
+  });
+
+  it('15 s of changes with a budget of exactly 4 PUTs: one PUT per tunnel', () => {
+    const { puts } = simulate(burst(200, 75, 4), 20, OPTS, 4, true);
+    expect([...puts.values()]).toEqual([1, 1, 1, 1]);
+  });
+});
+
+describe('bursts are counted per owner, never across tenants', () => {
+  /** Owner of `t…` tunnels: ada (the noisy one); `q…`: grace; `u<k>x…`: user k. */
+  const owner = (id: string) =>
+    id.startsWith('q') ? 'grace' : id.startsWith('u') ? id.split('x')[0]! : 'ada';
+
+  it("a quiet owner's one change goes out in about a pass, while a noisy owner's burst holds the window", () => {
+    // ada changes 4 tunnels for 15 s; the window holds exactly their final PUTs and grace's one.
+    const changes: Array<[number, string]> = [...burst(200, 75, 4), [5000, 'q0']];
+    const { puts, putTimes } = simulate(changes, 20, OPTS, 5, false, owner);
+    expect(puts.get('q0')).toBe(1);
+    expect(putTimes.get('q0')![0]! - 5000).toBeLessThanOrEqual(OPTS.maxDebounceMs + 100);
+    // ada's burst still costs one PUT per tunnel.
+    expect(['t0', 't1', 't2', 't3'].map((id) => puts.get(id))).toEqual([1, 1, 1, 1]);
+  });
+
+  it("a quiet owner's change made through another replica goes out in about two passes", () => {
+    const changes: Array<[number, string]> = [...burst(200, 75, 4), [5000, 'q0']];
+    const { puts, putTimes } = simulate(changes, 20, OPTS, 5, true, owner);
+    expect(puts.get('q0')).toBe(1);
+    expect(putTimes.get('q0')![0]! - 5000).toBeLessThanOrEqual(2 * OPTS.maxDebounceMs + 100);
+  });
+
+  it('20 people each posting one change per 300 ms to their own 5 tunnels for 15 s: one PUT per tunnel', () => {
+    // As the burst benchmark: each client's requests one after another, together every 15 ms.
+    const changes: Array<[number, string]> = [];
+    for (let k = 0; k < 20; k++)
+      for (let i = 0; i < 50; i++) changes.push([k * 15 + i * 300, `u${k}x${i % 5}`]);
+    const { puts } = simulate(changes, 20, OPTS, 100, false, owner);
+    expect(puts.size).toBe(100);
+    expect([...puts.values()].every((n) => n === 1)).toBe(true);
+  });
+
+  it('the same with a pass of 400 ms (a busy machine)', () => {
+    const changes: Array<[number, string]> = [];
+    for (let k = 0; k < 20; k++)
+      for (let i = 0; i < 50; i++) changes.push([k * 15 + i * 300, `u${k}x${i % 5}`]);
+    const { puts } = simulate(changes, 400, OPTS, 100, false, owner);
+    expect([...puts.values()].every((n) => n === 1)).toBe(true);
+  });
+
+  it("one person's changes 1 s apart are still their burst; a lone change waits only debounceMs", () => {
+    // 1 s apart (slower than maxDebounceMs / 3): after the first (which looks like a lone change
+    // and goes out), the pace says a next change is due: one more PUT at the end, not eleven.
+    const slow: Array<[number, string]> = Array.from({ length: 12 }, (_, i) => [i * 1000, 'q0']);
+    expect(simulate(slow, 20, OPTS, 2, false, owner).puts.get('q0')).toBe(2);
+    const { putTimes } = simulate([[0, 'q0']], 20, OPTS, 0, false, owner);
+    expect(putTimes.get('q0')![0]!).toBeLessThanOrEqual(OPTS.debounceMs + 60);
   });
 });

@@ -18,8 +18,9 @@ export interface ReconcilerOptions {
   maxDebounceMs: number;
   /**
    * A burst longer than `maxDebounceMs` would cost a configuration PUT per pass: the loop's pass
-   * puts a remote tunnel's PUT off while the tunnel is still changing, at most this long after
-   * it was first put off (see gathering.ts). 0 never puts a PUT off; `drain` and `pass` never do.
+   * puts a remote tunnel's PUT off while its owner is still changing it — this long after it was
+   * first put off while the rate limit's window can afford an early PUT, until the owner's burst
+   * ends once it cannot (see gathering.ts). 0 never puts a PUT off; `drain` and `pass` never do.
    */
   configMaxDelayMs: number;
   /** Poll for work from other replicas this often even without a wake-up. */

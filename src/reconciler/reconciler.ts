@@ -65,6 +65,8 @@ export interface ReconcilerDeps {
   expire?: (at: string) => Promise<{ tunnels: number; routes: number }>;
   /** The connectors' health refresh, started and stopped with the loop. */
   health?: HealthRefresh;
+  /** Calls the rate limiter can still make in its window: how long a burst's PUTs wait (gathering.ts). */
+  spareCalls?: () => number;
 }
 
 export function createReconciler(deps: ReconcilerDeps) {
@@ -88,7 +90,7 @@ export function createReconciler(deps: ReconcilerDeps) {
   const passes = createPass(ctx, deps.resync);
   const resyncs = createResync(ctx, deps.resync, { resynced: (r) => deps.hooks?.resynced?.(r) });
   const clock = deps.now ?? Date.now;
-  const gathering = createGathering({ ...o, now: clock });
+  const gathering = createGathering({ ...o, now: clock, spareCalls: deps.spareCalls });
   const background = new AsyncLocalStorage<true>();
 
   let running = false;
@@ -105,7 +107,7 @@ export function createReconciler(deps: ReconcilerDeps) {
 
   async function runPass(gather: boolean): Promise<number> {
     const readAt = gathering.passStarting();
-    const defer = (w: Work) => gather && gathering.defer(w.tunnel.id, readAt);
+    const defer = (w: Work) => gather && gathering.defer(w.tunnel.id, readAt, w.tunnel);
     const { work, stats } = await passes.run(defer);
     for (const w of work) if (!w.deferred) gathering.settled(w.tunnel.id);
     if (work.length === 0) return 0;
