@@ -163,4 +163,29 @@ describe('rendered views', () => {
         .sort(),
     ).toEqual(['user1', 'user2']);
   });
+
+  it("serves a repeated config.yaml of one's own tunnel from the cache, and never once the name is someone else's", async () => {
+    const user1 = stack.as('user1');
+    const user2 = stack.as('user2');
+    const name = (await user1.post('/api/v1/tunnels', {})).body.name;
+    await user1.post(`/api/v1/tunnels/${name}/routes`, { service: 'http://localhost:7000', name: 'mine' });
+    const first = await user1.get(`/tunnels/${name}/config`);
+    expect(first.status).toBe(200);
+    const hits = await metric('tunnelplane_view_cache_lookups_total{result="hit"}');
+    const again = await user1.get(`/tunnels/${name}/config`);
+    expect(again.text).toBe(first.text);
+    expect(await metric('tunnelplane_view_cache_lookups_total{result="hit"}')).toBe(hits + 1);
+    // A route changed behind the server's back moves the owner's list version: a fresh render.
+    await sql`update routes set service = 'http://localhost:7001' where name = 'mine'`.execute(
+      stack.runtime.store.db,
+    );
+    expect((await user1.get(`/tunnels/${name}/config`)).text).toContain('http://localhost:7001');
+    // The tunnel handed to another user by SQL: user1 no longer has it, whatever was cached.
+    await sql`update tunnels set owner_id = (select id from users where name = 'user2') where name = ${name}`.execute(
+      stack.runtime.store.db,
+    );
+    expect((await user1.get(`/tunnels/${name}/config`)).status).toBe(404);
+    expect((await user2.get(`/tunnels/${name}/config`)).text).toContain('http://localhost:7001');
+    expect((await user2.del(`/api/v1/tunnels/${name}`)).status).toBeLessThan(300);
+  });
 });

@@ -152,14 +152,17 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // Session cookies (the browser's sign-in); parsed only, never signed: the value is a random secret.
   await app.register(cookie);
   app.addHook('onRequest', createAuthHook(auth, deps.config.mutations));
-  app.addHook('onResponse', async (req, reply) => {
+  // Callback-style (no promise per request): only a refused change waits for its audit write.
+  app.addHook('onResponse', (req, reply, done) => {
     httpMetrics.observe(
       req.method,
       req.routeOptions.url ?? 'unknown',
       reply.statusCode,
       reply.elapsedTime / 1000,
     );
-    await refusals.record(req, reply);
+    const recording = refusals.record(req, reply);
+    if (recording) recording.then(() => done(), done);
+    else done();
   });
 
   if (deps.idempotency) registerIdempotency(app, deps.idempotency);
@@ -201,8 +204,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     clearInterval(flushTimer);
     await refusals.flush();
   });
-  app.addHook('onSend', async (_req, reply) => {
+  app.addHook('onSend', (_req, reply, payload, done) => {
     if (closing) reply.header('connection', 'close');
+    done(null, payload);
   });
 
   const api = {

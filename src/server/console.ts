@@ -139,19 +139,19 @@ export function registerConsole(app: FastifyInstance, opts: { root?: string } = 
   if (!index)
     app.log.warn({ root }, 'the web console is not built (npm run build): / answers how to build it');
 
-  app.addHook('onRequest', async (req, reply) => {
-    if (req.method !== 'GET' || req.routeOptions.url !== '/' || !wantsHtml(req)) return;
+  const page = async (req: FastifyRequest, reply: FastifyReply) => {
+    if (!wantsHtml(req)) return;
     if (index) return sendFile(req, reply, index, false);
     securityHeaders(reply);
     return reply.status(503).type('text/html; charset=utf-8').send(NOT_BUILT);
-  });
-
-  // A 401's `WWW-Authenticate: Basic` makes a browser hold a script's request behind its own
-  // password prompt (headless: forever). The console's requests (fetch: `Sec-Fetch-Dest: empty`)
-  // get the same 401 without the challenge; a person opening an API path keeps the prompt.
-  app.addHook('onSend', async (req, reply) => {
-    if (reply.statusCode === 401 && req.headers['sec-fetch-dest'] === 'empty')
-      reply.removeHeader('www-authenticate');
+  };
+  // On `GET /` only (registered after this): no other request pays for it. (The 401 without a
+  // Basic challenge for the console's own requests is the error mapper's.)
+  app.addHook('onRoute', (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    if (route.url !== '/' || !methods.includes('GET')) return;
+    const existing = route.onRequest;
+    route.onRequest = [...(existing === undefined ? [] : Array.isArray(existing) ? existing : [existing]), page as never];
   });
 
   app.get<{ Params: { '*': string } }>(

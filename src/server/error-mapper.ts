@@ -97,7 +97,11 @@ export async function handleError(
         ? 'request.invalid'
         : ((err as FastifyError).code ?? 'internal');
   if (err instanceof AppError) {
-    if (err.status === 401) reply.header('www-authenticate', 'Basic realm="tunnelplane", charset="UTF-8"');
+    // A 401's `WWW-Authenticate: Basic` makes a browser hold a script's request behind its own
+    // password prompt (headless: forever). The console's requests (fetch: `Sec-Fetch-Dest:
+    // empty`) get the same 401 without the challenge; a person opening an API path keeps the prompt.
+    if (err.status === 401 && req.headers['sec-fetch-dest'] !== 'empty')
+      reply.header('www-authenticate', 'Basic realm="tunnelplane", charset="UTF-8"');
     if (err.status === 503 || err.status === 429)
       reply.header('retry-after', String(err.details.retryAfterSeconds ?? 1));
     return reply.status(err.status).send(errorBody(req.id, err.code, err.message, err.details));

@@ -8,7 +8,7 @@
  * `abandonMs`, longer than any request may wait.
  */
 import { createHash } from 'node:crypto';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import { AppError } from '../domain/errors.js';
 import type { IdempotencyRepository } from '../store/index.js';
 
@@ -51,8 +51,7 @@ export function registerIdempotency(app: FastifyInstance, opts: IdempotencyOptio
   let claims = 0;
   app.decorateRequest('idempotency', null);
 
-  app.addHook('preHandler', async (req: FastifyRequest, reply: FastifyReply) => {
-    if (req.method !== 'POST') return;
+  const preHandler = async (req: FastifyRequest, reply: FastifyReply) => {
     const raw = req.headers[HEADER];
     if (raw === undefined || !req.auth) return;
     const key = Array.isArray(raw) ? raw.join(',') : raw;
@@ -95,9 +94,9 @@ export function registerIdempotency(app: FastifyInstance, opts: IdempotencyOptio
           'A request with this Idempotency-Key is still being answered; retry in a moment.',
         );
     }
-  });
+  };
 
-  app.addHook('onSend', async (req, reply, payload) => {
+  const onSend = async (req: FastifyRequest, reply: FastifyReply, payload: unknown) => {
     const held = req.idempotency;
     if (!held) return payload;
     req.idempotency = null;
@@ -113,11 +112,24 @@ export function registerIdempotency(app: FastifyInstance, opts: IdempotencyOptio
       });
     } else await repository.release(held.userId, held.key);
     return payload;
-  });
+  };
 
   // A request that ended without an answer (the client went away) lets the key go.
-  app.addHook('onResponse', async (req) => {
+  const onResponse = async (req: FastifyRequest) => {
     const held = req.idempotency;
     if (held) await repository.release(held.userId, held.key);
+  };
+
+  // On the POST routes registered after this only: every other request pays nothing for it.
+  const withHook = <T>(existing: T | T[] | undefined, hook: T): T[] => [
+    ...(existing === undefined ? [] : Array.isArray(existing) ? existing : [existing]),
+    hook,
+  ];
+  app.addHook('onRoute', (route: RouteOptions) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    if (!methods.includes('POST')) return;
+    route.preHandler = withHook(route.preHandler, preHandler as never);
+    route.onSend = withHook(route.onSend, onSend as never);
+    route.onResponse = withHook(route.onResponse, onResponse as never);
   });
 }

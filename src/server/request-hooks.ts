@@ -81,7 +81,8 @@ export function createRefusalAudit(deps: {
   const unrecorded = new Map<string, { actor: string; count: number }>();
 
   return {
-    async record(req: FastifyRequest, reply: FastifyReply) {
+    /** Undefined when there is nothing to write (every answer but a refused change's). */
+    record(req: FastifyRequest, reply: FastifyReply): Promise<void> | undefined {
       // Refused mutations are part of the audit trail too (accepted ones are recorded with their
       // write), a few per user per minute; the rest are counted into the next one that is written.
       if (req.auth && req.method !== 'GET' && req.method !== 'HEAD' && reply.statusCode >= 400) {
@@ -94,7 +95,7 @@ export function createRefusalAudit(deps: {
         }
         const suppressed = unrecorded.get(user.id)?.count ?? 0;
         unrecorded.delete(user.id);
-        await deps.events
+        return deps.events
           .append({
             ownerId: user.id,
             actor: user.name,
@@ -108,8 +109,12 @@ export function createRefusalAudit(deps: {
               ...(suppressed ? { unrecordedBefore: suppressed } : {}),
             },
           })
-          .catch((err: Error) => req.log.warn({ err: err.message }, 'could not record an audit event'));
+          .then(
+            () => undefined,
+            (err: Error) => req.log.warn({ err: err.message }, 'could not record an audit event'),
+          );
       }
+      return undefined;
     },
 
     /** Refused changes counted but not written, written as one event per user. */

@@ -217,8 +217,11 @@ export function createTunnelService(deps: TunnelServiceDeps) {
     },
 
     async configYaml(actor: Actor, name: string) {
-      const tunnel = await ready(await ownTunnel(actor, name));
-      return views.configYaml(tunnel, async () => (await withRoutes(tunnel)).routes);
+      return views.ownConfigYaml(actor.user, name, async () => {
+        const tunnel = await ready(await ownTunnel(actor, name));
+        const bytes = await views.configYaml(tunnel, async () => (await withRoutes(tunnel)).routes);
+        return { bytes, own: tunnel.owner_id === actor.user.id };
+      });
     },
   };
 }

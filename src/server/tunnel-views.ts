@@ -183,6 +183,26 @@ export function createTunnelViews(deps: {
       return bytes;
     },
 
+    /**
+     * The config.yaml of one of the user's own tunnels, by name, under the user's
+     * `tunnels_version` (as the own list is): a hit costs no query beyond the user read that
+     * authenticated the request. `load` finds and renders it on a miss; only a tunnel the user
+     * owns (`own`) is kept so, since only their own tunnels move their version.
+     */
+    async ownConfigYaml(
+      user: { id: string; tunnels_version: number },
+      name: string,
+      load: () => Promise<{ bytes: Buffer; own: boolean }>,
+    ): Promise<Buffer> {
+      const key = `ownconfig:${user.id}:${name}`;
+      const version = String(user.tunnels_version);
+      const cached = lookup(key, version);
+      if (cached !== undefined) return cached;
+      const { bytes, own } = await load();
+      if (own) cache?.set(key, { version, bytes });
+      return bytes;
+    },
+
     stats: () => ({ hits, misses, entries: cache?.size ?? 0, bytes: cache?.calculatedSize ?? 0 }),
   };
 }
