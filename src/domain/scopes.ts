@@ -16,20 +16,29 @@ export function rightsOf(role: 'user' | 'admin'): Scope[] {
 
 /** A token row's scopes as stored (space-separated), limited to what its owner holds now. */
 export function parseScopes(stored: string, role: 'user' | 'admin'): Scope[] {
-  const held = new Set(rightsOf(role));
-  return SCOPES.filter((s) => stored.split(' ').includes(s) && held.has(s));
+  const listed = stored.split(' ');
+  return SCOPES.filter((s) => listed.includes(s) && (s !== 'admin' || role === 'admin'));
 }
 
 export const formatScopes = (scopes: readonly Scope[]) => SCOPES.filter((s) => scopes.includes(s)).join(' ');
 
 /** The scope a request needs: admin paths `admin`, changes `write`, reads `read`. */
-export function neededScope(method: string, adminPath: boolean): Scope[] {
-  const base: Scope = method === 'GET' || method === 'HEAD' ? 'read' : 'write';
-  return adminPath ? ['admin', base] : [base];
+const NEEDED: Record<'read' | 'write' | 'adminRead' | 'adminWrite', readonly Scope[]> = {
+  read: ['read'],
+  write: ['write'],
+  adminRead: ['admin', 'read'],
+  adminWrite: ['admin', 'write'],
+};
+
+export function neededScope(method: string, adminPath: boolean): readonly Scope[] {
+  const reads = method === 'GET' || method === 'HEAD';
+  if (adminPath) return reads ? NEEDED.adminRead : NEEDED.adminWrite;
+  return reads ? NEEDED.read : NEEDED.write;
 }
 
 /** Refuses with 403 `auth.scope` what the credential's scopes do not cover. */
 export function assertScopes(have: readonly Scope[], needed: readonly Scope[]) {
+  if (needed.every((s) => have.includes(s))) return;
   const missing = needed.filter((s) => !have.includes(s));
   if (missing.length)
     throw new AppError(
