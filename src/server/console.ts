@@ -151,7 +151,10 @@ export function registerConsole(app: FastifyInstance, opts: { root?: string } = 
     const methods = Array.isArray(route.method) ? route.method : [route.method];
     if (route.url !== '/' || !methods.includes('GET')) return;
     const existing = route.onRequest;
-    route.onRequest = [...(existing === undefined ? [] : Array.isArray(existing) ? existing : [existing]), page as never];
+    route.onRequest = [
+      ...(existing === undefined ? [] : Array.isArray(existing) ? existing : [existing]),
+      page as never,
+    ];
   });
 
   app.get<{ Params: { '*': string } }>(
