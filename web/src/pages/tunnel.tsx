@@ -4,8 +4,8 @@
  * service, protection, in-cluster address for TCP, phase and last error in words), adding a route
  * with every option the API has, deleting routes and the tunnel. Polled like the list.
  */
-import { useState } from 'preact/hooks';
-import type { CreateRouteInput, Route, Tunnel } from '../../../src/client/index.js';
+import { useEffect, useId, useRef, useState } from 'preact/hooks';
+import { isApiError, type CreateRouteInput, type Route, type Tunnel } from '../../../src/client/index.js';
 import { explain, sessionEnded } from '../api.js';
 import { ago, when } from '../format.js';
 import { useLive } from '../live.js';
@@ -17,12 +17,14 @@ import {
   ConnectorBadge,
   CopyButton,
   ErrorNote,
-  Field,
   Loading,
   Notice,
   PageTitle,
   PhaseBadge,
+  SelectField,
+  TextField,
 } from '../ui.js';
+import { changesOf, createInputOf, RouteFields, valuesOf, type RouteValues } from './route-form.js';
 import { busyPoll } from './tunnels.js';
 
 const TCP_LIKE = new Set(['tcp', 'ssh', 'rdp', 'smb', 'unix', 'unix+tls']);
@@ -281,6 +283,8 @@ function routePhase(r: Route): string {
 
 function Routes({ tunnel: t, onChanged }: { tunnel: Tunnel; onChanged(): void }) {
   const { client, refreshUser } = useSession();
+  const [editing, setEditing] = useState<Route | null>(null);
+  const [saved, setSaved] = useState<Route | null>(null);
   return (
     <section class="card" aria-labelledby="routes">
       <h2 id="routes">Routes</h2>
@@ -332,6 +336,18 @@ function Routes({ tunnel: t, onChanged }: { tunnel: Tunnel; onChanged(): void })
                     {r.expiresAt && <div class="hint">Deleted by itself {ago(r.expiresAt)}</div>}
                   </td>
                   <td data-label="Actions">
+                    <button
+                      type="button"
+                      class="secondary small"
+                      aria-label={`Edit route ${r.hostname}`}
+                      disabled={r.phase === 'deleting'}
+                      onClick={() => {
+                        setSaved(null);
+                        setEditing(r);
+                      }}
+                    >
+                      Edit
+                    </button>{' '}
                     <ConfirmButton
                       label="Delete"
                       accessibleLabel={`Delete route ${r.hostname}`}
@@ -356,42 +372,60 @@ function Routes({ tunnel: t, onChanged }: { tunnel: Tunnel; onChanged(): void })
           </table>
         </div>
       )}
+      {saved && (
+        <Notice kind="ok">
+          Route {saved.hostname} saved; it shows Ready once Cloudflare has the change.
+        </Notice>
+      )}
+      {editing && (
+        <EditRoute
+          key={editing.name}
+          tunnel={t}
+          route={editing}
+          onClose={() => setEditing(null)}
+          onSaved={(r) => {
+            setSaved(r);
+            refreshUser();
+            onChanged();
+          }}
+        />
+      )}
     </section>
   );
 }
 
-const lines = (s: string) =>
-  s
-    .split(/[\s,]+/)
-    .map((x) => x.trim())
-    .filter(Boolean);
+const SERVICE_HINT =
+  'What cloudflared forwards to: http://localhost:8000, https://…, or tcp://db:5432 (also ssh://, rdp://, smb://).';
 
 function AddRoute({ tunnel: t, onAdded }: { tunnel: Tunnel; onAdded(): void }) {
   const { client, ended, refreshUser } = useSession();
-  const [service, setService] = useState('');
+  const zones = useLive((signal) => client.zones.list({ signal }), [client]);
+  const [values, setValues] = useState<RouteValues>(() => valuesOf());
+  const [hostname, setHostname] = useState('');
   const [name, setName] = useState('');
-  const [guard, setGuard] = useState<'open' | 'allow' | 'access'>('open');
-  const [ips, setIps] = useState('');
-  const [emails, setEmails] = useState('');
-  const [domains, setDomains] = useState('');
+  const [zone, setZone] = useState('');
   const [ttlMinutes, setTtlMinutes] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [added, setAdded] = useState<Route | null>(null);
+  const zoneList = zones.data?.items ?? [];
+  const defaultZone = zones.data?.defaultZone ?? zoneList[0]?.name ?? '';
+  const shownZone = zone || defaultZone;
   const submit = async (e: Event) => {
     e.preventDefault();
     setBusy(true);
     setError(null);
     setAdded(null);
-    const input: CreateRouteInput = { service: service.trim() };
+    const input: CreateRouteInput = createInputOf(values);
+    if (hostname.trim()) input.hostname = hostname.trim();
     if (name.trim()) input.name = name.trim();
-    if (guard === 'allow') input.allowIps = lines(ips);
-    if (guard === 'access') input.access = { emails: lines(emails), emailDomains: lines(domains) };
+    if (zone && zone !== defaultZone) input.zone = zone;
     if (ttlMinutes.trim()) input.ttlSeconds = Math.round(Number(ttlMinutes) * 60);
     try {
       const r = await client.routes.create(t.name, input, { wait: 0 });
       setAdded(r.value);
-      setService('');
+      setValues((v) => ({ ...v, service: '' }));
+      setHostname('');
       setName('');
       refreshUser();
       onAdded();
@@ -406,117 +440,51 @@ function AddRoute({ tunnel: t, onAdded }: { tunnel: Tunnel; onAdded(): void }) {
     <section class="card" aria-labelledby="add-route">
       <h2 id="add-route">Add a route</h2>
       <form onSubmit={(e) => void submit(e)}>
+        <RouteFields
+          values={values}
+          onChange={(patch) => setValues((v) => ({ ...v, ...patch }))}
+          configMode={t.configMode}
+          serviceHint={SERVICE_HINT}
+          beside={
+            <TextField
+              label="Hostname"
+              hint={`One label, e.g. myapp → myapp.${shownZone || '<zone>'}; empty: a generated one (<route name>-${t.name}.${shownZone || '<zone>'}).`}
+              name="hostname"
+              placeholder="generated"
+              autoComplete="off"
+              value={hostname}
+              onValue={setHostname}
+            />
+          }
+        />
         <div class="grid2">
-          <Field
-            label="Service"
-            hint="What cloudflared forwards to: http://localhost:8000, https://…, or tcp://db:5432 (also ssh://, rdp://, smb://)."
-          >
-            {(id, hint) => (
-              <input
-                id={id}
-                aria-describedby={hint}
-                name="service"
-                required
-                placeholder="http://localhost:8000"
-                value={service}
-                onInput={(e) => setService(e.currentTarget.value)}
-              />
-            )}
-          </Field>
-          <Field label="Route name" hint="The hostname's first part; empty for a random one.">
-            {(id, hint) => (
-              <input
-                id={id}
-                aria-describedby={hint}
-                name="route-name"
-                placeholder="random"
-                value={name}
-                onInput={(e) => setName(e.currentTarget.value)}
-              />
-            )}
-          </Field>
-        </div>
-        <fieldset>
-          <legend>Who may reach it</legend>
-          <label class="choice">
-            <input type="radio" name="guard" checked={guard === 'open'} onChange={() => setGuard('open')} />{' '}
-            Everyone
-            <span class="hint">
-              {' '}
-              (TCP routes are always behind Cloudflare Access, reachable in the cluster)
-            </span>
-          </label>
-          <label class="choice">
-            <input type="radio" name="guard" checked={guard === 'allow'} onChange={() => setGuard('allow')} />{' '}
-            Only these IP addresses
-          </label>
-          <label class="choice">
-            <input
-              type="radio"
-              name="guard"
-              checked={guard === 'access'}
-              onChange={() => setGuard('access')}
-            />{' '}
-            People signed in with Cloudflare Access (HTTP)
-          </label>
-          {guard === 'allow' && (
-            <Field label="Allowed addresses" hint="IP addresses or CIDR ranges, one per line.">
-              {(id, hint) => (
-                <textarea
-                  id={id}
-                  aria-describedby={hint}
-                  rows={3}
-                  value={ips}
-                  onInput={(e) => setIps(e.currentTarget.value)}
-                />
-              )}
-            </Field>
+          <TextField
+            label="Route name"
+            hint="Up to 24 lower-case letters or digits, the generated hostname's first part; empty: the hostname's label, or a random one."
+            name="route-name"
+            placeholder="random"
+            value={name}
+            onValue={setName}
+          />
+          {zoneList.length > 1 && (
+            <SelectField
+              label="Zone"
+              hint="The domain the hostname lives under."
+              value={shownZone}
+              onValue={setZone}
+              options={zoneList.map((z) => [z.name, z.default ? `${z.name} (default)` : z.name] as const)}
+            />
           )}
-          {guard === 'access' && (
-            <div class="grid2">
-              <Field label="E-mail addresses" hint="One per line, e.g. ada@example.com.">
-                {(id, hint) => (
-                  <textarea
-                    id={id}
-                    aria-describedby={hint}
-                    rows={3}
-                    value={emails}
-                    onInput={(e) => setEmails(e.currentTarget.value)}
-                  />
-                )}
-              </Field>
-              <Field label="E-mail domains" hint="Everyone at these domains, e.g. example.com.">
-                {(id, hint) => (
-                  <textarea
-                    id={id}
-                    aria-describedby={hint}
-                    rows={3}
-                    value={domains}
-                    onInput={(e) => setDomains(e.currentTarget.value)}
-                  />
-                )}
-              </Field>
-            </div>
-          )}
-        </fieldset>
-        <div class="grid2">
-          <Field
+          <TextField
             label="Delete by itself after (minutes)"
             hint="Empty: keep it until deleted. 1 to 43200 (30 days)."
-          >
-            {(id, hint) => (
-              <input
-                id={id}
-                aria-describedby={hint}
-                type="number"
-                min={1}
-                max={43200}
-                inputMode="numeric"
-                value={ttlMinutes}
-                onInput={(e) => setTtlMinutes(e.currentTarget.value)}
-              />
-            )}
-          </Field>
+            type="number"
+            min={1}
+            max={43200}
+            inputMode="numeric"
+            value={ttlMinutes}
+            onValue={setTtlMinutes}
+          />
           <div class="field submit">
             <button type="submit" disabled={busy}>
               {busy ? 'Adding…' : 'Add route'}
@@ -532,5 +500,93 @@ function AddRoute({ tunnel: t, onAdded }: { tunnel: Tunnel; onAdded(): void }) {
         </Notice>
       )}
     </section>
+  );
+}
+
+/**
+ * A route changed in place, in a modal dialog: the form starts from the route as it is, and only
+ * what changed is sent, with the generation it was read at; if someone changed it meanwhile (412)
+ * the form shows the route as it is now and says so.
+ */
+function EditRoute({
+  tunnel: t,
+  route,
+  onClose,
+  onSaved,
+}: {
+  tunnel: Tunnel;
+  route: Route;
+  onClose(): void;
+  onSaved(route: Route): void;
+}) {
+  const { client, ended } = useSession();
+  const ref = useRef<HTMLDialogElement>(null);
+  const [base, setBase] = useState(route);
+  const [before, setBefore] = useState(() => valuesOf(route));
+  const [values, setValues] = useState(before);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const id = useId();
+  useEffect(() => ref.current?.showModal(), []);
+  const reload = async () => {
+    const fresh = await client.routes.get(t.name, base.name);
+    const v = valuesOf(fresh);
+    setBase(fresh);
+    setBefore(v);
+    setValues(v);
+  };
+  const save = async (e: Event) => {
+    e.preventDefault();
+    const changes = changesOf(before, values);
+    if (Object.keys(changes).length === 0) {
+      setError('Nothing changed: change a field, or cancel.');
+      return;
+    }
+    setBusy(true);
+    setError(null);
+    try {
+      const saved = await client.routes.update(
+        t.name,
+        base.name,
+        changes,
+        base.generation !== undefined ? { ifMatch: base.generation } : {},
+      );
+      onSaved(saved);
+      ref.current?.close();
+    } catch (err) {
+      if (sessionEnded(err)) return ended(err);
+      setError(explain(err));
+      if (isApiError(err) && err.code === 'request.precondition_failed')
+        await reload().catch((e2: unknown) =>
+          setError(`${explain(err)}. Reloading it failed: ${explain(e2)}`),
+        );
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <dialog ref={ref} class="wide" aria-labelledby={`${id}-t`} onClose={onClose}>
+      <h2 id={`${id}-t`}>Edit route {base.hostname}</h2>
+      <p class="hint">
+        The hostname and its DNS record stay; the service keeps its kind (HTTP stays HTTP, TCP stays TCP).
+      </p>
+      <form onSubmit={(e) => void save(e)}>
+        <RouteFields
+          values={values}
+          onChange={(patch) => setValues((v) => ({ ...v, ...patch }))}
+          configMode={t.configMode}
+          serviceHint="Where cloudflared forwards to, of the same kind as now."
+        />
+        <ErrorNote message={error} onDismiss={() => setError(null)} />
+        <div class="actions">
+          <button type="button" class="secondary" onClick={() => ref.current?.close()}>
+            Cancel
+          </button>
+          <button type="submit" disabled={busy}>
+            {busy ? 'Saving…' : 'Save changes'}
+          </button>
+        </div>
+      </form>
+    </dialog>
   );
 }
