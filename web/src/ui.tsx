@@ -339,6 +339,37 @@ export function Choices<T extends string>(props: {
   );
 }
 
+/** A table's column headings; `actions`: a last column of buttons, named for screen readers only. */
+export function ListHead({ columns, actions = false }: { columns: string[]; actions?: boolean }) {
+  return (
+    <thead>
+      <tr>
+        {columns.map((c) => (
+          <th scope="col" key={c}>
+            {c}
+          </th>
+        ))}
+        {actions && (
+          <th scope="col">
+            <span class="sr-only">Actions</span>
+          </th>
+        )}
+      </tr>
+    </thead>
+  );
+}
+
+/** A form's submit button in a field's place; its words say when it is working. */
+export function SubmitField(props: { label: string; busyLabel: string; busy: boolean; disabled?: boolean }) {
+  return (
+    <div class="field submit">
+      <button type="submit" disabled={props.busy || props.disabled}>
+        {props.busy ? props.busyLabel : props.label}
+      </button>
+    </div>
+  );
+}
+
 /** Sets the document title and moves focus to the page heading when the page changes (keyboard and screen readers). */
 export function PageTitle({ children, title }: { children: ComponentChildren; title: string }) {
   const ref = useRef<HTMLHeadingElement>(null);

@@ -244,6 +244,17 @@ export function changesOf(before: RouteValues, after: RouteValues): UpdateRouteI
   return changes;
 }
 
+/** Who Access lets through: the lists of the form, with their labels and hints. */
+const PEOPLE = [
+  ['emails', 'E-mail addresses', 'One per line, e.g. ada@example.com.'],
+  ['domains', 'E-mail domains', 'Everyone at these domains, e.g. example.com.'],
+  [
+    'groups',
+    'Groups',
+    'Groups of your Zero Trust identity provider, one per line (if the operator set it up).',
+  ],
+] as const;
+
 const SESSIONS = [
   ['', '24 hours (default)'],
   ['30m', '30 minutes'],
@@ -324,24 +335,15 @@ export function RouteFields({
         {values.guard === 'access' && (
           <>
             <div class="grid2">
-              <TextAreaField
-                label="E-mail addresses"
-                hint="One per line, e.g. ada@example.com."
-                value={values.emails}
-                onValue={(emails) => onChange({ emails })}
-              />
-              <TextAreaField
-                label="E-mail domains"
-                hint="Everyone at these domains, e.g. example.com."
-                value={values.domains}
-                onValue={(domains) => onChange({ domains })}
-              />
-              <TextAreaField
-                label="Groups"
-                hint="Groups of your Zero Trust identity provider, one per line (if the operator set it up)."
-                value={values.groups}
-                onValue={(groups) => onChange({ groups })}
-              />
+              {PEOPLE.map(([key, label, hint]) => (
+                <TextAreaField
+                  key={key}
+                  label={label}
+                  hint={hint}
+                  value={values[key]}
+                  onValue={(v) => onChange({ [key]: v })}
+                />
+              ))}
               <SelectField
                 label="Session length"
                 hint="How long a sign-in with Access lasts before people sign in again."

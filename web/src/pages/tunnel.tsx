@@ -10,6 +10,7 @@ import { explain, sessionEnded } from '../api.js';
 import { ago, when } from '../format.js';
 import { useLive } from '../live.js';
 import { go, href } from '../route.js';
+import { useAction } from '../action.js';
 import { useSession } from '../session.js';
 import {
   Command,
@@ -17,11 +18,13 @@ import {
   ConnectorBadge,
   CopyButton,
   ErrorNote,
+  ListHead,
   Loading,
   Notice,
   PageTitle,
   PhaseBadge,
   SelectField,
+  SubmitField,
   TextField,
 } from '../ui.js';
 import { changesOf, createInputOf, RouteFields, valuesOf, type RouteValues } from './route-form.js';
@@ -145,14 +148,7 @@ function Summary({ tunnel: t }: { tunnel: Tunnel }) {
         <div class="table-wrap">
           <table class="list compact">
             <caption>Connections to Cloudflare (checked {ago(t.connectors.checkedAt)})</caption>
-            <thead>
-              <tr>
-                <th scope="col">Data centre</th>
-                <th scope="col">cloudflared</th>
-                <th scope="col">From</th>
-                <th scope="col">Opened</th>
-              </tr>
-            </thead>
+            <ListHead columns={['Data centre', 'cloudflared', 'From', 'Opened']} />
             <tbody>
               {t.connectors.connections.map((c, i) => (
                 <tr key={i}>
@@ -226,32 +222,26 @@ function RunIt({ tunnel: t }: { tunnel: Tunnel }) {
             then restart cloudflared):
           </p>
           <div class="row">
-            <button
-              type="button"
-              class="secondary"
-              disabled={!t.id}
-              onClick={() =>
-                void client.tunnels
-                  .config(t.name)
-                  .then((text) => download('config.yaml', text, 'application/yaml'))
-                  .catch(fail)
-              }
-            >
-              Download config.yaml
-            </button>
-            <button
-              type="button"
-              class="secondary"
-              disabled={!t.id}
-              onClick={() =>
-                void client.tunnels
-                  .credentials(t.name)
-                  .then((text) => download('credentials.json', text, 'application/json'))
-                  .catch(fail)
-              }
-            >
-              Download credentials.json
-            </button>
+            {(
+              [
+                ['config.yaml', 'application/yaml', client.tunnels.config],
+                ['credentials.json', 'application/json', client.tunnels.credentials],
+              ] as const
+            ).map(([file, type, get]) => (
+              <button
+                key={file}
+                type="button"
+                class="secondary"
+                disabled={!t.id}
+                onClick={() =>
+                  void get(t.name)
+                    .then((text) => download(file, text, type))
+                    .catch(fail)
+                }
+              >
+                Download {file}
+              </button>
+            ))}
           </div>
           <Command
             label="cloudflared run command"
@@ -294,17 +284,7 @@ function Routes({ tunnel: t, onChanged }: { tunnel: Tunnel; onChanged(): void })
         <div class="table-wrap">
           <table class="list">
             <caption class="sr-only">Routes of {t.name}</caption>
-            <thead>
-              <tr>
-                <th scope="col">Hostname</th>
-                <th scope="col">Service</th>
-                <th scope="col">Protection</th>
-                <th scope="col">State</th>
-                <th scope="col">
-                  <span class="sr-only">Actions</span>
-                </th>
-              </tr>
-            </thead>
+            <ListHead columns={['Hostname', 'Service', 'Protection', 'State']} actions />
             <tbody>
               {t.routes.map((r) => (
                 <tr key={r.name} data-route={r.name}>
@@ -398,30 +378,27 @@ const SERVICE_HINT =
   'What cloudflared forwards to: http://localhost:8000, https://…, or tcp://db:5432 (also ssh://, rdp://, smb://).';
 
 function AddRoute({ tunnel: t, onAdded }: { tunnel: Tunnel; onAdded(): void }) {
-  const { client, ended, refreshUser } = useSession();
+  const { client, refreshUser } = useSession();
+  const { busy, error, setError, run } = useAction();
   const zones = useLive((signal) => client.zones.list({ signal }), [client]);
   const [values, setValues] = useState<RouteValues>(() => valuesOf());
   const [hostname, setHostname] = useState('');
   const [name, setName] = useState('');
   const [zone, setZone] = useState('');
   const [ttlMinutes, setTtlMinutes] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
   const [added, setAdded] = useState<Route | null>(null);
   const zoneList = zones.data?.items ?? [];
   const defaultZone = zones.data?.defaultZone ?? zoneList[0]?.name ?? '';
   const shownZone = zone || defaultZone;
   const submit = async (e: Event) => {
     e.preventDefault();
-    setBusy(true);
-    setError(null);
     setAdded(null);
     const input: CreateRouteInput = createInputOf(values);
     if (hostname.trim()) input.hostname = hostname.trim();
     if (name.trim()) input.name = name.trim();
     if (zone && zone !== defaultZone) input.zone = zone;
     if (ttlMinutes.trim()) input.ttlSeconds = Math.round(Number(ttlMinutes) * 60);
-    try {
+    await run(async () => {
       const r = await client.routes.create(t.name, input, { wait: 0 });
       setAdded(r.value);
       setValues((v) => ({ ...v, service: '' }));
@@ -429,12 +406,7 @@ function AddRoute({ tunnel: t, onAdded }: { tunnel: Tunnel; onAdded(): void }) {
       setName('');
       refreshUser();
       onAdded();
-    } catch (err) {
-      if (sessionEnded(err)) ended(err);
-      else setError(explain(err));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   return (
     <section class="card" aria-labelledby="add-route">
@@ -446,35 +418,37 @@ function AddRoute({ tunnel: t, onAdded }: { tunnel: Tunnel; onAdded(): void }) {
           configMode={t.configMode}
           serviceHint={SERVICE_HINT}
           beside={
-            <TextField
-              label="Hostname"
-              hint={`One label, e.g. myapp → myapp.${shownZone || '<zone>'}; empty: a generated one (<route name>-${t.name}.${shownZone || '<zone>'}).`}
-              name="hostname"
-              placeholder="generated"
-              autoComplete="off"
-              value={hostname}
-              onValue={setHostname}
-            />
+            <>
+              <TextField
+                label="Hostname"
+                hint={`One label, e.g. myapp → myapp.${shownZone || '<zone>'}; empty: a generated one (<route name>-${t.name}.${shownZone || '<zone>'}).`}
+                name="hostname"
+                placeholder="generated"
+                autoComplete="off"
+                value={hostname}
+                onValue={setHostname}
+              />
+              <TextField
+                label="Route name"
+                hint="Up to 24 lower-case letters or digits, the generated hostname's first part; empty: the hostname's label, or a random one."
+                name="route-name"
+                placeholder="random"
+                value={name}
+                onValue={setName}
+              />
+              {zoneList.length > 1 && (
+                <SelectField
+                  label="Zone"
+                  hint="The domain the hostname lives under."
+                  value={shownZone}
+                  onValue={setZone}
+                  options={zoneList.map((z) => [z.name, z.default ? `${z.name} (default)` : z.name] as const)}
+                />
+              )}
+            </>
           }
         />
         <div class="grid2">
-          <TextField
-            label="Route name"
-            hint="Up to 24 lower-case letters or digits, the generated hostname's first part; empty: the hostname's label, or a random one."
-            name="route-name"
-            placeholder="random"
-            value={name}
-            onValue={setName}
-          />
-          {zoneList.length > 1 && (
-            <SelectField
-              label="Zone"
-              hint="The domain the hostname lives under."
-              value={shownZone}
-              onValue={setZone}
-              options={zoneList.map((z) => [z.name, z.default ? `${z.name} (default)` : z.name] as const)}
-            />
-          )}
           <TextField
             label="Delete by itself after (minutes)"
             hint="Empty: keep it until deleted. 1 to 43200 (30 days)."
@@ -485,11 +459,7 @@ function AddRoute({ tunnel: t, onAdded }: { tunnel: Tunnel; onAdded(): void }) {
             value={ttlMinutes}
             onValue={setTtlMinutes}
           />
-          <div class="field submit">
-            <button type="submit" disabled={busy}>
-              {busy ? 'Adding…' : 'Add route'}
-            </button>
-          </div>
+          <SubmitField label="Add route" busyLabel="Adding…" busy={busy} />
         </div>
       </form>
       <ErrorNote message={error} onDismiss={() => setError(null)} />
@@ -519,13 +489,12 @@ function EditRoute({
   onClose(): void;
   onSaved(route: Route): void;
 }) {
-  const { client, ended } = useSession();
+  const { client } = useSession();
+  const { busy, error, setError, run } = useAction();
   const ref = useRef<HTMLDialogElement>(null);
   const [base, setBase] = useState(route);
   const [before, setBefore] = useState(() => valuesOf(route));
   const [values, setValues] = useState(before);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
   const id = useId();
   useEffect(() => ref.current?.showModal(), []);
   const reload = async () => {
@@ -542,27 +511,25 @@ function EditRoute({
       setError('Nothing changed: change a field, or cancel.');
       return;
     }
-    setBusy(true);
-    setError(null);
-    try {
-      const saved = await client.routes.update(
-        t.name,
-        base.name,
-        changes,
-        base.generation !== undefined ? { ifMatch: base.generation } : {},
-      );
-      onSaved(saved);
-      ref.current?.close();
-    } catch (err) {
-      if (sessionEnded(err)) return ended(err);
-      setError(explain(err));
-      if (isApiError(err) && err.code === 'request.precondition_failed')
-        await reload().catch((e2: unknown) =>
-          setError(`${explain(err)}. Reloading it failed: ${explain(e2)}`),
+    await run(
+      async () => {
+        const saved = await client.routes.update(
+          t.name,
+          base.name,
+          changes,
+          base.generation !== undefined ? { ifMatch: base.generation } : {},
         );
-    } finally {
-      setBusy(false);
-    }
+        onSaved(saved);
+        ref.current?.close();
+      },
+      async (err) => {
+        // Someone changed it meanwhile: show it as it is now, so the change can be made again on it.
+        if (isApiError(err) && err.code === 'request.precondition_failed')
+          await reload().catch((e2: unknown) =>
+            setError(`${explain(err)}. Reloading it failed: ${explain(e2)}`),
+          );
+      },
+    );
   };
   return (
     <dialog ref={ref} class="wide" aria-labelledby={`${id}-t`} onClose={onClose}>
