@@ -27,7 +27,8 @@ import {
   SubmitField,
   TextField,
 } from '../ui.js';
-import { changesOf, createInputOf, RouteFields, valuesOf, type RouteValues } from './route-form.js';
+import { changesOf, createInputOf, valuesOf, type RouteValues } from '../route-options.js';
+import { RouteFields } from './route-form.js';
 import { busyPoll } from './tunnels.js';
 
 const TCP_LIKE = new Set(['tcp', 'ssh', 'rdp', 'smb', 'unix', 'unix+tls']);
