@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import {
   apiAs,
+  apiSend,
   axe,
   buildConsole,
   launchChromium,
@@ -27,15 +28,9 @@ beforeAll(async () => {
   await buildConsole();
   [dev, browser] = await Promise.all([startDev(), launchChromium()]);
   // Something to show: user1's tunnels with an HTTP route, a protected one and a TCP route.
-  const u = dev.info.users.find((x) => x.name === 'user1')!;
-  const auth = { authorization: `Basic ${Buffer.from(`${u.name}:${u.password}`).toString('base64')}` };
   const post = async (path: string, body: unknown) => {
-    const res = await fetch(`${dev.info.controlPlane}${path}`, {
-      method: 'POST',
-      headers: { ...auth, 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
-    if (res.status >= 300) throw new Error(`${path}: ${res.status} ${await res.text()}`);
+    const res = await apiSend(dev.info, 'user1', 'POST', path, body);
+    if (res.status >= 300) throw new Error(`${path}: ${res.status} ${JSON.stringify(res.body)}`);
   };
   await post('/api/v1/tunnels?wait=60', { name: 'billing', configMode: 'remote' });
   await post('/api/v1/tunnels?wait=60', { name: 'intranet', configMode: 'local' });
@@ -98,12 +93,26 @@ describe('each page is accessible and photographed', () => {
       await page.getByRole('button', { name: 'Reveal token' }).click();
       const token = (await apiAs(dev.info, 'user1', '/api/v1/tunnels/billing/token')).token as string;
       await page.getByText(`cloudflared tunnel run --token ${token}`).waitFor();
+      // The add form with its Advanced section open (the origin options of an https service).
+      await page.getByLabel('Service').fill('https://localhost:8443');
+      await page.getByText('Advanced: how cloudflared talks to the service').click();
+      await page.getByLabel('TLS server name').waitFor();
       await judge(page, 'tunnel');
 
       await page.getByRole('button', { name: 'Delete route api-billing.example.com' }).click();
       await page.getByRole('dialog').waitFor();
       await judge(page, 'tunnel-delete-route-dialog');
       await page.getByRole('dialog').getByRole('button', { name: 'Cancel' }).click();
+
+      // Editing a route behind Access: its people, session length and origin options.
+      await page.getByRole('button', { name: 'Edit route admin-billing.example.com' }).click();
+      const edit = page.getByRole('dialog', { name: 'Edit route admin-billing.example.com' });
+      await edit.getByLabel('E-mail addresses').waitFor();
+      await edit.getByText('Advanced: how cloudflared talks to the service').click();
+      await edit.getByLabel('Host header').waitFor();
+      await judge(page, 'tunnel-edit-route-dialog');
+      await edit.getByRole('button', { name: 'Cancel' }).click();
+      await edit.waitFor({ state: 'detached' });
 
       await page.goto('/#/tunnels/intranet');
       await page.getByRole('button', { name: 'Download config.yaml' }).waitFor();

@@ -244,6 +244,8 @@ export interface CreateRouteInput {
   name?: string;
   /** A label of the zone (`myapp` → `myapp.<zone>`); none: `<name>-<tunnel>.<zone>`. */
   hostname?: string;
+  /** The zone the hostname lives under (one of `zones.list()`); default: your default zone. */
+  zone?: string;
   originRequest?: OriginRequestOptions;
   /** Only these source addresses/CIDR ranges may reach the hostname. */
   allowIps?: string[];

@@ -191,15 +191,31 @@ export function kubernetesObjects(info: DevInfo, kind: string): Promise<any[]> {
 
 /** The API as a script sees it (Basic auth), to compare with what the console shows. */
 export async function apiAs(info: DevInfo, user: string, path: string): Promise<any> {
+  return (await apiSend(info, user, 'GET', path)).body;
+}
+
+/** A request to the API as a script makes it (Basic auth, a JSON body): its status and body. */
+export async function apiSend(
+  info: DevInfo,
+  user: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: any }> {
   const u = info.users.find((x) => x.name === user)!;
   const res = await fetch(`${info.controlPlane}${path}`, {
-    headers: { authorization: `Basic ${Buffer.from(`${u.name}:${u.password}`).toString('base64')}` },
+    method,
+    headers: {
+      authorization: `Basic ${Buffer.from(`${u.name}:${u.password}`).toString('base64')}`,
+      ...(body !== undefined && { 'content-type': 'application/json' }),
+    },
+    ...(body !== undefined && { body: JSON.stringify(body) }),
   });
   const text = await res.text();
   try {
-    return JSON.parse(text);
+    return { status: res.status, body: JSON.parse(text) };
   } catch {
-    return text;
+    return { status: res.status, body: text };
   }
 }
 

@@ -66,8 +66,19 @@ export function explain(err: unknown): string {
     case 'tunnel.deleting':
       return `${m} ${c}: wait until it is gone, then create it again`;
     case 'route.name_taken':
-    case 'route.hostname_taken':
       return `${m} ${c}: choose another route name, or leave it empty for a random one`;
+    case 'route.hostname_taken':
+    case 'route.hostname_foreign':
+    case 'route.hostname_reserved':
+      return `${m} ${c}: choose another hostname, or leave it empty for a generated one`;
+    case 'route.invalid_hostname':
+      return `${m} ${c}: give one label such as myapp (letters, digits, single dashes), or leave it empty`;
+    case 'route.origin_option_unavailable':
+      return `${m} ${c}: leave that option out, or ask the operator to set it up`;
+    case 'route.invalid_origin_request':
+      return `${m} ${c}: correct it under "Advanced", or empty it for cloudflared's default`;
+    case 'request.precondition_failed':
+      return `Someone changed this since you opened it (${err.code}): the form now shows it as it is; make your change again and save`;
     case 'route.invalid_service':
       return `${m} ${c}: give a URL such as http://localhost:8000 or tcp://db:5432`;
     case 'route.invalid_allow_list':

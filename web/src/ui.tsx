@@ -1,5 +1,5 @@
 /** The console's small parts: state badges, messages, copy buttons, confirmation dialogs, fields. */
-import type { ComponentChildren } from 'preact';
+import type { ComponentChildren, JSX } from 'preact';
 import { useEffect, useId, useRef, useState } from 'preact/hooks';
 import type { ConnectorStatus, Connectors, Phase } from '../../src/client/index.js';
 import { ago, CONNECTOR_WORDS, PHASE_WORDS } from './format.js';
@@ -188,6 +188,184 @@ export function Field(props: {
           {props.hint}
         </small>
       )}
+    </div>
+  );
+}
+
+/** What a field's own control takes besides its value (the field gives the id and the hint). */
+type ControlProps<A> = Omit<A, 'id' | 'value' | 'onInput' | 'onChange' | 'aria-describedby' | 'children'>;
+
+/** A labelled one-line input; `onValue` hears every keystroke. */
+export function TextField({
+  label,
+  hint,
+  value,
+  onValue,
+  ...rest
+}: {
+  label: string;
+  hint?: string;
+  value: string;
+  onValue(value: string): void;
+} & ControlProps<JSX.InputHTMLAttributes<HTMLInputElement>>) {
+  return (
+    <Field label={label} hint={hint}>
+      {(id, hintId) => (
+        <input
+          {...rest}
+          id={id}
+          aria-describedby={hintId}
+          value={value}
+          onInput={(e) => onValue(e.currentTarget.value)}
+        />
+      )}
+    </Field>
+  );
+}
+
+/** A labelled text area (lists: one entry per line). */
+export function TextAreaField({
+  label,
+  hint,
+  value,
+  onValue,
+  rows = 3,
+  ...rest
+}: {
+  label: string;
+  hint?: string;
+  value: string;
+  onValue(value: string): void;
+} & ControlProps<JSX.TextareaHTMLAttributes<HTMLTextAreaElement>>) {
+  return (
+    <Field label={label} hint={hint}>
+      {(id, hintId) => (
+        <textarea
+          {...rest}
+          id={id}
+          aria-describedby={hintId}
+          rows={rows}
+          value={value}
+          onInput={(e) => onValue(e.currentTarget.value)}
+        />
+      )}
+    </Field>
+  );
+}
+
+/** A labelled select of `options` (value, words). */
+export function SelectField<T extends string>(props: {
+  label: string;
+  hint?: string;
+  value: T;
+  onValue(value: T): void;
+  options: ReadonlyArray<readonly [T, string]>;
+}) {
+  return (
+    <Field label={props.label} hint={props.hint}>
+      {(id, hintId) => (
+        <select
+          id={id}
+          aria-describedby={hintId}
+          value={props.value}
+          onChange={(e) => props.onValue(e.currentTarget.value as T)}
+        >
+          {props.options.map(([value, words]) => (
+            <option key={value} value={value}>
+              {words}
+            </option>
+          ))}
+        </select>
+      )}
+    </Field>
+  );
+}
+
+/** A labelled checkbox with an optional hint. */
+export function CheckField(props: {
+  label: string;
+  hint?: string;
+  checked: boolean;
+  onValue(v: boolean): void;
+}) {
+  const id = useId();
+  return (
+    <div class="field check">
+      <label class="choice">
+        <input
+          type="checkbox"
+          checked={props.checked}
+          aria-describedby={props.hint ? id : undefined}
+          onChange={(e) => props.onValue(e.currentTarget.checked)}
+        />{' '}
+        {props.label}
+      </label>
+      {props.hint && (
+        <small id={id} class="hint">
+          {props.hint}
+        </small>
+      )}
+    </div>
+  );
+}
+
+/** A fieldset of radio buttons: one of `options` (value, words, an optional hint after the words). */
+export function Choices<T extends string>(props: {
+  legend: string;
+  value: T;
+  onValue(value: T): void;
+  options: ReadonlyArray<{ value: T; label: string; hint?: string }>;
+  children?: ComponentChildren;
+}) {
+  const name = useId();
+  return (
+    <fieldset>
+      <legend>{props.legend}</legend>
+      {props.options.map((o) => (
+        <label class="choice" key={o.value}>
+          <input
+            type="radio"
+            name={name}
+            value={o.value}
+            checked={props.value === o.value}
+            onChange={() => props.onValue(o.value)}
+          />{' '}
+          {o.label}
+          {o.hint && <span class="hint"> ({o.hint})</span>}
+        </label>
+      ))}
+      {props.children}
+    </fieldset>
+  );
+}
+
+/** A table's column headings; `actions`: a last column of buttons, named for screen readers only. */
+export function ListHead({ columns, actions = false }: { columns: string[]; actions?: boolean }) {
+  return (
+    <thead>
+      <tr>
+        {columns.map((c) => (
+          <th scope="col" key={c}>
+            {c}
+          </th>
+        ))}
+        {actions && (
+          <th scope="col">
+            <span class="sr-only">Actions</span>
+          </th>
+        )}
+      </tr>
+    </thead>
+  );
+}
+
+/** A form's submit button in a field's place; its words say when it is working. */
+export function SubmitField(props: { label: string; busyLabel: string; busy: boolean; disabled?: boolean }) {
+  return (
+    <div class="field submit">
+      <button type="submit" disabled={props.busy || props.disabled}>
+        {props.busy ? props.busyLabel : props.label}
+      </button>
     </div>
   );
 }

@@ -5,12 +5,23 @@
  */
 import { useState } from 'preact/hooks';
 import type { AdminUser, Tunnel } from '../../../src/client/index.js';
-import { explain, sessionEnded } from '../api.js';
 import { ago } from '../format.js';
 import { useLive } from '../live.js';
 import { reconcilerHealth, parseMetrics, type ReconcilerHealth } from '../metrics.js';
+import { useAction } from '../action.js';
 import { useSession } from '../session.js';
-import { ConnectorBadge, ErrorNote, Field, Loading, Notice, PageTitle, PhaseBadge } from '../ui.js';
+import {
+  ConnectorBadge,
+  ErrorNote,
+  ListHead,
+  Loading,
+  Notice,
+  PageTitle,
+  PhaseBadge,
+  SelectField,
+  SubmitField,
+  TextField,
+} from '../ui.js';
 
 const limit = (n: number | null) => (n === null ? 'unlimited' : String(n));
 
@@ -46,16 +57,9 @@ function UsersTable({ users }: { users: AdminUser[] }) {
   return (
     <div class="table-wrap">
       <table class="list">
-        <thead>
-          <tr>
-            <th scope="col">User</th>
-            <th scope="col">Role</th>
-            <th scope="col">Tunnels (used / quota)</th>
-            <th scope="col">Routes (used / quota)</th>
-            <th scope="col">Sign-in</th>
-            <th scope="col">State</th>
-          </tr>
-        </thead>
+        <ListHead
+          columns={['User', 'Role', 'Tunnels (used / quota)', 'Routes (used / quota)', 'Sign-in', 'State']}
+        />
         <tbody>
           {users.map((u) => (
             <tr key={u.name} data-user={u.name}>
@@ -81,15 +85,14 @@ function UsersTable({ users }: { users: AdminUser[] }) {
 }
 
 function QuotaForm({ users, onSaved }: { users: AdminUser[]; onSaved(): void }) {
-  const { client, ended } = useSession();
+  const { client } = useSession();
+  const { busy, error, setError, run } = useAction();
   const [who, setWho] = useState(users[0]?.name ?? '');
   const current = users.find((u) => u.name === who);
   const shown = (n: number | null | undefined) => (n === null || n === undefined ? '' : String(n));
   const [tunnels, setTunnels] = useState(shown(users[0]?.quotas.tunnels));
   const [routes, setRoutes] = useState(shown(users[0]?.quotas.routes));
-  const [error, setError] = useState<string | null>(null);
   const [saved, setSaved] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
   const pick = (name: string) => {
     setWho(name);
     const u = users.find((x) => x.name === name);
@@ -100,63 +103,39 @@ function QuotaForm({ users, onSaved }: { users: AdminUser[]; onSaved(): void }) 
   const num = (s: string) => (s.trim() === '' ? null : Number(s));
   const submit = async (e: Event) => {
     e.preventDefault();
-    setBusy(true);
-    setError(null);
     setSaved(null);
-    try {
+    await run(async () => {
       const u = await client.admin.setQuotas(who, { tunnels: num(tunnels), routes: num(routes) });
       setSaved(`Quotas of ${u.name}: ${limit(u.quotas.tunnels)} tunnels, ${limit(u.quotas.routes)} routes.`);
       onSaved();
-    } catch (err) {
-      if (sessionEnded(err)) ended(err);
-      else setError(explain(err));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   return (
     <form class="inline-form quota" onSubmit={(e) => void submit(e)} aria-labelledby="quota-h">
       <h3 id="quota-h">Change a user's quotas</h3>
-      <Field label="User">
-        {(id) => (
-          <select id={id} value={who} onChange={(e) => pick(e.currentTarget.value)}>
-            {users.map((u) => (
-              <option key={u.name} value={u.name}>
-                {u.name}
-              </option>
-            ))}
-          </select>
-        )}
-      </Field>
-      <Field label="Tunnel quota" hint={`Now ${limit(current?.quotas.tunnels ?? null)}; empty: the default.`}>
-        {(id, hint) => (
-          <input
-            id={id}
-            aria-describedby={hint}
-            type="number"
-            min={0}
-            value={tunnels}
-            onInput={(e) => setTunnels(e.currentTarget.value)}
-          />
-        )}
-      </Field>
-      <Field label="Route quota" hint={`Now ${limit(current?.quotas.routes ?? null)}; empty: the default.`}>
-        {(id, hint) => (
-          <input
-            id={id}
-            aria-describedby={hint}
-            type="number"
-            min={0}
-            value={routes}
-            onInput={(e) => setRoutes(e.currentTarget.value)}
-          />
-        )}
-      </Field>
-      <div class="field submit">
-        <button type="submit" disabled={busy || !who}>
-          {busy ? 'Saving…' : 'Save quotas'}
-        </button>
-      </div>
+      <SelectField
+        label="User"
+        value={who}
+        onValue={pick}
+        options={users.map((u) => [u.name, u.name] as const)}
+      />
+      <TextField
+        label="Tunnel quota"
+        hint={`Now ${limit(current?.quotas.tunnels ?? null)}; empty: the default.`}
+        type="number"
+        min={0}
+        value={tunnels}
+        onValue={setTunnels}
+      />
+      <TextField
+        label="Route quota"
+        hint={`Now ${limit(current?.quotas.routes ?? null)}; empty: the default.`}
+        type="number"
+        min={0}
+        value={routes}
+        onValue={setRoutes}
+      />
+      <SubmitField label="Save quotas" busyLabel="Saving…" busy={busy} disabled={!who} />
       <div class="wide-cell">
         <ErrorNote message={error} onDismiss={() => setError(null)} />
         {saved && <Notice kind="ok">{saved}</Notice>}
@@ -196,16 +175,7 @@ function AllTunnels() {
       ) : (
         <div class="table-wrap">
           <table class="list">
-            <thead>
-              <tr>
-                <th scope="col">Tunnel</th>
-                <th scope="col">Owner</th>
-                <th scope="col">Phase</th>
-                <th scope="col">cloudflared</th>
-                <th scope="col">Routes</th>
-                <th scope="col">Problem</th>
-              </tr>
-            </thead>
+            <ListHead columns={['Tunnel', 'Owner', 'Phase', 'cloudflared', 'Routes', 'Problem']} />
             <tbody>
               {sorted.map((t) => {
                 const failing = t.routes.filter((r) => r.lastError);

@@ -4,7 +4,7 @@ import type { AuditEvent } from '../../../src/client/index.js';
 import { when } from '../format.js';
 import { useLive } from '../live.js';
 import { useSession } from '../session.js';
-import { ErrorNote, Field, Loading, PageTitle } from '../ui.js';
+import { ErrorNote, ListHead, Loading, PageTitle, SelectField, TextField } from '../ui.js';
 
 export function EventsPage() {
   const { client } = useSession();
@@ -38,26 +38,23 @@ export function EventsPage() {
       <PageTitle title="Events">Events</PageTitle>
       <p class="muted">What you and the control plane did to your tunnels, newest first.</p>
       <form class="inline-form filters" role="search" onSubmit={(e) => e.preventDefault()}>
-        <Field label="Filter">
-          {(id) => (
-            <input
-              id={id}
-              type="search"
-              placeholder="action, tunnel or user"
-              value={text}
-              onInput={(e) => setText(e.currentTarget.value)}
-            />
-          )}
-        </Field>
-        <Field label="Outcome">
-          {(id) => (
-            <select id={id} value={outcome} onChange={(e) => setOutcome(e.currentTarget.value)}>
-              <option value="">Any</option>
-              <option value="ok">Succeeded</option>
-              <option value="error">Failed</option>
-            </select>
-          )}
-        </Field>
+        <TextField
+          label="Filter"
+          type="search"
+          placeholder="action, tunnel or user"
+          value={text}
+          onValue={setText}
+        />
+        <SelectField
+          label="Outcome"
+          value={outcome}
+          onValue={setOutcome}
+          options={[
+            ['', 'Any'],
+            ['ok', 'Succeeded'],
+            ['error', 'Failed'],
+          ]}
+        />
       </form>
       <ErrorNote message={first.error} />
       {first.data === null ? (
@@ -67,15 +64,7 @@ export function EventsPage() {
       ) : (
         <div class="table-wrap">
           <table class="list">
-            <thead>
-              <tr>
-                <th scope="col">When</th>
-                <th scope="col">Who</th>
-                <th scope="col">What</th>
-                <th scope="col">On</th>
-                <th scope="col">Outcome</th>
-              </tr>
-            </thead>
+            <ListHead columns={['When', 'Who', 'What', 'On', 'Outcome']} />
             <tbody>
               {shown.map((e) => (
                 <tr key={e.id}>

@@ -2,7 +2,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { SignInMethods, User } from '../../../src/client/index.js';
 import { clientFor, explain } from '../api.js';
-import { ErrorNote, Field, Notice } from '../ui.js';
+import { ErrorNote, Notice, TextField } from '../ui.js';
 
 export function SignIn(props: {
   notice: string | null;
@@ -59,31 +59,23 @@ export function SignIn(props: {
         )}
         {(methods === null || methods.password) && (
           <form onSubmit={(e) => void submit(e)} aria-describedby={error ? 'signin-error' : undefined}>
-            <Field label="User name">
-              {(id) => (
-                <input
-                  id={id}
-                  name="username"
-                  autocomplete="username"
-                  required
-                  value={name}
-                  onInput={(e) => setName(e.currentTarget.value)}
-                />
-              )}
-            </Field>
-            <Field label="Password">
-              {(id) => (
-                <input
-                  id={id}
-                  name="password"
-                  type="password"
-                  autocomplete="current-password"
-                  required
-                  value={password}
-                  onInput={(e) => setPassword(e.currentTarget.value)}
-                />
-              )}
-            </Field>
+            <TextField
+              label="User name"
+              name="username"
+              autocomplete="username"
+              required
+              value={name}
+              onValue={setName}
+            />
+            <TextField
+              label="Password"
+              name="password"
+              type="password"
+              autocomplete="current-password"
+              required
+              value={password}
+              onValue={setPassword}
+            />
             <div id="signin-error">
               <ErrorNote message={error} />
             </div>

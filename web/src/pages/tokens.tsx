@@ -2,27 +2,25 @@
 import { useState } from 'preact/hooks';
 import type { CreatedToken, Scope } from '../../../src/client/index.js';
 import { SCOPES } from '../../../src/client/index.js';
-import { explain, sessionEnded } from '../api.js';
+import { explain } from '../api.js';
 import { ago, when } from '../format.js';
 import { useLive } from '../live.js';
+import { useAction } from '../action.js';
 import { useSession } from '../session.js';
-import { Command, ConfirmButton, ErrorNote, Field, Loading, Notice, PageTitle } from '../ui.js';
+import { Command, ConfirmButton, ErrorNote, ListHead, Loading, Notice, PageTitle, TextField } from '../ui.js';
 
 export function TokensPage() {
-  const { client, user, ended } = useSession();
+  const { client, user } = useSession();
+  const { busy, error, setError, run } = useAction();
   const list = useLive((signal) => client.tokens.list({ signal }), [client]);
   const [name, setName] = useState('');
   const [scopes, setScopes] = useState<Scope[]>(['read', 'write']);
   const [days, setDays] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
   const [created, setCreated] = useState<CreatedToken | null>(null);
   const offered = SCOPES.filter((s) => s !== 'admin' || user.role === 'admin');
   const submit = async (e: Event) => {
     e.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
+    await run(async () => {
       const t = await client.tokens.create({
         name: name.trim(),
         scopes,
@@ -31,12 +29,7 @@ export function TokensPage() {
       setCreated(t);
       setName('');
       void list.reload();
-    } catch (err) {
-      if (sessionEnded(err)) ended(err);
-      else setError(explain(err));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   return (
     <>
@@ -49,33 +42,16 @@ export function TokensPage() {
         <h2 id="new-token">Create a token</h2>
         <form onSubmit={(e) => void submit(e)}>
           <div class="grid2">
-            <Field label="Token name">
-              {(id) => (
-                <input
-                  id={id}
-                  required
-                  maxLength={100}
-                  value={name}
-                  onInput={(e) => setName(e.currentTarget.value)}
-                />
-              )}
-            </Field>
-            <Field
+            <TextField label="Token name" required maxLength={100} value={name} onValue={setName} />
+            <TextField
               label="Expires after (days)"
               hint="Empty: as late as allowed. A token made here expires with this sign-in at the latest; for longer-lived ones use tunnelctl tokens create with your password."
-            >
-              {(id, hint) => (
-                <input
-                  id={id}
-                  aria-describedby={hint}
-                  type="number"
-                  min={1}
-                  max={3650}
-                  value={days}
-                  onInput={(e) => setDays(e.currentTarget.value)}
-                />
-              )}
-            </Field>
+              type="number"
+              min={1}
+              max={3650}
+              value={days}
+              onValue={setDays}
+            />
           </div>
           <fieldset>
             <legend>Scopes</legend>
@@ -121,18 +97,7 @@ export function TokensPage() {
         ) : (
           <div class="table-wrap">
             <table class="list">
-              <thead>
-                <tr>
-                  <th scope="col">Name</th>
-                  <th scope="col">Scopes</th>
-                  <th scope="col">Created</th>
-                  <th scope="col">Last used</th>
-                  <th scope="col">Expires</th>
-                  <th scope="col">
-                    <span class="sr-only">Actions</span>
-                  </th>
-                </tr>
-              </thead>
+              <ListHead columns={['Name', 'Scopes', 'Created', 'Last used', 'Expires']} actions />
               <tbody>
                 {list.data.map((t) => (
                   <tr key={t.id} data-token={t.name}>

@@ -4,12 +4,13 @@
  * service, protection, in-cluster address for TCP, phase and last error in words), adding a route
  * with every option the API has, deleting routes and the tunnel. Polled like the list.
  */
-import { useState } from 'preact/hooks';
-import type { CreateRouteInput, Route, Tunnel } from '../../../src/client/index.js';
+import { useEffect, useId, useRef, useState } from 'preact/hooks';
+import { isApiError, type CreateRouteInput, type Route, type Tunnel } from '../../../src/client/index.js';
 import { explain, sessionEnded } from '../api.js';
 import { ago, when } from '../format.js';
 import { useLive } from '../live.js';
 import { go, href } from '../route.js';
+import { useAction } from '../action.js';
 import { useSession } from '../session.js';
 import {
   Command,
@@ -17,12 +18,17 @@ import {
   ConnectorBadge,
   CopyButton,
   ErrorNote,
-  Field,
+  ListHead,
   Loading,
   Notice,
   PageTitle,
   PhaseBadge,
+  SelectField,
+  SubmitField,
+  TextField,
 } from '../ui.js';
+import { changesOf, createInputOf, valuesOf, type RouteValues } from '../route-options.js';
+import { RouteFields } from './route-form.js';
 import { busyPoll } from './tunnels.js';
 
 const TCP_LIKE = new Set(['tcp', 'ssh', 'rdp', 'smb', 'unix', 'unix+tls']);
@@ -143,14 +149,7 @@ function Summary({ tunnel: t }: { tunnel: Tunnel }) {
         <div class="table-wrap">
           <table class="list compact">
             <caption>Connections to Cloudflare (checked {ago(t.connectors.checkedAt)})</caption>
-            <thead>
-              <tr>
-                <th scope="col">Data centre</th>
-                <th scope="col">cloudflared</th>
-                <th scope="col">From</th>
-                <th scope="col">Opened</th>
-              </tr>
-            </thead>
+            <ListHead columns={['Data centre', 'cloudflared', 'From', 'Opened']} />
             <tbody>
               {t.connectors.connections.map((c, i) => (
                 <tr key={i}>
@@ -224,32 +223,26 @@ function RunIt({ tunnel: t }: { tunnel: Tunnel }) {
             then restart cloudflared):
           </p>
           <div class="row">
-            <button
-              type="button"
-              class="secondary"
-              disabled={!t.id}
-              onClick={() =>
-                void client.tunnels
-                  .config(t.name)
-                  .then((text) => download('config.yaml', text, 'application/yaml'))
-                  .catch(fail)
-              }
-            >
-              Download config.yaml
-            </button>
-            <button
-              type="button"
-              class="secondary"
-              disabled={!t.id}
-              onClick={() =>
-                void client.tunnels
-                  .credentials(t.name)
-                  .then((text) => download('credentials.json', text, 'application/json'))
-                  .catch(fail)
-              }
-            >
-              Download credentials.json
-            </button>
+            {(
+              [
+                ['config.yaml', 'application/yaml', client.tunnels.config],
+                ['credentials.json', 'application/json', client.tunnels.credentials],
+              ] as const
+            ).map(([file, type, get]) => (
+              <button
+                key={file}
+                type="button"
+                class="secondary"
+                disabled={!t.id}
+                onClick={() =>
+                  void get(t.name)
+                    .then((text) => download(file, text, type))
+                    .catch(fail)
+                }
+              >
+                Download {file}
+              </button>
+            ))}
           </div>
           <Command
             label="cloudflared run command"
@@ -281,6 +274,8 @@ function routePhase(r: Route): string {
 
 function Routes({ tunnel: t, onChanged }: { tunnel: Tunnel; onChanged(): void }) {
   const { client, refreshUser } = useSession();
+  const [editing, setEditing] = useState<Route | null>(null);
+  const [saved, setSaved] = useState<Route | null>(null);
   return (
     <section class="card" aria-labelledby="routes">
       <h2 id="routes">Routes</h2>
@@ -290,17 +285,7 @@ function Routes({ tunnel: t, onChanged }: { tunnel: Tunnel; onChanged(): void })
         <div class="table-wrap">
           <table class="list">
             <caption class="sr-only">Routes of {t.name}</caption>
-            <thead>
-              <tr>
-                <th scope="col">Hostname</th>
-                <th scope="col">Service</th>
-                <th scope="col">Protection</th>
-                <th scope="col">State</th>
-                <th scope="col">
-                  <span class="sr-only">Actions</span>
-                </th>
-              </tr>
-            </thead>
+            <ListHead columns={['Hostname', 'Service', 'Protection', 'State']} actions />
             <tbody>
               {t.routes.map((r) => (
                 <tr key={r.name} data-route={r.name}>
@@ -332,6 +317,18 @@ function Routes({ tunnel: t, onChanged }: { tunnel: Tunnel; onChanged(): void })
                     {r.expiresAt && <div class="hint">Deleted by itself {ago(r.expiresAt)}</div>}
                   </td>
                   <td data-label="Actions">
+                    <button
+                      type="button"
+                      class="secondary small"
+                      aria-label={`Edit route ${r.hostname}`}
+                      disabled={r.phase === 'deleting'}
+                      onClick={() => {
+                        setSaved(null);
+                        setEditing(r);
+                      }}
+                    >
+                      Edit
+                    </button>{' '}
                     <ConfirmButton
                       label="Delete"
                       accessibleLabel={`Delete route ${r.hostname}`}
@@ -356,172 +353,114 @@ function Routes({ tunnel: t, onChanged }: { tunnel: Tunnel; onChanged(): void })
           </table>
         </div>
       )}
+      {saved && (
+        <Notice kind="ok">
+          Route {saved.hostname} saved; it shows Ready once Cloudflare has the change.
+        </Notice>
+      )}
+      {editing && (
+        <EditRoute
+          key={editing.name}
+          tunnel={t}
+          route={editing}
+          onClose={() => setEditing(null)}
+          onSaved={(r) => {
+            setSaved(r);
+            refreshUser();
+            onChanged();
+          }}
+        />
+      )}
     </section>
   );
 }
 
-const lines = (s: string) =>
-  s
-    .split(/[\s,]+/)
-    .map((x) => x.trim())
-    .filter(Boolean);
+const SERVICE_HINT =
+  'What cloudflared forwards to: http://localhost:8000, https://…, or tcp://db:5432 (also ssh://, rdp://, smb://).';
 
 function AddRoute({ tunnel: t, onAdded }: { tunnel: Tunnel; onAdded(): void }) {
-  const { client, ended, refreshUser } = useSession();
-  const [service, setService] = useState('');
+  const { client, refreshUser } = useSession();
+  const { busy, error, setError, run } = useAction();
+  const zones = useLive((signal) => client.zones.list({ signal }), [client]);
+  const [values, setValues] = useState<RouteValues>(() => valuesOf());
+  const [hostname, setHostname] = useState('');
   const [name, setName] = useState('');
-  const [guard, setGuard] = useState<'open' | 'allow' | 'access'>('open');
-  const [ips, setIps] = useState('');
-  const [emails, setEmails] = useState('');
-  const [domains, setDomains] = useState('');
+  const [zone, setZone] = useState('');
   const [ttlMinutes, setTtlMinutes] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
   const [added, setAdded] = useState<Route | null>(null);
+  const zoneList = zones.data?.items ?? [];
+  const defaultZone = zones.data?.defaultZone ?? zoneList[0]?.name ?? '';
+  const shownZone = zone || defaultZone;
   const submit = async (e: Event) => {
     e.preventDefault();
-    setBusy(true);
-    setError(null);
     setAdded(null);
-    const input: CreateRouteInput = { service: service.trim() };
+    const input: CreateRouteInput = createInputOf(values);
+    if (hostname.trim()) input.hostname = hostname.trim();
     if (name.trim()) input.name = name.trim();
-    if (guard === 'allow') input.allowIps = lines(ips);
-    if (guard === 'access') input.access = { emails: lines(emails), emailDomains: lines(domains) };
+    if (zone && zone !== defaultZone) input.zone = zone;
     if (ttlMinutes.trim()) input.ttlSeconds = Math.round(Number(ttlMinutes) * 60);
-    try {
+    await run(async () => {
       const r = await client.routes.create(t.name, input, { wait: 0 });
       setAdded(r.value);
-      setService('');
+      setValues((v) => ({ ...v, service: '' }));
+      setHostname('');
       setName('');
       refreshUser();
       onAdded();
-    } catch (err) {
-      if (sessionEnded(err)) ended(err);
-      else setError(explain(err));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   return (
     <section class="card" aria-labelledby="add-route">
       <h2 id="add-route">Add a route</h2>
       <form onSubmit={(e) => void submit(e)}>
-        <div class="grid2">
-          <Field
-            label="Service"
-            hint="What cloudflared forwards to: http://localhost:8000, https://…, or tcp://db:5432 (also ssh://, rdp://, smb://)."
-          >
-            {(id, hint) => (
-              <input
-                id={id}
-                aria-describedby={hint}
-                name="service"
-                required
-                placeholder="http://localhost:8000"
-                value={service}
-                onInput={(e) => setService(e.currentTarget.value)}
+        <RouteFields
+          values={values}
+          onChange={(patch) => setValues((v) => ({ ...v, ...patch }))}
+          configMode={t.configMode}
+          serviceHint={SERVICE_HINT}
+          beside={
+            <>
+              <TextField
+                label="Hostname"
+                hint={`One label, e.g. myapp → myapp.${shownZone || '<zone>'}; empty: a generated one (<route name>-${t.name}.${shownZone || '<zone>'}).`}
+                name="hostname"
+                placeholder="generated"
+                autoComplete="off"
+                value={hostname}
+                onValue={setHostname}
               />
-            )}
-          </Field>
-          <Field label="Route name" hint="The hostname's first part; empty for a random one.">
-            {(id, hint) => (
-              <input
-                id={id}
-                aria-describedby={hint}
+              <TextField
+                label="Route name"
+                hint="Up to 24 lower-case letters or digits, the generated hostname's first part; empty: the hostname's label, or a random one."
                 name="route-name"
                 placeholder="random"
                 value={name}
-                onInput={(e) => setName(e.currentTarget.value)}
+                onValue={setName}
               />
-            )}
-          </Field>
-        </div>
-        <fieldset>
-          <legend>Who may reach it</legend>
-          <label class="choice">
-            <input type="radio" name="guard" checked={guard === 'open'} onChange={() => setGuard('open')} />{' '}
-            Everyone
-            <span class="hint">
-              {' '}
-              (TCP routes are always behind Cloudflare Access, reachable in the cluster)
-            </span>
-          </label>
-          <label class="choice">
-            <input type="radio" name="guard" checked={guard === 'allow'} onChange={() => setGuard('allow')} />{' '}
-            Only these IP addresses
-          </label>
-          <label class="choice">
-            <input
-              type="radio"
-              name="guard"
-              checked={guard === 'access'}
-              onChange={() => setGuard('access')}
-            />{' '}
-            People signed in with Cloudflare Access (HTTP)
-          </label>
-          {guard === 'allow' && (
-            <Field label="Allowed addresses" hint="IP addresses or CIDR ranges, one per line.">
-              {(id, hint) => (
-                <textarea
-                  id={id}
-                  aria-describedby={hint}
-                  rows={3}
-                  value={ips}
-                  onInput={(e) => setIps(e.currentTarget.value)}
+              {zoneList.length > 1 && (
+                <SelectField
+                  label="Zone"
+                  hint="The domain the hostname lives under."
+                  value={shownZone}
+                  onValue={setZone}
+                  options={zoneList.map((z) => [z.name, z.default ? `${z.name} (default)` : z.name] as const)}
                 />
               )}
-            </Field>
-          )}
-          {guard === 'access' && (
-            <div class="grid2">
-              <Field label="E-mail addresses" hint="One per line, e.g. ada@example.com.">
-                {(id, hint) => (
-                  <textarea
-                    id={id}
-                    aria-describedby={hint}
-                    rows={3}
-                    value={emails}
-                    onInput={(e) => setEmails(e.currentTarget.value)}
-                  />
-                )}
-              </Field>
-              <Field label="E-mail domains" hint="Everyone at these domains, e.g. example.com.">
-                {(id, hint) => (
-                  <textarea
-                    id={id}
-                    aria-describedby={hint}
-                    rows={3}
-                    value={domains}
-                    onInput={(e) => setDomains(e.currentTarget.value)}
-                  />
-                )}
-              </Field>
-            </div>
-          )}
-        </fieldset>
+            </>
+          }
+        />
         <div class="grid2">
-          <Field
+          <TextField
             label="Delete by itself after (minutes)"
             hint="Empty: keep it until deleted. 1 to 43200 (30 days)."
-          >
-            {(id, hint) => (
-              <input
-                id={id}
-                aria-describedby={hint}
-                type="number"
-                min={1}
-                max={43200}
-                inputMode="numeric"
-                value={ttlMinutes}
-                onInput={(e) => setTtlMinutes(e.currentTarget.value)}
-              />
-            )}
-          </Field>
-          <div class="field submit">
-            <button type="submit" disabled={busy}>
-              {busy ? 'Adding…' : 'Add route'}
-            </button>
-          </div>
+            type="number"
+            min={1}
+            max={43200}
+            inputMode="numeric"
+            value={ttlMinutes}
+            onValue={setTtlMinutes}
+          />
+          <SubmitField label="Add route" busyLabel="Adding…" busy={busy} />
         </div>
       </form>
       <ErrorNote message={error} onDismiss={() => setError(null)} />
@@ -532,5 +471,90 @@ function AddRoute({ tunnel: t, onAdded }: { tunnel: Tunnel; onAdded(): void }) {
         </Notice>
       )}
     </section>
+  );
+}
+
+/**
+ * A route changed in place, in a modal dialog: the form starts from the route as it is, and only
+ * what changed is sent, with the generation it was read at; if someone changed it meanwhile (412)
+ * the form shows the route as it is now and says so.
+ */
+function EditRoute({
+  tunnel: t,
+  route,
+  onClose,
+  onSaved,
+}: {
+  tunnel: Tunnel;
+  route: Route;
+  onClose(): void;
+  onSaved(route: Route): void;
+}) {
+  const { client } = useSession();
+  const { busy, error, setError, run } = useAction();
+  const ref = useRef<HTMLDialogElement>(null);
+  const [base, setBase] = useState(route);
+  const [before, setBefore] = useState(() => valuesOf(route));
+  const [values, setValues] = useState(before);
+  const id = useId();
+  useEffect(() => ref.current?.showModal(), []);
+  const reload = async () => {
+    const fresh = await client.routes.get(t.name, base.name);
+    const v = valuesOf(fresh);
+    setBase(fresh);
+    setBefore(v);
+    setValues(v);
+  };
+  const save = async (e: Event) => {
+    e.preventDefault();
+    const changes = changesOf(before, values);
+    if (Object.keys(changes).length === 0) {
+      setError('Nothing changed: change a field, or cancel.');
+      return;
+    }
+    await run(
+      async () => {
+        const saved = await client.routes.update(
+          t.name,
+          base.name,
+          changes,
+          base.generation !== undefined ? { ifMatch: base.generation } : {},
+        );
+        onSaved(saved);
+        ref.current?.close();
+      },
+      async (err) => {
+        // Someone changed it meanwhile: show it as it is now, so the change can be made again on it.
+        if (isApiError(err) && err.code === 'request.precondition_failed')
+          await reload().catch((e2: unknown) =>
+            setError(`${explain(err)}. Reloading it failed: ${explain(e2)}`),
+          );
+      },
+    );
+  };
+  return (
+    <dialog ref={ref} class="wide" aria-labelledby={`${id}-t`} onClose={onClose}>
+      <h2 id={`${id}-t`}>Edit route {base.hostname}</h2>
+      <p class="hint">
+        The hostname and its DNS record stay; the service keeps its kind (HTTP stays HTTP, TCP stays TCP).
+      </p>
+      <form onSubmit={(e) => void save(e)}>
+        <RouteFields
+          values={values}
+          onChange={(patch) => setValues((v) => ({ ...v, ...patch }))}
+          configMode={t.configMode}
+          serviceHint="Where cloudflared forwards to, of the same kind as now."
+        />
+        <ErrorNote message={error} onDismiss={() => setError(null)} />
+        <div class="actions">
+          <button type="button" class="secondary" onClick={() => ref.current?.close()}>
+            Cancel
+          </button>
+          <button type="submit" disabled={busy}>
+            {busy ? 'Saving…' : 'Save changes'}
+          </button>
+        </div>
+      </form>
+    </dialog>
   );
 }

@@ -5,12 +5,23 @@
  */
 import { useState } from 'preact/hooks';
 import type { ConfigMode, Tunnel } from '../../../src/client/index.js';
-import { explain, sessionEnded } from '../api.js';
 import { ago } from '../format.js';
 import { useLive } from '../live.js';
 import { href } from '../route.js';
+import { useAction } from '../action.js';
 import { useSession } from '../session.js';
-import { ConnectorBadge, ErrorNote, Field, Loading, Notice, PageTitle, PhaseBadge } from '../ui.js';
+import {
+  ConnectorBadge,
+  ErrorNote,
+  ListHead,
+  Loading,
+  Notice,
+  PageTitle,
+  PhaseBadge,
+  SelectField,
+  SubmitField,
+  TextField,
+} from '../ui.js';
 
 export const busyPoll = (busy: boolean) => (busy ? 2000 : 10_000);
 const unsettled = (t: Tunnel) =>
@@ -74,17 +85,7 @@ function TunnelTable({ tunnels }: { tunnels: Tunnel[] }) {
     <div class="table-wrap">
       <table class="list">
         <caption class="sr-only">Your tunnels</caption>
-        <thead>
-          <tr>
-            <th scope="col">Name</th>
-            <th scope="col">Phase</th>
-            <th scope="col">cloudflared</th>
-            <th scope="col">Config</th>
-            <th scope="col">Routes</th>
-            <th scope="col">Owner</th>
-            <th scope="col">Created</th>
-          </tr>
-        </thead>
+        <ListHead columns={['Name', 'Phase', 'cloudflared', 'Config', 'Routes', 'Owner', 'Created']} />
         <tbody>
           {tunnels.map((t) => (
             <tr key={t.name} data-tunnel={t.name}>
@@ -111,19 +112,16 @@ function TunnelTable({ tunnels }: { tunnels: Tunnel[] }) {
 }
 
 function CreateTunnel({ teams, onCreated }: { teams: string[]; onCreated(): void }) {
-  const { client, ended } = useSession();
+  const { client } = useSession();
+  const { busy, error, setError, run } = useAction();
   const [name, setName] = useState('');
   const [mode, setMode] = useState<ConfigMode>('remote');
   const [team, setTeam] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
   const [created, setCreated] = useState<string | null>(null);
   const submit = async (e: Event) => {
     e.preventDefault();
-    setBusy(true);
-    setError(null);
     setCreated(null);
-    try {
+    await run(async () => {
       const r = await client.tunnels.create(
         { configMode: mode, ...(name.trim() ? { name: name.trim() } : {}), ...(team ? { team } : {}) },
         { wait: 0 },
@@ -131,68 +129,40 @@ function CreateTunnel({ teams, onCreated }: { teams: string[]; onCreated(): void
       setCreated(r.value.name);
       setName('');
       onCreated();
-    } catch (err) {
-      if (sessionEnded(err)) ended(err);
-      else setError(explain(err));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   return (
     <section class="card" aria-labelledby="create-tunnel">
       <h2 id="create-tunnel">Create a tunnel</h2>
       <form class="inline-form" onSubmit={(e) => void submit(e)}>
-        <Field
+        <TextField
           label="Name"
           hint="Up to 24 lower-case letters, digits or single dashes, starting with a letter; empty for a random name."
-        >
-          {(id, hint) => (
-            <input
-              id={id}
-              aria-describedby={hint}
-              name="name"
-              placeholder="random"
-              maxLength={24}
-              value={name}
-              onInput={(e) => setName(e.currentTarget.value)}
-            />
-          )}
-        </Field>
-        <Field
+          name="name"
+          placeholder="random"
+          maxLength={24}
+          value={name}
+          onValue={setName}
+        />
+        <SelectField<ConfigMode>
           label="Configuration"
           hint="Remote: Cloudflare pushes the routes. Local: cloudflared reads config.yaml."
-        >
-          {(id, hint) => (
-            <select
-              id={id}
-              aria-describedby={hint}
-              value={mode}
-              onChange={(e) => setMode(e.currentTarget.value as ConfigMode)}
-            >
-              <option value="remote">Remote (token)</option>
-              <option value="local">Local (config.yaml)</option>
-            </select>
-          )}
-        </Field>
+          value={mode}
+          onValue={setMode}
+          options={[
+            ['remote', 'Remote (token)'],
+            ['local', 'Local (config.yaml)'],
+          ]}
+        />
         {teams.length > 0 && (
-          <Field label="Owner">
-            {(id) => (
-              <select id={id} value={team} onChange={(e) => setTeam(e.currentTarget.value)}>
-                <option value="">Me</option>
-                {teams.map((t) => (
-                  <option key={t} value={t}>
-                    Team {t}
-                  </option>
-                ))}
-              </select>
-            )}
-          </Field>
+          <SelectField
+            label="Owner"
+            value={team}
+            onValue={setTeam}
+            options={[['', 'Me'], ...teams.map((t) => [t, `Team ${t}`] as const)]}
+          />
         )}
-        <div class="field submit">
-          <button type="submit" disabled={busy}>
-            {busy ? 'Creating…' : 'Create tunnel'}
-          </button>
-        </div>
+        <SubmitField label="Create tunnel" busyLabel="Creating…" busy={busy} />
       </form>
       <ErrorNote message={error} onDismiss={() => setError(null)} />
       {created && (
