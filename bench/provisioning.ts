@@ -144,6 +144,8 @@ export async function provisionWithTunnelplane(opts: {
           cf,
           configMode: mode,
           ...(opts.database ? { database: opts.database } : {}),
+          // Replicas share the key, as `serve` requires: another one could not open the tunnels' secrets.
+          secretKey: stack.secretKey,
         }),
       );
     const urls = [url, ...others.map((o) => o.url)];

@@ -69,11 +69,14 @@ export function postgresUrl(): { url: string; from: string } | null {
   return null;
 }
 
-/** Migrates and empties a PostgreSQL database, as src/store/store.test.ts does. */
+/**
+ * Migrates and empties a PostgreSQL database, as src/store/store.test.ts does; its settings too
+ * (the key check a previous run sealed with its own key would refuse this run's).
+ */
 export async function resetPostgres(url: string): Promise<void> {
   const { store, close } = await connectStore(url);
   try {
-    await sql`truncate events, routes, tunnels, api_tokens, users, leases restart identity cascade`.execute(
+    await sql`truncate events, routes, tunnels, api_tokens, users, leases, settings restart identity cascade`.execute(
       store.db,
     );
   } finally {

@@ -6,6 +6,7 @@
  */
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +14,7 @@ import {
   startCloudflareEmulator,
   type StartedCloudflareEmulator,
 } from '../src/emulators/cloudflare/index.js';
+import { connectStore } from '../src/store/index.js';
 import { startStack, eventually, type Stack } from './support/stack.js';
 import { cfView } from './support/cloudflare-view.js';
 
@@ -26,14 +28,23 @@ let cf: StartedCloudflareEmulator;
 let a: Stack;
 let b: Stack;
 
+let database: string;
+
 beforeAll(async () => {
   cf = await startCloudflareEmulator({ port: 0, zoneName: 'example.com' });
-  const database = pg ?? `sqlite:${join(mkdtempSync(join(tmpdir(), 'tp-replicas-')), 'shared.sqlite')}`;
+  database = pg ?? `sqlite:${join(mkdtempSync(join(tmpdir(), 'tp-replicas-')), 'shared.sqlite')}`;
+  if (pg) {
+    // A previous run's rows, and its key check (sealed with that run's key), must not count.
+    const { store, close } = await connectStore(pg);
+    try {
+      await sql`truncate events, routes, tunnels, api_tokens, leases, settings restart identity cascade`.execute(
+        store.db,
+      );
+    } finally {
+      await close();
+    }
+  }
   a = await startStack({ cf, database, configMode: 'remote' });
-  if (pg)
-    await sql`truncate events, routes, tunnels, api_tokens, leases, settings restart identity cascade`.execute(
-      a.runtime.store.db,
-    );
   b = await startStack({ cf, database, configMode: 'remote' });
 });
 afterAll(async () => {
@@ -90,4 +101,17 @@ describe(`two replicas on one ${pg ? 'PostgreSQL' : 'SQLite'} database`, () => {
     for (const t of names) await (t.length % 2 ? a : b).as('user1').del(`/api/v1/tunnels/${t}?wait=30`);
     await eventually(() => cfView(cf).tunnels.length === 0 && cfView(cf).records.length === 0, 30_000, 200);
   }, 90_000);
+
+  it('refuse a replica with another secret key: it could not open the tunnel secrets the others sealed', async () => {
+    // Before this was refused, such a replica claimed the others' new tunnels and failed each
+    // (the secret does not open), pushing its backoff out, so the replica that could create it
+    // waited up to minutes (bench/replicas.ts: the 100th tunnel ready after ~150 s).
+    const made = await a.as('user1').post('/api/v1/tunnels?wait=10', {});
+    expect([made.status, made.body.phase]).toEqual([201, 'ready']);
+    const other = randomBytes(32).toString('base64');
+    await expect(startStack({ cf, database, configMode: 'remote', secretKey: other })).rejects.toThrow(
+      /^secretKey: this key cannot open the secrets the database holds/,
+    );
+    await a.as('user1').del(`/api/v1/tunnels/${made.body.name}?wait=30`);
+  }, 60_000);
 });

@@ -22,7 +22,7 @@ import type { KubernetesApi } from '../providers/kubernetes/index.js';
 import { createMetrics } from '../server/metrics.js';
 import { resolveInstallation } from './installation.js';
 import { createLogger } from './logger.js';
-import { resolveSecretKey } from './secret-key.js';
+import { checkSecretKey, resolveSecretKey } from './secret-key.js';
 import {
   cloudflareTransient,
   databaseProblem,
@@ -84,6 +84,7 @@ export async function createCore(
     throw new StartupError(databaseProblem(err, config.database.url), { cause: err });
   });
   try {
+    await checkSecretKey(secrets, { settings: store.settings, resync: store.resync });
     if (config.users.file && opts.syncUsers !== false)
       await syncUsersFile(store, config.users.file, config.users.admins, logger);
 

@@ -4,6 +4,9 @@ import { randomBytes } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { ServerConfig } from '../config/index.js';
+import type { SecretBox } from '../domain/secret-box.js';
+import type { ResyncRepository, SettingsRepository } from '../store/index.js';
+import { StartupError } from './startup.js';
 
 /** The key sealing tunnel secrets: given, read from a file, or (SQLite only) kept beside the database. */
 export function resolveSecretKey(config: ServerConfig, logger: Logger): Buffer {
@@ -28,3 +31,48 @@ export function resolveSecretKey(config: ServerConfig, logger: Logger): Buffer {
   if (key.length !== 32) throw new Error(`${file}: the secret key must be 32 bytes, base64-encoded`);
   return key;
 }
+
+/** The setting holding a value sealed with the key the database was first used with. */
+export const KEY_CHECK = 'secret_key_check';
+
+const opens = (secrets: SecretBox, sealed: string) => {
+  try {
+    secrets.open(sealed);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * Refuses a key that cannot open what the database holds sealed. Every replica must use the
+ * same key: one with another key cannot read the others' tunnel secrets or sign-in state, and
+ * its reconciler fails every tunnel they created, again and again, each failure pushing the
+ * tunnel's backoff further out for the replica that could make it. The first start seals a
+ * value of its own into the database (once the key opens a tunnel secret already there, for a
+ * database from before this check); every start opens it.
+ */
+export async function checkSecretKey(
+  secrets: SecretBox,
+  deps: {
+    settings: Pick<SettingsRepository, 'get' | 'setOnce'>;
+    resync: Pick<ResyncRepository, 'sealedSample'>;
+  },
+): Promise<void> {
+  let sealed = await deps.settings.get(KEY_CHECK);
+  if (sealed === null) {
+    const held = await deps.resync.sealedSample();
+    if (held !== null && !opens(secrets, held)) throw keyMismatch();
+    // Replicas starting together on an empty database agree on whichever value was written first.
+    sealed = await deps.settings.setOnce(KEY_CHECK, secrets.seal(randomBytes(16)));
+  }
+  if (!opens(secrets, sealed)) throw keyMismatch();
+}
+
+const keyMismatch = () =>
+  new StartupError({
+    key: 'secretKey',
+    message:
+      'this key cannot open the secrets the database holds: they were sealed with another key (another replica, or an earlier start, used a different one)',
+    fix: 'give every replica the same secretKey or secretKeyFile, the one this database was first used with',
+  });

@@ -114,6 +114,12 @@ export function createResyncRepository(db: Kysely<Database>) {
       return Number(res.numDeletedRows);
     },
 
+    /** One value the database holds sealed with the server key (a tunnel's secret), or null when it holds none. */
+    async sealedSample(): Promise<string | null> {
+      const row = await db.selectFrom('tunnels').select('secret_sealed').limit(1).executeTakeFirst();
+      return row?.secret_sealed ?? null;
+    },
+
     /** Whether the database holds anything yet (an installation that existed before installation ids). */
     async isEmpty(): Promise<boolean> {
       const row = await db.selectFrom('tunnels').select('id').limit(1).executeTakeFirst();

@@ -66,6 +66,9 @@ export const PASSWORDS: Record<string, string> = {
   admin: 'adminpassword',
 };
 
+/** The key every stack of this test process seals with unless told otherwise: stacks on one database are its replicas. */
+const TEST_SECRET_KEY = randomBytes(32).toString('base64');
+
 export async function startStack(
   opts: {
     database?: string;
@@ -81,12 +84,14 @@ export async function startStack(
     dir?: string;
     /** More configuration, merged over the defaults. */
     config?: Record<string, unknown>;
+    /** The server key (base64 of 32 bytes); default the test process's one (replicas of a database share it). */
+    secretKey?: string;
   } = {},
 ): Promise<Stack> {
   const cf =
     opts.cf ?? (await startCloudflareEmulator({ port: 0, zoneName: 'example.com', retryAfterSeconds: 1 }));
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'tunnelplane-test-'));
-  const secretKey = randomBytes(32).toString('base64');
+  const secretKey = opts.secretKey ?? TEST_SECRET_KEY;
   let kubeconfigPath: string | undefined;
   if (opts.kubernetes) {
     kubeconfigPath = join(dir, 'kubeconfig');
