@@ -13,6 +13,7 @@ import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { hookRoutesWhere } from './request-hooks.js';
 
 /** What the console's pages may load and do: only this origin's files and API, no inline code. */
 export const CONSOLE_CSP = [
@@ -147,15 +148,7 @@ export function registerConsole(app: FastifyInstance, opts: { root?: string } = 
   };
   // On `GET /` only (registered after this): no other request pays for it. (The 401 without a
   // Basic challenge for the console's own requests is the error mapper's.)
-  app.addHook('onRoute', (route) => {
-    const methods = Array.isArray(route.method) ? route.method : [route.method];
-    if (route.url !== '/' || !methods.includes('GET')) return;
-    const existing = route.onRequest;
-    route.onRequest = [
-      ...(existing === undefined ? [] : Array.isArray(existing) ? existing : [existing]),
-      page as never,
-    ];
-  });
+  hookRoutesWhere(app, (methods, url) => url === '/' && methods.includes('GET'), { onRequest: page });
 
   app.get<{ Params: { '*': string } }>(
     '/assets/*',

@@ -8,7 +8,8 @@
  * `abandonMs`, longer than any request may wait.
  */
 import { createHash } from 'node:crypto';
-import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { hookRoutesWhere } from './request-hooks.js';
 import { AppError } from '../domain/errors.js';
 import type { IdempotencyRepository } from '../store/index.js';
 
@@ -121,15 +122,5 @@ export function registerIdempotency(app: FastifyInstance, opts: IdempotencyOptio
   };
 
   // On the POST routes registered after this only: every other request pays nothing for it.
-  const withHook = <T>(existing: T | T[] | undefined, hook: T): T[] => [
-    ...(existing === undefined ? [] : Array.isArray(existing) ? existing : [existing]),
-    hook,
-  ];
-  app.addHook('onRoute', (route: RouteOptions) => {
-    const methods = Array.isArray(route.method) ? route.method : [route.method];
-    if (!methods.includes('POST')) return;
-    route.preHandler = withHook(route.preHandler, preHandler as never);
-    route.onSend = withHook(route.onSend, onSend as never);
-    route.onResponse = withHook(route.onResponse, onResponse as never);
-  });
+  hookRoutesWhere(app, (methods) => methods.includes('POST'), { preHandler, onSend, onResponse });
 }

@@ -4,7 +4,7 @@
  * the audit of refused mutations (a few per user per minute; the rest counted into one event).
  * app.ts installs them; accepted mutations are audited by the store, with their write.
  */
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import type { Logger } from 'pino';
 import { timingSafeEqual } from 'node:crypto';
 import { AppError } from '../domain/errors.js';
@@ -135,4 +135,29 @@ export function createRefusalAudit(deps: {
       }
     },
   };
+}
+
+type RouteHookName = 'onRequest' | 'preHandler' | 'onSend' | 'onResponse';
+
+/**
+ * Adds hooks to the routes registered after this call that `applies` picks (by method and URL),
+ * after any hooks they declare themselves: the other routes' requests pay nothing for them.
+ */
+export function hookRoutesWhere(
+  app: FastifyInstance,
+  applies: (methods: string[], url: string) => boolean,
+  hooks: Partial<Record<RouteHookName, unknown>>,
+) {
+  app.addHook('onRoute', (route: RouteOptions) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    if (!applies(methods, route.url)) return;
+    const target = route as unknown as Record<RouteHookName, unknown>;
+    for (const [name, hook] of Object.entries(hooks) as Array<[RouteHookName, unknown]>) {
+      const existing = target[name];
+      target[name] = [
+        ...(existing === undefined ? [] : Array.isArray(existing) ? existing : [existing]),
+        hook,
+      ];
+    }
+  });
 }
