@@ -51,9 +51,21 @@ export function isUnavailable(err: unknown): boolean {
   );
 }
 
+/**
+ * The hottest read (the authenticating user, on every request) without Kysely: its connection
+ * mutex and a promise per step cost more than the query. SQLite only, on a second, read-only
+ * connection, so that it never sees a transaction the write connection has open between awaits
+ * (each statement reads the last commit, as a query on another replica would).
+ */
+export interface HotReads {
+  get<T>(sql: string, parameters: readonly unknown[]): T | undefined;
+}
+
 export interface OpenedDatabase {
   db: Kysely<Database>;
   dialect: Dialect;
+  /** SQLite files: the hot reads' own connection (none in memory, nor on PostgreSQL). */
+  hotReads?: HotReads;
   migrate(): Promise<string[]>;
   /** The migrations not applied yet (`tunnelplane doctor`: connects without migrating). */
   pending(): Promise<string[]>;
@@ -64,6 +76,7 @@ export interface OpenedDatabase {
 export function openDatabase(url: string, opts: DatabaseOptions = {}): OpenedDatabase {
   let db: Kysely<Database>;
   let dialect: Dialect;
+  let hot: ReturnType<typeof readOnlyConnection> | undefined;
   if (/^postgres(ql)?:\/\//.test(url)) {
     dialect = 'postgres';
     // A bounded wait for a connection: a request answers 503 rather than hanging while the server is away.
@@ -92,10 +105,12 @@ export function openDatabase(url: string, opts: DatabaseOptions = {}): OpenedDat
     sqlite.pragma('foreign_keys = ON');
     sqlite.pragma('busy_timeout = 5000');
     db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
+    if (path !== ':memory:') hot = readOnlyConnection(path);
   }
   return {
     db,
     dialect,
+    ...(hot ? { hotReads: hot.reads } : {}),
     async migrate() {
       const migrator = new Migrator({ db, provider: migrationProvider(dialect) });
       const { error, results } = await migrator.migrateToLatest();
@@ -106,7 +121,37 @@ export function openDatabase(url: string, opts: DatabaseOptions = {}): OpenedDat
       const migrator = new Migrator({ db, provider: migrationProvider(dialect) });
       return (await migrator.getMigrations()).filter((m) => !m.executedAt).map((m) => m.name);
     },
-    close: () => db.destroy(),
+    async close() {
+      hot?.close();
+      await db.destroy();
+    },
+  };
+}
+
+/**
+ * A read-only connection to a SQLite file, opened at its first read (after migrations made
+ * the file), with its statements prepared once. SQLite re-prepares one whose schema changed.
+ */
+function readOnlyConnection(path: string) {
+  let sqlite: SqliteDatabase.Database | undefined;
+  let statements = new Map<string, SqliteDatabase.Statement>();
+  return {
+    reads: {
+      get<T>(sql: string, parameters: readonly unknown[]): T | undefined {
+        if (!sqlite) {
+          sqlite = new SqliteDatabase(path, { readonly: true, fileMustExist: true });
+          sqlite.pragma('busy_timeout = 5000');
+        }
+        let stmt = statements.get(sql);
+        if (!stmt) statements.set(sql, (stmt = sqlite.prepare(sql)));
+        return stmt.get(...parameters) as T | undefined;
+      },
+    },
+    close() {
+      sqlite?.close();
+      sqlite = undefined;
+      statements = new Map();
+    },
   };
 }
 

@@ -533,3 +533,40 @@ describe.each(backends)('store on %s', (_name, url) => {
     expect(next.items.map((e) => e.action)).toContain('tunnel.create');
   });
 });
+
+describe('the authenticating read on a SQLite file (its read-only connection)', () => {
+  let store: Store;
+  let close: () => Promise<void>;
+  beforeAll(async () => {
+    ({ store, close } = await connectStore(
+      `sqlite:${join(mkdtempSync(join(tmpdir(), 'tp-hot-')), 'db.sqlite')}`,
+    ));
+  });
+  afterAll(async () => close?.());
+
+  it('gives the row the query builder gives, with both versions', async () => {
+    const u = await store.users.create({ name: 'hot1', passwordHash: 'x', role: 'user' });
+    const viaBuilder = await store.users.byName('hot1');
+    expect(await store.users.byId(u.id)).toEqual(viaBuilder);
+    expect(viaBuilder).toMatchObject({ tunnels_version: 0, auth_version: 0 });
+    expect(await store.users.byId('no-such-id')).toBeUndefined();
+  });
+
+  it('never sees a transaction still open on the write connection, and sees its commit at once', async () => {
+    const u = await store.users.create({ name: 'hot2', passwordHash: 'x', role: 'user' });
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let written!: () => void;
+    const inside = new Promise<void>((r) => (written = r));
+    const trx = store.db.transaction().execute(async (t) => {
+      await t.updateTable('users').set({ disabled: 1 }).where('id', '=', u.id).execute();
+      written();
+      await held;
+    });
+    await inside;
+    expect((await store.users.byId(u.id))?.disabled).toBe(0);
+    release();
+    await trx;
+    expect((await store.users.byId(u.id))?.disabled).toBe(1);
+  });
+});

@@ -6,7 +6,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from './schema.js';
 import type { Dialect } from './migrations.js';
-import { openDatabase, type DatabaseOptions } from './database.js';
+import { openDatabase, type DatabaseOptions, type HotReads } from './database.js';
 import { createLocks } from './locks.js';
 import { createSignals } from './signals.js';
 import { createUsersRepository } from './users-repository.js';
@@ -25,10 +25,10 @@ import { createWebhooksRepository } from './webhooks-repository.js';
 import { createIdempotencyRepository } from './idempotency-repository.js';
 import { createZoneGrantsRepository } from './zone-grants-repository.js';
 
-export function createStore(db: Kysely<Database>, dialect: Dialect) {
+export function createStore(db: Kysely<Database>, dialect: Dialect, hotReads?: HotReads) {
   const locks = createLocks(dialect);
   const signals = createSignals();
-  const users = createUsersRepository(db);
+  const users = createUsersRepository(db, hotReads);
   return {
     dialect,
     db,
@@ -67,6 +67,6 @@ export async function connectStore(url: string, opts: DatabaseOptions & { migrat
     await opened.close();
     throw err;
   }
-  const store = createStore(opened.db, opened.dialect);
+  const store = createStore(opened.db, opened.dialect, opened.hotReads);
   return { store, migrate: opened.migrate, close: opened.close };
 }

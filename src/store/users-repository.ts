@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import { AppError } from '../domain/errors.js';
 import type { Database } from './schema.js';
+import type { HotReads } from './database.js';
 import { isUniqueViolation, now, type Db, type Quotas, type UserRow } from './rows.js';
 
 /** Live (not being deleted) tunnels a user owns. */
@@ -77,7 +78,7 @@ export const NO_PASSWORD = '!';
 /** The `users` row a team is stored as: its name prefixed, so it never meets a person's name (":" cannot be in one). */
 export const TEAM_PREFIX = 'team:';
 
-export function createUsersRepository(db: Kysely<Database>) {
+export function createUsersRepository(db: Kysely<Database>, hotReads?: HotReads) {
   /**
    * Users with their tunnel list's version and their auth version: one query, read before any
    * tunnel, token or membership they version.
@@ -91,7 +92,7 @@ export function createUsersRepository(db: Kysely<Database>) {
       .select(sql<number>`coalesce(v.version, 0)`.as('tunnels_version'))
       .select(sql<number>`coalesce(a.version, 0)`.as('auth_version'));
   // Every authenticated request reads its user by id: the query is built once, only its
-  // parameter changes.
+  // parameter changes; on a SQLite file it runs on the hot reads' connection (database.ts).
   const byIdQuery = select().where('users.id', '=', '').compile();
 
   const rowOf = (u: NewUser) => ({
@@ -111,8 +112,10 @@ export function createUsersRepository(db: Kysely<Database>) {
   });
 
   return {
-    byId: async (id: string): Promise<UserRow | undefined> =>
-      (await db.executeQuery<UserRow>({ ...byIdQuery, parameters: [id] })).rows[0],
+    byId: hotReads
+      ? async (id: string): Promise<UserRow | undefined> => hotReads.get<UserRow>(byIdQuery.sql, [id])
+      : async (id: string): Promise<UserRow | undefined> =>
+          (await db.executeQuery<UserRow>({ ...byIdQuery, parameters: [id] })).rows[0],
     byName: (name: string): Promise<UserRow | undefined> =>
       select().where('users.name', '=', name).executeTakeFirst(),
     /** People (not teams), by name. */
