@@ -6,8 +6,11 @@
  *
  * - the tunnel changed since the pass read it (the PUT would be stale as it leaves), or
  * - its **owner** is still changing things (their next change is due, by their own pace: see
- *   `ongoingFor`) and the tunnel changed more than once in the owner's burst (or once, when the rate limiter's
- *   window cannot pay for the final PUT of every tunnel the bursts touched).
+ *   `ongoingFor`), the tunnel is one their burst changed, and the burst holds more than one
+ *   change (a lone change goes out at once, unless the rate limiter's window cannot pay for the
+ *   final PUT of every tunnel the bursts touched). An owner's burst thus costs one PUT per
+ *   tunnel it touched, however much the window could spare for early ones: the wait is at most
+ *   their pace after their last change (`maxDebounceMs` at most), or `configMaxDelayMs`.
  *
  * Bursts are counted per owner, never across tenants: a user who changes one route while
  * another user's burst is going on gets their PUT in the next pass, however long the other
@@ -158,11 +161,15 @@ export function createGathering(o: GatheringOptions) {
   }
 
   return {
-    /** A desired-state change of this process. */
-    changed(tunnelId: string | undefined) {
+    /**
+     * A desired-state change of this process; `ownerId` when the write knew whose tunnel it is
+     * (then the change counts in the owner's burst from the first, not only once a pass read it).
+     */
+    changed(tunnelId: string | undefined, ownerId?: string) {
       const t = now();
       lastChangeAt = t;
       if (tunnelId === undefined) return;
+      if (ownerId !== undefined) learnOwner(tunnelId, ownerId, t);
       const b = ownerBurst(ownerKey(tunnelId));
       if (t - b.lastChangeAt >= o.maxDebounceMs) {
         b.tunnels.clear();
@@ -220,11 +227,12 @@ export function createGathering(o: GatheringOptions) {
       const stale = (changedAt.get(tunnelId) ?? -Infinity) >= readAt;
       const spare = o.spareCalls?.() ?? Infinity;
       const finals = finalPuts(t);
-      // With the window too short for the bursts' final PUTs, a tunnel's first change waits too.
+      // A burst's changes wait for its end; a lone change too when the window is short of the
+      // bursts' final PUTs.
       const ongoing =
         b !== undefined &&
         ongoingFor(b, t) &&
-        (deferredSince.has(tunnelId) || count > 1 || (count > 0 && spare <= finals));
+        (deferredSince.has(tunnelId) || (count > 0 && (b.changes > 1 || spare <= finals)));
       const elsewhere =
         movedNow ||
         (!inBurst &&

@@ -99,8 +99,8 @@ export function createReconciler(deps: ReconcilerDeps) {
   let loopDone: Promise<void> = Promise.resolve();
   let resyncTimer: NodeJS.Timeout | null = null;
   let passInFlight: Promise<number> | null = null;
-  const onDesired = (tunnelId: string) => {
-    gathering.changed(tunnelId);
+  const onDesired = (tunnelId: string, ownerId?: string) => {
+    gathering.changed(tunnelId, ownerId);
     woken = true;
     wake?.();
   };

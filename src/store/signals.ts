@@ -7,13 +7,16 @@ import { EventEmitter } from 'node:events';
 
 export type SignalKind = 'desired' | 'observed';
 
+/** The tunnel, and (where the write knew it) its owner: whose burst a change is (gathering.ts). */
+export type SignalListener = (tunnelId: string, ownerId?: string) => void;
+
 export interface StoreSignals {
-  on(kind: SignalKind, listener: (tunnelId: string) => void): void;
-  off(kind: SignalKind, listener: (tunnelId: string) => void): void;
+  on(kind: SignalKind, listener: SignalListener): void;
+  off(kind: SignalKind, listener: SignalListener): void;
 }
 
 export interface SignalEmitter extends StoreSignals {
-  desiredChanged(tunnelId: string): void;
+  desiredChanged(tunnelId: string, ownerId?: string): void;
   observedChanged(tunnelId: string): void;
 }
 
@@ -23,7 +26,7 @@ export function createSignals(): SignalEmitter {
   return {
     on: (kind, listener) => void emitter.on(kind, listener),
     off: (kind, listener) => void emitter.off(kind, listener),
-    desiredChanged: (tunnelId) => void emitter.emit('desired', tunnelId),
+    desiredChanged: (tunnelId, ownerId) => void emitter.emit('desired', tunnelId, ownerId),
     observedChanged: (tunnelId) => void emitter.emit('observed', tunnelId),
   };
 }

@@ -178,7 +178,7 @@ export function createTunnelWrites(db: Kysely<Database>, locks: Locks, signals: 
           throw new AppError('tunnel.name_taken', `A tunnel named ${t.name} already exists.`);
         throw err;
       }
-      signals.desiredChanged(row.id);
+      signals.desiredChanged(row.id, row.owner_id);
       return row;
     },
 
@@ -203,7 +203,7 @@ export function createTunnelWrites(db: Kysely<Database>, locks: Locks, signals: 
           outcome: 'ok',
         });
       });
-      signals.desiredChanged(tunnel.id);
+      signals.desiredChanged(tunnel.id, tunnel.owner_id);
     },
 
     /**
@@ -300,7 +300,7 @@ export function createTunnelWrites(db: Kysely<Database>, locks: Locks, signals: 
         }
         throw err;
       }
-      signals.desiredChanged(tunnel.id);
+      signals.desiredChanged(tunnel.id, tunnel.owner_id);
       return row;
     },
 
@@ -376,7 +376,7 @@ export function createTunnelWrites(db: Kysely<Database>, locks: Locks, signals: 
         });
         return next;
       });
-      signals.desiredChanged(tunnel.id);
+      signals.desiredChanged(tunnel.id, tunnel.owner_id);
       return row;
     },
 
@@ -420,7 +420,7 @@ export function createTunnelWrites(db: Kysely<Database>, locks: Locks, signals: 
           generation: current.generation + 1,
         };
       });
-      signals.desiredChanged(tunnel.id);
+      signals.desiredChanged(tunnel.id, tunnel.owner_id);
       return row;
     },
 
@@ -454,7 +454,7 @@ export function createTunnelWrites(db: Kysely<Database>, locks: Locks, signals: 
           });
         }
       });
-      signals.desiredChanged(tunnel.id);
+      signals.desiredChanged(tunnel.id, tunnel.owner_id);
     },
 
     /**
@@ -505,7 +505,7 @@ export function createTunnelWrites(db: Kysely<Database>, locks: Locks, signals: 
           outcome: 'ok',
         });
       });
-      signals.desiredChanged(tunnel.id);
+      signals.desiredChanged(tunnel.id, tunnel.owner_id);
     },
   };
   return writes;
