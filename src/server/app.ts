@@ -27,6 +27,7 @@ import type { AccountService } from './account-service.js';
 import type { AdminService } from './admin-service.js';
 import type { SsoService } from './sso-service.js';
 import { registerSsoRoutes } from './routes-sso.js';
+import { sharedSerializers } from './serializers.js';
 import { createEventStream } from './event-stream.js';
 import type { Waits } from './waits.js';
 import type { InCluster } from './presenters.js';
@@ -119,6 +120,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // Unique across replicas and restarts without a call into the CSPRNG per request (which
     // cost ~9 % of a cached list request): a random prefix per process, then a counter.
     genReqId: newRequestId,
+    // One compiled serializer per distinct response schema, not per route and status.
+    schemaController: { compilersFactory: { buildSerializer: sharedSerializers as never } },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: true, allErrors: true } },
     // Off unless configured: a client's own X-Forwarded-For must never choose its address.
     ...(trustProxy ? { trustProxy: trustProxy === true ? true : [...trustProxy] } : {}),
