@@ -330,7 +330,8 @@ export async function startServerProcess(opts: {
     [...(opts.nodeArgs ?? []), opts.entry ?? 'bin/tunnelplane.js', 'serve', '--config', configFile],
     {
       cwd: REPO_DIR,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME },
+      // The image's environment (deploy/Dockerfile), nothing of the benchmark's own.
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'production' },
       stdio: ['ignore', 'ignore', 'pipe'],
     },
   );

@@ -24,6 +24,9 @@ import {
 import { startLocalProvider, type LocalProvider } from '../src/identity/provider/local-provider.js';
 import { commandUsage } from '../src/main/usage.js';
 import { REQUIRED_ACCESS } from '../src/providers/kubernetes/index.js';
+import { connectStore } from '../src/store/index.js';
+import { createSecretBox } from '../src/domain/secret-box.js';
+import { KEY_CHECK } from '../src/main/secret-key.js';
 
 const run = promisify(execFile);
 const bin = join(process.cwd(), 'bin/tunnelplane.js');
@@ -170,6 +173,26 @@ describe('tunnelplane doctor', { timeout: SLOW }, () => {
     );
     expect(one('identity provider').message).toContain(idp.issuer);
     expect(one('database').message).toMatch(/does not exist yet: serve creates it/);
+  });
+
+  it.concurrent('says whether the key opens what the database holds sealed', async () => {
+    const url = `sqlite:${join(dir, 'sealed.sqlite')}`;
+    const { store, close } = await connectStore(url);
+    await store.settings.setOnce(
+      KEY_CHECK,
+      createSecretBox(Buffer.from(SECRET, 'base64')).seal(Buffer.from('x')),
+    );
+    await close();
+    const same = await doctor(configFile('same-key', { ...base(), database: { url } }));
+    expect(same.one('secret key and database')).toMatchObject({ status: 'ok' });
+    const other = Buffer.alloc(32, 9).toString('base64');
+    const wrong = await doctor(configFile('other-key', { ...base(), secretKey: other, database: { url } }));
+    expect(wrong.code).toBe(1);
+    expect(wrong.one('secret key and database')).toMatchObject({
+      status: 'fail',
+      key: 'secretKey',
+      message: expect.stringMatching(/cannot open the secrets the database holds/),
+    });
   });
 
   it.concurrent(

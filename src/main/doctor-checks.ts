@@ -13,7 +13,9 @@ import {
   createRateLimiter,
   type CloudflareFamily,
 } from '../providers/cloudflare/index.js';
-import { openDatabase } from '../store/index.js';
+import { createStore, openDatabase } from '../store/index.js';
+import { createSecretBox } from '../domain/secret-box.js';
+import { keyMismatch, keyOpensDatabase } from './secret-key.js';
 import { publicUrlOf } from './server-config.js';
 import {
   batchLimitOf,
@@ -98,6 +100,33 @@ export function checkSecretKey(config: ServerConfig): CheckResult[] {
   return [ok(check, `read from ${file}`)];
 }
 
+/** The key as serve would read it, without generating one (null: none yet, or unreadable: checkSecretKey says why). */
+function existingKey(config: ServerConfig): Buffer | null {
+  if (config.secretKey) return Buffer.from(config.secretKey, 'base64');
+  const dbPath = config.database.url.replace(/^sqlite:/, '');
+  const file = config.secretKeyFile ?? resolve(dbPath === ':memory:' ? '.' : dirname(dbPath), 'secret.key');
+  if (!existsSync(file)) return null;
+  const key = Buffer.from(readFileSync(file, 'utf8').trim(), 'base64');
+  return key.length === 32 ? key : null;
+}
+
+/** The key opens what the database holds sealed (serve refuses to start otherwise). */
+async function checkKeyOpens(
+  config: ServerConfig,
+  opened: ReturnType<typeof openDatabase>,
+): Promise<CheckResult[]> {
+  const check = 'secret key and database';
+  const key = existingKey(config);
+  if (!key) return [];
+  const store = createStore(opened.db, opened.dialect);
+  const opens = await keyOpensDatabase(createSecretBox(key), store);
+  if (opens === null)
+    return [ok(check, 'nothing sealed yet: serve seals a check value with this key at its first start')];
+  return opens
+    ? [ok(check, 'the key opens the secrets the database holds')]
+    : [failed(check, keyMismatch().problem!)];
+}
+
 /** The nearest directory that exists above `path`. */
 function existingParent(path: string): string {
   let dir = dirname(resolve(path));
@@ -156,7 +185,7 @@ export async function checkDatabase(config: ServerConfig): Promise<CheckResult[]
           'warn',
         ),
       ];
-    return [ok(check, `${redactUrl(url)} answers and is migrated`)];
+    return [ok(check, `${redactUrl(url)} answers and is migrated`), ...(await checkKeyOpens(config, opened))];
   } catch (err) {
     return [failed(check, databaseProblem(err, url))];
   } finally {

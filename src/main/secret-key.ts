@@ -69,7 +69,19 @@ export async function checkSecretKey(
   if (!opens(secrets, sealed)) throw keyMismatch();
 }
 
-const keyMismatch = () =>
+/**
+ * Whether the key opens what the database holds sealed (its check value, or else a tunnel
+ * secret); null when nothing is sealed yet. Reads only: `tunnelplane doctor` asks it.
+ */
+export async function keyOpensDatabase(
+  secrets: SecretBox,
+  deps: { settings: Pick<SettingsRepository, 'get'>; resync: Pick<ResyncRepository, 'sealedSample'> },
+): Promise<boolean | null> {
+  const sealed = (await deps.settings.get(KEY_CHECK)) ?? (await deps.resync.sealedSample());
+  return sealed === null ? null : opens(secrets, sealed);
+}
+
+export const keyMismatch = () =>
   new StartupError({
     key: 'secretKey',
     message:

@@ -12,7 +12,7 @@ type Serializer = (doc: unknown) => string;
 export function sharedSerializers(externalSchemas: Record<string, unknown> | undefined, options: object) {
   const base = { ...options, schema: externalSchemas };
   const compiled = new Map<string, Serializer>();
-  return ({ schema }: { schema: { $id?: string } }): Serializer => {
+  return ({ schema }: { schema: { $id?: string; [key: string]: unknown } }): Serializer => {
     const key = JSON.stringify(schema);
     let serializer = compiled.get(key);
     if (!serializer) {
