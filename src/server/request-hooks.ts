@@ -111,7 +111,8 @@ export function createRefusalAudit(deps: {
           })
           .then(
             () => undefined,
-            (err: Error) => req.log.warn({ err: err.message }, 'could not record an audit event'),
+            (err: Error) =>
+              req.log.warn({ err: err.message, reqId: req.id }, 'could not record an audit event'),
           );
       }
       return undefined;
