@@ -22,7 +22,6 @@ import {
   claimTargets,
   dnsInputs,
   isWrite,
-  writesToSend,
   namesToLookUp,
   planClaim,
   planDns,
@@ -109,8 +108,7 @@ export function createDnsStep(ctx: StepContext) {
       await patchRoutes(ctx, found);
     },
 
-    /** `holdNew(w)`: the tunnel's new records wait for a later pass (its configuration PUT is put off). */
-    async sync(ws: Work[], legacyFirewall: boolean, holdNew: (w: Work) => boolean = () => false) {
+    async sync(ws: Work[], legacyFirewall: boolean) {
       const byRoute = new Map(ws.flatMap((w) => w.routes.map((r) => [r.id, { w, r }] as const)));
       const at = (routeId: string) => byRoute.get(routeId)!;
       const inputs = dnsInputs(ws, { legacyFirewall, comment: ownership.dnsComment });
@@ -161,12 +159,7 @@ export function createDnsStep(ctx: StepContext) {
           else if (op.kind === 'foreign') w.blocked.set(r.id, foreignRecord(op.hostname, op.type));
         }
         await patchRoutes(ctx, settled);
-        const { send: writes, hold } = writesToSend(
-          ops.filter(isWrite),
-          (op) => holdNew(at(op.routeId).w),
-          zone.dnsBatchLimit,
-        );
-        for (const op of hold) at(op.routeId).w.deferred = true;
+        const writes = ops.filter(isWrite);
         for (let i = 0; i < writes.length; i += zone.dnsBatchLimit)
           await sendChunk(dns, zone, writes.slice(i, i + zone.dnsBatchLimit));
       }
