@@ -15,7 +15,7 @@ import {
 } from '../providers/cloudflare/index.js';
 import { createStore, openDatabase } from '../store/index.js';
 import { createSecretBox } from '../domain/secret-box.js';
-import { keyMismatch, keyOpensDatabase } from './secret-key.js';
+import { keyMismatch, keyOpensDatabase, secretKeyPath } from './secret-key.js';
 import { publicUrlOf } from './server-config.js';
 import {
   batchLimitOf,
@@ -75,8 +75,7 @@ export function checkSecretKey(config: ServerConfig): CheckResult[] {
         fix: 'set secretKey (openssl rand -base64 32) or secretKeyFile, the same for every replica',
       }),
     ];
-  const dbPath = config.database.url.replace(/^sqlite:/, '');
-  const file = config.secretKeyFile ?? resolve(dbPath === ':memory:' ? '.' : dirname(dbPath), 'secret.key');
+  const file = secretKeyPath(config);
   const key = config.secretKeyFile ? 'secretKeyFile' : 'secretKey';
   if (!existsSync(file))
     return config.secretKeyFile
@@ -103,8 +102,7 @@ export function checkSecretKey(config: ServerConfig): CheckResult[] {
 /** The key as serve would read it, without generating one (null: none yet, or unreadable: checkSecretKey says why). */
 function existingKey(config: ServerConfig): Buffer | null {
   if (config.secretKey) return Buffer.from(config.secretKey, 'base64');
-  const dbPath = config.database.url.replace(/^sqlite:/, '');
-  const file = config.secretKeyFile ?? resolve(dbPath === ':memory:' ? '.' : dirname(dbPath), 'secret.key');
+  const file = secretKeyPath(config);
   if (!existsSync(file)) return null;
   const key = Buffer.from(readFileSync(file, 'utf8').trim(), 'base64');
   return key.length === 32 ? key : null;

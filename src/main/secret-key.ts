@@ -8,19 +8,22 @@ import type { SecretBox } from '../domain/secret-box.js';
 import type { ResyncRepository, SettingsRepository } from '../store/index.js';
 import { StartupError } from './startup.js';
 
+/** The key's file: the one configured, or (SQLite) `secret.key` beside the database. */
+export function secretKeyPath(config: Pick<ServerConfig, 'secretKeyFile' | 'database'>): string {
+  if (config.secretKeyFile) return config.secretKeyFile;
+  const dbPath = config.database.url.replace(/^sqlite:/, '');
+  return resolve(dbPath === ':memory:' ? '.' : dirname(dbPath), 'secret.key');
+}
+
 /** The key sealing tunnel secrets: given, read from a file, or (SQLite only) kept beside the database. */
 export function resolveSecretKey(config: ServerConfig, logger: Logger): Buffer {
   if (config.secretKey) return Buffer.from(config.secretKey, 'base64');
-  let file = config.secretKeyFile;
-  if (!file) {
-    if (/^postgres(ql)?:/.test(config.database.url)) {
-      throw new Error(
-        'secretKey or secretKeyFile is required with PostgreSQL (every replica must share the key)',
-      );
-    }
-    const dbPath = config.database.url.replace(/^sqlite:/, '');
-    file = resolve(dbPath === ':memory:' ? '.' : dirname(dbPath), 'secret.key');
+  if (!config.secretKeyFile && /^postgres(ql)?:/.test(config.database.url)) {
+    throw new Error(
+      'secretKey or secretKeyFile is required with PostgreSQL (every replica must share the key)',
+    );
   }
+  const file = secretKeyPath(config);
   if (!existsSync(file)) {
     mkdirSync(dirname(file), { recursive: true });
     writeFileSync(file, randomBytes(32).toString('base64') + '\n', { mode: 0o600 });

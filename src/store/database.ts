@@ -133,24 +133,21 @@ export function openDatabase(url: string, opts: DatabaseOptions = {}): OpenedDat
  * the file), with its statements prepared once. SQLite re-prepares one whose schema changed.
  */
 function readOnlyConnection(path: string) {
-  let sqlite: SqliteDatabase.Database | undefined;
-  let statements = new Map<string, SqliteDatabase.Statement>();
+  let sqlite: ReturnType<typeof withStatementCache> | undefined;
   return {
     reads: {
       get<T>(sql: string, parameters: readonly unknown[]): T | undefined {
         if (!sqlite) {
-          sqlite = new SqliteDatabase(path, { readonly: true, fileMustExist: true });
-          sqlite.pragma('busy_timeout = 5000');
+          const connection = new SqliteDatabase(path, { readonly: true, fileMustExist: true });
+          connection.pragma('busy_timeout = 5000');
+          sqlite = withStatementCache(connection);
         }
-        let stmt = statements.get(sql);
-        if (!stmt) statements.set(sql, (stmt = sqlite.prepare(sql)));
-        return stmt.get(...parameters) as T | undefined;
+        return sqlite.prepare(sql).get(...parameters) as T | undefined;
       },
     },
     close() {
       sqlite?.close();
       sqlite = undefined;
-      statements = new Map();
     },
   };
 }
