@@ -28,13 +28,12 @@ import {
   type Outcome,
   type RouteKind,
 } from './desired-state.js';
+import { createScratchDatabase, type ScratchDatabase } from './scratch-database.js';
 import {
-  createScratchDatabase,
   serverCluster,
   sleep,
   startStandaloneEmulator,
   writeCount,
-  type ScratchDatabase,
   type ServerCluster,
   type StandaloneEmulator,
 } from './processes.js';
@@ -805,7 +804,7 @@ export async function runChaos(options: ChaosOptions, plan: ChaosPlan): Promise<
     emulator = await startStandaloneEmulator(dir);
     // The budget is not what is tested here (the run resyncs every 5 s); faults bring their own 429s.
     await emulator.control.setRateLimit({ requests: 1_000_000, windowSeconds: 300 });
-    if (options.postgres) database = await createScratchDatabase(options.postgres);
+    if (options.postgres) database = await createScratchDatabase(options.postgres, 'tunnelplane_chaos');
     const databaseUrl = database ? database.url : `sqlite:${join(dir, 'tunnelplane.sqlite')}`;
     const secretKey = randomBytes(32).toString('base64');
     const em = emulator;

@@ -8,7 +8,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type {
   EmulatorState,
@@ -299,37 +298,4 @@ export function serverCluster(opts: {
       await Promise.all(replicas.map((r) => new Promise<void>((done) => r.log.end(() => done()))));
     },
   };
-}
-
-// --- A scratch PostgreSQL database ---------------------------------------------------------
-
-export interface ScratchDatabase {
-  url: string;
-  name: string;
-  drop(): Promise<void>;
-}
-
-/**
- * `CREATE DATABASE tunnelplane_chaos_<random>` with the credentials of `baseUrl` (the role
- * needs CREATEDB), so a run never shares tables with other tests; `drop()` removes it.
- */
-export async function createScratchDatabase(
-  baseUrl: string,
-  prefix = 'tunnelplane_chaos',
-): Promise<ScratchDatabase> {
-  const { default: pg } = await import('pg');
-  const name = `${prefix}_${randomBytes(6).toString('hex')}`;
-  const admin = async (statement: string) => {
-    const client = new pg.Client({ connectionString: baseUrl });
-    await client.connect();
-    try {
-      await client.query(statement);
-    } finally {
-      await client.end();
-    }
-  };
-  await admin(`CREATE DATABASE ${name}`);
-  const url = new URL(baseUrl);
-  url.pathname = `/${name}`;
-  return { url: url.toString(), name, drop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
 }

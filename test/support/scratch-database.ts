@@ -56,9 +56,33 @@ export async function createScratchDatabase(
       onDatabase(baseUrl, async (c) => {
         await c.query(`ALTER DATABASE ${name} WITH ALLOW_CONNECTIONS true`);
       }),
-    drop: () =>
-      onDatabase(baseUrl, async (c) => {
-        await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      }),
+    drop: () => onDatabase(baseUrl, (c) => dropDatabase(c, name)),
   };
+}
+
+/** PostgreSQL's "insufficient_privilege", and "object_in_use" (another session is in it). */
+const WAIT_OUT = new Set(['42501', '55006']);
+
+/**
+ * `DROP DATABASE … WITH (FORCE)` ends the owner's own sessions in it, but PostgreSQL 15 refuses
+ * the whole statement (42501, "must be a member of the role whose process is being terminated")
+ * when an autovacuum worker happens to be in the database, since that worker has no role the
+ * owner may signal. The worker ends by itself in moments, so the drop is tried again for a while.
+ */
+export async function dropDatabase(
+  c: Pick<pg.Client, 'query'>,
+  name: string,
+  waitMs = 30_000,
+): Promise<void> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    try {
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      return;
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (!WAIT_OUT.has(code ?? '') || Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
 }
