@@ -99,6 +99,8 @@ export function createReconciler(deps: ReconcilerDeps) {
   let loopDone: Promise<void> = Promise.resolve();
   let resyncTimer: NodeJS.Timeout | null = null;
   let passInFlight: Promise<number> | null = null;
+  /** Whether the last pass had work and all of it was put off (gathering.ts): nothing moved. */
+  let onlyPutOff = false;
   const onDesired = (tunnelId: string, ownerId?: string) => {
     gathering.changed(tunnelId, ownerId);
     woken = true;
@@ -110,6 +112,7 @@ export function createReconciler(deps: ReconcilerDeps) {
     const defer = (w: Work) => gather && gathering.defer(w.tunnel.id, readAt, w.tunnel);
     const { work, stats } = await passes.run(defer);
     for (const w of work) if (!w.deferred) gathering.settled(w.tunnel.id);
+    onlyPutOff = work.length > 0 && work.every((w) => w.deferred);
     if (work.length === 0) return 0;
     deps.hooks?.pass?.(stats);
     await deps.hooks?.afterPass?.(work);
@@ -179,6 +182,9 @@ export function createReconciler(deps: ReconcilerDeps) {
       }
       if (!running) break;
       if (handled > 0) {
+        // A pass that only put PUTs off would find the same at once: the deferral is decided
+        // again after `debounceMs`, or as soon as a change comes (no spinning on the store).
+        if (onlyPutOff) await sleep(o.debounceMs);
         await settle();
         continue;
       }

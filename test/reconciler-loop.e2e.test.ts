@@ -1,0 +1,53 @@
+/**
+ * The reconciler's loop, running as `serve` runs it (real time): while a remote tunnel's
+ * configuration PUT is put off (its owner's changes came one after another, a burst by their
+ * pace), the loop decides again every `debounceMs` or at the next change, not in a spin of
+ * passes that read the store and find the same. The route still goes live within its `?wait`.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startStack, type Stack } from './support/stack.js';
+
+const CONFIG_PUT = { method: 'PUT', route: '/accounts/:account/cfd_tunnel/:tunnel/configurations' };
+
+let stack: Stack;
+beforeAll(async () => {
+  stack = await startStack({ configMode: 'remote' });
+});
+afterAll(async () => {
+  await stack?.stop();
+});
+
+/** Passes the loop has run so far, from the server's own metrics. */
+async function passes(): Promise<number> {
+  const text = await (await fetch(`${stack.url}/metrics`)).text();
+  return [...text.matchAll(/^tunnelplane_reconciler_passes_total\{[^}]*\} (\d+)$/gm)].reduce(
+    (sum, m) => sum + Number(m[1]),
+    0,
+  );
+}
+
+describe('a PUT put off while its owner goes on', () => {
+  it('is decided again at a pace, not in a spin, and the route is live within its wait', async () => {
+    const u = stack.as('user1');
+    const t = await u.post('/api/v1/tunnels?wait=10', {});
+    expect(t.status).toBe(201);
+    const first = await u.post(`/api/v1/tunnels/${t.body.name}/routes?wait=10`, {
+      service: 'http://localhost:8000',
+    });
+    expect(first.status).toBe(201);
+    const before = await passes();
+    const putsBefore = stack.cf.control.requests(CONFIG_PUT).length;
+    const started = Date.now();
+    // The owner's third change in a row: their burst by pace, so its PUT waits for the burst's end.
+    const second = await u.post(`/api/v1/tunnels/${t.body.name}/routes?wait=10`, {
+      service: 'http://localhost:9000',
+    });
+    const waitedMs = Date.now() - started;
+    expect(second.status).toBe(201);
+    expect(stack.cf.control.requests(CONFIG_PUT).length - putsBefore).toBe(1);
+    // Each pass of the wait is one decision; a spin would have run one every few milliseconds.
+    const ran = (await passes()) - before;
+    expect(ran).toBeGreaterThan(0);
+    expect(ran).toBeLessThanOrEqual(Math.ceil(waitedMs / 150) + 5);
+  });
+});
