@@ -51,3 +51,25 @@ describe('a PUT put off while its owner goes on', () => {
     expect(ran).toBeLessThanOrEqual(Math.ceil(waitedMs / 150) + 5);
   });
 });
+
+describe('a protected route while its tunnel’s PUT is put off', () => {
+  it('has its name looked at once, and its record made with the look', async () => {
+    const u = stack.as('user1');
+    const t = await u.post('/api/v1/tunnels?wait=10', {});
+    expect(t.status).toBe(201);
+    const plain = await u.post(`/api/v1/tunnels/${t.body.name}/routes?wait=10`, {
+      service: 'http://localhost:8000',
+    });
+    expect(plain.status).toBe(201);
+    const looks = () =>
+      stack.cf.control.requests({ method: 'GET', route: '/zones/:zone/dns_records' }).length;
+    const looksBefore = looks();
+    const guarded = await u.post(`/api/v1/tunnels/${t.body.name}/routes?wait=10`, {
+      service: 'http://localhost:9000',
+      allowIps: ['203.0.113.0/24'],
+    });
+    expect(guarded.status).toBe(201);
+    // Its PUT put off (the owner's third change in a row), yet one look at its name.
+    expect(looks() - looksBefore).toBe(1);
+  });
+});

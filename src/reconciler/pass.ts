@@ -14,6 +14,7 @@ import { createTunnelsStep } from './steps/tunnels.js';
 import { createAccessStep } from './steps/access.js';
 import { createDnsStep } from './steps/dns.js';
 import { createConfigStep } from './steps/config.js';
+import { configTargets, planConfig } from './steps/config-plan.js';
 import { createKubernetesStep } from './steps/kubernetes.js';
 import { createDeletionsStep } from './steps/deletions.js';
 
@@ -111,7 +112,15 @@ export function createPass(ctx: StepContext, resync: Pick<ResyncRepository, 'app
         await kubernetes.remove(ws);
         await dns.claimNames(ws);
         await access.ensure(ws);
-        await dns.sync(ws, legacyFirewall);
+        // A remote tunnel whose PUT this pass puts off gets no new DNS records yet either: they
+        // would not make its routes live (its ingress does), and its burst's end sends them in
+        // full batches.
+        const putOff = new Set(
+          configTargets(ws)
+            .filter((w) => planConfig(w, defer)[0]?.kind === 'defer')
+            .map((w) => w.tunnel.id),
+        );
+        await dns.sync(ws, legacyFirewall, (w) => putOff.has(w.tunnel.id));
         await config.push(ws, defer);
         await kubernetes.apply(ws);
         await access.remove(ws);

@@ -109,7 +109,14 @@ export function createReconciler(deps: ReconcilerDeps) {
 
   async function runPass(gather: boolean): Promise<number> {
     const readAt = gathering.passStarting();
-    const defer = (w: Work) => gather && gathering.defer(w.tunnel.id, readAt, w.tunnel);
+    // Asked before the DNS step and again by the configuration step: one answer per pass.
+    const decided = new Map<string, boolean>();
+    const defer = (w: Work) => {
+      if (!gather) return false;
+      let d = decided.get(w.tunnel.id);
+      if (d === undefined) decided.set(w.tunnel.id, (d = gathering.defer(w.tunnel.id, readAt, w.tunnel)));
+      return d;
+    };
     const { work, stats } = await passes.run(defer);
     for (const w of work) if (!w.deferred) gathering.settled(w.tunnel.id);
     onlyPutOff = work.length > 0 && work.every((w) => w.deferred);

@@ -15,6 +15,8 @@ import {
   type DnsRouteInput,
   type DnsWant,
   type FoundRecord,
+  type DnsWrite,
+  writesToSend,
 } from './dns-plan.js';
 
 const HOST = 'web-tun.example.com';
@@ -371,5 +373,40 @@ describe('planClaim', () => {
   ];
   it.each(cases)('%s', (_name, atName, ops) => {
     expect(planClaim(atName, COMMENT)).toEqual(ops);
+  });
+});
+
+describe('writesToSend', () => {
+  const post = (id: string): DnsWrite => ({
+    kind: 'post',
+    routeId: id,
+    record: {
+      name: `${id}.example.com`,
+      content: 't.cfargotunnel.com',
+      proxied: true,
+      comment: 'c',
+    } as never,
+  });
+  const del = (id: string): DnsWrite => ({ kind: 'delete', routeId: id, id: `rec-${id}` });
+  const heldIds = (ids: string[]) => (op: DnsWrite) => ids.includes(op.routeId);
+  const ids = (ops: DnsWrite[]) => ops.map((op) => op.routeId);
+  const cases: Array<[string, DnsWrite[], string[], number, string[], string[]]> = [
+    ['nothing held: everything goes', [post('a'), post('b')], [], 2, ['a', 'b'], []],
+    ['only held creates: no batch at all', [post('a'), post('b')], ['a', 'b'], 2, [], ['a', 'b']],
+    [
+      'held creates fill the batch that goes anyway',
+      [post('a'), post('b'), post('c')],
+      ['b', 'c'],
+      2,
+      ['a', 'b'],
+      ['c'],
+    ],
+    ['a full batch leaves no room', [post('a'), post('b'), post('c')], ['c'], 2, ['a', 'b'], ['c']],
+    ['deletes are never held', [del('a'), post('b')], ['a', 'b'], 10, ['a', 'b'], []],
+  ];
+  it.each(cases)('%s', (_name, writes, held, limit, send, hold) => {
+    const out = writesToSend(writes, heldIds(held), limit);
+    expect(ids(out.send)).toEqual(send);
+    expect(ids(out.hold)).toEqual(hold);
   });
 });

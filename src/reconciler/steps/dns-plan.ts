@@ -60,6 +60,19 @@ export function isWrite(op: DnsOp): op is DnsWrite {
 }
 
 /**
+ * Which writes a pass sends now, in batches of `limit`: all but the creates `held` picks (those
+ * of tunnels whose configuration PUT the pass puts off), and of those as many as fit in the
+ * batches that go anyway: a held create never costs a batch of its own.
+ */
+export function writesToSend(writes: readonly DnsWrite[], held: (op: DnsWrite) => boolean, limit: number) {
+  const isHeld = (op: DnsWrite) => op.kind === 'post' && held(op);
+  const send = writes.filter((op) => !isHeld(op));
+  const waiting = writes.filter(isHeld);
+  const room = Math.ceil(send.length / limit) * limit - send.length;
+  return { send: [...send, ...waiting.slice(0, room)], hold: waiting.slice(room) };
+}
+
+/**
  * What a route wants: withdrawn when deleted, or when no protection stands any more (its
  * application vanished and could not be made again in this pass); present once protected.
  */

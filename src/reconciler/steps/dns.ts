@@ -11,7 +11,7 @@
  */
 import { ProviderError } from '../../domain/errors.js';
 import type { RouteErrorCode } from '../../domain/error-catalogue.js';
-import type { Route } from '../../domain/model.js';
+import { needsAccess, type Route } from '../../domain/model.js';
 import { mapLimit } from '../map-limit.js';
 import type { Zone } from '../../domain/zones.js';
 import type { DnsRecord, ZoneApi } from '../../providers/cloudflare/index.js';
@@ -22,6 +22,7 @@ import {
   claimTargets,
   dnsInputs,
   isWrite,
+  writesToSend,
   namesToLookUp,
   planClaim,
   planDns,
@@ -108,7 +109,11 @@ export function createDnsStep(ctx: StepContext) {
       await patchRoutes(ctx, found);
     },
 
-    async sync(ws: Work[], legacyFirewall: boolean) {
+    /**
+     * `holdNew(w)`: the tunnel's new records wait for a later pass (its configuration PUT is put
+     * off), but for as many as fill the batches sent anyway.
+     */
+    async sync(ws: Work[], legacyFirewall: boolean, holdNew: (w: Work) => boolean = () => false) {
       const byRoute = new Map(ws.flatMap((w) => w.routes.map((r) => [r.id, { w, r }] as const)));
       const at = (routeId: string) => byRoute.get(routeId)!;
       const inputs = dnsInputs(ws, { legacyFirewall, comment: ownership.dnsComment });
@@ -159,7 +164,14 @@ export function createDnsStep(ctx: StepContext) {
           else if (op.kind === 'foreign') w.blocked.set(r.id, foreignRecord(op.hostname, op.type));
         }
         await patchRoutes(ctx, settled);
-        const writes = ops.filter(isWrite);
+        const { send: writes, hold } = writesToSend(
+          ops.filter(isWrite),
+          // A protected route's name was claimed by this pass's look (claimNames): its record
+          // goes now, or the next pass would look again.
+          (op) => holdNew(at(op.routeId).w) && !needsAccess(at(op.routeId).r),
+          zone.dnsBatchLimit,
+        );
+        for (const op of hold) at(op.routeId).w.deferred = true;
         for (let i = 0; i < writes.length; i += zone.dnsBatchLimit)
           await sendChunk(dns, zone, writes.slice(i, i + zone.dnsBatchLimit));
       }
