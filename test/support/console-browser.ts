@@ -132,7 +132,21 @@ export async function signIn(page: Page, name: string, password: string) {
   await page.getByLabel('User name').fill(name);
   await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Sign in', exact: true }).click();
-  await page.getByTestId('who').filter({ hasText: name }).waitFor();
+  try {
+    await page.getByTestId('who').filter({ hasText: name }).waitFor();
+  } catch (err) {
+    // What the page said instead (a refusal's alert, or another page): the failure names it.
+    const shown = await page
+      .locator('body')
+      .innerText({ timeout: 5_000 })
+      .catch(() => '(the page could not be read)');
+    await page
+      .screenshot({ path: join(SCREENSHOTS, `sign-in-failed-${name}-${Date.now()}.png`), fullPage: true })
+      .catch(() => undefined);
+    throw new Error(
+      `${name} was not signed in (${(err as Error).message.split('\n')[0]}); ${page.url()} showed: ${shown.slice(0, 500)}`,
+    );
+  }
 }
 
 /** What the page's clipboard holds (the context has the clipboard permissions). */
