@@ -22,6 +22,7 @@ import {
   type StartedCloudflareEmulator,
 } from '../src/emulators/cloudflare/index.js';
 import { createRuntime, type Runtime } from '../src/main/runtime.js';
+import { runtimeEnvironment } from '../test/deploy/dockerfile.js';
 import { BENCH_DIR } from './report.js';
 
 export const REPO_DIR = resolve(BENCH_DIR, '..');
@@ -302,6 +303,17 @@ export function byEndpoint(stats: EmulatorStats): Record<string, number> {
   return Object.fromEntries(Object.entries(stats.byRoute).sort((a, b) => b[1] - a[1]));
 }
 
+/**
+ * The environment the image gives the server: the ENV lines of deploy/Dockerfile's runtime stage,
+ * read from the file (the parser test/deploy/image-build.test.ts builds the image with) so the
+ * benchmark never drifts from it. `TUNNELPLANE_*` settings are left out: the benchmark passes
+ * its own configuration.
+ */
+export function imageEnvironment(): Record<string, string> {
+  const env = runtimeEnvironment(readFileSync(join(REPO_DIR, 'deploy', 'Dockerfile'), 'utf8'));
+  return Object.fromEntries(Object.entries(env).filter(([name]) => !name.startsWith('TUNNELPLANE_')));
+}
+
 export interface ServerProcess {
   url: string;
   pid: number;
@@ -331,7 +343,7 @@ export async function startServerProcess(opts: {
     {
       cwd: REPO_DIR,
       // The image's environment (deploy/Dockerfile), nothing of the benchmark's own.
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'production' },
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...imageEnvironment() },
       stdio: ['ignore', 'ignore', 'pipe'],
     },
   );

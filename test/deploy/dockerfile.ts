@@ -111,6 +111,14 @@ function envOf(args: string): Record<string, string> {
   return out;
 }
 
+/** The environment the image's last (runtime) stage sets with its ENV lines, in order. */
+export function runtimeEnvironment(text: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const ins of parseDockerfile(text).at(-1)?.instructions ?? [])
+    if (ins.op === 'ENV') Object.assign(env, envOf(ins.args));
+  return env;
+}
+
 /** `.dockerignore` entries: only plain top-level names are understood here; anything else fails. */
 function readIgnore(context: string): Set<string> {
   const file = join(context, '.dockerignore');
