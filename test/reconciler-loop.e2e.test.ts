@@ -26,20 +26,27 @@ async function passes(): Promise<number> {
   );
 }
 
+/** A remote tunnel of user1's with one live route: the owner's first two changes. */
+async function tunnelWithARoute(): Promise<string> {
+  const u = stack.as('user1');
+  const t = await u.post('/api/v1/tunnels?wait=10', {});
+  expect(t.status).toBe(201);
+  const first = await u.post(`/api/v1/tunnels/${t.body.name}/routes?wait=10`, {
+    service: 'http://localhost:8000',
+  });
+  expect(first.status).toBe(201);
+  return t.body.name as string;
+}
+
 describe('a PUT put off while its owner goes on', () => {
   it('is decided again at a pace, not in a spin, and the route is live within its wait', async () => {
     const u = stack.as('user1');
-    const t = await u.post('/api/v1/tunnels?wait=10', {});
-    expect(t.status).toBe(201);
-    const first = await u.post(`/api/v1/tunnels/${t.body.name}/routes?wait=10`, {
-      service: 'http://localhost:8000',
-    });
-    expect(first.status).toBe(201);
+    const name = await tunnelWithARoute();
     const before = await passes();
     const putsBefore = stack.cf.control.requests(CONFIG_PUT).length;
     const started = Date.now();
     // The owner's third change in a row: their burst by pace, so its PUT waits for the burst's end.
-    const second = await u.post(`/api/v1/tunnels/${t.body.name}/routes?wait=10`, {
+    const second = await u.post(`/api/v1/tunnels/${name}/routes?wait=10`, {
       service: 'http://localhost:9000',
     });
     const waitedMs = Date.now() - started;
@@ -55,16 +62,11 @@ describe('a PUT put off while its owner goes on', () => {
 describe('a protected route while its tunnel’s PUT is put off', () => {
   it('has its name looked at once, and its record made with the look', async () => {
     const u = stack.as('user1');
-    const t = await u.post('/api/v1/tunnels?wait=10', {});
-    expect(t.status).toBe(201);
-    const plain = await u.post(`/api/v1/tunnels/${t.body.name}/routes?wait=10`, {
-      service: 'http://localhost:8000',
-    });
-    expect(plain.status).toBe(201);
+    const name = await tunnelWithARoute();
     const looks = () =>
       stack.cf.control.requests({ method: 'GET', route: '/zones/:zone/dns_records' }).length;
     const looksBefore = looks();
-    const guarded = await u.post(`/api/v1/tunnels/${t.body.name}/routes?wait=10`, {
+    const guarded = await u.post(`/api/v1/tunnels/${name}/routes?wait=10`, {
       service: 'http://localhost:9000',
       allowIps: ['203.0.113.0/24'],
     });
