@@ -5,12 +5,12 @@
  * (after a few Cloudflare writes, or a few seconds) while three users create tunnels (both config
  * modes) with HTTP, allow-listed, Access-for-people, tcp and ssh routes (until the API shows them
  * done), and then delete some routes and whole tunnels, add routes, and create routes and tunnels
- * they delete again mid-creation, every request `?wait=0`. Then faults off: within
- * 60 s the API shows everything `ready` and the emulator holds exactly the desired state (no
- * orphan, missing, duplicate or wrong tunnel, DNS record, remote configuration, Access
- * application, policy, service token or allow-list rule; every acknowledged create there, every
- * acknowledged delete gone; requests cut by a kill went one way or the other), and still does a
- * resync period later. Once on SQLite with one server, once on PostgreSQL with two replicas (a
+ * they delete again mid-creation, every request `?wait=0` (a delete a kill cuts is sent again,
+ * as a client would). Then faults off: within 60 s the API shows everything `ready` and the
+ * emulator holds exactly the desired state (no orphan, missing, duplicate or wrong tunnel, DNS
+ * record, remote configuration, Access application, policy, service token or allow-list rule;
+ * every acknowledged create there, every acknowledged delete gone; requests cut by a kill went
+ * one way or the other), and still does a resync period later. Once on SQLite with one server, once on PostgreSQL with two replicas (a
  * scratch database per run). The seed is printed; CHAOS_SEED=<n> replays a run's draws;
  * CHAOS_KEEP=1 keeps the run's folder (server logs, emulator state) even when it passes;
  * CHAOS_DRIFT=1 adds hand edits in Cloudflare as faults go off, which only resync repairs.

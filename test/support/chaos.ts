@@ -264,6 +264,8 @@ interface Answer {
   status: number;
   body: any;
   error?: string;
+  /** How long an unanswered request was in flight before it was cut. */
+  afterMs?: number;
 }
 
 /** Runs one chaos scenario from start to teardown; the run's folder is removed unless something differs (or `keepDir`). */
@@ -345,6 +347,7 @@ export async function runChaos(options: ChaosOptions, plan: ChaosPlan): Promise<
   async function call(user: string, method: string, path: string, body?: unknown): Promise<Answer> {
     for (;;) {
       const base = await cluster!.pick();
+      const sent = Date.now();
       try {
         const res = await fetch(base + path, {
           method,
@@ -369,7 +372,7 @@ export async function runChaos(options: ChaosOptions, plan: ChaosPlan): Promise<
           await sleep(50);
           continue;
         }
-        return { status: 0, body: null, error: code ?? (err as Error).message };
+        return { status: 0, body: null, error: code ?? (err as Error).message, afterMs: Date.now() - sent };
       }
     }
   }
@@ -378,7 +381,7 @@ export async function runChaos(options: ChaosOptions, plan: ChaosPlan): Promise<
     a.status >= 200 && a.status < 300 ? 'acked' : a.status >= 400 && a.status < 500 ? 'refused' : 'unknown';
   const describe = (a: Answer) =>
     a.status === 0
-      ? `no answer (${a.error})`
+      ? `no answer (${a.error}, cut after ${a.afterMs} ms)`
       : `${a.status} ${JSON.stringify(a.body?.error?.code ?? a.body).slice(0, 200)}`;
   /** Unanswered requests are noted; a 5xx is one too, and a finding: the API should never answer one. */
   const noteOutcome = (what: string, a: Answer) => {
@@ -520,30 +523,56 @@ export async function runChaos(options: ChaosOptions, plan: ChaosPlan): Promise<
     };
   }
 
+  /**
+   * A delete, sent again (as a client would: a delete is idempotent) while a kill cuts it, up to
+   * three times; on a second try a 404 means the cut one went through. Each try is counted.
+   */
+  async function deleteAnswered(
+    owner: string,
+    path: string,
+    what: string,
+    counts: Record<Outcome, number>,
+  ): Promise<{ outcome: Outcome; answer: Answer }> {
+    for (let attempt = 1; ; attempt++) {
+      const a = await call(owner, 'DELETE', path);
+      const goneAlready = attempt > 1 && a.status === 404;
+      const outcome = goneAlready ? 'acked' : outcomeOf(a);
+      counts[outcome]++;
+      noteOutcome(what, a);
+      if (outcome !== 'unknown' || attempt === 3) return { outcome, answer: a };
+      await sleep(100);
+    }
+  }
+
   function deleteTunnelOp(t: LedgerTunnel): Op {
     t.delete = 'unknown';
     return async () => {
-      const a = await call(t.owner, 'DELETE', `/api/v1/tunnels/${t.name}?wait=0`);
-      t.delete = outcomeOf(a);
-      requests.tunnelDelete[t.delete]++;
-      noteOutcome(`DELETE tunnel ${t.owner}/${t.name}`, a);
-      if (t.delete === 'refused')
-        ledger.anomalies.push(
-          `DELETE tunnel ${t.owner}/${t.name} (acknowledged) was refused: ${describe(a)}`,
-        );
+      const what = `DELETE tunnel ${t.owner}/${t.name}`;
+      const { outcome, answer } = await deleteAnswered(
+        t.owner,
+        `/api/v1/tunnels/${t.name}?wait=0`,
+        what,
+        requests.tunnelDelete,
+      );
+      t.delete = outcome;
+      if (outcome === 'refused')
+        ledger.anomalies.push(`${what} (acknowledged) was refused: ${describe(answer)}`);
     };
   }
 
   function deleteRouteOp(r: LedgerRoute): Op {
     r.delete = 'unknown';
     return async () => {
-      const a = await call(r.owner, 'DELETE', `/api/v1/tunnels/${r.tunnel}/routes/${r.name}?wait=0`);
-      r.delete = outcomeOf(a);
-      requests.routeDelete[r.delete]++;
-      noteOutcome(`DELETE route ${r.owner}/${r.tunnel}/${r.name}`, a);
-      if (r.delete === 'refused')
+      const { outcome, answer } = await deleteAnswered(
+        r.owner,
+        `/api/v1/tunnels/${r.tunnel}/routes/${r.name}?wait=0`,
+        `DELETE route ${r.owner}/${r.tunnel}/${r.name}`,
+        requests.routeDelete,
+      );
+      r.delete = outcome;
+      if (outcome === 'refused')
         ledger.anomalies.push(
-          `DELETE ${r.kind} route ${r.owner}/${r.tunnel}/${r.name} (acknowledged) was refused: ${describe(a)}`,
+          `DELETE ${r.kind} route ${r.owner}/${r.tunnel}/${r.name} (acknowledged) was refused: ${describe(answer)}`,
         );
     };
   }
