@@ -236,6 +236,7 @@ export interface ChaosReport {
     batchesWithDeletes: number;
     batchesWithPosts: number;
   };
+  /** Answers per kind of request (for deletes, per try: a cut delete is sent again). */
   requests: Record<'tunnelCreate' | 'routeCreate' | 'tunnelDelete' | 'routeDelete', Record<Outcome, number>>;
   /** Acknowledged creates and deletes, per kind of object (tunnels by mode, routes by kind). */
   acknowledged: { created: Record<string, number>; deleted: Record<string, number> };
@@ -1041,7 +1042,7 @@ export function summarize(r: ChaosReport): string {
     `  kills: ${r.kills.length} (starts per replica ${r.starts.join(', ')}); crashes: ${r.crashes.length}`,
     `  faults injected: ${r.faults.injected} (${fmt(r.faults.byAction)}) over ${r.cloudflare.calls} Cloudflare calls (${r.cloudflare.writes} writes)`,
     `  tunnel creates ${req('tunnelCreate')}; route creates ${req('routeCreate')}`,
-    `  tunnel deletes ${req('tunnelDelete')}; route deletes ${req('routeDelete')}`,
+    `  tunnel deletes ${req('tunnelDelete')}; route deletes ${req('routeDelete')} (tries: a cut delete is sent again)`,
     `  acknowledged creates: ${fmt(r.acknowledged.created)}`,
     `  acknowledged deletes: ${fmt(r.acknowledged.deleted)}; deletes in effect (acknowledged or unanswered and gone): ${fmt(r.deletedInEffect)}`,
     ...(r.unknowns.length
