@@ -10,10 +10,11 @@
  * emulator holds exactly the desired state (no orphan, missing, duplicate or wrong tunnel, DNS
  * record, remote configuration, Access application, policy, service token or allow-list rule;
  * every acknowledged create there, every acknowledged delete gone; requests cut by a kill went
- * one way or the other), and still does a resync period later. Once on SQLite with one server, once on PostgreSQL with two replicas (a
- * scratch database per run). The seed is printed; CHAOS_SEED=<n> replays a run's draws;
- * CHAOS_KEEP=1 keeps the run's folder (server logs, emulator state) even when it passes;
- * CHAOS_DRIFT=1 adds hand edits in Cloudflare as faults go off, which only resync repairs.
+ * one way or the other), and still does a resync period later. Once on SQLite with one
+ * server, once on PostgreSQL with two replicas (a scratch database per run). The seed is
+ * printed; CHAOS_SEED=<n> replays a run's draws; CHAOS_KEEP=1 keeps the run's folder (server
+ * logs, emulator state) even when it passes; CHAOS_DRIFT=1 adds hand edits in Cloudflare as
+ * faults go off, which only resync repairs.
  * bench/soak.ts runs the same for longer with more kills.
  */
 import { randomInt } from 'node:crypto';

@@ -526,21 +526,24 @@ export async function runChaos(options: ChaosOptions, plan: ChaosPlan): Promise<
 
   /**
    * A delete, sent again (as a client would: a delete is idempotent) while a kill cuts it, up to
-   * three times; on a second try a 404 means the cut one went through. Each try is counted.
+   * three times; on a second try a 404 means the cut one went through. Each try is counted; a
+   * refusal is an anomaly, named `refused`.
    */
   async function deleteAnswered(
     owner: string,
     path: string,
     what: string,
+    refused: string,
     counts: Record<Outcome, number>,
-  ): Promise<{ outcome: Outcome; answer: Answer }> {
+  ): Promise<Outcome> {
     for (let attempt = 1; ; attempt++) {
       const a = await call(owner, 'DELETE', path);
-      const goneAlready = attempt > 1 && a.status === 404;
-      const outcome = goneAlready ? 'acked' : outcomeOf(a);
+      const outcome = attempt > 1 && a.status === 404 ? 'acked' : outcomeOf(a);
       counts[outcome]++;
       noteOutcome(what, a);
-      if (outcome !== 'unknown' || attempt === 3) return { outcome, answer: a };
+      if (outcome === 'refused')
+        ledger.anomalies.push(`${refused} (acknowledged) was refused: ${describe(a)}`);
+      if (outcome !== 'unknown' || attempt === 3) return outcome;
       await sleep(100);
     }
   }
@@ -549,32 +552,18 @@ export async function runChaos(options: ChaosOptions, plan: ChaosPlan): Promise<
     t.delete = 'unknown';
     return async () => {
       const what = `DELETE tunnel ${t.owner}/${t.name}`;
-      const { outcome, answer } = await deleteAnswered(
-        t.owner,
-        `/api/v1/tunnels/${t.name}?wait=0`,
-        what,
-        requests.tunnelDelete,
-      );
-      t.delete = outcome;
-      if (outcome === 'refused')
-        ledger.anomalies.push(`${what} (acknowledged) was refused: ${describe(answer)}`);
+      const path = `/api/v1/tunnels/${t.name}?wait=0`;
+      t.delete = await deleteAnswered(t.owner, path, what, what, requests.tunnelDelete);
     };
   }
 
   function deleteRouteOp(r: LedgerRoute): Op {
     r.delete = 'unknown';
     return async () => {
-      const { outcome, answer } = await deleteAnswered(
-        r.owner,
-        `/api/v1/tunnels/${r.tunnel}/routes/${r.name}?wait=0`,
-        `DELETE route ${r.owner}/${r.tunnel}/${r.name}`,
-        requests.routeDelete,
-      );
-      r.delete = outcome;
-      if (outcome === 'refused')
-        ledger.anomalies.push(
-          `DELETE ${r.kind} route ${r.owner}/${r.tunnel}/${r.name} (acknowledged) was refused: ${describe(answer)}`,
-        );
+      const key = `${r.owner}/${r.tunnel}/${r.name}`;
+      const path = `/api/v1/tunnels/${r.tunnel}/routes/${r.name}?wait=0`;
+      const refused = `DELETE ${r.kind} route ${key}`;
+      r.delete = await deleteAnswered(r.owner, path, `DELETE route ${key}`, refused, requests.routeDelete);
     };
   }
 
