@@ -26,12 +26,14 @@
  *
  * Verified API tokens and each person's teams are cached too, under the person's `auth_version`
  * (migration 0012: database triggers bump it when one of their tokens is revoked or changed,
- * when they join or leave a team, when a team of theirs is renamed). Every request still reads
- * its user row, which carries that version (and the role, the disabled flag, the password hash):
- * a cached token or team list is used only while the version read by this very request is the
- * one it was cached under, and is always read after that version. So a revocation or a
- * membership change made anywhere — this replica, another one, an operator's SQL — counts from
- * the next request on, never later; the cache saves the token and team queries, not freshness.
+ * when they join or leave a team, when a team of theirs is renamed). Every request gets its
+ * user row as of the last commit (`users.current`: on a SQLite file, a row kept until any
+ * connection commits, which the store checks at each call; elsewhere a read), which carries that
+ * version (and the role, the disabled flag, the password hash): a cached token or team list is
+ * used only while the version this very request got is the one it was cached under, and is
+ * always read after that version. So a revocation or a membership change made anywhere — this
+ * replica, another one, an operator's SQL — counts from the next request on, never later; the
+ * caches save queries, not freshness.
  *
  * Defaults (`defaultAuthLimits`): 2 checks at once plus 1 reserved, 128 waiting, 8 per
  * account; 5 free failures, then 1 s doubling to 5 min; 20 failing accounts and 10 checks in
@@ -112,7 +114,8 @@ export const defaultAuthLimits: Readonly<AuthLimits> = Object.freeze({
 
 export interface AuthDeps {
   store: {
-    users: Pick<Store['users'], 'byId' | 'byName' | 'update'>;
+    /** `current` (the row as of the last commit, kept between commits) where the store has it, else `byId`. */
+    users: Pick<Store['users'], 'byId' | 'byName' | 'update'> & Partial<Pick<Store['users'], 'current'>>;
     tokens: Pick<Store['tokens'], 'byHash' | 'touch'>;
     teams?: Pick<Store['teams'], 'teamsOf'>;
     sessions?: Pick<Store['sessions'], 'byHash'>;
@@ -247,6 +250,7 @@ export function createAuthenticator(deps: AuthDeps) {
   const verify = deps.verifyPassword ?? verifyPassword;
   const hash = deps.hashPassword ?? hashPassword;
   const dummyHash = dummyPasswordHash();
+  const currentUser = store.users.current ?? store.users.byId;
   const key = randomBytes(32);
   // HMAC(user:password) → { userId, hash at verification time }; Map order gives LRU eviction.
   const verified = new Map<string, { userId: string; passwordHash: string }>();
@@ -314,7 +318,7 @@ export function createAuthenticator(deps: AuthDeps) {
     const mac = createHmac('sha256', key).update(pair).digest('base64url');
     const hit = verified.get(mac);
     if (hit) {
-      const user = await store.users.byId(hit.userId);
+      const user = await currentUser(hit.userId);
       if (user && user.password_hash === hit.passwordHash && user.name === name) {
         verified.delete(mac);
         verified.set(mac, hit);
@@ -391,7 +395,7 @@ export function createAuthenticator(deps: AuthDeps) {
   async function tokenAndUser(tokenHash: string): Promise<{ row: TokenRow; user: UserRow } | null> {
     const hit = tokens.get(tokenHash);
     if (hit) {
-      const user = await store.users.byId(hit.row.user_id);
+      const user = await currentUser(hit.row.user_id);
       if (user && user.auth_version === hit.authVersion) {
         remember(tokens, tokenHash, hit);
         return { row: hit.row, user };
@@ -400,7 +404,7 @@ export function createAuthenticator(deps: AuthDeps) {
     }
     const first = await store.tokens.byHash(tokenHash);
     if (!first) return null;
-    const user = await store.users.byId(first.user_id);
+    const user = await currentUser(first.user_id);
     if (!user) return null;
     const row = await store.tokens.byHash(tokenHash);
     if (!row || row.user_id !== user.id) return null;
@@ -413,7 +417,7 @@ export function createAuthenticator(deps: AuthDeps) {
     const idHash = hashApiToken(secret);
     const row = await store.sessions.byHash(idHash);
     if (!row) throw sessionGone();
-    const user = await store.users.byId(row.user_id);
+    const user = await currentUser(row.user_id);
     if (!user) throw sessionGone();
     return {
       ...(await complete(user, 'session')),

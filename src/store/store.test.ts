@@ -537,10 +537,9 @@ describe.each(backends)('store on %s', (_name, url) => {
 describe('the authenticating read on a SQLite file (its read-only connection)', () => {
   let store: Store;
   let close: () => Promise<void>;
+  const hotPath = join(mkdtempSync(join(tmpdir(), 'tp-hot-')), 'db.sqlite');
   beforeAll(async () => {
-    ({ store, close } = await connectStore(
-      `sqlite:${join(mkdtempSync(join(tmpdir(), 'tp-hot-')), 'db.sqlite')}`,
-    ));
+    ({ store, close } = await connectStore(`sqlite:${hotPath}`));
   });
   afterAll(async () => close?.());
 
@@ -568,5 +567,52 @@ describe('the authenticating read on a SQLite file (its read-only connection)', 
     release();
     await trx;
     expect((await store.users.byId(u.id))?.disabled).toBe(1);
+  });
+
+  it('hands out the same row again until a connection commits, and never a row older than the last commit', async () => {
+    const u = await store.users.create({ name: 'hot3', passwordHash: 'x', role: 'user' });
+    const first = (await store.users.current(u.id))!;
+    expect(first).toEqual(await store.users.byId(u.id));
+    expect(Object.isFrozen(first)).toBe(true);
+    // Kept: the very object, not read again.
+    expect(await store.users.current(u.id)).toBe(first);
+
+    // A commit of this store's write connection, to another user's row: every kept row goes.
+    const other = await store.users.create({ name: 'hot4', passwordHash: 'x', role: 'user' });
+    const second = (await store.users.current(u.id))!;
+    expect(second).not.toBe(first);
+    expect(second).toEqual(first);
+
+    // What the versions follow, through triggers: a token of the user's.
+    await store.db
+      .insertInto('api_tokens')
+      .values({
+        id: randomUUID(),
+        user_id: u.id,
+        name: 't',
+        token_hash: randomUUID(),
+        created_at: new Date().toISOString(),
+        last_used_at: null,
+        expires_at: null,
+      })
+      .execute();
+    await store.db.deleteFrom('api_tokens').where('user_id', '=', u.id).execute();
+    expect((await store.users.current(u.id))!.auth_version).toBe(second.auth_version + 1);
+
+    // Another process's connection (another replica, an operator's SQL): counted at the next call too.
+    const { default: SqliteDatabase } = await import('better-sqlite3');
+    const foreign = new SqliteDatabase(hotPath);
+    try {
+      const kept = await store.users.current(u.id);
+      expect(await store.users.current(u.id)).toBe(kept);
+      foreign.prepare('UPDATE users SET disabled = 1 WHERE id = ?').run(u.id);
+      expect((await store.users.current(u.id))?.disabled).toBe(1);
+      foreign.prepare('DELETE FROM users WHERE id = ?').run(other.id);
+      expect(await store.users.current(other.id)).toBeUndefined();
+    } finally {
+      foreign.close();
+    }
+    // Nobody unknown is kept: a user created after a miss is found.
+    expect(await store.users.current('hot5-id')).toBeUndefined();
   });
 });

@@ -78,6 +78,9 @@ export const NO_PASSWORD = '!';
 /** The `users` row a team is stored as: its name prefixed, so it never meets a person's name (":" cannot be in one). */
 export const TEAM_PREFIX = 'team:';
 
+/** Users whose rows `current` keeps at most (the least recently used go first). */
+const CURRENT_ROWS = 10_000;
+
 export function createUsersRepository(db: Kysely<Database>, hotReads?: HotReads) {
   /**
    * Users with their tunnel list's version and their auth version: one query, read before any
@@ -111,11 +114,47 @@ export function createUsersRepository(db: Kysely<Database>, hotReads?: HotReads)
     oidc_subject: u.oidcSubject ?? null,
   });
 
+  const byId = hotReads
+    ? async (id: string): Promise<UserRow | undefined> => hotReads.get<UserRow>(byIdQuery.sql, [id])
+    : async (id: string): Promise<UserRow | undefined> =>
+        (await db.executeQuery<UserRow>({ ...byIdQuery, parameters: [id] })).rows[0];
+  // The rows `current` hands out, kept while no connection has committed since they were read.
+  const currentRows = new Map<string, Readonly<UserRow>>();
+  let rowsVersion: number | undefined;
+
   return {
-    byId: hotReads
-      ? async (id: string): Promise<UserRow | undefined> => hotReads.get<UserRow>(byIdQuery.sql, [id])
-      : async (id: string): Promise<UserRow | undefined> =>
-          (await db.executeQuery<UserRow>({ ...byIdQuery, parameters: [id] })).rows[0],
+    /**
+     * The user as of the last commit anywhere: what every authenticated request reads. On a
+     * SQLite file the row is kept and handed out again (frozen: shared by requests) until the
+     * hot connection's `data_version` says another connection has committed, since any commit
+     * may be one that changes it (its row, its tokens' or teams' auth version, its tunnels'
+     * list version); then every kept row is dropped. Checking that costs a tenth of the read
+     * (issue 19: the read was most of a cached answer's cost beyond Fastify's), and it is made
+     * by each call, before the row is read, with no await between: a change committed before
+     * the call counts, as when every call read the row. Elsewhere (in memory, PostgreSQL) it
+     * is `byId`.
+     */
+    current: hotReads
+      ? async (id: string): Promise<Readonly<UserRow> | undefined> => {
+          const version = hotReads.dataVersion();
+          if (version !== rowsVersion) {
+            currentRows.clear();
+            rowsVersion = version;
+          }
+          let row = currentRows.get(id);
+          if (row) {
+            currentRows.delete(id);
+          } else {
+            const read = hotReads.get<UserRow>(byIdQuery.sql, [id]);
+            if (!read) return undefined;
+            row = Object.freeze(read);
+            if (currentRows.size >= CURRENT_ROWS) currentRows.delete(currentRows.keys().next().value!);
+          }
+          currentRows.set(id, row);
+          return row;
+        }
+      : byId,
+    byId,
     byName: (name: string): Promise<UserRow | undefined> =>
       select().where('users.name', '=', name).executeTakeFirst(),
     /** People (not teams), by name. */
