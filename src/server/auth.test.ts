@@ -509,6 +509,28 @@ describe('authenticator: the per-account budget and known-good sources', () => {
     expect(await w.outcome('alice', 'newer-a', '192.0.2.3')).toMatch(/^429 /);
   });
 
+  it("records a cached sign-in's source again only once a minute, and the source still expires", () => {
+    let clock = 0;
+    const limits = { ...defaultThrottleLimits, knownSourceMs: 90_000, maxKnownSourcesPerAccount: 2 };
+    const throttle = createSignInThrottle(limits, () => clock);
+    const known = (source: string) => throttle.admit(source, 'alice').known;
+    const settle = (source: string) => throttle.settle(throttle.admit(source, 'alice'), 'ok');
+    settle('192.0.2.1');
+    settle('192.0.2.2');
+    // Within the minute 192.0.2.1 stays the least recent: a third source pushes it out.
+    clock = 59_999;
+    throttle.succeeded('192.0.2.1', 'alice');
+    settle('192.0.2.3');
+    expect([known('192.0.2.1'), known('192.0.2.2'), known('192.0.2.3')]).toEqual([false, true, true]);
+    // After it, a cached sign-in records the source again: it is known for knownSourceMs from then.
+    clock = 60_000;
+    throttle.succeeded('192.0.2.2', 'alice');
+    clock = 149_999;
+    expect(known('192.0.2.2')).toBe(true);
+    clock = 150_000;
+    expect([known('192.0.2.2'), known('192.0.2.3')]).toEqual([false, false]);
+  });
+
   it('keeps every map bounded whatever names and addresses are sent', () => {
     let clock = 0;
     const limits = {

@@ -125,6 +125,9 @@ export interface Ticket {
   budget: AccountFailures | null;
 }
 
+/** How stale a known-good source's last sign-in may be before a cached sign-in records it again. */
+const KNOWN_REFRESH_MS = 60_000;
+
 export function createSignInThrottle(limits: ThrottleLimits, now: () => number) {
   // `${source}\n${account}` (a name holds no control character) → attempts; Map order: least
   // recently tried first.
@@ -177,7 +180,8 @@ export function createSignInThrottle(limits: ThrottleLimits, now: () => number) 
     while (budgets.size > limits.maxTrackedAccounts) budgets.delete(budgets.keys().next().value!);
   }
 
-  // --- Known-good sources: account → source → last sign-in; both Maps least recent first ----
+  // --- Known-good sources: account → source → last sign-in (to the minute for cached ones);
+  // both Maps least recent first ------------------------------------------------------------
   const known = new Map<string, Map<string, number>>();
   let knownCount = 0;
 
@@ -207,9 +211,15 @@ export function createSignInThrottle(limits: ThrottleLimits, now: () => number) 
     }
   }
 
-  /** The right password from this source (checked or cached): its failures are over. */
+  /**
+   * The right password from this source (checked or cached): its failures are over. A source
+   * seen for the account within the last minute stays where it is (every cached sign-in of a
+   * busy client moved two Map entries; the order it keeps only chooses what goes first past the
+   * bounds, and `knownSourceMs` is days).
+   */
   function succeeded(source: string, account: string) {
-    markKnown(account, source);
+    const last = known.get(account)?.get(source);
+    if (last === undefined || now() - last >= KNOWN_REFRESH_MS) markKnown(account, source);
     const a = attempts.get(keyOf(source, account));
     if (!a) return;
     a.failures = 0;
