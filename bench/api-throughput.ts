@@ -4,14 +4,15 @@
  * server has a core of its own. Two read paths — `GET /api/v1/tunnels` (first page) and the
  * proof of concept's `GET /tunnels/{name}/config` — each with HTTP Basic and with bearer
  * tokens, every request for a random user (and, for the config, a random tunnel of theirs).
- * With a profile folder, each of the four runs is CPU-profiled (the server's process, through
- * the inspector) into its own .cpuprofile.
+ * With a profile folder, each of Tunnelplane's slices is CPU-profiled (the server's process,
+ * through the inspector) into its own .cpuprofile.
  *
- * The floor: right after each run, a bare Fastify server in this same process answers the same
- * requests with the very bytes Tunnelplane answered them with (read once per target after the
- * run, held in a Map keyed by path and Authorization), under the same load. Tunnelplane's
- * requests/s divided by the floor's is `floorRatio`: what the server costs beyond the framework
- * and the socket, in the same minute on the same machine, whatever else the machine is doing.
+ * The floor: a bare Fastify server in this same process answers the same requests with the very
+ * bytes Tunnelplane answered them with (read once per target after Tunnelplane's first slice,
+ * held in a Map keyed by path and Authorization), under the same load. Each combination
+ * alternates the two `apiLoad.rounds` times; the median of the rounds' ratios of requests/s is
+ * `floorRatio`: what the server costs beyond the framework and the socket, in the same minute on
+ * the same machine, whatever else the machine is doing.
  */
 import { spawn } from 'node:child_process';
 import Fastify from 'fastify';
@@ -25,7 +26,16 @@ import { api, basicAuth, pool, REPO_DIR, startBenchStack, type BenchStack } from
 
 export const apiLoad = {
   connections: 10,
-  quick: { durationSeconds: 5, warmupSeconds: 2 },
+  /**
+   * Each combination alternates Tunnelplane and the floor this many times, each slice a
+   * `rounds`-th of the duration: the machine's drift over a minute (the floor alone moved by
+   * ±40 % between runs) falls on both sides of each ratio, and the median of the rounds' ratios is
+   * the figure.
+   */
+  rounds: 3,
+  /** The warm-up of every slice after a server's first: long enough to open the connections. */
+  reconnectSeconds: 0.5,
+  quick: { durationSeconds: 6, warmupSeconds: 2 },
   full: { durationSeconds: 15, warmupSeconds: 3 },
 };
 
@@ -50,8 +60,10 @@ export interface ApiThroughputResult {
       viewCacheHitRatio: number;
       /** The bare Fastify server answering the same bytes, under the same load, right after. */
       floor: LoadResult & { serverCpuUsPerRequest: number };
-      /** requests/s over the floor's. */
+      /** The median of `floorRatios`. */
       floorRatio: number;
+      /** Per round: the slice's requests/s over the floor's slice right after it. */
+      floorRatios: number[];
     }
   >;
   /** Per combination, and the minimum (the figure the target applies to). */
@@ -165,8 +177,50 @@ async function viewCacheLookups(url: string): Promise<{ hit: number; miss: numbe
   return { hit: value('hit'), miss: value('miss') };
 }
 
-/** Profiles this process (where the server runs) while `fn` runs; writes DIR/api-NAME.cpuprofile. */
-async function profiled<T>(dir: string | undefined, name: string, fn: () => Promise<T>): Promise<T> {
+/** Runs `fn`, adding this process's CPU time meanwhile (where the servers run) to `total`. */
+async function measured<T>(total: { user: number; system: number }, fn: () => Promise<T>): Promise<T> {
+  const before = process.cpuUsage();
+  try {
+    return await fn();
+  } finally {
+    const used = process.cpuUsage(before);
+    total.user += used.user;
+    total.system += used.system;
+  }
+}
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : round((sorted[mid - 1]! + sorted[mid]!) / 2, 3);
+};
+
+/** Slices of one server as one result: counts summed, rates averaged, latencies the worst slice's. */
+function merged(slices: LoadResult[]): LoadResult {
+  const sum = (f: (r: LoadResult) => number) => slices.reduce((a, r) => a + f(r), 0);
+  const worst = (f: (r: LoadResult) => number) => Math.max(...slices.map(f));
+  return {
+    requests: sum((r) => r.requests),
+    requestsPerSecond: round(sum((r) => r.requestsPerSecond) / slices.length, 0),
+    p50Ms: worst((r) => r.p50Ms),
+    p90Ms: worst((r) => r.p90Ms),
+    p99Ms: worst((r) => r.p99Ms),
+    maxMs: worst((r) => r.maxMs),
+    non2xx: sum((r) => r.non2xx),
+    errors: sum((r) => r.errors),
+    timeouts: sum((r) => r.timeouts),
+    bytesPerSecond: round(sum((r) => r.bytesPerSecond) / slices.length, 0),
+    warmupRequests: sum((r) => r.warmupRequests),
+  };
+}
+
+/** Profiles this process (where the server runs) while `fn` runs; writes DIR/api-NAME-ROUND.cpuprofile. */
+async function profiled<T>(
+  dir: string | undefined,
+  name: string,
+  round: number,
+  fn: () => Promise<T>,
+): Promise<T> {
   if (!dir) return fn();
   const session = new Session();
   session.connect();
@@ -177,7 +231,7 @@ async function profiled<T>(dir: string | undefined, name: string, fn: () => Prom
   } finally {
     const { profile } = await session.post('Profiler.stop');
     mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, `api-${name}.cpuprofile`), JSON.stringify(profile));
+    writeFileSync(join(dir, `api-${name}-${round}.cpuprofile`), JSON.stringify(profile));
     session.disconnect();
   }
 }
@@ -208,68 +262,64 @@ export async function apiThroughputBenchmark(opts: {
 
     const combinations = {} as ApiThroughputResult['combinations'];
     for (const name of Object.keys(targets) as Combination[]) {
+      const slice = (url: string, round: number, floor: boolean) =>
+        runLoad(
+          {
+            url,
+            connections: apiLoad.connections,
+            durationSeconds: load.durationSeconds / apiLoad.rounds,
+            // Each server's first slice warms it up; later ones only open their connections.
+            warmupSeconds: round === 0 ? load.warmupSeconds : apiLoad.reconnectSeconds,
+            targets: targets[name],
+          },
+          stack.dir,
+          `${name}${floor ? '-floor' : ''}-${round}`,
+        );
       // The server's CPU time per request: unlike requests/s, it does not depend on what else
       // the machine is doing, so runs on a busy machine stay comparable.
       const cacheBefore = await viewCacheLookups(stack.url);
-      const cpuBefore = process.cpuUsage();
-      const res = await profiled(opts.cpuProfileDir, name, () =>
-        runLoad(
-          {
-            url: stack.url,
-            connections: apiLoad.connections,
-            durationSeconds: load.durationSeconds,
-            warmupSeconds: load.warmupSeconds,
-            targets: targets[name],
-          },
-          stack.dir,
-          name,
-        ),
-      );
-      const cpu = process.cpuUsage(cpuBefore);
+      const slices: LoadResult[] = [];
+      const floorSlices: LoadResult[] = [];
+      const cpu = { user: 0, system: 0 };
+      const floorCpu = { user: 0, system: 0 };
+      let floorServer: Awaited<ReturnType<typeof startFloor>> | undefined;
+      try {
+        for (let round = 0; round < apiLoad.rounds; round++) {
+          slices.push(
+            await measured(cpu, () =>
+              profiled(opts.cpuProfileDir, name, round, () => slice(stack.url, round, false)),
+            ),
+          );
+          // The floor answers with the bytes Tunnelplane answered, read after its first slice.
+          floorServer ??= await startFloor(await answersOf(stack.url, targets[name]));
+          const server = floorServer;
+          floorSlices.push(await measured(floorCpu, () => slice(server.url, round, true)));
+        }
+      } finally {
+        await floorServer?.close();
+      }
       const cacheAfter = await viewCacheLookups(stack.url);
       const hits = cacheAfter.hit - cacheBefore.hit;
       const viewCacheHitRatio = round(hits / Math.max(1, hits + cacheAfter.miss - cacheBefore.miss), 3);
+      const res = merged(slices);
+      const floor = merged(floorSlices);
       if (res.non2xx > 0 || res.errors > 0)
         note(`warning: ${name}: ${res.non2xx} non-2xx answers, ${res.errors} errors`);
-      const serverCpuUsPerRequest = round(
-        (cpu.user + cpu.system) / Math.max(1, res.requests + res.warmupRequests),
-        0,
-      );
-      const answers = await answersOf(stack.url, targets[name]);
-      const floorServer = await startFloor(answers);
-      const floorCpuBefore = process.cpuUsage();
-      let floor: LoadResult;
-      try {
-        floor = await runLoad(
-          {
-            url: floorServer.url,
-            connections: apiLoad.connections,
-            durationSeconds: load.durationSeconds,
-            warmupSeconds: load.warmupSeconds,
-            targets: targets[name],
-          },
-          stack.dir,
-          `${name}-floor`,
-        );
-      } finally {
-        await floorServer.close();
-      }
-      const floorCpu = process.cpuUsage(floorCpuBefore);
       if (floor.non2xx > 0 || floor.errors > 0)
         note(`warning: ${name} floor: ${floor.non2xx} non-2xx answers, ${floor.errors} errors`);
+      const perRequest = (c: typeof cpu, r: LoadResult) =>
+        round((c.user + c.system) / Math.max(1, r.requests + r.warmupRequests), 0);
+      const roundRatios = slices.map((r, i) =>
+        round(r.requestsPerSecond / Math.max(1, floorSlices[i]!.requestsPerSecond), 3),
+      );
       combinations[name] = {
         ...res,
         paths: `${targets[name].length} distinct`,
-        serverCpuUsPerRequest,
+        serverCpuUsPerRequest: perRequest(cpu, res),
         viewCacheHitRatio,
-        floor: {
-          ...floor,
-          serverCpuUsPerRequest: round(
-            (floorCpu.user + floorCpu.system) / Math.max(1, floor.requests + floor.warmupRequests),
-            0,
-          ),
-        },
-        floorRatio: round(res.requestsPerSecond / Math.max(1, floor.requestsPerSecond), 3),
+        floor: { ...floor, serverCpuUsPerRequest: perRequest(floorCpu, floor) },
+        floorRatio: median(roundRatios),
+        floorRatios: roundRatios,
       };
     }
     const rows = Object.entries(combinations).map(([name, r]) => ({
@@ -287,6 +337,7 @@ export async function apiThroughputBenchmark(opts: {
       'floor p99 ms': r.floor.p99Ms,
       'floor CPU µs/req': r.floor.serverCpuUsPerRequest,
       'of floor': r.floorRatio,
+      rounds: r.floorRatios.join(' '),
       'cache hits': `${round(r.viewCacheHitRatio * 100, 1)} %`,
       targets: r.paths,
     }));
