@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   PASSWORD_PARAMS,
   dummyPasswordHash,
+  hashApiToken,
   hashPassword,
   needsRehash,
   verifyPassword,
@@ -88,5 +89,14 @@ describe('password hashes', () => {
     expect(needsRehash(dummy)).toBe(false);
     expect(dummy).not.toBe(dummyPasswordHash());
     expect(await verifyPassword('', dummy)).toBe(false);
+  });
+});
+
+describe('API token hashes', () => {
+  it('are the hex SHA-256 of the token as UTF-8, as stored tokens were hashed', () => {
+    // `sha256sum` of the same bytes: tokens stored before the one-shot hash still match.
+    expect(hashApiToken('tp_éxample')).toBe(
+      '2231f83ec8745880ed51593f04be942e0502c5393fe40e0bc7b293af634e1ff1',
+    );
   });
 });
