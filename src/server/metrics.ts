@@ -116,24 +116,119 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): MetricsR
   };
 }
 
+/** The HTTP latency histogram's upper bounds, in seconds. */
+const HTTP_SECONDS_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1, 5, 30];
+
+/** One method and route's figures since start: what a request adds to, with no label lookup. */
+interface RouteFigures {
+  labels: { method: string; route: string };
+  statuses: Map<number, number>;
+  /** Per bound of HTTP_SECONDS_BUCKETS (not cumulative); slower answers only count in `count`. */
+  buckets: number[];
+  sum: number;
+  count: number;
+}
+
+type MetricValue = { labels: Record<string, string | number>; value: number; metricName?: string };
+
+/**
+ * A metric whose values are read from figures this module keeps, at each scrape: the registry
+ * formats what `get()` returns, as it does its own metrics' (prom-client's shape).
+ */
+function registerFigures(
+  registry: Registry,
+  metric: {
+    name: string;
+    help: string;
+    type: 'counter' | 'histogram';
+    values(): MetricValue[];
+    reset(): void;
+  },
+) {
+  const { name, help, type } = metric;
+  registry.registerMetric({
+    name,
+    help,
+    type,
+    aggregator: 'sum',
+    get: async () => ({ name, help, type, aggregator: 'sum', values: metric.values() }),
+    reset: metric.reset,
+  } as never);
+}
+
+/**
+ * Requests by method, route and status, and their latency by method and route. Every answer
+ * adds to its route's figures, found by route and method (two Map lookups); the labelled
+ * series are made at each scrape. prom-client's own counter and histogram hash their labels at
+ * every observation, which cost more than the rest of the metrics of a cached answer (issue 19);
+ * the exposition is the same (src/server/metrics.test.ts compares the two).
+ */
 export function createHttpMetrics(m: MetricsRegistry) {
-  const requests = new Counter({
+  const routes = new Map<string, Map<string, RouteFigures>>();
+  const figures = () => [...routes.values()].flatMap((byMethod) => [...byMethod.values()]);
+  const figuresOf = (method: string, route: string): RouteFigures => {
+    let byMethod = routes.get(route);
+    if (!byMethod) routes.set(route, (byMethod = new Map()));
+    let f = byMethod.get(method);
+    if (!f) {
+      f = {
+        labels: { method, route },
+        statuses: new Map(),
+        buckets: HTTP_SECONDS_BUCKETS.map(() => 0),
+        sum: 0,
+        count: 0,
+      };
+      byMethod.set(method, f);
+    }
+    return f;
+  };
+  const reset = () => routes.clear();
+  registerFigures(m.registry, {
     name: 'tunnelplane_http_requests_total',
     help: 'HTTP requests by method, route and status.',
-    labelNames: ['method', 'route', 'status'],
-    registers: [m.registry],
+    type: 'counter',
+    values: () =>
+      figures().flatMap((f) =>
+        [...f.statuses].map(([status, value]) => ({
+          labels: { ...f.labels, status: String(status) },
+          value,
+        })),
+      ),
+    reset,
   });
-  const duration = new Histogram({
-    name: 'tunnelplane_http_request_seconds',
+  const seconds = 'tunnelplane_http_request_seconds';
+  registerFigures(m.registry, {
+    name: seconds,
     help: 'HTTP request latency by route.',
-    labelNames: ['method', 'route'],
-    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1, 5, 30],
-    registers: [m.registry],
+    type: 'histogram',
+    values: () =>
+      figures().flatMap((f) => {
+        let below = 0;
+        const buckets = HTTP_SECONDS_BUCKETS.map((le, i) => ({
+          labels: { le, ...f.labels },
+          value: (below += f.buckets[i]!),
+          metricName: `${seconds}_bucket`,
+        }));
+        return [
+          ...buckets,
+          { labels: { le: '+Inf', ...f.labels }, value: f.count, metricName: `${seconds}_bucket` },
+          { labels: f.labels, value: f.sum, metricName: `${seconds}_sum` },
+          { labels: f.labels, value: f.count, metricName: `${seconds}_count` },
+        ];
+      }),
+    reset,
   });
   return {
     observe(method: string, route: string, status: number, seconds: number) {
-      requests.inc({ method, route, status: String(status) });
-      duration.observe({ method, route }, seconds);
+      const f = figuresOf(method, route);
+      f.statuses.set(status, (f.statuses.get(status) ?? 0) + 1);
+      for (let i = 0; i < HTTP_SECONDS_BUCKETS.length; i++)
+        if (seconds <= HTTP_SECONDS_BUCKETS[i]!) {
+          f.buckets[i]!++;
+          break;
+        }
+      f.sum += seconds;
+      f.count++;
     },
     /** Exposes the rendered-view cache's figures, read at each scrape. */
     viewCache(stats: () => { hits: number; misses: number; bytes: number }) {
