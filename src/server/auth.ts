@@ -153,7 +153,7 @@ const busy = () =>
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** RFC 7617: base64 of UTF-8 `user-id ":" password`, neither holding a control character. */
-function decodeBasic(value: string): { name: string; password: string; pair: string } {
+function decodeBasic(value: string): { name: string; password: string } {
   const bytes = Buffer.from(value, 'base64');
   // Node skips what is not base64; only a canonical encoding comes back unchanged.
   if (bytes.toString('base64') !== value) throw rejected();
@@ -169,7 +169,7 @@ function decodeBasic(value: string): { name: string; password: string; pair: str
   }
   const colon = pair.indexOf(':');
   if (colon <= 0) throw rejected();
-  return { name: pair.slice(0, colon), password: pair.slice(colon + 1), pair };
+  return { name: pair.slice(0, colon), password: pair.slice(colon + 1) };
 }
 
 function checkLimits(limits: AuthLimits) {
@@ -252,9 +252,9 @@ export function createAuthenticator(deps: AuthDeps) {
   const dummyHash = dummyPasswordHash();
   const currentUser = store.users.current ?? store.users.byId;
   const key = randomBytes(32);
-  // HMAC(user:password) → { userId, hash at verification time }; Map order gives LRU eviction.
-  const verified = new Map<string, { userId: string; passwordHash: string }>();
-  // HMAC(user:password) → when it failed, and for whom (a password changed here forgets them).
+  // HMAC(base64 of user:password) → { userId, name, hash at verification time }; Map order gives LRU eviction.
+  const verified = new Map<string, { userId: string; name: string; passwordHash: string }>();
+  // HMAC(base64 of user:password) → when it failed, and for whom (a password changed here forgets them).
   const failed = new Map<string, { at: number; name: string }>();
   const checking = new Map<string, Promise<UserRow | null>>();
   const rehashing = new Set<string>();
@@ -314,21 +314,23 @@ export function createAuthenticator(deps: AuthDeps) {
   }
 
   async function basic(encoded: string, source: string): Promise<Authenticated> {
-    const { name, password, pair } = decodeBasic(encoded);
-    const mac = createHmac('sha256', key).update(pair).digest('base64url');
+    // Keyed by the credentials as sent: only a canonical encoding is ever checked (decodeBasic),
+    // so one pair has one key, and a cached answer decodes nothing.
+    const mac = createHmac('sha256', key).update(encoded).digest('base64url');
     const hit = verified.get(mac);
     if (hit) {
       const user = await currentUser(hit.userId);
-      if (user && user.password_hash === hit.passwordHash && user.name === name) {
+      if (user && user.password_hash === hit.passwordHash && user.name === hit.name) {
         verified.delete(mac);
         verified.set(mac, hit);
-        throttle.succeeded(source, name);
+        throttle.succeeded(source, hit.name);
         return complete(user, 'basic');
       }
       verified.delete(mac);
     }
     const failure = failed.get(mac);
     if (failure && now() - failure.at < limits.failureMemoryMs) throw rejected();
+    const { name, password } = decodeBasic(encoded);
 
     let pending = checking.get(mac);
     const mine = !pending;
@@ -351,7 +353,7 @@ export function createAuthenticator(deps: AuthDeps) {
     }
     if (mine) {
       failed.delete(mac);
-      verified.set(mac, { userId: user.id, passwordHash: user.password_hash });
+      verified.set(mac, { userId: user.id, name, passwordHash: user.password_hash });
       if (verified.size > limits.cacheSize) verified.delete(verified.keys().next().value!);
       rehashLater(user, password, mac);
     }

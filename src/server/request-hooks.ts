@@ -31,9 +31,9 @@ export function createAuthHook(
 ) {
   const mutations = createBuckets(pacing);
   return async (req: FastifyRequest) => {
-    const cfg = req.routeOptions.config;
-    const url = req.routeOptions.url ?? '';
-    if (cfg?.public || url.startsWith('/docs') || url === '/openapi.json' || !req.routeOptions.url) return;
+    // Fastify builds `routeOptions` anew at each read: once per request.
+    const { config: cfg, url } = req.routeOptions;
+    if (cfg?.public || !url || url.startsWith('/docs') || url === '/openapi.json') return;
     const cookies = (req as { cookies?: Record<string, string | undefined> }).cookies;
     req.auth = await auth.authenticate(req.headers.authorization, req.ip, cookies?.[SESSION_COOKIE]);
     if (cfg?.admin && req.auth.user.role !== 'admin') {
