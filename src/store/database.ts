@@ -2,7 +2,7 @@
  * Opens the database behind one Kysely interface: SQLite (better-sqlite3, WAL) for the embedded
  * default, PostgreSQL (pg) for a `postgres://` URL. Runs migrations on request.
  */
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import pg from 'pg';
@@ -60,12 +60,12 @@ export function isUnavailable(err: unknown): boolean {
 export interface HotReads {
   get<T>(sql: string, parameters: readonly unknown[]): T | undefined;
   /**
-   * SQLite's `PRAGMA data_version` on the hot connection: a different number once another
-   * connection has committed (this process's write connection, another replica, an operator's
-   * SQL). The hot connection never writes, so every commit anywhere changes it; reading it costs a
-   * tenth of a row read (no B-tree, one integer).
+   * Whether any connection may have committed since the previous call (true at the first): this
+   * process's write connection, another replica, an operator's SQL. Read from the WAL index's
+   * header, which every commit rewrites (see `walIndexHeader`); `PRAGMA data_version` where
+   * there is no WAL index.
    */
-  dataVersion(): number;
+  committedSinceLastCheck(): boolean;
 }
 
 export interface OpenedDatabase {
@@ -136,11 +136,57 @@ export function openDatabase(url: string, opts: DatabaseOptions = {}): OpenedDat
 }
 
 /**
+ * The WAL index's header (https://www.sqlite.org/walformat.html, "The WAL-Index Header"): the
+ * first 96 bytes of the `-shm` file, two copies of a 48-byte header that every commit rewrites
+ * (`iChange` counts transactions; `mxFrame`, the checksums and the salts move with it) and that
+ * every connection compares with the copy it saw last to learn whether another has committed.
+ * The file is shared memory: a `pread` sees a store at once. Reading the bytes takes no lock;
+ * SQLite's own check (`PRAGMA data_version`) begins a read transaction, two `fcntl` lock calls
+ * (1.8 µs in a loop against 0.8; in place, between requests, it was ~10 % of a cached answer).
+ * Bytes read while a commit rewrites them differ from what was seen: a change, which is what
+ * they are about to be; a commit not begun by then is one the request did not wait for.
+ */
+function walIndexHeader(path: string) {
+  let fd: number | undefined;
+  const seen = Buffer.alloc(96);
+  const read = Buffer.alloc(96);
+  let first = true;
+  let missing = false;
+  return {
+    /** False when there is no WAL index (not in WAL mode): ask SQLite instead, from then on. */
+    open(): boolean {
+      if (fd !== undefined) return true;
+      if (missing) return false;
+      try {
+        fd = openSync(`${path}-shm`, 'r');
+        return true;
+      } catch {
+        missing = true;
+        return false;
+      }
+    },
+    moved(): boolean {
+      if (readSync(fd!, read, 0, 96, 0) === 96 && !first && read.equals(seen)) return false;
+      read.copy(seen);
+      first = false;
+      return true;
+    },
+    close() {
+      if (fd !== undefined) closeSync(fd);
+      fd = undefined;
+    },
+  };
+}
+
+/**
  * A read-only connection to a SQLite file, opened at its first read (after migrations made
  * the file), with its statements prepared once. SQLite re-prepares one whose schema changed.
+ * (Exported for its tests.)
  */
-function readOnlyConnection(path: string) {
+export function readOnlyConnection(path: string) {
   let sqlite: ReturnType<typeof withStatementCache> | undefined;
+  const header = walIndexHeader(path);
+  let dataVersion: number | undefined;
   const open = () => {
     if (!sqlite) {
       const connection = new SqliteDatabase(path, { readonly: true, fileMustExist: true });
@@ -156,11 +202,18 @@ function readOnlyConnection(path: string) {
           .prepare(sql)
           .get(...parameters) as T | undefined;
       },
-      dataVersion(): number {
-        return open().prepare('PRAGMA data_version').pluck().get() as number;
+      committedSinceLastCheck(): boolean {
+        // The connection stays open, so the WAL index it reads stays too.
+        const connection = open();
+        if (header.open()) return header.moved();
+        const version = connection.prepare('PRAGMA data_version').pluck().get() as number;
+        const moved = version !== dataVersion;
+        dataVersion = version;
+        return moved;
       },
     },
     close() {
+      header.close();
       sqlite?.close();
       sqlite = undefined;
     },

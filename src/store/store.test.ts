@@ -2,12 +2,15 @@
  * One store suite, run on SQLite and (when TUNNELPLANE_TEST_POSTGRES_URL is set, as in CI) on
  * PostgreSQL: quotas, uniqueness, cursors, generations, leases and the claim protocol.
  */
-import { mkdtempSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
+import SqliteDatabase from 'better-sqlite3';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readOnlyConnection } from './database.js';
 import { connectStore, type Store, type TunnelOutcome } from './index.js';
 
 const pgUrl = process.env.TUNNELPLANE_TEST_POSTGRES_URL;
@@ -600,7 +603,6 @@ describe('the authenticating read on a SQLite file (its read-only connection)', 
     expect((await store.users.current(u.id))!.auth_version).toBe(second.auth_version + 1);
 
     // Another process's connection (another replica, an operator's SQL): counted at the next call too.
-    const { default: SqliteDatabase } = await import('better-sqlite3');
     const foreign = new SqliteDatabase(hotPath);
     try {
       const kept = await store.users.current(u.id);
@@ -614,5 +616,46 @@ describe('the authenticating read on a SQLite file (its read-only connection)', 
     }
     // Nobody unknown is kept: a user created after a miss is found.
     expect(await store.users.current('hot5-id')).toBeUndefined();
+  });
+
+  it("counts another process's commit at the next call, also after a checkpoint restarted the WAL", async () => {
+    const u = await store.users.create({ name: 'hot6', passwordHash: 'x', role: 'user' });
+    // Another process (another replica, `tunnelplane user`), its own locks and its own map of the WAL index.
+    const inOtherProcess = (statements: string) =>
+      execFileSync(process.execPath, [
+        '-e',
+        `const db = new (require('better-sqlite3'))(${JSON.stringify(hotPath)}); db.exec(${JSON.stringify(statements)}); db.close();`,
+      ]);
+    const kept = (await store.users.current(u.id))!;
+    expect(await store.users.current(u.id)).toBe(kept);
+    inOtherProcess(`UPDATE users SET disabled = 1 WHERE id = '${u.id}'`);
+    expect((await store.users.current(u.id))?.disabled).toBe(1);
+    // The WAL emptied, then the same update the other way: the same frames count, new salts.
+    inOtherProcess('PRAGMA wal_checkpoint(TRUNCATE)');
+    expect((await store.users.current(u.id))?.disabled).toBe(1);
+    inOtherProcess(`UPDATE users SET disabled = 0 WHERE id = '${u.id}'`);
+    expect((await store.users.current(u.id))?.disabled).toBe(0);
+    inOtherProcess('PRAGMA wal_checkpoint(TRUNCATE)');
+    inOtherProcess(`UPDATE users SET disabled = 1 WHERE id = '${u.id}'`);
+    expect((await store.users.current(u.id))?.disabled).toBe(1);
+  });
+
+  it('asks SQLite (data_version) whether anyone committed when the file has no WAL index', () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'tp-journal-')), 'db.sqlite');
+    const writer = new SqliteDatabase(path);
+    const hot = readOnlyConnection(path);
+    try {
+      writer.exec('CREATE TABLE t (x)');
+      expect(writer.pragma('journal_mode', { simple: true })).toBe('delete');
+      expect(hot.reads.committedSinceLastCheck()).toBe(true);
+      expect(hot.reads.committedSinceLastCheck()).toBe(false);
+      writer.exec('INSERT INTO t VALUES (1)');
+      expect(hot.reads.committedSinceLastCheck()).toBe(true);
+      expect(hot.reads.committedSinceLastCheck()).toBe(false);
+      expect(existsSync(`${path}-shm`)).toBe(false);
+    } finally {
+      hot.close();
+      writer.close();
+    }
   });
 });
