@@ -78,4 +78,17 @@ describe('HTTP metrics', () => {
       metricName: 'tunnelplane_http_request_seconds_count',
     });
   });
+
+  it('are named as prom-client names its own in an OpenMetrics registry', async () => {
+    const metrics = createMetrics({ defaultMetrics: false });
+    metrics.registry.setContentType(Registry.OPENMETRICS_CONTENT_TYPE as never);
+    createHttpMetrics(metrics).observe('GET', '/healthz', 200, 0.0002);
+    const reference = promClientOf([['GET', '/healthz', 200, 0.0002]]);
+    reference.setContentType(Registry.OPENMETRICS_CONTENT_TYPE as never);
+    const requestLines = async (registry: Registry) =>
+      (await registry.metrics()).split('\n').filter((l) => l.includes('tunnelplane_http_requests'));
+    const ours = await requestLines(metrics.registry);
+    expect(ours).toContain('# TYPE tunnelplane_http_requests counter');
+    expect(ours).toEqual(await requestLines(reference));
+  });
 });

@@ -145,15 +145,17 @@ function registerFigures(
     reset(): void;
   },
 ) {
-  const { name, help, type } = metric;
-  registry.registerMetric({
-    name,
+  const { help, type } = metric;
+  const registered = {
+    name: metric.name,
     help,
     type,
     aggregator: 'sum',
-    get: async () => ({ name, help, type, aggregator: 'sum', values: metric.values() }),
+    // The name as the registry left it (an OpenMetrics registry drops a counter's `_total`).
+    get: async () => ({ name: registered.name, help, type, aggregator: 'sum', values: metric.values() }),
     reset: metric.reset,
-  } as never);
+  };
+  registry.registerMetric(registered as never);
 }
 
 /**

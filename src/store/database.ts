@@ -2,7 +2,7 @@
  * Opens the database behind one Kysely interface: SQLite (better-sqlite3, WAL) for the embedded
  * default, PostgreSQL (pg) for a `postgres://` URL. Runs migrations on request.
  */
-import { closeSync, mkdirSync, openSync, readSync } from 'node:fs';
+import { mkdirSync, openSync, readSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import pg from 'pg';
@@ -60,12 +60,12 @@ export function isUnavailable(err: unknown): boolean {
 export interface HotReads {
   get<T>(sql: string, parameters: readonly unknown[]): T | undefined;
   /**
-   * Whether any connection may have committed since the previous call (true at the first): this
-   * process's write connection, another replica, an operator's SQL. Read from the WAL index's
-   * header, which every commit rewrites (see `walIndexHeader`); `PRAGMA data_version` where
-   * there is no WAL index.
+   * A number that changes once any connection has committed (this process's write connection,
+   * another replica, an operator's SQL), as SQLite's `PRAGMA data_version` on the hot
+   * connection, which never writes: counted from the WAL index's header, which every commit
+   * rewrites (`walIndexHeader`), or that pragma where there is no WAL index.
    */
-  committedSinceLastCheck(): boolean;
+  dataVersion(): number;
 }
 
 export interface OpenedDatabase {
@@ -145,35 +145,30 @@ export function openDatabase(url: string, opts: DatabaseOptions = {}): OpenedDat
  * (1.8 µs in a loop against 0.8; in place, between requests, it was ~10 % of a cached answer).
  * Bytes read while a commit rewrites them differ from what was seen: a change, which is what
  * they are about to be; a commit not begun by then is one the request did not wait for.
+ *
+ * The descriptor is never closed: SQLite's locks are POSIX locks, the process's and not a
+ * descriptor's, so closing any descriptor of the file releases the locks every connection of
+ * this process holds on it (another store's writer's WAL lock, mid-transaction: another process
+ * could then commit under it). One descriptor per database opened, for the process's life.
  */
-function walIndexHeader(path: string) {
+function walIndexHeader(shmPath: string) {
   let fd: number | undefined;
+  try {
+    fd = openSync(shmPath, 'r');
+  } catch {
+    return undefined;
+  }
   const seen = Buffer.alloc(96);
   const read = Buffer.alloc(96);
-  let first = true;
-  let missing = false;
+  let commits = 0;
   return {
-    /** False when there is no WAL index (not in WAL mode): ask SQLite instead, from then on. */
-    open(): boolean {
-      if (fd !== undefined) return true;
-      if (missing) return false;
-      try {
-        fd = openSync(`${path}-shm`, 'r');
-        return true;
-      } catch {
-        missing = true;
-        return false;
+    /** A count that moves once the header has (at the first call too). */
+    commits(): number {
+      if (readSync(fd!, read, 0, 96, 0) !== 96 || commits === 0 || !read.equals(seen)) {
+        read.copy(seen);
+        commits++;
       }
-    },
-    moved(): boolean {
-      if (readSync(fd!, read, 0, 96, 0) === 96 && !first && read.equals(seen)) return false;
-      read.copy(seen);
-      first = false;
-      return true;
-    },
-    close() {
-      if (fd !== undefined) closeSync(fd);
-      fd = undefined;
+      return commits;
     },
   };
 }
@@ -185,13 +180,15 @@ function walIndexHeader(path: string) {
  */
 export function readOnlyConnection(path: string) {
   let sqlite: ReturnType<typeof withStatementCache> | undefined;
-  const header = walIndexHeader(path);
-  let dataVersion: number | undefined;
+  let header: ReturnType<typeof walIndexHeader> | null | undefined;
   const open = () => {
     if (!sqlite) {
       const connection = new SqliteDatabase(path, { readonly: true, fileMustExist: true });
       connection.pragma('busy_timeout = 5000');
       sqlite = withStatementCache(connection);
+      // Where SQLite keeps the WAL index: beside the file it opened, symbolic links resolved.
+      const [main] = connection.pragma('database_list') as Array<{ file: string }>;
+      header ??= walIndexHeader(`${main!.file}-shm`) ?? null;
     }
     return sqlite;
   };
@@ -202,18 +199,14 @@ export function readOnlyConnection(path: string) {
           .prepare(sql)
           .get(...parameters) as T | undefined;
       },
-      committedSinceLastCheck(): boolean {
-        // The connection stays open, so the WAL index it reads stays too.
+      dataVersion(): number {
         const connection = open();
-        if (header.open()) return header.moved();
-        const version = connection.prepare('PRAGMA data_version').pluck().get() as number;
-        const moved = version !== dataVersion;
-        dataVersion = version;
-        return moved;
+        return header
+          ? header.commits()
+          : (connection.prepare('PRAGMA data_version').pluck().get() as number);
       },
     },
     close() {
-      header.close();
       sqlite?.close();
       sqlite = undefined;
     },

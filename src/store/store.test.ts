@@ -3,7 +3,7 @@
  * PostgreSQL: quotas, uniqueness, cursors, generations, leases and the claim protocol.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -647,15 +647,87 @@ describe('the authenticating read on a SQLite file (its read-only connection)', 
     try {
       writer.exec('CREATE TABLE t (x)');
       expect(writer.pragma('journal_mode', { simple: true })).toBe('delete');
-      expect(hot.reads.committedSinceLastCheck()).toBe(true);
-      expect(hot.reads.committedSinceLastCheck()).toBe(false);
+      const first = hot.reads.dataVersion();
+      expect(hot.reads.dataVersion()).toBe(first);
       writer.exec('INSERT INTO t VALUES (1)');
-      expect(hot.reads.committedSinceLastCheck()).toBe(true);
-      expect(hot.reads.committedSinceLastCheck()).toBe(false);
+      const second = hot.reads.dataVersion();
+      expect(second).not.toBe(first);
+      expect(hot.reads.dataVersion()).toBe(second);
       expect(existsSync(`${path}-shm`)).toBe(false);
     } finally {
       hot.close();
       writer.close();
     }
+  });
+
+  it('reads the WAL index SQLite uses when the file is reached through a symbolic link', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tp-link-'));
+    mkdirSync(join(dir, 'real'));
+    const real = join(dir, 'real', 'db.sqlite');
+    const link = join(dir, 'db.sqlite');
+    new SqliteDatabase(real).close();
+    symlinkSync(real, link);
+    // A stale WAL index beside the link (a copied directory, an old crash): not the one in use.
+    writeFileSync(`${link}-shm`, Buffer.alloc(32768));
+    const linked = await connectStore(`sqlite:${link}`);
+    try {
+      const u = await linked.store.users.create({ name: 'linked', passwordHash: 'x', role: 'user' });
+      expect((await linked.store.users.current(u.id))?.disabled).toBe(0);
+      const foreign = new SqliteDatabase(real);
+      foreign.prepare('UPDATE users SET disabled = 1 WHERE id = ?').run(u.id);
+      foreign.close();
+      expect((await linked.store.users.current(u.id))?.disabled).toBe(1);
+    } finally {
+      await linked.close();
+    }
+  });
+
+  it("closing one store leaves the locks of another store's connections to the same file", async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'tp-two-')), 'db.sqlite');
+    const a = await connectStore(`sqlite:${path}`);
+    const b = await connectStore(`sqlite:${path}`);
+    const u = await a.store.users.create({ name: 'two', passwordHash: 'x', role: 'user' });
+    await a.store.users.current(u.id);
+    await b.store.users.current(u.id);
+    // Another process's write, which must wait for any write transaction of ours.
+    const otherWrites = () => {
+      try {
+        execFileSync(
+          process.execPath,
+          [
+            '-e',
+            `const db = new (require('better-sqlite3'))(${JSON.stringify(path)}); db.pragma('busy_timeout = 200'); db.exec("UPDATE users SET role = 'admin'"); db.close();`,
+          ],
+          { stdio: 'pipe' },
+        );
+        return 'written';
+      } catch (err) {
+        return /database is locked/.test(String((err as { stderr?: Buffer }).stderr))
+          ? 'locked'
+          : String(err);
+      }
+    };
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let inside!: () => void;
+    const writing = new Promise<void>((r) => (inside = r));
+    const trx = a.store.db.transaction().execute(async (t) => {
+      await t.updateTable('users').set({ disabled: 1 }).where('id', '=', u.id).execute();
+      inside();
+      await held;
+    });
+    try {
+      await writing;
+      expect(otherWrites()).toBe('locked');
+      await b.close();
+      // Still a's transaction's: b's connections, and what b read the WAL index with, are gone.
+      expect(otherWrites()).toBe('locked');
+    } finally {
+      release();
+      await trx;
+    }
+    expect(otherWrites()).toBe('written');
+    expect(await a.store.users.current(u.id)).toMatchObject({ disabled: 1, role: 'admin' });
+    await a.close();
   });
 });

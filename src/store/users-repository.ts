@@ -120,12 +120,13 @@ export function createUsersRepository(db: Kysely<Database>, hotReads?: HotReads)
         (await db.executeQuery<UserRow>({ ...byIdQuery, parameters: [id] })).rows[0];
   // The rows `current` hands out, kept while no connection has committed since they were read.
   const currentRows = new Map<string, Readonly<UserRow>>();
+  let rowsVersion: number | undefined;
 
   return {
     /**
      * The user as of the last commit anywhere: what every authenticated request reads. On a
      * SQLite file the row is kept and handed out again (frozen: shared by requests) until any
-     * connection has committed (`committedSinceLastCheck`: the WAL index's header moved), since
+     * connection has committed (`dataVersion`: the WAL index's header moved), since
      * any commit may be one that changes it (its row, its tokens' or teams' auth version, its
      * tunnels' list version); then every kept row is dropped. Checking that is one `pread` (issue
      * 19: the read was most of a cached answer's cost beyond Fastify's), and it is made
@@ -135,7 +136,11 @@ export function createUsersRepository(db: Kysely<Database>, hotReads?: HotReads)
      */
     current: hotReads
       ? async (id: string): Promise<Readonly<UserRow> | undefined> => {
-          if (hotReads.committedSinceLastCheck()) currentRows.clear();
+          const version = hotReads.dataVersion();
+          if (version !== rowsVersion) {
+            currentRows.clear();
+            rowsVersion = version;
+          }
           let row = currentRows.get(id);
           if (row) {
             currentRows.delete(id);
