@@ -155,8 +155,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addHook('onRoute', describeOperation);
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
-  // Session cookies (the browser's sign-in); parsed only, never signed: the value is a random secret.
-  await app.register(cookie);
   app.addHook('onRequest', createAuthHook(auth, deps.config.mutations));
   // Callback-style (no promise per request): only a refused change waits for its audit write.
   app.addHook('onResponse', (req, reply, done) => {
@@ -240,11 +238,17 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     passwordSignIn: true,
     secureCookies: false,
   };
-  registerSsoRoutes(app, {
-    sso: deps.services.sso,
-    auth,
-    accounts: deps.services.accounts,
-    ...identity,
+  // Cookies are set and read by the sign-in routes alone (never signed: the session's value is a
+  // random secret), so the plugin's two hooks run for them only; the auth hook reads the session
+  // cookie itself, when a request has no Authorization header.
+  app.register(async (signIn) => {
+    await signIn.register(cookie);
+    registerSsoRoutes(signIn, {
+      sso: deps.services.sso,
+      auth,
+      accounts: deps.services.accounts,
+      ...identity,
+    });
   });
 
   await app.ready();

@@ -6,6 +6,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import type { Logger } from 'pino';
+import { fastifyCookie } from '@fastify/cookie';
 import { timingSafeEqual } from 'node:crypto';
 import { AppError } from '../domain/errors.js';
 import { assertScopes, neededScope } from '../domain/scopes.js';
@@ -34,8 +35,9 @@ export function createAuthHook(
     // Fastify builds `routeOptions` anew at each read: once per request.
     const { config: cfg, url } = req.routeOptions;
     if (cfg?.public || !url || url.startsWith('/docs') || url === '/openapi.json') return;
-    const cookies = (req as { cookies?: Record<string, string | undefined> }).cookies;
-    req.auth = await auth.authenticate(req.headers.authorization, req.ip, cookies?.[SESSION_COOKIE]);
+    const { authorization, cookie } = req.headers;
+    const session = !authorization && cookie ? fastifyCookie.parse(cookie)[SESSION_COOKIE] : undefined;
+    req.auth = await auth.authenticate(authorization, req.ip, session);
     if (cfg?.admin && req.auth.user.role !== 'admin') {
       throw new AppError('auth.forbidden', 'This path is for administrators.');
     }
