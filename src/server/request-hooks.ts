@@ -35,6 +35,8 @@ export function createAuthHook(
     // Fastify builds `routeOptions` anew at each read: once per request.
     const { config: cfg, url } = req.routeOptions;
     if (cfg?.public || !url || url.startsWith('/docs') || url === '/openapi.json') return;
+    // The plugin's parser (loaded when app.ts registers the plugin with the sign-in routes,
+    // before the server is ready), with its default options, as the plugin's own hook used.
     const { authorization, cookie } = req.headers;
     const session = !authorization && cookie ? fastifyCookie.parse(cookie)[SESSION_COOKIE] : undefined;
     req.auth = await auth.authenticate(authorization, req.ip, session);
