@@ -200,6 +200,7 @@ export function readOnlyConnection(path: string) {
           .get(...parameters) as T | undefined;
       },
       dataVersion(): number {
+        // Opening finds the WAL index too: the first call, or the first after a close.
         const connection = open();
         return header
           ? header.commits()
