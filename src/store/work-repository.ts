@@ -4,7 +4,7 @@
  * it is known), and each tunnel's outcome in one transaction. The API's side is
  * tunnels-repository.ts; the two meet only in the tables.
  */
-import { sql, type ExpressionBuilder, type Kysely, type Updateable } from 'kysely';
+import { sql, type ExpressionBuilder, type Kysely, type SqlBool, type Updateable } from 'kysely';
 import type { Route, RouteObjects, Tunnel } from '../domain/model.js';
 import type { Database, RoutesTable } from './schema.js';
 import type { Dialect } from './migrations.js';
@@ -44,15 +44,18 @@ export interface TunnelOutcome {
 
 const ERROR_LENGTH = 1000;
 
+/**
+ * A tunnel with work to do: as the partial index `tunnels_dirty` (migration 0013) writes it, so
+ * that SQLite, which matches a partial index's terms as written, reads that index.
+ */
+export const DIRTY = sql<SqlBool>`(generation > observed_generation or deleting = 1)`;
+
 export function createWorkRepository(
   db: Kysely<Database>,
   dialect: Dialect,
   locks: Locks,
   signals: SignalEmitter,
 ) {
-  const dirty = (eb: ExpressionBuilder<Database, 'tunnels'>) =>
-    eb.or([eb('generation', '>', eb.ref('observed_generation')), eb('deleting', '=', 1)]);
-
   async function tombstone(trx: Db, kind: 'tunnel' | 'route', names: string[]) {
     for (const chunk of chunks(names)) {
       await trx
@@ -101,15 +104,21 @@ export function createWorkRepository(
      */
     async claim(owner: string, limit: number, leaseMs: number, perOwner = limit): Promise<Tunnel[]> {
       const at = now();
+      // The dirty tunnels first (`materialized`: read through their index, tunnels_dirty, and
+      // not through the owner index the ranking's partitions would otherwise pick, which reads
+      // every tunnel), then ranked.
       const { rows } = await sql<{ id: string }>`
+        with due as materialized (
+          select id, owner_id, updated_at from tunnels
+          where ${DIRTY}
+            and (next_attempt_at is null or next_attempt_at <= ${at})
+            and (lease_until is null or lease_until < ${at})
+        )
         select id from (
           select id, updated_at,
             row_number() over (partition by owner_id order by updated_at, id) as turn,
             count(*) over () - count(*) over (partition by owner_id) as others
-          from tunnels
-          where (generation > observed_generation or deleting = 1)
-            and (next_attempt_at is null or next_attempt_at <= ${at})
-            and (lease_until is null or lease_until < ${at})
+          from due
         ) ranked where turn <= ${perOwner} or others = 0 order by turn, updated_at, id limit ${limit}`.execute(
         db,
       );
@@ -177,7 +186,7 @@ export function createWorkRepository(
       const row = await db
         .selectFrom('tunnels')
         .select((eb) => eb.fn.min('next_attempt_at').as('due'))
-        .where(dirty)
+        .where(DIRTY)
         .executeTakeFirst();
       return (row?.due as string | null | undefined) ?? null;
     },
@@ -186,7 +195,7 @@ export function createWorkRepository(
       const row = await db
         .selectFrom('tunnels')
         .select(db.fn.countAll<number>().as('n'))
-        .where(dirty)
+        .where(DIRTY)
         .executeTakeFirstOrThrow();
       return Number(row.n);
     },
