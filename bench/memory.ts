@@ -41,8 +41,24 @@ export interface ServerMemory {
   server: string;
   /** Whether the start-up resync ran (else another replica held its lease). */
   resync: boolean;
-  /** Idle after start-up, the initial resync and a read load: the headline figure. */
+  /**
+   * Idle after start-up, the initial resync and a read load, once the server has released the
+   * heap memory the load left unused (`memory.idleReleaseSeconds`, 10 s by default): the
+   * headline figure, what an idle server holds.
+   */
   rssMiB: number;
+  /** 3 s after the read load, before the idle release. */
+  rssRightAfterLoadMiB: number;
+  /** How long after the load the server released memory (null: it did not within 60 s, or there was no load). */
+  releasedAfterSeconds: number | null;
+  /**
+   * The highest RSS sampled (every 2 s) over the `watchSeconds` after that figure: an idle server
+   * with this data set still works now and then (the connector health refresh, every 60 s,
+   * reads every tunnel and grows the young generation until the next release). Null: not watched.
+   */
+  rssIdleMaxMiB: number | null;
+  /** The mean of those samples. */
+  rssIdleMeanMiB: number | null;
   /** Idle after start-up and the initial resync, before any request. */
   rssAfterStartMiB: number;
   /** VmHWM: the highest RSS the process reached (start-up resync included). */
@@ -134,21 +150,36 @@ function cloudflareState(
   };
 }
 
-/** The V8 heap in use and the response cache's bytes, from the server's /metrics. */
-async function serverGauges(url: string): Promise<{ heap: number | null; cache: number | null }> {
+/** The V8 heap in use, the response cache's bytes and the idle releases so far, from the server's /metrics. */
+async function serverGauges(
+  url: string,
+): Promise<{ heap: number | null; cache: number | null; releases: number | null }> {
   try {
     const text = await (await fetch(`${url}/metrics`)).text();
-    const gauge = (name: string) => {
-      const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
-      return m ? Number(m[1]) : null;
+    const gauge = (series: string) => {
+      const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+      return line ? Number(line.slice(series.length + 1)) : null;
     };
     return {
       heap: gauge('tunnelplane_nodejs_heap_size_used_bytes'),
       cache: gauge('tunnelplane_view_cache_bytes'),
+      releases: gauge('tunnelplane_memory_idle_releases_total{result="released"}') ?? 0,
     };
   } catch {
-    return { heap: null, cache: null };
+    return { heap: null, cache: null, releases: null };
   }
+}
+
+/** Waits (at most `ms`) for the server's next idle memory release after `before`; the seconds waited, or null. */
+async function idleRelease(url: string, before: number | null, ms: number): Promise<number | null> {
+  if (before === null) return null;
+  const started = performance.now();
+  while (performance.now() - started < ms) {
+    await sleep(2000);
+    const { releases } = await serverGauges(url);
+    if (releases !== null && releases > before) return round((performance.now() - started) / 1000, 1);
+  }
+  return null;
 }
 
 /**
@@ -252,7 +283,15 @@ export async function setResyncLease(database: string, heldElsewhere: boolean): 
 /** Starts the server as a child process over a prepared data set, measures its memory, stops it. */
 async function measureServer(
   p: Prepared,
-  opts: { entry?: string; label: string; loadSeconds: number; resync: boolean; cpuProfileDir?: string },
+  opts: {
+    entry?: string;
+    label: string;
+    loadSeconds: number;
+    resync: boolean;
+    cpuProfileDir?: string;
+    /** How long to sample RSS after the idle figure (0: not). */
+    watchSeconds?: number;
+  },
 ): Promise<ServerMemory> {
   await setResyncLease(p.database, !opts.resync);
   const cf = await startCloudflareEmulator({
@@ -313,8 +352,19 @@ async function measureServer(
       }
       await sleep(3000);
     }
+    const rightAfterLoad = processMemory(server.pid);
+    const releasedAfterSeconds = results.length
+      ? await idleRelease(server.url, (await serverGauges(server.url)).releases, 60_000)
+      : null;
+    if (results.length && releasedAfterSeconds === null)
+      note(`warning: ${opts.label}: no idle memory release within 60 s of the load`);
     const after = processMemory(server.pid);
     const { heap, cache } = await serverGauges(server.url);
+    const watched: number[] = [];
+    for (let t = 0; t < (opts.watchSeconds ?? 0); t += 2) {
+      await sleep(2000);
+      watched.push(processMemory(server.pid).rssBytes);
+    }
     if (startupWrites > 0)
       note(
         `warning: the start-up resync wrote to Cloudflare ${startupWrites} times: the seeded state is not converged`,
@@ -323,6 +373,10 @@ async function measureServer(
       server: opts.label,
       resync: opts.resync,
       rssMiB: mib(after.rssBytes),
+      rssRightAfterLoadMiB: mib(rightAfterLoad.rssBytes),
+      releasedAfterSeconds,
+      rssIdleMaxMiB: watched.length ? mib(Math.max(...watched)) : null,
+      rssIdleMeanMiB: watched.length ? mib(watched.reduce((a, b) => a + b, 0) / watched.length) : null,
       rssAfterStartMiB: mib(afterStart.rssBytes),
       peakRssMiB: mib(after.peakRssBytes),
       heapUsedMiB: heap === null ? null : mib(heap),
@@ -371,6 +425,7 @@ export async function memoryBenchmark(opts: {
       label: built ?? tsx,
       loadSeconds,
       resync: true,
+      watchSeconds: 66,
       ...(opts.cpuProfileDir ? { cpuProfileDir: opts.cpuProfileDir } : {}),
     });
     const noResync = await measureServer(loaded, {
@@ -385,7 +440,9 @@ export async function memoryBenchmark(opts: {
 
     const row = (m: ServerMemory) => ({
       'after start': m.rssAfterStartMiB,
+      'after load': m.rssRightAfterLoadMiB,
       'after load, idle': m.rssMiB,
+      'idle 66 s, max / mean': m.rssIdleMaxMiB === null ? '' : `${m.rssIdleMaxMiB} / ${m.rssIdleMeanMiB}`,
       peak: m.peakRssMiB,
       'V8 heap used': m.heapUsedMiB,
       'response cache': m.responseCacheMiB,

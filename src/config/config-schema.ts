@@ -501,6 +501,16 @@ export const configSchema = z
         pollMs: z.coerce.number().int().min(10).default(1000),
       })
       .prefault({}),
+    memory: z
+      .object({
+        /**
+         * How often `serve` checks whether it is idle (no request and under 5 % busy over the
+         * whole interval) with 16 MiB or more of unused heap memory, which a collection then
+         * returns (0: never).
+         */
+        idleReleaseSeconds: z.coerce.number().int().min(0).max(3600).default(10),
+      })
+      .prefault({}),
     log: z
       .object({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -50,6 +50,7 @@ export const ENV: Readonly<Record<string, string>> = {
   TUNNELPLANE_RECONCILER_ENABLED: 'reconciler.enabled',
   TUNNELPLANE_LOG_LEVEL: 'log.level',
   TUNNELPLANE_API_RESPONSE_CACHE_MIB: 'api.responseCacheMiB',
+  TUNNELPLANE_MEMORY_IDLE_RELEASE_SECONDS: 'memory.idleReleaseSeconds',
   TUNNELPLANE_CLOUDFLARE_TIMEOUT_MS: 'cloudflare.timeoutMs',
   TUNNELPLANE_RESYNC_SECONDS: 'reconciler.resyncSeconds',
   TUNNELPLANE_LEASE_SECONDS: 'reconciler.leaseSeconds',

@@ -20,6 +20,10 @@ import { ConfigError } from '../config/index.js';
 import { connectOidc, OidcConfigError, type OidcClient } from '../identity/oidc-client.js';
 import { publicUrlOf } from './server-config.js';
 import { VERSION } from './version.js';
+import { releaseMemoryWhenIdle } from './idle-memory.js';
+
+/** Requests that never count as work for the idle memory release: health probes and metric scrapes. */
+const OPERATIONAL_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 
 // What the entrypoints, the tests and the benchmarks have always imported from here.
 export { VERSION } from './version.js';
@@ -50,7 +54,13 @@ export interface Runtime {
 
 export async function createRuntime(
   config: ServerConfig,
-  opts: { logger?: Logger; replicaId?: string; hooks?: ReconcilerHooks } = {},
+  opts: {
+    logger?: Logger;
+    replicaId?: string;
+    hooks?: ReconcilerHooks;
+    /** The process is this server's own (`serve`): return idle heap memory (`memory.idleReleaseSeconds`). */
+    ownsProcess?: boolean;
+  } = {},
 ): Promise<Runtime> {
   const core = await createCore(config, {
     ...(opts.logger ? { logger: opts.logger } : {}),
@@ -92,6 +102,7 @@ export async function createRuntime(
     });
 
     let closed = false;
+    let idleMemory: { stop(): void } | undefined;
     return {
       config,
       store,
@@ -115,6 +126,21 @@ export async function createRuntime(
         const address = await app.listen({ host, port });
         reconciler?.start();
         webhooks.start();
+        if (opts.ownsProcess && config.memory.idleReleaseSeconds > 0) {
+          // Probes and scrapes (every few seconds in a cluster) do not make a server busy.
+          let requests = 0;
+          app.server.on('request', (req: { url?: string }) => {
+            if (!OPERATIONAL_PATHS.has(req.url ?? '')) requests++;
+          });
+          const release = await releaseMemoryWhenIdle({
+            intervalMs: config.memory.idleReleaseSeconds * 1000,
+            logger: logger.child({ component: 'memory' }),
+            metrics,
+            requests: () => requests,
+          });
+          if (closed) release.stop();
+          else idleMemory = release;
+        }
         // Resync once at start: repairs what changed while the server was down.
         if (reconciler) {
           reconciler
@@ -128,6 +154,7 @@ export async function createRuntime(
       async close() {
         if (closed) return;
         closed = true;
+        idleMemory?.stop();
         await app.close();
         // A pass may be asleep in the limiter (a 429's Retry-After lasts up to 300 s): once the
         // loop is told to stop, the limiter refuses every wait as transient, so the pass ends at

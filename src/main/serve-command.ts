@@ -6,7 +6,7 @@ import { onSignals } from './shutdown.js';
 export async function serveCommand(argv: string[]) {
   const config = serveConfig(serverFlags(argv));
   const { createRuntime } = await import('./runtime.js');
-  const runtime = await createRuntime(config);
+  const runtime = await createRuntime(config, { ownsProcess: true });
   const { firstStart } = await import('./first-start.js');
   await firstStart(runtime.store, config.users, runtime.logger);
   const url = await runtime.listen();

@@ -13,6 +13,9 @@ export interface MetricsRegistry {
   reconcilerQueue: Gauge;
   reconcilerPasses: Counter<'result'>;
   reconcilerPassSeconds: Histogram;
+  /** Memory-reducing collections of an idle server (src/main/idle-memory.ts), by result. */
+  idleMemoryReleases: Counter<'result'>;
+  idleMemoryReleaseSeconds: Histogram;
   /** Records what a resync found (gauges of its last run, counters of what it deleted). */
   resynced(result: {
     unvouched: number;
@@ -111,6 +114,18 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): MetricsR
       name: 'tunnelplane_reconciler_pass_seconds',
       help: 'Duration of reconciler passes.',
       buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [registry],
+    }),
+    idleMemoryReleases: new Counter({
+      name: 'tunnelplane_memory_idle_releases_total',
+      help: 'Memory-reducing garbage collections run because the server was idle with unused heap memory (memory.idleReleaseSeconds), by result (released, failed).',
+      labelNames: ['result'],
+      registers: [registry],
+    }),
+    idleMemoryReleaseSeconds: new Histogram({
+      name: 'tunnelplane_memory_idle_release_seconds',
+      help: 'How long each idle memory release held the event loop.',
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
       registers: [registry],
     }),
   };
