@@ -603,7 +603,7 @@ const migrations = (dialect: Dialect): Record<string, Migration> => ({
    * about (claim, next backoff due, queue depth, every `pollMs`), in a partial index that is empty
    * when nothing is to do: without it each of those was a scan of every tunnel row (with 10,000
    * tunnels, ~14 ms a second of an idle server's CPU). The predicate is written exactly as the
-   * queries write it (work-repository.ts `DIRTY`): SQLite uses a partial index only for a query
+   * queries write it (rows.ts `DIRTY`): SQLite uses a partial index only for a query
    * whose WHERE holds the index's own terms.
    */
   '0013_tunnels_dirty': {

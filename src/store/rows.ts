@@ -3,7 +3,7 @@
  * unique-violation test. Rows stay inside the store and the API's presenters; logic works on
  * the domain types (domain/model.ts) the repositories turn rows into.
  */
-import type { Kysely, Selectable, Transaction } from 'kysely';
+import { sql, type Kysely, type Selectable, type SqlBool, type Transaction } from 'kysely';
 import { AppError } from '../domain/errors.js';
 import type { Database } from './schema.js';
 
@@ -88,3 +88,9 @@ export function chunks<T>(items: readonly T[], size = CHUNK): T[][] {
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
   return out;
 }
+
+/**
+ * A tunnel with work to do, as the partial index `tunnels_dirty` (migration 0013) writes it: SQLite
+ * uses a partial index only for a query whose WHERE holds the index's own terms as written.
+ */
+export const DIRTY = sql<SqlBool>`(generation > observed_generation or deleting = 1)`;

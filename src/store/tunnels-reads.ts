@@ -5,7 +5,15 @@
  */
 import { sql, type Kysely } from 'kysely';
 import type { Database } from './schema.js';
-import { chunks, decodeCursor, encodeCursor, type Page, type RouteRow, type TunnelRow } from './rows.js';
+import {
+  chunks,
+  decodeCursor,
+  DIRTY,
+  encodeCursor,
+  type Page,
+  type RouteRow,
+  type TunnelRow,
+} from './rows.js';
 
 /** The columns the API shows and acts on: half of a route row, so lists read half as much. */
 const ROUTE_VIEW_COLUMNS = [
@@ -127,9 +135,7 @@ export function createTunnelReads(db: Kysely<Database>) {
         .selectFrom('tunnels')
         .select([
           db.fn.countAll<number>().as('n'),
-          sql<number>`sum(case when generation > observed_generation or deleting = 1 then 1 else 0 end)`.as(
-            'dirty',
-          ),
+          sql<number>`sum(case when ${DIRTY} then 1 else 0 end)`.as('dirty'),
         ])
         .executeTakeFirstOrThrow();
       const r = await db

@@ -4,14 +4,14 @@
  * it is known), and each tunnel's outcome in one transaction. The API's side is
  * tunnels-repository.ts; the two meet only in the tables.
  */
-import { sql, type ExpressionBuilder, type Kysely, type SqlBool, type Updateable } from 'kysely';
+import { sql, type ExpressionBuilder, type Kysely, type Updateable } from 'kysely';
 import type { Route, RouteObjects, Tunnel } from '../domain/model.js';
 import type { Database, RoutesTable } from './schema.js';
 import type { Dialect } from './migrations.js';
 import { transact, type Locks } from './locks.js';
 import type { SignalEmitter } from './signals.js';
 import { bumpTunnel } from './tunnels-repository.js';
-import { chunks, later, now, type Db, type TunnelRow } from './rows.js';
+import { chunks, DIRTY, later, now, type Db, type TunnelRow } from './rows.js';
 import { objectColumns, toRoute, toTunnel } from './mapping.js';
 
 export interface RoutePatch {
@@ -43,12 +43,6 @@ export interface TunnelOutcome {
 }
 
 const ERROR_LENGTH = 1000;
-
-/**
- * A tunnel with work to do: as the partial index `tunnels_dirty` (migration 0013) writes it, so
- * that SQLite, which matches a partial index's terms as written, reads that index.
- */
-export const DIRTY = sql<SqlBool>`(generation > observed_generation or deleting = 1)`;
 
 export function createWorkRepository(
   db: Kysely<Database>,
