@@ -24,6 +24,7 @@ import { datasetSizes, seedDataset, type Dataset, type DatasetSize } from './dat
 import type { LoadResult } from './load-worker.js';
 import { machine, mib, note, printTable, round } from './report.js';
 import {
+  processCpuSeconds,
   processMemory,
   REPO_DIR,
   settle,
@@ -59,6 +60,11 @@ export interface ServerMemory {
   rssIdleMaxMiB: number | null;
   /** The mean of those samples. */
   rssIdleMeanMiB: number | null;
+  /**
+   * The server's CPU time over those seconds, as a share of one core: what an idle server with
+   * this data set spends on its own (the reconciler's poll, health refreshes, releases).
+   */
+  idleCpuPercent: number | null;
   /** Idle after start-up and the initial resync, before any request. */
   rssAfterStartMiB: number;
   /** VmHWM: the highest RSS the process reached (start-up resync included). */
@@ -361,10 +367,18 @@ async function measureServer(
     const after = processMemory(server.pid);
     const { heap, cache } = await serverGauges(server.url);
     const watched: number[] = [];
+    const cpuBefore = processCpuSeconds(server.pid);
+    const watchStarted = performance.now();
     for (let t = 0; t < (opts.watchSeconds ?? 0); t += 2) {
       await sleep(2000);
       watched.push(processMemory(server.pid).rssBytes);
     }
+    const idleCpuPercent = watched.length
+      ? round(
+          (100 * (processCpuSeconds(server.pid) - cpuBefore)) / ((performance.now() - watchStarted) / 1000),
+          2,
+        )
+      : null;
     if (startupWrites > 0)
       note(
         `warning: the start-up resync wrote to Cloudflare ${startupWrites} times: the seeded state is not converged`,
@@ -377,6 +391,7 @@ async function measureServer(
       releasedAfterSeconds,
       rssIdleMaxMiB: watched.length ? mib(Math.max(...watched)) : null,
       rssIdleMeanMiB: watched.length ? mib(watched.reduce((a, b) => a + b, 0) / watched.length) : null,
+      idleCpuPercent,
       rssAfterStartMiB: mib(afterStart.rssBytes),
       peakRssMiB: mib(after.peakRssBytes),
       heapUsedMiB: heap === null ? null : mib(heap),
@@ -443,6 +458,7 @@ export async function memoryBenchmark(opts: {
       'after load': m.rssRightAfterLoadMiB,
       'after load, idle': m.rssMiB,
       'idle 66 s, max / mean': m.rssIdleMaxMiB === null ? '' : `${m.rssIdleMaxMiB} / ${m.rssIdleMeanMiB}`,
+      'idle CPU %': m.idleCpuPercent ?? '',
       peak: m.peakRssMiB,
       'V8 heap used': m.heapUsedMiB,
       'response cache': m.responseCacheMiB,

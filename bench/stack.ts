@@ -387,6 +387,15 @@ export async function startServerProcess(opts: {
   };
 }
 
+/** CPU seconds (user + system) a process has used so far, from /proc/PID/stat (Linux, 100 ticks a second). */
+export function processCpuSeconds(pid: number): number {
+  // The command name (field 2) may hold spaces: the fields after it start past its ')'.
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // utime and stime are fields 14 and 15 of the whole line, 12 and 13 after the name.
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 /** Resident set size and its peak of a process, from /proc (Linux). */
 export function processMemory(pid: number): { rssBytes: number; peakRssBytes: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
