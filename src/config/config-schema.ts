@@ -505,7 +505,7 @@ export const configSchema = z
       .object({
         /**
          * How often `serve` checks whether it is idle (no request and under 5 % busy over the
-         * whole interval) with 16 MiB or more of unused heap memory, which a collection then
+         * whole interval) with 8 MiB or more of unused heap memory, which a collection then
          * returns (0: never).
          */
         idleReleaseSeconds: z.coerce.number().int().min(0).max(3600).default(10),

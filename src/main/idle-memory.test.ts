@@ -9,16 +9,16 @@ import {
 } from './idle-memory.js';
 
 const MiB = 1024 * 1024;
-const rule = { quietUtilization: 0.05, minSpareBytes: 16 * MiB };
+const rule = { quietUtilization: 0.05, minSpareBytes: 8 * MiB };
 
 describe('shouldRelease', () => {
   it.each([
     { requests: 0, utilization: 0, spareBytes: 40 * MiB, want: true, why: 'idle with a grown heap' },
-    { requests: 0, utilization: 0.049, spareBytes: 16 * MiB, want: true, why: 'just under both lines' },
+    { requests: 0, utilization: 0.049, spareBytes: 8 * MiB, want: true, why: 'just under both lines' },
     { requests: 1, utilization: 0, spareBytes: 40 * MiB, want: false, why: 'one request in the interval' },
     { requests: 0, utilization: 0.05, spareBytes: 40 * MiB, want: false, why: 'busy for 5 % of it' },
     { requests: 900, utilization: 0.6, spareBytes: 40 * MiB, want: false, why: 'under load' },
-    { requests: 0, utilization: 0, spareBytes: 16 * MiB - 1, want: false, why: 'little to return' },
+    { requests: 0, utilization: 0, spareBytes: 8 * MiB - 1, want: false, why: 'little to return' },
   ])('$why', ({ requests, utilization, spareBytes, want }) => {
     expect(shouldRelease({ requests, utilization, spareBytes, ...rule })).toBe(want);
   });

@@ -94,7 +94,7 @@ export interface IdleMemoryOptions {
   requests: () => number;
   /** Default 0.05: at most 5 % of the interval spent running JavaScript or I/O callbacks. */
   quietUtilization?: number;
-  /** Default 16 MiB. */
+  /** Default 8 MiB: a release leaves ~1–3 MiB; work that grows the heap leaves 10–40. */
   minSpareBytes?: number;
   /** Tests: the event loop's busy share since the previous call, the spare bytes, the collection. */
   utilization?: () => number;
@@ -127,7 +127,7 @@ export async function releaseMemoryWhenIdle(opts: IdleMemoryOptions): Promise<{ 
   }
   const collect = found;
   const quietUtilization = opts.quietUtilization ?? 0.05;
-  const minSpareBytes = opts.minSpareBytes ?? 16 * 1024 * 1024;
+  const minSpareBytes = opts.minSpareBytes ?? 8 * 1024 * 1024;
   const sampler = utilizationSampler();
   const utilization = opts.utilization ?? (() => sampler.next());
   const spare = opts.spareBytes ?? spareHeapBytes;
